@@ -1,0 +1,3 @@
+from tursotui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,130 @@
+"""The audit log: every write tursotui makes, appended to a JSON-lines file before it is reported.
+
+Each write is two lines: `pending` (written and fsynced before the write is sent,
+so a write is on record even if the process dies right after it) and then `ok` or
+`failed`. If the log cannot be written, the write is refused (AuditError).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class AuditError(Exception):
+    """The audit log cannot be written, so the write it guards must not happen."""
+
+
+@dataclass
+class AuditEntry:
+    """One line of the audit log.
+
+    Attributes:
+        action: What was done, e.g. `publish`, `delete-comment`, `sql`, `migrate`, `create-tenant`.
+        tenant: The tenant's slug.
+        row_ids: Ids of the rows the action meant to touch.
+        before: The state the screen showed (e.g. a status), if any.
+        after: The state asked for, if any.
+        status: `pending`, then `ok` or `failed`.
+        detail: SQL text, a count, or the failure's message.
+    """
+
+    action: str
+    tenant: str
+    row_ids: list[str] = field(default_factory=list)
+    before: Any = None
+    after: Any = None
+    status: str = "pending"
+    detail: str | None = None
+    operator: str = ""
+    time: float = 0.0
+    id: str = ""
+
+
+class AuditLog:
+    """Appends entries to `<data dir>/audit.jsonl` and reads them back."""
+
+    def __init__(self, path: Path, operator: str) -> None:
+        self.path = path
+        self.operator = operator
+
+    def _append(self, entry: AuditEntry) -> None:
+        line = json.dumps(asdict(entry), ensure_ascii=False, default=str) + "\n"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line.encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as error:
+            raise AuditError(
+                f"the audit log {self.path} cannot be written ({error.strerror or error}); "
+                "the write was not made"
+            ) from None
+
+    def record(self, entry: AuditEntry) -> AuditEntry:
+        """Append one entry as it is (stamping operator, time and id)."""
+        entry.operator = entry.operator or self.operator
+        entry.time = entry.time or time.time()
+        entry.id = entry.id or str(uuid.uuid4())
+        self._append(entry)
+        return entry
+
+    @asynccontextmanager
+    async def recording(
+        self,
+        action: str,
+        tenant: str,
+        row_ids: list[str] | None = None,
+        *,
+        before: Any = None,
+        after: Any = None,
+        detail: str | None = None,
+    ) -> AsyncIterator[AuditEntry]:
+        """Record a write around the block: `pending` first, then `ok` or `failed`.
+
+        The block may set `entry.row_ids`/`entry.detail` to what really happened
+        (e.g. the ids a guarded update returned).
+
+        Raises:
+            AuditError: before the block runs, if the log cannot be written.
+        """
+        pending = self.record(
+            AuditEntry(action, tenant, list(row_ids or []), before, after, detail=detail)
+        )
+        outcome = AuditEntry(
+            action, tenant, list(pending.row_ids), before, after, status="ok", detail=detail,
+            id=pending.id,
+        )
+        try:
+            yield outcome
+        except BaseException as error:
+            outcome.status = "failed"
+            outcome.detail = str(error) or type(error).__name__
+            self.record(outcome)
+            raise
+        self.record(outcome)
+
+    def entries(self) -> list[AuditEntry]:
+        """Every entry in the log, oldest first; unreadable lines are skipped."""
+        if not self.path.exists():
+            return []
+        entries = []
+        known = set(AuditEntry.__dataclass_fields__)
+        with self.path.open(encoding="utf-8", errors="replace") as file:
+            for line in file:
+                try:
+                    data = json.loads(line)
+                    entries.append(AuditEntry(**{k: v for k, v in data.items() if k in known}))
+                except (ValueError, TypeError):
+                    continue
+        return entries

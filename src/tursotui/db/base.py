@@ -1,0 +1,99 @@
+"""The interface every transport implements: libsql-client's `Client`, plus what tursotui needs."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import AsyncIterator
+from typing import Any, Self
+
+from libsql_client import Client, InArgs, InStatement, Statement
+from libsql_client.client import _normalize_value
+
+from tursotui.db.result import Result
+from tursotui.db.urls import DatabaseURL
+
+
+def to_statement(stmt: InStatement, args: InArgs = None) -> Statement:
+    """A `Statement` with its arguments normalised to plain SQLite values."""
+    statement = Statement.convert(stmt, args)
+    if isinstance(statement.args, dict):
+        statement = Statement(
+            statement.sql, {k: _normalize_value(v) for k, v in statement.args.items()}
+        )
+    elif statement.args is not None:
+        statement = Statement(statement.sql, [_normalize_value(v) for v in statement.args])
+    return statement
+
+
+class Transaction:
+    """An interactive transaction: statements run one at a time until commit or rollback.
+
+    Use as `async with connection.transaction() as tx:`; leaving the block without
+    `commit()` rolls back.
+    """
+
+    @abstractmethod
+    async def execute(self, stmt: InStatement, args: InArgs = None) -> Result: ...
+
+    @abstractmethod
+    async def commit(self) -> None: ...
+
+    @abstractmethod
+    async def rollback(self) -> None: ...
+
+    @property
+    @abstractmethod
+    def closed(self) -> bool: ...
+
+    async def close(self) -> None:
+        """Roll back unless committed, and release the transaction's stream."""
+        if not self.closed:
+            await self.rollback()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+
+class Connection(Client):
+    """A connection to one libSQL database, whatever its URL.
+
+    Attributes:
+        url: The parsed URL (holds no token).
+        name: What messages call this database: the tenant's slug, or its host.
+        read_only: Writes are refused by the connection itself.
+    """
+
+    url: DatabaseURL
+    name: str
+    read_only: bool
+
+    @abstractmethod
+    async def execute(self, stmt: InStatement, args: InArgs = None) -> Result: ...
+
+    @abstractmethod
+    async def batch(self, stmts: list[InStatement]) -> list[Result]:
+        """Run statements in order inside one transaction; all or nothing."""
+
+    @abstractmethod
+    def transaction(self) -> Transaction:  # type: ignore[override]
+        """Begin an interactive transaction (on a stream of its own)."""
+
+    @abstractmethod
+    def stream(
+        self, stmt: InStatement, args: InArgs = None, *, chunk_size: int = 500
+    ) -> AsyncIterator[Result]:
+        """Yield a query's rows in chunks, so a large result never sits in memory whole.
+
+        Each chunk is a `Result` with the query's columns. Remote transports
+        fetch the result in one request and then chunk it.
+        """
+
+    def interrupt(self) -> None:  # noqa: B027 - optional; remote transports abandon instead
+        """Stop the statement running now, where the transport can; it raises INTERRUPTED."""
+
+    def __repr__(self) -> str:
+        mode = " read-only" if self.read_only else ""
+        return f"<{type(self).__name__} {self.name} {self.url.host}{mode}>"

@@ -1,0 +1,262 @@
+"""`file:` databases: one persistent sqlite3 connection on a thread of its own.
+
+libsql-client's own `file:` client runs sqlite3 on the event loop and opens a
+connection per statement (SPEC §3); here every call hops to the connection's
+single worker thread, so SQLite never blocks the UI and the connection (and its
+statement cache) lives as long as the `LocalConnection`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from libsql_client import InArgs, InStatement, LibsqlError
+
+from tursotui.db import errors
+from tursotui.db.base import Connection, Transaction, to_statement
+from tursotui.db.result import Result, make_rows
+from tursotui.db.urls import DatabaseURL
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_S = 5.0
+"""How long a write waits for another process's lock (the app owning the tenant) before failing."""
+
+_FORBIDDEN_FUNCTIONS = {"load_extension"}
+
+
+class _Guard:
+    """The SQLite authorizer: refuses ATTACH, DETACH and load_extension, remembers why."""
+
+    def __init__(self) -> None:
+        self.refused: str | None = None
+
+    def __call__(self, action: int, arg1: Any, arg2: Any, _db: Any, _trigger: Any) -> int:
+        if action == sqlite3.SQLITE_ATTACH:
+            self.refused = "ATTACH"
+        elif action == sqlite3.SQLITE_DETACH:
+            self.refused = "DETACH"
+        elif action == sqlite3.SQLITE_FUNCTION and str(arg2).lower() in _FORBIDDEN_FUNCTIONS:
+            self.refused = str(arg2)
+        else:
+            return sqlite3.SQLITE_OK
+        return sqlite3.SQLITE_DENY
+
+
+def _open(path: str, *, read_only: bool, create: bool) -> tuple[sqlite3.Connection, _Guard]:
+    mode = "ro" if read_only else ("rwc" if create else "rw")
+    if create:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(
+        f"file:{quote(path)}?mode={mode}",
+        uri=True,
+        timeout=BUSY_TIMEOUT_S,
+        isolation_level=None,
+        check_same_thread=False,
+        cached_statements=256,
+    )
+    try:
+        if not read_only:
+            db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA schema_version").fetchone()  # fails here, not later, on a non-database
+    except BaseException:
+        db.close()
+        raise
+    guard = _Guard()
+    db.set_authorizer(guard)
+    return db, guard
+
+
+class LocalConnection(Connection):
+    """A `file:` database served by a persistent sqlite3 connection on its own thread."""
+
+    def __init__(self, url: DatabaseURL, name: str, *, read_only: bool, create: bool) -> None:
+        self.url = url
+        self.name = name
+        self.read_only = read_only
+        self._create = create
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"sqlite:{name}")
+        self._db: sqlite3.Connection | None = None
+        self._guard = _Guard()
+        self._closed = False
+
+    async def open(self) -> LocalConnection:
+        """Open the database file; a missing file is an error unless `create` was asked for."""
+        path = self.url.target
+        if not self._create and not Path(path).exists():
+            self._executor.shutdown(wait=False)
+            self._closed = True
+            raise errors.database_error(
+                self.name, f"no database file at {path}", errors.NO_SUCH_DATABASE
+            )
+        try:
+            self._db, self._guard = await self._call(
+                _open, path, read_only=self.read_only, create=self._create
+            )
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            self._closed = True
+            raise
+        return self
+
+    async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self._closed:
+            raise errors.database_error(self.name, "the connection is closed", errors.CLOSED)
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+        except sqlite3.Error as error:
+            raise self._translate(error) from None
+
+    def _translate(self, error: sqlite3.Error) -> LibsqlError:
+        code = getattr(error, "sqlite_errorname", None) or "SQLITE_ERROR"
+        message = str(error)
+        if self._guard.refused:
+            refused, self._guard.refused = self._guard.refused, None
+            return errors.database_error(
+                self.name,
+                f"{refused} is not allowed: the console cannot reach other databases or load code",
+                errors.FORBIDDEN_STATEMENT,
+            )
+        if code.startswith("SQLITE_READONLY") and self.read_only:
+            return errors.database_error(
+                self.name, "read-only mode: writes are refused", errors.READ_ONLY
+            )
+        if code == "SQLITE_INTERRUPT":
+            return errors.database_error(self.name, "the query was cancelled", errors.INTERRUPTED)
+        return errors.database_error(self.name, message, code)
+
+    # -- running statements (these run on the connection's thread) -----------------
+
+    def _run(self, sql: str, args: Any) -> Result:
+        assert self._db is not None
+        cursor = self._db.execute(sql, args if args is not None else ())
+        try:
+            if cursor.description is None:
+                return Result((), [], max(cursor.rowcount, 0), cursor.lastrowid or None)
+            columns = tuple(d[0] for d in cursor.description)
+            values = cursor.fetchall()
+            return Result(columns, make_rows(columns, values), 0, None)
+        finally:
+            cursor.close()
+
+    def _run_batch(self, statements: list[tuple[str, Any]]) -> list[Result]:
+        assert self._db is not None
+        self._db.execute("BEGIN" if self.read_only else "BEGIN IMMEDIATE")
+        try:
+            results = [self._run(sql, args) for sql, args in statements]
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+        return results
+
+    # -- the Client interface -----------------------------------------------------
+
+    async def execute(self, stmt: InStatement, args: InArgs = None) -> Result:
+        statement = to_statement(stmt, args)
+        return await self._call(self._run, statement.sql, statement.args)
+
+    async def batch(self, stmts: list[InStatement]) -> list[Result]:
+        statements = [to_statement(s) for s in stmts]
+        return await self._call(self._run_batch, [(s.sql, s.args) for s in statements])
+
+    def transaction(self) -> LocalTransaction:  # type: ignore[override]
+        return LocalTransaction(self)
+
+    async def stream(
+        self, stmt: InStatement, args: InArgs = None, *, chunk_size: int = 500
+    ) -> AsyncIterator[Result]:
+        statement = to_statement(stmt, args)
+        assert self._db is not None
+        db = self._db
+        cursor = await self._call(
+            db.execute, statement.sql, statement.args if statement.args is not None else ()
+        )
+        try:
+            if cursor.description is None:
+                yield Result((), [], max(cursor.rowcount, 0), cursor.lastrowid or None)
+                return
+            columns = tuple(d[0] for d in cursor.description)
+            while True:
+                values = await self._call(cursor.fetchmany, chunk_size)
+                if not values:
+                    return
+                yield Result(columns, make_rows(columns, values))
+        finally:
+            if not self._closed:
+                await self._call(cursor.close)
+
+    def interrupt(self) -> None:
+        if self._db is not None and not self._closed:
+            self._db.interrupt()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        db, self._db = self._db, None
+        if db is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, db.close)
+        self._closed = True
+        self._executor.shutdown(wait=False)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+
+class LocalTransaction(Transaction):
+    """An interactive transaction on a connection of its own, so it never mixes with other work."""
+
+    def __init__(self, parent: LocalConnection) -> None:
+        self._parent = parent
+        self._own: LocalConnection | None = None
+        self._done = False
+
+    async def _connection(self) -> LocalConnection:
+        if self._own is None:
+            parent = self._parent
+            own = LocalConnection(parent.url, parent.name, read_only=parent.read_only, create=False)
+            self._own = await own.open()
+            await self._own.execute("BEGIN" if parent.read_only else "BEGIN IMMEDIATE")
+        return self._own
+
+    async def execute(self, stmt: InStatement, args: InArgs = None) -> Result:
+        if self._done:
+            raise errors.database_error(
+                self._parent.name, "the transaction has ended", errors.CLOSED
+            )
+        return await (await self._connection()).execute(stmt, args)
+
+    async def _finish(self, sql: str) -> None:
+        if self._done:
+            return
+        self._done = True
+        if self._own is not None:
+            try:
+                if self._own._db is not None and self._own._db.in_transaction:
+                    await self._own.execute(sql)
+            finally:
+                await self._own.close()
+
+    async def commit(self) -> None:
+        await self._finish("COMMIT")
+
+    async def rollback(self) -> None:
+        await self._finish("ROLLBACK")
+
+    def interrupt(self) -> None:
+        """Stop the transaction's running statement."""
+        if self._own is not None:
+            self._own.interrupt()
+
+    @property
+    def closed(self) -> bool:
+        return self._done

@@ -1,0 +1,89 @@
+"""Parsing of the database URLs found in registries and settings (SPEC §2.1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+Transport = Literal["file", "http", "ws"]
+
+_HTTP_SCHEMES = {"libsql": "https", "https": "https", "http": "http"}
+_WS_SCHEMES = {"ws": "ws", "wss": "wss"}
+
+
+class InvalidURL(ValueError):
+    """A database URL that tursotui cannot use; the message says why."""
+
+
+@dataclass(frozen=True)
+class DatabaseURL:
+    """A parsed database URL.
+
+    Attributes:
+        original: The URL as it was written (never contains a token).
+        transport: Which transport serves it.
+        target: For `file`, the filesystem path; otherwise the base URL the
+            transport talks to (`https://host`, `http://127.0.0.1:8080`, `wss://host`).
+    """
+
+    original: str
+    transport: Transport
+    target: str
+
+    @property
+    def is_remote(self) -> bool:
+        """True for anything that is not a local file."""
+        return self.transport != "file"
+
+    @property
+    def host(self) -> str:
+        """A short, token-free name of where the database lives, for display."""
+        if self.transport == "file":
+            return self.target
+        return urlsplit(self.target).netloc
+
+
+def parse_url(url: str) -> DatabaseURL:
+    """Parse a database URL; bare hostnames are read as `libsql://`.
+
+    Raises:
+        InvalidURL: the URL is empty, malformed or of an unknown scheme.
+    """
+    text = (url or "").strip()
+    if not text:
+        raise InvalidURL("the URL is empty")
+    if any(ch.isspace() for ch in text):
+        raise InvalidURL(f"the URL {text!r} contains white space")
+    if text.startswith("file:"):
+        path = text[len("file:") :]
+        if path.startswith("//"):
+            path = path[2:]
+        path = path.split("?", 1)[0]
+        if not path:
+            raise InvalidURL(f"the URL {text!r} names no file")
+        return DatabaseURL(text, "file", path)
+    if "://" not in text:
+        if ":" in text.split("/", 1)[0] and not text.split(":", 1)[1][:1].isdigit():
+            raise InvalidURL(f"unknown scheme in {text!r}")
+        text_for_parse = "libsql://" + text
+    else:
+        text_for_parse = text
+    try:
+        parts = urlsplit(text_for_parse)
+        port = parts.port
+    except ValueError as error:
+        raise InvalidURL(f"the URL {text!r} is malformed ({error})") from None
+    scheme = parts.scheme.lower()
+    if not parts.hostname:
+        raise InvalidURL(f"the URL {text!r} names no host")
+    if parts.username or parts.password:
+        raise InvalidURL(f"the URL {text!r} carries credentials; put the token in db_token")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    netloc = host if port is None else f"{host}:{port}"
+    path = parts.path.rstrip("/")
+    if scheme in _HTTP_SCHEMES:
+        return DatabaseURL(text, "http", f"{_HTTP_SCHEMES[scheme]}://{netloc}{path}")
+    if scheme in _WS_SCHEMES:
+        return DatabaseURL(text, "ws", f"{_WS_SCHEMES[scheme]}://{netloc}{path}")
+    raise InvalidURL(f"unknown scheme {parts.scheme!r} in {text!r}")

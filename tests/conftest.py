@@ -1,0 +1,38 @@
+"""Shared fixtures: every test runs with its own data, config and working directories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test sees the developer's settings, `.env` files, data or config."""
+    for name in (
+        "TURSO_DATABASE_URL",
+        "TURSO_AUTH_TOKEN",
+        "TURSO_ORG",
+        "TURSO_PLATFORM_API_TOKEN",
+        "TURSOTUI_REGISTRY_URL",
+        "TURSOTUI_REGISTRY_AUTH_TOKEN",
+        "TURSOTUI_REGISTRY_TABLE",
+        "TURSOTUI_READ_ONLY",
+        "TURSOTUI_MIGRATIONS_DIR",
+        "TURSOTUI_PLATFORM_URL",
+        "TURSOTUI_GROUP",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    work = tmp_path / "work"
+    for folder in (home, work):
+        folder.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("TURSOTUI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TURSOTUI_CONFIG_FILE", str(home / "config.toml"))
+    monkeypatch.setenv("TURSOTUI_OPERATOR", "tester")
+    monkeypatch.chdir(work)
+    return tmp_path
