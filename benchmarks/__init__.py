@@ -1,0 +1,1 @@
+"""tursotui's benchmarks: `python -m benchmarks [ID ...] [--json] [--quick]`."""

@@ -1,0 +1,62 @@
+"""What every benchmark module shares: the figure it reports and small measuring helpers."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class Figure:
+    """One measured figure.
+
+    Attributes:
+        id: `B1.ratio`-style identifier.
+        value: The measurement.
+        unit: `ms`, `MB`, `x`, `requests`...
+        baseline: The baseline measured in the same run (raw sqlite3, a sequential loop,
+            the naive widget), or None where the figure is itself a ratio to it.
+        bar: The bar the issue sets, as text (`<= 2.5`), for the printed table.
+        note: What was measured, in a few words.
+    """
+
+    id: str
+    value: float
+    unit: str
+    baseline: float | None = None
+    bar: str | None = None
+    note: str = ""
+
+    def as_json(self) -> str:
+        data = asdict(self)
+        data.pop("note")
+        data.pop("bar")
+        return json.dumps(data)
+
+    def as_text(self) -> str:
+        baseline = "" if self.baseline is None else f"  (baseline {self.baseline:.4g} {self.unit})"
+        bar = f"  bar {self.bar}" if self.bar else ""
+        return f"{self.id:28} {self.value:10.4g} {self.unit:9}{baseline}{bar}  {self.note}"
+
+
+def median_ms(fn: Callable[[], object], repeat: int) -> float:
+    """Median wall time of `fn()` over `repeat` runs, in milliseconds."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+async def median_ms_async(fn: Callable[[], object], repeat: int) -> float:
+    """Median wall time of `await fn()` over `repeat` runs, in milliseconds."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        await fn()  # type: ignore[misc]
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
