@@ -1,0 +1,229 @@
+"""Drizzle-compatible migrations (SPEC §2.3).
+
+Applies a drizzle-kit migrations folder exactly as drizzle-orm's libsql migrator
+does, so that a tenant migrated by tursotui and one migrated by drizzle are
+indistinguishable and either tool can continue where the other stopped:
+
+- a migration's statements are its file's text split on `--> statement-breakpoint`;
+- its hash is the SHA-256 hex of the file's text; its `created_at` is the journal's `when`;
+- `__drizzle_migrations` is created with drizzle's own DDL (`id SERIAL PRIMARY KEY`, which
+  in SQLite leaves `id` NULL, as drizzle's rows have it);
+- every journal entry whose `when` is greater than the newest recorded `created_at` is
+  applied, all in one transaction, each followed by its `__drizzle_migrations` row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tursotui.db import Connection, LibsqlError
+from tursotui.db.errors import describe
+
+BUILTIN_DIR = Path(__file__).parent / "migrations_builtin"
+"""The tenant schema of SPEC §2.2 (drizzle-kit's own 0000 file) plus the indexes the screens need."""
+
+BREAKPOINT = "--> statement-breakpoint"
+MIGRATIONS_TABLE = "__drizzle_migrations"
+CREATE_MIGRATIONS_TABLE = (
+    f'CREATE TABLE IF NOT EXISTS "{MIGRATIONS_TABLE}" (\n'
+    "\t\t\tid SERIAL PRIMARY KEY,\n"
+    "\t\t\thash text NOT NULL,\n"
+    "\t\t\tcreated_at numeric\n"
+    "\t\t)"
+)
+
+
+class MigrationError(Exception):
+    """A migrations folder that cannot be read, or a tenant that cannot be migrated."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One journal entry with its SQL.
+
+    Attributes:
+        idx: Position in the journal.
+        tag: File name without `.sql`, e.g. `0000_cold_wendigo`.
+        when: The journal's `when` (milliseconds); drizzle's `created_at`.
+        sql: The file's text.
+        hash: SHA-256 hex of the file's text, as drizzle records it.
+        statements: The statements drizzle would run.
+    """
+
+    idx: int
+    tag: str
+    when: int
+    sql: str
+    hash: str
+    statements: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MigrationFolder:
+    """A drizzle-kit migrations folder."""
+
+    path: Path
+    migrations: list[Migration]
+
+    @property
+    def latest(self) -> Migration | None:
+        """The newest migration, or None for an empty journal."""
+        return self.migrations[-1] if self.migrations else None
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where a tenant stands against a migrations folder.
+
+    Attributes:
+        applied: How many of the folder's migrations the tenant has.
+        pending: The folder's migrations it lacks, oldest first.
+        ahead: The tenant records a migration newer than the folder's newest.
+        current_tag: Tag of the newest applied migration of the folder, or None.
+    """
+
+    applied: int
+    pending: list[Migration] = field(default_factory=list)
+    ahead: bool = False
+    current_tag: str | None = None
+
+    @property
+    def label(self) -> str:
+        """`current`, `behind by N`, `ahead` or `not migrated`, for people."""
+        if self.ahead:
+            return "ahead"
+        if self.applied == 0:
+            return "not migrated"
+        if self.pending:
+            return f"behind by {len(self.pending)}"
+        return "current"
+
+
+def load_folder(path: Path | None = None) -> MigrationFolder:
+    """Read a drizzle-kit migrations folder (`None`: the built-in one).
+
+    Raises:
+        MigrationError: the journal is missing or malformed, or a migration file is missing.
+    """
+    folder = Path(path) if path is not None else BUILTIN_DIR
+    journal_path = folder / "meta" / "_journal.json"
+    try:
+        journal = json.loads(journal_path.read_text(encoding="utf-8"))
+        entries = journal["entries"]
+        if not isinstance(entries, list):
+            raise TypeError("entries is not a list")
+    except FileNotFoundError:
+        raise MigrationError(f"migrations folder {folder}: no meta/_journal.json") from None
+    except (ValueError, KeyError, TypeError, OSError) as error:
+        raise MigrationError(
+            f"migrations folder {folder}: meta/_journal.json is malformed ({error})"
+        ) from None
+    migrations: list[Migration] = []
+    for position, entry in enumerate(entries):
+        try:
+            tag, when = str(entry["tag"]), int(entry["when"])
+            breakpoints = bool(entry.get("breakpoints", True))
+        except (KeyError, TypeError, ValueError) as error:
+            raise MigrationError(
+                f"migrations folder {folder}: journal entry {position} is malformed ({error})"
+            ) from None
+        if migrations and when <= migrations[-1].when:
+            raise MigrationError(
+                f"migrations folder {folder}: journal entry {tag} is not newer than the one before"
+            )
+        try:
+            text = (folder / f"{tag}.sql").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise MigrationError(f"migrations folder {folder}: cannot read {tag}.sql ({error})") from None
+        migrations.append(
+            Migration(
+                idx=int(entry.get("idx", position)),
+                tag=tag,
+                when=when,
+                sql=text,
+                hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                statements=_statements(text, breakpoints),
+            )
+        )
+    return MigrationFolder(folder, migrations)
+
+
+def _statements(text: str, breakpoints: bool) -> tuple[str, ...]:
+    pieces = text.split(BREAKPOINT)
+    if not breakpoints:
+        # Without breakpoints drizzle hands the whole file to the driver; sqlite3 runs
+        # one statement per call, so split it properly to run every statement.
+        from tursotui.sql.classify import split_statements
+
+        pieces = [span.sql for piece in pieces for span in split_statements(piece)]
+    return tuple(piece for piece in pieces if piece.strip())
+
+
+async def _newest_recorded(connection: Connection) -> float | None:
+    exists = await connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [MIGRATIONS_TABLE]
+    )
+    if not exists.rows:
+        return None
+    result = await connection.execute(
+        f'SELECT created_at FROM "{MIGRATIONS_TABLE}" ORDER BY created_at DESC LIMIT 1'
+    )
+    if not result.rows or result.rows[0][0] is None:
+        return None
+    return float(result.rows[0][0])
+
+
+async def schema_state(connection: Connection, folder: MigrationFolder) -> SchemaState:
+    """Compare a tenant's `__drizzle_migrations` with the folder (raises LibsqlError)."""
+    newest = await _newest_recorded(connection)
+    if newest is None:
+        return SchemaState(applied=0, pending=list(folder.migrations))
+    applied = [m for m in folder.migrations if m.when <= newest]
+    pending = [m for m in folder.migrations if m.when > newest]
+    latest = folder.latest
+    return SchemaState(
+        applied=len(applied),
+        pending=pending,
+        ahead=latest is not None and newest > latest.when,
+        current_tag=applied[-1].tag if applied else None,
+    )
+
+
+async def migrate(
+    connection: Connection, folder: MigrationFolder, *, dry_run: bool = False
+) -> list[Migration]:
+    """Apply the folder's pending migrations in one transaction; return what was (or would be) applied.
+
+    Raises:
+        MigrationError: the tenant is ahead of the folder, or a statement failed
+            (then nothing of this run is applied).
+    """
+    name = connection.name
+    try:
+        state = await schema_state(connection, folder)
+    except LibsqlError as error:
+        raise MigrationError(f"{name}: cannot read its migrations ({describe(error)})") from None
+    if state.ahead:
+        raise MigrationError(
+            f"{name}: the tenant has a migration newer than {folder.path} knows; refusing to migrate"
+        )
+    if dry_run or not state.pending:
+        return state.pending
+    statements: list[str | tuple[str, list[object]]] = []
+    for migration in state.pending:
+        statements.extend(migration.statements)
+        statements.append(
+            (
+                f'INSERT INTO "{MIGRATIONS_TABLE}" ("hash", "created_at") VALUES(?, ?)',
+                [migration.hash, migration.when],
+            )
+        )
+    try:
+        await connection.execute(CREATE_MIGRATIONS_TABLE)
+        await connection.batch(statements)
+    except LibsqlError as error:
+        raise MigrationError(f"{name}: migration failed, nothing applied ({describe(error)})") from None
+    return state.pending
