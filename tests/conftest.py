@@ -36,3 +36,6 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TURSOTUI_OPERATOR", "tester")
     monkeypatch.chdir(work)
     return tmp_path
+
+
+pytest_plugins = ["secrets_watch"]
