@@ -6,6 +6,8 @@ import sqlite3
 import uuid
 from pathlib import Path
 
+import pytest
+
 from tursotui.db import connect
 from tursotui.migrations import load_folder, migrate
 
@@ -19,6 +21,34 @@ async def make_tenant(path: Path) -> None:
         await migrate(conn, load_folder(None))
     finally:
         await conn.close()
+
+
+def _generate(
+    drafts: int, published: int, archived: int, prefix: str, comments_per_post: int
+) -> tuple[list[tuple], list[tuple], list[tuple], dict[str, list[str]]]:
+    users = [(str(uuid.uuid4()), f"u{i}@example.com", f"Author {i}", BASE_TIME) for i in range(2)]
+    posts, comments = [], []
+    ids: dict[str, list[str]] = {"draft": [], "published": [], "archived": []}
+    n = 0
+    for status, count in (("draft", drafts), ("published", published), ("archived", archived)):
+        for i in range(count):
+            n += 1
+            post_id = str(uuid.uuid4())
+            when = None if status == "draft" else BASE_TIME + n * 60
+            posts.append(
+                (post_id, f"{prefix}{status} {i}", f"body of {status} {i}", users[i % 2][0],
+                 when, status)
+            )
+            ids[status].append(post_id)
+            for c in range(comments_per_post):
+                comments.append(
+                    (str(uuid.uuid4()), f"comment {c} on {status} {i}", post_id,
+                     users[c % 2][0], BASE_TIME + c)
+                )
+    ids["draft"].sort(reverse=True)  # undated posts are listed by id, descending
+    ids["published"].reverse()
+    ids["archived"].reverse()
+    return users, posts, comments, ids
 
 
 def fill(
@@ -35,45 +65,78 @@ def fill(
     Published/archived posts get distinct published_at values (newest has the largest);
     titles are `<prefix><status> <n>`.
     """
+    users, posts, comments, ids = _generate(drafts, published, archived, prefix, comments_per_post)
     db = sqlite3.connect(path)
-    users = [(str(uuid.uuid4()), f"u{i}@example.com", f"Author {i}", BASE_TIME) for i in range(2)]
     db.executemany("INSERT INTO users VALUES (?, ?, ?, ?)", users)
-    ids: dict[str, list[str]] = {"draft": [], "published": [], "archived": []}
-    n = 0
-    for status, count in (("draft", drafts), ("published", published), ("archived", archived)):
-        for i in range(count):
-            n += 1
-            post_id = str(uuid.uuid4())
-            when = None if status == "draft" else BASE_TIME + n * 60
-            db.execute(
-                "INSERT INTO posts VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    post_id,
-                    f"{prefix}{status} {i}",
-                    f"body of {status} {i}",
-                    users[i % 2][0],
-                    when,
-                    status,
-                ),
-            )
-            ids[status].append(post_id)
-            for c in range(comments_per_post):
-                db.execute(
-                    "INSERT INTO comments VALUES (?, ?, ?, ?, ?)",
-                    (
-                        str(uuid.uuid4()),
-                        f"comment {c} on {status} {i}",
-                        post_id,
-                        users[c % 2][0],
-                        BASE_TIME + c,
-                    ),
-                )
+    db.executemany("INSERT INTO posts VALUES (?, ?, ?, ?, ?, ?)", posts)
+    db.executemany("INSERT INTO comments VALUES (?, ?, ?, ?, ?)", comments)
     db.commit()
     db.close()
-    ids["draft"].sort(reverse=True)  # undated posts are listed by id, descending
-    ids["published"].reverse()
-    ids["archived"].reverse()
     return ids
+
+
+async def fill_remote(
+    url: str,
+    token: str | None = None,
+    *,
+    drafts: int = 0,
+    published: int = 0,
+    archived: int = 0,
+    prefix: str = "",
+    comments_per_post: int = 0,
+) -> dict[str, list[str]]:
+    """Like `fill`, on a remote database: emptied, migrated, then filled through the connection."""
+    users, posts, comments, ids = _generate(drafts, published, archived, prefix, comments_per_post)
+    conn = await connect(url, token, name="remote")
+    try:
+        await conn.batch(
+            [f"DROP TABLE IF EXISTS {t}" for t in
+             ("comments", "posts", "users", "__drizzle_migrations")]
+        )
+        await migrate(conn, load_folder(None))
+        statements = [("INSERT INTO users VALUES (?, ?, ?, ?)", list(u)) for u in users]
+        statements += [("INSERT INTO posts VALUES (?, ?, ?, ?, ?, ?)", list(p)) for p in posts]
+        statements += [("INSERT INTO comments VALUES (?, ?, ?, ?, ?)", list(c)) for c in comments]
+        await conn.batch(statements)
+    finally:
+        await conn.close()
+    return ids
+
+
+async def remote_rows(url: str, sql: str, args: tuple = (), token: str | None = None) -> list:
+    """Read a remote database on a connection of its own, as another process would."""
+    conn = await connect(url, token, name="check")
+    try:
+        return [tuple(r) for r in (await conn.execute(sql, list(args))).rows]
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="module")
+def own_sqld(tmp_path_factory):
+    """A sqld of this test module's own (no auth), so its database is ours alone."""
+    from servers import ServerUnavailable, start_sqld
+
+    try:
+        server = start_sqld(None, workdir=tmp_path_factory.mktemp("sqld"))
+    except ServerUnavailable as error:
+        pytest.fail(str(error))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def slow_proxy(own_sqld):
+    """A fault proxy in front of `own_sqld`, passing through, counting requests."""
+    from servers import FaultProxy
+
+    proxy = FaultProxy(("127.0.0.1", own_sqld.port)).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
 
 
 def rows(path: Path, sql: str, args: tuple = ()) -> list[tuple]:
@@ -83,3 +146,71 @@ def rows(path: Path, sql: str, args: tuple = ()) -> list[tuple]:
         return db.execute(sql, args).fetchall()
     finally:
         db.close()
+
+
+async def workspace_with(tmp_path: Path, tenants: dict[str, dict], *, read_only: bool = False):
+    """A Workspace on a local registry holding one migrated, filled tenant per entry.
+
+    `tenants` maps a slug to `fill()` keyword arguments; returns (workspace, {slug: (path, ids)}).
+    """
+    from tursotui.settings import load_settings
+    from tursotui.workspace import Workspace
+
+    settings = load_settings()
+    workspace = await Workspace.open(settings)
+    made = {}
+    for slug, spec in tenants.items():
+        path = tmp_path / f"{slug}.db"
+        await make_tenant(path)
+        made[slug] = (path, fill(path, **spec))
+        await workspace.registry.add(slug, f"file:{path}", None, name=slug.capitalize())
+    if read_only:
+        await workspace.close()
+        workspace = await Workspace.open(load_settings(read_only=True))
+    return workspace, made
+
+
+def screen_text(app) -> str:
+    """What the terminal shows now, as plain text (the same rendering as a screenshot)."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(
+        width=width, height=height, file=io.StringIO(), force_terminal=True,
+        color_system="truecolor", record=True, legacy_windows=False, safe_box=False,
+    )
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )
+    return console.export_text(styles=False)
+
+
+def make_test_app(workspace):
+    """The real app (make_app) on `workspace`, with a blank first screen if the tenants
+    screen is not there yet."""
+    from textual.screen import Screen
+
+    from tursotui.ui.app import TursotuiApp, make_app
+
+    try:
+        import tursotui.ui.screens.tenants  # noqa: F401
+
+        return make_app(workspace.settings, workspace)
+    except ModuleNotFoundError:
+
+        class BlankFirstApp(TursotuiApp):
+            CSS_PATH = str(Path(__import__("tursotui.ui.app").ui.app.__file__).parent / "app.tcss")
+
+            def get_default_screen(self) -> Screen:
+                return Screen()
+
+        return BlankFirstApp(workspace.settings, workspace)
+
+
+async def settle(app, pilot) -> None:
+    """Wait until every worker is done and the screen has repainted."""
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()

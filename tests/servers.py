@@ -182,7 +182,9 @@ class ServerProcess:
             return ""
 
 
-def _spawn(name: str, argv: list[str], workdir: Path, port: int, env: dict[str, str]) -> ServerProcess:
+def _spawn(
+    name: str, argv: list[str], workdir: Path, port: int, env: dict[str, str]
+) -> ServerProcess:
     log = workdir / f"{name}.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
@@ -215,7 +217,9 @@ def _wait_until_up(server: ServerProcess, probe: str, body: bytes | None = None)
         if time.monotonic() > deadline:
             tail = server.log_tail()
             server.stop()
-            raise ServerUnavailable(f"{server.name} did not answer in {STARTUP_TIMEOUT_S:.0f} s:\n{tail}")
+            raise ServerUnavailable(
+                f"{server.name} did not answer in {STARTUP_TIMEOUT_S:.0f} s:\n{tail}"
+            )
         time.sleep(0.05)
 
 
@@ -277,7 +281,11 @@ class JWTKeys:
         """What `SQLD_AUTH_JWT_KEY` takes."""
 
     def token(self, access: str = "rw", *, expires_in: float | None = 3600) -> str:
-        """A signed token: `access` is `rw` or `ro`; a negative `expires_in` makes it expired."""
+        """A signed token: `access` is `rw` or `ro`.
+
+        sqld allows 60 s of clock leeway, so an expired token needs `expires_in` well below
+        -60 (`expired()` uses an hour ago).
+        """
         claims: dict[str, object] = {"a": access, "iat": int(time.time())}
         if expires_in is not None:
             claims["exp"] = int(time.time() + expires_in)
@@ -285,6 +293,10 @@ class JWTKeys:
         payload = _b64url(json.dumps(claims).encode())
         signature = self._key.sign(f"{header}.{payload}".encode())
         return f"{header}.{payload}.{_b64url(signature)}"
+
+    def expired(self) -> str:
+        """A read-write token that expired an hour ago."""
+        return self.token(expires_in=-3600)
 
     def garbage(self) -> str:
         """A token-shaped string no key signed."""
@@ -302,6 +314,7 @@ class Fault:
         kind: `pass`, `delay`, `drop`, `trickle`, `stall` or `status`.
         delay_ms: For `delay`, how long to hold each request before forwarding it.
         status: For `status`, the HTTP status to answer with (the server never sees it).
+        body: For `status`, the body of that answer (default: a short text).
         chunk: For `trickle`, bytes of the answer sent at a time.
         every_ms: For `trickle`, the pause between chunks.
     """
@@ -309,6 +322,7 @@ class Fault:
     kind: str = "pass"
     delay_ms: float = 0.0
     status: int = 503
+    body: bytes | None = None
     chunk: int = 1
     every_ms: float = 20.0
 
@@ -328,7 +342,7 @@ class FaultProxy:
         proxy.drop()          # every request's connection is reset
         proxy.trickle()       # answers arrive a byte at a time
         proxy.stall()         # requests are read and never answered
-        proxy.answer(503)     # the proxy answers 503 itself
+        proxy.answer(503)     # the proxy answers 503 itself (`body=` to choose what it says)
         proxy.pass_through()  # back to normal
         proxy.requests        # HTTP requests seen since the last `reset_count()`
         proxy.stop()
@@ -373,8 +387,8 @@ class FaultProxy:
     def stall(self) -> None:
         self.fault = Fault("stall")
 
-    def answer(self, status: int) -> None:
-        self.fault = Fault("status", status=status)
+    def answer(self, status: int, body: bytes | None = None) -> None:
+        self.fault = Fault("status", status=status, body=body)
 
     def reset_count(self) -> None:
         with self._lock:
@@ -456,7 +470,7 @@ class FaultProxy:
                         pass
                     return
                 if fault.kind == "status":
-                    await self._answer_status(client_w, fault.status)
+                    await self._answer_status(client_w, fault.status, fault.body)
                     continue
                 if fault.kind == "delay":
                     await asyncio.sleep(fault.delay_ms / 1000)
@@ -503,8 +517,10 @@ class FaultProxy:
                 writer.write(data)
                 await writer.drain()
 
-    async def _answer_status(self, client_w: asyncio.StreamWriter, status: int) -> None:
-        body = f"injected {status}".encode()
+    async def _answer_status(
+        self, client_w: asyncio.StreamWriter, status: int, body: bytes | None
+    ) -> None:
+        body = f"injected {status}".encode() if body is None else body
         client_w.write(
             f"HTTP/1.1 {status} Injected\r\ncontent-type: text/plain\r\n"
             f"content-length: {len(body)}\r\n\r\n".encode()

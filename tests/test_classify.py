@@ -24,7 +24,10 @@ from tursotui.sql import classify, split_statements, statement_at
         ("VALUES (1), (2)", "VALUES"),
         ("EXPLAIN QUERY PLAN DELETE FROM t", "EXPLAIN"),
         ("WITH x AS (SELECT 1) SELECT * FROM x", "SELECT"),
-        ("WITH RECURSIVE c(n) AS (VALUES(1) UNION ALL SELECT n+1 FROM c) SELECT n FROM c", "SELECT"),
+        (
+            "WITH RECURSIVE c(n) AS (VALUES(1) UNION ALL SELECT n+1 FROM c) SELECT n FROM c",
+            "SELECT",
+        ),
         ("WITH a AS NOT MATERIALIZED (SELECT 1), b AS (SELECT 2) SELECT * FROM a, b", "SELECT"),
         ("PRAGMA journal_mode", "PRAGMA"),
         ("PRAGMA main.user_version", "PRAGMA"),
@@ -85,7 +88,7 @@ def test_writes_are_writes(sql: str, verb: str, destructive: bool) -> None:
         "attach database 'x' as y",
         "/* hi */ DETACH o",
         "SELECT load_extension('evil')",
-        'SELECT "load_extension"(\'evil\')',
+        "SELECT \"load_extension\"('evil')",
         "SELECT 1; ATTACH 'x' AS y",
     ],
 )

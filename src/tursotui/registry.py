@@ -117,6 +117,8 @@ class Registry:
         self.connection = connection
         self.table = table
         self._columns: set[str] | None = None
+        self.label = f"registry {connection.url.host}"
+        """What messages call this registry: its host or file, never its token."""
 
     @classmethod
     async def open(cls, settings: Settings) -> Registry:
@@ -136,7 +138,8 @@ class Registry:
                 create=settings.owns_registry,
             )
         except LibsqlError as error:
-            raise RegistryError(f"registry {parse_url(url).host}: {describe(error)}") from None
+            cause = describe(error).removeprefix("registry: ")
+            raise RegistryError(f"registry {parse_url(url).host}: {cause}") from None
         registry = cls(connection, settings.registry_table)
         try:
             if settings.owns_registry and not settings.read_only:
@@ -156,24 +159,27 @@ class Registry:
         try:
             await self.connection.batch(statements)
         except LibsqlError as error:
-            raise RegistryError(f"registry: {describe(error)}") from None
+            raise RegistryError(self._explain(error)) from None
 
     async def columns(self) -> set[str]:
-        """The registry table's columns; raises RegistryError if it lacks the ones tursotui needs."""
+        """The registry table's columns (RegistryError if it lacks the ones tursotui needs)."""
         if self._columns is None:
             try:
                 result = await self.connection.execute(
                     "SELECT name FROM pragma_table_info(?)", [self.table]
                 )
             except LibsqlError as error:
-                raise RegistryError(f"registry: {describe(error)}") from None
+                raise RegistryError(self._explain(error)) from None
             columns = {str(row[0]) for row in result.rows}
             if not columns:
-                raise RegistryError(f"registry: there is no table {self.table!r}")
+                raise RegistryError(
+                    f"{self.label}: there is no table {self.table!r} "
+                    "(is TURSOTUI_REGISTRY_TABLE right?)"
+                )
             missing = [c for c in REQUIRED_COLUMNS if c not in columns]
             if missing:
                 raise RegistryError(
-                    f"registry: table {self.table!r} has no column {', '.join(missing)}"
+                    f"{self.label}: table {self.table!r} has no column {', '.join(missing)}"
                 )
             self._columns = columns
         return self._columns
@@ -189,7 +195,7 @@ class Registry:
                 f"SELECT {select} FROM `{self.table}` ORDER BY {order}"
             )
         except LibsqlError as error:
-            raise RegistryError(f"registry: {describe(error)}") from None
+            raise RegistryError(self._explain(error)) from None
         tenants: list[Tenant] = []
         seen: set[str] = set()
         for slug, url, name, token, id_, created_at in result.rows:
@@ -251,7 +257,9 @@ class Registry:
 
     async def remove(self, slug: str) -> None:
         """Delete the registry row; the tenant's database is left alone."""
-        result = await self._execute(f"DELETE FROM `{self.table}` WHERE slug = ? RETURNING slug", [slug])
+        result = await self._execute(
+            f"DELETE FROM `{self.table}` WHERE slug = ? RETURNING slug", [slug]
+        )
         if not result.rows:
             raise RegistryError(f"no tenant {slug!r} in the registry")
 
@@ -268,7 +276,12 @@ class Registry:
         try:
             return await self.connection.execute(sql, args)
         except LibsqlError as error:
-            raise RegistryError(f"registry: {describe(error)}") from None
+            raise RegistryError(self._explain(error)) from None
+
+    def _explain(self, error: LibsqlError) -> str:
+        """`registry <host>: <cause>`, without the connection's own name prefix."""
+        cause = describe(error).removeprefix(f"{self.connection.name}: ")
+        return f"{self.label}: {cause}"
 
     async def close(self) -> None:
         """Close the registry's connection."""

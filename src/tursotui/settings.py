@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import getpass
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
+from dotenv import dotenv_values
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -70,12 +73,109 @@ class TomlFileSource(PydanticBaseSettingsSource):
         return dict(self.values)
 
 
+DOTENV_FILES = (".env", ".env.local")
+"""Read from the working directory; a later file overrides an earlier one (`.env.local` wins)."""
+
+FALLBACKS = {"registry_url": "TURSO_DATABASE_URL", "registry_auth_token": "TURSO_AUTH_TOKEN"}
+"""The app's own variables, used when no tursotui setting names the registry."""
+
+
+def _dotenv() -> dict[str, tuple[str, str]]:
+    """Variables of `.env`/`.env.local` in the working directory: name -> (value, file)."""
+    found: dict[str, tuple[str, str]] = {}
+    for name in DOTENV_FILES:
+        path = Path(name)
+        if path.is_file():
+            for key, value in dotenv_values(path, encoding="utf-8").items():
+                if value is not None:
+                    found[key] = (value, name)
+    return found
+
+
+class FallbackSource(PydanticBaseSettingsSource):
+    """The app's `TURSO_DATABASE_URL`/`TURSO_AUTH_TOKEN` (environment or `.env`), lowest of all.
+
+    They are the app's own names, so running tursotui inside the app's project finds
+    the metadata database; any tursotui setting of the registry (even in the TOML file)
+    is more specific and wins.
+    """
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        dotenv = _dotenv()
+        values = {}
+        for field_name, variable in FALLBACKS.items():
+            if os.environ.get(variable):
+                values[field_name] = os.environ[variable]
+            elif dotenv.get(variable, ("", ""))[0]:
+                values[field_name] = dotenv[variable][0]
+        return values
+
+
+def _env_names(field_name: str) -> list[str]:
+    """The environment variables that set a field (upper-case), most specific first."""
+    field = Settings.model_fields[field_name]
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [str(c).upper() for c in alias.choices if str(c).upper() != field_name.upper()]
+    return [f"TURSOTUI_{field_name.upper()}"]
+
+
+def setting_source(field_name: str, cli: dict[str, Any] | None = None) -> str:
+    """Where the value of a setting comes from, in words (for error messages).
+
+    Follows the same precedence as `Settings`: CLI flag, environment, `.env`
+    files, the TOML file, the app's own `TURSO_*` variables, the default.
+    """
+    if cli and field_name in cli:
+        return f"command-line flag --{field_name.replace('_', '-')}"
+    environ = {k.upper(): v for k, v in os.environ.items()}
+    names = _env_names(field_name)
+    for name in names:
+        if name in environ:
+            return f"environment variable {name}"
+    dotenv = {k.upper(): v for k, v in _dotenv().items()}
+    for name in names:
+        if name in dotenv:
+            return f"{dotenv[name][1]} file ({name})"
+    path = config_file()
+    if path.is_file():
+        try:
+            if field_name in tomllib.loads(path.read_text(encoding="utf-8")):
+                return f"config file {path}"
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+            pass
+    variable = FALLBACKS.get(field_name)
+    if variable and os.environ.get(variable):
+        return f"environment variable {variable}"
+    if variable and variable in dotenv:
+        return f"{dotenv[variable][1]} file ({variable})"
+    return "the default"
+
+
+_SECRET_QUERY = re.compile(r"(?i)(auth_?token|token|jwt|password)=[^&\s'\"]*")
+
+
+def _redact(text: str) -> str:
+    """Hide token-looking query parameters that a URL in a message may carry."""
+    return _SECRET_QUERY.sub(lambda m: f"{m.group(1)}=•••", text)
+
+
+def _default_operator() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):  # no login name in some containers
+        return "operator"
+
+
 class Settings(BaseSettings):
     """Everything tursotui can be told; see README for each setting's sources."""
 
     model_config = SettingsConfigDict(
         env_prefix="TURSOTUI_",
-        env_file=(".env", ".env.local"),
+        env_file=DOTENV_FILES,
         env_file_encoding="utf-8",
         extra="ignore",
         populate_by_name=True,
@@ -83,17 +183,18 @@ class Settings(BaseSettings):
 
     registry_url: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("registry_url", "TURSOTUI_REGISTRY_URL", "TURSO_DATABASE_URL"),
+        validation_alias=AliasChoices("registry_url", "TURSOTUI_REGISTRY_URL"),
     )
-    """URL of the registry (metadata) database; default `file:<data dir>/registry.db`."""
+    """URL of the registry (metadata) database; default `file:<data dir>/registry.db`.
+
+    Falls back to the app's own `TURSO_DATABASE_URL` when no tursotui source sets it.
+    """
 
     registry_auth_token: SecretStr | None = Field(
         default=None,
-        validation_alias=AliasChoices(
-            "registry_auth_token", "TURSOTUI_REGISTRY_AUTH_TOKEN", "TURSO_AUTH_TOKEN"
-        ),
+        validation_alias=AliasChoices("registry_auth_token", "TURSOTUI_REGISTRY_AUTH_TOKEN"),
     )
-    """Token of the registry database, if it needs one."""
+    """Token of the registry database, if it needs one (falls back to `TURSO_AUTH_TOKEN`)."""
 
     registry_table: str = "organizations"
     """Name of the registry table."""
@@ -124,7 +225,7 @@ class Settings(BaseSettings):
     read_only: bool = False
     """Refuse every write, everywhere."""
 
-    operator: str = Field(default_factory=lambda: os.environ.get("USER") or "operator")
+    operator: str = Field(default_factory=_default_operator, min_length=1)
     """Name recorded in the audit log."""
 
     fleet_concurrency: int = Field(default=16, ge=1, le=256)
@@ -132,6 +233,9 @@ class Settings(BaseSettings):
 
     timeout: float = Field(default=10.0, gt=0)
     """Seconds a remote call may take."""
+
+    console_row_cap: int = Field(default=100_000, ge=100)
+    """Most rows the SQL console loads into its grid for one result (export takes all)."""
 
     @field_validator("registry_table")
     @classmethod
@@ -174,7 +278,13 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, dotenv_settings, TomlFileSource(settings_cls))
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            TomlFileSource(settings_cls),
+            FallbackSource(settings_cls),
+        )
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -185,8 +295,32 @@ def load_settings(**overrides: Any) -> Settings:
     """
     given = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return Settings(**given)
+        settings = Settings(**given)
     except ValidationError as error:
         first = error.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise SettingsError(f"setting {field}: {first['msg']}") from None
+        field = str(first["loc"][0]) if first["loc"] else "settings"
+        if field not in Settings.model_fields:
+            # an alias (TURSO_ORG...) or an init keyword that is not a setting
+            matches = [n for n in Settings.model_fields if field.upper() in _env_names(n)]
+            field = matches[0] if matches else field
+        where = setting_source(field, given) if field in Settings.model_fields else "settings"
+        message = _redact(str(first["msg"]))
+        raise SettingsError(f"setting {field} (from {where}): {message}") from None
+    except ValueError as error:  # pydantic-settings' own parse errors (e.g. a bad .env line)
+        raise SettingsError(f"settings: {_redact(str(error))}") from None
+    # The app's TURSO_AUTH_TOKEN belongs to the app's TURSO_DATABASE_URL: never send it
+    # to a registry named by a tursotui setting.
+    if (
+        settings.registry_auth_token is not None
+        and setting_source("registry_auth_token", given) in _fallback_sources("registry_auth_token")
+        and setting_source("registry_url", given) not in _fallback_sources("registry_url")
+    ):
+        settings.registry_auth_token = None
+    return settings
+
+
+def _fallback_sources(field_name: str) -> set[str]:
+    variable = FALLBACKS[field_name]
+    return {f"environment variable {variable}"} | {
+        f"{name} file ({variable})" for name in DOTENV_FILES
+    }

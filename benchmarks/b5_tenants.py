@@ -1,0 +1,166 @@
+"""Tenants screen on a 500-tenant registry: interactive at once, every tenant's health within bars.
+
+- `B5.tenants_interactive_ms`: from building the app to the tenants screen listing every
+  registry row and answering a key (`/` focuses the filter), headless at 160x50
+  (bar <= 1000 ms). Baseline: a screen that asks every tenant before it paints (registry
+  read + the sequential probe loop), same run.
+- `B5.health_all_ms`: from building the app until every row shows its health (latency,
+  post counts per status, schema version), probed `fleet_concurrency` at a time
+  (bar <= 3000 ms). Baseline: the sequential loop probing one tenant after another
+  with a fresh workspace, same run.
+
+500 local tenant files (migrated, 30 posts each) are copies of one template, cached
+under `.cache/bench/b5-<n>/`. `--quick` uses 20 tenants.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+import statistics
+import time
+import uuid
+from pathlib import Path
+
+from benchmarks.common import Figure
+
+ID = "B5"
+REPO = Path(__file__).resolve().parents[1]
+POSTS_PER_TENANT = 30
+
+
+def _settings(data_dir: Path):
+    from tursotui.settings import Settings
+
+    return Settings(data_dir=data_dir, registry_url=None)
+
+
+async def _build(data_dir: Path, tenants: int) -> None:
+    """The cached fleet: one template tenant copied `tenants` times, and the registry rows."""
+    from tursotui.db import connect
+    from tursotui.demo import seed_tenant
+    from tursotui.migrations import load_folder, migrate
+    from tursotui.registry import Registry
+
+    building = data_dir.with_name(data_dir.name + ".building")
+    shutil.rmtree(building, ignore_errors=True)
+    (building / "tenants").mkdir(parents=True)
+    template = building / "template.db"
+    conn = await connect(f"file:{template}", create=True, name="template")
+    try:
+        await migrate(conn, load_folder(None))
+        await seed_tenant(conn, posts=POSTS_PER_TENANT, seed=5)
+    finally:
+        await conn.close()
+    db = sqlite3.connect(template)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    rows = []
+    for index in range(tenants):
+        slug = f"tenant-{index:04d}"
+        shutil.copyfile(template, building / "tenants" / f"{slug}.db")
+        url = f"file:{data_dir / 'tenants' / f'{slug}.db'}"
+        rows.append(
+            (
+                "INSERT INTO organizations (id, name, slug, db_url, db_token, created_at) "
+                "VALUES (?, ?, ?, ?, '', ?)",
+                [str(uuid.uuid4()), f"Tenant {index}", slug, url, 1_700_000_000 + index],
+            )
+        )
+    registry = await Registry.open(_settings(building))
+    try:
+        await registry.connection.batch(rows)
+    finally:
+        await registry.close()
+    template.unlink()
+    shutil.rmtree(data_dir, ignore_errors=True)
+    building.rename(data_dir)
+
+
+async def _fleet(tenants: int) -> Path:
+    data_dir = REPO / ".cache" / "bench" / f"b5-{tenants}"
+    if not (data_dir / "registry.db").exists():
+        await _build(data_dir, tenants)
+    return data_dir
+
+
+async def _screen_run(data_dir: Path, tenants: int) -> tuple[float, float]:
+    """(interactive ms, all health shown ms) for one start of the app."""
+    from textual import events
+    from textual.widgets import Input
+
+    from tursotui.ui.app import make_app
+
+    start = time.perf_counter()
+    app = make_app(_settings(data_dir))
+    interactive = health_all = float("nan")
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = app.screen
+        while screen.table.row_count < tenants:
+            await asyncio.sleep(0.001)
+        # As a terminal would send it: Pilot.press also waits for the app to go idle,
+        # which it does not while 500 probes are streaming in.
+        key = events.Key("slash", "/")
+        key.set_sender(app)
+        app._driver.send_message(key)
+        while not screen.query_one("#filter", Input).has_focus:
+            await asyncio.sleep(0.001)
+        interactive = (time.perf_counter() - start) * 1000
+        while not all(row.health is not None for row in screen.rows):
+            await asyncio.sleep(0.002)
+        await pilot.pause()  # the last answers painted
+        health_all = (time.perf_counter() - start) * 1000
+        unhealthy = [r.tenant.slug for r in screen.rows if not r.health.reachable]
+        if unhealthy:
+            raise RuntimeError(f"B5: tenants did not answer: {unhealthy[:5]}")
+        app.exit()
+    return interactive, health_all
+
+
+async def _sequential(data_dir: Path) -> tuple[float, float]:
+    """(registry read ms, sequential probes ms): the loop probing one tenant after another."""
+    from tursotui.health import probe
+    from tursotui.workspace import Workspace
+
+    start = time.perf_counter()
+    workspace = await Workspace.open(_settings(data_dir))
+    try:
+        tenants = await workspace.registry.tenants()
+        registry_ms = (time.perf_counter() - start) * 1000
+        start = time.perf_counter()
+        for tenant in tenants:
+            health = await probe(workspace, tenant)
+            if not health.reachable:
+                raise RuntimeError(f"B5: {tenant.slug} did not answer: {health.error}")
+        return registry_ms, (time.perf_counter() - start) * 1000
+    finally:
+        await workspace.close()
+
+
+async def run(quick: bool) -> list[Figure]:
+    tenants = 20 if quick else 500
+    repeat = 1 if quick else 3
+    data_dir = await _fleet(tenants)
+    runs = [await _screen_run(data_dir, tenants) for _ in range(repeat)]
+    registry_ms, sequential_ms = await _sequential(data_dir)
+    interactive = statistics.median(r[0] for r in runs)
+    health_all = statistics.median(r[1] for r in runs)
+    return [
+        Figure(
+            "B5.tenants_interactive_ms",
+            round(interactive, 1),
+            "ms",
+            baseline=round(registry_ms + sequential_ms, 1),
+            bar="<= 1000",
+            note=f"{tenants} registry rows listed and `/` answered (median of {repeat})",
+        ),
+        Figure(
+            "B5.health_all_ms",
+            round(health_all, 1),
+            "ms",
+            baseline=round(sequential_ms, 1),
+            bar="<= 3000",
+            note=f"every tenant's health shown, concurrent probes (median of {repeat})",
+        ),
+    ]

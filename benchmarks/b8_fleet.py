@@ -1,0 +1,202 @@
+"""Fleet overview: 200 local tenants, and 20 sqld tenants behind a proxy adding 100 ms per request.
+
+- `B8.local_200_ms`: `fleet.overview` over 200 local tenant files (migrated, seeded),
+  until every row is filled (bar <= 2000 ms).
+- `B8.remote_20_ms`: the same over 20 tenants on a real sqld behind the tests'
+  `FaultProxy` delaying every HTTP request by 100 ms (bar <= 800 ms); the baseline is
+  the sequential loop operators script (one tenant after the other), measured in the
+  same run (bar >= 2 s). All 20 registry rows point at the one sqld database through
+  the proxy: each tenant has its own connection and its own requests, which is what the
+  latency measures; one sqld process stands in for twenty.
+- `B8.rss_50_mb` / `B8.rss_200_mb`: peak RSS of a fresh process that opens the
+  workspace and runs the overview over 50 and over 200 local tenants.
+
+`--quick` uses 10 local and 4 remote tenants and a 20 ms delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from benchmarks.common import Figure
+
+ID = "B8"
+REPO = Path(__file__).resolve().parents[1]
+POSTS_PER_TENANT = 200
+
+
+def _settings(data_dir: Path, **extra: object):
+    from tursotui.settings import Settings
+
+    return Settings(data_dir=data_dir, registry_url=None, **extra)
+
+
+async def _template(path: Path) -> None:
+    """One migrated, seeded tenant file, copied for every local tenant (creating 200 is not the point)."""
+    from tursotui.db import connect
+    from tursotui.demo import seed_tenant
+    from tursotui.migrations import load_folder, migrate
+
+    conn = await connect(f"file:{path}", create=True, name="template")
+    try:
+        await migrate(conn, load_folder(None))
+        await seed_tenant(conn, posts=POSTS_PER_TENANT, seed=8)
+    finally:
+        await conn.close()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+
+
+async def _registry(data_dir: Path, rows: list[tuple[str, str]]) -> None:
+    """Create the local registry and insert the tenants' rows in one go."""
+    from tursotui.registry import Registry
+
+    registry = await Registry.open(_settings(data_dir))
+    try:
+        await registry.connection.batch(
+            [
+                (
+                    "INSERT INTO organizations (id, name, slug, db_url, db_token, created_at) "
+                    "VALUES (?, ?, ?, ?, '', ?)",
+                    [str(uuid.uuid4()), slug, slug, url, int(time.time())],
+                )
+                for slug, url in rows
+            ]
+        )
+    finally:
+        await registry.close()
+
+
+async def build_local_fleet(data_dir: Path, count: int) -> None:
+    """`count` local tenants (copies of one seeded template) in a fresh registry."""
+    folder = data_dir / "tenants"
+    folder.mkdir(parents=True, exist_ok=True)
+    template = data_dir / "template.db"
+    await _template(template)
+    rows = []
+    for i in range(count):
+        target = folder / f"t{i:04d}.db"
+        shutil.copyfile(template, target)
+        rows.append((f"t{i:04d}", f"file:{target}"))
+    await _registry(data_dir, rows)
+
+
+async def time_overview(data_dir: Path, *, sequential: bool = False, **settings: object) -> tuple[float, int]:
+    """Milliseconds until every row of the overview arrived (workspace already open), and rows."""
+    from tursotui import fleet
+    from tursotui.workspace import Workspace
+
+    workspace = await Workspace.open(_settings(data_dir, **settings))
+    try:
+        tenants = await workspace.registry.tenants()
+        start = time.perf_counter()
+        if sequential:
+            rows = await fleet.overview_sequential(workspace, tenants)
+        else:
+            rows = [row async for row in fleet.overview(workspace, tenants)]
+        elapsed = (time.perf_counter() - start) * 1000
+    finally:
+        await workspace.close()
+    bad = [r.error for r in rows if not r.reachable or r.error]
+    if bad:
+        raise RuntimeError(f"B8: {len(bad)} tenants failed, e.g. {bad[0]}")
+    return elapsed, len(rows)
+
+
+def child(data_dir: str) -> None:
+    """Run in a fresh process: one overview, then print the peak RSS (MB) as JSON."""
+    import resource
+
+    elapsed, rows = asyncio.run(time_overview(Path(data_dir)))
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"rss_mb": peak_kb / 1024, "ms": elapsed, "rows": rows}))
+
+
+def _rss(data_dir: Path) -> float:
+    code = f"from benchmarks.b8_fleet import child; child({str(data_dir)!r})"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"B8 child failed: {done.stderr[-1000:]}")
+    return float(json.loads(done.stdout.strip().splitlines()[-1])["rss_mb"])
+
+
+async def _remote(count: int, delay_ms: float, *, sequential: bool) -> float:
+    """The overview of `count` tenants on a fresh sqld behind a proxy delaying each request.
+
+    Each measurement gets its own sqld: requests sent without a stream leave a stream open
+    on sqld until it expires, and a second run on the same server would queue behind them.
+    """
+    sys.path.insert(0, str(REPO / "tests"))
+    from servers import FaultProxy, start_sqld
+
+    from tursotui.db import connect
+    from tursotui.demo import seed_tenant
+    from tursotui.migrations import load_folder, migrate
+
+    # Twenty tenants share one database here; sqld's adaptive throttling would answer
+    # 429 to the burst of streams on it, which twenty separate databases never see.
+    os.environ["SQLD_DISABLE_INTELLIGENT_THROTTLING"] = "true"
+    try:
+        server = start_sqld()
+    finally:
+        os.environ.pop("SQLD_DISABLE_INTELLIGENT_THROTTLING", None)
+    proxy = FaultProxy(("127.0.0.1", server.port)).start()
+    try:
+        conn = await connect(server.http_url, name="sqld")
+        try:
+            await migrate(conn, load_folder(None))
+            await seed_tenant(conn, posts=POSTS_PER_TENANT, seed=8)
+        finally:
+            await conn.close()
+        with tempfile.TemporaryDirectory(prefix="b8-remote-") as tmp:
+            data_dir = Path(tmp)
+            await _registry(data_dir, [(f"r{i:02d}", proxy.url) for i in range(count)])
+            proxy.delay(delay_ms)
+            elapsed, _ = await time_overview(data_dir, sequential=sequential)
+    finally:
+        proxy.stop()
+        server.stop()
+    return elapsed
+
+
+async def run(quick: bool) -> list[Figure]:
+    """Measure B8."""
+    local_n, remote_n, delay = (10, 4, 20.0) if quick else (200, 20, 100.0)
+    figures = []
+    with tempfile.TemporaryDirectory(prefix="b8-local-") as tmp:
+        data_dir = Path(tmp)
+        await build_local_fleet(data_dir, local_n)
+        await time_overview(data_dir)  # warm the file cache once, as a real host's would be
+        local_ms, rows = await time_overview(data_dir)
+        figures.append(
+            Figure(f"{ID}.local_{local_n}_ms", local_ms, "ms", None, "<= 2000",
+                   f"overview of {rows} local tenants, every row filled")
+        )
+    remote_ms = await _remote(remote_n, delay, sequential=False)
+    sequential_ms = await _remote(remote_n, delay, sequential=True)
+    figures.append(
+        Figure(f"{ID}.remote_{remote_n}_ms", remote_ms, "ms", sequential_ms, "<= 800",
+               f"{remote_n} sqld tenants, +{delay:g} ms per request; baseline: sequential loop")
+    )
+    for n in (10, 20) if quick else (50, 200):
+        with tempfile.TemporaryDirectory(prefix="b8-rss-") as tmp:
+            data_dir = Path(tmp)
+            await build_local_fleet(data_dir, n)
+            figures.append(
+                Figure(f"{ID}.rss_{n}_mb", _rss(data_dir), "MB", None, None,
+                       f"peak RSS of a process running the overview of {n} local tenants")
+            )
+    return figures

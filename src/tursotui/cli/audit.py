@@ -1,0 +1,61 @@
+"""`tursotui audit [--json]`: print the moderation audit log."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from datetime import datetime
+
+from tursotui.audit import AuditLog
+from tursotui.cli.common import add_settings_arguments, command, note, settings_from_args
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `audit` command."""
+    parser = subparsers.add_parser(
+        "audit",
+        help="print the audit log of every write tursotui made",
+        description="Print the audit log (one line per write, oldest first): time, operator, "
+        "tenant, action, rows, before -> after, outcome.",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print a JSON array of every log entry (raw lines)"
+    )
+    add_settings_arguments(parser)
+    parser.set_defaults(handler=run)
+
+
+def _clean(value: object) -> str:
+    """A value on one line with control characters made visible (the log holds database text)."""
+    from tursotui.ui.literal import literal_str
+
+    return literal_str(value)
+
+
+@command
+async def run(args: argparse.Namespace) -> int:
+    """Print the log; 0 on success, 1 when the settings are unusable."""
+    settings = settings_from_args(args)
+    audit = AuditLog(settings.data_dir / "audit.jsonl", settings.operator)
+    entries = audit.entries()
+    if args.json:
+        json.dump([asdict(e) for e in entries], sys.stdout, ensure_ascii=False, default=str)
+        sys.stdout.write("\n")
+        return 0
+    if not entries:
+        note(f"the audit log {audit.path} is empty")
+        return 0
+    for e in entries:
+        stamp = datetime.fromtimestamp(e.time or 0).strftime("%Y-%m-%d %H:%M:%S")
+        before = e.before
+        if isinstance(before, dict):
+            before = "/".join(sorted({str(v) for v in before.values()}))
+        change = " -> ".join(str(p) for p in (before, e.after) if p is not None)
+        fields = [stamp, e.operator, e.tenant, e.action, e.status, ",".join(e.row_ids), change]
+        line = "  ".join(_clean(f) for f in fields)
+        if e.detail:
+            line += "  " + _clean(e.detail)
+        print(line)
+    return 0

@@ -1,0 +1,283 @@
+"""What every command shares: settings from flags, the workspace, one-line errors, output formats.
+
+A command's handler is an `async def (args) -> int` wrapped with `@command`:
+the errors a user can act on (a bad setting, an unusable registry, a tenant that
+does not answer, a migrations folder that cannot be read, an audit log that
+cannot be written...) become ONE line on stderr and exit status 1, never a
+traceback, and never a token. Usage errors exit 2 (argparse does that).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import functools
+import importlib
+import json
+import math
+import sys
+import unicodedata
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TextIO
+
+from pydantic import SecretStr
+
+from tursotui.audit import AuditError
+from tursotui.db import LibsqlError
+from tursotui.db.errors import describe
+from tursotui.registry import RegistryError
+from tursotui.settings import Settings, SettingsError, load_settings
+from tursotui.workspace import Workspace
+
+Handler = Callable[[argparse.Namespace], Awaitable[int]]
+
+OK = 0
+FAILED = 1
+
+_secrets: set[str] = set()
+
+_ERROR_MODULES = ("tursotui.migrations", "tursotui.platform", "tursotui.provision")
+"""Modules whose error types (MigrationError...) are user errors too, once they exist."""
+
+
+# -- secrets ------------------------------------------------------------------------
+
+
+def remember_secret(value: str | SecretStr | None) -> None:
+    """Note a token so that no message this process prints can contain it."""
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if text and len(text) >= 4:
+        _secrets.add(text)
+
+
+def scrub(text: str) -> str:
+    """`text` with every known token replaced by •••."""
+    for secret in sorted(_secrets, key=len, reverse=True):
+        text = text.replace(secret, "•••")
+    return text
+
+
+# -- errors ---------------------------------------------------------------------------
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The exception types that mean "the user can act on this" (exit 1, one line)."""
+    found: list[type[BaseException]] = [
+        SettingsError,
+        RegistryError,
+        LibsqlError,
+        AuditError,
+    ]
+    for name in _ERROR_MODULES:
+        module = sys.modules.get(name)
+        if module is None:
+            try:
+                module = importlib.import_module(name)
+            except ImportError:
+                continue
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, Exception)
+                and value.__module__ == name
+                and value.__name__.endswith("Error")
+            ):
+                found.append(value)
+    return tuple(found)
+
+
+def error_line(error: BaseException) -> str:
+    """The one line a user reads for `error` (tokens scrubbed, no newlines)."""
+    text = describe(error)
+    text = " ".join(text.split())  # one line, whatever the cause's message held
+    return scrub(text)
+
+
+def fail(message: str, *, stream: TextIO | None = None) -> int:
+    """Print `error: <message>` on stderr and return exit status 1."""
+    print(f"error: {scrub(' '.join(message.split()))}", file=stream or sys.stderr)
+    return FAILED
+
+
+def note(message: str) -> None:
+    """A message for people (progress, summaries of writes): stderr, so stdout stays for data."""
+    print(scrub(message), file=sys.stderr)
+
+
+def command(handler: Handler) -> Handler:
+    """Wrap a command handler: user errors become one line on stderr and exit status 1."""
+
+    @functools.wraps(handler)
+    async def run(args: argparse.Namespace) -> int:
+        try:
+            return await handler(args)
+        except user_errors() as error:
+            return fail(error_line(error))
+        except OSError as error:  # a file we were told to read or write
+            where = f" {error.filename}" if error.filename else ""
+            return fail(f"{error.strerror or error}{where}")
+
+    return run
+
+
+# -- settings and workspace -----------------------------------------------------------
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags that override settings, accepted after the command name too.
+
+    The defaults are SUPPRESS so that a subcommand never overwrites a value given
+    before it (`tursotui --read-only sql ...`).
+    """
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="refuse every write (TURSOTUI_READ_ONLY)",
+    )
+
+
+def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
+    """The settings in force: flags over environment over `.env` over TOML over defaults.
+
+    Raises:
+        SettingsError: a bad setting, naming where it came from.
+    """
+    overrides: dict[str, Any] = {"read_only": True if getattr(args, "read_only", None) else None}
+    overrides.update(extra)
+    settings = load_settings(**overrides)
+    remember_secret(settings.registry_auth_token)
+    remember_secret(settings.platform_api_token)
+    return settings
+
+
+@asynccontextmanager
+async def open_workspace(
+    args: argparse.Namespace | None = None, *, settings: Settings | None = None
+) -> AsyncIterator[Workspace]:
+    """The workspace of this command, closed afterwards.
+
+    Raises:
+        SettingsError: a bad setting.
+        RegistryError: the registry cannot be opened or has no usable table.
+    """
+    if settings is None:
+        settings = settings_from_args(args or argparse.Namespace())
+    workspace = await Workspace.open(settings)
+    try:
+        try:
+            for tenant in await workspace.registry.tenants():
+                remember_secret(tenant.token)
+        except RegistryError:
+            pass  # the command itself will say what is wrong with the registry
+        yield workspace
+    finally:
+        await workspace.close()
+
+
+# -- output ---------------------------------------------------------------------------
+
+FORMATS = ("table", "csv", "json")
+
+
+def json_value(value: Any) -> Any:
+    """A database value as JSON can hold it: blobs as base64 text, NaN/inf as text."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def printable(value: Any, max_len: int | None = None) -> str:
+    """A value as a terminal may show it: control characters and escapes made visible.
+
+    Database content is untrusted; an ANSI or OSC sequence printed raw would drive
+    the user's terminal. Each control character becomes its escape (`\\x1b`, `\\n`).
+    """
+    if value is None:
+        return "NULL"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"<blob {len(bytes(value))} bytes>"
+    text = str(value)
+    if max_len is not None and len(text) > max_len:
+        text = text[: max(max_len - 1, 0)] + "…"
+    out = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category == "Cc" or (category == "Cf" and ch not in "\u200d"):
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def write_json(records: Any, out: TextIO | None = None) -> None:
+    """Print `records` as indented JSON (values converted with `json_value`)."""
+    out = out or sys.stdout
+
+    def convert(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {str(k): convert(v) for k, v in item.items()}
+        if isinstance(item, list | tuple):
+            return [convert(v) for v in item]
+        return json_value(item)
+
+    out.write(json.dumps(convert(records), ensure_ascii=False, indent=2) + "\n")
+
+
+def write_csv(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO | None = None
+) -> None:
+    """Print a header and the rows as CSV; NULL is an empty field, blobs are base64."""
+    writer = csv.writer(out or sys.stdout, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if v is None else json_value(v) for v in row])
+
+
+def write_table(
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    out: TextIO | None = None,
+    *,
+    max_width: int = 60,
+) -> None:
+    """Print an aligned text table; cells are `printable` and cut at `max_width`."""
+    cells = [[printable(v, max_width) for v in row] for row in rows]
+    header = [printable(c, max_width) for c in columns]
+    widths = [len(h) for h in header]
+    for row in cells:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], _width(cell))
+    out = out or sys.stdout
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v + " " * (w - _width(v)) for v, w in zip(values, widths, strict=False))
+
+    out.write(line(header).rstrip() + "\n")
+    out.write("  ".join("-" * w for w in widths) + "\n")
+    for row in cells:
+        out.write(line(row).rstrip() + "\n")
+
+
+def write_rows(
+    fmt: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO | None = None
+) -> None:
+    """Print a result as `table`, `csv` or `json` (an array of objects keyed by column)."""
+    if fmt == "json":
+        write_json([dict(zip(columns, row, strict=False)) for row in rows], out)
+    elif fmt == "csv":
+        write_csv(columns, rows, out)
+    else:
+        write_table(columns, rows, out)
+
+
+def _width(text: str) -> int:
+    """Terminal cells `text` takes (wide East Asian characters and emoji count two)."""
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )

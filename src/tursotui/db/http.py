@@ -1,0 +1,430 @@
+"""Hrana over HTTP (`POST <base>/v2/pipeline`) with httpx: Turso Cloud, sqld and tursodb.
+
+SPEC §3. Every call is exactly one HTTP request: `execute` and `batch` send a pipeline
+without a baton, followed in the same request by `close`, so the server frees the stream
+at once. That `close` matters: sqld keeps an unclosed stream (and its database
+connection) until it expires, and answers HTTP 429 after a few thousand quick calls.
+tursodb 0.6 rejects `close` as a whole request (HTTP 500, nothing executed); such a server
+is remembered and sent no `close` from then on. Interactive transactions hold a stream
+through the baton (and `base_url`) and close it when they end.
+
+One `httpx.AsyncClient` per event loop is shared by every connection (keep-alive,
+HTTP/1.1): an httpx client cannot cross event loops, and tests run a fresh loop each.
+Every failure becomes a `LibsqlError` with a code of `tursotui.db.errors` and a message
+naming the database and the cause; the token is never part of any message (httpx's
+exceptions are never chained, they carry the request and its headers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import json
+import socket
+import weakref
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from libsql_client import InArgs, InStatement, LibsqlError
+
+from tursotui.db import errors, hrana
+from tursotui.db.base import Connection, Transaction
+from tursotui.db.result import Result
+from tursotui.db.urls import DatabaseURL
+
+NO_INTERACTIVE_TRANSACTIONS = "TRANSACTION_UNSUPPORTED"
+"""The server keeps no streams (tursodb 0.6), so interactive transactions are impossible."""
+
+_closeless: set[str] = set()
+"""Base URLs of servers that reject the `close` request (tursodb)."""
+
+
+class _CloseRejected(Exception):
+    """The server refused a pipeline because it does not know `close`; nothing ran."""
+
+
+_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32, keepalive_expiry=30)
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_client() -> httpx.AsyncClient:
+    """The httpx client of the running event loop, made on first use."""
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None or client.is_closed:
+        # Timeouts are per call (asyncio.timeout around the whole request), not per phase:
+        # a server trickling bytes must not escape the deadline.
+        client = httpx.AsyncClient(limits=_LIMITS, timeout=None, follow_redirects=False)
+        _clients[loop] = client
+    return client
+
+
+async def close_shared_client() -> None:
+    """Close the running loop's shared client (at application exit)."""
+    client = _clients.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.aclose()
+
+
+class HranaHTTPConnection(Connection):
+    """A libSQL database spoken to with Hrana over HTTP.
+
+    Args:
+        url: The parsed URL (`target` is the base URL, e.g. `https://db-org.turso.io`).
+        name: What messages call the database (a tenant slug, or its host).
+        token: The bearer token, or None.
+        read_only: Refuse every write before sending it.
+        timeout: Seconds any one call may take, end to end.
+    """
+
+    def __init__(
+        self,
+        url: DatabaseURL,
+        name: str,
+        token: str | None,
+        *,
+        read_only: bool = False,
+        timeout: float = 10.0,
+    ) -> None:
+        self.url = url
+        self.name = name
+        self.read_only = read_only
+        self.timeout = timeout
+        self._token = token
+        self._closed = False
+
+    # -- one request -------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"content-type": "application/json"}
+        if self._token:
+            headers["authorization"] = f"Bearer {self._token}"
+        return headers
+
+    def _error(self, message: str, code: str) -> LibsqlError:
+        if self._token and self._token in message:
+            message = message.replace(self._token, "<token>")
+        return errors.database_error(self.name, message, code)
+
+    async def pipeline(
+        self,
+        requests: list[dict[str, Any]],
+        *,
+        baton: str | None = None,
+        base_url: str | None = None,
+    ) -> tuple[list[Any], str | None, str | None]:
+        """Send one `/v2/pipeline` request.
+
+        Returns:
+            The results (one per request, each `{"type": "ok"|"error", ...}`), the baton
+            and the base URL the server gave back.
+
+        Raises:
+            LibsqlError: the request failed (network, HTTP status, malformed answer).
+        """
+        if self._closed:
+            raise self._error("the connection is closed", errors.CLOSED)
+        endpoint = (base_url or self.url.target).rstrip("/") + "/v2/pipeline"
+        body = {"baton": baton, "requests": requests}
+        try:
+            async with asyncio.timeout(self.timeout):
+                response = await shared_client().post(endpoint, json=body, headers=self._headers())
+        except TimeoutError:
+            raise self._error(
+                f"{self.url.host} did not answer within {self.timeout:g} s", errors.TIMEOUT
+            ) from None
+        except httpx.HTTPError as error:
+            raise self._transport_error(error) from None
+        if response.status_code != 200:
+            if response.status_code == 500 and b"unknown variant `close`" in response.content:
+                raise _CloseRejected
+            raise self._status_error(response.status_code, response.content)
+        try:
+            answer = response.json()
+            results = answer["results"]
+            if not isinstance(results, list) or len(results) != len(requests):
+                raise ValueError("wrong number of results")
+            new_baton = answer.get("baton")
+            new_base = answer.get("base_url")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise hrana.protocol_error(self.name, "not the JSON of a pipeline answer") from None
+        return results, new_baton, new_base
+
+    def _transport_error(self, error: httpx.HTTPError) -> LibsqlError:
+        host = self.url.host
+        if isinstance(error, httpx.TimeoutException):
+            return self._error(f"{host} did not answer within {self.timeout:g} s", errors.TIMEOUT)
+        if isinstance(error, httpx.ConnectError):
+            cause = _root_os_error(error)
+            if isinstance(cause, socket.gaierror):
+                return self._error(f"cannot resolve the host {_hostname(host)} (DNS)", errors.DNS)
+            if isinstance(cause, ConnectionRefusedError) or (
+                cause is not None and cause.errno == errno.ECONNREFUSED
+            ):
+                return self._error(f"{host} refused the connection", errors.REFUSED)
+            return self._error(f"cannot connect to {host} ({_reason(cause)})", errors.REFUSED)
+        return self._error(
+            f"the connection to {host} was lost ({_reason(_root_os_error(error) or error)})",
+            errors.CONNECTION_LOST,
+        )
+
+    def _status_error(self, status: int, content: bytes) -> LibsqlError:
+        host = self.url.host
+        said = _server_text(content)
+        if status == 401:
+            if not self._token:
+                return self._error(
+                    f"{host} asks for a token and none was given", errors.UNAUTHORIZED
+                )
+            return self._error(
+                f"the token was rejected (bad or expired){_suffix(said)}", errors.UNAUTHORIZED
+            )
+        if status == 403:
+            lowered = said.lower()
+            if any(word in lowered for word in ("write", "read-only", "readonly", "read only")):
+                return self._error(
+                    f"the token is read-only: {host} refused a write{_suffix(said)}",
+                    errors.READ_ONLY_TOKEN,
+                )
+            return self._error(f"the token is not allowed here{_suffix(said)}", errors.UNAUTHORIZED)
+        if status == 404:
+            return self._error(f"no libSQL database at {host}", errors.NOT_FOUND)
+        if status == 429:
+            return self._error(
+                f"{host} is overloaded (HTTP 429){_suffix(said)}", errors.SERVER_ERROR
+            )
+        if status >= 500:
+            return self._error(
+                f"{host} failed with HTTP {status}{_suffix(said)}", errors.SERVER_ERROR
+            )
+        if status == 400 and "baton" in said.lower():
+            return self._error(
+                f"{host} no longer knows this transaction (it expired){_suffix(said)}",
+                errors.CONNECTION_LOST,
+            )
+        return self._error(f"{host} answered HTTP {status}{_suffix(said)}", errors.PROTOCOL_ERROR)
+
+    def _ok(self, result: Any, kind: str) -> Any:
+        """The response of an ok result of type `kind`, or the server's error raised."""
+        if not isinstance(result, dict):
+            raise hrana.protocol_error(self.name, "a result that is not an object")
+        if result.get("type") == "error":
+            raise hrana.server_error(self.name, result.get("error"))
+        response = result.get("response")
+        if result.get("type") != "ok" or not isinstance(response, dict):
+            raise hrana.protocol_error(self.name, "a result neither ok nor error")
+        if response.get("type") != kind:
+            raise hrana.protocol_error(self.name, f"a {response.get('type')!r} response")
+        return response.get("result")
+
+    def _stmt(self, stmt: InStatement, args: InArgs = None) -> dict[str, Any]:
+        return hrana.encode_stmt(stmt, args, where=self.name, read_only=self.read_only)
+
+    # -- the Client interface --------------------------------------------------------
+
+    async def _one_shot(self, request: dict[str, Any]) -> Any:
+        """Send one request on a stream of its own, closed in the same HTTP request."""
+        if self.url.target in _closeless:
+            results, _, _ = await self.pipeline([request])
+            return results[0]
+        try:
+            results, _, _ = await self.pipeline([request, {"type": "close"}])
+        except _CloseRejected:
+            # The server parsed nothing of it; send it again, and never `close` there again.
+            _closeless.add(self.url.target)
+            results, _, _ = await self.pipeline([request])
+        return results[0]
+
+    async def execute(self, stmt: InStatement, args: InArgs = None) -> Result:
+        request = {"type": "execute", "stmt": self._stmt(stmt, args)}
+        result = await self._one_shot(request)
+        return hrana.decode_result(self._ok(result, "execute"), self.name)
+
+    async def batch(self, stmts: list[InStatement]) -> list[Result]:
+        encoded = [self._stmt(s) for s in stmts]
+        request = {"type": "batch", "batch": hrana.batch_steps(encoded)}
+        result = await self._one_shot(request)
+        return hrana.decode_batch(self._ok(result, "batch"), len(encoded), self.name)
+
+    def transaction(self) -> HTTPTransaction:  # type: ignore[override]
+        return HTTPTransaction(self)
+
+    async def stream(
+        self, stmt: InStatement, args: InArgs = None, *, chunk_size: int = 500
+    ) -> AsyncIterator[Result]:
+        result = await self.execute(stmt, args)
+        for chunk in chunked(result, chunk_size):
+            yield chunk
+
+    def interrupt(self) -> None:
+        """Nothing to do: a remote statement cannot be interrupted.
+
+        The caller abandons it instead by cancelling the task awaiting it; the shared
+        client survives that (httpx drops the one connection the request was using).
+        """
+
+    async def close(self) -> None:
+        # The shared client belongs to the event loop, not to this connection.
+        self._closed = True
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+
+class HTTPTransaction(Transaction):
+    """An interactive transaction on a Hrana stream held by the server through the baton.
+
+    BEGIN travels with the first statement; COMMIT or ROLLBACK travel with the `close` of
+    the stream. A server that hands out no baton (tursodb) cannot hold the transaction
+    open: the first statement is rolled back at once and TRANSACTION_UNSUPPORTED raised.
+    """
+
+    def __init__(self, connection: HranaHTTPConnection) -> None:
+        self._conn = connection
+        self._baton: str | None = None
+        self._base_url: str | None = None
+        self._started = False
+        self._done = False
+        self._lock = asyncio.Lock()
+
+    async def execute(self, stmt: InStatement, args: InArgs = None) -> Result:
+        conn = self._conn
+        request = {"type": "execute", "stmt": conn._stmt(stmt, args)}
+        async with self._lock:
+            if self._done:
+                raise conn._error("the transaction has ended", errors.CLOSED)
+            requests = [request]
+            if not self._started:
+                requests.insert(0, {"type": "execute", "stmt": hrana.plain_stmt("BEGIN")})
+            results = await self._send(requests)
+            if not self._started:
+                self._started = True
+                if self._baton is None:
+                    await self._abandon_streamless()
+                conn._ok(results[0], "execute")
+            return hrana.decode_result(conn._ok(results[-1], "execute"), conn.name)
+
+    async def _send(self, requests: list[dict[str, Any]]) -> list[Any]:
+        try:
+            results, self._baton, base_url = await self._conn.pipeline(
+                requests, baton=self._baton, base_url=self._base_url
+            )
+        except BaseException:
+            # Whatever happened to the stream (cancelled, lost), it cannot be trusted again;
+            # the server rolls it back when it expires.
+            self._done = True
+            raise
+        self._base_url = base_url or self._base_url
+        return results
+
+    async def _abandon_streamless(self) -> None:
+        self._done = True
+        conn = self._conn
+        # The BEGIN opened a transaction on the server's shared connection: undo it.
+        rollback = {"type": "execute", "stmt": hrana.plain_stmt("ROLLBACK")}
+        with contextlib.suppress(LibsqlError):
+            await conn.pipeline([rollback])
+        raise conn._error(
+            f"{conn.url.host} does not support interactive transactions "
+            "(it keeps no streams); use a batch",
+            NO_INTERACTIVE_TRANSACTIONS,
+        )
+
+    async def _finish(self, sql: str) -> None:
+        async with self._lock:
+            if self._done:
+                return
+            self._done = True
+            if not self._started:
+                return
+            requests: list[dict[str, Any]] = [
+                {"type": "execute", "stmt": hrana.plain_stmt(sql)},
+                {"type": "close"},
+            ]
+            try:
+                results, _, _ = await self._conn.pipeline(
+                    requests, baton=self._baton, base_url=self._base_url
+                )
+            except _CloseRejected:
+                results, _, _ = await self._conn.pipeline(
+                    requests[:1], baton=self._baton, base_url=self._base_url
+                )
+            self._conn._ok(results[0], "execute")
+
+    async def commit(self) -> None:
+        await self._finish("COMMIT")
+
+    async def rollback(self) -> None:
+        await self._finish("ROLLBACK")
+
+    @property
+    def closed(self) -> bool:
+        return self._done
+
+
+def chunked(result: Result, size: int) -> list[Result]:
+    """A result cut into results of at most `size` rows each (statistics on the first)."""
+    size = max(1, size)
+    if not result.columns:
+        return [result]
+    chunks = []
+    for start in range(0, len(result.rows), size):
+        first = start == 0
+        chunks.append(
+            Result(
+                result.columns,
+                result.rows[start : start + size],
+                result.rows_affected if first else 0,
+                result.last_insert_rowid if first else None,
+                rows_read=result.rows_read if first else None,
+                rows_written=result.rows_written if first else None,
+                duration_ms=result.duration_ms if first else None,
+            )
+        )
+    return chunks
+
+
+def _root_os_error(error: BaseException) -> OSError | None:
+    seen: BaseException | None = error
+    found: OSError | None = None
+    while seen is not None:
+        if isinstance(seen, OSError):
+            found = seen
+        seen = seen.__cause__ or seen.__context__
+    return found
+
+
+def _reason(error: BaseException | None) -> str:
+    if error is None:
+        return "no reason given"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
+
+
+def _hostname(host: str) -> str:
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _server_text(content: bytes, limit: int = 200) -> str:
+    """What the server said in an error answer: `{"error": ...}` or plain text, shortened."""
+    text = content.decode("utf-8", "replace").strip()
+    try:
+        data = json.loads(text)
+        if isinstance(data, dict) and isinstance(data.get("error"), str):
+            text = data["error"]
+        elif isinstance(data, dict) and isinstance(data.get("message"), str):
+            text = data["message"]
+    except ValueError:
+        pass
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _suffix(said: str) -> str:
+    return f" ({said})" if said else ""

@@ -1,0 +1,195 @@
+"""How each tenant is doing: reachability, latency, post counts per status, schema version.
+
+The tenants screen and `tursotui tenants` ask this for every registry row,
+concurrently and bounded, and show answers as they arrive; one slow or dead
+tenant never holds up the others (each probe has its own deadline).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from tursotui.db import LibsqlError
+from tursotui.db.errors import describe
+from tursotui.registry import RegistryError, Tenant
+
+if TYPE_CHECKING:
+    from tursotui.migrations import MigrationFolder
+    from tursotui.workspace import Workspace
+
+STATUSES = ("draft", "published", "archived")
+"""The post statuses the app knows; others are counted under their own name."""
+
+COUNTS_SQL = "SELECT status, count(*) FROM posts GROUP BY status"
+"""Served from the built-in `posts(status, published_at)` index without reading the posts."""
+
+
+@dataclass(frozen=True)
+class TenantHealth:
+    """The answer of one probe.
+
+    Attributes:
+        tenant: The registry row probed.
+        reachable: The database answered a query.
+        latency_ms: Round-trip time of a trivial query, when it answered.
+        error: Why it did not answer, or what went wrong after it did (no posts table...).
+        counts: Posts per status (unexpected statuses keep their own key), or None if unknown.
+        schema: The migrations label (`current`, `behind by N`, `ahead`, `not migrated`),
+            `unknown` when it could not be read, or None when not asked.
+    """
+
+    tenant: Tenant
+    reachable: bool
+    latency_ms: float | None = None
+    error: str | None = None
+    counts: dict[str, int] | None = field(default=None)
+    schema: str | None = None
+
+    @property
+    def slug(self) -> str:
+        """The probed tenant's slug."""
+        return self.tenant.slug
+
+    @property
+    def total_posts(self) -> int | None:
+        """All posts, whatever their status."""
+        return None if self.counts is None else sum(self.counts.values())
+
+
+def _folder(workspace: Workspace) -> MigrationFolder | str:
+    """The migrations folder to compare against, or why it cannot be read."""
+    from tursotui.migrations import MigrationError, load_folder
+
+    try:
+        return load_folder(workspace.settings.migrations_dir)
+    except MigrationError as error:
+        return str(error)
+
+
+async def probe(
+    workspace: Workspace, tenant: Tenant, *, folder: MigrationFolder | str | None = None
+) -> TenantHealth:
+    """Ask one tenant how it is; never raises for the tenant's own failures.
+
+    Args:
+        workspace: The session (its cached connection to the tenant is reused).
+        tenant: The registry row; a broken row answers at once with its problem.
+        folder: The migrations folder (or why it could not be read); loaded when None.
+            `probe_all` loads it once for every tenant.
+
+    Returns:
+        The tenant's health; failures are in `error`, never raised.
+    """
+    if tenant.broken:
+        return TenantHealth(tenant, reachable=False, error=tenant.problem)
+    if folder is None:
+        folder = _folder(workspace)
+    # One deadline for the whole probe: a tenant that accepts the connection and then
+    # stalls must not hold its concurrency slot for several timeouts in a row.
+    deadline = workspace.settings.timeout
+    try:
+        async with asyncio.timeout(deadline):
+            return await _probe(workspace, tenant, folder)
+    except TimeoutError:
+        return TenantHealth(
+            tenant, reachable=False, error=f"{tenant.slug}: no answer within {deadline:g} s"
+        )
+
+
+async def _probe(
+    workspace: Workspace, tenant: Tenant, folder: MigrationFolder | str
+) -> TenantHealth:
+    try:
+        connection = await workspace.connection(tenant)
+        start = time.perf_counter()
+        await connection.execute("SELECT 1")
+        latency_ms = (time.perf_counter() - start) * 1000
+    except (LibsqlError, RegistryError) as error:
+        return TenantHealth(tenant, reachable=False, error=describe(error))
+    problems: list[str] = []
+    counts: dict[str, int] | None = None
+    try:
+        result = await connection.execute(COUNTS_SQL)
+        counts = {status: 0 for status in STATUSES}
+        for status, count in result.rows:
+            key = "NULL" if status is None else str(status)
+            counts[key] = counts.get(key, 0) + int(count or 0)
+    except LibsqlError as error:
+        problems.append(_short(error))
+    schema: str | None
+    if isinstance(folder, str):
+        schema, problem = "unknown", folder
+        problems.append(problem)
+    else:
+        from tursotui.migrations import schema_state
+
+        try:
+            schema = (await schema_state(connection, folder)).label
+        except LibsqlError as error:
+            schema = "unknown"
+            problems.append(_short(error))
+    return TenantHealth(
+        tenant,
+        reachable=True,
+        latency_ms=latency_ms,
+        error="; ".join(dict.fromkeys(problems)) or None,
+        counts=counts,
+        schema=schema,
+    )
+
+
+def _short(error: LibsqlError) -> str:
+    text = describe(error)
+    if "no such table: posts" in text:
+        return "no posts table"
+    return text
+
+
+async def probe_all(
+    workspace: Workspace, tenants: Iterable[Tenant], concurrency: int | None = None
+) -> AsyncIterator[TenantHealth]:
+    """Probe many tenants at once, at most `concurrency` in flight; yield answers as they arrive.
+
+    Broken rows are answered first (they need no IO). Leaving the loop early cancels the
+    probes still running.
+
+    Args:
+        workspace: The session.
+        tenants: Registry rows to probe.
+        concurrency: Most probes in flight; default `settings.fleet_concurrency`.
+    """
+    limit = max(1, concurrency or workspace.settings.fleet_concurrency)
+    rows = list(tenants)
+    for tenant in rows:
+        if tenant.broken:
+            yield TenantHealth(tenant, reachable=False, error=tenant.problem)
+    healthy = [t for t in rows if not t.broken]
+    if not healthy:
+        return
+    folder = _folder(workspace)
+    gate = asyncio.Semaphore(limit)
+    answers: asyncio.Queue[TenantHealth] = asyncio.Queue()
+
+    async def one(tenant: Tenant) -> None:
+        async with gate:
+            try:
+                health = await probe(workspace, tenant, folder=folder)
+            except Exception as error:  # a bug in one probe must not stop the others
+                health = TenantHealth(tenant, reachable=False, error=describe(error))
+        answers.put_nowait(health)
+
+    tasks = [asyncio.create_task(one(tenant)) for tenant in healthy]
+    try:
+        for _ in healthy:
+            yield await answers.get()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+__all__ = ["STATUSES", "TenantHealth", "probe", "probe_all"]

@@ -1,0 +1,191 @@
+"""Index advice: which indexes the screens rely on a tenant lacks, and creating them.
+
+The indexes wanted are the `CREATE INDEX` statements of the built-in migrations
+folder (SPEC §2.3). Tenants created by the app before tursotui existed often lack
+them, and then every page of the posts screen scans the whole table. An index
+counts as present when any index on the same table starts with the same columns,
+whatever its name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+
+from tursotui.audit import AuditLog
+from tursotui.db import Connection, LibsqlError
+from tursotui.db.errors import describe
+
+
+class IndexAdviceError(Exception):
+    """The missing indexes cannot be created; the message names the tenant and the cause."""
+
+_CREATE_INDEX = re.compile(
+    r"CREATE\s+(UNIQUE\s+)?INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?[`\"\[]?(\w+)[`\"\]]?\s+"
+    r"ON\s+[`\"\[]?(\w+)[`\"\]]?\s*\(([^)]*)\)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class WantedIndex:
+    """An index the screens need.
+
+    Attributes:
+        name: Its name in the built-in migrations.
+        table: The table it indexes.
+        columns: Its columns, in order.
+        unique: Whether it is a UNIQUE index.
+    """
+
+    name: str
+    table: str
+    columns: tuple[str, ...]
+    unique: bool = False
+
+    @property
+    def sql(self) -> str:
+        """The statement that creates it (a no-op if an index of that name exists)."""
+        columns = ", ".join(f'"{c}"' for c in self.columns)
+        unique = "UNIQUE " if self.unique else ""
+        return f'CREATE {unique}INDEX IF NOT EXISTS "{self.name}" ON "{self.table}" ({columns})'
+
+    @property
+    def label(self) -> str:
+        """`posts(status, published_at, id)`, for people."""
+        return f"{self.table}({', '.join(self.columns)})"
+
+
+@dataclass(frozen=True)
+class IndexAdvice:
+    """One tenant's missing indexes.
+
+    Attributes:
+        missing: Wanted indexes the tenant lacks (on tables it has).
+        no_table: Tables a wanted index is on that the tenant does not have.
+    """
+
+    missing: tuple[WantedIndex, ...]
+    no_table: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """`ok`, or `2 missing`, for a table cell."""
+        if not self.missing and not self.no_table:
+            return "ok"
+        parts = []
+        if self.missing:
+            parts.append(f"{len(self.missing)} missing")
+        if self.no_table:
+            parts.append(f"no {', '.join(self.no_table)}")
+        return "; ".join(parts)
+
+
+def parse_indexes(sql: str) -> list[WantedIndex]:
+    """The `CREATE INDEX` statements found in a migration's text."""
+    found = []
+    for match in _CREATE_INDEX.finditer(sql):
+        unique, name, table, columns = match.groups()
+        names = tuple(
+            c.strip().strip("`\"[]").split()[0] for c in columns.split(",") if c.strip()
+        )
+        found.append(WantedIndex(name, table, names, unique=bool(unique)))
+    return found
+
+
+@cache
+def wanted_indexes() -> tuple[WantedIndex, ...]:
+    """The non-unique indexes the built-in migrations create (unique ones are the app's schema)."""
+    from tursotui.migrations import load_folder
+
+    folder = load_folder(None)
+    wanted: list[WantedIndex] = []
+    for migration in folder.migrations:
+        wanted.extend(i for i in parse_indexes(migration.sql) if not i.unique)
+    return tuple(wanted)
+
+
+SCHEMA_SQL = (
+    "SELECT m.type, m.tbl_name, m.name, ii.seqno, ii.name FROM sqlite_master AS m "
+    "LEFT JOIN pragma_index_info(m.name) AS ii ON m.type = 'index' "
+    "WHERE m.type IN ('table', 'index') ORDER BY m.tbl_name, m.name, ii.seqno"
+)
+"""Tables and every index's columns in one query: one round trip on a remote tenant."""
+
+
+async def advise(connection: Connection, wanted: tuple[WantedIndex, ...] | None = None) -> IndexAdvice:
+    """Which wanted indexes a tenant lacks (raises LibsqlError if it cannot be read)."""
+    return advice_from_schema((await connection.execute(SCHEMA_SQL)).rows, wanted)
+
+
+def advice_from_schema(
+    rows: Iterable[Any], wanted: tuple[WantedIndex, ...] | None = None
+) -> IndexAdvice:
+    """The advice, from the rows of `SCHEMA_SQL` (for callers that batch it with other questions)."""
+    wanted = wanted_indexes() if wanted is None else wanted
+    tables: set[str] = set()
+    existing: dict[tuple[str, str], list[str]] = {}
+    for kind, table, name, _seqno, column in rows:
+        if kind == "table":
+            tables.add(str(table).lower())
+        else:
+            existing.setdefault((str(table).lower(), str(name)), []).append(
+                str(column or "").lower()
+            )
+    missing = []
+    no_table: list[str] = []
+    for index in wanted:
+        table = index.table.lower()
+        if table not in tables:
+            if index.table not in no_table:
+                no_table.append(index.table)
+            continue
+        columns = [c.lower() for c in index.columns]
+        covered = any(
+            t == table and cols[: len(columns)] == columns for (t, _n), cols in existing.items()
+        )
+        if not covered:
+            missing.append(index)
+    return IndexAdvice(tuple(missing), tuple(no_table))
+
+
+async def create_missing(
+    connection: Connection, audit: AuditLog, tenant_slug: str, indexes: tuple[WantedIndex, ...]
+) -> list[str]:
+    """Create the given indexes on one tenant, in one transaction, recorded in the audit log.
+
+    Returns:
+        The names of the indexes created.
+
+    Raises:
+        IndexAdviceError: the tenant refused (read-only mode, locked, table gone...);
+            nothing was created.
+        AuditError: the audit log cannot be written; nothing was sent.
+    """
+    if not indexes:
+        return []
+    statements = [index.sql for index in indexes]
+    names = [index.name for index in indexes]
+    async with audit.recording(
+        "create-indexes", tenant_slug, names, after="created", detail="; ".join(statements)
+    ):
+        try:
+            await connection.batch(statements)
+        except LibsqlError as error:
+            raise IndexAdviceError(describe(error)) from None
+    return names
+
+
+__all__ = [
+    "IndexAdvice",
+    "IndexAdviceError",
+    "WantedIndex",
+    "advice_from_schema",
+    "advise",
+    "create_missing",
+    "parse_indexes",
+    "wanted_indexes",
+]

@@ -1,0 +1,466 @@
+"""Moderation IO: one tenant's posts and comments, paged from the database, and guarded writes.
+
+Pages use keyset pagination so a 10⁶-post tenant costs the same as a small one:
+
+- a status filter orders by `published_at DESC, id DESC`, the order of the built-in
+  index `posts(status, published_at, id)` walked backwards; posts without
+  `published_at` (drafts) come after the dated ones, ordered by id, because the schema
+  has no creation time and only that order is index-backed;
+- "all" orders by `rowid DESC` (insertion order, newest first), the table's own order.
+
+Writes are guarded: `UPDATE … WHERE id = ? AND status IS <the status the screen showed>
+RETURNING id`, all of one action in one batch (one request on a remote tenant); a post
+changed underneath is a conflict, never overwritten. Every write is recorded in the audit
+log (`pending` before it is sent, then `ok`/`failed`) before it is reported.
+
+Nothing here imports textual.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from tursotui.audit import AuditError, AuditLog
+from tursotui.db import Connection, LibsqlError
+from tursotui.db.errors import describe
+
+STATUSES = ("draft", "published", "archived")
+"""The statuses the app knows; a row may still hold any other value (no CHECK constraint)."""
+
+ACTIONS = {"published": "publish", "archived": "archive", "draft": "draft"}
+"""The audit log's action name for each target status."""
+
+PAGE_SIZE = 50
+TITLE_PREVIEW = 300
+"""Characters of a title fetched for lists: a 1 MB title must not travel with every page."""
+
+COMMENT_PREVIEW = 2000
+"""Characters of a comment fetched for the comments list."""
+
+
+class ModerationError(Exception):
+    """A moderation read or write failed; the message names the tenant and the cause."""
+
+
+class MissingTableError(ModerationError):
+    """The tenant lacks a table moderation needs (not migrated, or a different schema)."""
+
+
+@dataclass(frozen=True)
+class PostFilter:
+    """What a posts list shows: a status (None for all) and a title search."""
+
+    status: str | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True)
+class PageCursor:
+    """Where the next page starts: after the last row shown.
+
+    Attributes:
+        published_at: The last row's `published_at` (status filters only).
+        key: The last row's id (status filters) or rowid ("all").
+        undated: The last page already reached the posts without `published_at`.
+    """
+
+    published_at: int | None
+    key: Any
+    undated: bool = False
+
+
+@dataclass(frozen=True)
+class PostRow:
+    """One post as a list shows it (title cut to TITLE_PREVIEW characters)."""
+
+    id: str
+    title: Any
+    status: Any
+    published_at: Any
+    author_id: Any
+    author_name: Any
+    rowid: int
+
+
+@dataclass(frozen=True)
+class PostPage:
+    """One page of posts, and where the next one starts (None at the end)."""
+
+    posts: list[PostRow]
+    next: PageCursor | None
+
+
+@dataclass(frozen=True)
+class Post:
+    """One post in full."""
+
+    id: str
+    title: Any
+    content: Any
+    status: Any
+    published_at: Any
+    author_id: Any
+    author_name: Any
+    author_email: Any
+    comment_count: int
+
+
+@dataclass(frozen=True)
+class CommentRow:
+    """One comment of a post (content cut to COMMENT_PREVIEW characters)."""
+
+    id: str
+    content: Any
+    author_id: Any
+    author_name: Any
+    created_at: Any
+
+
+@dataclass(frozen=True)
+class CommentPage:
+    """One page of comments, newest first, and where the next one starts."""
+
+    comments: list[CommentRow]
+    next: PageCursor | None
+
+
+@dataclass
+class ModerationResult:
+    """What a guarded write did.
+
+    Attributes:
+        changed: Ids the database changed.
+        conflicts: Ids it did not change: changed or deleted underneath.
+    """
+
+    changed: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+
+
+def _error(conn: Connection, error: LibsqlError, doing: str) -> ModerationError:
+    cause = describe(error)
+    if "no such table" in cause or "no such column" in cause:
+        return MissingTableError(
+            f"{conn.name}: cannot {doing}: the tenant does not have the expected tables "
+            f"({cause.removeprefix(conn.name + ': ')}); is it migrated?"
+        )
+    return ModerationError(f"cannot {doing}: {cause}")
+
+
+async def _query(conn: Connection, sql: str, args: list[Any], doing: str) -> list[Any]:
+    try:
+        return list((await conn.execute(sql, args)).rows)
+    except LibsqlError as error:
+        raise _error(conn, error, doing) from None
+
+
+_POST_COLUMNS = (
+    f"p.rowid, p.id, substr(p.title, 1, {TITLE_PREVIEW}), p.status, p.published_at, "
+    "p.author_id, u.name"
+)
+_POST_FROM = "FROM posts AS p LEFT JOIN users AS u ON u.id = p.author_id"
+
+
+def _post_row(row: Any) -> PostRow:
+    return PostRow(
+        id=row[1],
+        title=row[2],
+        status=row[3],
+        published_at=row[4],
+        author_id=row[5],
+        author_name=row[6],
+        rowid=row[0],
+    )
+
+
+def _search_clause(search: str | None, args: list[Any]) -> str:
+    if not search:
+        return ""
+    args.append(f"%{_escape_like(search)}%")
+    return " AND p.title LIKE ? ESCAPE '\\'"
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def fetch_posts(
+    conn: Connection,
+    status: str | None,
+    *,
+    after: PageCursor | None = None,
+    limit: int = PAGE_SIZE,
+    search: str | None = None,
+) -> PostPage:
+    """One page of posts, newest first.
+
+    Args:
+        conn: The tenant's connection.
+        status: Only posts with this status (any text, even unknown ones), or None for all.
+        after: The cursor of the previous page, or None for the first page.
+        limit: Posts per page.
+        search: Only posts whose title contains this text (case-insensitive for ASCII).
+
+    Raises:
+        MissingTableError: the tenant has no `posts`/`users` table.
+        ModerationError: the tenant cannot be read.
+    """
+    if status is None:
+        return await _fetch_all(conn, after, limit, search)
+    rows: list[Any] = []
+    undated = after is not None and after.undated
+    if not undated:
+        args: list[Any] = [status]
+        where = "p.status = ? AND p.published_at IS NOT NULL"
+        if after is not None:
+            where += " AND (p.published_at, p.id) < (?, ?)"
+            args += [after.published_at, after.key]
+        where += _search_clause(search, args)
+        args.append(limit)
+        rows = await _query(
+            conn,
+            f"SELECT {_POST_COLUMNS} {_POST_FROM} WHERE {where} "
+            "ORDER BY p.published_at DESC, p.id DESC LIMIT ?",
+            args,
+            "read posts",
+        )
+    if len(rows) < limit:
+        # The dated posts are exhausted: go on with those that have no published_at.
+        args = [status]
+        where = "p.status = ? AND p.published_at IS NULL"
+        if undated and after is not None:
+            where += " AND p.id < ?"
+            args.append(after.key)
+        where += _search_clause(search, args)
+        args.append(limit - len(rows))
+        undated_rows = await _query(
+            conn,
+            f"SELECT {_POST_COLUMNS} {_POST_FROM} WHERE {where} ORDER BY p.id DESC LIMIT ?",
+            args,
+            "read posts",
+        )
+        posts = [_post_row(r) for r in rows + undated_rows]
+        if len(undated_rows) < limit - len(rows) or not posts:
+            return PostPage(posts, None)
+        last = posts[-1]
+        return PostPage(posts, PageCursor(None, last.id, undated=True))
+    posts = [_post_row(r) for r in rows]
+    last = posts[-1]
+    return PostPage(posts, PageCursor(last.published_at, last.id))
+
+
+async def _fetch_all(
+    conn: Connection, after: PageCursor | None, limit: int, search: str | None
+) -> PostPage:
+    args: list[Any] = []
+    where = "1"
+    if after is not None:
+        where = "p.rowid < ?"
+        args.append(after.key)
+    where += _search_clause(search, args)
+    args.append(limit)
+    rows = await _query(
+        conn,
+        f"SELECT {_POST_COLUMNS} {_POST_FROM} WHERE {where} ORDER BY p.rowid DESC LIMIT ?",
+        args,
+        "read posts",
+    )
+    posts = [_post_row(r) for r in rows]
+    if len(posts) < limit:
+        return PostPage(posts, None)
+    return PostPage(posts, PageCursor(None, posts[-1].rowid))
+
+
+async def status_counts(conn: Connection) -> dict[str, int]:
+    """Posts per status value, in one query (unknown values and NULL included, NULL as '')."""
+    rows = await _query(
+        conn, "SELECT status, count(*) FROM posts GROUP BY status", [], "count posts"
+    )
+    counts: dict[str, int] = {}
+    for status, count in rows:
+        key = "" if status is None else str(status)
+        counts[key] = counts.get(key, 0) + int(count)
+    return counts
+
+
+async def fetch_post(conn: Connection, post_id: str) -> Post | None:
+    """One post in full with its author and comment count, or None if it is gone."""
+    rows = await _query(
+        conn,
+        "SELECT p.id, p.title, p.content, p.status, p.published_at, p.author_id, u.name, "
+        "u.email, (SELECT count(*) FROM comments AS c WHERE c.post_id = p.id) "
+        f"{_POST_FROM} WHERE p.id = ?",
+        [post_id],
+        "read the post",
+    )
+    if not rows:
+        return None
+    r = rows[0]
+    return Post(
+        id=r[0],
+        title=r[1],
+        content=r[2],
+        status=r[3],
+        published_at=r[4],
+        author_id=r[5],
+        author_name=r[6],
+        author_email=r[7],
+        comment_count=int(r[8] or 0),
+    )
+
+
+async def fetch_posts_by_id(conn: Connection, ids: list[str]) -> dict[str, PostRow]:
+    """The current list rows of these posts (to reload rows after a conflict); gone ones are absent."""
+    if not ids:
+        return {}
+    marks = ", ".join("?" for _ in ids)
+    rows = await _query(
+        conn,
+        f"SELECT {_POST_COLUMNS} {_POST_FROM} WHERE p.id IN ({marks})",
+        list(ids),
+        "read posts",
+    )
+    return {row[1]: _post_row(row) for row in rows}
+
+
+async def fetch_comments(
+    conn: Connection, post_id: str, *, after: PageCursor | None = None, limit: int = PAGE_SIZE
+) -> CommentPage:
+    """One page of a post's comments, newest first (`created_at DESC, id DESC`, undated last).
+
+    Raises:
+        MissingTableError: the tenant has no `comments`/`users` table.
+        ModerationError: the tenant cannot be read.
+    """
+    columns = (
+        f"c.id, substr(c.content, 1, {COMMENT_PREVIEW}), c.author_id, u.name, c.created_at "
+        "FROM comments AS c LEFT JOIN users AS u ON u.id = c.author_id"
+    )
+    rows: list[Any] = []
+    undated = after is not None and after.undated
+    if not undated:
+        args: list[Any] = [post_id]
+        where = "c.post_id = ? AND c.created_at IS NOT NULL"
+        if after is not None:
+            where += " AND (c.created_at, c.id) < (?, ?)"
+            args += [after.published_at, after.key]
+        rows = await _query(
+            conn,
+            f"SELECT {columns} WHERE {where} ORDER BY c.created_at DESC, c.id DESC LIMIT ?",
+            [*args, limit],
+            "read comments",
+        )
+    if len(rows) < limit:
+        args = [post_id]
+        where = "c.post_id = ? AND c.created_at IS NULL"
+        if undated and after is not None:
+            where += " AND c.id < ?"
+            args.append(after.key)
+        more = await _query(
+            conn,
+            f"SELECT {columns} WHERE {where} ORDER BY c.id DESC LIMIT ?",
+            [*args, limit - len(rows)],
+            "read comments",
+        )
+        comments = [CommentRow(*r) for r in rows + more]
+        if len(more) < limit - len(rows) or not comments:
+            return CommentPage(comments, None)
+        return CommentPage(comments, PageCursor(None, comments[-1].id, undated=True))
+    comments = [CommentRow(*r) for r in rows]
+    last = comments[-1]
+    return CommentPage(comments, PageCursor(last.created_at, last.id))
+
+
+def _before(posts: list[tuple[str, Any]]) -> Any:
+    statuses = {status for _, status in posts}
+    if len(statuses) == 1:
+        return next(iter(statuses))
+    return {post_id: status for post_id, status in posts}
+
+
+async def set_status(
+    conn: Connection,
+    audit: AuditLog,
+    tenant_slug: str,
+    posts: list[tuple[str, Any]],
+    new_status: str,
+) -> ModerationResult:
+    """Move posts to `new_status`, each only if it still has the status the screen showed.
+
+    All updates go in one batch (one transaction, one request on a remote tenant).
+    Publishing sets `published_at` to now (integer seconds) where it is empty.
+
+    Args:
+        conn: The tenant's connection.
+        audit: The audit log; the write is recorded before it is sent and its outcome after.
+        tenant_slug: The tenant, for the audit log.
+        posts: `(id, status shown)` pairs.
+        new_status: `draft`, `published` or `archived`.
+
+    Returns:
+        Which posts changed, and which were changed underneath (conflicts).
+
+    Raises:
+        ModerationError: the audit log cannot be written (nothing was sent) or the write failed
+            (nothing was changed).
+    """
+    if new_status not in STATUSES:
+        raise ModerationError(f"unknown status {new_status!r}")
+    if not posts:
+        return ModerationResult()
+    now = int(time.time())
+    statements = [
+        (
+            "UPDATE posts SET status = ?, published_at = CASE WHEN ? = 'published' "
+            "THEN coalesce(published_at, ?) ELSE published_at END "
+            "WHERE id = ? AND status IS ? RETURNING id",
+            [new_status, new_status, now, post_id, shown],
+        )
+        for post_id, shown in posts
+    ]
+    ids = [post_id for post_id, _ in posts]
+    try:
+        async with audit.recording(
+            ACTIONS[new_status], tenant_slug, ids, before=_before(posts), after=new_status
+        ) as entry:
+            results = await conn.batch(statements)  # type: ignore[arg-type]
+            changed = [str(row[0]) for result in results for row in result.rows]
+            conflicts = [post_id for post_id in ids if post_id not in set(changed)]
+            entry.row_ids = changed
+            if conflicts:
+                entry.detail = (
+                    f"conflicts (changed underneath, not written): {', '.join(conflicts)}"
+                )
+    except AuditError as error:
+        raise ModerationError(str(error)) from None
+    except LibsqlError as error:
+        raise _error(conn, error, f"{ACTIONS[new_status]} posts") from None
+    return ModerationResult(changed, conflicts)
+
+
+async def delete_comments(
+    conn: Connection, audit: AuditLog, tenant_slug: str, ids: list[str]
+) -> ModerationResult:
+    """Delete comments by id in one batch, audited; ids already gone are reported as conflicts.
+
+    Raises:
+        ModerationError: the audit log cannot be written or the delete failed (nothing deleted).
+    """
+    if not ids:
+        return ModerationResult()
+    statements = [("DELETE FROM comments WHERE id = ? RETURNING id", [i]) for i in ids]
+    try:
+        async with audit.recording("delete-comment", tenant_slug, ids, after="deleted") as entry:
+            results = await conn.batch(statements)  # type: ignore[arg-type]
+            changed = [str(row[0]) for result in results for row in result.rows]
+            conflicts = [i for i in ids if i not in set(changed)]
+            entry.row_ids = changed
+            if conflicts:
+                entry.detail = f"already gone: {', '.join(conflicts)}"
+    except AuditError as error:
+        raise ModerationError(str(error)) from None
+    except LibsqlError as error:
+        raise _error(conn, error, "delete comments") from None
+    return ModerationResult(changed, conflicts)

@@ -1,0 +1,305 @@
+"""An async client of the Turso Platform API (SPEC §4), on httpx.
+
+Every call goes through `PlatformClient._request`, the one place where HTTP and
+transport failures become `PlatformError`, where retries happen and where the
+platform token is added to the request (and nowhere else: it is a `SecretStr`
+that no message, log line or repr ever shows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, Self
+from urllib.parse import quote
+
+import httpx
+from pydantic import SecretStr, ValidationError
+
+from tursotui.platform.errors import PlatformError
+from tursotui.platform.models import Database, Group
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URL = "https://api.turso.tech"
+RETRY_STATUSES = frozenset({408, 429})
+"""Statuses retried besides every 5xx; other 4xx are the caller's mistake and never retried."""
+
+TokenAuthorization = Literal["full-access", "read-only"]
+
+
+def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
+    """The wait a `Retry-After` header asks for (delta seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class PlatformClient:
+    """The calls tursotui makes to the Turso Platform API, for one organization.
+
+    Use as `async with PlatformClient(...) as api:` or call `close()`.
+
+    Args:
+        org: The organization slug (`TURSO_ORG`).
+        token: The platform API token (`TURSO_PLATFORM_API_TOKEN`).
+        base_url: The API's base URL (`TURSOTUI_PLATFORM_URL`).
+        timeout: Seconds one HTTP request may take.
+        attempts: How many times a retryable failure is tried in all (>= 1).
+        backoff: First wait between attempts, in seconds; it doubles each time, with jitter.
+        max_wait: The longest single wait, also the cap on what `Retry-After` may ask.
+        sleep: How to wait (tests pass a recorder); defaults to `asyncio.sleep`.
+    """
+
+    def __init__(
+        self,
+        org: str,
+        token: SecretStr | str,
+        *,
+        base_url: str = DEFAULT_URL,
+        timeout: float = 10.0,
+        attempts: int = 4,
+        backoff: float = 0.5,
+        max_wait: float = 30.0,
+        sleep: Callable[[float], Awaitable[Any]] | None = None,
+    ) -> None:
+        if not org:
+            raise PlatformError(None, "no organization is set (TURSO_ORG)")
+        self.org = org
+        self._token = token if isinstance(token, SecretStr) else SecretStr(token)
+        if not self._token.get_secret_value():
+            raise PlatformError(None, "no platform API token is set (TURSO_PLATFORM_API_TOKEN)")
+        self.base_url = base_url.rstrip("/")
+        self.attempts = max(1, attempts)
+        self.backoff = backoff
+        self.max_wait = max_wait
+        self._sleep = sleep or asyncio.sleep
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout),
+            headers={"User-Agent": "tursotui", "Accept": "application/json"},
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> PlatformClient:
+        """A client for the org, token, URL and timeout in `settings` (a `Settings`)."""
+        return cls(
+            settings.turso_org or "",
+            settings.platform_api_token or SecretStr(""),
+            base_url=settings.platform_url,
+            timeout=settings.timeout,
+        )
+
+    def __repr__(self) -> str:
+        return f"<PlatformClient org={self.org} {self.base_url}>"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP connections."""
+        await self._http.aclose()
+
+    # -- the one place requests are made ---------------------------------------------------
+
+    def _wait(self, attempt: int, response: httpx.Response | None) -> float:
+        """How long to wait before attempt `attempt + 1`: Retry-After, else backoff with jitter."""
+        if response is not None:
+            asked = retry_after_seconds(response.headers.get("Retry-After"))
+            if asked is not None:
+                return min(asked, self.max_wait)
+        base = min(self.backoff * (2**attempt), self.max_wait)
+        # Full jitter keeps many clients (a fleet operation) from retrying in lockstep.
+        return random.uniform(base / 2, base)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+        what: str,
+    ) -> Any:
+        """Send one API call, retrying 408/429/5xx and lost connections; return the JSON body.
+
+        Raises:
+            PlatformError: the call failed for good (the API's `error` text and status).
+        """
+        headers = {"Authorization": f"Bearer {self._token.get_secret_value()}"}
+        last: PlatformError | None = None
+        for attempt in range(self.attempts):
+            response: httpx.Response | None = None
+            try:
+                response = await self._http.request(
+                    method, path, params=params, json=json, headers=headers
+                )
+            except httpx.TimeoutException:
+                last = PlatformError(None, f"{what}: timed out")
+                # A POST that timed out may have been done; the caller finds out (409) on retry.
+            except httpx.TransportError as error:
+                cause = _cause(error)
+                last = PlatformError(None, f"{what}: cannot reach {self.base_url} ({cause})")
+            else:
+                if response.status_code < 400:
+                    return _body(response)
+                last = PlatformError(response.status_code, f"{what}: {_error_text(response)}")
+                retryable = response.status_code in RETRY_STATUSES or response.status_code >= 500
+                if not retryable:
+                    raise last
+            if attempt + 1 < self.attempts:
+                wait = self._wait(attempt, response)
+                log.info("%s failed (%s); retrying in %.2fs", what, last, wait)
+                await self._sleep(wait)
+        assert last is not None
+        raise last
+
+    def _db_path(self, name: str, suffix: str = "") -> str:
+        return f"{self._org_path}/databases/{quote(name, safe='')}{suffix}"
+
+    @property
+    def _org_path(self) -> str:
+        return f"/v1/organizations/{quote(self.org, safe='')}"
+
+    # -- the calls ---------------------------------------------------------------------------
+
+    async def list_databases(self, group: str | None = None) -> list[Database]:
+        """Every database of the organization (of one group when `group` is given)."""
+        params = {"group": group} if group else None
+        body = await self._request(
+            "GET", f"{self._org_path}/databases", params=params, what="listing databases"
+        )
+        return [_model(Database, item) for item in _field(body, "databases", list) or []]
+
+    async def create_database(
+        self, name: str, group: str, *, size_limit: str | None = None
+    ) -> Database:
+        """Create database `name` in `group`; the answer has its name, id and hostname.
+
+        Raises:
+            PlatformError: 409 when it exists already, 400 for a bad name or unknown group.
+        """
+        payload: dict[str, Any] = {"name": name, "group": group}
+        if size_limit:
+            payload["size_limit"] = size_limit
+        body = await self._request(
+            "POST", f"{self._org_path}/databases", json=payload, what=f"creating database {name}"
+        )
+        return _model(Database, _field(body, "database", dict) or {})
+
+    async def get_database(self, name: str) -> Database:
+        """The database called `name` (PlatformError with status 404 if there is none)."""
+        body = await self._request("GET", self._db_path(name), what=f"reading database {name}")
+        return _model(Database, _field(body, "database", dict) or {})
+
+    async def delete_database(self, name: str) -> str:
+        """Delete the database called `name`; returns the name the API reports deleted."""
+        body = await self._request("DELETE", self._db_path(name), what=f"deleting database {name}")
+        deleted = _field(body, "database", str)
+        return deleted or name
+
+    async def create_token(
+        self,
+        name: str,
+        *,
+        expiration: str = "never",
+        authorization: TokenAuthorization = "full-access",
+    ) -> SecretStr:
+        """Mint a token for database `name` (`expiration` like `never` or `2w1d`)."""
+        body = await self._request(
+            "POST",
+            self._db_path(name, "/auth/tokens"),
+            params={"expiration": expiration, "authorization": authorization},
+            what=f"minting a token for database {name}",
+        )
+        jwt = _field(body, "jwt", str)
+        if not jwt:
+            raise PlatformError(200, f"minting a token for database {name}: the answer has no jwt")
+        return SecretStr(jwt)
+
+    async def rotate_tokens(self, name: str) -> None:
+        """Invalidate every token of database `name` (mint a new one afterwards)."""
+        await self._request(
+            "POST", self._db_path(name, "/auth/rotate"), what=f"rotating tokens of database {name}"
+        )
+
+    async def list_groups(self) -> list[Group]:
+        """Every group of the organization."""
+        body = await self._request("GET", f"{self._org_path}/groups", what="listing groups")
+        return [_model(Group, item) for item in _field(body, "groups", list) or []]
+
+    async def validate_token(self) -> int:
+        """Check the platform token; returns its expiry (epoch seconds, -1 for never)."""
+        body = await self._request("GET", "/v1/auth/validate", what="validating the API token")
+        exp = _field(body, "exp", int)
+        return -1 if exp is None else exp
+
+
+def _cause(error: httpx.TransportError) -> str:
+    if isinstance(error, httpx.ConnectError):
+        return "connection refused or DNS failure"
+    return type(error).__name__
+
+
+def _body(response: httpx.Response) -> Any:
+    if not response.content:
+        return {}
+    try:
+        return response.json()
+    except ValueError:
+        raise PlatformError(response.status_code, "the answer is not JSON") from None
+
+
+def _error_text(response: httpx.Response) -> str:
+    """The API's own `error` message, or a short description of a non-JSON answer."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), str) and body["error"]:
+        return body["error"]
+    if isinstance(body, dict) and isinstance(body.get("message"), str) and body["message"]:
+        return body["message"]
+    return response.reason_phrase or f"HTTP {response.status_code}"
+
+
+def _field(body: Any, name: str, kind: type) -> Any:
+    if not isinstance(body, dict):
+        return None
+    value = body.get(name)
+    if isinstance(value, bool) and kind is not bool:
+        return None  # bool is an int subclass; `{"exp": true}` is not an expiry
+    return value if isinstance(value, kind) else None
+
+
+def _model(model: type, data: Any) -> Any:
+    if not isinstance(data, dict):
+        return model()
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        # Tolerate a field of an unexpected type: keep the ones that fit.
+        good = {}
+        for key, value in data.items():
+            try:
+                model.model_validate({key: value})
+            except ValidationError:
+                continue
+            good[key] = value
+        return model.model_validate(good)

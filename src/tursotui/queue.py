@@ -1,0 +1,333 @@
+"""The moderation queue across tenants: drafts and newest comments of every tenant, merged.
+
+Every tenant is read a page at a time (keyset pages, as on the posts screen) and
+the pages are merged newest first with a k-way merge: the queue holds at most
+one page per tenant, so a fleet of large tenants never loads their posts whole.
+The order is the posts screen's: dated rows newest first, then undated ones by
+id (`(coalesce(time, -1), id) DESC`), so a tenant's rows keep their own order.
+
+Actions go to the right tenant's database through `tursotui.moderation`
+(`set_status`, `delete_comments`): the same guards and the same audit log as
+the posts screen, one batch per tenant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from tursotui.audit import AuditError
+from tursotui.db import Connection, LibsqlError
+from tursotui.db.errors import describe
+from tursotui.moderation import (
+    COMMENT_PREVIEW,
+    TITLE_PREVIEW,
+    ModerationError,
+    ModerationResult,
+    PageCursor,
+    PostRow,
+    delete_comments,
+    fetch_posts,
+    set_status,
+)
+from tursotui.registry import RegistryError, Tenant
+
+if TYPE_CHECKING:
+    from tursotui.workspace import Workspace
+
+PAGE_SIZE = 50
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class QueuedPost:
+    """A post in the queue, with the tenant it belongs to."""
+
+    tenant: Tenant
+    post: PostRow
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(tenant slug, post id): unique across the fleet."""
+        return (self.tenant.slug, str(self.post.id))
+
+    @property
+    def order(self) -> tuple[int, str]:
+        """Sort key, larger is newer."""
+        when = self.post.published_at
+        return (when if isinstance(when, int) else -1, str(self.post.id))
+
+
+@dataclass(frozen=True)
+class QueuedComment:
+    """A comment in the queue, with its tenant and the title of its post.
+
+    Attributes:
+        tenant: The tenant it belongs to.
+        id: The comment's id.
+        content: Its content, cut to COMMENT_PREVIEW characters (untrusted).
+        post_id: The post it is on.
+        post_title: That post's title, cut (untrusted), or None if the post is gone.
+        author_name: Its author's name (untrusted), or None.
+        created_at: Epoch seconds, or None.
+    """
+
+    tenant: Tenant
+    id: str
+    content: Any
+    post_id: Any
+    post_title: Any
+    author_name: Any
+    created_at: Any
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(tenant slug, comment id): unique across the fleet."""
+        return (self.tenant.slug, str(self.id))
+
+    @property
+    def order(self) -> tuple[int, str]:
+        """Sort key, larger is newer."""
+        when = self.created_at
+        return (when if isinstance(when, int) else -1, str(self.id))
+
+
+COMMENTS_SQL = (
+    f"SELECT c.id, substr(c.content, 1, {COMMENT_PREVIEW}), c.post_id, "
+    f"substr(p.title, 1, {TITLE_PREVIEW}), u.name, c.created_at "
+    "FROM comments AS c LEFT JOIN users AS u ON u.id = c.author_id "
+    "LEFT JOIN posts AS p ON p.id = c.post_id "
+)
+
+
+async def newest_comments(
+    conn: Connection, tenant: Tenant, *, after: tuple[int, str] | None, limit: int
+) -> list[QueuedComment]:
+    """One page of a tenant's newest comments (any post), after the `order` key given.
+
+    Raises:
+        ModerationError: the tenant cannot be read.
+    """
+    args: list[Any] = []
+    where = ""
+    if after is not None:
+        where = "WHERE (coalesce(c.created_at, -1), c.id) < (?, ?) "
+        args += list(after)
+    sql = COMMENTS_SQL + where + "ORDER BY coalesce(c.created_at, -1) DESC, c.id DESC LIMIT ?"
+    try:
+        result = await conn.execute(sql, [*args, limit])
+    except LibsqlError as error:
+        raise ModerationError(f"cannot read comments: {describe(error)}") from None
+    return [QueuedComment(tenant, str(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in result.rows]
+
+
+@dataclass
+class _Source(Generic[T]):
+    """One tenant's place in the merge: its buffered rows and where its next page starts."""
+
+    tenant: Tenant
+    buffer: deque[T] = field(default_factory=deque)
+    cursor: Any = None
+    done: bool = False
+    error: str | None = None
+
+
+class MergedQueue(Generic[T]):
+    """A k-way merge of per-tenant pages, newest first, read page by page.
+
+    `fetch(tenant, cursor, limit)` returns `(rows, next_cursor)` (next None at the end)
+    and raises for the tenant's failures; a failing tenant is dropped from the queue
+    with its error kept in `errors`.
+    """
+
+    def __init__(
+        self,
+        tenants: Iterable[Tenant],
+        fetch: Callable[[Tenant, Any, int], Awaitable[tuple[list[T], Any]]],
+        order: Callable[[T], Any],
+        *,
+        page_size: int = PAGE_SIZE,
+        concurrency: int = 16,
+        timeout: float = 10.0,
+    ) -> None:
+        self._sources = [_Source[T](t) for t in tenants if not t.broken]
+        self._fetch = fetch
+        self._order = order
+        self.page_size = page_size
+        self._gate = asyncio.Semaphore(max(1, concurrency))
+        self._timeout = timeout
+        self.errors: dict[str, str] = {
+            t.slug: t.problem or "" for t in tenants if t.broken
+        }
+
+    @property
+    def exhausted(self) -> bool:
+        """True when every tenant has given all its rows."""
+        return all(s.done and not s.buffer for s in self._sources)
+
+    async def _refill(self, source: _Source[T]) -> None:
+        async with self._gate:
+            try:
+                async with asyncio.timeout(self._timeout):
+                    rows, cursor = await self._fetch(source.tenant, source.cursor, self.page_size)
+            except TimeoutError:
+                source.error = f"{source.tenant.slug}: no answer within {self._timeout:g} s"
+                source.done = True
+                return
+            except (ModerationError, LibsqlError, RegistryError) as error:
+                source.error = describe(error)
+                source.done = True
+                return
+        source.buffer.extend(rows)
+        source.cursor = cursor
+        source.done = cursor is None
+
+    async def next_page(self) -> list[T]:
+        """The next `page_size` rows of the merged queue (fewer at the end)."""
+        page: list[T] = []
+        while len(page) < self.page_size:
+            empty = [s for s in self._sources if not s.buffer and not s.done]
+            if empty:
+                await asyncio.gather(*(self._refill(s) for s in empty))
+                for source in empty:
+                    if source.error:
+                        self.errors[source.tenant.slug] = source.error
+            ready = [s for s in self._sources if s.buffer]
+            if not ready:
+                break
+            best = max(ready, key=lambda s: self._order(s.buffer[0]))
+            page.append(best.buffer.popleft())
+        return page
+
+
+def drafts_queue(
+    workspace: Workspace, tenants: Iterable[Tenant], *, page_size: int = PAGE_SIZE
+) -> MergedQueue[QueuedPost]:
+    """Drafts across tenants, newest first, read a page per tenant at a time."""
+
+    async def fetch(
+        tenant: Tenant, cursor: PageCursor | None, limit: int
+    ) -> tuple[list[QueuedPost], PageCursor | None]:
+        conn = await workspace.connection(tenant)
+        page = await fetch_posts(conn, "draft", after=cursor, limit=limit)
+        return [QueuedPost(tenant, p) for p in page.posts], page.next
+
+    return MergedQueue(
+        tenants,
+        fetch,
+        lambda row: row.order,
+        page_size=page_size,
+        concurrency=workspace.settings.fleet_concurrency,
+        timeout=workspace.settings.timeout,
+    )
+
+
+def comments_queue(
+    workspace: Workspace, tenants: Iterable[Tenant], *, page_size: int = PAGE_SIZE
+) -> MergedQueue[QueuedComment]:
+    """Newest comments across tenants, read a page per tenant at a time."""
+
+    async def fetch(
+        tenant: Tenant, cursor: tuple[int, str] | None, limit: int
+    ) -> tuple[list[QueuedComment], tuple[int, str] | None]:
+        conn = await workspace.connection(tenant)
+        rows = await newest_comments(conn, tenant, after=cursor, limit=limit)
+        return rows, (rows[-1].order if len(rows) == limit else None)
+
+    return MergedQueue(
+        tenants,
+        fetch,
+        lambda row: row.order,
+        page_size=page_size,
+        concurrency=workspace.settings.fleet_concurrency,
+        timeout=workspace.settings.timeout,
+    )
+
+
+@dataclass
+class FleetActionResult:
+    """What a cross-tenant action did, per tenant.
+
+    Attributes:
+        results: Per tenant slug, the ids changed and the conflicts.
+        errors: Per tenant slug, why the action failed there (nothing changed there).
+    """
+
+    results: dict[str, ModerationResult] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> list[tuple[str, str]]:
+        """(slug, id) of every row changed."""
+        return [(slug, i) for slug, r in self.results.items() for i in r.changed]
+
+    @property
+    def conflicts(self) -> list[tuple[str, str]]:
+        """(slug, id) of every row changed underneath (not written)."""
+        return [(slug, i) for slug, r in self.results.items() for i in r.conflicts]
+
+
+def _by_tenant(rows: Iterable[Any]) -> dict[str, tuple[Tenant, list[Any]]]:
+    groups: dict[str, tuple[Tenant, list[Any]]] = {}
+    for row in rows:
+        groups.setdefault(row.tenant.slug, (row.tenant, []))[1].append(row)
+    return groups
+
+
+async def _per_tenant(
+    workspace: Workspace,
+    rows: Iterable[Any],
+    act: Callable[[Connection, Tenant, list[Any]], Awaitable[ModerationResult]],
+) -> FleetActionResult:
+    outcome = FleetActionResult()
+
+    async def one(tenant: Tenant, items: list[Any]) -> None:
+        try:
+            conn = await workspace.connection(tenant)
+            outcome.results[tenant.slug] = await act(conn, tenant, items)
+        except (ModerationError, LibsqlError, RegistryError, AuditError) as error:
+            outcome.errors[tenant.slug] = describe(error)
+
+    await asyncio.gather(*(one(t, items) for t, items in _by_tenant(rows).values()))
+    return outcome
+
+
+async def set_status_across(
+    workspace: Workspace, posts: Iterable[QueuedPost], new_status: str
+) -> FleetActionResult:
+    """Move queued posts to `new_status`, each on its own tenant, guarded by the status shown."""
+
+    async def act(conn: Connection, tenant: Tenant, items: list[QueuedPost]) -> ModerationResult:
+        pairs = [(str(q.post.id), q.post.status) for q in items]
+        return await set_status(conn, workspace.audit, tenant.slug, pairs, new_status)
+
+    return await _per_tenant(workspace, posts, act)
+
+
+async def delete_comments_across(
+    workspace: Workspace, comments: Iterable[QueuedComment]
+) -> FleetActionResult:
+    """Delete queued comments, each on its own tenant, audited."""
+
+    async def act(conn: Connection, tenant: Tenant, items: list[QueuedComment]) -> ModerationResult:
+        return await delete_comments(conn, workspace.audit, tenant.slug, [c.id for c in items])
+
+    return await _per_tenant(workspace, comments, act)
+
+
+__all__ = [
+    "PAGE_SIZE",
+    "FleetActionResult",
+    "MergedQueue",
+    "QueuedComment",
+    "QueuedPost",
+    "comments_queue",
+    "delete_comments_across",
+    "drafts_queue",
+    "newest_comments",
+    "set_status_across",
+]

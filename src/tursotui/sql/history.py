@@ -1,0 +1,136 @@
+"""Every statement run in the console, kept per tenant in the data directory.
+
+One JSON-lines file per tenant (`<data dir>/history/<slug>.jsonl`), appended as
+statements run, so history survives restarts and crashes. The file is trimmed to
+the newest `MAX_ENTRIES` when it grows to twice that.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+MAX_ENTRIES = 2000
+"""How many statements a tenant's history keeps."""
+
+
+class HistoryError(Exception):
+    """The history file cannot be read or written."""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One statement run.
+
+    Attributes:
+        sql: The statement.
+        time: When it ran (epoch seconds).
+        ok: False if it failed or was refused.
+        summary: What came of it (`12 rows`, an error message...).
+    """
+
+    sql: str
+    time: float
+    ok: bool = True
+    summary: str = ""
+
+
+def _file_name(slug: str) -> str:
+    # Slugs are usually safe already; anything else is escaped so no slug can name a path.
+    safe = re.sub(r"[^A-Za-z0-9_.-]", lambda m: f"%{ord(m.group()):02x}", slug)
+    return (safe if safe.strip(".") else "%2e" + safe) + ".jsonl"
+
+
+class History:
+    """The statement history of one tenant."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def for_tenant(cls, data_dir: Path, slug: str) -> History:
+        """The history file of tenant `slug` under `data_dir`."""
+        return cls(data_dir / "history" / _file_name(slug))
+
+    def add(self, sql: str, *, ok: bool = True, summary: str = "") -> HistoryEntry:
+        """Append a statement.
+
+        Raises:
+            HistoryError: the file cannot be written.
+        """
+        entry = HistoryEntry(sql.strip(), time.time(), ok, summary)
+        line = json.dumps(asdict(entry), ensure_ascii=False) + "\n"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as file:
+                file.write(line)
+            if self.path.stat().st_size > 4096 and self._line_count() > 2 * MAX_ENTRIES:
+                self._trim()
+        except OSError as error:
+            raise HistoryError(
+                f"the SQL history {self.path} cannot be written ({error.strerror or error})"
+            ) from None
+        return entry
+
+    def _line_count(self) -> int:
+        with self.path.open("rb") as file:
+            return sum(1 for _ in file)
+
+    def _trim(self) -> None:
+        keep = self._read()[-MAX_ENTRIES:]
+        tmp = self.path.with_suffix(".tmp")
+        with tmp.open("w", encoding="utf-8") as file:
+            for entry in keep:
+                file.write(json.dumps(asdict(entry), ensure_ascii=False) + "\n")
+        os.replace(tmp, self.path)
+
+    def _read(self) -> list[HistoryEntry]:
+        if not self.path.exists():
+            return []
+        entries = []
+        try:
+            with self.path.open(encoding="utf-8", errors="replace") as file:
+                for line in file:
+                    try:
+                        data = json.loads(line)
+                        entries.append(
+                            HistoryEntry(
+                                str(data["sql"]),
+                                float(data.get("time", 0)),
+                                bool(data.get("ok", True)),
+                                str(data.get("summary", "")),
+                            )
+                        )
+                    except (ValueError, KeyError, TypeError):
+                        continue  # a torn line from a crash mid-append
+        except OSError as error:
+            raise HistoryError(
+                f"the SQL history {self.path} cannot be read ({error.strerror or error})"
+            ) from None
+        return entries
+
+    def entries(self) -> list[HistoryEntry]:
+        """Each distinct statement once, newest first (its latest run).
+
+        Raises:
+            HistoryError: the file cannot be read.
+        """
+        seen: set[str] = set()
+        newest_first = []
+        for entry in reversed(self._read()):
+            if entry.sql not in seen:
+                seen.add(entry.sql)
+                newest_first.append(entry)
+        return newest_first
+
+    def search(self, query: str) -> list[HistoryEntry]:
+        """Entries holding every word of `query` (case-insensitive), newest first."""
+        words = query.lower().split()
+        return [e for e in self.entries() if all(w in e.sql.lower() for w in words)]
+
+
+__all__ = ["MAX_ENTRIES", "History", "HistoryEntry", "HistoryError"]

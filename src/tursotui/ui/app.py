@@ -1,0 +1,252 @@
+"""The tursotui application: global keys, the workspace, screen navigation, worker failures.
+
+`make_app(settings)` builds it; the tenants screen shows at once, while the
+workspace (registry connection) opens in a worker, so start-up never waits on
+the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+from textual.worker_manager import WorkerManager
+
+from tursotui.db.errors import describe
+from tursotui.settings import Settings
+from tursotui.ui.commands import TursotuiCommands
+from tursotui.workspace import Workspace
+
+if TYPE_CHECKING:
+    from tursotui.registry import Tenant
+
+QUIET_GROUPS = frozenset({"workspace", "registry", "health", "load", "page", "counts", "default"})
+"""Worker groups that only read: quitting while they run needs no confirmation.
+
+Any other running worker (a write, a migration, a console query...) counts as
+pending work, and `q` asks first.
+"""
+
+
+def _tenants_screen() -> Screen:
+    from tursotui.ui.screens.tenants import TenantsScreen
+
+    return TenantsScreen()
+
+
+class ReportingWorkerManager(WorkerManager):
+    """Textual's worker manager, telling the app about every worker that failed.
+
+    A worker's `StateChanged` message does not bubble, so a screen that forgets to
+    handle it would fail silently (harlequin #1117); this sees every worker end.
+    """
+
+    def _remove_worker(self, worker: Worker) -> None:
+        super()._remove_worker(worker)
+        if worker.state == WorkerState.ERROR and not worker.exit_on_error:
+            app = self._app
+            if isinstance(app, TursotuiApp):
+                app.report_worker_failure(worker)
+
+
+class TursotuiApp(App[None]):
+    """The operator's console for a database-per-tenant fleet.
+
+    Attributes:
+        settings: The session's settings.
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "tursotui"
+    COMMANDS = App.COMMANDS | {TursotuiCommands}
+    # A mode rather than `get_default_screen`: Textual loads a screen's CSS_PATH only for those.
+    MODES = {"tenants": _tenants_screen}
+    DEFAULT_MODE = "tenants"
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", tooltip="Every key of this screen", id="help"),
+        Binding("escape", "back", "Back", tooltip="Back to the previous screen", id="back"),
+        Binding("t", "switch_tenant", "Tenant", tooltip="Switch to another tenant", id="tenant"),
+        Binding("q", "quit_app", "Quit", tooltip="Quit (asks if work is pending)", id="quit"),
+    ]
+
+    def __init__(self, settings: Settings, workspace: Workspace | None = None) -> None:
+        super().__init__()
+        self._workers = ReportingWorkerManager(self)
+        self.settings = settings
+        self._workspace = workspace
+        self._owns_workspace = workspace is None
+        self._workspace_error: BaseException | None = None
+        self._workspace_ready = asyncio.Event()
+        self.registry_changed = False
+        """Set by screens that add or remove tenants: the tenants screen reloads on return."""
+        if workspace is not None:
+            self._workspace_ready.set()
+
+    # --- the workspace -------------------------------------------------------------------
+
+    @property
+    def workspace(self) -> Workspace:
+        """The open workspace (raises RuntimeError while it is still opening)."""
+        if self._workspace is None:
+            raise RuntimeError("the workspace is not open yet")
+        return self._workspace
+
+    @property
+    def workspace_open(self) -> bool:
+        """True once the workspace is open."""
+        return self._workspace is not None
+
+    async def wait_workspace(self) -> Workspace:
+        """The workspace, once open; re-raises why it could not be opened."""
+        await self._workspace_ready.wait()
+        if self._workspace_error is not None:
+            raise self._workspace_error
+        return self.workspace
+
+    def on_mount(self) -> None:
+        if self._workspace is None:
+            self._open_workspace()
+
+    @work(exclusive=True, group="workspace", exit_on_error=False)
+    async def _open_workspace(self) -> None:
+        from tursotui.registry import RegistryError
+
+        try:
+            self._workspace = await Workspace.open(self.settings)
+        except RegistryError as error:
+            self._workspace_error = error
+            self.notify(str(error), title="Registry", severity="error", markup=False, timeout=10)
+        except BaseException as error:
+            self._workspace_error = error
+            raise
+        finally:
+            self._workspace_ready.set()
+
+    async def on_unmount(self) -> None:
+        if self._owns_workspace and self._workspace is not None:
+            await self._workspace.close()
+
+    # --- failures --------------------------------------------------------------------------
+
+    def report_worker_failure(self, worker: Worker) -> None:
+        """Tell the user a worker failed: one notification naming what failed and why."""
+        error = worker.error
+        what = worker.description or worker.name or "a background task"
+        message = describe(error) if error is not None else "failed"
+        self.notify(f"{message}", title=f"{what} failed"[:60], severity="error", markup=False)
+
+    # --- navigation -----------------------------------------------------------------------
+
+    def open_screen(self, module: str, class_name: str, *args: Any) -> Screen | None:
+        """Push `tursotui.ui.screens.<module>.<class_name>(*args)`, importing it when needed.
+
+        Screens are imported lazily, so start-up loads only the tenants screen; a screen
+        whose module is not there says so instead of crashing.
+        """
+        name = f"tursotui.ui.screens.{module}"
+        try:
+            screen_module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name != name:
+                raise
+            self.notify(f"The {module.replace('_', ' ')} screen is not available yet.")
+            return None
+        except Exception as error:  # a screen that cannot load must not take the app down
+            self.notify(
+                f"{type(error).__name__}: {error}",
+                title=f"The {module.replace('_', ' ')} screen failed to load",
+                severity="error",
+                markup=False,
+            )
+            return None
+        screen = getattr(screen_module, class_name)(*args)
+        self.push_screen(screen)
+        return screen
+
+    def tenants_screen(self) -> Screen:
+        """The tenants screen at the bottom of the stack."""
+        return self.screen_stack[0]
+
+    def current_tenant(self) -> Tenant | None:
+        """The tenant of the screen on top, if it is about one."""
+        return getattr(self.screen, "tenant", None)
+
+    def action_back(self) -> None:
+        """Back to the previous screen (the tenants screen stays)."""
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def action_switch_tenant(self) -> None:
+        """Back to the tenants screen, with the filter open to type the next tenant's name."""
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        start_filter = getattr(self.tenants_screen(), "action_filter", None)
+        if start_filter is not None:
+            self.call_later(start_filter)
+
+    def action_help(self) -> None:
+        """Show every key of the current screen."""
+        from tursotui.ui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen.for_screen(self.screen))
+
+    # --- quitting ----------------------------------------------------------------------------
+
+    def pending_work(self) -> list[str]:
+        """Running workers that may be writing (anything outside the read-only groups)."""
+        return [
+            worker.description or worker.name or worker.group
+            for worker in self.workers
+            if worker.is_running and worker.group not in QUIET_GROUPS
+        ]
+
+    async def action_quit_app(self) -> None:
+        """Quit, asking first if work is still running."""
+        pending = self.pending_work()
+        if not pending:
+            self.exit()
+            return
+
+        from tursotui.ui.screens.confirm import ConfirmScreen
+
+        def answered(quit_anyway: bool | None) -> None:
+            if quit_anyway:
+                self.exit()
+
+        more = f" and {len(pending) - 3} more" if len(pending) > 3 else ""
+        listed = ", ".join(pending[:3]) + more
+        question = f"Work is still running ({listed}).\nQuit anyway?"
+        self.push_screen(ConfirmScreen(question, yes="Quit", no="Stay"), answered)
+
+    def action_open_fleet(self) -> None:
+        """All tenants side by side."""
+        self.open_screen("fleet", "FleetScreen")
+
+    def action_open_audit(self) -> None:
+        """The audit log of every write."""
+        self.open_screen("audit", "AuditScreen")
+
+    def action_new_tenant(self) -> None:
+        """Create, migrate and register a tenant."""
+        self.open_screen("new_tenant", "NewTenantScreen")
+
+
+def make_app(settings: Settings, workspace: Workspace | None = None) -> TursotuiApp:
+    """Build the app; it opens a workspace from `settings` unless one is given.
+
+    Args:
+        settings: The session's settings.
+        workspace: An already open workspace (tests, `tursotui demo`); the caller closes it.
+    """
+    return TursotuiApp(settings, workspace)
+
+
+__all__ = ["TursotuiApp", "make_app"]

@@ -1,0 +1,548 @@
+"""The SQL console of one tenant (issue 4, SPEC §7–8).
+
+It opens a connection of its own (so cancelling a query never touches other
+screens) and closes it when it is dismissed. Statements are classified before
+anything is sent: ATTACH/DETACH/load_extension and transaction control are
+refused, writes run inside a transaction and show how many rows they changed
+before you commit or roll back (or are confirmed before sending, where the
+server cannot hold a transaction), destructive ones need the tenant's slug
+typed first, and every write goes to the audit log with its SQL. Reads fill the
+grid a chunk at a time as you scroll, up to `console_row_cap` rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, ProgressBar, Static
+from textual.worker import Worker, WorkerState
+
+from tursotui.audit import AuditError
+from tursotui.db import LibsqlError
+from tursotui.db.errors import describe
+from tursotui.sql.classify import statement_at
+from tursotui.sql.export import ExportError, export_path, export_result
+from tursotui.sql.history import History, HistoryError
+from tursotui.sql.runner import (
+    PlannedStatement,
+    ResultCursor,
+    check_syntax,
+    plan,
+    plural,
+    rows_changed,
+    run_write,
+    what_it_touches,
+)
+from tursotui.sql.schema import count_rows, read_schema
+from tursotui.ui.literal import literal
+from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.widgets.export_picker import ExportFormatScreen
+from tursotui.ui.widgets.header import TenantHeader
+from tursotui.ui.widgets.history_picker import HistoryScreen
+from tursotui.ui.widgets.result_grid import ResultGrid
+from tursotui.ui.widgets.schema_panel import SchemaPanel
+from tursotui.ui.widgets.sql_editor import SqlEditor
+from tursotui.ui.widgets.sql_error import SqlErrorScreen
+from tursotui.ui.widgets.typed_confirm import TypedConfirmScreen
+from tursotui.ui.widgets.value_view import ValueScreen
+
+if TYPE_CHECKING:
+    from tursotui.db import Connection
+    from tursotui.registry import Tenant
+    from tursotui.workspace import Workspace
+
+FIRST_PAGE_ROWS = 200
+"""Rows shown as soon as a query answers."""
+PAGE_ROWS = 500
+"""Rows fetched each time the user scrolls near the end."""
+QUERY_GROUP = "console-query"
+FETCH_GROUP = "console-fetch"
+EXPORT_GROUP = "console-export"
+
+
+class ConsoleScreen(Screen[None]):
+    """A SQL editor, a schema panel and an incremental result grid on one tenant."""
+
+    CSS_PATH = "console.tcss"
+
+    BINDINGS = [
+        Binding(
+            "ctrl+r", "run", "Run", tooltip="Run the statement under the cursor, or the selection"
+        ),
+        Binding("ctrl+enter", "run", "Run", show=False),
+        Binding("ctrl+g", "cancel", "Cancel", tooltip="Cancel the running query or export"),
+        Binding("f8", "history", "History", tooltip="Search the statements run on this tenant"),
+        Binding("ctrl+s", "export", "Export", tooltip="Export the whole result to CSV or JSON"),
+        Binding("ctrl+b", "toggle_schema", "Schema", tooltip="Show or hide the schema panel"),
+        Binding("f2", "focus_editor", "Editor", tooltip="Move to the editor"),
+        Binding("f3", "focus_results", "Results", tooltip="Move to the result grid"),
+    ]
+
+    def __init__(self, tenant: Tenant) -> None:
+        super().__init__()
+        self.tenant = tenant
+        self.connection: Connection | None = None
+        self._cursor: ResultCursor | None = None
+        self._cursor_sql = ""
+        self._transaction: Any = None
+        self._fetching = False
+        self._last_select = ""
+        self._history: History | None = None
+
+    # -- layout -----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield TenantHeader("SQL console", self.tenant)
+        with Horizontal(id="console-body"):
+            yield SchemaPanel(id="schema")
+            with Vertical(id="console-main"):
+                yield SqlEditor(id="editor")
+                yield Static(id="status")
+                yield ProgressBar(id="export-progress", show_eta=False)
+                yield Static(id="run-log")
+                yield ResultGrid(id="grid")
+        yield Footer()
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.app.workspace  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def read_only(self) -> bool:
+        return bool(self.workspace.settings.read_only)
+
+    def on_mount(self) -> None:
+        self.query_one("#export-progress").display = False
+        self._history = History.for_tenant(self.workspace.settings.data_dir, self.tenant.slug)
+        mode = "read-only mode: writes are refused · " if self.read_only else ""
+        self._status(f"{mode}connecting to {self.tenant.slug}…")
+        self.query_one(SqlEditor).focus()
+        self._open()
+
+    async def on_unmount(self) -> None:
+        await self._close_cursor()
+        if self.connection is not None:
+            await self.connection.close()
+
+    @work(exclusive=True, group="console-open", exit_on_error=False, description="connect")
+    async def _open(self) -> None:
+        settings = self.workspace.settings
+        try:
+            self.connection = await self.tenant.connect(
+                read_only=settings.read_only, timeout=settings.timeout
+            )
+        except Exception as error:  # RegistryError or LibsqlError: both have human messages
+            self._status(f"cannot connect: {describe(error)}", error=True)
+            return
+        mode = "read-only mode · " if self.read_only else ""
+        self._status(f"{mode}connected · ctrl+r runs the statement under the cursor")
+        await self._load_schema()
+
+    async def _load_schema(self) -> None:
+        if self.connection is None:
+            return
+        try:
+            schema = await read_schema(self.connection)
+        except LibsqlError as error:
+            self.notify(describe(error), title="Schema", severity="error", markup=False)
+            return
+        self.query_one(SchemaPanel).show_schema(schema)
+        self.query_one(SqlEditor).set_schema_words(schema.names())
+
+    # -- status -----------------------------------------------------------------------
+
+    def _status(self, message: str | Text, *, error: bool = False) -> None:
+        text = message if isinstance(message, Text) else Text(message)
+        if error:
+            text.stylize("bold red")
+        self.query_one("#status", Static).update(text)
+
+    def _log(self, lines: list[Text]) -> None:
+        log = self.query_one("#run-log", Static)
+        log.display = bool(lines)
+        log.update(Text("\n").join(lines))
+
+    # -- running ----------------------------------------------------------------------
+
+    def selected_sql(self) -> str:
+        """The selection if any, else the statement under the cursor."""
+        editor = self.query_one(SqlEditor)
+        if editor.selected_text.strip():
+            return editor.selected_text
+        text = editor.text
+        row, column = editor.cursor_location
+        offset = sum(len(line) + 1 for line in text.split("\n")[:row]) + column
+        span = statement_at(text, offset)
+        return span.sql if span else ""
+
+    def action_run(self) -> None:
+        """Run the statement under the cursor or the selection (several: in order)."""
+        if self.connection is None:
+            self.notify("Not connected yet.", severity="warning")
+            return
+        if self.busy:
+            self.notify("A query is running: cancel it first (ctrl+g).", severity="warning")
+            return
+        sql = self.selected_sql()
+        if not sql.strip():
+            self.notify("Nothing to run: the editor has no statement here.", severity="warning")
+            return
+        self.run_sql(sql)
+
+    @property
+    def busy(self) -> bool:
+        """True while a statement or an export runs."""
+        return any(w.is_running and w.group in (QUERY_GROUP, EXPORT_GROUP) for w in self.workers)
+
+    @work(exclusive=True, group=QUERY_GROUP, exit_on_error=False, description="SQL query")
+    async def run_sql(self, text: str) -> None:
+        """Run every statement of `text` in order; stop at the first error or refusal."""
+        await self._close_cursor()
+        if self.connection is None or self.connection.closed:
+            # The connection died (server restarted, closed under us): open a fresh one.
+            self._status("reconnecting…")
+            settings = self.workspace.settings
+            self.connection = await self.tenant.connect(
+                read_only=settings.read_only, timeout=settings.timeout
+            )
+        statements = plan(text, read_only=self.read_only)
+        log: list[Text] = []
+        for number, statement in enumerate(statements, 1):
+            prefix = Text(f"{number}. " if len(statements) > 1 else "", style="dim")
+            try:
+                outcome = await self._run_one(statement)
+            except asyncio.CancelledError:
+                self._remember(statement, ok=False, summary="cancelled")
+                raise
+            except Exception as error:  # LibsqlError, AuditError, a transport's own failure
+                self._remember(statement, ok=False, summary=describe(error))
+                log.append(prefix + Text(f"✗ {describe(error)}", style="red"))
+                self._log(log if len(statements) > 1 else [])
+                self._status(f"failed: {describe(error)}", error=True)
+                code = getattr(error, "code", None)
+                await self.app.push_screen_wait(
+                    SqlErrorScreen(describe(error), code=code, sql=statement.sql)
+                )
+                return
+            ok = outcome is not None and not outcome.startswith("refused")
+            if outcome is not None:
+                self._remember(statement, ok=ok, summary=outcome)
+                log.append(prefix + Text(("✓ " if ok else "✗ ") + outcome))
+            self._log(log if len(statements) > 1 else [])
+            if not ok:
+                return
+
+    async def _run_one(self, statement: PlannedStatement) -> str | None:
+        """Run one statement; returns its summary (None when the user chose not to run it)."""
+        assert self.connection is not None
+        kind = statement.kind
+        if not kind.is_known:
+            await check_syntax(self.connection, statement.sql)
+        if statement.refusal:
+            self._status(f"refused: {statement.refusal}", error=True)
+            self.notify(statement.refusal, title="Refused", severity="error", markup=False)
+            return f"refused: {statement.refusal}"
+        if kind.writes:
+            return await self._write(statement)
+        return await self._read(statement)
+
+    async def _read(self, statement: PlannedStatement) -> str:
+        assert self.connection is not None
+        grid = self.query_one(ResultGrid)
+        self._status(Text(f"running… ({literal(statement.sql, 60).plain})"))
+        started = time.perf_counter()
+        cursor = ResultCursor(self.connection, statement.sql, chunk_size=FIRST_PAGE_ROWS)
+        await cursor.open()
+        rows = await cursor.fetch(FIRST_PAGE_ROWS)
+        grid.show_result(cursor.columns)
+        grid.append_rows(rows)
+        self._cursor, self._cursor_sql = cursor, statement.sql
+        self._last_select = statement.sql
+        self._started = started
+        cursor.chunk_size = PAGE_ROWS
+        grid.more_available = cursor.has_more
+        if not cursor.has_more:
+            await self._close_cursor()
+        self._show_read_status(cursor, started)
+        if not cursor.returns_rows:
+            return "done"
+        return plural(cursor.loaded, "row") + (" shown, more on scroll" if cursor.has_more else "")
+
+    def _show_read_status(self, cursor: ResultCursor, started: float) -> None:
+        grid = self.query_one(ResultGrid)
+        elapsed = (time.perf_counter() - started) * 1000
+        parts = []
+        if not cursor.returns_rows:
+            parts.append("done, no result rows")
+        elif cursor.has_more:
+            cap = self.workspace.settings.console_row_cap
+            if cursor.loaded >= cap:
+                parts.append(f"showing the first {cursor.loaded:,} rows (the cap); export for all")
+            else:
+                parts.append(f"showing the first {cursor.loaded:,} rows; scroll for more")
+        else:
+            parts.append(plural(cursor.loaded, "row"))
+        if grid.hidden_columns:
+            parts.append(f"{grid.hidden_columns:,} more columns not shown")
+        parts.append(f"first rows in {cursor.first_rows_ms:,.0f} ms")
+        parts.append(f"{elapsed:,.0f} ms")
+        if cursor.rows_read is not None:
+            parts.append(f"{plural(cursor.rows_read, 'row')} read")
+        if cursor.rows_written:
+            parts.append(f"{plural(cursor.rows_written, 'row')} written")
+        self._status(" · ".join(parts))
+
+    async def _write(self, statement: PlannedStatement) -> str | None:
+        assert self.connection is not None
+        kind = statement.kind
+        touches = what_it_touches(kind, self.tenant.slug)
+        if kind.destructive:
+            typed = await self.app.push_screen_wait(
+                TypedConfirmScreen(
+                    Text(f"{touches}\n\n") + literal(statement.sql, 500, multiline=True),
+                    self.tenant.slug,
+                )
+            )
+            if not typed:
+                self._status("not run: the destructive statement was not confirmed")
+                return "not run (not confirmed)"
+
+        async def decide(result: Any) -> bool:
+            if result is None:
+                question = Text(f"{touches}\n\n") + literal(statement.sql, 500, multiline=True)
+                question.append("\n\nThis server cannot hold a transaction: run it now?")
+                return bool(
+                    await self.app.push_screen_wait(
+                        ConfirmScreen(question, yes="Run", no="Don't", title="Write")
+                    )
+                )
+            changed = rows_changed(kind, result)
+            question = Text(f"{touches}\n\n")
+            question.append(
+                f"It changed {plural(changed, 'row')} (not committed yet).", style="bold"
+            )
+            question.append("\nCommit, or roll back?")
+            return bool(
+                await self.app.push_screen_wait(
+                    ConfirmScreen(question, yes="Commit", no="Roll back", title="Write")
+                )
+            )
+
+        self._status(Text(f"running the write… ({literal(statement.sql, 60).plain})"))
+        outcome = await run_write(
+            self.connection,
+            self.workspace.audit,
+            self.tenant.slug,
+            statement.sql,
+            decide=decide,
+            on_transaction=self._hold_transaction,
+        )
+        self._transaction = None
+        result = outcome.result
+        if result.columns:
+            grid = self.query_one(ResultGrid)
+            grid.show_result(tuple(result.columns))
+            grid.append_rows([row.astuple() for row in result.rows])
+        changed = rows_changed(kind, result)
+        if not outcome.committed:
+            what = "rolled back" if outcome.in_transaction else "not run"
+            summary = f"{what}: {plural(changed, 'row')} would have changed"
+            if not outcome.in_transaction:
+                summary = "not run"
+            self._status(summary)
+            return summary
+        summary = f"committed: {plural(changed, 'row')} changed"
+        self._status(f"{summary} · {outcome.elapsed_ms:,.0f} ms")
+        if kind.verb in ("CREATE", "DROP", "ALTER"):
+            await self._load_schema()
+        return summary
+
+    def _hold_transaction(self, transaction: object) -> None:
+        self._transaction = transaction
+
+    def _remember(self, statement: PlannedStatement, *, ok: bool, summary: str) -> None:
+        if self._history is None:
+            return
+        try:
+            self._history.add(statement.sql, ok=ok, summary=summary[:200])
+        except HistoryError as error:
+            self.notify(str(error), title="History", severity="warning", markup=False)
+
+    # -- more rows on scroll ----------------------------------------------------------
+
+    @on(ResultGrid.RowsWanted)
+    def _more_rows(self) -> None:
+        if self._cursor is not None and not self._fetching and not self.busy:
+            self._fetch_more()
+
+    @work(exclusive=True, group=FETCH_GROUP, exit_on_error=False, description="more rows")
+    async def _fetch_more(self) -> None:
+        cursor = self._cursor
+        if cursor is None:
+            return
+        cap = self.workspace.settings.console_row_cap
+        want = min(PAGE_ROWS, cap - cursor.loaded)
+        if want <= 0:
+            return
+        self._fetching = True
+        try:
+            rows = await cursor.fetch(want)
+        except LibsqlError as error:
+            self._status(f"stopped loading rows: {describe(error)}", error=True)
+            await self._close_cursor()
+            return
+        finally:
+            self._fetching = False
+        if cursor is not self._cursor:
+            return  # a new query replaced this result meanwhile
+        grid = self.query_one(ResultGrid)
+        grid.append_rows(rows)
+        grid.more_available = cursor.has_more and cursor.loaded < cap
+        self._show_read_status(cursor, self._started)
+        if not cursor.has_more:
+            await self._close_cursor()
+
+    async def _close_cursor(self) -> None:
+        cursor, self._cursor = self._cursor, None
+        if cursor is not None:
+            await cursor.close()
+
+    # -- cancel -----------------------------------------------------------------------
+
+    def action_cancel(self) -> None:
+        """Cancel the running query or export; control returns at once."""
+        running = [
+            w
+            for w in self.workers
+            if w.is_running and w.group in (QUERY_GROUP, EXPORT_GROUP, FETCH_GROUP)
+        ]
+        if not running:
+            self.notify("Nothing is running.")
+            return
+        # Local: SQLite stops the statement; remote: the request is abandoned with the task.
+        if self.connection is not None:
+            self.connection.interrupt()
+        interrupt = getattr(self._transaction, "interrupt", None)
+        if interrupt is not None:
+            interrupt()
+        for worker in running:
+            worker.cancel()
+        self._status("cancelled")
+        self.query_one("#export-progress").display = False
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.group in (
+            QUERY_GROUP,
+            FETCH_GROUP,
+            EXPORT_GROUP,
+        ):
+            error = event.worker.error
+            self._status(f"failed: {describe(error) if error else 'unknown error'}", error=True)
+
+    # -- history, export, schema, values ----------------------------------------------
+
+    def action_history(self) -> None:
+        """Open the searchable history; the chosen statement replaces the editor's text."""
+        if self._history is None:
+            return
+        try:
+            entries = self._history.entries()
+        except HistoryError as error:
+            self.notify(str(error), title="History", severity="error", markup=False)
+            return
+
+        def chosen(sql: str | None) -> None:
+            if sql:
+                editor = self.query_one(SqlEditor)
+                editor.load_text(sql)
+                editor.move_cursor(editor.document.end)
+                editor.focus()
+
+        self.app.push_screen(HistoryScreen(entries, self.tenant.slug), chosen)
+
+    def action_export(self) -> None:
+        """Export the whole current result (the query runs again) to CSV or JSON."""
+        if not self._last_select:
+            self.notify("Run a query first: the export writes its whole result.")
+            return
+        if self.busy:
+            self.notify("Something is running: wait or cancel it first.", severity="warning")
+            return
+
+        def picked(fmt: str | None) -> None:
+            if fmt:
+                self.run_export(self._last_select, fmt)
+
+        self.app.push_screen(ExportFormatScreen(), picked)
+
+    @work(exclusive=True, group=EXPORT_GROUP, exit_on_error=False, description="export")
+    async def run_export(self, sql: str, fmt: str) -> None:
+        """Write every row of `sql` to a file under the data directory."""
+        assert self.connection is not None
+        await self._close_cursor()
+        path = export_path(self.workspace.settings.data_dir, self.tenant.slug, fmt)
+        bar = self.query_one("#export-progress", ProgressBar)
+        bar.display = True
+        bar.update(total=None, progress=0)
+
+        def progress(rows: int) -> None:
+            self._status(f"exporting… {rows:,} rows written · ctrl+g cancels")
+
+        try:
+            done = await export_result(self.connection, sql, path, fmt, progress=progress)
+        except (LibsqlError, ExportError) as error:
+            self._status(f"export failed: {describe(error)}", error=True)
+            return
+        finally:
+            bar.display = False
+        self._status(f"exported {plural(done.rows, 'row')} to {done.path}")
+        self.notify(str(done.path), title=f"Exported {done.rows:,} rows", markup=False)
+
+    def action_toggle_schema(self) -> None:
+        """Show or hide the schema panel."""
+        panel = self.query_one(SchemaPanel)
+        panel.display = not panel.display
+
+    def action_focus_editor(self) -> None:
+        """Move to the editor."""
+        self.query_one(SqlEditor).focus()
+
+    def action_focus_results(self) -> None:
+        """Move to the result grid."""
+        self.query_one(ResultGrid).focus()
+
+    @on(ResultGrid.ValueWanted)
+    def _show_value(self, event: ResultGrid.ValueWanted) -> None:
+        self.app.push_screen(ValueScreen(event.column, event.value))
+
+    @on(SchemaPanel.CountWanted)
+    def _count(self, event: SchemaPanel.CountWanted) -> None:
+        self._count_rows(event.table)
+
+    @work(group="console-count", exit_on_error=False, description="row count")
+    async def _count_rows(self, table: str) -> None:
+        if self.connection is None:
+            return
+        try:
+            count = await count_rows(self.connection, table)
+        except LibsqlError as error:
+            self.notify(describe(error), title="Row count", severity="error", markup=False)
+            return
+        self.query_one(SchemaPanel).show_count(table, count)
+
+    @on(SchemaPanel.NameChosen)
+    def _insert_name(self, event: SchemaPanel.NameChosen) -> None:
+        editor = self.query_one(SqlEditor)
+        editor.insert(event.name)
+        editor.focus()
+
+
+__all__ = ["ConsoleScreen"]

@@ -1,0 +1,490 @@
+"""The fleet: every tenant side by side, rows filling in as tenants answer.
+
+One row per registry row, asked `settings.fleet_concurrency` at a time; a dead or
+slow tenant is a row with its error, never a frozen screen, and cancelling keeps
+what has arrived. From here: search titles across tenants, migrate the whole
+fleet, create missing indexes, and open the cross-tenant moderation queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
+
+from tursotui import fleet, indexes
+from tursotui.audit import AuditError
+from tursotui.db import LibsqlError
+from tursotui.db.errors import describe
+from tursotui.registry import RegistryError, Tenant
+from tursotui.search import search_titles
+from tursotui.ui.literal import literal
+from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.widgets.header import TenantHeader
+
+if TYPE_CHECKING:
+    from tursotui.fleet import FleetRow
+    from tursotui.workspace import Workspace
+
+
+def _number(value: int | None) -> Text:
+    return Text("—", style="dim", justify="right") if value is None else Text(str(value), justify="right")
+
+
+def _when(value: int | None) -> Text:
+    if value is None:
+        return Text("—", style="dim")
+    try:
+        return Text(datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M"))
+    except (OverflowError, OSError, ValueError):
+        return literal(value, 16)
+
+
+def _schema(label: str | None) -> Text:
+    if label is None:
+        return Text("—", style="dim")
+    style = "green" if label == "current" else "red" if label in {"not migrated", "unknown"} else "yellow"
+    if label == "ahead":
+        style = "magenta"
+    return Text(label, style=style)
+
+
+COLUMNS: tuple[tuple[str, str, int, Callable[[FleetRow], Any]], ...] = (
+    ("tenant", "tenant", 16, lambda r: r.slug.lower()),
+    ("state", "state", 5, lambda r: (not r.reachable, r.slug)),
+    ("latency", "ms", 6, lambda r: r.health.latency_ms if r.health.latency_ms is not None else 1e12),
+    ("schema", "schema", 12, lambda r: r.health.schema or "~"),
+    ("draft", "drafts", 6, lambda r: -(r.count("draft") or -1)),
+    ("published", "publ.", 6, lambda r: -(r.count("published") or -1)),
+    ("archived", "arch.", 6, lambda r: -(r.count("archived") or -1)),
+    ("comments", "comm.", 7, lambda r: -(r.comments if r.comments is not None else -1)),
+    ("newest", "newest", 16, lambda r: -(r.newest_activity or 0)),
+    ("indexes", "indexes", 9, lambda r: -len(r.indexes.missing) if r.indexes else 1),
+    ("error", "error", 40, lambda r: (r.error is None, r.error or "")),
+)
+"""(key, header, width, sort key) of each column; sorting puts the interesting end first."""
+
+
+class FleetScreen(Screen[None]):
+    """Every tenant at once: health, schema, counts, activity, index advice."""
+
+    CSS_PATH = "fleet.tcss"
+    AUTO_FOCUS = "#fleet-table"
+    HELP_TITLE = "fleet"
+
+    BINDINGS = [
+        Binding("enter", "open", "Posts", tooltip="Moderate the current tenant's posts", id="fleet.open"),
+        Binding("r", "refresh", "Refresh", tooltip="Ask every tenant again", id="fleet.refresh"),
+        Binding("c", "cancel", "Cancel", tooltip="Stop asking; keep the rows that arrived",
+                id="fleet.cancel"),
+        Binding("o", "sort", "Sort", tooltip="Sort by the next column (click a header too)",
+                id="fleet.sort"),
+        Binding("O", "reverse", "Reverse", tooltip="Reverse the sort order", show=False),
+        Binding("slash", "search", "Search", tooltip="Search post titles across every tenant",
+                id="fleet.search"),
+        Binding("m", "queue", "Queue", tooltip="Drafts and comments across tenants", id="fleet.queue"),
+        Binding("M", "migrate", "Migrate", tooltip="Migrate every tenant (dry run first)",
+                id="fleet.migrate"),
+        Binding("i", "indexes(False)", "Indexes", tooltip="Create the current tenant's missing indexes",
+                id="fleet.indexes"),
+        Binding("I", "indexes(True)", "All indexes", show=False,
+                tooltip="Create the missing indexes on every tenant that lacks them"),
+        Binding("j", "cursor(1)", "Down", show=False),
+        Binding("k", "cursor(-1)", "Up", show=False),
+        Binding("escape", "back", "Back", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tenants: list[Tenant] = []
+        self.rows: dict[str, FleetRow] = {}
+        """Answers by row key (the tenant's position: slugs of broken rows may repeat)."""
+        self.sort_column: int | None = None
+        self.sort_reverse = False
+        self.loading = False
+        self.cancelled = False
+        self.token = 0
+        self.search_text: str | None = None
+        self.hits: dict[str, tuple[Tenant, str]] = {}
+        self.note: Text | None = None
+
+    # --- layout ---------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield TenantHeader("fleet", id="fleet-header")
+        yield Static(id="fleet-progress")
+        yield ProgressBar(id="fleet-bar", show_eta=False)
+        yield Input(placeholder="search titles on every tenant; enter searches, escape closes",
+                    id="fleet-search")
+        yield DataTable(id="fleet-results", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="fleet-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#fleet-search").display = False
+        self.query_one("#fleet-results").display = False
+        results = self.query_one("#fleet-results", DataTable)
+        results.add_column("tenant", key="tenant", width=16)
+        results.add_column("status", key="status", width=10)
+        results.add_column("title", key="title", width=60)
+        self.action_refresh()
+
+    @property
+    def workspace(self) -> Workspace:
+        """The app's workspace."""
+        return self.app.workspace  # type: ignore[attr-defined]
+
+    def _setup_table(self) -> None:
+        table = self.query_one("#fleet-table", DataTable)
+        table.clear(columns=True)
+        for index, (key, header, width, _sort) in enumerate(COLUMNS):
+            label = Text(header)
+            if index == self.sort_column:
+                label.append(" ▼" if not self.sort_reverse else " ▲", style="bold")
+            table.add_column(label, key=key, width=width)
+
+    def show_progress(self) -> None:
+        """The line above the table: answered / total, errors, what is running."""
+        total = len(self.tenants)
+        answered = len(self.rows)
+        failed = sum(1 for r in self.rows.values() if not r.reachable)
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        line.append(f" {answered}/{total} tenants answered", style="bold")
+        if failed:
+            line.append(f" · {failed} unreachable", style="red")
+        missing = sum(1 for r in self.rows.values() if r.indexes and r.indexes.missing)
+        if missing:
+            line.append(f" · {missing} missing indexes (i/I)", style="yellow")
+        if self.loading:
+            line.append(f" · asking {self.workspace.settings.fleet_concurrency} at a time… (c cancels)",
+                        style="dim")
+        elif self.cancelled and answered < total:
+            line.append(" · cancelled (r asks again)", style="yellow")
+        if self.note is not None:
+            line.append(" · ")
+            line.append_text(self.note)
+        self.query_one("#fleet-progress", Static).update(line)
+        bar = self.query_one("#fleet-bar", ProgressBar)
+        bar.update(total=max(total, 1), progress=answered)
+
+    # --- loading --------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        """Reload the registry and ask every tenant again."""
+        self.token += 1
+        self.rows.clear()
+        self.cancelled = False
+        self.loading = True
+        self.note = None
+        self.load(self.token)
+
+    @work(exclusive=True, group="fleet", exit_on_error=False, description="fleet overview")
+    async def load(self, token: int) -> None:
+        """Read the registry, show a pending row per tenant, then fill rows as they answer."""
+        try:
+            workspace = await self.app.wait_workspace()  # type: ignore[attr-defined]
+            tenants = await workspace.registry.tenants()
+        except (RegistryError, LibsqlError) as error:
+            self.loading = False
+            self.notify(describe(error), title="Registry", severity="error", markup=False)
+            self.show_progress()
+            return
+        if token != self.token:
+            return
+        self.tenants = tenants
+        self._setup_table()
+        table = self.query_one("#fleet-table", DataTable)
+        for index, tenant in enumerate(tenants):
+            table.add_row(*self._pending_cells(tenant), key=str(index))
+        self.show_progress()
+        keys = {id(t): str(i) for i, t in enumerate(tenants)}
+        try:
+            async for row in fleet.overview(workspace, tenants):
+                if token != self.token:
+                    return
+                key = keys[id(row.tenant)]
+                self.rows[key] = row
+                self._update_row(key, row)
+                self.show_progress()
+        finally:
+            if token == self.token:
+                self.loading = False
+                self.show_progress()
+        if self.sort_column is not None:
+            self._resort()
+
+    def _pending_cells(self, tenant: Tenant) -> list[Text]:
+        cells = [literal(tenant.slug or "(no slug)", 16), Text("…", style="dim")]
+        return cells + [Text("")] * (len(COLUMNS) - 2)
+
+    def _cells(self, row: FleetRow) -> list[Text]:
+        latency = row.health.latency_ms
+        advice = row.indexes
+        index_cell = Text("—", style="dim") if advice is None else Text(
+            advice.label, style="green" if advice.label == "ok" else "yellow"
+        )
+        state = Text("ok", style="green") if row.reachable else Text("down", style="bold red")
+        return [
+            literal(row.slug or "(no slug)", 16),
+            state,
+            Text("—", style="dim") if latency is None else Text(f"{latency:.0f}", justify="right"),
+            _schema(row.health.schema),
+            _number(row.count("draft")),
+            _number(row.count("published")),
+            _number(row.count("archived")),
+            _number(row.comments),
+            _when(row.newest_activity),
+            index_cell,
+            literal(row.error, 200) if row.error else Text(""),
+        ]
+
+    def _update_row(self, key: str, row: FleetRow) -> None:
+        table = self.query_one("#fleet-table", DataTable)
+        for (column, *_rest), cell in zip(COLUMNS, self._cells(row), strict=True):
+            table.update_cell(key, column, cell)
+
+    def action_cancel(self) -> None:
+        """Stop asking the tenants (or stop the search); rows that arrived stay."""
+        if self.loading:
+            self.token += 1
+            self.workers.cancel_group(self, "fleet")
+            self.loading = False
+            self.cancelled = True
+            self.show_progress()
+        self.workers.cancel_group(self, "fleet-search")
+
+    # --- sorting --------------------------------------------------------------------
+
+    def action_sort(self) -> None:
+        """Sort by the next column."""
+        self.sort_column = 0 if self.sort_column is None else (self.sort_column + 1) % len(COLUMNS)
+        self._resort()
+
+    def action_reverse(self) -> None:
+        """Reverse the sort order."""
+        if self.sort_column is None:
+            self.sort_column = 0
+        self.sort_reverse = not self.sort_reverse
+        self._resort()
+
+    @on(DataTable.HeaderSelected, "#fleet-table")
+    def _on_header(self, event: DataTable.HeaderSelected) -> None:
+        index = event.column_index
+        if index == self.sort_column:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column, self.sort_reverse = index, False
+        self._resort()
+
+    def sorted_keys(self) -> list[str]:
+        """Row keys in display order: answered rows by the sort column, pending ones last."""
+        keys = [str(i) for i in range(len(self.tenants))]
+        if self.sort_column is None:
+            return keys
+        sort_key = COLUMNS[self.sort_column][3]
+        answered = sorted((k for k in keys if k in self.rows), key=lambda k: sort_key(self.rows[k]),
+                          reverse=self.sort_reverse)
+        return answered + [k for k in keys if k not in self.rows]
+
+    def _resort(self) -> None:
+        table = self.query_one("#fleet-table", DataTable)
+        current = self.current_key()
+        self._setup_table()
+        for key in self.sorted_keys():
+            tenant = self.tenants[int(key)]
+            row = self.rows.get(key)
+            table.add_row(*(self._cells(row) if row else self._pending_cells(tenant)), key=key)
+        if current is not None:
+            table.move_cursor(row=table.get_row_index(current))
+
+    # --- the current row ------------------------------------------------------------
+
+    def current_key(self) -> str | None:
+        """Row key under the cursor."""
+        table = self.query_one("#fleet-table", DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def current_tenant(self) -> Tenant | None:
+        """The tenant under the cursor."""
+        key = self.current_key()
+        return None if key is None else self.tenants[int(key)]
+
+    def action_cursor(self, step: int) -> None:
+        """Move the cursor (j/k)."""
+        table = self.query_one("#fleet-table", DataTable)
+        if step > 0:
+            table.action_cursor_down()
+        else:
+            table.action_cursor_up()
+
+    def action_open(self) -> None:
+        """Open the posts of the tenant under the cursor (or of the search hit)."""
+        results = self.query_one("#fleet-results", DataTable)
+        if results.has_focus and results.row_count:
+            key = results.coordinate_to_cell_key(results.cursor_coordinate).row_key.value
+            if key in self.hits:
+                tenant, post_id = self.hits[key]
+                self.app.open_screen("post", "PostScreen", tenant, post_id)  # type: ignore[attr-defined]
+            return
+        tenant = self.current_tenant()
+        if tenant is None:
+            return
+        if tenant.broken:
+            self.notify(f"{tenant.slug or 'this row'}: {tenant.problem}", severity="warning", markup=False)
+            return
+        from tursotui.ui.screens.posts import PostsScreen
+
+        self.app.push_screen(PostsScreen(tenant))
+
+    @on(DataTable.RowSelected, "#fleet-table")
+    @on(DataTable.RowSelected, "#fleet-results")
+    def _on_select(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_queue(self) -> None:
+        """The moderation queue across tenants."""
+        self.app.open_screen("queue", "QueueScreen")  # type: ignore[attr-defined]
+
+    def action_back(self) -> None:
+        """Close the search if open, else go back."""
+        search = self.query_one("#fleet-search", Input)
+        results = self.query_one("#fleet-results", DataTable)
+        if search.display or results.display:
+            self.workers.cancel_group(self, "fleet-search")
+            search.display = False
+            results.display = False
+            self.query_one("#fleet-table").focus()
+            return
+        self.app.action_back()  # type: ignore[attr-defined]
+
+    # --- search across tenants ------------------------------------------------------
+
+    def action_search(self) -> None:
+        """Open the title search across tenants."""
+        search = self.query_one("#fleet-search", Input)
+        search.display = True
+        search.focus()
+
+    @on(Input.Submitted, "#fleet-search")
+    def _on_search(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            return
+        results = self.query_one("#fleet-results", DataTable)
+        results.clear()
+        results.display = True
+        self.hits.clear()
+        self.search_text = text
+        results.focus()
+        self.run_search(text)
+
+    @work(exclusive=True, group="fleet-search", exit_on_error=False, description="fleet search")
+    async def run_search(self, text: str) -> None:
+        """Add each tenant's matches as it answers."""
+        results = self.query_one("#fleet-results", DataTable)
+        workspace = self.workspace
+        tenants = self.tenants or await workspace.registry.tenants()
+        asked = answered = failed = 0
+        asked = len(tenants)
+        self.note = Text(f"searching {asked} tenants…", style="dim")
+        self.show_progress()
+        async for answer in search_titles(workspace, tenants, text):
+            if text != self.search_text:
+                return
+            answered += 1
+            if answer.error:
+                failed += 1
+            for post in answer.posts:
+                key = f"{len(self.hits)}"
+                self.hits[key] = (answer.tenant, str(post.id))
+                from tursotui.ui.screens.posts import status_text
+
+                results.add_row(
+                    literal(answer.tenant.slug, 16), status_text(post.status),
+                    literal(post.title, 60), key=key,
+                )
+            self.note = Text(f"search: {answered}/{asked} tenants, {len(self.hits)} posts"
+                             + (f", {failed} failed" if failed else ""), style="bold")
+            self.show_progress()
+
+    # --- index advice ---------------------------------------------------------------
+
+    def action_indexes(self, every: bool) -> None:
+        """Create missing indexes on the current tenant, or on every tenant lacking some."""
+        if self.workspace.settings.read_only:
+            self.notify("read-only session: creating indexes is disabled", severity="warning")
+            return
+        if every:
+            targets = [r for r in self.rows.values() if r.indexes and r.indexes.missing]
+        else:
+            key = self.current_key()
+            row = self.rows.get(key) if key is not None else None
+            targets = [row] if row and row.indexes and row.indexes.missing else []
+        if not targets:
+            self.notify("No missing indexes here (wait for the row to load, or see the indexes column).")
+            return
+        self.create_indexes(targets)
+
+    @work(group="indexes", exit_on_error=False, description="creating indexes")
+    async def create_indexes(self, targets: list[FleetRow]) -> None:
+        """Confirm, create (audited), then ask the tenants again."""
+        question = Text("Create missing indexes on ")
+        if len(targets) == 1:
+            question.append_text(literal(targets[0].slug, 40))
+        else:
+            question.append(f"{len(targets)} tenants")
+        question.append("?\n\n")
+        for row in targets[:8]:
+            question.append_text(literal(row.slug, 20))
+            question.append(": " + ", ".join(i.label for i in row.indexes.missing) + "\n")  # type: ignore[union-attr]
+        if len(targets) > 8:
+            question.append(f"… and {len(targets) - 8} more\n")
+        question.append("\nBuilding an index on a large table takes a while and holds a write lock.")
+        if not await self.app.push_screen_wait(ConfirmScreen(question, yes="Create", title="Indexes")):
+            return
+        done, failed = 0, []
+        for row in targets:
+            try:
+                conn = await self.workspace.connection(row.tenant)
+                await indexes.create_missing(
+                    conn, self.workspace.audit, row.slug, row.indexes.missing  # type: ignore[union-attr]
+                )
+                done += 1
+            except (indexes.IndexAdviceError, AuditError, LibsqlError, RegistryError) as error:
+                failed.append(f"{row.slug}: {describe(error)}")
+        if done:
+            self.notify(f"Created the missing indexes on {done} tenant(s).")
+        for message in failed:
+            self.notify(message, title="Indexes not created", severity="error", markup=False)
+        self.action_refresh()
+
+    # --- migrations -----------------------------------------------------------------
+
+    def action_migrate(self) -> None:
+        """Migrate the fleet: dry run, confirm, run with a progress bar, summary."""
+        if self.workspace.settings.read_only:
+            self.notify("read-only session: migrating is disabled", severity="warning")
+            return
+        try:
+            from tursotui.fleet_migrate import migrate_fleet  # noqa: F401
+        except ImportError:
+            self.notify("Fleet migrations are not available in this build.", severity="warning")
+            return
+        self.migrate_fleet()
+
+    @work(exclusive=True, group="migrate", exit_on_error=False, description="fleet migration")
+    async def migrate_fleet(self) -> None:
+        """Dry run, confirm with what is pending, then migrate with a progress bar."""
+        from tursotui.ui.screens.fleet_migrate import run_fleet_migration
+
+        await run_fleet_migration(self)

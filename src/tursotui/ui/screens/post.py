@@ -1,0 +1,352 @@
+"""One post: its metadata, its full content (scrollable, literal) and its comments, newest first.
+
+The content is made literal and wrapped in a thread and shown in a `Log`, which
+paints only the visible lines, so a 1 MB body opens at once and scrolls freely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Log, Static
+
+from tursotui import moderation
+from tursotui.moderation import CommentRow, ModerationError, PageCursor, Post
+from tursotui.ui.literal import literal
+from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.screens.posts import (
+    PAST,
+    PREFETCH_ROWS,
+    READ_ONLY_HINT,
+    VERBS,
+    status_text,
+    tenant_connection,
+    when,
+)
+from tursotui.ui.widgets.header import TenantHeader
+
+if TYPE_CHECKING:
+    from tursotui.registry import Tenant
+
+
+def wrap_lines(text: str, width: int) -> list[str]:
+    """Cut text into lines of at most `width` characters, breaking at a space where one is near."""
+    width = max(8, width)
+    lines: list[str] = []
+    for line in text.split("\n"):
+        while len(line) > width:
+            cut = line.rfind(" ", width * 2 // 3, width)
+            cut = width if cut <= 0 else cut + 1
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+    return lines
+
+
+def literal_lines(content: Any, width: int) -> list[str]:
+    """The content as visible, inert text, wrapped to `width` (runs in a thread: may be MBs)."""
+    return wrap_lines(literal(content, multiline=True).plain, width)
+
+
+class PostScreen(Screen[None]):
+    """A post in full, with its comments; moderation keys for the post, `x` for comments."""
+
+    CSS_PATH = "post.tcss"
+    AUTO_FOCUS = "#post-comments"
+
+    BINDINGS = [
+        Binding("p", "moderate('published')", "Publish", tooltip="Publish this post"),
+        Binding("a", "moderate('archived')", "Archive", tooltip="Archive this post"),
+        Binding("u", "moderate('draft')", "To draft", tooltip="Move this post back to draft"),
+        Binding("space", "mark", "Mark", tooltip="Mark the comment for deletion"),
+        Binding("x", "delete", "Delete", tooltip="Delete current/marked comments (asks first)"),
+        Binding("r", "reload", "Reload", show=False),
+        Binding("j", "cursor('down')", "Down", show=False),
+        Binding("k", "cursor('up')", "Up", show=False),
+    ]
+
+    def __init__(self, tenant: Tenant, post_id: str) -> None:
+        super().__init__()
+        self.tenant = tenant
+        self.post_id = post_id
+        self.post: Post | None = None
+        self.comments: dict[str, CommentRow] = {}
+        self.marked: set[str] = set()
+        self.next_page: PageCursor | None = None
+        self.fetching = False
+        self.token = 0
+        """Bumped on reload; older answers are dropped."""
+
+    def compose(self) -> ComposeResult:
+        yield TenantHeader("post", id="post-header")
+        yield Static(id="post-meta")
+        yield Log(id="post-content", auto_scroll=False)
+        yield Static(id="post-comments-title")
+        yield DataTable(id="post-comments", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#post-comments", DataTable)
+        wide = (self.app.size.width or 80) >= 100
+        table.add_column(" ", key="mark", width=1)
+        table.add_column("when", key="when", width=16)
+        table.add_column("author", key="author", width=18 if wide else 12)
+        table.add_column("comment", key="content", width=self.comment_width())
+        self.reload()
+
+    def comment_width(self) -> int:
+        """Room for a comment's text after the other columns."""
+        width = self.app.size.width or 80
+        return max(16, width - (2 + 17 + (19 if width >= 100 else 13) + 8))
+
+    def action_reload(self) -> None:
+        """Reload the post and its comments."""
+        self.reload()
+
+    def reload(self) -> None:
+        """Forget what is shown and load the post and the first page of comments."""
+        self.token += 1
+        self.comments.clear()
+        self.marked.clear()
+        self.next_page = None
+        self.fetching = True
+        self.query_one("#post-comments", DataTable).clear()
+        self.show_comments_title()
+        self.load_post(self.token)
+        self.load_comments(self.token, None)
+
+    # --- the post ------------------------------------------------------------------------
+
+    @work(exclusive=True, group="load", exit_on_error=False)
+    async def load_post(self, token: int) -> None:
+        """Fetch the post and show it."""
+        meta = self.query_one("#post-meta", Static)
+        try:
+            conn = await tenant_connection(self, self.tenant)
+            post = await moderation.fetch_post(conn, self.post_id)
+        except ModerationError as error:
+            if token == self.token:
+                meta.update(Text(f"{error}  (r retries)", style="red"))
+                self.notify(str(error), title="Post", severity="error", markup=False)
+            return
+        if token != self.token:
+            return
+        self.post = post
+        if post is None:
+            meta.update(Text("This post no longer exists (deleted meanwhile).", style="yellow"))
+            self.query_one("#post-content", Log).clear()
+            return
+        self.show_meta(post)
+        content = self.query_one("#post-content", Log)
+        width = max(20, (content.scrollable_content_region.width or self.app.size.width) - 1)
+        lines = await asyncio.to_thread(literal_lines, post.content, width)
+        if token != self.token:
+            return
+        content.clear()
+        content.write_lines(lines)
+        content.scroll_home(animate=False)
+
+    def show_meta(self, post: Post) -> None:
+        """The title, status, author, date and id above the content."""
+        width = self.app.size.width or 80
+        text = Text(end="")
+        text.append_text(literal(post.title, max(20, width * 2 - 4), style="bold"))
+        text.append("\n")
+        text.append_text(status_text(post.status))
+        text.append(" · by ")
+        text.append_text(literal(post.author_name, 30))
+        if post.author_email is not None:
+            text.append(" <")
+            text.append_text(literal(post.author_email, 40))
+            text.append(">")
+        text.append(" · published ")
+        text.append_text(when(post.published_at))
+        text.append(f" · {post.comment_count} comment(s) · id ", style="dim")
+        text.append_text(literal(post.id, 40, style="dim"))
+        self.query_one("#post-meta", Static).update(text)
+
+    # --- comments ------------------------------------------------------------------------
+
+    def show_comments_title(self) -> None:
+        """The line above the comments: how many shown and marked."""
+        line = Text(" Comments", style="bold", end="")
+        line.append(f"  {len(self.comments)} shown")
+        if self.post is not None:
+            line.append(f" of {self.post.comment_count}")
+        if self.marked:
+            line.append(f" · {len(self.marked)} marked", style="bold")
+        if self.fetching:
+            line.append(" · loading…", style="dim")
+        self.query_one("#post-comments-title", Static).update(line)
+
+    @work(exclusive=True, group="page", exit_on_error=False)
+    async def load_comments(self, token: int, after: PageCursor | None) -> None:
+        """Fetch one page of comments and append it."""
+        try:
+            conn = await tenant_connection(self, self.tenant)
+            page = await moderation.fetch_comments(conn, self.post_id, after=after)
+        except ModerationError as error:
+            if token == self.token:
+                self.fetching = False
+                self.notify(str(error), title="Comments", severity="error", markup=False)
+                self.show_comments_title()
+            return
+        if token != self.token:
+            return
+        table = self.query_one("#post-comments", DataTable)
+        for comment in page.comments:
+            if comment.id in self.comments:
+                continue
+            self.comments[comment.id] = comment
+            table.add_row(*self._cells(comment), key=comment.id)
+        self.next_page = page.next
+        self.fetching = False
+        self.show_comments_title()
+        self.call_after_refresh(self._maybe_more)
+
+    def _cells(self, comment: CommentRow) -> tuple[Text, ...]:
+        mark = Text("●", style="bold red") if comment.id in self.marked else Text(" ")
+        return (
+            mark,
+            when(comment.created_at),
+            literal(comment.author_name, 18),
+            literal(comment.content, self.comment_width()),
+        )
+
+    def _maybe_more(self) -> None:
+        if self.fetching or self.next_page is None:
+            return
+        table = self.query_one("#post-comments", DataTable)
+        if table.cursor_row >= table.row_count - PREFETCH_ROWS:
+            self.fetching = True
+            self.load_comments(self.token, self.next_page)
+
+    @on(DataTable.RowHighlighted, "#post-comments")
+    def _on_highlight(self, _event: DataTable.RowHighlighted) -> None:
+        self._maybe_more()
+
+    def current_comment(self) -> str | None:
+        """The id of the comment under the cursor."""
+        table = self.query_one("#post-comments", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return key if key in self.comments else None
+
+    def action_cursor(self, direction: str) -> None:
+        """Move in the comments (or scroll the content when it has focus)."""
+        focused = self.focused
+        if isinstance(focused, Log):
+            focused.scroll_relative(y=1 if direction == "down" else -1, animate=False)
+            return
+        table = self.query_one("#post-comments", DataTable)
+        table.action_cursor_down() if direction == "down" else table.action_cursor_up()
+
+    def action_mark(self) -> None:
+        """Mark or unmark the current comment, then move down."""
+        comment_id = self.current_comment()
+        if comment_id is None:
+            return
+        self.marked.symmetric_difference_update({comment_id})
+        table = self.query_one("#post-comments", DataTable)
+        table.update_cell(comment_id, "mark", self._cells(self.comments[comment_id])[0])
+        table.action_cursor_down()
+        self.show_comments_title()
+
+    def action_delete(self) -> None:
+        """Delete the marked comments, or the current one, after a confirmation."""
+        if self.app.workspace.settings.read_only:  # type: ignore[attr-defined]
+            self.notify(READ_ONLY_HINT.format("deleting comments"), severity="warning")
+            return
+        table = self.query_one("#post-comments", DataTable)
+        if self.marked:
+            ids = [r.key.value for r in table.ordered_rows if r.key.value in self.marked]
+        else:
+            current = self.current_comment()
+            ids = [current] if current else []
+        if not ids:
+            self.notify("No comment here to delete.", severity="warning")
+            return
+        self.delete_comments([i for i in ids if i is not None])
+
+    @work(group="moderate", exit_on_error=False, description="deleting comments")
+    async def delete_comments(self, ids: list[str]) -> None:
+        """Confirm, delete, then drop the deleted rows from the list."""
+        if len(ids) == 1:
+            question = Text("Delete this comment?\n\n")
+            question.append_text(literal(self.comments[ids[0]].content, 200))
+        else:
+            question = Text(f"Delete {len(ids)} comments?")
+        if not await self.app.push_screen_wait(ConfirmScreen(question, title="Delete")):
+            return
+        try:
+            conn = await tenant_connection(self, self.tenant)
+            result = await moderation.delete_comments(
+                conn, self.app.workspace.audit, self.tenant.slug, ids  # type: ignore[attr-defined]
+            )
+        except ModerationError as error:
+            self.notify(str(error), title="Not deleted", severity="error", markup=False)
+            return
+        table = self.query_one("#post-comments", DataTable)
+        for comment_id in ids:
+            self.marked.discard(comment_id)
+            if comment_id in self.comments:
+                del self.comments[comment_id]
+                table.remove_row(comment_id)
+        if self.post is not None:
+            count = max(0, self.post.comment_count - len(result.changed))
+            self.post = moderation.Post(**{**self.post.__dict__, "comment_count": count})
+            self.show_meta(self.post)
+        message = f"Deleted {len(result.changed)} comment(s)."
+        if result.conflicts:
+            message += f" {len(result.conflicts)} were already gone."
+        self.notify(message)
+        self.show_comments_title()
+
+    # --- moderating the post ---------------------------------------------------------------
+
+    def action_moderate(self, new_status: str) -> None:
+        """Publish / archive / move this post back to draft."""
+        if self.app.workspace.settings.read_only:  # type: ignore[attr-defined]
+            self.notify(READ_ONLY_HINT.format(VERBS[new_status]), severity="warning")
+            return
+        if self.post is None:
+            self.notify("The post is not loaded.", severity="warning")
+            return
+        self.moderate(self.post.status, new_status)
+
+    @work(group="moderate", exit_on_error=False, description="moderation write")
+    async def moderate(self, shown: Any, new_status: str) -> None:
+        """Write the new status, guarded by the one shown; show the post as it is now."""
+        try:
+            conn = await tenant_connection(self, self.tenant)
+            result = await moderation.set_status(
+                conn, self.app.workspace.audit, self.tenant.slug,  # type: ignore[attr-defined]
+                [(self.post_id, shown)], new_status,
+            )
+            post = await moderation.fetch_post(conn, self.post_id)
+        except ModerationError as error:
+            self.notify(str(error), title="Not written", severity="error", markup=False)
+            return
+        if result.changed:
+            self.notify(f"{PAST[new_status]} the post on {self.tenant.slug}.")
+        else:
+            self.notify(
+                "The post was changed by someone else meanwhile and was left alone; "
+                "it is shown as it is now.",
+                title="Conflict",
+                severity="warning",
+            )
+        self.post = post
+        if post is not None:
+            self.show_meta(post)
+        for screen in self.app.screen_stack:
+            refresh = getattr(screen, "post_changed", None)
+            if refresh is not None and screen is not self:
+                refresh(self.tenant, self.post_id, post)

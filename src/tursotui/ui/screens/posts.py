@@ -1,0 +1,474 @@
+"""The posts of one tenant: filtered by status, paged through the database, moderated from the keyboard.
+
+Pages are fetched with keyset pagination as the cursor nears the end of what is
+loaded, so a tenant is never loaded whole. Every answer carries the request token
+it was asked with; an answer for a tenant, filter or search the screen has left is
+dropped, so one tenant's rows never show under another's name.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from tursotui import moderation
+from tursotui.db import LibsqlError
+from tursotui.db.errors import describe
+from tursotui.moderation import ModerationError, PageCursor, PostFilter, PostRow
+from tursotui.registry import RegistryError
+from tursotui.ui.literal import literal
+from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.widgets.header import TenantHeader
+
+if TYPE_CHECKING:
+    from tursotui.db import Connection
+    from tursotui.registry import Tenant
+
+FILTERS: tuple[tuple[str, str | None, str], ...] = (
+    ("1", "draft", "drafts"),
+    ("2", "published", "published"),
+    ("3", "archived", "archived"),
+    ("0", None, "all"),
+)
+"""Key, status and label of each status filter, in the order the filter bar shows them."""
+
+VERBS = {"published": "publish", "archived": "archive", "draft": "move back to draft"}
+PAST = {"published": "Published", "archived": "Archived", "draft": "Moved back to draft"}
+PREFETCH_ROWS = 10
+"""Fetch the next page when the cursor gets this close to the last loaded row."""
+
+READ_ONLY_HINT = "read-only session (--read-only / TURSOTUI_READ_ONLY): {} is disabled"
+
+
+def when(value: Any) -> Text:
+    """An integer-seconds timestamp in local time; anything else shown literally."""
+    if value is None:
+        return Text("—", style="dim")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return Text(datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M"))
+        except (OverflowError, OSError, ValueError):
+            pass
+    return literal(value, 16)
+
+
+def status_text(value: Any) -> Text:
+    """A status, coloured when known, literal (and flagged) when not."""
+    styles = {"draft": "yellow", "published": "green", "archived": "dim"}
+    if isinstance(value, str) and value in styles:
+        return Text(value, style=styles[value])
+    text = literal(value, 12)
+    text.stylize("magenta")
+    return text
+
+
+def failure(error: BaseException) -> str:
+    """The human message of any error a moderation worker can meet."""
+    if isinstance(error, LibsqlError):
+        return describe(error)
+    return str(error) or type(error).__name__
+
+
+async def tenant_connection(screen: Screen, tenant: Tenant) -> Connection:
+    """The workspace's connection to `tenant` (raises ModerationError with a readable message)."""
+    try:
+        return await screen.app.workspace.connection(tenant)  # type: ignore[attr-defined]
+    except (LibsqlError, RegistryError) as error:
+        raise ModerationError(failure(error)) from None
+
+
+class PostsScreen(Screen[None]):
+    """One tenant's posts by status, newest first, with moderation keys."""
+
+    CSS_PATH = "posts.tcss"
+    AUTO_FOCUS = "#posts-table"
+
+    BINDINGS = [
+        Binding("1", "filter('draft')", "Drafts", show=False, id="posts.drafts"),
+        Binding("2", "filter('published')", "Published", show=False, id="posts.published"),
+        Binding("3", "filter('archived')", "Archived", show=False, id="posts.archived"),
+        Binding("0", "filter('')", "All", show=False, id="posts.all"),
+        Binding("enter", "open", "Open", tooltip="Open the post with its comments"),
+        Binding("slash", "search", "Search", tooltip="Search titles", id="posts.search"),
+        Binding("space", "mark", "Mark", tooltip="Mark the post for a bulk action"),
+        Binding("p", "moderate('published')", "Publish", tooltip="Publish current/marked"),
+        Binding("a", "moderate('archived')", "Archive", tooltip="Archive current/marked"),
+        Binding("u", "moderate('draft')", "To draft", tooltip="Back to draft current/marked"),
+        Binding("s", "console", "SQL", tooltip="SQL console on this tenant"),
+        Binding("r", "reload", "Reload", show=False),
+        Binding("j", "cursor('down')", "Down", show=False),
+        Binding("k", "cursor('up')", "Up", show=False),
+        Binding("escape", "back", "Back", show=False),
+    ]
+
+    def __init__(self, tenant: Tenant, *, status: str | None = "draft") -> None:
+        super().__init__()
+        self.tenant = tenant
+        self.post_filter = PostFilter(status, None)
+        self.counts: dict[str, int] | None = None
+        self.rows: dict[str, PostRow] = {}
+        self.marked: set[str] = set()
+        self.next_page: PageCursor | None = None
+        self.fetching = False
+        self.token = 0
+        """Bumped whenever tenant, filter or search change; answers for an older token are dropped."""
+        self.error: str | None = None
+
+    # --- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield TenantHeader("posts", id="posts-header")
+        yield Static(id="posts-filters")
+        yield Input(placeholder="search titles; enter applies, escape clears", id="posts-search")
+        yield DataTable(id="posts-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="posts-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#posts-search").display = False
+        # Scrolling with the mouse or End moves no cursor: watch the scroll position too.
+        table = self.query_one("#posts-table", DataTable)
+        self.watch(table, "scroll_y", lambda _y: self._maybe_more(), init=False)
+        self.restart()
+
+    def title_width(self) -> int:
+        """Room for titles: what is left of the terminal after the other columns."""
+        width = self.app.size.width or 80
+        fixed = 2 + 11 + 17 + (20 if width >= 100 else 14) + 10
+        return max(16, width - fixed)
+
+    def _setup_columns(self) -> None:
+        table = self.query_one("#posts-table", DataTable)
+        table.clear(columns=True)
+        wide = (self.app.size.width or 80) >= 100
+        table.add_column(" ", key="mark", width=1)
+        table.add_column("status", key="status", width=10)
+        table.add_column("title", key="title", width=self.title_width())
+        table.add_column("author", key="author", width=18 if wide else 12)
+        table.add_column("published", key="published", width=16)
+
+    def restart(self) -> None:
+        """Forget what is shown and load the first page of the current tenant and filter."""
+        self.token += 1
+        self.rows.clear()
+        self.marked.clear()
+        self.next_page = None
+        self.fetching = True
+        self.error = None
+        self._setup_columns()
+        self.query_one("#posts-header", TenantHeader).tenant = self.tenant
+        self.show_filters()
+        self.show_status()
+        self.load_page(self.token, self.tenant, self.post_filter, None)
+        self.load_counts(self.token, self.tenant)
+
+    def show_tenant(self, tenant: Tenant) -> None:
+        """Show another tenant's posts on this screen, keeping the filter."""
+        self.tenant = tenant
+        self.counts = None
+        self.restart()
+
+    def show_filters(self) -> None:
+        """The filter bar: each status with its key and count, the current one highlighted."""
+        bar = Text(no_wrap=True, overflow="ellipsis", end="")
+        for key, status, label in FILTERS:
+            count = self._count(status)
+            current = status == self.post_filter.status
+            bar.append(f" {key} ", style="reverse" if current else "bold")
+            bar.append(f" {label} ", style="bold" if current else "")
+            bar.append(f"{count} " if count is not None else "… ", style="dim")
+        if self.counts:
+            other = sum(n for s, n in self.counts.items() if s not in moderation.STATUSES)
+            if other:
+                # Unknown or NULL statuses (no CHECK constraint): listed under "all".
+                bar.append(f" other {other} ", style="magenta")
+        if self.post_filter.search:
+            bar.append("  / ", style="bold")
+            bar.append_text(literal(self.post_filter.search, 30))
+        self.query_one("#posts-filters", Static).update(bar)
+
+    def _count(self, status: str | None) -> int | None:
+        if self.counts is None:
+            return None
+        if status is None:
+            return sum(self.counts.values())
+        return self.counts.get(status, 0)
+
+    def show_status(self) -> None:
+        """The line under the table: how many are shown, loading, or what went wrong."""
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        if self.error:
+            line.append(" ! ", style="bold white on red")
+            line.append(" ")
+            line.append_text(literal(self.error, 300))
+            line.append("  (r retries)", style="dim")
+        else:
+            total = self._count(self.post_filter.status) if not self.post_filter.search else None
+            line.append(f" {len(self.rows)}")
+            if total is not None:
+                line.append(f" of {total}")
+            line.append(" posts shown")
+            if self.marked:
+                line.append(f" · {len(self.marked)} marked", style="bold")
+            if self.fetching:
+                line.append(" · loading…", style="dim")
+            elif not self.rows:
+                line.append(" · nothing matches", style="dim")
+        self.query_one("#posts-status", Static).update(line)
+
+    # --- loading ------------------------------------------------------------------------
+
+    def _row_cells(self, post: PostRow) -> tuple[Text, ...]:
+        mark = Text("●", style="bold cyan") if post.id in self.marked else Text(" ")
+        return (
+            mark,
+            status_text(post.status),
+            literal(post.title, self.title_width()),
+            literal(post.author_name, 18),
+            when(post.published_at),
+        )
+
+    def _current(self, token: int, tenant: Tenant) -> bool:
+        return token == self.token and tenant is self.tenant and self.is_attached
+
+    @work(exclusive=True, group="page", exit_on_error=False)
+    async def load_page(
+        self, token: int, tenant: Tenant, wanted: PostFilter, after: PageCursor | None
+    ) -> None:
+        """Fetch one page and append it, unless the screen has moved on meanwhile."""
+        try:
+            conn = await tenant_connection(self, tenant)
+            page = await moderation.fetch_posts(
+                conn, wanted.status, after=after, search=wanted.search
+            )
+        except ModerationError as error:
+            if self._current(token, tenant):
+                self.fetching = False
+                self.error = str(error)
+                self.show_status()
+                self.notify(str(error), title="Posts", severity="error", markup=False)
+            return
+        if not self._current(token, tenant):
+            return
+        table = self.query_one("#posts-table", DataTable)
+        for post in page.posts:
+            if post.id in self.rows:
+                continue  # moved since the previous page was read
+            self.rows[post.id] = post
+            table.add_row(*self._row_cells(post), key=post.id)
+        self.next_page = page.next
+        self.fetching = False
+        self.show_status()
+        self.call_after_refresh(self._maybe_more)
+
+    @work(exclusive=True, group="counts", exit_on_error=False)
+    async def load_counts(self, token: int, tenant: Tenant) -> None:
+        """Fetch the per-status counts for the filter bar."""
+        try:
+            conn = await tenant_connection(self, tenant)
+            counts = await moderation.status_counts(conn)
+        except ModerationError:
+            return  # the page load reports the same failure
+        if self._current(token, tenant):
+            self.counts = counts
+            self.show_filters()
+            self.show_status()
+
+    def _maybe_more(self) -> None:
+        """Fetch the next page when the cursor or the scroll position nears the end."""
+        if self.fetching or self.next_page is None or self.error:
+            return
+        table = self.query_one("#posts-table", DataTable)
+        near_cursor = table.cursor_row >= table.row_count - PREFETCH_ROWS
+        near_bottom = table.scroll_y >= table.max_scroll_y - PREFETCH_ROWS
+        if near_cursor or near_bottom:
+            self.fetching = True
+            self.show_status()
+            self.load_page(self.token, self.tenant, self.post_filter, self.next_page)
+
+    @on(DataTable.RowHighlighted, "#posts-table")
+    def _on_highlight(self, _event: DataTable.RowHighlighted) -> None:
+        self._maybe_more()
+
+    @on(DataTable.RowSelected, "#posts-table")
+    def _on_select(self, _event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        """Open the post under the cursor."""
+        post_id = self.current_id()
+        if post_id is not None:
+            from tursotui.ui.screens.post import PostScreen
+
+            self.app.push_screen(PostScreen(self.tenant, post_id))
+
+    # --- keys ---------------------------------------------------------------------------
+
+    def action_filter(self, status: str) -> None:
+        """Show the posts with this status ('' for all)."""
+        self.post_filter = PostFilter(status or None, self.post_filter.search)
+        self.restart()
+
+    def action_search(self) -> None:
+        """Open the title search."""
+        search = self.query_one("#posts-search", Input)
+        search.display = True
+        search.value = self.post_filter.search or ""
+        search.focus()
+
+    @on(Input.Submitted, "#posts-search")
+    def _on_search(self, event: Input.Submitted) -> None:
+        self.post_filter = PostFilter(self.post_filter.status, event.value.strip() or None)
+        if not self.post_filter.search:
+            event.input.display = False
+        self.query_one("#posts-table").focus()
+        self.restart()
+
+    def action_back(self) -> None:
+        """Close the search (clearing it) if open, else go back."""
+        search = self.query_one("#posts-search", Input)
+        if search.display:
+            search.display = False
+            self.query_one("#posts-table").focus()
+            if self.post_filter.search:
+                self.post_filter = PostFilter(self.post_filter.status, None)
+                self.restart()
+            return
+        self.app.action_back()  # type: ignore[attr-defined]
+
+    def action_cursor(self, direction: str) -> None:
+        """Move the cursor (j/k)."""
+        table = self.query_one("#posts-table", DataTable)
+        if direction == "down":
+            table.action_cursor_down()
+        else:
+            table.action_cursor_up()
+
+    def action_reload(self) -> None:
+        """Reload the list and the counts from the database."""
+        self.restart()
+
+    def current_id(self) -> str | None:
+        """The id of the post under the cursor."""
+        table = self.query_one("#posts-table", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return key if key in self.rows else None
+
+    def action_mark(self) -> None:
+        """Mark or unmark the current post, then move down."""
+        post_id = self.current_id()
+        if post_id is None:
+            return
+        self.marked.symmetric_difference_update({post_id})
+        self._refresh_row(post_id)
+        self.query_one("#posts-table", DataTable).action_cursor_down()
+        self.show_status()
+
+    def _refresh_row(self, post_id: str) -> None:
+        table = self.query_one("#posts-table", DataTable)
+        for column, cell in zip(
+            ("mark", "status", "title", "author", "published"),
+            self._row_cells(self.rows[post_id]),
+            strict=True,
+        ):
+            table.update_cell(post_id, column, cell)
+
+    def action_console(self) -> None:
+        """Open the SQL console on this tenant."""
+        open_screen = getattr(self.app, "open_screen", None)
+        if open_screen is None:
+            self.notify("The SQL console is not available.")
+            return
+        open_screen("console", "ConsoleScreen", self.tenant)
+
+    def action_moderate(self, new_status: str) -> None:
+        """Publish / archive / move back to draft the marked posts, or the current one."""
+        if self.app.workspace.settings.read_only:  # type: ignore[attr-defined]
+            self.notify(READ_ONLY_HINT.format(VERBS[new_status]), severity="warning")
+            return
+        table = self.query_one("#posts-table", DataTable)
+        if self.marked:
+            ordered = [row.key.value for row in table.ordered_rows]
+            targets = [i for i in ordered if i in self.marked]
+        else:
+            current = self.current_id()
+            targets = [current] if current else []
+        if not targets:
+            self.notify("No post here to " + VERBS[new_status], severity="warning")
+            return
+        self.moderate([(i, self.rows[i].status) for i in targets], new_status)
+
+    @work(group="moderate", exit_on_error=False, description="moderation write")
+    async def moderate(self, posts: list[tuple[str, Any]], new_status: str) -> None:
+        """Ask (for more than one post), write, then show what changed and what conflicted."""
+        tenant, token = self.tenant, self.token
+        if len(posts) > 1:
+            question = Text(f"{VERBS[new_status].capitalize()} {len(posts)} posts on ")
+            question.append_text(literal(tenant.name or tenant.slug, 40))
+            question.append("?")
+            if not await self.app.push_screen_wait(ConfirmScreen(question, title="Bulk action")):
+                return
+        try:
+            conn = await tenant_connection(self, tenant)
+            result = await moderation.set_status(
+                conn, self.app.workspace.audit, tenant.slug, posts, new_status  # type: ignore[attr-defined]
+            )
+            fresh = await moderation.fetch_posts_by_id(conn, [i for i, _ in posts])
+        except ModerationError as error:
+            self.notify(str(error), title="Not written", severity="error", markup=False)
+            return
+        if result.changed:
+            self.notify(f"{PAST[new_status]} {len(result.changed)} post(s) on {tenant.slug}.")
+        if result.conflicts:
+            self.notify(
+                f"{len(result.conflicts)} post(s) were changed by someone else meanwhile and were "
+                "left alone; they are shown as they are now.",
+                title="Conflict",
+                severity="warning",
+            )
+        if not self._current(token, tenant):
+            return
+        self._apply_fresh([i for i, _ in posts], fresh)
+        self.load_counts(self.token, self.tenant)
+
+    def post_changed(self, tenant: Tenant, post_id: str, post: moderation.Post | None) -> None:
+        """Another screen (the post screen) changed a post: show it as it is now."""
+        if tenant is not self.tenant or post_id not in self.rows:
+            return
+        fresh = {}
+        if post is not None:
+            fresh[post_id] = PostRow(
+                id=post.id, title=post.title, status=post.status, published_at=post.published_at,
+                author_id=post.author_id, author_name=post.author_name,
+                rowid=self.rows[post_id].rowid,
+            )
+        self._apply_fresh([post_id], fresh)
+        self.load_counts(self.token, self.tenant)
+
+    def _apply_fresh(self, ids: list[str], fresh: dict[str, PostRow]) -> None:
+        """Show posts as the database has them now; drop those that left the current filter."""
+        table = self.query_one("#posts-table", DataTable)
+        for post_id in ids:
+            self.marked.discard(post_id)
+            if post_id not in self.rows:
+                continue
+            post = fresh.get(post_id)
+            if post is None or (
+                self.post_filter.status is not None and post.status != self.post_filter.status
+            ):
+                del self.rows[post_id]
+                table.remove_row(post_id)
+            else:
+                self.rows[post_id] = post
+                self._refresh_row(post_id)
+        self.show_status()
+        self.call_after_refresh(self._maybe_more)

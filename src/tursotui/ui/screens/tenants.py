@@ -1,0 +1,464 @@
+"""The tenants screen: the registry as a table, each tenant's health filled in as it answers.
+
+It is interactive at once: rows appear as soon as the registry is read, and
+reachability, latency, post counts and schema version arrive afterwards, probed
+concurrently (`settings.fleet_concurrency` at a time). Answers for an older
+load of the registry are dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets.data_table import RowKey
+
+from tursotui.health import STATUSES, TenantHealth, probe_all
+from tursotui.registry import RegistryError, Tenant
+from tursotui.ui.literal import literal
+from tursotui.ui.widgets.header import TenantHeader
+
+WIDE = 110
+"""From this width on, the table also shows the tenant's name."""
+
+PAINT_EVERY_S = 0.25
+"""How often health answers are painted into the table while they stream in."""
+
+DASH = Text("·", style="dim")
+PENDING = Text("…", style="dim")
+
+
+def where(tenant: Tenant, max_len: int) -> Text:
+    """A tenant's location with its marker: ☁ remote host (bold), ▪ local file (short path)."""
+    if tenant.broken:
+        return Text("⚠ ", style="bold red") + literal(tenant.problem, max_len - 2, style="red")
+    if tenant.is_remote:
+        return Text("☁ ", style="bold red") + literal(tenant.host, max_len - 2, style="bold")
+    path = Path(tenant.host)
+    short = f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+    return Text("▪ ", style="green") + literal(short, max_len - 2)
+
+
+def health_cell(health: TenantHealth | None) -> Text:
+    """Reachability at a glance: latency, `down`, or `broken`."""
+    if health is None:
+        return PENDING
+    if health.tenant.broken:
+        return Text("broken", style="bold red")
+    if not health.reachable:
+        return Text("down", style="bold red")
+    latency = health.latency_ms or 0.0
+    style = "green" if latency < 100 else ("yellow" if latency < 500 else "red")
+    text = Text(f"{latency:.0f} ms" if latency >= 1 else "<1 ms", style=style)
+    if health.error:
+        text.append(" ⚠", style="bold yellow")
+    return text
+
+
+def count_cell(health: TenantHealth | None, status: str) -> Text:
+    """Posts with one status, right-aligned."""
+    if health is None:
+        return PENDING
+    if health.counts is None:
+        return DASH
+    return Text(f"{health.counts.get(status, 0):,}", justify="right")
+
+
+def schema_cell(health: TenantHealth | None, *, narrow: bool = False) -> Text:
+    """The schema label, coloured by how much it needs attention."""
+    if health is None:
+        return PENDING
+    if health.schema is None:
+        return DASH
+    style = {"current": "green", "ahead": "magenta", "not migrated": "red"}.get(
+        health.schema, "yellow"
+    )
+    label = health.schema
+    if narrow:
+        label = "unmigrated" if label == "not migrated" else label.replace("behind by", "behind")
+    return Text(label, style=style)
+
+
+@dataclass
+class Row:
+    """One registry row and what is known about it."""
+
+    key: str
+    tenant: Tenant
+    health: TenantHealth | None = None
+
+    def matches(self, needle: str) -> bool:
+        """Whether the filter text is in the slug, name or host (case-insensitive)."""
+        if not needle:
+            return True
+        tenant = self.tenant
+        return any(needle in value.lower() for value in (tenant.slug, tenant.name, tenant.host))
+
+
+class TenantsScreen(Screen[None]):
+    """The registry's tenants with their health: pick one to work on."""
+
+    CSS_PATH = "tenants.tcss"
+    HELP_TITLE = "tenants"
+    PALETTE_NOUN = "tenants"
+    AUTO_FOCUS = "#tenants"
+
+    BINDINGS = [
+        Binding("enter", "open", "Open", tooltip="Moderate this tenant's posts", id="open"),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            tooltip="Type to filter; enter opens the match",
+            key_display="/",
+            id="filter",
+        ),
+        Binding(
+            "r",
+            "refresh",
+            "Refresh",
+            tooltip="Reload the registry and ask every tenant again",
+            id="refresh",
+        ),
+        Binding("n", "new", "New", tooltip="Create, migrate and register a tenant", id="new"),
+        Binding("f", "fleet", "Fleet", tooltip="All tenants side by side", id="fleet"),
+        Binding(
+            "s", "console", "SQL", tooltip="SQL console on this tenant", show=False, id="console"
+        ),
+        Binding(
+            "D",
+            "destroy",
+            "Destroy",
+            tooltip="Drop this tenant's database (type its slug)",
+            show=False,
+            id="destroy",
+        ),
+        Binding(
+            "A", "audit", "Audit log", tooltip="Every write tursotui made", show=False, id="audit"
+        ),
+        Binding("escape", "escape", show=False),
+        Binding("t", "filter", "Tenant", tooltip="Type to pick a tenant", show=False),
+        Binding("down", "filter_move(1)", show=False),
+        Binding("up", "filter_move(-1)", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[Row] = []
+        self.generation = 0
+        """Bumped on every registry load; answers from an older load are dropped."""
+        self.filter_text = ""
+        self.registry_error: str | None = None
+        self._wide: bool | None = None
+        self._unpainted: list[Row] = []
+
+    # --- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield TenantHeader("tenants")
+        yield Input(
+            placeholder="filter: slug, name or host — enter opens, escape clears", id="filter"
+        )
+        table: DataTable[Text] = DataTable(id="tenants", cursor_type="row", zebra_stripes=True)
+        yield table
+        yield Static(Text("opening the registry…", style="dim"), id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self._build_columns()
+        self.set_interval(PAINT_EVERY_S, self.paint_health)
+        self.load()
+
+    @property
+    def table(self) -> DataTable[Text]:
+        """The tenants table."""
+        return self.query_one("#tenants", DataTable)
+
+    def _build_columns(self) -> None:
+        wide = self.app.size.width >= WIDE
+        if wide == self._wide:
+            return
+        self._wide = wide
+        table = self.table
+        table.clear(columns=True)
+        if wide:
+            table.add_column("name", key="name", width=22)
+        table.add_column("slug", key="slug", width=16 if wide else 14)
+        table.add_column("where", key="where", width=32 if wide else 16)
+        table.add_column("health", key="health", width=9)
+        table.add_column("draft", key="draft", width=7 if wide else 5)
+        table.add_column("pub", key="published", width=7 if wide else 5)
+        table.add_column("arch", key="archived", width=7 if wide else 5)
+        table.add_column("schema", key="schema", width=12 if wide else 10)
+        self._fill()
+
+    def on_resize(self, event: Resize) -> None:
+        self._build_columns()
+
+    def _cells(self, row: Row) -> list[Text]:
+        health = row.health
+        cells = [
+            literal(row.tenant.slug or "(no slug)", 20),
+            where(row.tenant, 32 if self._wide else 16),
+            health_cell(health),
+            *(count_cell(health, status) for status in STATUSES),
+            schema_cell(health, narrow=not self._wide),
+        ]
+        if self._wide:
+            cells.insert(0, literal(row.tenant.name, 22))
+        return cells
+
+    def visible_rows(self) -> list[Row]:
+        """The rows the filter lets through, in registry order."""
+        needle = self.filter_text.lower()
+        return [row for row in self.rows if row.matches(needle)]
+
+    def _fill(self) -> None:
+        """Redraw the table from `rows` and the filter, keeping the cursor on the same tenant."""
+        table = self.table
+        current = self.highlighted()
+        table.clear()
+        for row in self.visible_rows():
+            table.add_row(*self._cells(row), key=row.key)
+        if current is not None:
+            # Filtered out: the cursor stays on the first match.
+            with contextlib.suppress(Exception):
+                table.move_cursor(row=table.get_row_index(current.key), animate=False)
+        self._show_detail()
+
+    def highlighted(self) -> Row | None:
+        """The row under the cursor, if any."""
+        table = self.table
+        if not table.row_count:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return self._row(key)
+
+    def _row(self, key: RowKey | str) -> Row | None:
+        value = key.value if isinstance(key, RowKey) else key
+        for row in self.rows:
+            if row.key == value:
+                return row
+        return None
+
+    # --- the detail line ------------------------------------------------------------------
+
+    def _show_detail(self) -> None:
+        detail = self.query_one("#detail", Static)
+        if self.registry_error:
+            detail.update(literal(self.registry_error, style="bold red"))
+            return
+        row = self.highlighted()
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        shown, total = self.table.row_count, len(self.rows)
+        answered = sum(1 for r in self.rows if r.health is not None)
+        line.append(f"{shown}/{total} tenants" if shown != total else f"{total} tenants")
+        if answered < total:
+            line.append(f" · asking {total - answered}…", style="dim")
+        if row is not None:
+            line.append(" │ ")
+            tenant = row.tenant
+            line.append_text(literal(tenant.name, 40, style="bold"))
+            line.append(" ")
+            line.append_text(literal(tenant.url if tenant.broken else tenant.host, 60))
+            problem = tenant.problem or (row.health.error if row.health else None)
+            if problem:
+                line.append(" — ")
+                line.append_text(literal(problem, 120, style="red"))
+        detail.update(line)
+
+    @on(DataTable.RowHighlighted, "#tenants")
+    def _highlighted(self) -> None:
+        self._show_detail()
+
+    # --- loading --------------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        """Reload the registry and ask every tenant again."""
+        self.load()
+
+    @work(exclusive=True, group="registry", exit_on_error=False, description="loading the registry")
+    async def load(self) -> None:
+        """Read the registry, show its rows, then probe every tenant concurrently."""
+        self.generation += 1
+        generation = self.generation
+        try:
+            workspace = await self.app.wait_workspace()
+            tenants = await workspace.registry.tenants()
+        except RegistryError as error:
+            self.registry_error = str(error)
+            self.rows = []
+            self._fill()
+            self.notify(str(error), title="Registry", severity="error", markup=False)
+            return
+        if generation != self.generation:
+            return
+        self.registry_error = None
+        self.rows = [Row(str(index), tenant) for index, tenant in enumerate(tenants)]
+        self._fill()
+        self.probe(generation)
+
+    @work(exclusive=True, group="health", exit_on_error=False, description="asking the tenants")
+    async def probe(self, generation: int) -> None:
+        """Fill in each tenant's health as it answers (answers of an older load are dropped)."""
+        workspace = self.app.workspace
+        by_tenant = {id(row.tenant): row for row in self.rows}
+        async for health in probe_all(
+            workspace, [row.tenant for row in self.rows], workspace.settings.fleet_concurrency
+        ):
+            if generation != self.generation:
+                return  # the registry was reloaded meanwhile: these rows are gone
+            row = by_tenant.get(id(health.tenant))
+            if row is not None:
+                row.health = health
+                self._unpainted.append(row)
+        self.paint_health()
+
+    def paint_health(self) -> None:
+        """Show the answers that arrived since the last paint.
+
+        Answers are painted a few times a second rather than one by one: with hundreds
+        of tenants answering, repainting the table per answer would starve the event
+        loop that the probes themselves run on.
+        """
+        if not self._unpainted:
+            return
+        rows, self._unpainted = self._unpainted, []
+        table = self.table
+        columns = ("health", *STATUSES, "schema")
+        for row in rows:
+            if row.key in table.rows and row in self.rows:
+                cells = self._cells(row)[-len(columns) :]
+                for column, cell in zip(columns, cells, strict=True):
+                    table.update_cell(row.key, column, cell)
+        self._show_detail()
+
+    def health_of(self, slug: str) -> TenantHealth | None:
+        """What the last probe of `slug` answered (None while waiting)."""
+        for row in self.rows:
+            if row.tenant.slug == slug:
+                return row.health
+        return None
+
+    # --- filtering ------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        """Show the filter box and focus it."""
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self._fill()
+        if self.table.row_count:
+            self.table.move_cursor(row=0, animate=False)
+            self._show_detail()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self.table.focus()
+        self.action_open()
+
+    def clear_filter(self) -> None:
+        """Clear and hide the filter; every tenant shows again."""
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self.filter_text = ""
+        self._fill()
+        self.table.focus()
+
+    def action_escape(self) -> None:
+        """Clear the filter if there is one; otherwise the app's back."""
+        if self.query_one("#filter", Input).display:
+            self.clear_filter()
+        else:
+            self.app.action_back()
+
+    def action_filter_move(self, step: int) -> None:
+        """Arrows typed in the filter box move the table's cursor."""
+        if step > 0:
+            self.table.action_cursor_down()
+        else:
+            self.table.action_cursor_up()
+
+    # --- opening other screens --------------------------------------------------------------
+
+    def _chosen(self, action: str) -> Tenant | None:
+        row = self.highlighted()
+        if row is None:
+            self.notify("No tenant is highlighted.", severity="warning")
+            return None
+        if row.tenant.broken:
+            self.notify(
+                f"{row.tenant.slug or '(no slug)'}: {row.tenant.problem}",
+                title=f"Cannot {action} a broken registry row",
+                severity="error",
+                markup=False,
+            )
+            return None
+        return row.tenant
+
+    @on(DataTable.RowSelected, "#tenants")
+    def _selected(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        """Open the highlighted tenant's posts."""
+        if not self.app.workspace_open:
+            self.notify("The registry is still opening.", severity="warning")
+            return
+        tenant = self._chosen("open")
+        if tenant is not None:
+            self.app.open_screen("posts", "PostsScreen", tenant)
+
+    def action_console(self) -> None:
+        """Open a SQL console on the highlighted tenant."""
+        tenant = self._chosen("open a console on")
+        if tenant is not None:
+            self.app.open_screen("console", "ConsoleScreen", tenant)
+
+    def action_destroy(self) -> None:
+        """Drop the highlighted tenant (its screen asks to type the slug)."""
+        row = self.highlighted()
+        if row is None:
+            return
+        if self.app.settings.read_only:
+            self.notify("Read-only session: tenants cannot be destroyed.", severity="warning")
+            return
+        self.app.open_screen("destroy_tenant", "DestroyTenantScreen", row.tenant)
+
+    def action_new(self) -> None:
+        """Create a new tenant."""
+        if self.app.settings.read_only:
+            self.notify("Read-only session: tenants cannot be created.", severity="warning")
+            return
+        self.app.open_screen("new_tenant", "NewTenantScreen")
+
+    def action_fleet(self) -> None:
+        """All tenants side by side."""
+        self.app.open_screen("fleet", "FleetScreen")
+
+    def action_audit(self) -> None:
+        """The audit log."""
+        self.app.open_screen("audit", "AuditScreen")
+
+    def on_screen_resume(self) -> None:
+        # Back from a screen that may have created or destroyed tenants: read the registry again.
+        if self.app.workspace_open and getattr(self.app, "registry_changed", False):
+            self.app.registry_changed = False
+            self.load()

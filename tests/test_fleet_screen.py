@@ -1,0 +1,186 @@
+"""Pilot tests of the fleet and queue screens: keys pressed, what the screen shows, what the databases hold."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from textual.widgets import DataTable, Static
+from tursotui.ui.screens.queue import QueueScreen
+
+from fleet_fixtures import BASE_TIME, add_local, fill, open_workspace, rows
+from servers import free_port
+from tursotui.ui.app import make_app
+from tursotui.ui.screens.fleet import FleetScreen
+
+SIZE = (120, 30)
+
+
+def cell_texts(table: DataTable, column: str) -> list[str]:
+    return [str(table.get_cell(row.key, column)) for row in table.ordered_rows]
+
+
+def static_text(screen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def _settle(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_fleet_rows_fill_in_with_a_dead_tenant_shown_as_its_error() -> None:
+    workspace = await open_workspace(timeout=2.0)
+    try:
+        fill(await add_local(workspace, "alpha"), drafts=2, published=1, comments=3)
+        fill(await add_local(workspace, "beta", indexes=False), drafts=1, prefix="[red]x[/] ")
+        await workspace.registry.add("dead", f"http://127.0.0.1:{free_port()}")
+        app = make_app(workspace.settings, workspace)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f")
+            await _settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, FleetScreen)
+            table = screen.query_one("#fleet-table", DataTable)
+            assert cell_texts(table, "tenant") == ["alpha", "beta", "dead"]
+            assert cell_texts(table, "state") == ["ok", "ok", "down"]
+            assert cell_texts(table, "draft") == ["2", "1", "—"]
+            assert cell_texts(table, "comments") == ["3", "0", "—"]
+            assert cell_texts(table, "schema") == ["current", "behind by 1", "—"]
+            assert cell_texts(table, "indexes") == ["ok", "4 missing", "—"]
+            assert "dead" in cell_texts(table, "error")[2]
+            assert "3/3 tenants answered" in static_text(screen, "#fleet-progress")
+            # Sort by the state column: the dead tenant first... then reverse.
+            await pilot.press("o", "o")
+            assert cell_texts(table, "tenant")[0] in {"alpha", "beta"}
+            await pilot.press("O")
+            assert cell_texts(table, "tenant")[0] == "dead"
+    finally:
+        await workspace.close()
+
+
+async def test_creating_missing_indexes_from_the_fleet_asks_and_is_audited() -> None:
+    workspace = await open_workspace()
+    try:
+        path = await add_local(workspace, "old", indexes=False)
+        app = make_app(workspace.settings, workspace)
+        async with app.run_test(size=SIZE) as pilot:
+            app.push_screen(FleetScreen())
+            await _settle(pilot)
+            await pilot.press("i")
+            await pilot.pause()
+            await pilot.press("n")  # declined: nothing happens
+            await _settle(pilot)
+            assert rows(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_idx'") == [(0,)]
+            await pilot.press("i")
+            await pilot.pause()
+            await pilot.press("y")
+            await _settle(pilot)
+            table = app.screen.query_one("#fleet-table", DataTable)
+            assert cell_texts(table, "indexes") == ["ok"]
+    finally:
+        await workspace.close()
+    assert rows(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_idx'") == [(4,)]
+    assert [e.status for e in workspace.audit.entries()] == ["pending", "ok"]
+
+
+async def test_search_across_tenants_lists_matches_from_each() -> None:
+    workspace = await open_workspace()
+    try:
+        for slug in ("one", "two"):
+            fill(await add_local(workspace, slug), drafts=2, prefix=f"{slug} needle ")
+        app = make_app(workspace.settings, workspace)
+        async with app.run_test(size=SIZE) as pilot:
+            app.push_screen(FleetScreen())
+            await _settle(pilot)
+            await pilot.press("slash", *"needle draft 1", "enter")
+            await _settle(pilot)
+            results = app.screen.query_one("#fleet-results", DataTable)
+            assert sorted(cell_texts(results, "tenant")) == ["one", "two"]
+            assert sorted(cell_texts(results, "title")) == [
+                "one needle draft 1", "two needle draft 1"
+            ]
+            assert "2/2 tenants, 2 posts" in static_text(app.screen, "#fleet-progress")
+    finally:
+        await workspace.close()
+
+
+async def test_queue_publishes_marked_drafts_on_their_own_tenants() -> None:
+    workspace = await open_workspace()
+    try:
+        paths = {}
+        for i, slug in enumerate(("a", "b")):
+            paths[slug] = await add_local(workspace, slug)
+            fill(paths[slug], drafts=3, start=BASE_TIME + i * 60, step=120, prefix=f"{slug} ")
+        app = make_app(workspace.settings, workspace)
+        async with app.run_test(size=SIZE) as pilot:
+            app.push_screen(FleetScreen())
+            await _settle(pilot)
+            await pilot.press("m")
+            await _settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, QueueScreen)
+            table = screen.query_one("#queue-table", DataTable)
+            assert cell_texts(table, "tenant") == ["b", "a", "b", "a", "b", "a"]
+            assert cell_texts(table, "title")[:2] == ["b draft 2", "a draft 2"]
+            await pilot.press("space", "space", "p")  # marks b draft 2, a draft 2
+            await pilot.pause()
+            await pilot.press("y")
+            await _settle(pilot)
+            assert cell_texts(table, "title") == ["b draft 1", "a draft 1", "b draft 0", "a draft 0"]
+    finally:
+        await workspace.close()
+    for slug, path in paths.items():
+        assert rows(path, "SELECT title FROM posts WHERE status = 'published'") == [
+            (f"{slug} draft 2",)
+        ]
+    assert {e.tenant for e in workspace.audit.entries()} == {"a", "b"}
+
+
+async def test_queue_comments_mode_deletes_spam_on_every_tenant() -> None:
+    workspace = await open_workspace()
+    try:
+        paths = {}
+        for i, slug in enumerate(("a", "b")):
+            paths[slug] = await add_local(workspace, slug)
+            fill(paths[slug], drafts=1, comments=2, start=BASE_TIME + i * 60, step=120,
+                 prefix=f"{slug} ")
+        app = make_app(workspace.settings, workspace)
+        async with app.run_test(size=SIZE) as pilot:
+            app.push_screen(QueueScreen())
+            await _settle(pilot)
+            await pilot.press("2")
+            await _settle(pilot)
+            table = app.screen.query_one("#queue-table", DataTable)
+            assert cell_texts(table, "text") == ["b comment 1", "a comment 1", "b comment 0",
+                                                 "a comment 0"]
+            await pilot.press("space", "space", "x")
+            await pilot.pause()
+            await pilot.press("y")
+            await _settle(pilot)
+            assert cell_texts(table, "text") == ["b comment 0", "a comment 0"]
+    finally:
+        await workspace.close()
+    for slug, path in paths.items():
+        assert rows(path, "SELECT content FROM comments") == [(f"{slug} comment 0",)]
+
+
+async def test_a_draft_changed_underneath_is_a_conflict_not_an_overwrite() -> None:
+    workspace = await open_workspace()
+    try:
+        path = await add_local(workspace, "a")
+        ids = fill(path, drafts=1, prefix="a ")
+        app = make_app(workspace.settings, workspace)
+        async with app.run_test(size=SIZE) as pilot:
+            app.push_screen(QueueScreen())
+            await _settle(pilot)
+            db = sqlite3.connect(path)
+            db.execute("UPDATE posts SET status = 'archived'")
+            db.commit()
+            db.close()
+            await pilot.press("p")
+            await _settle(pilot)
+            table = app.screen.query_one("#queue-table", DataTable)
+            assert table.row_count == 0  # it left the queue: it is no draft any more
+    finally:
+        await workspace.close()
+    assert rows(path, "SELECT status FROM posts WHERE id = ?", (ids["draft"][0],)) == [("archived",)]

@@ -1,0 +1,185 @@
+"""The post screen: full literal content, comments paged newest first, deleting comments."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+
+from moderation_fixtures import BASE_TIME, make_test_app, rows, screen_text, settle, workspace_with
+from textual.widgets import DataTable, Log
+
+from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.screens.post import PostScreen, wrap_lines
+from tursotui.ui.screens.posts import PostsScreen
+
+
+async def _post_app(tmp_path: Path, *, read_only: bool = False, comments: int = 3):
+    workspace, made = await workspace_with(
+        tmp_path, {"acme": dict(published=2, comments_per_post=comments)}, read_only=read_only
+    )
+    path, ids = made["acme"]
+    return workspace, path, ids, make_test_app(workspace)
+
+
+async def _open_post(app, pilot, workspace, post_id):
+    tenant = await workspace.registry.get("acme")
+    app.push_screen(PostScreen(tenant, post_id))
+    await settle(app, pilot)
+    return app.screen
+
+
+def _comment_ids(app) -> list[str]:
+    return [r.key.value for r in app.screen.query_one("#post-comments", DataTable).ordered_rows]
+
+
+async def test_post_shows_metadata_content_and_comments_newest_first(tmp_path):
+    workspace, path, ids, app = await _post_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_post(app, pilot, workspace, ids["published"][0])
+        text = screen_text(app)
+        assert "published 1" in text and "body of published 1" in text
+        assert "Author 1" in text and "3 comment(s)" in text
+        assert text.index("comment 2 on") < text.index("comment 1 on") < text.index("comment 0 on")
+    await workspace.close()
+
+
+async def test_x_deletes_the_current_comment_after_confirmation(tmp_path):
+    workspace, path, ids, app = await _post_app(tmp_path)
+    post_id = ids["published"][0]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_post(app, pilot, workspace, post_id)
+        first = _comment_ids(app)[0]
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "comment 2 on published 1" in screen_text(app)
+        await pilot.press("escape")  # cancelled
+        await settle(app, pilot)
+        assert rows(path, "SELECT count(*) FROM comments WHERE post_id = ?", (post_id,)) == [(3,)]
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert rows(path, "SELECT count(*) FROM comments WHERE id = ?", (first,)) == [(0,)]
+        assert first not in _comment_ids(app) and len(_comment_ids(app)) == 2
+        assert "2 comment(s)" in screen_text(app)
+        last = workspace.audit.entries()[-1]
+        assert (last.action, last.status, last.row_ids) == ("delete-comment", "ok", [first])
+    await workspace.close()
+
+
+async def test_marked_comments_are_deleted_together(tmp_path):
+    workspace, path, ids, app = await _post_app(tmp_path, comments=4)
+    post_id = ids["published"][1]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_post(app, pilot, workspace, post_id)
+        shown = _comment_ids(app)
+        await pilot.press("space", "j", "space")  # rows 0 and 2
+        await pilot.press("x")
+        await pilot.pause()
+        assert "Delete 2 comments?" in screen_text(app)
+        await pilot.press("y")
+        await settle(app, pilot)
+        left = {r[0] for r in rows(path, "SELECT id FROM comments WHERE post_id = ?", (post_id,))}
+        assert left == {shown[1], shown[3]}
+        assert _comment_ids(app) == [shown[1], shown[3]]
+    await workspace.close()
+
+
+async def test_publish_archive_draft_keys_on_the_post(tmp_path):
+    workspace, path, ids, app = await _post_app(tmp_path)
+    post_id = ids["published"][0]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_post(app, pilot, workspace, post_id)
+        for key, status in (("a", "archived"), ("u", "draft"), ("p", "published")):
+            await pilot.press(key)
+            await settle(app, pilot)
+            assert rows(path, "SELECT status FROM posts WHERE id = ?", (post_id,)) == [(status,)]
+            assert status in screen_text(app)
+    await workspace.close()
+
+
+async def test_post_moderation_updates_the_posts_list_below(tmp_path):
+    workspace, path, ids, app = await _post_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.push_screen(PostsScreen(await workspace.registry.get("acme"), status="published"))
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("a")
+        await settle(app, pilot)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, PostsScreen)
+        assert [r.key.value for r in app.screen.query_one(DataTable).ordered_rows] == [
+            ids["published"][1]
+        ]
+        assert "archived 1" in screen_text(app)
+    await workspace.close()
+
+
+async def test_read_only_delete_explains_and_deletes_nothing(tmp_path):
+    workspace, path, ids, app = await _post_app(tmp_path, read_only=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_post(app, pilot, workspace, ids["published"][0])
+        await pilot.press("x", "p")
+        await settle(app, pilot)
+        assert sum("read-only" in n.message for n in app._notifications) == 2
+        assert rows(path, "SELECT count(*) FROM comments") == [(6,)]
+    await workspace.close()
+
+
+async def test_comments_are_paged(tmp_path):
+    workspace, path, ids, app = await _post_app(tmp_path, comments=0)
+    post_id = ids["published"][0]
+    db = sqlite3.connect(path)
+    author = db.execute("SELECT id FROM users LIMIT 1").fetchone()[0]
+    db.executemany(
+        "INSERT INTO comments VALUES (?, ?, ?, ?, ?)",
+        [(str(uuid.uuid4()), f"c{i}", post_id, author, BASE_TIME + i) for i in range(120)],
+    )
+    db.commit()
+    db.close()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_post(app, pilot, workspace, post_id)
+        assert len(_comment_ids(app)) == 50
+        for _ in range(3):
+            await pilot.press("ctrl+end")
+            await settle(app, pilot)
+        assert len(_comment_ids(app)) == 120
+    await workspace.close()
+
+
+async def test_hostile_and_huge_content_is_literal_and_opens_quickly(tmp_path):
+    workspace, path, ids, app = await _post_app(tmp_path)
+    post_id = ids["published"][0]
+    huge = "[bold red]not bold[/] \x1b[2J cleared? \u202e rtl " + ("lorem ipsum " * 90_000)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE posts SET content = ?, title = '[/]' WHERE id = ?", (huge, post_id))
+    db.commit()
+    db.close()
+    async with app.run_test(size=(80, 24)) as pilot:
+        started = time.perf_counter()
+        await _open_post(app, pilot, workspace, post_id)
+        assert time.perf_counter() - started < 5
+        text = screen_text(app)
+        assert "[bold red]not bold[/]" in text and "␛[2J" in text and "<RLO>" in text
+        assert "\x1b" not in text and "[/]" in text
+        log = app.screen.query_one("#post-content", Log)
+        assert log.line_count > 10_000  # the whole body, wrapped
+        log.focus()
+        started = time.perf_counter()
+        await pilot.press(*["pagedown"] * 5)
+        await pilot.pause()
+        assert time.perf_counter() - started < 1.5
+        assert "lorem ipsum" in screen_text(app)
+    await workspace.close()
+
+
+def test_wrap_lines_breaks_long_lines_and_keeps_newlines():
+    assert wrap_lines("a\n\nb", 10) == ["a", "", "b"]
+    lines = wrap_lines("word " * 10, 12)
+    assert all(len(line) <= 12 for line in lines) and "".join(lines) == "word " * 10
+    assert wrap_lines("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5]

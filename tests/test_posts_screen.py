@@ -1,0 +1,248 @@
+"""The posts screen, driven by the documented keys; asserts on the screen and the database."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable
+
+from moderation_fixtures import make_test_app, rows, screen_text, settle, workspace_with
+from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.screens.post import PostScreen
+from tursotui.ui.screens.posts import PostsScreen
+
+
+async def _open(tmp_path: Path, spec: dict, *, read_only: bool = False, size=(100, 30)):
+    workspace, made = await workspace_with(tmp_path, {"acme": spec}, read_only=read_only)
+    app = make_test_app(workspace)
+    return workspace, made["acme"], app
+
+
+def _table(app) -> DataTable:
+    return app.screen.query_one("#posts-table", DataTable)
+
+
+def _shown_ids(app) -> list[str]:
+    return [row.key.value for row in _table(app).ordered_rows]
+
+
+async def _start(app, pilot, workspace, status="draft"):
+    tenant = await workspace.registry.get("acme")
+    app.push_screen(PostsScreen(tenant, status=status))
+    await settle(app, pilot)
+    return app.screen
+
+
+async def test_filters_show_counts_and_newest_first(tmp_path):
+    workspace, (path, ids), app = await _open(tmp_path, dict(drafts=3, published=4, archived=2))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _start(app, pilot, workspace)
+        text = screen_text(app)
+        assert "drafts 3" in text and "published 4" in text and "archived 2" in text
+        assert "all 9" in text and "Acme" in text
+        assert _shown_ids(app) == ids["draft"]
+        await pilot.press("2")
+        await settle(app, pilot)
+        assert _shown_ids(app) == ids["published"]
+        text = screen_text(app)
+        assert "Author 0" in text and "published 3" in text
+        assert text.index("published 3") < text.index("published 0")  # newest first
+        await pilot.press("3")
+        await settle(app, pilot)
+        assert _shown_ids(app) == ids["archived"]
+        await pilot.press("0")
+        await settle(app, pilot)
+        assert len(_shown_ids(app)) == 9
+    await workspace.close()
+
+
+async def test_publish_current_row_updates_screen_database_counts_and_audit(tmp_path):
+    workspace, (path, ids), app = await _open(tmp_path, dict(drafts=3, published=1))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _start(app, pilot, workspace)
+        target = ids["draft"][0]
+        await pilot.press("p")
+        await settle(app, pilot)
+        assert rows(path, "SELECT status FROM posts WHERE id = ?", (target,)) == [("published",)]
+        (published_at,), = rows(path, "SELECT published_at FROM posts WHERE id = ?", (target,))
+        assert 1_700_000_000 < published_at < 10_000_000_000  # seconds
+        assert target not in _shown_ids(app)  # it left the drafts list at once
+        text = screen_text(app)
+        assert "drafts 2" in text and "published 2" in text
+        last = workspace.audit.entries()[-1]
+        assert (last.action, last.status, last.row_ids) == ("publish", "ok", [target])
+    await workspace.close()
+
+
+async def test_archive_and_back_to_draft_with_j_k(tmp_path):
+    workspace, (path, ids), app = await _open(tmp_path, dict(published=3))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _start(app, pilot, workspace, status="published")
+        await pilot.press("j", "j", "k")  # second row
+        await pilot.press("a")
+        await settle(app, pilot)
+        second = ids["published"][1]
+        assert rows(path, "SELECT status FROM posts WHERE id = ?", (second,)) == [("archived",)]
+        await pilot.press("3")
+        await settle(app, pilot)
+        assert _shown_ids(app) == [second]
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert rows(path, "SELECT status FROM posts WHERE id = ?", (second,)) == [("draft",)]
+        assert _shown_ids(app) == []
+        assert [e.action for e in workspace.audit.entries() if e.status == "ok"] == [
+            "archive", "draft"
+        ]
+    await workspace.close()
+
+
+async def test_bulk_publish_of_marked_rows_asks_with_the_count(tmp_path):
+    workspace, (path, ids), app = await _open(tmp_path, dict(drafts=5))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _start(app, pilot, workspace)
+        await pilot.press("space", "j", "space", "space")  # marks rows 0, 2, 3
+        await settle(app, pilot)
+        assert "3 marked" in screen_text(app)
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Publish 3 posts on Acme?" in screen_text(app)
+        await pilot.press("n")  # declined: nothing written
+        await settle(app, pilot)
+        assert rows(path, "SELECT count(*) FROM posts WHERE status = 'draft'") == [(5,)]
+        await pilot.press("p")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(app, pilot)
+        expected = {ids["draft"][i] for i in (0, 2, 3)}
+        published = {r[0] for r in rows(path, "SELECT id FROM posts WHERE status = 'published'")}
+        assert published == expected
+        assert _shown_ids(app) == [ids["draft"][1], ids["draft"][4]]
+        assert "0 marked" not in screen_text(app) and "drafts 2" in screen_text(app)
+    await workspace.close()
+
+
+async def test_conflict_is_reported_and_reloaded_not_overwritten(tmp_path):
+    workspace, (path, ids), app = await _open(tmp_path, dict(drafts=2))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _start(app, pilot, workspace, status=None)
+        target = _shown_ids(app)[0]
+        other = sqlite3.connect(path)  # the app that owns the data, meanwhile
+        other.execute("UPDATE posts SET status = 'archived' WHERE id = ?", (target,))
+        other.commit()
+        other.close()
+        await pilot.press("p")
+        await settle(app, pilot)
+        assert rows(path, "SELECT status FROM posts WHERE id = ?", (target,)) == [("archived",)]
+        assert any("changed by someone else" in n.message for n in app._notifications)
+        first_row = _table(app).get_row_at(0)
+        assert first_row[1].plain == "archived"  # reloaded as it is now
+        assert workspace.audit.entries()[-1].row_ids == []
+    await workspace.close()
+
+
+async def test_read_only_write_keys_explain_and_write_nothing(tmp_path):
+    workspace, (path, ids), app = await _open(tmp_path, dict(drafts=2), read_only=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _start(app, pilot, workspace)
+        await pilot.press("p", "a", "u")
+        await settle(app, pilot)
+        messages = [n.message for n in app._notifications]
+        assert len([m for m in messages if "read-only" in m]) == 3
+        assert "READ-ONLY" in screen_text(app)
+        assert rows(path, "SELECT count(*) FROM posts WHERE status = 'draft'") == [(2,)]
+        assert workspace.audit.entries() == []
+    await workspace.close()
+
+
+async def test_scrolling_past_loaded_rows_fetches_the_next_page(tmp_path):
+    workspace, (path, ids), app = await _open(tmp_path, dict(published=130))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _start(app, pilot, workspace, status="published")
+        assert len(_shown_ids(app)) == 50  # one page, not the tenant
+        for _ in range(45):
+            await pilot.press("down")
+        await settle(app, pilot)
+        assert len(_shown_ids(app)) == 100
+        for _ in range(3):
+            await pilot.press("ctrl+end")  # the cursor jumps to the last loaded row
+            await settle(app, pilot)
+        assert _shown_ids(app) == ids["published"]
+        assert screen.next_page is None
+        assert "130 of 130 posts shown" in screen_text(app)
+    await workspace.close()
+
+
+async def test_title_search_with_slash_and_escape_clears(tmp_path):
+    workspace, (path, ids), app = await _open(tmp_path, dict(drafts=12))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _start(app, pilot, workspace)
+        await pilot.press("slash", *"draft 1", "enter")
+        await settle(app, pilot)
+        titles = {rows(path, "SELECT title FROM posts WHERE id = ?", (i,))[0][0]
+                  for i in _shown_ids(app)}
+        assert titles == {"draft 1", "draft 10", "draft 11"}
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert len(_shown_ids(app)) == 12
+    await workspace.close()
+
+
+async def test_enter_opens_the_post(tmp_path):
+    workspace, (path, ids), app = await _open(tmp_path, dict(published=2, comments_per_post=1))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _start(app, pilot, workspace, status="published")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, PostScreen)
+        assert app.screen.post_id == ids["published"][0]
+        assert "body of published 1" in screen_text(app)
+    await workspace.close()
+
+
+async def test_a_tenant_without_tables_says_so(tmp_path):
+    from tursotui.settings import load_settings
+    from tursotui.workspace import Workspace
+
+    path = tmp_path / "bare.db"
+    sqlite3.connect(path).execute("CREATE TABLE other (x)").connection.close()
+    workspace = await Workspace.open(load_settings())
+    await workspace.registry.add("bare", f"file:{path}", None, name="Bare")
+    app = make_test_app(workspace)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.push_screen(PostsScreen(await workspace.registry.get("bare")))
+        await settle(app, pilot)
+        assert "does not have the expected tables" in screen_text(app)
+    await workspace.close()
+
+
+HOSTILE = [
+    "[bold red]owned[/]",
+    "\x1b[31mred\x1b[0m",
+    "bell\x07",
+    "rtl\u202eevil",
+    "[/]",
+]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)])
+async def test_hostile_content_renders_literally(tmp_path, size):
+    workspace, (path, ids), app = await _open(tmp_path, dict(drafts=len(HOSTILE)))
+    db = sqlite3.connect(path)
+    for post_id, title in zip(sorted(ids["draft"]), HOSTILE, strict=True):
+        db.execute("UPDATE posts SET title = ? WHERE id = ?", (title, post_id))
+    db.execute("UPDATE users SET name = '[link=x]Mallory[/link]'")
+    db.execute("UPDATE posts SET status = '[blink]weird[/]' WHERE title = 'bell\x07'")
+    db.commit()
+    db.close()
+    async with app.run_test(size=size) as pilot:
+        await _start(app, pilot, workspace, status=None)
+        text = screen_text(app)
+        assert "[bold red]owned[/]" in text
+        assert "␛[31mred␛[0m" in text and "\x1b" not in text
+        assert "bell␇" in text and "<RLO>" in text and "\u202e" not in text
+        assert "[link=x]Mal" in text
+        assert "[blink]we" in text and "other 1" in text
+    await workspace.close()

@@ -1,0 +1,125 @@
+"""The cross-tenant moderation queue: merged newest first, paged, actions on the right tenant."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from fleet_fixtures import BASE_TIME, add_local, fill, open_workspace, rows
+from tursotui import queue
+
+
+async def _fleet(workspace, n: int = 3, drafts: int = 7, comments: int = 5):
+    paths = {}
+    ids = {}
+    for i in range(n):
+        slug = f"t{i}"
+        paths[slug] = await add_local(workspace, slug)
+        # Interleaved times: tenant i's n-th post at BASE + (n*3 + i) minutes.
+        ids[slug] = fill(
+            paths[slug], drafts=drafts, published=1, comments=comments,
+            start=BASE_TIME + i * 60, step=n * 60, prefix=f"{slug} ",
+        )
+    return paths, ids
+
+
+async def test_drafts_are_merged_newest_first_across_tenants_page_by_page() -> None:
+    workspace = await open_workspace()
+    try:
+        _paths, ids = await _fleet(workspace)
+        merged = queue.drafts_queue(workspace, await workspace.registry.tenants(), page_size=4)
+        pages = []
+        while not merged.exhausted:
+            page = await merged.next_page()
+            if not page:
+                break
+            pages.append(page)
+    finally:
+        await workspace.close()
+    everything = [row for page in pages for row in page]
+    assert len(everything) == 21 and all(len(p) == 4 for p in pages[:-1])
+    times = [row.post.published_at for row in everything]
+    assert times == sorted(times, reverse=True) and len(set(times)) == 21
+    assert {row.key for row in everything} == {
+        (slug, post_id) for slug, by_kind in ids.items() for post_id in by_kind["draft"]
+    }
+    assert all(row.post.status == "draft" for row in everything)
+
+
+async def test_the_merge_reads_one_page_per_tenant_not_whole_tenants() -> None:
+    workspace = await open_workspace()
+    try:
+        await _fleet(workspace, n=3, drafts=40)
+        merged = queue.drafts_queue(workspace, await workspace.registry.tenants(), page_size=5)
+        first = await merged.next_page()
+        buffered = sum(len(s.buffer) for s in merged._sources)
+    finally:
+        await workspace.close()
+    assert len(first) == 5
+    assert buffered <= 3 * 5  # at most one page per tenant held
+
+
+async def test_publishing_from_the_queue_lands_on_each_rows_own_tenant() -> None:
+    workspace = await open_workspace()
+    try:
+        paths, ids = await _fleet(workspace)
+        merged = queue.drafts_queue(workspace, await workspace.registry.tenants(), page_size=6)
+        page = await merged.next_page()
+        chosen = page[:4]
+        # One of them is archived by the app meanwhile: a conflict, not an overwrite.
+        victim = chosen[0]
+        db = sqlite3.connect(paths[victim.tenant.slug])
+        db.execute("UPDATE posts SET status = 'archived' WHERE id = ?", (victim.post.id,))
+        db.commit()
+        db.close()
+        outcome = await queue.set_status_across(workspace, chosen, "published")
+    finally:
+        await workspace.close()
+    assert outcome.conflicts == [victim.key]
+    assert set(outcome.changed) == {row.key for row in chosen[1:]}
+    for slug, path in paths.items():
+        published = {r[0] for r in rows(path, "SELECT id FROM posts WHERE status = 'published'")}
+        expected = set(ids[slug]["published"]) | {
+            row.post.id for row in chosen[1:] if row.tenant.slug == slug
+        }
+        assert published == expected, slug
+        assert rows(path, "SELECT status FROM posts WHERE id = ?", (victim.post.id,)) in (
+            [],
+            [("archived",)],
+        )
+    entries = [e for e in workspace.audit.entries() if e.status == "ok"]
+    assert {e.tenant for e in entries} == {row.tenant.slug for row in chosen}
+
+
+async def test_deleting_spam_comments_everywhere_from_one_queue() -> None:
+    workspace = await open_workspace()
+    try:
+        paths, ids = await _fleet(workspace, comments=4)
+        merged = queue.comments_queue(workspace, await workspace.registry.tenants(), page_size=5)
+        page = await merged.next_page()
+        created = [c.created_at for c in page]
+        assert created == sorted(created, reverse=True)
+        assert all(c.post_title for c in page)
+        outcome = await queue.delete_comments_across(workspace, page)
+    finally:
+        await workspace.close()
+    assert sorted(outcome.changed) == sorted(c.key for c in page)
+    for slug, path in paths.items():
+        left = {r[0] for r in rows(path, "SELECT id FROM comments")}
+        gone = {c.id for c in page if c.tenant.slug == slug}
+        assert left == set(ids[slug]["comment"]) - gone, slug
+    assert {e.tenant for e in workspace.audit.entries()} == {c.tenant.slug for c in page}
+
+
+async def test_a_dead_tenant_is_reported_and_the_queue_goes_on() -> None:
+    from servers import free_port
+
+    workspace = await open_workspace(timeout=2.0)
+    try:
+        await _fleet(workspace, n=2, drafts=3)
+        await workspace.registry.add("dead", f"http://127.0.0.1:{free_port()}")
+        merged = queue.drafts_queue(workspace, await workspace.registry.tenants(), page_size=10)
+        page = await merged.next_page()
+    finally:
+        await workspace.close()
+    assert len(page) == 6
+    assert "dead" in merged.errors

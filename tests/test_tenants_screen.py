@@ -1,0 +1,311 @@
+"""The tenants screen and the health probes behind it: what the operator sees, key by key."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+
+import pytest
+from textual.widgets import DataTable, Input
+
+from shell_fixtures import (
+    SECRET,
+    build_fleet,
+    closed_url,
+    notifications,
+    screen_text,
+    silent_url_fixture,  # noqa: F401 - registers the silent_url fixture
+)
+from tursotui.health import probe, probe_all
+from tursotui.registry import Registry
+from tursotui.ui.app import make_app
+from tursotui.ui.screens.tenants import TenantsScreen
+from tursotui.workspace import Workspace
+
+
+def db_counts(path) -> dict[str, int]:
+    db = sqlite3.connect(path)
+    try:
+        return dict(db.execute("SELECT status, count(*) FROM posts GROUP BY status").fetchall())
+    finally:
+        db.close()
+
+
+async def settle(app, pilot) -> None:
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def tenants_screen(app) -> TenantsScreen:
+    screen = app.screen_stack[0]
+    assert isinstance(screen, TenantsScreen)
+    return screen
+
+
+def shown_slugs(app) -> list[str]:
+    table = tenants_screen(app).query_one("#tenants", DataTable)
+    column = 1 if tenants_screen(app)._wide else 0
+    return [table.get_row_at(i)[column].plain for i in range(table.row_count)]
+
+
+# --- health, the IO layer --------------------------------------------------------------------
+
+
+async def test_probe_reports_counts_schema_and_latency_of_a_local_tenant() -> None:
+    fleet = await build_fleet(broken=False)
+    workspace = await Workspace.open(fleet.settings)
+    try:
+        tenant = await workspace.registry.get("acme")
+        health = await probe(workspace, tenant)
+    finally:
+        await workspace.close()
+    assert health.reachable and health.error is None
+    assert health.schema == "current"
+    assert health.latency_ms is not None and health.latency_ms >= 0
+    expected = db_counts(fleet.paths["acme"])
+    assert {k: v for k, v in health.counts.items() if v} == expected
+
+
+async def test_probe_of_an_unmigrated_tenant_says_so() -> None:
+    fleet = await build_fleet(slugs=(), broken=False, unmigrated=True)
+    workspace = await Workspace.open(fleet.settings)
+    try:
+        health = await probe(workspace, await workspace.registry.get("blank"))
+    finally:
+        await workspace.close()
+    assert health.reachable
+    assert health.schema == "not migrated"
+    assert health.counts is None
+    assert health.error == "no posts table"
+
+
+async def test_probe_of_a_missing_file_and_a_broken_row_never_raise() -> None:
+    fleet = await build_fleet(slugs=("acme",))
+    fleet.paths["acme"].unlink()
+    workspace = await Workspace.open(fleet.settings)
+    try:
+        answers = {
+            h.slug: h async for h in probe_all(workspace, await workspace.registry.tenants())
+        }
+    finally:
+        await workspace.close()
+    assert not answers["acme"].reachable and "acme" in answers["acme"].error
+    assert not answers["ghost"].reachable and "ftp" in answers["ghost"].error
+
+
+async def test_probe_all_bounds_how_many_are_in_flight(silent_url: str) -> None:
+    """Four hung tenants, 0.3 s deadline each: two at a time takes two rounds, four at once one."""
+    fleet = await build_fleet(
+        slugs=(), broken=False, timeout=0.3, extra_urls={f"hung{i}": silent_url for i in range(4)}
+    )
+    workspace = await Workspace.open(fleet.settings)
+    try:
+        tenants = await workspace.registry.tenants()
+        timings = {}
+        for concurrency in (2, 4):
+            start = time.perf_counter()
+            answers = [h async for h in probe_all(workspace, tenants, concurrency)]
+            timings[concurrency] = time.perf_counter() - start
+            assert len(answers) == 4 and not any(h.reachable for h in answers)
+            assert all("0.3" in h.error or "time" in h.error.lower() for h in answers)
+    finally:
+        await workspace.close()
+    assert timings[2] >= 0.55
+    assert timings[4] < timings[2] - 0.15
+
+
+# --- the screen ------------------------------------------------------------------------------
+
+
+async def test_rows_show_name_slug_host_and_health_but_never_the_token() -> None:
+    fleet = await build_fleet(unmigrated=True)
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+        screen = tenants_screen(app)
+        acme = screen.health_of("acme")
+    assert SECRET not in text
+    for expected in ("Acme", "acme", "tenants/acme.db", "Globex", "globex", "current"):
+        assert expected in text
+    counts = db_counts(fleet.paths["acme"])
+    line = next(line for line in text.splitlines() if " acme " in line)
+    for status in ("draft", "published", "archived"):
+        assert f" {counts.get(status, 0):,} " in line + " "
+    assert acme is not None and acme.reachable
+    blank = next(line for line in text.splitlines() if " blank " in line)
+    assert "not migrated" in blank
+
+
+async def test_a_broken_row_shows_its_reason_and_does_not_open() -> None:
+    fleet = await build_fleet()
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert shown_slugs(app) == ["acme", "ghost", "globex"]
+        await pilot.press("down")  # ghost
+        text = screen_text(app)
+        ghost = next(line for line in text.splitlines() if " ghost " in line)
+        assert "broken" in ghost and "⚠" in ghost
+        assert "unknown scheme" in text  # the detail line gives the whole reason
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is tenants_screen(app)
+        assert any("Cannot open a broken registry row" in n for n in notifications(app))
+
+
+async def test_remote_tenants_are_marked_and_an_unreachable_one_is_down() -> None:
+    fleet = await build_fleet(broken=False, extra_urls={"faraway": closed_url()})
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+    faraway = next(line for line in text.splitlines() if " faraway " in line)
+    assert "☁ 127.0.0.1" in faraway and "down" in faraway
+    acme = next(line for line in text.splitlines() if " acme " in line)
+    assert "▪ tenants/acme" in acme and "☁" not in acme
+
+
+async def test_every_column_fits_in_80x24() -> None:
+    fleet = await build_fleet()
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        lines = screen_text(app).splitlines()
+    heading = next(line for line in lines if "slug" in line)
+    for column in ("slug", "where", "health", "draft", "pub", "arch", "schema"):
+        assert column in heading
+    assert "Filter" in lines[-1] and "Quit" in lines[-1]
+
+
+async def test_filter_narrows_enter_opens_the_match_and_escape_clears() -> None:
+    fleet = await build_fleet(slugs=("acme", "globex", "initech"))
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash", "g", "l", "o")
+        assert shown_slugs(app) == ["globex"]
+        await pilot.press("escape")
+        assert shown_slugs(app) == ["acme", "ghost", "globex", "initech"]
+        assert not tenants_screen(app).query_one("#filter", Input).display
+        await pilot.press("slash", "i", "n", "i", "enter")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "PostsScreen"
+        assert app.screen.tenant.slug == "initech"
+        assert "initech" in screen_text(app).splitlines()[0]  # the header names the tenant
+
+
+async def test_enter_on_a_row_opens_its_posts_and_escape_comes_back() -> None:
+    fleet = await build_fleet()
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("down", "down", "enter")
+        await settle(app, pilot)
+        assert app.screen.tenant.slug == "globex"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is tenants_screen(app)
+
+
+async def test_hostile_tenant_names_are_shown_literally() -> None:
+    fleet = await build_fleet(slugs=(), broken=False, hostile=True)
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+    assert "[bold red]Evil[/]" in text
+    assert "␛[31mCorp<RLO>" in text  # the detail line has room for the whole name
+    assert "\x1b" not in text and "\u202e" not in text
+
+
+async def test_refresh_reloads_the_registry() -> None:
+    fleet = await build_fleet(broken=False)
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        registry = await Registry.open(fleet.settings)
+        await registry.remove("globex")
+        await registry.close()
+        assert "globex" in shown_slugs(app)
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert shown_slugs(app) == ["acme"]
+
+
+async def test_late_answers_never_land_on_another_tenants_row(silent_url: str) -> None:
+    """Refreshing again and again while a tenant hangs: each row only ever shows its own health."""
+    fleet = await build_fleet(timeout=0.5, extra_urls={"hung": silent_url})
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        registry = await Registry.open(fleet.settings)
+        try:
+            for round_ in range(12):
+                await pilot.press("r")
+                await asyncio.sleep(0.02)
+                if round_ == 6:
+                    await registry.remove("acme")  # the rows shift under the answers in flight
+        finally:
+            await registry.close()
+        await settle(app, pilot)
+        screen = tenants_screen(app)
+        assert [row.tenant.slug for row in screen.rows] == ["ghost", "globex", "hung"]
+        for row in screen.rows:
+            assert row.health is not None and row.health.tenant is row.tenant
+        assert not screen.health_of("hung").reachable
+        assert screen.health_of("globex").reachable
+
+
+async def test_the_screen_answers_keys_while_a_tenant_hangs(silent_url: str) -> None:
+    fleet = await build_fleet(timeout=5, extra_urls={"hung": silent_url})
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.01)
+            if tenants_screen(app).health_of("globex") is not None:
+                break
+        assert tenants_screen(app).health_of("hung") is None  # still waiting for it
+        await pilot.press("slash", "g", "l")
+        assert shown_slugs(app) == ["globex"]
+        await pilot.press("escape", "question_mark")
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        line = next(line for line in screen_text(app).splitlines() if " hung " in line)
+        assert "…" in line  # asked, not answered yet
+        app.exit()
+
+
+@pytest.mark.parametrize(
+    ("key", "module"),
+    [("f", "fleet"), ("n", "new_tenant"), ("A", "audit"), ("s", "console"), ("D", "destroy")],
+)
+async def test_screen_keys_open_their_screen_or_say_it_is_not_there_yet(key, module) -> None:
+    fleet = await build_fleet(broken=False)
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press(key)
+        await pilot.pause()
+        opened = app.screen is not tenants_screen(app)
+        said = any("not available yet" in n for n in notifications(app))
+        assert opened != said
+        if opened:
+            assert type(app.screen).__module__.startswith("tursotui.ui.screens.")
+
+
+async def test_read_only_refuses_new_and_destroy_and_says_why() -> None:
+    fleet = await build_fleet(broken=False)
+    settings = fleet.settings.model_copy(update={"read_only": True})
+    app = make_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert "READ-ONLY" in screen_text(app).splitlines()[0]
+        await pilot.press("n", "D")
+        await pilot.pause()
+        assert app.screen is tenants_screen(app)
+        said = notifications(app)
+        assert any("cannot be created" in n for n in said)
+        assert any("cannot be destroyed" in n for n in said)
