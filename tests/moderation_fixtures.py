@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import uuid
 from pathlib import Path
@@ -26,24 +27,40 @@ async def make_tenant(path: Path) -> None:
 def _generate(
     drafts: int, published: int, archived: int, prefix: str, comments_per_post: int
 ) -> tuple[list[tuple], list[tuple], list[tuple], dict[str, list[str]]]:
-    users = [(str(uuid.uuid4()), f"u{i}@example.com", f"Author {i}", BASE_TIME) for i in range(2)]
+    rng = random.Random(f"{prefix}/{drafts}/{published}/{archived}")  # same data every run
+
+    def new_id() -> str:
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+    users = [(new_id(), f"u{i}@example.com", f"Author {i}", BASE_TIME) for i in range(2)]
     posts, comments = [], []
     ids: dict[str, list[str]] = {"draft": [], "published": [], "archived": []}
     n = 0
     for status, count in (("draft", drafts), ("published", published), ("archived", archived)):
         for i in range(count):
             n += 1
-            post_id = str(uuid.uuid4())
+            post_id = new_id()
             when = None if status == "draft" else BASE_TIME + n * 60
             posts.append(
-                (post_id, f"{prefix}{status} {i}", f"body of {status} {i}", users[i % 2][0],
-                 when, status)
+                (
+                    post_id,
+                    f"{prefix}{status} {i}",
+                    f"body of {status} {i}",
+                    users[i % 2][0],
+                    when,
+                    status,
+                )
             )
             ids[status].append(post_id)
             for c in range(comments_per_post):
                 comments.append(
-                    (str(uuid.uuid4()), f"comment {c} on {status} {i}", post_id,
-                     users[c % 2][0], BASE_TIME + c)
+                    (
+                        new_id(),
+                        f"comment {c} on {status} {i}",
+                        post_id,
+                        users[c % 2][0],
+                        BASE_TIME + c,
+                    )
                 )
     ids["draft"].sort(reverse=True)  # undated posts are listed by id, descending
     ids["published"].reverse()
@@ -90,8 +107,10 @@ async def fill_remote(
     conn = await connect(url, token, name="remote")
     try:
         await conn.batch(
-            [f"DROP TABLE IF EXISTS {t}" for t in
-             ("comments", "posts", "users", "__drizzle_migrations")]
+            [
+                f"DROP TABLE IF EXISTS {t}"
+                for t in ("comments", "posts", "users", "__drizzle_migrations")
+            ]
         )
         await migrate(conn, load_folder(None))
         statements = [("INSERT INTO users VALUES (?, ?, ?, ?)", list(u)) for u in users]
@@ -178,8 +197,14 @@ def screen_text(app) -> str:
 
     width, height = app.size
     console = Console(
-        width=width, height=height, file=io.StringIO(), force_terminal=True,
-        color_system="truecolor", record=True, legacy_windows=False, safe_box=False,
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
     )
     console.print(
         app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)

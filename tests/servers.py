@@ -14,8 +14,11 @@ keeps parallel pytest workers from installing twice). CI installs them up front 
 
 Tests use the session-scoped fixtures (`sqld`, `tursodb`, `jwt_keys`) and the per-test
 `fault_proxy` (in front of the session's sqld, reset to pass-through after every test);
-import helpers with `from servers import ...`, the fixtures are registered by `conftest.py`
-through `pytest_plugins` or by importing them into the test module.
+`tests/conftest.py` registers this module as a plugin (`pytest_plugins`), so the fixtures
+need no import. Helpers are imported with `from servers import ...` (tests/ is on
+`sys.path` in pytest's default import mode). Servers started by hand (`start_sqld`,
+`start_tursodb`, `FaultProxy(...).start()`) must be stopped by the caller; every server
+also dies with the process that started it.
 """
 
 from __future__ import annotations
@@ -182,6 +185,15 @@ class ServerProcess:
             return ""
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGKILL when the test process dies, even by `kill -9` (Linux)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 def _spawn(
     name: str, argv: list[str], workdir: Path, port: int, env: dict[str, str]
 ) -> ServerProcess:
@@ -195,6 +207,7 @@ def _spawn(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group, killed whole on stop
+            preexec_fn=_die_with_parent,
         )
     return ServerProcess(name, port, process, workdir, log)
 
@@ -223,12 +236,17 @@ def _wait_until_up(server: ServerProcess, probe: str, body: bytes | None = None)
         time.sleep(0.05)
 
 
-def start_sqld(jwt_public_key: str | None = None, workdir: Path | None = None) -> ServerProcess:
+def start_sqld(
+    jwt_public_key: str | None = None,
+    workdir: Path | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> ServerProcess:
     """Start sqld on a free port; Hrana over HTTP and over WebSocket share that port.
 
     Args:
         jwt_public_key: base64url Ed25519 public key; turns JWT auth on.
         workdir: Where its database lives; a fresh temporary directory by default.
+        extra_args: More command-line options (e.g. `--http-self-url URL`).
     """
     binary = sqld_binary()
     own = workdir is None
@@ -238,7 +256,7 @@ def start_sqld(jwt_public_key: str | None = None, workdir: Path | None = None) -
     if jwt_public_key:
         env["SQLD_AUTH_JWT_KEY"] = jwt_public_key
     argv = [str(binary), "--db-path", str(workdir / "data.sqld"),
-            "--http-listen-addr", f"127.0.0.1:{port}", "--no-welcome"]  # fmt: skip
+            "--http-listen-addr", f"127.0.0.1:{port}", "--no-welcome", *extra_args]  # fmt: skip
     server = _spawn("sqld", argv, workdir, port, env)
     server.owns_workdir = own
     _wait_until_up(server, "/health")

@@ -34,7 +34,7 @@ async def add_tenant(
     settings: Settings,
     slug: str,
     *,
-    posts: int | None = 4,
+    posts: int | None = 10,
     name: str | None = None,
     token: str | None = None,
     hostile: bool = False,

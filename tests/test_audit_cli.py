@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from pathlib import Path
 
 from moderation_fixtures import make_test_app, screen_text, settle, workspace_with
-
 from tursotui import moderation
 from tursotui.cli import audit as cli_audit
 from tursotui.cli import main
@@ -27,12 +27,10 @@ async def _log_some_writes(tmp_path: Path):
     )  # a conflict: it is a draft
     await conn.close()
     read_only = await connect(f"file:{path}", name="acme", read_only=True)
-    try:
+    with contextlib.suppress(moderation.ModerationError):
         await moderation.set_status(
             read_only, workspace.audit, "acme", [(ids["published"][0], "published")], "archived"
         )
-    except moderation.ModerationError:
-        pass
     await read_only.close()
     return workspace, ids
 
@@ -87,7 +85,7 @@ async def test_audit_screen_shows_each_write_once_with_its_outcome(tmp_path):
         app.push_screen(AuditScreen())
         await settle(app, pilot)
         text = screen_text(app)
-        assert "3 writes · 1 failed" in text
+        assert "3 writes · 1 failed" in text, text
         assert "draft → published" in text and "published → archived" in text
         assert ids["draft"][0] in text
     await workspace.close()

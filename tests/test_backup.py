@@ -11,17 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from servers import tursodb  # noqa: F401 - fixture
-from fleet_fixtures import (  # noqa: F401 - fixtures
-    add_local,
-    fill,
-    fleet_sqld,
-    open_workspace,
-    rows,
-    sqld_tenant_url,
-)
+import fleet_fixtures
+import servers
+from fleet_fixtures import add_local, fill, open_workspace, rows
 from tursotui.backup import MANIFEST, backup_tenants, verify
 from tursotui.cli import main
+
+# The real servers' fixtures, used by name below.
+fleet_sqld = fleet_fixtures.fleet_sqld
+sqld_tenant_url = fleet_fixtures.sqld_tenant_url
+tursodb = servers.tursodb
 
 
 async def test_backup_of_local_tenants_writes_files_manifest_and_verifies(tmp_path: Path) -> None:
@@ -34,7 +33,9 @@ async def test_backup_of_local_tenants_writes_files_manifest_and_verifies(tmp_pa
         out = tmp_path / "backup"
         seen: list[str] = []
         run = await backup_tenants(
-            await workspace.registry.tenants(), out, workspace.connection,
+            await workspace.registry.tenants(),
+            out,
+            workspace.connection,
             progress=lambda slug, text: seen.append(slug),
         )
     finally:
@@ -100,7 +101,8 @@ def test_backup_while_the_app_writes_is_one_consistent_snapshot(tmp_path: Path) 
                     "INSERT INTO posts VALUES (?, 'p', 'c', ?, NULL, 'draft')", (post, author)
                 )
                 conn.execute(
-                    "INSERT INTO comments VALUES (?, 'x', ?, ?, 0)", (str(uuid.uuid4()), post, author)
+                    "INSERT INTO comments VALUES (?, 'x', ?, ?, 0)",
+                    (str(uuid.uuid4()), post, author),
                 )
         conn.close()
 
@@ -113,7 +115,9 @@ def test_backup_while_the_app_writes_is_one_consistent_snapshot(tmp_path: Path) 
         stop.set()
         thread.join()
     assert code == 0
-    posts, comments = rows(out / "busy.db", "SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM comments)")[0]
+    posts, comments = rows(
+        out / "busy.db", "SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM comments)"
+    )[0]
     assert posts - 20_001 == comments - 1  # every pair whole: one snapshot
     manifest = json.loads((out / MANIFEST).read_text())["backups"][0]
     assert manifest["row_counts"]["posts"] == posts
@@ -123,8 +127,10 @@ def test_backup_while_the_app_writes_is_one_consistent_snapshot(tmp_path: Path) 
 
 
 def test_cli_usage_errors_and_unknown_tenants(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["backup"]) == 2
-    assert main(["backup", "x", "--all"]) == 2
+    for argv in (["backup"], ["backup", "x", "--all"], ["backup", "--verify", "d", "--all"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2
     assert main(["backup", "nobody", "--out", "somewhere"]) == 1
     assert "no tenant nobody" in capsys.readouterr().err
     assert main(["backup", "--verify", "nowhere"]) == 1
@@ -166,8 +172,10 @@ async def test_backup_of_a_sqld_tenant_copies_every_table(
             [
                 ("INSERT INTO users VALUES (?, ?, 'n', 1)", [user, f"{user}@x"]),
                 *[
-                    ("INSERT INTO posts VALUES (?, 'héllo [b]x[/b]', ?, ?, 5, 'draft')",
-                     [str(uuid.uuid4()), b"\x00blob" if i % 2 else "text", user])
+                    (
+                        "INSERT INTO posts VALUES (?, 'héllo [b]x[/b]', ?, ?, 5, 'draft')",
+                        [str(uuid.uuid4()), b"\x00blob" if i % 2 else "text", user],
+                    )
                     for i in range(5)
                 ],
             ]
@@ -180,7 +188,12 @@ async def test_backup_of_a_sqld_tenant_copies_every_table(
     [record] = run.records
     assert record.method == "copy" and record.consistent
     assert record.row_counts["posts"] == expected
-    assert rows(tmp_path / "r" / record.file, "SELECT count(*) FROM sqlite_master WHERE type = 'index'")[0][0] >= 5
+    assert (
+        rows(
+            tmp_path / "r" / record.file, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+        )[0][0]
+        >= 5
+    )
     assert all(r.ok for r in verify(tmp_path / "r"))
 
 
@@ -200,7 +213,9 @@ async def test_backup_of_a_tursodb_tenant_reads_in_one_batch(tursodb, tmp_path: 
         try:
             seen: list[str] = []
             run = await backup_tenants(
-                [tenant], tmp_path / "t", workspace.connection,
+                [tenant],
+                tmp_path / "t",
+                workspace.connection,
                 progress=lambda _slug, text: seen.append(text),
             )
         finally:

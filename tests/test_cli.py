@@ -1,12 +1,14 @@
-"""The command line (SPEC §6): exit codes 0/1/2, stdout for data, one line on stderr for failures."""
+"""The command line (SPEC §6): exit codes 0/1/2, stdout for data, one stderr line for failures."""
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -113,8 +115,8 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]
 
 
 def test_help_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["--help"], ["tenants", "--help"], ["tenants", "add", "--help"],
-                 ["tenants", "remove", "--help"], ["migrate", "--help"], ["demo", "--help"]):  # fmt: skip
+    commands = [[], ["tenants"], ["tenants", "add"], ["tenants", "remove"], ["migrate"], ["demo"]]
+    for argv in [[*c, "--help"] for c in commands]:
         status, out, _ = run(capsys, *argv)
         assert status == 0 and "usage:" in out
 
@@ -195,6 +197,34 @@ def test_an_unreachable_tenant_is_listed_with_the_cause(
     assert record["reachable"] is False
     assert "far" in record["error"]
     assert record["schema"] is None
+
+
+def test_silent_tenants_are_asked_at_once_each_with_its_deadline(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tenant_db: Path
+) -> None:
+    """Four tenants that accept connections and never answer cost one timeout, not four."""
+    monkeypatch.setenv("TURSOTUI_TIMEOUT", "1")
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # the kernel completes handshakes; nobody ever answers
+    port = silent.getsockname()[1]
+    try:
+        for slug in ("mute1", "mute2", "mute3", "mute4"):
+            url = f"http://127.0.0.1:{port}/{slug}"
+            assert run(capsys, "tenants", "add", slug, "--url", url, "--token", TOKEN)[0] == 0
+        assert run(capsys, "tenants", "add", "ok", "--url", f"file:{tenant_db}")[0] == 0
+        start = time.perf_counter()
+        status, out, _ = run(capsys, "tenants", "--json")
+        elapsed = time.perf_counter() - start
+    finally:
+        silent.close()
+    assert status == 0
+    records = {r["slug"]: r for r in json.loads(out)}
+    assert records["ok"]["reachable"] is True
+    for slug in ("mute1", "mute2", "mute3", "mute4"):
+        assert records[slug]["reachable"] is False
+        assert slug in records[slug]["error"]
+    assert elapsed < 3.5, f"the probes were not concurrent ({elapsed:.1f} s)"
 
 
 def test_migrate_reports_per_tenant_and_fails_if_any_failed(

@@ -166,11 +166,7 @@ async def test_named_arguments_with_every_prefix(db: Connection) -> None:
     assert tuple(result.rows[0]) == ("A", 2, b"\x01", "Aagain")
 
 
-async def test_remote_named_argument_keys_may_carry_the_prefix(
-    target: Target, db: Connection
-) -> None:
-    if target.kind == "file":
-        pytest.skip("Python's sqlite3 takes the keys without their prefix")
+async def test_named_argument_keys_may_carry_the_prefix(db: Connection) -> None:
     result = await db.execute("SELECT :a, @b, $c", {":a": "A", "@b": 2, "c": 3})
     assert tuple(result.rows[0]) == ("A", 2, 3)
 
@@ -205,6 +201,10 @@ async def test_result_carries_rowid_and_affected_rows(
     else:
         assert inserted.last_insert_rowid == 41
         assert updated.rows_affected == 2
+    if target.kind.startswith("sqld"):
+        # The server's own statistics come along (Hrana StmtResult).
+        assert updated.rows_written is not None and updated.rows_written >= 2
+        assert updated.rows_read is not None and updated.duration_ms is not None
 
 
 async def test_stream_yields_chunks(db: Connection, table: str) -> None:
@@ -219,6 +219,15 @@ async def test_stream_yields_chunks(db: Connection, table: str) -> None:
         seen.extend(r[0] for r in chunk.rows)
     assert sizes == [500, 500, 200]
     assert seen == list(range(1, 1201))
+
+
+async def test_a_closed_connection_says_so(target: Target) -> None:
+    conn = await target.connect()
+    await conn.close()
+    assert conn.closed
+    with pytest.raises(LibsqlError) as caught:
+        await conn.execute("SELECT 1")
+    assert caught.value.code == errors.CLOSED
 
 
 async def test_sql_error_names_the_database_and_keeps_a_code(db: Connection) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import time
@@ -72,7 +71,7 @@ def grid(app) -> ResultGrid:
 
 
 async def test_read_shows_values_literally_null_blob_numbers(tmp_path: Path):
-    workspace, made = await workspace_with(tmp_path, {"acme": dict(published=2)})
+    workspace, _ = await workspace_with(tmp_path, {"acme": dict(published=2)})
     app = make_test_app(workspace)
     async with app.run_test(size=SIZE) as pilot:
         await open_console(app, pilot, workspace)
@@ -85,7 +84,7 @@ async def test_read_shows_values_literally_null_blob_numbers(tmp_path: Path):
         table = grid(app)
         assert table.result_columns == ("n", "f", "nul", "empty", "word", "b", "markup")
         assert table.values == [(42, 1.5, None, "", "NULL", b"\x00\xff\x10", "[bold]x[/] \x1b[31m")]
-        cells = [table.get_cell_at((0, i)) for i in range(7)]
+        cells = [table.cell_text(0, i) for i in range(7)]
         assert cells[0].plain == "42" and cells[0].justify == "right"
         assert cells[1].justify == "right"
         assert cells[2].plain == "NULL" and cells[4].plain == "NULL"
@@ -106,7 +105,7 @@ async def test_read_shows_values_literally_null_blob_numbers(tmp_path: Path):
 
 
 async def test_statement_under_cursor_and_several_in_order(tmp_path: Path):
-    workspace, made = await workspace_with(tmp_path, {"acme": dict(drafts=3)})
+    workspace, _ = await workspace_with(tmp_path, {"acme": dict(drafts=3)})
     app = make_test_app(workspace)
     async with app.run_test(size=SIZE) as pilot:
         await open_console(app, pilot, workspace)
@@ -129,7 +128,7 @@ async def test_statement_under_cursor_and_several_in_order(tmp_path: Path):
 
 async def test_confirmed_write_commits_shows_count_and_is_audited(tmp_path: Path):
     workspace, made = await workspace_with(tmp_path, {"acme": dict(drafts=3, published=2)})
-    path, ids = made["acme"]
+    path, _ = made["acme"]
     app = make_test_app(workspace)
     async with app.run_test(size=SIZE) as pilot:
         await open_console(app, pilot, workspace)
@@ -253,8 +252,7 @@ async def test_cancel_a_long_local_query(tmp_path: Path):
     async with app.run_test(size=SIZE) as pilot:
         await open_console(app, pilot, workspace)
         endless = (
-            "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) "
-            "SELECT count(*) FROM c"
+            "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT count(*) FROM c"
         )
         await run(app, pilot, endless, wait=False)
         await wait_until(pilot, lambda: console(app).busy)
@@ -403,7 +401,7 @@ async def test_schema_panel_and_completion(tmp_path: Path):
 
 
 async def test_a_dead_connection_is_reopened(tmp_path: Path):
-    workspace, made = await workspace_with(tmp_path, {"acme": dict(drafts=1)})
+    workspace, _ = await workspace_with(tmp_path, {"acme": dict(drafts=1)})
     app = make_test_app(workspace)
     async with app.run_test(size=SIZE) as pilot:
         await open_console(app, pilot, workspace)

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from secrets_watch import watch
-from servers import FaultProxy, JWTKeys, ServerProcess, free_port
+from servers import FaultProxy, JWTKeys, ServerProcess, free_port, start_sqld
 from tursotui.db import Connection, LibsqlError, connect, errors
 
 pytestmark = pytest.mark.servers
@@ -73,6 +73,7 @@ async def test_a_dropped_connection_is_connection_lost(fault_proxy: FaultProxy, 
     fault_proxy.drop()
     error, _ = await failure(conn)
     assert error.code == errors.CONNECTION_LOST
+    assert error.__cause__ is None and error.__context__ is None
     assert error.explanation.startswith(f"acme: the connection to 127.0.0.1:{fault_proxy.port}")
     fault_proxy.pass_through()
     assert (await conn.execute("SELECT 2")).rows[0][0] == 2
@@ -142,6 +143,8 @@ async def test_unresolvable_host(token: str) -> None:
         assert caught.value.code == errors.DNS
         assert "no-such-tenant.invalid" in caught.value.explanation
         assert token not in str(caught.value)
+        # No httpx/aiohttp exception (holding the request and its headers) rides along.
+        assert caught.value.__cause__ is None and caught.value.__context__ is None
 
 
 async def test_cancelling_a_request_leaves_the_client_usable(
@@ -206,3 +209,50 @@ async def test_ws_timeout_and_recovery(jwt_keys: JWTKeys, token: str, sqld: Serv
         assert time.monotonic() - start < 3
     finally:
         proxy.stop()
+
+
+async def test_a_transaction_follows_the_base_url_the_server_gives() -> None:
+    # sqld hands out `base_url` (its --http-self-url) for sticky sessions: every request of
+    # the stream after the first must go there. Here it points at a proxy that counts.
+    proxy = FaultProxy(("127.0.0.1", 0)).start()
+    server = start_sqld(extra_args=("--http-self-url", proxy.url))
+    proxy.upstream = ("127.0.0.1", server.port)
+    try:
+        conn = await connect(server.http_url, name="acme")
+        await conn.execute("CREATE TABLE sticky (v)")
+        proxy.reset_count()
+        async with conn.transaction() as tx:
+            await tx.execute("INSERT INTO sticky VALUES (1)")  # direct: BEGIN + INSERT
+            await tx.execute("INSERT INTO sticky VALUES (2)")  # through base_url
+            await tx.commit()  # through base_url
+        assert proxy.requests == 2
+        assert (await conn.execute("SELECT count(*) FROM sticky")).rows[0][0] == 2
+        assert proxy.requests == 2  # one-shot calls go to the tenant's own URL
+    finally:
+        proxy.stop()
+        server.stop()
+
+
+async def test_tursodb_is_sent_close_once_then_never(tursodb: ServerProcess) -> None:
+    # sqld needs `close` (else it runs out of streams); tursodb rejects the whole request
+    # for it without running anything: learnt once per server, then left out.
+    proxy = FaultProxy(("127.0.0.1", tursodb.port)).start()
+    try:
+        conn = await connect(proxy.url, name="acme")
+        await conn.execute("CREATE TABLE IF NOT EXISTS once (v)")
+        await conn.execute("DELETE FROM once")
+        proxy.reset_count()
+        await conn.execute("INSERT INTO once VALUES (1)")
+        await conn.batch(["INSERT INTO once VALUES (2)"])
+        assert proxy.requests == 2
+        assert (await conn.execute("SELECT count(*) FROM once")).rows[0][0] == 2
+    finally:
+        proxy.stop()
+
+
+async def test_sqld_streams_are_closed(fault_proxy: FaultProxy, token: str) -> None:
+    # Without `close`, sqld holds every stream until it expires and soon answers 429.
+    conn = await proxied(fault_proxy, token)
+    for i in range(300):
+        assert (await conn.execute("SELECT ?", [i])).rows[0][0] == i
+    assert fault_proxy.requests == 300

@@ -1,18 +1,24 @@
-"""Pilot tests of the fleet and queue screens: keys pressed, what the screen shows, what the databases hold."""
+"""Pilot tests of the fleet and queue screens: keys, what they show, what the databases hold."""
 
 from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from textual.widgets import DataTable, Static
-from tursotui.ui.screens.queue import QueueScreen
 
+import fleet_fixtures
 from fleet_fixtures import BASE_TIME, add_local, fill, open_workspace, rows
 from servers import free_port
 from tursotui.ui.app import make_app
 from tursotui.ui.screens.fleet import FleetScreen
+from tursotui.ui.screens.queue import QueueScreen
 
 SIZE = (120, 30)
+
+# The real server's fixtures, used by name below.
+fleet_sqld = fleet_fixtures.fleet_sqld
+slow_proxy = fleet_fixtures.slow_proxy
 
 
 def cell_texts(table: DataTable, column: str) -> list[str]:
@@ -70,7 +76,9 @@ async def test_creating_missing_indexes_from_the_fleet_asks_and_is_audited() -> 
             await pilot.pause()
             await pilot.press("n")  # declined: nothing happens
             await _settle(pilot)
-            assert rows(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_idx'") == [(0,)]
+            assert rows(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_idx'") == [
+                (0,)
+            ]
             await pilot.press("i")
             await pilot.pause()
             await pilot.press("y")
@@ -97,7 +105,8 @@ async def test_search_across_tenants_lists_matches_from_each() -> None:
             results = app.screen.query_one("#fleet-results", DataTable)
             assert sorted(cell_texts(results, "tenant")) == ["one", "two"]
             assert sorted(cell_texts(results, "title")) == [
-                "one needle draft 1", "two needle draft 1"
+                "one needle draft 1",
+                "two needle draft 1",
             ]
             assert "2/2 tenants, 2 posts" in static_text(app.screen, "#fleet-progress")
     finally:
@@ -126,7 +135,12 @@ async def test_queue_publishes_marked_drafts_on_their_own_tenants() -> None:
             await pilot.pause()
             await pilot.press("y")
             await _settle(pilot)
-            assert cell_texts(table, "title") == ["b draft 1", "a draft 1", "b draft 0", "a draft 0"]
+            assert cell_texts(table, "title") == [
+                "b draft 1",
+                "a draft 1",
+                "b draft 0",
+                "a draft 0",
+            ]
     finally:
         await workspace.close()
     for slug, path in paths.items():
@@ -142,8 +156,14 @@ async def test_queue_comments_mode_deletes_spam_on_every_tenant() -> None:
         paths = {}
         for i, slug in enumerate(("a", "b")):
             paths[slug] = await add_local(workspace, slug)
-            fill(paths[slug], drafts=1, comments=2, start=BASE_TIME + i * 60, step=120,
-                 prefix=f"{slug} ")
+            fill(
+                paths[slug],
+                drafts=1,
+                comments=2,
+                start=BASE_TIME + i * 60,
+                step=120,
+                prefix=f"{slug} ",
+            )
         app = make_app(workspace.settings, workspace)
         async with app.run_test(size=SIZE) as pilot:
             app.push_screen(QueueScreen())
@@ -151,8 +171,12 @@ async def test_queue_comments_mode_deletes_spam_on_every_tenant() -> None:
             await pilot.press("2")
             await _settle(pilot)
             table = app.screen.query_one("#queue-table", DataTable)
-            assert cell_texts(table, "text") == ["b comment 1", "a comment 1", "b comment 0",
-                                                 "a comment 0"]
+            assert cell_texts(table, "text") == [
+                "b comment 1",
+                "a comment 1",
+                "b comment 0",
+                "a comment 0",
+            ]
             await pilot.press("space", "space", "x")
             await pilot.pause()
             await pilot.press("y")
@@ -183,4 +207,112 @@ async def test_a_draft_changed_underneath_is_a_conflict_not_an_overwrite() -> No
             assert table.row_count == 0  # it left the queue: it is no draft any more
     finally:
         await workspace.close()
-    assert rows(path, "SELECT status FROM posts WHERE id = ?", (ids["draft"][0],)) == [("archived",)]
+    assert rows(path, "SELECT status FROM posts WHERE id = ?", (ids["draft"][0],)) == [
+        ("archived",)
+    ]
+
+
+async def test_fleet_migration_skips_past_a_failing_tenant_which_stays_unchanged() -> None:
+    from tursotui.ui.screens.fleet_migration import MigrationSummary
+
+    workspace = await open_workspace()
+    try:
+        good = [await add_local(workspace, slug, indexes=False) for slug in ("a", "b")]
+        bad = await add_local(workspace, "bad", indexes=False)
+        current = await add_local(workspace, "done")
+        db = sqlite3.connect(bad)
+        # Something of the app's already has the name the index migration wants: it fails there.
+        db.execute("CREATE TABLE posts_author_id_idx (x)")
+        db.commit()
+        db.close()
+        app = make_app(workspace.settings, workspace)
+        async with app.run_test(size=SIZE) as pilot:
+            app.push_screen(FleetScreen())
+            await _settle(pilot)
+            await pilot.press("M")
+            for _ in range(20):
+                await pilot.pause(0.05)
+                if not isinstance(app.screen, FleetScreen):
+                    break
+            question = str(app.screen.query_one("#confirm-message", Static).render())
+            assert "Migrate 3 of 4 tenants?" in question
+            assert "done: already current" in question
+            await pilot.press("y")
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if isinstance(app.screen, MigrationSummary):
+                    break
+            summary = app.screen
+            assert isinstance(summary, MigrationSummary)
+            lines = str(summary.query_one("#migration-lines", Static).render())
+            assert "a: applied 1 (0001_tursotui_indexes)" in lines
+            assert "bad: failed:" in lines and "posts_author_id_idx" in lines
+            assert summary.title_text == "Migrated 2 tenant(s), 1 failed"
+            await pilot.press("escape")
+            await _settle(pilot)
+            table = app.screen.query_one("#fleet-table", DataTable)
+            assert cell_texts(table, "schema") == ["current", "current", "behind by 1", "current"]
+    finally:
+        await workspace.close()
+    for path in good:
+        assert rows(path, "SELECT count(*) FROM __drizzle_migrations") == [(2,)]
+        assert rows(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_idx'") == [(4,)]
+    assert rows(bad, "SELECT count(*) FROM __drizzle_migrations") == [(1,)]
+    assert rows(
+        bad, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE '%_idx'"
+    ) == [(0,)]
+    assert rows(current, "SELECT count(*) FROM __drizzle_migrations") == [(2,)]
+    migrate_entries = [e for e in workspace.audit.entries() if e.action == "migrate"]
+    assert sorted((e.tenant, e.status) for e in migrate_entries if e.status != "pending") == [
+        ("a", "ok"),
+        ("b", "ok"),
+        ("bad", "failed"),
+    ]
+
+
+@pytest.mark.servers
+async def test_cancel_keeps_the_rows_that_arrived_while_a_stalled_tenant_hangs(slow_proxy) -> None:
+    workspace = await open_workspace(timeout=30.0)
+    try:
+        fill(await add_local(workspace, "fast"), drafts=2)
+        slow_proxy.stall()
+        await workspace.registry.add("stalled", slow_proxy.url)
+        app = make_app(workspace.settings, workspace)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = FleetScreen()
+            app.push_screen(screen)
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if screen.rows:
+                    break
+            table = screen.query_one("#fleet-table", DataTable)
+            assert cell_texts(table, "state") == ["ok", "…"]
+            assert "1/2 tenants answered" in static_text(screen, "#fleet-progress")
+            await pilot.press("c")
+            await pilot.pause()
+            assert cell_texts(table, "state") == ["ok", "…"]
+            assert cell_texts(table, "draft")[0] == "2"
+            assert "cancelled" in static_text(screen, "#fleet-progress")
+            assert not screen.loading
+    finally:
+        slow_proxy.pass_through()
+        await workspace.close()
+
+
+async def test_enter_on_a_queued_draft_opens_that_tenants_post() -> None:
+    workspace = await open_workspace()
+    try:
+        for i, slug in enumerate(("a", "b")):
+            fill(await add_local(workspace, slug), drafts=1, start=BASE_TIME + i, prefix=f"{slug} ")
+        app = make_app(workspace.settings, workspace)
+        async with app.run_test(size=SIZE) as pilot:
+            app.push_screen(QueueScreen())
+            await _settle(pilot)
+            await pilot.press("enter")
+            await _settle(pilot)
+            from tursotui.ui.screens.post import PostScreen
+
+            assert isinstance(app.screen, PostScreen)
+            assert app.screen.tenant.slug == "b"
+    finally:
+        await workspace.close()

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from moderation_fixtures import fill, make_tenant, rows
+from moderation_fixtures import (  # noqa: F401 - own_sqld, slow_proxy are fixtures
+    fill,
+    fill_remote,
+    make_tenant,
+    own_sqld,
+    remote_rows,
+    rows,
+    slow_proxy,
+)
 from tursotui import moderation
 from tursotui.audit import AuditLog
 from tursotui.db import connect
@@ -62,7 +70,7 @@ async def test_undated_posts_of_a_status_follow_the_dated_ones(tenant):
     db.commit()
     db.close()
     listed = await _all_pages(conn, "published", 4)
-    assert listed == ids["published"][1:] + [ids["published"][0]]
+    assert listed == [*ids["published"][1:], ids["published"][0]]
 
 
 async def test_rows_carry_author_name_and_tolerate_a_missing_author(tenant):
@@ -261,9 +269,29 @@ async def test_a_tenant_without_posts_says_so(tmp_path):
     sqlite3.connect(path).execute("CREATE TABLE other (x)").connection.close()
     conn = await connect(f"file:{path}", name="bare")
     try:
-        with pytest.raises(MissingTableError, match="bare.*expected tables"):
+        with pytest.raises(MissingTableError, match=r"bare.*expected tables"):
             await moderation.fetch_posts(conn, "draft")
         with pytest.raises(MissingTableError, match="bare"):
             await moderation.status_counts(conn)
     finally:
         await conn.close()
+
+
+@pytest.mark.servers
+async def test_bulk_publish_on_sqld_is_one_http_request(slow_proxy, audit):  # noqa: F811 - fixture
+    """The B3 figure: publishing many posts on a remote tenant costs one request."""
+    ids = await fill_remote(slow_proxy.url, drafts=20)
+    conn = await connect(slow_proxy.url, name="remote")
+    try:
+        slow_proxy.reset_count()
+        posts = [(i, "draft") for i in ids["draft"]]
+        result = await moderation.set_status(conn, audit, "remote", posts, "published")
+        assert slow_proxy.requests == 1
+        assert len(result.changed) == 20 and result.conflicts == []
+        again = await moderation.set_status(conn, audit, "remote", posts[:3], "published")
+        assert again.changed == [] and again.conflicts == [i for i, _ in posts[:3]]
+    finally:
+        await conn.close()
+    assert await remote_rows(
+        slow_proxy.url, "SELECT count(*) FROM posts WHERE status = 'published'"
+    ) == [(20,)]

@@ -7,9 +7,9 @@ import time
 import uuid
 from pathlib import Path
 
-from moderation_fixtures import BASE_TIME, make_test_app, rows, screen_text, settle, workspace_with
 from textual.widgets import DataTable, Log
 
+from moderation_fixtures import BASE_TIME, make_test_app, rows, screen_text, settle, workspace_with
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.post import PostScreen, wrap_lines
 from tursotui.ui.screens.posts import PostsScreen
@@ -35,7 +35,7 @@ def _comment_ids(app) -> list[str]:
 
 
 async def test_post_shows_metadata_content_and_comments_newest_first(tmp_path):
-    workspace, path, ids, app = await _post_app(tmp_path)
+    workspace, _path, ids, app = await _post_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await _open_post(app, pilot, workspace, ids["published"][0])
         text = screen_text(app)
@@ -102,7 +102,7 @@ async def test_publish_archive_draft_keys_on_the_post(tmp_path):
 
 
 async def test_post_moderation_updates_the_posts_list_below(tmp_path):
-    workspace, path, ids, app = await _post_app(tmp_path)
+    workspace, _path, ids, app = await _post_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         app.push_screen(PostsScreen(await workspace.registry.get("acme"), status="published"))
         await settle(app, pilot)

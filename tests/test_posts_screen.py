@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
-from moderation_fixtures import make_test_app, rows, screen_text, settle, workspace_with
+from moderation_fixtures import (  # noqa: F401 - own_sqld, slow_proxy are fixtures
+    make_test_app,
+    own_sqld,
+    rows,
+    screen_text,
+    settle,
+    slow_proxy,
+    workspace_with,
+)
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.post import PostScreen
 from tursotui.ui.screens.posts import PostsScreen
@@ -36,7 +44,7 @@ async def _start(app, pilot, workspace, status="draft"):
 
 
 async def test_filters_show_counts_and_newest_first(tmp_path):
-    workspace, (path, ids), app = await _open(tmp_path, dict(drafts=3, published=4, archived=2))
+    workspace, (_path, ids), app = await _open(tmp_path, dict(drafts=3, published=4, archived=2))
     async with app.run_test(size=(100, 30)) as pilot:
         await _start(app, pilot, workspace)
         text = screen_text(app)
@@ -66,7 +74,7 @@ async def test_publish_current_row_updates_screen_database_counts_and_audit(tmp_
         await pilot.press("p")
         await settle(app, pilot)
         assert rows(path, "SELECT status FROM posts WHERE id = ?", (target,)) == [("published",)]
-        (published_at,), = rows(path, "SELECT published_at FROM posts WHERE id = ?", (target,))
+        ((published_at,),) = rows(path, "SELECT published_at FROM posts WHERE id = ?", (target,))
         assert 1_700_000_000 < published_at < 10_000_000_000  # seconds
         assert target not in _shown_ids(app)  # it left the drafts list at once
         text = screen_text(app)
@@ -93,7 +101,8 @@ async def test_archive_and_back_to_draft_with_j_k(tmp_path):
         assert rows(path, "SELECT status FROM posts WHERE id = ?", (second,)) == [("draft",)]
         assert _shown_ids(app) == []
         assert [e.action for e in workspace.audit.entries() if e.status == "ok"] == [
-            "archive", "draft"
+            "archive",
+            "draft",
         ]
     await workspace.close()
 
@@ -125,7 +134,7 @@ async def test_bulk_publish_of_marked_rows_asks_with_the_count(tmp_path):
 
 
 async def test_conflict_is_reported_and_reloaded_not_overwritten(tmp_path):
-    workspace, (path, ids), app = await _open(tmp_path, dict(drafts=2))
+    workspace, (path, _ids), app = await _open(tmp_path, dict(drafts=2))
     async with app.run_test(size=(100, 30)) as pilot:
         await _start(app, pilot, workspace, status=None)
         target = _shown_ids(app)[0]
@@ -144,7 +153,7 @@ async def test_conflict_is_reported_and_reloaded_not_overwritten(tmp_path):
 
 
 async def test_read_only_write_keys_explain_and_write_nothing(tmp_path):
-    workspace, (path, ids), app = await _open(tmp_path, dict(drafts=2), read_only=True)
+    workspace, (path, _ids), app = await _open(tmp_path, dict(drafts=2), read_only=True)
     async with app.run_test(size=(100, 30)) as pilot:
         await _start(app, pilot, workspace)
         await pilot.press("p", "a", "u")
@@ -158,7 +167,7 @@ async def test_read_only_write_keys_explain_and_write_nothing(tmp_path):
 
 
 async def test_scrolling_past_loaded_rows_fetches_the_next_page(tmp_path):
-    workspace, (path, ids), app = await _open(tmp_path, dict(published=130))
+    workspace, (_path, ids), app = await _open(tmp_path, dict(published=130))
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await _start(app, pilot, workspace, status="published")
         assert len(_shown_ids(app)) == 50  # one page, not the tenant
@@ -176,13 +185,14 @@ async def test_scrolling_past_loaded_rows_fetches_the_next_page(tmp_path):
 
 
 async def test_title_search_with_slash_and_escape_clears(tmp_path):
-    workspace, (path, ids), app = await _open(tmp_path, dict(drafts=12))
+    workspace, (path, _ids), app = await _open(tmp_path, dict(drafts=12))
     async with app.run_test(size=(100, 30)) as pilot:
         await _start(app, pilot, workspace)
         await pilot.press("slash", *"draft 1", "enter")
         await settle(app, pilot)
-        titles = {rows(path, "SELECT title FROM posts WHERE id = ?", (i,))[0][0]
-                  for i in _shown_ids(app)}
+        titles = {
+            rows(path, "SELECT title FROM posts WHERE id = ?", (i,))[0][0] for i in _shown_ids(app)
+        }
         assert titles == {"draft 1", "draft 10", "draft 11"}
         await pilot.press("escape")
         await settle(app, pilot)
@@ -191,7 +201,7 @@ async def test_title_search_with_slash_and_escape_clears(tmp_path):
 
 
 async def test_enter_opens_the_post(tmp_path):
-    workspace, (path, ids), app = await _open(tmp_path, dict(published=2, comments_per_post=1))
+    workspace, (_path, ids), app = await _open(tmp_path, dict(published=2, comments_per_post=1))
     async with app.run_test(size=(100, 30)) as pilot:
         await _start(app, pilot, workspace, status="published")
         await pilot.press("enter")
@@ -245,4 +255,115 @@ async def test_hostile_content_renders_literally(tmp_path, size):
         assert "bell␇" in text and "<RLO>" in text and "\u202e" not in text
         assert "[link=x]Mal" in text
         assert "[blink]we" in text and "other 1" in text
+    await workspace.close()
+
+
+# -- the same on a tenant served by a real sqld -------------------------------------------
+
+
+async def _remote_app(tmp_path: Path, proxy, spec: dict):
+    from moderation_fixtures import fill_remote
+    from tursotui.settings import load_settings
+    from tursotui.workspace import Workspace
+
+    ids = await fill_remote(proxy.url, **spec)
+    workspace = await Workspace.open(load_settings())
+    await workspace.registry.add("remote", proxy.url, None, name="Remote")
+    return workspace, ids, make_test_app(workspace)
+
+
+async def _start_remote(app, pilot, workspace, status="draft"):
+    app.push_screen(PostsScreen(await workspace.registry.get("remote"), status=status))
+    await settle(app, pilot)
+
+
+@pytest.mark.servers
+async def test_remote_publish_bulk_conflict_in_one_request(tmp_path, slow_proxy):  # noqa: F811 - fixture
+    """On sqld: bulk publish is one HTTP request; a conflict is reported, not overwritten."""
+    from moderation_fixtures import remote_rows
+
+    workspace, ids, app = await _remote_app(tmp_path, slow_proxy, dict(drafts=4, published=1))
+    url = slow_proxy.url
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _start_remote(app, pilot, workspace)
+        assert _shown_ids(app) == ids["draft"]
+        assert "REMOTE" in screen_text(app) and "drafts 4" in screen_text(app)
+        await remote_rows(
+            url, "UPDATE posts SET status = 'archived' WHERE id = ?", (ids["draft"][1],)
+        )
+        await pilot.press("space", "space", "space")  # rows 0, 1, 2
+        await pilot.press("p")
+        await pilot.pause()
+        slow_proxy.reset_count()
+        await pilot.press("y")
+        await settle(app, pilot)
+        # the guarded batch (1 request), re-reading the rows (1), recounting (1)
+        assert slow_proxy.requests == 3
+        statuses = dict(await remote_rows(url, "SELECT id, status FROM posts"))
+        assert statuses[ids["draft"][0]] == "published"
+        assert statuses[ids["draft"][1]] == "archived"  # changed underneath: left alone
+        assert statuses[ids["draft"][2]] == "published"
+        assert statuses[ids["draft"][3]] == "draft"
+        assert any("changed by someone else" in n.message for n in app._notifications)
+        assert _shown_ids(app) == [ids["draft"][3]]
+        last = workspace.audit.entries()[-1]
+        assert last.status == "ok" and set(last.row_ids) == {ids["draft"][0], ids["draft"][2]}
+    await workspace.close()
+
+
+@pytest.mark.servers
+async def test_remote_archive_draft_and_delete_comment(tmp_path, slow_proxy):  # noqa: F811 - fixture
+    """On sqld: archive, back to draft, and deleting a comment from the post screen."""
+    from moderation_fixtures import remote_rows
+
+    workspace, ids, app = await _remote_app(
+        tmp_path, slow_proxy, dict(published=2, comments_per_post=2)
+    )
+    url = slow_proxy.url
+    target = ids["published"][0]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _start_remote(app, pilot, workspace, status="published")
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert await remote_rows(url, "SELECT status FROM posts WHERE id = ?", (target,)) == [
+            ("archived",)
+        ]
+        await pilot.press("3")
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, PostScreen)
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert await remote_rows(
+            url, "SELECT count(*) FROM comments WHERE post_id = ?", (target,)
+        ) == [(1,)]
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert await remote_rows(url, "SELECT status FROM posts WHERE id = ?", (target,)) == [
+            ("draft",)
+        ]
+    await workspace.close()
+
+
+@pytest.mark.servers
+async def test_remote_tenant_that_stops_answering_reports_and_retries(tmp_path, slow_proxy):  # noqa: F811 - fixture
+    """A tenant that drops connections gives an error line with a retry, then `r` recovers."""
+    from tursotui.settings import load_settings
+    from tursotui.workspace import Workspace
+
+    workspace, ids, app = await _remote_app(tmp_path, slow_proxy, dict(drafts=3))
+    await workspace.close()
+    workspace = await Workspace.open(load_settings())
+    app = make_test_app(workspace)
+    slow_proxy.drop()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _start_remote(app, pilot, workspace)
+        assert "r retries" in screen_text(app)
+        slow_proxy.pass_through()
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert _shown_ids(app) == ids["draft"]
     await workspace.close()

@@ -16,7 +16,6 @@ import pytest
 
 from platform_server import PlatformServer, file_backed, sqld_backed
 from secrets_watch import watch
-from tursotui import provision
 from tursotui.db import LibsqlError, connect
 from tursotui.db import errors as db_errors
 from tursotui.migrations import load_folder
@@ -32,6 +31,7 @@ from tursotui.provision import (
     rotate_token,
     slug_problem,
 )
+from tursotui.provision import create as create_saga
 from tursotui.registry import RegistryError
 from tursotui.settings import load_settings
 from tursotui.workspace import Workspace
@@ -181,18 +181,18 @@ async def test_timeout_while_migrating_is_undone_then_rerun_works(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A migration that hangs past its time: the step fails as timed out and the file goes."""
-    real_migrate = provision.migrate
+    real_migrate = create_saga.migrate
 
     async def hanging(*args, **kwargs):
         await asyncio.sleep(60)
 
     workspace.settings.timeout = 0.1
-    monkeypatch.setattr(provision, "migrate", hanging)
+    monkeypatch.setattr(create_saga, "migrate", hanging)
     with pytest.raises(ProvisionError, match="failed at step 'migrate': timed out"):
         await create_tenant(workspace, "acme")
     assert not (workspace.settings.data_dir / "tenants" / "acme.db").exists()
     assert await slugs(workspace) == []
-    monkeypatch.setattr(provision, "migrate", real_migrate)
+    monkeypatch.setattr(create_saga, "migrate", real_migrate)
     workspace.settings.timeout = 2.0
     tenant = await create_tenant(workspace, "acme")
     assert await migrations_rows(tenant.url) == expected_rows()

@@ -16,8 +16,13 @@ async def _fleet(workspace, n: int = 3, drafts: int = 7, comments: int = 5):
         paths[slug] = await add_local(workspace, slug)
         # Interleaved times: tenant i's n-th post at BASE + (n*3 + i) minutes.
         ids[slug] = fill(
-            paths[slug], drafts=drafts, published=1, comments=comments,
-            start=BASE_TIME + i * 60, step=n * 60, prefix=f"{slug} ",
+            paths[slug],
+            drafts=drafts,
+            published=1,
+            comments=comments,
+            start=BASE_TIME + i * 60,
+            step=n * 60,
+            prefix=f"{slug} ",
         )
     return paths, ids
 

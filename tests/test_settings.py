@@ -180,3 +180,13 @@ def test_a_token_in_a_bad_url_is_not_repeated(monkeypatch: pytest.MonkeyPatch) -
         load_settings()
     assert TOKEN not in str(caught.value)
     assert "authToken=•••" in str(caught.value)
+
+
+def test_a_home_relative_data_dir_is_expanded(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_toml('data_dir = "~/fleet"\nmigrations_dir = "~/app/drizzle"\n')
+    monkeypatch.delenv("TURSOTUI_DATA_DIR")
+    settings = load_settings()
+    assert settings.data_dir == isolated_env / "home" / "fleet"
+    assert settings.migrations_dir == isolated_env / "home" / "app" / "drizzle"

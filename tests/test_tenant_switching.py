@@ -12,6 +12,8 @@ import random
 from pathlib import Path
 
 import pytest
+from textual.widgets import DataTable
+
 from moderation_fixtures import (  # noqa: F401 - fixtures
     fill_remote,
     make_test_app,
@@ -21,8 +23,6 @@ from moderation_fixtures import (  # noqa: F401 - fixtures
     slow_proxy,
     workspace_with,
 )
-from textual.widgets import DataTable
-
 from tursotui.ui.screens.posts import PostsScreen
 from tursotui.ui.widgets.header import TenantHeader
 
@@ -128,11 +128,9 @@ async def test_switching_with_a_slow_tenant_never_mixes_rows(tmp_path: Path):
 
 
 @pytest.mark.servers
-async def test_switching_with_a_slow_sqld_tenant_never_mixes_rows(tmp_path: Path, slow_proxy):
+async def test_switching_with_a_slow_sqld_tenant_never_mixes_rows(tmp_path: Path, slow_proxy):  # noqa: F811 - fixture
     """beta is served by a real sqld behind a proxy delaying each request by 40 ms."""
-    workspace, _ = await workspace_with(
-        tmp_path, {k: v for k, v in SPECS.items() if k != "beta"}
-    )
+    workspace, _ = await workspace_with(tmp_path, {k: v for k, v in SPECS.items() if k != "beta"})
     await fill_remote(slow_proxy.url, **SPECS["beta"])
     await workspace.registry.add("beta", slow_proxy.url, None, name="Beta")
     fault_proxy = slow_proxy

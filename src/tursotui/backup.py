@@ -45,7 +45,7 @@ SCHEMA_SQL = (
     "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'libsql_%' AND name NOT LIKE '_litestream%' "
     "ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END, rowid"
 )
-"""The schema to recreate: tables first, then indexes, views and triggers (server internals skipped)."""
+"""The schema to recreate: tables, then indexes, views and triggers (server internals skipped)."""
 
 
 class BackupError(Exception):
@@ -226,9 +226,7 @@ async def _copy_in_batch(
     schema = (await connection.batch([SCHEMA_SQL]))[0]
     entries = [(str(r[0]), str(r[1]), str(r[2])) for r in schema.rows]
     tables = [name for kind, name, _ in entries if kind == "table"]
-    answers = await connection.batch(
-        [SCHEMA_SQL, *(f"SELECT * FROM {_quote(t)}" for t in tables)]
-    )
+    answers = await connection.batch([SCHEMA_SQL, *(f"SELECT * FROM {_quote(t)}" for t in tables)])
     if [str(r[1]) for r in answers[0].rows if str(r[0]) == "table"] != tables:
         raise BackupError(f"{connection.name}: the schema changed during the backup; try again")
     for kind, _name, sql in entries:
@@ -402,7 +400,11 @@ def write_manifest(directory: Path, records: list[BackupRecord]) -> Path:
     """Add `records` to the directory's manifest, replacing earlier entries of the same tenants."""
     path = directory / MANIFEST
     try:
-        kept = [e for e in read_manifest(directory) if e.get("tenant") not in {r.tenant for r in records}]
+        kept = [
+            e
+            for e in read_manifest(directory)
+            if e.get("tenant") not in {r.tenant for r in records}
+        ]
     except BackupError:
         kept = []
     entries = kept + [asdict(r) for r in records]
@@ -438,7 +440,9 @@ async def backup_tenants(
     """
     directory.mkdir(parents=True, exist_ok=True)
     existing = {e.get("tenant"): e.get("file") for e in _safe_manifest(directory)}
-    taken: set[str] = {str(f) for t, f in existing.items() if f and t not in {x.slug for x in tenants}}
+    taken: set[str] = {
+        str(f) for t, f in existing.items() if f and t not in {x.slug for x in tenants}
+    }
     names = {t.slug: file_name(t.slug, taken) for t in tenants}
     run = BackupRun(directory)
     gate = asyncio.Semaphore(max(1, concurrency))

@@ -84,6 +84,7 @@ async def migrate_tenant(
     if workspace.settings.read_only and not dry_run:
         return TenantMigration(tenant, FAILED, error="read-only mode: writes are refused")
     deadline = workspace.settings.timeout * 6  # migrations may build indexes on big tables
+    connection = None
     try:
         async with asyncio.timeout(deadline):
             connection = await workspace.connection(tenant)
@@ -111,8 +112,14 @@ async def migrate_tenant(
                 entry.detail = f"{folder.path}: {', '.join(m.tag for m in applied)}"
             return TenantMigration(tenant, APPLIED, [m.tag for m in applied])
     except TimeoutError:
+        if connection is not None:
+            connection.interrupt()  # a local statement still running is stopped and rolled back
         return TenantMigration(
-            tenant, FAILED, error=f"no answer within {deadline:g} s", dry_run=dry_run
+            tenant,
+            FAILED,
+            error=f"no answer within {deadline:g} s; "
+            f"check with `tursotui migrate {tenant.slug} --dry-run`",
+            dry_run=dry_run,
         )
     except MigrationError as error:
         outcome = AHEAD if "newer than" in str(error) else FAILED

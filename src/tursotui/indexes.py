@@ -10,8 +10,8 @@ whatever its name.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -22,6 +22,7 @@ from tursotui.db.errors import describe
 
 class IndexAdviceError(Exception):
     """The missing indexes cannot be created; the message names the tenant and the cause."""
+
 
 _CREATE_INDEX = re.compile(
     r"CREATE\s+(UNIQUE\s+)?INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?[`\"\[]?(\w+)[`\"\]]?\s+"
@@ -80,7 +81,7 @@ class IndexAdvice:
         if self.missing:
             parts.append(f"{len(self.missing)} missing")
         if self.no_table:
-            parts.append(f"no {', '.join(self.no_table)}")
+            parts.append(f"no {self.no_table[0]}" if len(self.no_table) == 1 else "no tables")
         return "; ".join(parts)
 
 
@@ -89,9 +90,7 @@ def parse_indexes(sql: str) -> list[WantedIndex]:
     found = []
     for match in _CREATE_INDEX.finditer(sql):
         unique, name, table, columns = match.groups()
-        names = tuple(
-            c.strip().strip("`\"[]").split()[0] for c in columns.split(",") if c.strip()
-        )
+        names = tuple(c.strip().strip('`"[]').split()[0] for c in columns.split(",") if c.strip())
         found.append(WantedIndex(name, table, names, unique=bool(unique)))
     return found
 
@@ -116,7 +115,9 @@ SCHEMA_SQL = (
 """Tables and every index's columns in one query: one round trip on a remote tenant."""
 
 
-async def advise(connection: Connection, wanted: tuple[WantedIndex, ...] | None = None) -> IndexAdvice:
+async def advise(
+    connection: Connection, wanted: tuple[WantedIndex, ...] | None = None
+) -> IndexAdvice:
     """Which wanted indexes a tenant lacks (raises LibsqlError if it cannot be read)."""
     return advice_from_schema((await connection.execute(SCHEMA_SQL)).rows, wanted)
 
@@ -124,7 +125,7 @@ async def advise(connection: Connection, wanted: tuple[WantedIndex, ...] | None 
 def advice_from_schema(
     rows: Iterable[Any], wanted: tuple[WantedIndex, ...] | None = None
 ) -> IndexAdvice:
-    """The advice, from the rows of `SCHEMA_SQL` (for callers that batch it with other questions)."""
+    """The advice from the rows of `SCHEMA_SQL` (for callers batching it with other questions)."""
     wanted = wanted_indexes() if wanted is None else wanted
     tables: set[str] = set()
     existing: dict[tuple[str, str], list[str]] = {}

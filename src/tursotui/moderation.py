@@ -312,7 +312,7 @@ async def fetch_post(conn: Connection, post_id: str) -> Post | None:
 
 
 async def fetch_posts_by_id(conn: Connection, ids: list[str]) -> dict[str, PostRow]:
-    """The current list rows of these posts (to reload rows after a conflict); gone ones are absent."""
+    """The list rows of these posts as they are now (after a write); gone ones are absent."""
     if not ids:
         return {}
     marks = ", ".join("?" for _ in ids)

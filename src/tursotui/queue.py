@@ -160,9 +160,7 @@ class MergedQueue(Generic[T]):
         self.page_size = page_size
         self._gate = asyncio.Semaphore(max(1, concurrency))
         self._timeout = timeout
-        self.errors: dict[str, str] = {
-            t.slug: t.problem or "" for t in tenants if t.broken
-        }
+        self.errors: dict[str, str] = {t.slug: t.problem or "" for t in tenants if t.broken}
 
     @property
     def exhausted(self) -> bool:

@@ -1,4 +1,4 @@
-"""Title search across tenants: every tenant is asked at once (bounded), answers yielded as they come.
+"""Title search across tenants: all asked at once (bounded), answers yielded as they come.
 
 Each tenant answers with its newest matching posts, through the posts screen's own
 query (`moderation.fetch_posts` with a search), so the fleet finds what the posts

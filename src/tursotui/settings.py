@@ -244,6 +244,12 @@ class Settings(BaseSettings):
             raise ValueError("must be a plain table name (letters, digits, _)")
         return value
 
+    @field_validator("data_dir", "migrations_dir")
+    @classmethod
+    def _home(cls, value: Path | None) -> Path | None:
+        # `~` from a TOML or .env file is not expanded by any shell
+        return value.expanduser() if value is not None else None
+
     @field_validator("registry_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:

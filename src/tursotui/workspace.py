@@ -10,6 +10,7 @@ import asyncio
 
 from tursotui.audit import AuditLog
 from tursotui.db import Connection
+from tursotui.db.http import close_shared_client
 from tursotui.registry import Registry, Tenant
 from tursotui.settings import Settings
 
@@ -55,3 +56,4 @@ class Workspace:
         for slug in list(self._connections):
             await self.forget(slug)
         await self.registry.close()
+        await close_shared_client()

@@ -1,15 +1,27 @@
-"""`tursotui backup SLUG... | --all [--out DIR]` and `tursotui backup --verify DIR`."""
+"""`tursotui backup SLUG... | --all [--out DIR]` and `tursotui backup --verify DIR`.
+
+Each tenant becomes one consistent SQLite file in DIR, with `manifest.json`
+(tenant, time, schema version, row counts, SHA-256); progress goes to stderr.
+`--verify DIR` opens every file and compares it with the manifest. Exit status 1
+if any tenant could not be backed up or any file does not verify.
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 from tursotui.backup import BackupError, backup_tenants, verify
-from tursotui.registry import RegistryError
-from tursotui.settings import SettingsError, load_settings
+from tursotui.cli.common import (
+    FAILED,
+    OK,
+    add_settings_arguments,
+    command,
+    fail,
+    note,
+    open_workspace,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Write a consistent SQLite file per tenant and a manifest.json (tenant, time, "
             "schema version, row counts, SHA-256) into DIR; --verify DIR opens every file "
-            "and compares it with the manifest. Progress goes to stderr."
+            "and compares it with the manifest. Progress goes to stderr. Exit status 1 if "
+            "any tenant failed or any file does not verify."
         ),
     )
     parser.add_argument("slugs", nargs="*", metavar="SLUG", help="tenants to back up")
@@ -34,93 +47,64 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--verify", type=Path, metavar="DIR", help="check the backup in DIR against its manifest"
     )
-    parser.set_defaults(handler=run)
+    add_settings_arguments(parser)
+    parser.set_defaults(handler=run, parser=parser)
 
 
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
+@command
 async def run(args: argparse.Namespace) -> int:
-    """Back up or verify; 0 when everything succeeded, 1 if anything failed, 2 on usage errors."""
+    """Back up or verify; 0 when everything succeeded, 1 if anything failed."""
     if args.verify is not None:
         if args.slugs or args.all or args.out:
-            _say("tursotui backup: --verify DIR takes no tenants and no --out")
-            return 2
+            args.parser.error("--verify DIR takes no tenants and no --out")
         return _verify(args.verify)
     if bool(args.slugs) == bool(args.all):
-        _say("tursotui backup: name tenants (SLUG ...) or --all, not both")
-        return 2
-    try:
-        settings = load_settings(read_only=getattr(args, "read_only", None))
-    except SettingsError as error:
-        _say(f"tursotui: {error}")
-        return 1
-    from tursotui.workspace import Workspace
-
-    try:
-        workspace = await Workspace.open(settings)
-    except RegistryError as error:
-        _say(f"tursotui: {error}")
-        return 1
-    try:
+        args.parser.error("name the tenants to back up, or give --all (not both)")
+    async with open_workspace(args) as workspace:
         tenants = await workspace.registry.tenants()
         if not args.all:
             by_slug = {t.slug: t for t in tenants}
             unknown = [s for s in args.slugs if s not in by_slug]
             if unknown:
-                _say(f"tursotui backup: no tenant {', '.join(unknown)} in the registry")
-                return 1
+                return fail(f"no tenant {', '.join(unknown)} in the registry")
             tenants = [by_slug[s] for s in dict.fromkeys(args.slugs)]
         if not tenants:
-            _say("tursotui backup: the registry has no tenants")
-            return 1
-        out = args.out or settings.data_dir / "backups" / time.strftime(
-            "%Y%m%dT%H%M%SZ", time.gmtime()
-        )
-        _say(f"backing up {len(tenants)} tenant(s) into {out}")
+            return fail("the registry has no tenants")
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        out: Path = args.out or workspace.settings.data_dir / "backups" / stamp
+        note(f"backing up {len(tenants)} tenant(s) into {out}")
         started = time.perf_counter()
-        try:
-            result = await backup_tenants(
-                tenants,
-                out,
-                workspace.connection,
-                concurrency=min(4, settings.fleet_concurrency),
-                progress=lambda slug, text: _say(f"  {slug}: {text}"),
-            )
-        except OSError as error:
-            _say(f"tursotui backup: cannot write {out}: {error}")
-            return 1
-    except RegistryError as error:
-        _say(f"tursotui: {error}")
-        return 1
-    finally:
-        await workspace.close()
+        result = await backup_tenants(
+            tenants,
+            out,
+            workspace.connection,
+            concurrency=min(4, workspace.settings.fleet_concurrency),
+            progress=lambda slug, text: note(f"  {slug}: {text}"),
+        )
     elapsed = time.perf_counter() - started
-    _say(
+    note(
         f"{len(result.records)} backed up, {len(result.failures)} failed in {elapsed:.1f} s; "
         f"manifest: {out / 'manifest.json'}"
     )
     for record in result.records:
         if not record.consistent:
-            _say(f"  {record.tenant}: copied without a read transaction; it may mix moments")
+            note(f"  {record.tenant}: copied without one transaction; it may mix moments")
     for failure in result.failures:
-        _say(f"  FAILED {failure.tenant}: {failure.error}")
-    return 1 if result.failures else 0
+        note(f"  FAILED {failure.tenant}: {failure.error}")
+    return FAILED if result.failures else OK
 
 
 def _verify(directory: Path) -> int:
     try:
         results = verify(directory)
     except BackupError as error:
-        _say(f"tursotui backup: {error}")
-        return 1
+        return fail(str(error))
     bad = 0
     for result in results:
         if result.ok:
-            _say(f"  ok      {result.tenant} ({result.file})")
+            note(f"  ok      {result.tenant} ({result.file})")
         else:
             bad += 1
-            _say(f"  FAILED  {result.tenant} ({result.file}): {'; '.join(result.problems)}")
-    _say(f"{len(results) - bad} of {len(results)} backups verified in {directory}")
-    return 1 if bad or not results else 0
+            note(f"  FAILED  {result.tenant} ({result.file}): {'; '.join(result.problems)}")
+    note(f"{len(results) - bad} of {len(results)} backups verified in {directory}")
+    return FAILED if bad or not results else OK

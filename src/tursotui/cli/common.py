@@ -13,7 +13,6 @@ import argparse
 import base64
 import csv
 import functools
-import importlib
 import json
 import math
 import sys
@@ -38,10 +37,6 @@ FAILED = 1
 
 _secrets: set[str] = set()
 
-_ERROR_MODULES = ("tursotui.migrations", "tursotui.platform", "tursotui.provision")
-"""Modules whose error types (MigrationError...) are user errors too, once they exist."""
-
-
 # -- secrets ------------------------------------------------------------------------
 
 
@@ -62,30 +57,18 @@ def scrub(text: str) -> str:
 # -- errors ---------------------------------------------------------------------------
 
 
-def user_errors() -> tuple[type[BaseException], ...]:
-    """The exception types that mean "the user can act on this" (exit 1, one line)."""
-    found: list[type[BaseException]] = [
-        SettingsError,
-        RegistryError,
-        LibsqlError,
-        AuditError,
-    ]
-    for name in _ERROR_MODULES:
-        module = sys.modules.get(name)
-        if module is None:
-            try:
-                module = importlib.import_module(name)
-            except ImportError:
-                continue
-        for value in vars(module).values():
-            if (
-                isinstance(value, type)
-                and issubclass(value, Exception)
-                and value.__module__ == name
-                and value.__name__.endswith("Error")
-            ):
-                found.append(value)
-    return tuple(found)
+def is_user_error(error: BaseException) -> bool:
+    """True for errors a user can act on: the layers' own error types, not bugs.
+
+    Every layer of tursotui has one error type with a human message (SettingsError,
+    RegistryError, MigrationError, PlatformError, AuditError...), plus the connection
+    layer's LibsqlError; anything else is a bug and keeps its traceback.
+    """
+    if isinstance(error, LibsqlError | SettingsError | RegistryError | AuditError):
+        return True
+    return isinstance(error, Exception) and any(
+        cls.__module__.startswith("tursotui.") for cls in type(error).__mro__[:-2]
+    )
 
 
 def error_line(error: BaseException) -> str:
@@ -113,11 +96,13 @@ def command(handler: Handler) -> Handler:
     async def run(args: argparse.Namespace) -> int:
         try:
             return await handler(args)
-        except user_errors() as error:
-            return fail(error_line(error))
         except OSError as error:  # a file we were told to read or write
             where = f" {error.filename}" if error.filename else ""
             return fail(f"{error.strerror or error}{where}")
+        except Exception as error:
+            if is_user_error(error):
+                return fail(error_line(error))
+            raise
 
     return run
 

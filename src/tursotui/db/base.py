@@ -6,11 +6,27 @@ from abc import abstractmethod
 from collections.abc import AsyncIterator
 from typing import Any, Self
 
-from libsql_client import Client, InArgs, InStatement, Statement
-from libsql_client.client import _normalize_value
+from datetime import datetime
+
+from libsql_client import Client, InArgs, InStatement, InValue, Statement, Value
 
 from tursotui.db.result import Result
 from tursotui.db.urls import DatabaseURL
+
+
+def to_value(value: InValue) -> Value:
+    """A plain SQLite value: bool as 0/1, bytes-likes as bytes, datetime as epoch SECONDS.
+
+    libsql-client turns datetimes into milliseconds; the tenant schema stores
+    seconds (SPEC §2.2), and milliseconds would corrupt the app's view of the data.
+    """
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    if isinstance(value, bool):
+        return int(value)
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return bytes(memoryview(value))
 
 
 def to_statement(stmt: InStatement, args: InArgs = None) -> Statement:
@@ -18,10 +34,10 @@ def to_statement(stmt: InStatement, args: InArgs = None) -> Statement:
     statement = Statement.convert(stmt, args)
     if isinstance(statement.args, dict):
         statement = Statement(
-            statement.sql, {k: _normalize_value(v) for k, v in statement.args.items()}
+            statement.sql, {k: to_value(v) for k, v in statement.args.items()}
         )
     elif statement.args is not None:
-        statement = Statement(statement.sql, [_normalize_value(v) for v in statement.args])
+        statement = Statement(statement.sql, [to_value(v) for v in statement.args])
     return statement
 
 

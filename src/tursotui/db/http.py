@@ -130,15 +130,27 @@ class HranaHTTPConnection(Connection):
             raise self._error("the connection is closed", errors.CLOSED)
         endpoint = (base_url or self.url.target).rstrip("/") + "/v2/pipeline"
         body = {"baton": baton, "requests": requests}
+        failure: LibsqlError
         try:
             async with asyncio.timeout(self.timeout):
                 response = await shared_client().post(endpoint, json=body, headers=self._headers())
         except TimeoutError:
-            raise self._error(
+            failure = self._error(
                 f"{self.url.host} did not answer within {self.timeout:g} s", errors.TIMEOUT
-            ) from None
+            )
         except httpx.HTTPError as error:
-            raise self._transport_error(error) from None
+            failure = self._transport_error(error)
+        except httpx.InvalidURL:
+            failure = hrana.protocol_error(self.name, f"an unusable URL {endpoint!r}")
+        else:
+            return self._answer(response, len(requests))
+        # Raised outside the handler: httpx's exception holds the request and its headers
+        # (the token), so it must not ride along as the context.
+        raise failure
+
+    def _answer(
+        self, response: httpx.Response, expected: int
+    ) -> tuple[list[Any], str | None, str | None]:
         if response.status_code != 200:
             if response.status_code == 500 and b"unknown variant `close`" in response.content:
                 raise _CloseRejected
@@ -146,7 +158,7 @@ class HranaHTTPConnection(Connection):
         try:
             answer = response.json()
             results = answer["results"]
-            if not isinstance(results, list) or len(results) != len(requests):
+            if not isinstance(results, list) or len(results) != expected:
                 raise ValueError("wrong number of results")
             new_baton = answer.get("baton")
             new_base = answer.get("base_url")
@@ -319,8 +331,20 @@ class HTTPTransaction(Transaction):
             # the server rolls it back when it expires.
             self._done = True
             raise
-        self._base_url = base_url or self._base_url
+        if base_url and base_url != self._base_url:
+            self._base_url = self._checked_base_url(base_url)
         return results
+
+    def _checked_base_url(self, base_url: str) -> str:
+        # The token follows the stream to `base_url`: never over plain HTTP when the tenant
+        # is reached over HTTPS.
+        ours = self._conn.url.target
+        if not base_url.startswith(("https://", "http://")) or (
+            ours.startswith("https://") and not base_url.startswith("https://")
+        ):
+            self._done = True
+            raise hrana.protocol_error(self._conn.name, f"a base_url it cannot use ({base_url!r})")
+        return base_url
 
     async def _abandon_streamless(self) -> None:
         self._done = True

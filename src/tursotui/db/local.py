@@ -73,6 +73,15 @@ def _open(path: str, *, read_only: bool, create: bool) -> tuple[sqlite3.Connecti
     return db, guard
 
 
+def _bind(args: Any) -> Any:
+    """sqlite3's parameters: named ones keyed without their `:`/`@`/`$` prefix."""
+    if args is None:
+        return ()
+    if isinstance(args, dict):
+        return {str(k).lstrip(":@$"): v for k, v in args.items()}
+    return args
+
+
 class LocalConnection(Connection):
     """A `file:` database served by a persistent sqlite3 connection on its own thread."""
 
@@ -136,13 +145,14 @@ class LocalConnection(Connection):
 
     def _run(self, sql: str, args: Any) -> Result:
         assert self._db is not None
-        cursor = self._db.execute(sql, args if args is not None else ())
+        cursor = self._db.execute(sql, _bind(args))
         try:
             if cursor.description is None:
                 return Result((), [], max(cursor.rowcount, 0), cursor.lastrowid or None)
             columns = tuple(d[0] for d in cursor.description)
             values = cursor.fetchall()
-            return Result(columns, make_rows(columns, values), 0, None)
+            # sqlite3 knows the count of an UPDATE ... RETURNING only once its rows are read.
+            return Result(columns, make_rows(columns, values), max(cursor.rowcount, 0), None)
         finally:
             cursor.close()
 
@@ -177,9 +187,7 @@ class LocalConnection(Connection):
         statement = to_statement(stmt, args)
         assert self._db is not None
         db = self._db
-        cursor = await self._call(
-            db.execute, statement.sql, statement.args if statement.args is not None else ()
-        )
+        cursor = await self._call(db.execute, statement.sql, _bind(statement.args))
         try:
             if cursor.description is None:
                 yield Result((), [], max(cursor.rowcount, 0), cursor.lastrowid or None)

@@ -45,7 +45,7 @@ class _Conn(HranaConn):
     refused: LibsqlError | None = None
 
     def _receive(self, text: str) -> None:
-        if self.refused is None and '"hello_error"' in text:
+        if not self._recvd_hello and '"hello_error"' in text:
             with contextlib.suppress(ValueError, KeyError, TypeError):
                 self.refused = _error_from_proto(json.loads(text)["error"])
         super()._receive(text)
@@ -102,8 +102,10 @@ class WebSocketConnection(Connection):
     async def _drop_client(self) -> None:
         client, self._client = self._client, None
         if client is not None:
+            # A dead server never answers the closing handshake; do not wait for it forever.
             with contextlib.suppress(Exception):
-                await client.close()
+                async with asyncio.timeout(self.timeout):
+                    await client.close()
 
     # -- errors --------------------------------------------------------------------
 
@@ -120,45 +122,45 @@ class WebSocketConnection(Connection):
             writes: The request writes; sqld answers a write with a read-only token by
                 closing the WebSocket, so that is what a lost connection then means.
         """
-        host = self.url.host
         try:
             async with asyncio.timeout(self.timeout):
                 return await awaitable
-        except TimeoutError:
-            raise self._error(
-                f"{host} did not answer within {self.timeout:g} s", errors.TIMEOUT
-            ) from None
-        except LibsqlError as error:
+        except (LibsqlError, aiohttp.ClientError, OSError) as error:  # TimeoutError is an OSError
+            failure = self._failure(error, writes=writes)
+        # Raised outside the handler so that no library exception rides along as its context.
+        raise failure
+
+    def _failure(self, error: BaseException, *, writes: bool) -> LibsqlError:
+        """What went wrong, as the layer's error."""
+        host = self.url.host
+        if isinstance(error, TimeoutError):
+            return self._error(f"{host} did not answer within {self.timeout:g} s", errors.TIMEOUT)
+        if isinstance(error, LibsqlError):
             # A refused hello is the real reason behind whatever broke after it.
             refused = getattr(self._client._conn, "refused", None) if self._client else None
             if refused is not None:
-                raise self._translate(refused) from None
+                return self._translate(refused)
             if writes and self._token_read_only and error.code in _LOST_CODES:
-                raise self._error(
+                return self._error(
                     f"the token is read-only: {host} closed the connection on a write",
                     errors.READ_ONLY_TOKEN,
-                ) from None
-            raise self._translate(error) from None
-        except aiohttp.WSServerHandshakeError as error:
-            raise self._handshake_error(error.status) from None
-        except aiohttp.ClientConnectorDNSError:
-            raise self._error(
-                f"cannot resolve the host {_hostname(host)} (DNS)", errors.DNS
-            ) from None
-        except aiohttp.ClientConnectorError as error:
-            if isinstance(error.os_error, socket.gaierror):
-                raise self._error(
-                    f"cannot resolve the host {_hostname(host)} (DNS)", errors.DNS
-                ) from None
-            if isinstance(error.os_error, ConnectionRefusedError):
-                raise self._error(f"{host} refused the connection", errors.REFUSED) from None
-            reason = error.os_error.strerror or type(error.os_error).__name__
-            raise self._error(f"cannot connect to {host} ({reason})", errors.REFUSED) from None
-        except (aiohttp.ClientError, OSError) as error:
-            reason = type(error).__name__
-            raise self._error(
-                f"the connection to {host} was lost ({reason})", errors.CONNECTION_LOST
-            ) from None
+                )
+            return self._translate(error)
+        if isinstance(error, aiohttp.WSServerHandshakeError):
+            return self._handshake_error(error.status)
+        if isinstance(error, aiohttp.ClientConnectorError):
+            os_error = error.os_error
+            if isinstance(error, aiohttp.ClientConnectorDNSError) or isinstance(
+                os_error, socket.gaierror
+            ):
+                return self._error(f"cannot resolve the host {_hostname(host)} (DNS)", errors.DNS)
+            if isinstance(os_error, ConnectionRefusedError):
+                return self._error(f"{host} refused the connection", errors.REFUSED)
+            reason = os_error.strerror or type(os_error).__name__
+            return self._error(f"cannot connect to {host} ({reason})", errors.REFUSED)
+        return self._error(
+            f"the connection to {host} was lost ({type(error).__name__})", errors.CONNECTION_LOST
+        )
 
     def _handshake_error(self, status: int) -> LibsqlError:
         host = self.url.host

@@ -234,6 +234,10 @@ class TursotuiApp(App[None]):
         """The audit log of every write."""
         self.open_screen("audit", "AuditScreen")
 
+    def action_open_queue(self, mode: str = "drafts") -> None:
+        """The moderation queue across tenants (`drafts` or `comments`)."""
+        self.open_screen("queue", "QueueScreen", mode)
+
     def action_new_tenant(self) -> None:
         """Create, migrate and register a tenant."""
         self.open_screen("new_tenant", "NewTenantScreen")

@@ -25,6 +25,8 @@ GLOBAL_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("fleet: open", "open_fleet", "All tenants side by side"),
     ("audit: show log", "open_audit", "Every write tursotui made"),
     ("tenant: new", "new_tenant", "Create, migrate and register a tenant"),
+    ("queue: drafts", "open_queue('drafts')", "Drafts awaiting review across every tenant"),
+    ("queue: newest comments", "open_queue('comments')", "The newest comments of every tenant"),
     ("help: keys", "help", "Every key of the current screen"),
     ("app: quit", "quit_app", "Quit tursotui"),
 )
@@ -49,7 +51,9 @@ def screen_commands(screen: Screen) -> Iterator[Command]:
     seen: set[str] = set()
     for active in screen.active_bindings.values():
         binding = active.binding
-        if binding.system or not binding.description or active.node is app:
+        # The screen's own actions only: the focused widget's (cursor up, page down...)
+        # are navigation, not commands, and the app's are offered below under their names.
+        if binding.system or not binding.description or active.node is not screen:
             continue
         if binding.action in seen or not active.enabled:
             continue

@@ -89,9 +89,7 @@ class AuditScreen(Screen[None]):
         wide = len(table.columns) > 7
         for entry in entries:
             stamp = datetime.fromtimestamp(entry.time or 0)
-            rows = (
-                ", ".join(entry.row_ids) if wide else str(len(entry.row_ids))
-            )
+            rows = ", ".join(entry.row_ids) if wide else str(len(entry.row_ids))
             cells = [
                 Text(stamp.strftime("%Y-%m-%d %H:%M:%S" if wide else "%m-%d %H:%M")),
                 literal(entry.operator, 10),
@@ -108,6 +106,5 @@ class AuditScreen(Screen[None]):
         summary = Text(f" {len(entries)} writes", end="")
         if failed:
             summary.append(f" · {failed} failed", style="bold red")
-        summary.append("  ")
-        summary.append_text(literal(str(audit.path), 120, style="dim"))
+        summary.append("  newest first · r reloads", style="dim")
         self.query_one("#audit-summary", Static).update(summary)

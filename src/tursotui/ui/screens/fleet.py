@@ -35,7 +35,11 @@ if TYPE_CHECKING:
 
 
 def _number(value: int | None) -> Text:
-    return Text("—", style="dim", justify="right") if value is None else Text(str(value), justify="right")
+    return (
+        Text("—", style="dim", justify="right")
+        if value is None
+        else Text(str(value), justify="right")
+    )
 
 
 def _when(value: int | None) -> Text:
@@ -50,7 +54,13 @@ def _when(value: int | None) -> Text:
 def _schema(label: str | None) -> Text:
     if label is None:
         return Text("—", style="dim")
-    style = "green" if label == "current" else "red" if label in {"not migrated", "unknown"} else "yellow"
+    style = (
+        "green"
+        if label == "current"
+        else "red"
+        if label in {"not migrated", "unknown"}
+        else "yellow"
+    )
     if label == "ahead":
         style = "magenta"
     return Text(label, style=style)
@@ -59,7 +69,12 @@ def _schema(label: str | None) -> Text:
 COLUMNS: tuple[tuple[str, str, int, Callable[[FleetRow], Any]], ...] = (
     ("tenant", "tenant", 16, lambda r: r.slug.lower()),
     ("state", "state", 5, lambda r: (not r.reachable, r.slug)),
-    ("latency", "ms", 6, lambda r: r.health.latency_ms if r.health.latency_ms is not None else 1e12),
+    (
+        "latency",
+        "ms",
+        6,
+        lambda r: r.health.latency_ms if r.health.latency_ms is not None else 1e12,
+    ),
     ("schema", "schema", 12, lambda r: r.health.schema or "~"),
     ("draft", "drafts", 6, lambda r: -(r.count("draft") or -1)),
     ("published", "publ.", 6, lambda r: -(r.count("published") or -1)),
@@ -71,6 +86,11 @@ COLUMNS: tuple[tuple[str, str, int, Callable[[FleetRow], Any]], ...] = (
 )
 """(key, header, width, sort key) of each column; sorting puts the interesting end first."""
 
+NARROW_COLUMNS = ("tenant", "state", "schema", "draft", "comments", "indexes", "error")
+"""The columns that fit an 80-column terminal; the others appear from 120 columns on."""
+
+WIDE_FROM = 120
+
 
 class FleetScreen(Screen[None]):
     """Every tenant at once: health, schema, counts, activity, index advice."""
@@ -80,22 +100,56 @@ class FleetScreen(Screen[None]):
     HELP_TITLE = "fleet"
 
     BINDINGS = [
-        Binding("enter", "open", "Posts", tooltip="Moderate the current tenant's posts", id="fleet.open"),
+        Binding(
+            "enter", "open", "Posts", tooltip="Moderate the current tenant's posts", id="fleet.open"
+        ),
         Binding("r", "refresh", "Refresh", tooltip="Ask every tenant again", id="fleet.refresh"),
-        Binding("c", "cancel", "Cancel", tooltip="Stop asking; keep the rows that arrived",
-                id="fleet.cancel"),
-        Binding("o", "sort", "Sort", tooltip="Sort by the next column (click a header too)",
-                id="fleet.sort"),
+        Binding(
+            "c",
+            "cancel",
+            "Cancel",
+            tooltip="Stop asking; keep the rows that arrived",
+            id="fleet.cancel",
+        ),
+        Binding(
+            "o",
+            "sort",
+            "Sort",
+            tooltip="Sort by the next column (click a header too)",
+            id="fleet.sort",
+        ),
         Binding("O", "reverse", "Reverse", tooltip="Reverse the sort order", show=False),
-        Binding("slash", "search", "Search", tooltip="Search post titles across every tenant",
-                id="fleet.search"),
-        Binding("m", "queue", "Queue", tooltip="Drafts and comments across tenants", id="fleet.queue"),
-        Binding("M", "migrate", "Migrate", tooltip="Migrate every tenant (dry run first)",
-                id="fleet.migrate"),
-        Binding("i", "indexes(False)", "Indexes", tooltip="Create the current tenant's missing indexes",
-                id="fleet.indexes"),
-        Binding("I", "indexes(True)", "All indexes", show=False,
-                tooltip="Create the missing indexes on every tenant that lacks them"),
+        Binding(
+            "slash",
+            "search",
+            "Search",
+            tooltip="Search post titles across every tenant",
+            id="fleet.search",
+        ),
+        Binding(
+            "m", "queue", "Queue", tooltip="Drafts and comments across tenants", id="fleet.queue"
+        ),
+        Binding(
+            "M",
+            "migrate",
+            "Migrate",
+            tooltip="Migrate every tenant (dry run first)",
+            id="fleet.migrate",
+        ),
+        Binding(
+            "i",
+            "indexes(False)",
+            "Indexes",
+            tooltip="Create the current tenant's missing indexes",
+            id="fleet.indexes",
+        ),
+        Binding(
+            "I",
+            "indexes(True)",
+            "All indexes",
+            show=False,
+            tooltip="Create the missing indexes on every tenant that lacks them",
+        ),
         Binding("j", "cursor(1)", "Down", show=False),
         Binding("k", "cursor(-1)", "Up", show=False),
         Binding("escape", "back", "Back", show=False),
@@ -121,10 +175,13 @@ class FleetScreen(Screen[None]):
         yield TenantHeader("fleet", id="fleet-header")
         yield Static(id="fleet-progress")
         yield ProgressBar(id="fleet-bar", show_eta=False)
-        yield Input(placeholder="search titles on every tenant; enter searches, escape closes",
-                    id="fleet-search")
+        yield Input(
+            placeholder="search titles on every tenant; enter searches, escape closes",
+            id="fleet-search",
+        )
         yield DataTable(id="fleet-results", cursor_type="row", zebra_stripes=True)
         yield DataTable(id="fleet-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="fleet-detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -144,11 +201,27 @@ class FleetScreen(Screen[None]):
     def _setup_table(self) -> None:
         table = self.query_one("#fleet-table", DataTable)
         table.clear(columns=True)
-        for index, (key, header, width, _sort) in enumerate(COLUMNS):
+        columns = self.columns()
+        narrow = len(columns) < len(COLUMNS)
+        used = sum(
+            (12 if narrow and key == "tenant" else width) + 2
+            for key, _h, width, _s in columns
+            if key != "error"
+        )
+        room = max(12, (self.app.size.width or 80) - used - 4)
+        for index, (key, header, width, _sort) in enumerate(columns):
             label = Text(header)
             if index == self.sort_column:
                 label.append(" ▼" if not self.sort_reverse else " ▲", style="bold")
-            table.add_column(label, key=key, width=width)
+            if key == "tenant" and len(columns) < len(COLUMNS):
+                width = 12
+            table.add_column(label, key=key, width=room if key == "error" else width)
+
+    def columns(self) -> list[tuple[str, str, int, Callable[[FleetRow], Any]]]:
+        """The columns shown at the terminal's width."""
+        if (self.app.size.width or 80) >= WIDE_FROM:
+            return list(COLUMNS)
+        return [column for column in COLUMNS if column[0] in NARROW_COLUMNS]
 
     def show_progress(self) -> None:
         """The line above the table: answered / total, errors, what is running."""
@@ -158,13 +231,15 @@ class FleetScreen(Screen[None]):
         line = Text(no_wrap=True, overflow="ellipsis", end="")
         line.append(f" {answered}/{total} tenants answered", style="bold")
         if failed:
-            line.append(f" · {failed} unreachable", style="red")
+            line.append(f" · {failed} down", style="red")
         missing = sum(1 for r in self.rows.values() if r.indexes and r.indexes.missing)
         if missing:
             line.append(f" · {missing} missing indexes (i/I)", style="yellow")
         if self.loading:
-            line.append(f" · asking {self.workspace.settings.fleet_concurrency} at a time… (c cancels)",
-                        style="dim")
+            line.append(
+                f" · asking {self.workspace.settings.fleet_concurrency} at a time… (c cancels)",
+                style="dim",
+            )
         elif self.cancelled and answered < total:
             line.append(" · cancelled (r asks again)", style="yellow")
         if self.note is not None:
@@ -222,13 +297,23 @@ class FleetScreen(Screen[None]):
 
     def _pending_cells(self, tenant: Tenant) -> list[Text]:
         cells = [literal(tenant.slug or "(no slug)", 16), Text("…", style="dim")]
-        return cells + [Text("")] * (len(COLUMNS) - 2)
+        return cells + [Text("")] * (len(self.columns()) - 2)
 
     def _cells(self, row: FleetRow) -> list[Text]:
+        shown = {key for key, *_rest in self.columns()}
+        return [
+            cell
+            for (key, *_rest), cell in zip(COLUMNS, self._all_cells(row), strict=True)
+            if key in shown
+        ]
+
+    def _all_cells(self, row: FleetRow) -> list[Text]:
         latency = row.health.latency_ms
         advice = row.indexes
-        index_cell = Text("—", style="dim") if advice is None else Text(
-            advice.label, style="green" if advice.label == "ok" else "yellow"
+        index_cell = (
+            Text("—", style="dim")
+            if advice is None
+            else Text(advice.label, style="green" if advice.label == "ok" else "yellow")
         )
         state = Text("ok", style="green") if row.reachable else Text("down", style="bold red")
         return [
@@ -247,8 +332,30 @@ class FleetScreen(Screen[None]):
 
     def _update_row(self, key: str, row: FleetRow) -> None:
         table = self.query_one("#fleet-table", DataTable)
-        for (column, *_rest), cell in zip(COLUMNS, self._cells(row), strict=True):
+        for (column, *_rest), cell in zip(self.columns(), self._cells(row), strict=True):
             table.update_cell(key, column, cell)
+        if key == self.current_key():
+            self.show_detail()
+
+    @on(DataTable.RowHighlighted, "#fleet-table")
+    def show_detail(self) -> None:
+        """The line under the table: the current tenant's host and its whole error, if any."""
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        tenant = self.current_tenant()
+        if tenant is not None:
+            line.append(" ")
+            line.append_text(literal(tenant.slug or "(no slug)", 30))
+            line.append("  ")
+            line.append_text(literal(tenant.host, 60))
+            row = self.rows.get(self.current_key() or "")
+            if row is not None and row.error:
+                line.append("  ! ", style="bold red")
+                line.append_text(literal(row.error, 500))
+            elif row is not None and row.indexes and row.indexes.missing:
+                line.append(
+                    "  missing: " + ", ".join(i.label for i in row.indexes.missing), style="yellow"
+                )
+        self.query_one("#fleet-detail", Static).update(line)
 
     def action_cancel(self) -> None:
         """Stop asking the tenants (or stop the search); rows that arrived stay."""
@@ -264,7 +371,8 @@ class FleetScreen(Screen[None]):
 
     def action_sort(self) -> None:
         """Sort by the next column."""
-        self.sort_column = 0 if self.sort_column is None else (self.sort_column + 1) % len(COLUMNS)
+        count = len(self.columns())
+        self.sort_column = 0 if self.sort_column is None else (self.sort_column + 1) % count
         self._resort()
 
     def action_reverse(self) -> None:
@@ -288,9 +396,12 @@ class FleetScreen(Screen[None]):
         keys = [str(i) for i in range(len(self.tenants))]
         if self.sort_column is None:
             return keys
-        sort_key = COLUMNS[self.sort_column][3]
-        answered = sorted((k for k in keys if k in self.rows), key=lambda k: sort_key(self.rows[k]),
-                          reverse=self.sort_reverse)
+        sort_key = self.columns()[self.sort_column][3]
+        answered = sorted(
+            (k for k in keys if k in self.rows),
+            key=lambda k: sort_key(self.rows[k]),
+            reverse=self.sort_reverse,
+        )
         return answered + [k for k in keys if k not in self.rows]
 
     def _resort(self) -> None:
@@ -339,7 +450,9 @@ class FleetScreen(Screen[None]):
         if tenant is None:
             return
         if tenant.broken:
-            self.notify(f"{tenant.slug or 'this row'}: {tenant.problem}", severity="warning", markup=False)
+            self.notify(
+                f"{tenant.slug or 'this row'}: {tenant.problem}", severity="warning", markup=False
+            )
             return
         from tursotui.ui.screens.posts import PostsScreen
 
@@ -410,11 +523,18 @@ class FleetScreen(Screen[None]):
                 from tursotui.ui.screens.posts import status_text
 
                 results.add_row(
-                    literal(answer.tenant.slug, 16), status_text(post.status),
-                    literal(post.title, 60), key=key,
+                    literal(answer.tenant.slug, 16),
+                    status_text(post.status),
+                    literal(post.title, 60),
+                    key=key,
                 )
-            self.note = Text(f"search: {answered}/{asked} tenants, {len(self.hits)} posts"
-                             + (f", {failed} failed" if failed else ""), style="bold")
+            # By tenant, each tenant's matches newest first: the list does not jump around.
+            results.sort("tenant", key=lambda cell: str(cell).lower())
+            self.note = Text(
+                f"search: {answered}/{asked} tenants, {len(self.hits)} posts"
+                + (f", {failed} failed" if failed else ""),
+                style="bold",
+            )
             self.show_progress()
 
     # --- index advice ---------------------------------------------------------------
@@ -431,7 +551,9 @@ class FleetScreen(Screen[None]):
             row = self.rows.get(key) if key is not None else None
             targets = [row] if row and row.indexes and row.indexes.missing else []
         if not targets:
-            self.notify("No missing indexes here (wait for the row to load, or see the indexes column).")
+            self.notify(
+                "No missing indexes here (wait for the row to load, or see the indexes column)."
+            )
             return
         self.create_indexes(targets)
 
@@ -449,15 +571,22 @@ class FleetScreen(Screen[None]):
             question.append(": " + ", ".join(i.label for i in row.indexes.missing) + "\n")  # type: ignore[union-attr]
         if len(targets) > 8:
             question.append(f"… and {len(targets) - 8} more\n")
-        question.append("\nBuilding an index on a large table takes a while and holds a write lock.")
-        if not await self.app.push_screen_wait(ConfirmScreen(question, yes="Create", title="Indexes")):
+        question.append(
+            "\nBuilding an index on a large table takes a while and holds a write lock."
+        )
+        if not await self.app.push_screen_wait(
+            ConfirmScreen(question, yes="Create", title="Indexes")
+        ):
             return
         done, failed = 0, []
         for row in targets:
             try:
                 conn = await self.workspace.connection(row.tenant)
                 await indexes.create_missing(
-                    conn, self.workspace.audit, row.slug, row.indexes.missing  # type: ignore[union-attr]
+                    conn,
+                    self.workspace.audit,
+                    row.slug,
+                    row.indexes.missing,  # type: ignore[union-attr]
                 )
                 done += 1
             except (indexes.IndexAdviceError, AuditError, LibsqlError, RegistryError) as error:
@@ -475,16 +604,12 @@ class FleetScreen(Screen[None]):
         if self.workspace.settings.read_only:
             self.notify("read-only session: migrating is disabled", severity="warning")
             return
-        try:
-            from tursotui.fleet_migrate import migrate_fleet  # noqa: F401
-        except ImportError:
-            self.notify("Fleet migrations are not available in this build.", severity="warning")
-            return
         self.migrate_fleet()
 
     @work(exclusive=True, group="migrate", exit_on_error=False, description="fleet migration")
     async def migrate_fleet(self) -> None:
         """Dry run, confirm with what is pending, then migrate with a progress bar."""
-        from tursotui.ui.screens.fleet_migrate import run_fleet_migration
+        from tursotui.ui.screens.fleet_migration import run_fleet_migration
 
         await run_fleet_migration(self)
+        self.action_refresh()

@@ -25,6 +25,7 @@ from tursotui.ui.screens.posts import (
     PREFETCH_ROWS,
     READ_ONLY_HINT,
     VERBS,
+    TextLine,
     status_text,
     tenant_connection,
     when,
@@ -87,7 +88,7 @@ class PostScreen(Screen[None]):
         yield TenantHeader("post", id="post-header")
         yield Static(id="post-meta")
         yield Log(id="post-content", auto_scroll=False)
-        yield Static(id="post-comments-title")
+        yield TextLine(id="post-comments-title")
         yield DataTable(id="post-comments", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
@@ -183,7 +184,7 @@ class PostScreen(Screen[None]):
             line.append(f" · {len(self.marked)} marked", style="bold")
         if self.fetching:
             line.append(" · loading…", style="dim")
-        self.query_one("#post-comments-title", Static).update(line)
+        self.query_one("#post-comments-title", TextLine).update(line)
 
     @work(exclusive=True, group="page", exit_on_error=False)
     async def load_comments(self, token: int, after: PageCursor | None) -> None:
@@ -288,7 +289,10 @@ class PostScreen(Screen[None]):
         try:
             conn = await tenant_connection(self, self.tenant)
             result = await moderation.delete_comments(
-                conn, self.app.workspace.audit, self.tenant.slug, ids  # type: ignore[attr-defined]
+                conn,
+                self.app.workspace.audit,
+                self.tenant.slug,
+                ids,  # type: ignore[attr-defined]
             )
         except ModerationError as error:
             self.notify(str(error), title="Not deleted", severity="error", markup=False)
@@ -327,8 +331,11 @@ class PostScreen(Screen[None]):
         try:
             conn = await tenant_connection(self, self.tenant)
             result = await moderation.set_status(
-                conn, self.app.workspace.audit, self.tenant.slug,  # type: ignore[attr-defined]
-                [(self.post_id, shown)], new_status,
+                conn,
+                self.app.workspace.audit,
+                self.tenant.slug,  # type: ignore[attr-defined]
+                [(self.post_id, shown)],
+                new_status,
             )
             post = await moderation.fetch_post(conn, self.post_id)
         except ModerationError as error:

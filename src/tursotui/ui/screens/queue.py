@@ -41,14 +41,26 @@ class QueueScreen(Screen[None]):
     HELP_TITLE = "moderation queue"
 
     BINDINGS = [
-        Binding("1", "mode('drafts')", "Drafts", tooltip="Drafts across tenants", id="queue.drafts"),
-        Binding("2", "mode('comments')", "Comments", tooltip="Newest comments across tenants",
-                id="queue.comments"),
+        Binding(
+            "1", "mode('drafts')", "Drafts", tooltip="Drafts across tenants", id="queue.drafts"
+        ),
+        Binding(
+            "2",
+            "mode('comments')",
+            "Comments",
+            tooltip="Newest comments across tenants",
+            id="queue.comments",
+        ),
         Binding("space", "mark", "Mark", tooltip="Mark the row for a bulk action"),
         Binding("p", "moderate('published')", "Publish", tooltip="Publish current/marked drafts"),
         Binding("a", "moderate('archived')", "Archive", tooltip="Archive current/marked drafts"),
-        Binding("u", "moderate('draft')", "To draft", show=False,
-                tooltip="Back to draft (drafts stay drafts; for symmetry with the posts screen)"),
+        Binding(
+            "u",
+            "moderate('draft')",
+            "To draft",
+            show=False,
+            tooltip="Back to draft (drafts stay drafts; for symmetry with the posts screen)",
+        ),
         Binding("x", "delete", "Delete", tooltip="Delete current/marked comments (asks first)"),
         Binding("r", "reload", "Reload", tooltip="Read the queue again"),
         Binding("j", "cursor(1)", "Down", show=False),
@@ -182,10 +194,17 @@ class QueueScreen(Screen[None]):
         tenant = literal(item.tenant.slug, 14)
         if isinstance(item, queue.QueuedPost):
             post = item.post
-            return (mark, tenant, status_text(post.status), literal(post.title, 200),
-                    when(post.published_at))
-        post_title = literal(item.post_title, 80) if item.post_title is not None else Text(
-            "(post gone)", style="dim"
+            return (
+                mark,
+                tenant,
+                status_text(post.status),
+                literal(post.title, 200),
+                when(post.published_at),
+            )
+        post_title = (
+            literal(item.post_title, 80)
+            if item.post_title is not None
+            else Text("(post gone)", style="dim")
         )
         return (mark, tenant, literal(item.content, 200), post_title, when(item.created_at))
 
@@ -245,7 +264,9 @@ class QueueScreen(Screen[None]):
         if key is None:
             return
         self.marked.symmetric_difference_update({key})
-        self.query_one("#queue-table", DataTable).update_cell(key, "mark", self._cells(self.items[key])[0])
+        self.query_one("#queue-table", DataTable).update_cell(
+            key, "mark", self._cells(self.items[key])[0]
+        )
         self.query_one("#queue-table", DataTable).action_cursor_down()
         self.show_status()
 
@@ -253,7 +274,9 @@ class QueueScreen(Screen[None]):
         """The marked rows in display order, or the current row."""
         table = self.query_one("#queue-table", DataTable)
         if self.marked:
-            return [self.items[r.key.value] for r in table.ordered_rows if r.key.value in self.marked]
+            return [
+                self.items[r.key.value] for r in table.ordered_rows if r.key.value in self.marked
+            ]
         key = self.current_key()
         return [self.items[key]] if key else []
 
@@ -318,8 +341,11 @@ class QueueScreen(Screen[None]):
                 elif key in self.items:
                     self.items[key] = queue.QueuedPost(sample.tenant, post)
                     self.marked.discard(key)
-                    for column, cell in zip(("mark", "tenant", "status", "title", "when"),
-                                            self._cells(self.items[key]), strict=True):
+                    for column, cell in zip(
+                        ("mark", "tenant", "status", "title", "when"),
+                        self._cells(self.items[key]),
+                        strict=True,
+                    ):
                         self.query_one("#queue-table", DataTable).update_cell(key, column, cell)
 
     def _remove(self, key: str) -> None:
@@ -366,7 +392,9 @@ class QueueScreen(Screen[None]):
             question.append("\n")
         if len(targets) > 5:
             question.append(f"… and {len(targets) - 5} more\n")
-        if not await self.app.push_screen_wait(ConfirmScreen(question, yes="Delete", title="Delete")):
+        if not await self.app.push_screen_wait(
+            ConfirmScreen(question, yes="Delete", title="Delete")
+        ):
             return
         outcome = await queue.delete_comments_across(self.workspace, targets)
         self._report(outcome, "Deleted", "comment(s)")

@@ -9,6 +9,7 @@ load of the registry are dropped.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,13 +24,14 @@ from textual.widgets.data_table import RowKey
 
 from tursotui.health import STATUSES, TenantHealth, probe_all
 from tursotui.registry import RegistryError, Tenant
+from tursotui.ui.commands import Command
 from tursotui.ui.literal import literal
-from tursotui.ui.widgets.header import TenantHeader
+from tursotui.ui.widgets.header import TenantHeader, short_location
 
 WIDE = 110
 """From this width on, the table also shows the tenant's name."""
 
-PAINT_EVERY_S = 0.25
+PAINT_EVERY_S = 0.5
 """How often health answers are painted into the table while they stream in."""
 
 DASH = Text("·", style="dim")
@@ -42,9 +44,7 @@ def where(tenant: Tenant, max_len: int) -> Text:
         return Text("⚠ ", style="bold red") + literal(tenant.problem, max_len - 2, style="red")
     if tenant.is_remote:
         return Text("☁ ", style="bold red") + literal(tenant.host, max_len - 2, style="bold")
-    path = Path(tenant.host)
-    short = f"{path.parent.name}/{path.name}" if path.parent.name else path.name
-    return Text("▪ ", style="green") + literal(short, max_len - 2)
+    return Text("▪ ", style="green") + literal(short_location(tenant), max_len - 2)
 
 
 def health_cell(health: TenantHealth | None) -> Text:
@@ -87,7 +87,7 @@ def schema_cell(health: TenantHealth | None, *, narrow: bool = False) -> Text:
     return Text(label, style=style)
 
 
-@dataclass
+@dataclass(eq=False)
 class Row:
     """One registry row and what is known about it."""
 
@@ -143,6 +143,14 @@ class TenantsScreen(Screen[None]):
         ),
         Binding(
             "A", "audit", "Audit log", tooltip="Every write tursotui made", show=False, id="audit"
+        ),
+        Binding(
+            "R",
+            "rotate_token",
+            "Rotate token",
+            tooltip="Issue a new token for this tenant and store it",
+            show=False,
+            id="rotate",
         ),
         Binding("escape", "escape", show=False),
         Binding("t", "filter", "Tenant", tooltip="Type to pick a tenant", show=False),
@@ -272,12 +280,24 @@ class TenantsScreen(Screen[None]):
             tenant = row.tenant
             line.append_text(literal(tenant.name, 40, style="bold"))
             line.append(" ")
-            line.append_text(literal(tenant.url if tenant.broken else tenant.host, 60))
+            line.append_text(literal(self._location(tenant), 60))
             problem = tenant.problem or (row.health.error if row.health else None)
             if problem:
                 line.append(" — ")
                 line.append_text(literal(problem, 120, style="red"))
         detail.update(line)
+
+    def _location(self, tenant: Tenant) -> str:
+        """Where a tenant lives, in full; local files under the data dir relative to it."""
+        if tenant.broken:
+            return tenant.url
+        if tenant.is_remote:
+            return tenant.host
+        path = Path(tenant.host)
+        data_dir = Path(self.app.settings.data_dir)
+        if path.is_relative_to(data_dir):
+            return f"<data dir>/{path.relative_to(data_dir)}"
+        return str(path)
 
     @on(DataTable.RowHighlighted, "#tenants")
     def _highlighted(self) -> None:
@@ -306,6 +326,7 @@ class TenantsScreen(Screen[None]):
         if generation != self.generation:
             return
         self.registry_error = None
+        self._unpainted = []
         self.rows = [Row(str(index), tenant) for index, tenant in enumerate(tenants)]
         self._fill()
         self.probe(generation)
@@ -339,7 +360,7 @@ class TenantsScreen(Screen[None]):
         table = self.table
         columns = ("health", *STATUSES, "schema")
         for row in rows:
-            if row.key in table.rows and row in self.rows:
+            if row.key in table.rows:
                 cells = self._cells(row)[-len(columns) :]
                 for column, cell in zip(columns, cells, strict=True):
                     table.update_cell(row.key, column, cell)
@@ -448,6 +469,26 @@ class TenantsScreen(Screen[None]):
             self.notify("Read-only session: tenants cannot be created.", severity="warning")
             return
         self.app.open_screen("new_tenant", "NewTenantScreen")
+
+    def action_rotate_token(self) -> None:
+        """Rotate the highlighted tenant's token (its screen confirms first)."""
+        if self.app.settings.read_only:
+            self.notify("Read-only session: tokens cannot be rotated.", severity="warning")
+            return
+        tenant = self._chosen("rotate the token of")
+        if tenant is not None:
+            self.app.open_screen("rotate_token", "RotateTokenScreen", tenant)
+
+    def palette_commands(self) -> Iterator[Command]:
+        """Commands about the highlighted tenant, named after it."""
+        row = self.highlighted()
+        if row is None or row.tenant.broken:
+            return
+        slug = row.tenant.slug
+        yield f"tenant: open {slug}", self.action_open, "Moderate this tenant's posts"
+        yield f"tenant: SQL console on {slug}", self.action_console, "Query this tenant"
+        yield f"tenant: rotate token of {slug}", self.action_rotate_token, "A new token"
+        yield f"tenant: destroy {slug}", self.action_destroy, "Drop its database"
 
     def action_fleet(self) -> None:
         """All tenants side by side."""

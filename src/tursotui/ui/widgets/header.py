@@ -8,6 +8,7 @@ for a local copy; read-only mode shows a READ-ONLY badge on every screen.
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -27,6 +28,14 @@ def looks_like_production(tenant: Tenant) -> bool:
     """True when the tenant's slug, name or host says it is production."""
     haystack = f"{tenant.slug} {tenant.name} {tenant.host}".lower()
     return any(word in haystack for word in PRODUCTION_WORDS)
+
+
+def short_location(tenant: Tenant) -> str:
+    """Host of a remote tenant; `folder/file.db` of a local one (the full path is long)."""
+    if tenant.is_remote or tenant.broken:
+        return tenant.host
+    path = PurePath(tenant.host)
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
 
 
 class TenantHeader(Widget):
@@ -125,7 +134,7 @@ class TenantHeader(Widget):
                 line.append_text(literal(tenant.slug, 20))
                 line.append(")")
             line.append(" @ ")
-            line.append_text(literal(tenant.host, 32))
+            line.append_text(literal(short_location(tenant), 32))
         room = max(0, width - badges.cell_len - 1)
         if line.cell_len > room:
             line.truncate(max(0, room - 1))

@@ -3,18 +3,30 @@
 NULL is a dim italic `NULL` (the text 'NULL' is plain); empty text is blank; blobs
 show their size and a hex preview; numbers align right; long values are cut, and
 `enter` asks for the whole value (the screen shows it in a modal).
+
+Why not `DataTable`: it re-measures every new cell and re-renders every visible cell
+through rich's full layout each time rows are added, which held the event loop for
+hundreds of milliseconds per page on a wide result (B6.stall_ms). This grid is a
+`ScrollView` that renders a line as one `Text` from cells formatted once, caches
+rendered lines, and grows column widths cheaply as rows arrive.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
-from tursotui.ui.literal import literal
+from tursotui.ui.literal import ELLIPSIS, literal
 
 CELL_CHARS = 40
 """Characters of a value shown in a cell before it is cut."""
@@ -25,20 +37,59 @@ MAX_COLUMNS = 200
 NEAR_END_ROWS = 50
 """Ask for more rows when the cursor or the view comes this close to the last loaded row."""
 
+GAP = 2
+"""Spaces between columns."""
+
 
 def cell(value: Any) -> Text:
     """How one database value looks in the grid."""
-    if isinstance(value, bool | int | float) and not isinstance(value, bool):
-        return Text(repr(value) if isinstance(value, float) else str(value), justify="right")
+    kind = type(value)
+    if kind is int:
+        return Text(str(value), justify="right", no_wrap=True, end="")
+    if kind is float:
+        return Text(repr(value), justify="right", no_wrap=True, end="")
+    if kind is str:
+        # Fast path for the common case, plain printable ASCII (C-speed checks); anything
+        # else goes through literal(), which makes every unsafe character visible.
+        head = value[:CELL_CHARS]
+        if head.isascii() and head.isprintable():
+            if len(value) <= CELL_CHARS:
+                return Text(head, no_wrap=True, end="")
+            text = Text(head[: CELL_CHARS - 1], no_wrap=True, end="")
+            text.append(ELLIPSIS, style="dim")
+            return text
     return literal(value, CELL_CHARS)
 
 
-class ResultGrid(DataTable[Text]):
-    """A DataTable that keeps the raw values it shows and asks for more near its end."""
+class ResultGrid(ScrollView, can_focus=True):
+    """A virtual grid of query results with a cell cursor; the header row stays on top."""
+
+    DEFAULT_CSS = """
+    ResultGrid { background: $surface; }
+    ResultGrid > .result-grid--header { text-style: bold; background: $panel; }
+    ResultGrid > .result-grid--cursor { background: $accent 60%; }
+    ResultGrid > .result-grid--odd { background: $boost; }
+    """
+    COMPONENT_CLASSES = {"result-grid--header", "result-grid--cursor", "result-grid--odd"}
 
     BINDINGS = [
         Binding("enter", "show_value", "Whole value", tooltip="Show the whole value of this cell"),
+        Binding("up", "move(-1, 0)", "Up", show=False),
+        Binding("down", "move(1, 0)", "Down", show=False),
+        Binding("left", "move(0, -1)", "Left", show=False),
+        Binding("right", "move(0, 1)", "Right", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "edge_column(False)", "First column", show=False),
+        Binding("end", "edge_column(True)", "Last column", show=False),
+        Binding("ctrl+home", "edge_row(False)", "First row", show=False),
+        Binding("ctrl+end", "edge_row(True)", "Last row", show=False),
     ]
+
+    cursor_row: reactive[int] = reactive(0, always_update=True)
+    """Row of the cursor (index into `values`)."""
+    cursor_column: reactive[int] = reactive(0, always_update=True)
+    """Column of the cursor."""
 
     class RowsWanted(Message):
         """The user is near the last loaded row: the screen may fetch more."""
@@ -57,60 +108,222 @@ class ResultGrid(DataTable[Text]):
             self.value = value
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="cell", zebra_stripes=True)
+        super().__init__(id=id)
         self.values: list[tuple] = []
         """The raw values of the loaded rows, as the database sent them."""
         self.result_columns: tuple[str, ...] = ()
         """All of the result's column names (also those not shown)."""
         self.more_available = False
         """Set by the screen: whether the result has rows not loaded yet."""
+        self._cells: list[list[Text]] = []
+        self._headers: list[Text] = []
+        self._widths: list[int] = []
+        self._line_cache: dict[int, Text] = {}
 
-    def show_result(self, columns: tuple[str, ...]) -> None:
-        """Start showing a new result with these columns (no rows yet)."""
-        self.clear(columns=True)
-        self.values = []
-        self.result_columns = columns
-        self.more_available = False
-        for index, name in enumerate(columns[:MAX_COLUMNS]):
-            self.add_column(literal(name, CELL_CHARS, style="bold"), key=str(index))
+    # -- data -----------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        """Rows loaded."""
+        return len(self.values)
 
     @property
     def hidden_columns(self) -> int:
         """Columns of the result not shown (beyond MAX_COLUMNS)."""
         return max(0, len(self.result_columns) - MAX_COLUMNS)
 
+    def show_result(self, columns: tuple[str, ...]) -> None:
+        """Start showing a new result with these columns (no rows yet)."""
+        self.values = []
+        self._cells = []
+        self.result_columns = tuple(columns)
+        self.more_available = False
+        self._headers = [literal(name, CELL_CHARS) for name in columns[:MAX_COLUMNS]]
+        self._widths = [h.cell_len for h in self._headers]
+        self._line_cache.clear()
+        self.cursor_row = 0
+        self.cursor_column = 0
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self._resize()
+
     def append_rows(self, rows: list[tuple]) -> None:
         """Add loaded rows at the end."""
-        width = min(len(self.result_columns), MAX_COLUMNS)
+        shown = len(self._headers)
+        widths = self._widths
+        grew = False
+        for row in rows:
+            cells = [cell(v) for v in row[:shown]]
+            for i, text in enumerate(cells):
+                length = text.cell_len
+                if length > widths[i]:
+                    widths[i] = length
+                    grew = True
+            self._cells.append(cells)
         self.values.extend(rows)
-        self.add_rows([cell(v) for v in row[:width]] for row in rows)
+        if grew:
+            self._line_cache.clear()
+        self._resize()
 
-    def _near_end(self) -> bool:
-        if not self.more_available:
-            return False
-        bottom = self.scroll_y + self.scrollable_content_region.height
-        return (
-            self.cursor_row >= self.row_count - NEAR_END_ROWS
-            or bottom >= self.row_count - NEAR_END_ROWS
-        )
+    def cell_text(self, row: int, column: int) -> Text:
+        """The text a cell shows."""
+        return self._cells[row][column]
+
+    def _resize(self) -> None:
+        width = sum(self._widths) + GAP * max(0, len(self._widths) - 1) + 1
+        self.virtual_size = Size(width, len(self._cells) + 1)
+        self.refresh()
+
+    # -- rendering ------------------------------------------------------------------
+
+    def _line_text(self, row: int) -> Text:
+        """A row (or the header, row -1) as one Text, columns padded to their widths."""
+        cached = self._line_cache.get(row)
+        if cached is not None:
+            return cached
+        cells = self._headers if row < 0 else self._cells[row]
+        line = Text(no_wrap=True, end="")
+        gap = " " * GAP
+        for i, text in enumerate(cells):
+            if i:
+                line.append(gap)
+            pad = self._widths[i] - text.cell_len
+            if text.justify == "right":
+                line.append(" " * pad)
+                line.append_text(text)
+            else:
+                line.append_text(text)
+                line.append(" " * pad)
+        if len(self._line_cache) > 2000:
+            self._line_cache.clear()
+        self._line_cache[row] = line
+        return line
+
+    def _column_span(self, column: int) -> tuple[int, int]:
+        start = sum(self._widths[:column]) + GAP * column
+        return start, start + self._widths[column]
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if y == 0:
+            row = -1
+            style = self.get_component_rich_style("result-grid--header")
+        else:
+            row = scroll_y + y - 1
+            if row >= len(self._cells):
+                return Strip.blank(width, base)
+            style = (
+                self.get_component_rich_style("result-grid--odd", partial=True)
+                if row % 2
+                else Style()
+            )
+        if not self._headers:
+            return Strip.blank(width, base)
+        text = self._line_text(row)
+        if row >= 0 and row == self.cursor_row and self._headers:
+            text = text.copy()
+            start, end = self._column_span(self.cursor_column)
+            cursor_style = self.get_component_rich_style("result-grid--cursor", partial=True)
+            if not self.has_focus:
+                cursor_style = Style(underline=True)
+            text.stylize(cursor_style, start, end)
+        segments = list(text.render(self.app.console))
+        strip = Strip(Segment.apply_style(segments, base + style))
+        return strip.crop_extend(scroll_x, scroll_x + width, base + style)
+
+    # -- cursor ---------------------------------------------------------------------
+
+    def _visible_rows(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def move_cursor(self, *, row: int | None = None, column: int | None = None) -> None:
+        """Put the cursor on a cell (clamped to the loaded rows) and keep it in view."""
+        if row is not None:
+            self.cursor_row = max(0, min(row, len(self._cells) - 1))
+        if column is not None:
+            self.cursor_column = max(0, min(column, len(self._headers) - 1))
+
+    @property
+    def cursor_coordinate(self) -> tuple[int, int]:
+        """(row, column) of the cursor."""
+        return self.cursor_row, self.cursor_column
+
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        self._line_cache.pop(old, None)
+        top = self.scroll_offset.y
+        visible = self._visible_rows()
+        if new < top:
+            self.scroll_to(y=new, animate=False, immediate=True)
+        elif new >= top + visible:
+            self.scroll_to(y=new - visible + 1, animate=False, immediate=True)
+        self.refresh()
+        self._check_near_end()
+
+    def watch_cursor_column(self, old: int, new: int) -> None:
+        if not self._widths:
+            return
+        start, end = self._column_span(new)
+        left = self.scroll_offset.x
+        width = self.scrollable_content_region.width
+        if start < left:
+            self.scroll_to(x=start, animate=False, immediate=True)
+        elif end > left + width:
+            self.scroll_to(x=end - width, animate=False, immediate=True)
+        self.refresh()
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        if self._near_end():
+        self._check_near_end()
+
+    def _check_near_end(self) -> None:
+        if not self.more_available:
+            return
+        bottom = self.scroll_offset.y + self._visible_rows()
+        if max(self.cursor_row, bottom) >= len(self._cells) - NEAR_END_ROWS:
             self.post_message(self.RowsWanted())
 
-    def watch_cursor_coordinate(self, old: Any, new: Any) -> None:
-        super().watch_cursor_coordinate(old, new)
-        if self._near_end():
-            self.post_message(self.RowsWanted())
+    def action_move(self, rows: int, columns: int) -> None:
+        """Move the cursor."""
+        self.move_cursor(row=self.cursor_row + rows, column=self.cursor_column + columns)
+
+    def action_page(self, direction: int) -> None:
+        """Move the cursor a page."""
+        self.move_cursor(row=self.cursor_row + direction * self._visible_rows())
+
+    def action_edge_row(self, last: bool) -> None:
+        """To the first or last loaded row."""
+        self.move_cursor(row=len(self._cells) - 1 if last else 0)
+
+    def action_edge_column(self, last: bool) -> None:
+        """To the first or last column."""
+        self.move_cursor(column=len(self._headers) - 1 if last else 0)
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y < 1 or not self._widths:
+            return
+        row = self.scroll_offset.y + event.y - 1
+        x = self.scroll_offset.x + event.x
+        column = 0
+        for i in range(len(self._widths)):
+            if x < self._column_span(i)[1] + GAP:
+                column = i
+                break
+        self.move_cursor(row=row, column=column)
+
+    def on_focus(self) -> None:
+        self._line_cache.pop(self.cursor_row, None)
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
 
     def action_show_value(self) -> None:
         """Ask for the whole value under the cursor."""
         row, column = self.cursor_coordinate
         if 0 <= row < len(self.values) and 0 <= column < len(self.result_columns):
-            self.post_message(
-                self.ValueWanted(self.result_columns[column], self.values[row][column])
-            )
+            name = self.result_columns[column]
+            self.post_message(self.ValueWanted(name, self.values[row][column]))
 
 
 __all__ = ["CELL_CHARS", "MAX_COLUMNS", "ResultGrid", "cell"]

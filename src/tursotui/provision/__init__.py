@@ -1,0 +1,55 @@
+"""Creating, destroying and re-keying tenants as sagas that never leave orphans (SPEC §4).
+
+A tenant is created in steps that must all succeed: create its database, mint
+its token, wait until it answers, migrate it, check it answers a query, and
+only then insert its registry row. A failure undoes what this run did (deletes
+the new database); when the undo fails too, the error names the exact command
+that cleans up. Re-running after a partial failure finishes the job: a
+database that exists but is not registered is adopted when it answers.
+
+Two provisioners share one interface: `TursoProvisioner` (the Platform API) and
+`LocalProvisioner` (a `file:` database per tenant under the data directory),
+chosen by `settings.uses_platform_api`. Nothing here knows about the UI.
+"""
+
+from tursotui.provision.base import (
+    CREATE_STEPS,
+    DESTROY_STEPS,
+    ROTATE_STEPS,
+    SLUG_PATTERN,
+    DatabaseExists,
+    Progress,
+    Provisioner,
+    ProvisionError,
+    StepReport,
+    slug_problem,
+    wait_until_answers,
+)
+from tursotui.provision.create import create_tenant
+from tursotui.provision.maintain import destroy_tenant, rotate_token
+from tursotui.provision.provisioners import LocalProvisioner, TursoProvisioner, provisioner_for
+
+# The CLI treats the error types of `tursotui.provision` as the user's to act on
+# (`tursotui.cli.common.user_errors` looks them up by module): they are this package's API.
+ProvisionError.__module__ = __name__
+DatabaseExists.__module__ = __name__
+
+__all__ = [
+    "CREATE_STEPS",
+    "DESTROY_STEPS",
+    "ROTATE_STEPS",
+    "SLUG_PATTERN",
+    "DatabaseExists",
+    "LocalProvisioner",
+    "Progress",
+    "ProvisionError",
+    "Provisioner",
+    "StepReport",
+    "TursoProvisioner",
+    "create_tenant",
+    "destroy_tenant",
+    "provisioner_for",
+    "rotate_token",
+    "slug_problem",
+    "wait_until_answers",
+]
