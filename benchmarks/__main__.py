@@ -37,7 +37,9 @@ def main() -> int:
     for bench_id in [i.upper() for i in args.ids] or list(modules):
         module = modules[bench_id]
         if not args.json:
-            print(f"# {bench_id}: {(module.__doc__ or '').strip().splitlines()[0]}", file=sys.stderr)
+            print(
+                f"# {bench_id}: {(module.__doc__ or '').strip().splitlines()[0]}", file=sys.stderr
+            )
         result = module.run(args.quick)
         figures = asyncio.run(result) if inspect.iscoroutine(result) else result
         for figure in figures:

@@ -102,7 +102,13 @@ class AuditLog:
             AuditEntry(action, tenant, list(row_ids or []), before, after, detail=detail)
         )
         outcome = AuditEntry(
-            action, tenant, list(pending.row_ids), before, after, status="ok", detail=detail,
+            action,
+            tenant,
+            list(pending.row_ids),
+            before,
+            after,
+            status="ok",
+            detail=detail,
             id=pending.id,
         )
         try:

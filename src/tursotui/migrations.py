@@ -23,7 +23,7 @@ from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
 
 BUILTIN_DIR = Path(__file__).parent / "migrations_builtin"
-"""The tenant schema of SPEC §2.2 (drizzle-kit's own 0000 file) plus the indexes the screens need."""
+"""The tenant schema of SPEC §2.2 (drizzle-kit's own 0000 file) plus the screens' indexes."""
 
 BREAKPOINT = "--> statement-breakpoint"
 MIGRATIONS_TABLE = "__drizzle_migrations"
@@ -137,7 +137,9 @@ def load_folder(path: Path | None = None) -> MigrationFolder:
         try:
             text = (folder / f"{tag}.sql").read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
-            raise MigrationError(f"migrations folder {folder}: cannot read {tag}.sql ({error})") from None
+            raise MigrationError(
+                f"migrations folder {folder}: cannot read {tag}.sql ({error})"
+            ) from None
         migrations.append(
             Migration(
                 idx=int(entry.get("idx", position)),
@@ -195,7 +197,7 @@ async def schema_state(connection: Connection, folder: MigrationFolder) -> Schem
 async def migrate(
     connection: Connection, folder: MigrationFolder, *, dry_run: bool = False
 ) -> list[Migration]:
-    """Apply the folder's pending migrations in one transaction; return what was (or would be) applied.
+    """Apply the pending migrations in one transaction; return those applied (or due, dry run).
 
     Raises:
         MigrationError: the tenant is ahead of the folder, or a statement failed
@@ -208,7 +210,7 @@ async def migrate(
         raise MigrationError(f"{name}: cannot read its migrations ({describe(error)})") from None
     if state.ahead:
         raise MigrationError(
-            f"{name}: the tenant has a migration newer than {folder.path} knows; refusing to migrate"
+            f"{name}: it has a migration newer than {folder.path} knows; refusing to migrate"
         )
     if dry_run or not state.pending:
         return state.pending
@@ -225,5 +227,7 @@ async def migrate(
         await connection.execute(CREATE_MIGRATIONS_TABLE)
         await connection.batch(statements)
     except LibsqlError as error:
-        raise MigrationError(f"{name}: migration failed, nothing applied ({describe(error)})") from None
+        raise MigrationError(
+            f"{name}: migration failed, nothing applied ({describe(error)})"
+        ) from None
     return state.pending

@@ -1,4 +1,4 @@
-"""What one session of tursotui works with: settings, the registry, tenant connections, the audit log.
+"""What one session of tursotui works with: settings, registry, tenant connections, audit log.
 
 The TUI and the CLI both build a `Workspace` and hand it to what they run;
 nothing here knows about the UI.

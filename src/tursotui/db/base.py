@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import AsyncIterator
-from typing import Any, Self
-
 from datetime import datetime
+from typing import Any, Self
 
 from libsql_client import Client, InArgs, InStatement, InValue, Statement, Value
 
@@ -33,9 +32,7 @@ def to_statement(stmt: InStatement, args: InArgs = None) -> Statement:
     """A `Statement` with its arguments normalised to plain SQLite values."""
     statement = Statement.convert(stmt, args)
     if isinstance(statement.args, dict):
-        statement = Statement(
-            statement.sql, {k: to_value(v) for k, v in statement.args.items()}
-        )
+        statement = Statement(statement.sql, {k: to_value(v) for k, v in statement.args.items()})
     elif statement.args is not None:
         statement = Statement(statement.sql, [to_value(v) for v in statement.args])
     return statement
@@ -107,7 +104,7 @@ class Connection(Client):
         fetch the result in one request and then chunk it.
         """
 
-    def interrupt(self) -> None:  # noqa: B027 - optional; remote transports abandon instead
+    def interrupt(self) -> None:
         """Stop the statement running now, where the transport can; it raises INTERRUPTED."""
 
     def __repr__(self) -> str:
