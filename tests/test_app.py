@@ -77,6 +77,7 @@ async def test_help_lists_the_current_screens_keys_and_escape_closes_it() -> Non
         assert isinstance(app.screen, HelpScreen)
         keys = {key: what for key, what, _ in app.screen.keys}
         assert keys["/"] == "Filter"
+        assert keys["enter"] == "Open"  # the table handles enter itself, by opening
         assert keys["r"] == "Refresh"
         assert keys["D"] == "Destroy"  # hidden from the footer, listed in help
         assert keys["?"] == "Help" and keys["q"] == "Quit" and keys["t"] == "Tenant"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -164,6 +165,17 @@ def test_read_only_refuses_registry_writes(
         assert status == 1
         assert "read-only" in one_error_line(err)
     assert run(capsys, "tenants", "--json")[1] == "[]\n"
+
+
+def test_a_token_can_come_from_stdin(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tenant_db: Path
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(TOKEN + "\n"))
+    assert (
+        run(capsys, "tenants", "add", "acme", "--url", f"file:{tenant_db}", "--token", "-")[0] == 0
+    )
+    with sqlite3.connect(Path(os.environ["TURSOTUI_DATA_DIR"]) / "registry.db") as raw:
+        assert raw.execute("SELECT db_token FROM organizations").fetchall() == [(TOKEN,)]
 
 
 def test_hostile_names_cannot_drive_the_terminal(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import json
 import time
+import uuid
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input, TextArea
 
 from moderation_fixtures import make_test_app, rows, screen_text, workspace_with
@@ -422,4 +424,142 @@ async def test_typed_confirmation_input_is_focused(tmp_path: Path):
         await pilot.press("escape")
         await wait_until(pilot, lambda: idle(app))
         assert "not confirmed" in status(app)
+    await workspace.close()
+
+
+# -- the same console on real servers (SPEC §9) ------------------------------------------
+
+
+async def _remote_workspace(url: str, token: str | None, table: str):
+    """A local registry with one tenant `acme` on the server, and a fresh table on it."""
+    from tursotui.db import connect
+    from tursotui.settings import load_settings
+    from tursotui.workspace import Workspace
+
+    conn = await connect(url, token, name="acme")
+    try:
+        await conn.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, v TEXT)")
+        await conn.batch([f"INSERT INTO {table} (v) VALUES ('{v}')" for v in ("a", "b", "c")])
+    finally:
+        await conn.close()
+    workspace = await Workspace.open(load_settings())
+    await workspace.registry.create_table()
+    await workspace.registry.add("acme", url, token, name="Acme")
+    return workspace
+
+
+async def _count(url: str, token: str | None, table: str) -> int:
+    from tursotui.db import connect
+
+    conn = await connect(url, token, name="acme")
+    try:
+        return int((await conn.execute(f"SELECT count(*) FROM {table}")).rows[0][0])
+    finally:
+        await conn.close()
+
+
+@pytest.mark.servers
+async def test_sqld_read_write_in_a_transaction_rollback_and_refusals(sqld, jwt_keys, tmp_path):
+    from secrets_watch import watch
+
+    token = watch(jwt_keys.token())
+    table = f"t_{uuid.uuid4().hex[:10]}"
+    workspace = await _remote_workspace(sqld.http_url, token, table)
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_console(app, pilot, workspace)
+        assert "REMOTE" in screen_text(app)
+        await run(app, pilot, f"SELECT v FROM {table} ORDER BY id")
+        assert grid(app).values == [("a",), ("b",), ("c",)]
+        # A write runs in a transaction on the server; the count shows before commit.
+        await run(app, pilot, f"DELETE FROM {table} WHERE v <> 'a'", wait=False)
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "It changed 2 rows" in screen_text(app)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: idle(app))
+        assert await _count(sqld.http_url, token, table) == 3
+        await run(app, pilot, f"DELETE FROM {table} WHERE v <> 'a'", wait=False)
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_until(pilot, lambda: idle(app))
+        assert await _count(sqld.http_url, token, table) == 1
+        await run(app, pilot, "ATTACH 'x' AS y")
+        assert "ATTACH is refused" in status(app)
+    await workspace.close()
+
+
+@pytest.mark.servers
+async def test_sqld_read_only_token_gives_a_clear_message(sqld, jwt_keys, tmp_path):
+    from secrets_watch import watch
+
+    table = f"t_{uuid.uuid4().hex[:10]}"
+    await _remote_workspace(sqld.http_url, watch(jwt_keys.token()), table)
+    from tursotui.settings import load_settings
+    from tursotui.workspace import Workspace
+
+    workspace = await Workspace.open(load_settings())
+    await workspace.registry.remove("acme")
+    await workspace.registry.add("acme", sqld.http_url, watch(jwt_keys.token("ro")), name="Acme")
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_console(app, pilot, workspace)
+        await run(app, pilot, f"UPDATE {table} SET v = 'x' WHERE id = 1", wait=False)
+        await wait_until(pilot, lambda: isinstance(app.screen, SqlErrorScreen))
+        assert "read-only" in app.screen.query_one(TextArea).text.lower()
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: idle(app))
+        await run(app, pilot, f"SELECT count(*) FROM {table}")  # still usable
+        assert grid(app).values == [(3,)]
+    await workspace.close()
+
+
+@pytest.mark.servers
+async def test_tursodb_write_is_confirmed_before_sending(tursodb, tmp_path):
+    table = f"t_{uuid.uuid4().hex[:10]}"
+    workspace = await _remote_workspace(tursodb.http_url, None, table)
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_console(app, pilot, workspace)
+        await run(app, pilot, f"DELETE FROM {table} WHERE id = 1", wait=False)
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "cannot hold a transaction" in screen_text(app)
+        assert await _count(tursodb.http_url, None, table) == 3
+        await pilot.press("y")
+        await wait_until(pilot, lambda: idle(app))
+        assert await _count(tursodb.http_url, None, table) == 2
+    await workspace.close()
+
+
+async def test_bad_input_leaves_the_console_usable(tmp_path: Path):
+    workspace, made = await workspace_with(tmp_path, {"acme": dict(drafts=1)})
+    path, _ = made["acme"]
+    big = "x" * 10_000_000
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.execute("UPDATE posts SET content = ?", (big,))
+    db.commit()
+    db.close()
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_console(app, pilot, workspace)
+        wide = "SELECT " + ", ".join(f"{i} AS c{i}" for i in range(2000))
+        await run(app, pilot, wide)
+        assert len(grid(app).result_columns) == 2000
+        assert "1,800 more columns not shown" in status(app)
+        await run(app, pilot, "SELECT content FROM posts")
+        assert grid(app).cell_text(0, 0).plain.endswith("…")
+        grid(app).focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ValueScreen))
+        shown = str(app.screen.query_one("#value").render())
+        assert shown.endswith("… the first 200,000 characters of 10,000,000")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+        await run(app, pilot, "SELECT * FROM posts WHERE 0")
+        assert "no rows" in status(app) and grid(app).row_count == 0
+        console(app).query_one(SqlEditor).load_text("   -- only a comment")
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert idle(app)
     await workspace.close()

@@ -209,3 +209,47 @@ async def test_a_big_tenant_is_built_in_bulk(isolated_env: Path) -> None:
     assert rows(db, "PRAGMA integrity_check") == [("ok",)]
     assert rows(db, "PRAGMA journal_mode") == [("wal",)]
     assert elapsed < 15
+
+
+@pytest.fixture(scope="module", params=["sqld", "tursodb"])
+def server_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """A real sqld and a real tursodb of this module's own (no auth), one at a time."""
+    from servers import ServerUnavailable, start_sqld, start_tursodb
+
+    workdir = tmp_path_factory.mktemp(request.param)
+    try:
+        if request.param == "sqld":
+            server = start_sqld(None, workdir=workdir)
+        else:
+            server = start_tursodb(workdir)
+    except ServerUnavailable as error:
+        pytest.fail(str(error))
+    try:
+        yield server.http_url
+    finally:
+        server.stop()
+
+
+@pytest.mark.servers
+async def test_hostile_content_survives_the_wire_byte_for_byte(server_url: str) -> None:
+    """seed_tenant over Hrana HTTP: escapes, NUL, RTL, a 1 MB body and a blob come back exact."""
+    from tursotui.demo_data import HOSTILE_TEXTS
+
+    async with await connect(server_url, name="remote") as connection:
+        await migrate(connection, load_folder(None))
+        await seed_tenant(connection, posts=20, seed=7, hostile=True)
+        titles = {
+            row[0]
+            for row in (await connection.execute("SELECT title FROM posts")).rows
+            if row[0] is not None
+        }
+        longest = await connection.execute(
+            "SELECT length(content), substr(content, 1, 13) FROM posts "
+            "ORDER BY length(content) DESC LIMIT 1"
+        )
+        blob = await connection.execute("SELECT content FROM posts WHERE typeof(content) = 'blob'")
+        statuses = await connection.execute("SELECT DISTINCT status FROM posts")
+    assert {title for title, _ in HOSTILE_TEXTS} <= titles
+    assert tuple(longest.rows[0]) == (1 << 20, "A 1 MB post. ")
+    assert blob.rows[0][0] == b"\x00\xff\xfe binary"
+    assert "flagged" in {row[0] for row in statuses.rows}

@@ -183,3 +183,73 @@ def test_wrap_lines_breaks_long_lines_and_keeps_newlines():
     lines = wrap_lines("word " * 10, 12)
     assert all(len(line) <= 12 for line in lines) and "".join(lines) == "word " * 10
     assert wrap_lines("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5]
+
+
+async def test_nulls_where_the_schema_says_not_null_are_shown_not_crashed_on(tmp_path):
+    """A hand-edited tenant: NULL title, content, status and author; a blob title."""
+    workspace, path, ids, app = await _post_app(tmp_path)
+    db = sqlite3.connect(path)
+    db.executescript(
+        "PRAGMA foreign_keys = OFF;"
+        "CREATE TABLE posts2 AS SELECT * FROM posts; DROP TABLE posts;"
+        "ALTER TABLE posts2 RENAME TO posts;"
+    )
+    first, second = ids["published"]
+    db.execute(
+        "UPDATE posts SET title = NULL, content = NULL, status = NULL, author_id = NULL "
+        "WHERE id = ?",
+        (first,),
+    )
+    db.execute("UPDATE posts SET title = x'00ff10' WHERE id = ?", (second,))
+    db.execute("UPDATE comments SET created_at = 'yesterday'")
+    db.commit()
+    db.close()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.push_screen(PostsScreen(await workspace.registry.get("acme"), status=None))
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "NULL" in text and "<blob 3 bytes: 00 ff 10>" in text
+        assert "other 1" in text  # the NULL status, counted under "all"
+        await _open_post(app, pilot, workspace, first)
+        text = screen_text(app)
+        assert text.count("NULL") >= 3 and "yesterday" in text
+        await pilot.press("p")  # a NULL status is guarded with IS NULL
+        await settle(app, pilot)
+        assert rows(path, "SELECT status FROM posts WHERE id = ?", (first,)) == [("published",)]
+    await workspace.close()
+
+
+async def test_s_opens_the_sql_console_on_this_tenant_and_help_lists_the_keys(tmp_path):
+    workspace, _path, _ids, app = await _post_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.push_screen(PostsScreen(await workspace.registry.get("acme")))
+        await settle(app, pilot)
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "ConsoleScreen"
+        assert app.screen.tenant.slug == "acme"
+        app.pop_screen()  # (escape belongs to the console's editor first)
+        await settle(app, pilot)
+        assert isinstance(app.screen, PostsScreen)
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "Publish" in text and "To draft" in text and "Mark" in text
+    await workspace.close()
+
+
+async def test_content_wraps_again_when_the_terminal_grows(tmp_path):
+    workspace, path, ids, app = await _post_app(tmp_path)
+    post_id = ids["published"][0]
+    db = sqlite3.connect(path)
+    db.execute("UPDATE posts SET content = ? WHERE id = ?", ("word " * 200, post_id))
+    db.commit()
+    db.close()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_post(app, pilot, workspace, post_id)
+        log = app.screen.query_one("#post-content", Log)
+        narrow = log.line_count
+        await pilot.resize_terminal(160, 50)
+        await settle(app, pilot)
+        assert log.line_count < narrow / 1.8
+    await workspace.close()

@@ -367,3 +367,40 @@ async def test_remote_tenant_that_stops_answering_reports_and_retries(tmp_path, 
         await settle(app, pilot)
         assert _shown_ids(app) == ids["draft"]
     await workspace.close()
+
+
+async def test_from_the_tenants_screen_enter_opens_posts_and_palette_offers_publish(tmp_path):
+    """The whole path: tenants list → enter → posts; the palette lists the posts actions."""
+    from tursotui.ui.app import make_app
+    from tursotui.ui.commands import screen_commands
+
+    workspace, made = await workspace_with(tmp_path, {"acme": dict(drafts=2)})
+    app = make_app(workspace.settings, workspace)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, PostsScreen)
+        assert app.screen.tenant.slug == "acme"
+        titles = {title for title, _, _ in screen_commands(app.screen)}
+        assert {"posts: publish", "posts: archive", "posts: to draft", "posts: mark"} <= titles
+        await pilot.press("p")
+        await settle(app, pilot)
+        path, ids = made["acme"]
+        assert rows(path, "SELECT status FROM posts WHERE id = ?", (ids["draft"][0],)) == [
+            ("published",)
+        ]
+    await workspace.close()
+
+
+async def test_layout_follows_the_terminal_width(tmp_path):
+    """From 80 to 160 columns the title column grows and the rows stay."""
+    workspace, (_path, ids), app = await _open(tmp_path, dict(drafts=3))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _start(app, pilot, workspace)
+        narrow = _table(app).columns["title"].width
+        await pilot.resize_terminal(160, 50)
+        await settle(app, pilot)
+        assert _table(app).columns["title"].width > narrow + 60
+        assert _shown_ids(app) == ids["draft"]
+    await workspace.close()

@@ -244,3 +244,29 @@ async def test_read_only_mode_refuses_registry_writes(
             await registry.add("acme", "file:acme.db")
     finally:
         await registry.close()
+
+
+async def test_a_token_in_the_url_is_moved_out_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libsql clients accept `?authToken=`; tursotui shows URLs, so it must not keep it there."""
+    path = tmp_path / "meta.db"
+    drizzle_registry(path)
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO organizations VALUES ('1', 'Acme', 'acme', ?, '', 1)",
+            [f"libsql://acme-org.turso.io?authToken={TOKEN}"],
+        )
+    registry = await open_registry(path, monkeypatch)
+    try:
+        (acme,) = await registry.tenants()
+        assert acme.url == "libsql://acme-org.turso.io"
+        assert acme.token.get_secret_value() == TOKEN
+        added = await registry.add("beta", f"https://beta.example.com?tls=1&authToken={TOKEN}")
+        assert added.url == "https://beta.example.com?tls=1"
+        assert added.token.get_secret_value() == TOKEN
+    finally:
+        await registry.close()
+    with sqlite3.connect(path) as db:
+        stored = db.execute("SELECT db_url, db_token FROM organizations WHERE slug = 'beta'")
+        assert stored.fetchall() == [("https://beta.example.com?tls=1", TOKEN)]

@@ -122,7 +122,7 @@ async def test_switching_with_a_slow_tenant_never_mixes_rows(tmp_path: Path):
 
     workspace.connection = slow_beta
     app = make_test_app(workspace)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await _run_switching(app, workspace, pilot, steps=STEPS, seed=11)
     await workspace.close()
 
@@ -137,8 +137,8 @@ async def test_switching_with_a_slow_sqld_tenant_never_mixes_rows(tmp_path: Path
     fault_proxy.delay(40)
     app = make_test_app(workspace)
     try:
-        async with app.run_test(size=(100, 30)) as pilot:
-            await _run_switching(app, workspace, pilot, steps=100, seed=5)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _run_switching(app, workspace, pilot, steps=60, seed=5)
     finally:
         fault_proxy.pass_through()
         await workspace.close()

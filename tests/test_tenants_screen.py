@@ -309,3 +309,67 @@ async def test_read_only_refuses_new_and_destroy_and_says_why() -> None:
         said = notifications(app)
         assert any("cannot be created" in n for n in said)
         assert any("cannot be destroyed" in n for n in said)
+
+
+async def test_coming_back_after_a_registry_change_reloads_it() -> None:
+    """A screen that adds a tenant sets `registry_changed`; the list shows it on return."""
+    fleet = await build_fleet(broken=False)
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        registry = await Registry.open(fleet.settings)
+        await registry.add("newco", f"file:{fleet.paths['acme']}", None, "NewCo")
+        await registry.close()
+        app.registry_changed = True
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert shown_slugs(app) == ["acme", "globex", "newco"]
+        assert tenants_screen(app).health_of("newco").reachable
+
+
+@pytest.fixture(scope="module")
+def jwt_sqld(tmp_path_factory):
+    """A sqld of this module's own, with JWT auth on, and a token it accepts."""
+    from servers import JWTKeys, ServerUnavailable, start_sqld
+
+    keys = JWTKeys()
+    try:
+        server = start_sqld(keys.public_key, workdir=tmp_path_factory.mktemp("sqld"))
+    except ServerUnavailable as error:
+        pytest.fail(str(error))
+    try:
+        yield server, keys.token("rw")
+    finally:
+        server.stop()
+
+
+@pytest.mark.servers
+async def test_a_tenant_on_a_real_sqld_is_remote_reachable_and_counted(jwt_sqld) -> None:
+    from tursotui.db import connect
+    from tursotui.demo import seed_tenant
+    from tursotui.migrations import load_folder, migrate
+
+    server, token = jwt_sqld
+    conn = await connect(server.http_url, token, name="remote")
+    try:
+        await migrate(conn, load_folder(None))
+        await seed_tenant(conn, posts=12, seed=3)
+        result = await conn.execute("SELECT status, count(*) FROM posts GROUP BY status")
+        counts = {status: count for status, count in result.rows}
+    finally:
+        await conn.close()
+    fleet = await build_fleet(slugs=("acme",), broken=False)
+    registry = await Registry.open(fleet.settings)
+    await registry.add("remote", server.http_url, token, "Remote Co")
+    await registry.close()
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+        health = tenants_screen(app).health_of("remote")
+    assert health.reachable and health.schema == "current", health
+    assert {k: v for k, v in health.counts.items() if v} == counts
+    line = next(line for line in text.splitlines() if " remote " in line)
+    assert "☁ 127.0.0.1" in line and " ms" in line and "current" in line
+    assert token not in text

@@ -147,7 +147,8 @@ async def seed_tenant(
         posts: How many ordinary posts.
         seed: Makes the content (not the timestamps) reproducible.
         hostile: Add the hostile posts and comments (markup, escapes, 1 MB, unknown statuses).
-            The NOT NULL violations need a schema change and are only made by `build_demo`.
+            The NOT NULL violations (a schema change) and the post whose author does not
+            exist (servers enforcing foreign keys refuse it) are only made by `build_demo`.
 
     Raises:
         LibsqlError: the tenant refused the writes.
@@ -157,7 +158,8 @@ async def seed_tenant(
     authors = [u[0] for u in users]
     post_rows = [p for chunk in rows.posts(posts, authors) for p in chunk]
     if hostile:
-        post_rows += hostile_posts(rows, authors)
+        # no post with a missing author: sqld enforces foreign keys, as Turso does
+        post_rows += hostile_posts(rows, authors, orphan=False)
     dated = [(p[0], as_int(p[4])) for p in post_rows]
     comment_rows = [
         c for chunk in rows.comments(dated, authors, comments_per_post(posts)) for c in chunk

@@ -217,8 +217,15 @@ class Rows:
             ]
 
 
-def hostile_posts(rows: Rows, authors: list[str]) -> list[tuple]:
-    """The hostile tenant's special posts (the constraint-breaking ones come separately)."""
+def hostile_posts(rows: Rows, authors: list[str], *, orphan: bool = True) -> list[tuple]:
+    """The hostile tenant's special posts (the NOT NULL-breaking ones come separately).
+
+    Args:
+        rows: The tenant's row generator.
+        authors: User ids to attribute posts to.
+        orphan: Include a post whose author does not exist; servers that enforce
+            foreign keys (sqld) refuse it, as a real Turso database would.
+    """
     posts = []
     for i, (title, content) in enumerate(HOSTILE_TEXTS):
         status = STATUS_WEIGHTS[i % 3][0]
@@ -257,16 +264,17 @@ def hostile_posts(rows: Rows, authors: list[str]) -> list[tuple]:
             "published",
         )
     )
-    posts.append(
-        (
-            rows.uuid(),
-            "orphan post",
-            "its author_id names no user",
-            str(uuid.UUID(int=0, version=4)),
-            rows.now - 5000,
-            "published",
+    if orphan:
+        posts.append(
+            (
+                rows.uuid(),
+                "orphan post",
+                "its author_id names no user",
+                str(uuid.UUID(int=0, version=4)),
+                rows.now - 5000,
+                "published",
+            )
         )
-    )
     posts.append(
         (
             rows.uuid(),

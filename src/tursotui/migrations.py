@@ -227,7 +227,6 @@ async def migrate(
         await connection.execute(CREATE_MIGRATIONS_TABLE)
         await connection.batch(statements)
     except LibsqlError as error:
-        raise MigrationError(
-            f"{name}: migration failed, nothing applied ({describe(error)})"
-        ) from None
+        cause = describe(error).removeprefix(f"{name}: ")
+        raise MigrationError(f"{name}: migration failed, nothing applied ({cause})") from None
     return state.pending

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from pydantic import SecretStr
 
@@ -94,6 +95,29 @@ class Tenant:
         return await connect(
             self.url, self.token, name=self.slug, read_only=read_only, timeout=timeout
         )
+
+
+_TOKEN_PARAMS = {"authtoken", "auth_token", "token", "jwt"}
+
+
+def split_token(url: str) -> tuple[str, str | None]:
+    """`(url without its token, the token)` for URLs like `libsql://db?authToken=...`.
+
+    libsql clients accept the token in the URL's query; tursotui keeps tokens out of
+    URLs (they are shown everywhere), so such a token is moved to the tenant's token.
+    """
+    base, mark, query = url.partition("?")
+    if not mark:
+        return url, None
+    token = None
+    kept = []
+    for part in query.split("&"):
+        key, _, value = part.partition("=")
+        if key.lower() in _TOKEN_PARAMS:
+            token = unquote(value) or token
+        elif part:
+            kept.append(part)
+    return (f"{base}?{'&'.join(kept)}" if kept else base), token
 
 
 def _check(slug: str, url: str, seen: set[str]) -> str | None:
@@ -200,7 +224,8 @@ class Registry:
         seen: set[str] = set()
         for slug, url, name, token, id_, created_at in result.rows:
             slug_text = "" if slug is None else str(slug).strip()
-            url_text = "" if url is None else str(url).strip()
+            url_text, url_token = split_token("" if url is None else str(url).strip())
+            token = token or url_token
             problem = _check(slug_text, url_text, seen)
             seen.add(slug_text)
             tenants.append(
@@ -230,7 +255,12 @@ class Registry:
     async def add(
         self, slug: str, url: str, token: str | SecretStr | None = None, name: str | None = None
     ) -> Tenant:
-        """Insert a registry row (with a UUID id and a timestamp in seconds, like the app does)."""
+        """Insert a registry row (with a UUID id and a timestamp in seconds, like the app does).
+
+        A token in the URL's query (`?authToken=`) is moved to the row's token.
+        """
+        url, url_token = split_token(url.strip())
+        token = token or url_token
         try:
             parse_url(url)
         except InvalidURL as error:

@@ -9,6 +9,7 @@ Broken registry rows are listed with their reason. URLs are shown as stored
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from tursotui.cli.common import (
@@ -50,7 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument(
         "--url", required=True, help="the database URL (libsql://, https://, file:...)"
     )
-    add.add_argument("--token", help="the database token (or set it later with rotate-token)")
+    add.add_argument(
+        "--token",
+        help="the database token; `-` reads it from stdin (keeps it out of shell history)",
+    )
     add.add_argument("--name", help="display name (default: the slug)")
     add_settings_arguments(add)
     add.set_defaults(handler=add_tenant)
@@ -156,6 +160,8 @@ def _others(counts: dict[str, int]) -> int:
 @command
 async def add_tenant(args: argparse.Namespace) -> int:
     """Add a registry row for an existing database."""
+    if args.token == "-":
+        args.token = sys.stdin.readline().strip()
     remember_secret(args.token)
     async with open_workspace(args) as workspace:
         tenant = await workspace.registry.add(args.slug, args.url, args.token, args.name)

@@ -9,9 +9,11 @@ statement cache) lives as long as the `LocalConnection`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import queue
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -29,6 +31,52 @@ BUSY_TIMEOUT_S = 5.0
 """How long a write waits for another process's lock (the app owning the tenant) before failing."""
 
 _FORBIDDEN_FUNCTIONS = {"load_extension"}
+
+
+class _Worker:
+    """The one thread a database's sqlite3 connection lives on.
+
+    A bare thread fed by a queue, answering through `call_soon_threadsafe`: half
+    the cost per call of `run_in_executor` (measured 31 vs 62 µs), which matters
+    when a page query itself takes 0.2 ms. Daemonic, so a runaway query never
+    holds up the process's exit.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], asyncio.Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread = threading.Thread(target=self._serve, name=f"sqlite:{name}", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            fn, future = job
+            try:
+                outcome: tuple[bool, Any] = (True, fn())
+            except BaseException as error:  # handed to the awaiting task
+                outcome = (False, error)
+            with contextlib.suppress(RuntimeError):  # the event loop is gone; nobody waits
+                future.get_loop().call_soon_threadsafe(_settle, future, *outcome)
+
+    def submit(self, fn: Callable[[], T]) -> asyncio.Future[T]:
+        """Run `fn` on the thread; the future settles on the calling event loop."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._jobs.put((fn, future))
+        return future
+
+    def stop(self) -> None:
+        """Let the thread end once the jobs already queued are done."""
+        self._jobs.put(None)
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.cancelled():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
 
 
 class _Guard:
@@ -68,9 +116,16 @@ def _open(path: str, *, read_only: bool, create: bool) -> tuple[sqlite3.Connecti
     except BaseException:
         db.close()
         raise
+    # Tenant text may hold invalid UTF-8 (a CAST of a blob); sqlite3's default decoder would
+    # fail the whole query over one such value. Decode it as the remote servers do: U+FFFD.
+    db.text_factory = _decode_text
     guard = _Guard()
     db.set_authorizer(guard)
     return db, guard
+
+
+def _decode_text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
 
 
 def _bind(args: Any) -> Any:
@@ -90,7 +145,7 @@ class LocalConnection(Connection):
         self.name = name
         self.read_only = read_only
         self._create = create
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"sqlite:{name}")
+        self._worker = _Worker(name)
         self._db: sqlite3.Connection | None = None
         self._guard = _Guard()
         self._closed = False
@@ -99,7 +154,7 @@ class LocalConnection(Connection):
         """Open the database file; a missing file is an error unless `create` was asked for."""
         path = self.url.target
         if not self._create and not Path(path).exists():
-            self._executor.shutdown(wait=False)
+            self._worker.stop()
             self._closed = True
             raise errors.database_error(
                 self.name, f"no database file at {path}", errors.NO_SUCH_DATABASE
@@ -109,7 +164,7 @@ class LocalConnection(Connection):
                 _open, path, read_only=self.read_only, create=self._create
             )
         except BaseException:
-            self._executor.shutdown(wait=False)
+            self._worker.stop()
             self._closed = True
             raise
         return self
@@ -117,11 +172,16 @@ class LocalConnection(Connection):
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self._closed:
             raise errors.database_error(self.name, "the connection is closed", errors.CLOSED)
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+            return await self._worker.submit(lambda: fn(*args, **kwargs))
         except sqlite3.Error as error:
             raise self._translate(error) from None
+        except OverflowError:
+            # sqlite3 raises a bare OverflowError for an int beyond 64 bits; the remote
+            # transports refuse it with this code too (hrana.encode_value).
+            raise errors.database_error(
+                self.name, "an integer does not fit in 64 bits", "UNSUPPORTED_VALUE"
+            ) from None
 
     def _translate(self, error: sqlite3.Error) -> LibsqlError:
         code = getattr(error, "sqlite_errorname", None) or "SQLITE_ERROR"
@@ -211,9 +271,9 @@ class LocalConnection(Connection):
             return
         db, self._db = self._db, None
         if db is not None:
-            await asyncio.get_running_loop().run_in_executor(self._executor, db.close)
+            await self._worker.submit(db.close)
         self._closed = True
-        self._executor.shutdown(wait=False)
+        self._worker.stop()
 
     @property
     def closed(self) -> bool:

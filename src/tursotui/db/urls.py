@@ -53,8 +53,6 @@ def parse_url(url: str) -> DatabaseURL:
     text = (url or "").strip()
     if not text:
         raise InvalidURL("the URL is empty")
-    if any(ch.isspace() for ch in text):
-        raise InvalidURL(f"the URL {text!r} contains white space")
     if text.startswith("file:"):
         path = text[len("file:") :]
         if path.startswith("//"):
@@ -63,6 +61,8 @@ def parse_url(url: str) -> DatabaseURL:
         if not path:
             raise InvalidURL(f"the URL {text!r} names no file")
         return DatabaseURL(text, "file", path)
+    if any(ch.isspace() for ch in text):
+        raise InvalidURL(f"the URL {text!r} contains white space")
     if "://" not in text:
         if ":" in text.split("/", 1)[0] and not text.split(":", 1)[1][:1].isdigit():
             raise InvalidURL(f"unknown scheme in {text!r}")

@@ -62,10 +62,6 @@ FIRST_PAGE_ROWS = 200
 """Rows shown as soon as a query answers."""
 PAGE_ROWS = 500
 """Rows fetched each time the user scrolls near the end."""
-APPEND_SLICE = 40
-"""Rows added to the grid at a time."""
-APPEND_PAUSE_S = 0.002
-"""Pause between slices, so the grid measures one slice while the loop stays responsive."""
 QUERY_GROUP = "console-query"
 FETCH_GROUP = "console-fetch"
 EXPORT_GROUP = "console-export"
@@ -75,6 +71,7 @@ class ConsoleScreen(Screen[None]):
     """A SQL editor, a schema panel and an incremental result grid on one tenant."""
 
     CSS_PATH = "console.tcss"
+    PALETTE_NOUN = "console"
 
     BINDINGS = [
         Binding(
@@ -276,7 +273,7 @@ class ConsoleScreen(Screen[None]):
             await self._close_cursor()
         self._show_read_status(cursor, started)
         if not cursor.returns_rows:
-            return "done"
+            return "no rows"
         return plural(cursor.loaded, "row") + (" shown, more on scroll" if cursor.has_more else "")
 
     def _show_read_status(self, cursor: ResultCursor, started: float) -> None:
@@ -284,7 +281,7 @@ class ConsoleScreen(Screen[None]):
         elapsed = (time.perf_counter() - started) * 1000
         parts = []
         if not cursor.returns_rows:
-            parts.append("done, no result rows")
+            parts.append("no rows")
         elif cursor.has_more:
             cap = self.workspace.settings.console_row_cap
             if cursor.loaded >= cap:
@@ -414,14 +411,9 @@ class ConsoleScreen(Screen[None]):
             await self._close_cursor()
 
     async def _append(self, grid: ResultGrid, rows: list[tuple]) -> None:
-        """Add rows a slice at a time, letting the grid measure each slice in between.
-
-        The grid sizes its columns from every new cell when it is idle; a whole page at
-        once would hold the event loop for a noticeable moment (B6.stall_ms).
-        """
-        for start in range(0, len(rows), APPEND_SLICE):
-            grid.append_rows(rows[start : start + APPEND_SLICE])
-            await asyncio.sleep(APPEND_PAUSE_S)
+        """Add rows to the grid, then let the loop breathe (a repaint) before more work."""
+        grid.append_rows(rows)
+        await asyncio.sleep(0)
 
     async def _close_cursor(self) -> None:
         cursor, self._cursor = self._cursor, None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Label
 
@@ -19,32 +19,48 @@ def describe_key(key: str, display: str | None = None) -> str:
     return ", ".join(names.get(part, part) for part in key.split(","))
 
 
-def screen_keys(screen: Screen) -> list[tuple[str, str, str]]:
-    """(key, what, details) for every binding active on `screen`.
+def _declared(screen: Screen) -> list[Binding]:
+    """The bindings tursotui's own screen classes declare (not Textual's tab/shift+tab)."""
+    declared: list[Binding] = []
+    for cls in type(screen).__mro__:
+        if cls.__module__.startswith("tursotui.") or cls.__module__ == type(screen).__module__:
+            declared.extend(Binding.make_bindings(cls.__dict__.get("BINDINGS", [])))
+    return declared
 
-    Reads Textual's active bindings, so it lists exactly what the keys do there,
-    including keys hidden from the footer: the screen's own first, then those of the
-    focused widget (table navigation...), then the global ones.
+
+def screen_keys(screen: Screen) -> list[tuple[str, str, str]]:
+    """(key, what, details) for every key of `screen`, including those hidden from the footer.
+
+    The screen's own keys come first (even where the focused widget handles the key
+    itself, e.g. `enter` in a table opens the row), then the focused widget's
+    (table navigation...), then the global ones, then Textual's focus keys.
     """
-    groups: dict[str, dict[tuple[str, str], list]] = {"screen": {}, "widget": {}, "app": {}}
-    for key, active in screen.active_bindings.items():
-        binding = active.binding
-        if binding.system or not (binding.description or binding.tooltip):
-            continue
-        where = (
-            "screen" if active.node is screen else "app" if active.node is screen.app else "widget"
-        )
-        what = binding.description or binding.action
-        entry = groups[where].setdefault(
-            (binding.action, what), [[], what, active.tooltip or binding.tooltip]
+    rows: dict[tuple[str, str], list] = {}
+    taken: set[str] = set()
+
+    def add(key: str, binding: Binding, tooltip: str = "") -> None:
+        if binding.system or not binding.description or key in taken:
+            return
+        taken.add(key)
+        entry = rows.setdefault(
+            (binding.action, binding.description),
+            [[], binding.description, tooltip or binding.tooltip],
         )
         # Several keys for one action (`j` and `down`): one line listing them all.
         entry[0].append(describe_key(key, binding.key_display))
-    return [
-        (", ".join(keys), what, details)
-        for group in groups.values()
-        for keys, what, details in group.values()
-    ]
+
+    for binding in _declared(screen):
+        for key in binding.key.split(","):
+            add(key.strip(), binding)
+    active = list(screen.active_bindings.items())
+    for node_kind in ("widget", "app", "screen"):
+        for key, item in active:
+            kind = (
+                "screen" if item.node is screen else "app" if item.node is screen.app else "widget"
+            )
+            if kind == node_kind:
+                add(key, item.binding, item.tooltip)
+    return [(", ".join(keys), what, details) for keys, what, details in rows.values()]
 
 
 class HelpScreen(ModalScreen[None]):
@@ -69,7 +85,7 @@ class HelpScreen(ModalScreen[None]):
         return cls(title, screen_keys(screen), doc[0] if doc else "")
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help"):
+        with Vertical(id="help"):
             yield Label(literal(f"Keys: {self.help_title}", style="bold"), id="help-title")
             if self.about:
                 yield Label(literal(self.about), id="help-about")

@@ -83,6 +83,7 @@ class PostScreen(Screen[None]):
         self.fetching = False
         self.token = 0
         """Bumped on reload; older answers are dropped."""
+        self._wrapped_for: int | None = None
 
     def compose(self) -> ComposeResult:
         yield TenantHeader("post", id="post-header")
@@ -144,14 +145,31 @@ class PostScreen(Screen[None]):
             self.query_one("#post-content", Log).clear()
             return
         self.show_meta(post)
+        await self._show_content(token, post)
+
+    def _content_width(self) -> int:
         content = self.query_one("#post-content", Log)
-        width = max(20, (content.scrollable_content_region.width or self.app.size.width) - 1)
+        return max(20, (content.scrollable_content_region.width or self.app.size.width) - 1)
+
+    async def _show_content(self, token: int, post: Post) -> None:
+        content = self.query_one("#post-content", Log)
+        width = self._content_width()
         lines = await asyncio.to_thread(literal_lines, post.content, width)
         if token != self.token:
             return
+        self._wrapped_for = width
         content.clear()
         content.write_lines(lines)
         content.scroll_home(animate=False)
+
+    def on_resize(self) -> None:
+        """Wrap the content again for the new width."""
+        if self.post is not None and self._wrapped_for not in (None, self._content_width()):
+            self._rewrap(self.token, self.post)
+
+    @work(exclusive=True, group="load", exit_on_error=False)
+    async def _rewrap(self, token: int, post: Post) -> None:
+        await self._show_content(token, post)
 
     def show_meta(self, post: Post) -> None:
         """The title, status, author, date and id above the content."""

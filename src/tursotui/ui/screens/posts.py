@@ -140,6 +140,8 @@ class PostsScreen(Screen[None]):
         """Bumped when tenant, filter or search change; answers for an older token are dropped."""
         self.error: str | None = None
         self._counting: Tenant | None = None
+        self._columns_for: int | None = None
+        """The title width the columns were made for (they follow the terminal's width)."""
         self._side: tuple[Tenant, Connection] | None = None
         """A second connection to a local tenant for the counts (see `counts_connection`)."""
 
@@ -168,6 +170,7 @@ class PostsScreen(Screen[None]):
 
     def _setup_columns(self) -> None:
         table = self.query_one("#posts-table", DataTable)
+        self._columns_for = self.title_width()
         table.clear(columns=True)
         wide = (self.app.size.width or 80) >= 100
         table.add_column(" ", key="mark", width=1)
@@ -184,14 +187,25 @@ class PostsScreen(Screen[None]):
         self.next_page = None
         self.fetching = True
         self.error = None
-        self._setup_columns()
+        if self._columns_for != self.title_width():
+            self._setup_columns()
+        else:
+            self.query_one("#posts-table", DataTable).clear()
         self.query_one("#posts-header", TenantHeader).tenant = self.tenant
         self.show_filters()
         self.show_status()
         self.load_page(self.token, self.tenant, self.post_filter, None)
-        if self.counts is None and self._counting is not self.tenant:
-            # Counts do not depend on the filter: only a new tenant, a write or `r` recounts.
-            self.load_counts(self.token, self.tenant)
+
+    def on_resize(self) -> None:
+        """Re-lay the columns for the new width, keeping the loaded rows."""
+        if self._columns_for is None or self._columns_for == self.title_width():
+            return
+        table = self.query_one("#posts-table", DataTable)
+        row = table.cursor_row
+        self._setup_columns()
+        for post in self.rows.values():
+            table.add_row(*self._row_cells(post), key=post.id)
+        table.move_cursor(row=row)
 
     def show_tenant(self, tenant: Tenant) -> None:
         """Show another tenant's posts on this screen, keeping the filter."""
@@ -316,6 +330,11 @@ class PostsScreen(Screen[None]):
         self.next_page = page.next
         self.fetching = False
         self.show_status()
+        if self.counts is None and self._counting is not tenant:
+            # After the first page, so the page never waits for the count (a 10⁶-post
+            # tenant takes a few hundred ms to count). Counts do not depend on the
+            # filter: only a new tenant, a write or `r` recounts.
+            self.load_counts(token, tenant)
         self.call_after_refresh(self._maybe_more)
 
     @work(exclusive=True, group="counts", exit_on_error=False)

@@ -59,7 +59,7 @@ class QueueScreen(Screen[None]):
             "moderate('draft')",
             "To draft",
             show=False,
-            tooltip="Back to draft (drafts stay drafts; for symmetry with the posts screen)",
+            tooltip="As on the posts screen; queue rows are drafts already, so it only says so",
         ),
         Binding("x", "delete", "Delete", tooltip="Delete current/marked comments (asks first)"),
         Binding("r", "reload", "Reload", tooltip="Read the queue again"),
@@ -290,6 +290,10 @@ class QueueScreen(Screen[None]):
         """Publish / archive / move back to draft the marked drafts or the current one."""
         if self.mode != "drafts":
             self.notify("Switch to drafts (1) to publish or archive.", severity="warning")
+            return
+        if new_status == "draft":
+            # Every row here is a draft: writing draft over draft would only fill the audit log.
+            self.notify("These posts are drafts already.", severity="information")
             return
         if not self._writable(VERBS[new_status]):
             return

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
@@ -26,81 +25,14 @@ from tursotui.health import STATUSES, TenantHealth, probe_all
 from tursotui.registry import RegistryError, Tenant
 from tursotui.ui.commands import Command
 from tursotui.ui.literal import literal
-from tursotui.ui.widgets.header import TenantHeader, short_location
+from tursotui.ui.tenant_cells import Row, count_cell, health_cell, schema_cell, where
+from tursotui.ui.widgets.header import TenantHeader
 
 WIDE = 110
 """From this width on, the table also shows the tenant's name."""
 
 PAINT_EVERY_S = 0.5
 """How often health answers are painted into the table while they stream in."""
-
-DASH = Text("·", style="dim")
-PENDING = Text("…", style="dim")
-
-
-def where(tenant: Tenant, max_len: int) -> Text:
-    """A tenant's location with its marker: ☁ remote host (bold), ▪ local file (short path)."""
-    if tenant.broken:
-        return Text("⚠ ", style="bold red") + literal(tenant.problem, max_len - 2, style="red")
-    if tenant.is_remote:
-        return Text("☁ ", style="bold red") + literal(tenant.host, max_len - 2, style="bold")
-    return Text("▪ ", style="green") + literal(short_location(tenant), max_len - 2)
-
-
-def health_cell(health: TenantHealth | None) -> Text:
-    """Reachability at a glance: latency, `down`, or `broken`."""
-    if health is None:
-        return PENDING
-    if health.tenant.broken:
-        return Text("broken", style="bold red")
-    if not health.reachable:
-        return Text("down", style="bold red")
-    latency = health.latency_ms or 0.0
-    style = "green" if latency < 100 else ("yellow" if latency < 500 else "red")
-    text = Text(f"{latency:.0f} ms" if latency >= 1 else "<1 ms", style=style)
-    if health.error:
-        text.append(" ⚠", style="bold yellow")
-    return text
-
-
-def count_cell(health: TenantHealth | None, status: str) -> Text:
-    """Posts with one status, right-aligned."""
-    if health is None:
-        return PENDING
-    if health.counts is None:
-        return DASH
-    return Text(f"{health.counts.get(status, 0):,}", justify="right")
-
-
-def schema_cell(health: TenantHealth | None, *, narrow: bool = False) -> Text:
-    """The schema label, coloured by how much it needs attention."""
-    if health is None:
-        return PENDING
-    if health.schema is None:
-        return DASH
-    style = {"current": "green", "ahead": "magenta", "not migrated": "red"}.get(
-        health.schema, "yellow"
-    )
-    label = health.schema
-    if narrow:
-        label = "unmigrated" if label == "not migrated" else label.replace("behind by", "behind")
-    return Text(label, style=style)
-
-
-@dataclass(eq=False)
-class Row:
-    """One registry row and what is known about it."""
-
-    key: str
-    tenant: Tenant
-    health: TenantHealth | None = None
-
-    def matches(self, needle: str) -> bool:
-        """Whether the filter text is in the slug, name or host (case-insensitive)."""
-        if not needle:
-            return True
-        tenant = self.tenant
-        return any(needle in value.lower() for value in (tenant.slug, tenant.name, tenant.host))
 
 
 class TenantsScreen(Screen[None]):
@@ -152,7 +84,7 @@ class TenantsScreen(Screen[None]):
             show=False,
             id="rotate",
         ),
-        Binding("escape", "escape", show=False),
+        Binding("escape", "escape", "Clear filter", show=False),
         Binding("t", "filter", "Tenant", tooltip="Type to pick a tenant", show=False),
         Binding("down", "filter_move(1)", show=False),
         Binding("up", "filter_move(-1)", show=False),

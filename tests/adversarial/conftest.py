@@ -1,0 +1,9 @@
+"""The adversarial suite's shared plumbing: figures saved at the end of the session."""
+
+from __future__ import annotations
+
+import adversarial_stats
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    adversarial_stats.save()
