@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,7 +122,9 @@ async def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--data-dir",
         type=Path,
-        default=REPO / ".cache" / "screenshots-demo",
+        # A neutral path: screens that show a local tenant's file show this one, not
+        # wherever the repository happens to be checked out.
+        default=Path(tempfile.gettempdir()) / "tursotui-demo",
         help="where the demo fleet is built (reused between runs)",
     )
     args = parser.parse_args(argv)

@@ -259,3 +259,16 @@ def test_run_tui_reports_a_bad_setting_in_one_line(capsys, monkeypatch) -> None:
     err = capsys.readouterr().err
     assert status == 1
     assert len(err.strip().splitlines()) == 1 and "registry_url" in err
+
+
+async def test_an_unusable_registry_is_shown_on_the_tenants_screen(tmp_path) -> None:
+    settings = load_settings(registry_url=f"file:{tmp_path / 'missing.db'}")
+    app = make_app(settings)
+    async with app.run_test(size=(220, 24)) as pilot:  # wide enough for the whole tmp path
+        await settle(app, pilot)
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        said = notifications(app)
+        assert isinstance(app.screen, TenantsScreen) and app.is_running
+    assert "registry" in text and "missing.db: no database file" in text
+    assert len([n for n in said if "no database file" in n]) == 1

@@ -563,3 +563,24 @@ async def test_bad_input_leaves_the_console_usable(tmp_path: Path):
         await pilot.pause()
         assert idle(app)
     await workspace.close()
+
+
+async def test_leaving_mid_query_returns_at_once(tmp_path: Path):
+    workspace, _ = await workspace_with(tmp_path, {"acme": dict(drafts=1)})
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_console(app, pilot, workspace)
+        await run(
+            app,
+            pilot,
+            "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) "
+            "SELECT count(*) FROM c",
+            wait=False,
+        )
+        await wait_until(pilot, lambda: screen.busy)
+        started = time.monotonic()
+        app.action_back()  # what escape does; the test driver's own waits are not timed
+        await wait_until(pilot, lambda: screen.connection.closed, timeout=3)
+        assert time.monotonic() - started < 1.5
+        assert not isinstance(app.screen, ConsoleScreen)
+    await workspace.close()

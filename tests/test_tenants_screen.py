@@ -95,25 +95,52 @@ async def test_probe_of_a_missing_file_and_a_broken_row_never_raise() -> None:
     assert not answers["ghost"].reachable and "ftp" in answers["ghost"].error
 
 
-async def test_probe_all_bounds_how_many_are_in_flight(silent_url: str) -> None:
-    """Four hung tenants, 0.3 s deadline each: two at a time takes two rounds, four at once one."""
+async def test_probe_all_bounds_how_many_are_in_flight(
+    silent_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Six hung remote tenants and six local ones: never more in flight than allowed."""
+    import tursotui.health as health_module
+
     fleet = await build_fleet(
-        slugs=(), broken=False, timeout=0.3, extra_urls={f"hung{i}": silent_url for i in range(4)}
+        slugs=tuple(f"local{i}" for i in range(6)),
+        broken=False,
+        timeout=0.3,
+        extra_urls={f"hung{i}": silent_url for i in range(6)},
     )
+    in_flight = {"remote": 0, "local": 0}
+    peak = {"remote": 0, "local": 0}
+    real_probe = health_module.probe
+
+    async def counted(workspace, tenant, **kwargs):
+        kind = "remote" if tenant.is_remote else "local"
+        in_flight[kind] += 1
+        peak[kind] = max(peak[kind], in_flight[kind])
+        try:
+            await asyncio.sleep(0.05)  # long enough for every allowed probe to overlap
+            return await real_probe(workspace, tenant, **kwargs)
+        finally:
+            in_flight[kind] -= 1
+
+    monkeypatch.setattr(health_module, "probe", counted)
     workspace = await Workspace.open(fleet.settings)
     try:
         tenants = await workspace.registry.tenants()
-        timings = {}
-        for concurrency in (2, 4):
+        for concurrency in (2, 5):
+            peak.update(remote=0, local=0)
             start = time.perf_counter()
-            answers = [h async for h in probe_all(workspace, tenants, concurrency)]
-            timings[concurrency] = time.perf_counter() - start
-            assert len(answers) == 4 and not any(h.reachable for h in answers)
-            assert all("0.3" in h.error or "time" in h.error.lower() for h in answers)
+            answers = {h.slug: h async for h in probe_all(workspace, tenants, concurrency)}
+            elapsed = time.perf_counter() - start
+            assert len(answers) == 12
+            assert peak["remote"] == concurrency
+            assert peak["local"] == min(concurrency, health_module.LOCAL_CONCURRENCY)
+            hung = [h for slug, h in answers.items() if slug.startswith("hung")]
+            # Our deadline or the transport's own timeout (same 0.3 s), whichever fires first.
+            assert all(not h.reachable and ("0.3" in h.error or "tim" in h.error) for h in hung)
+            assert all(answers[f"local{i}"].reachable for i in range(6))
+            # Each hung tenant costs its own deadline only: rounds of `concurrency` of them.
+            assert elapsed >= 0.3 * -(-6 // concurrency)
     finally:
         await workspace.close()
-    assert timings[2] >= 0.55
-    assert timings[4] < timings[2] - 0.15
 
 
 # --- the screen ------------------------------------------------------------------------------

@@ -9,20 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from tursotui.db import LibsqlError
+from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
 from tursotui.registry import RegistryError, Tenant
 
 if TYPE_CHECKING:
-    from tursotui.migrations import MigrationFolder
+    from tursotui.migrations import MigrationFolder, SchemaState
     from tursotui.workspace import Workspace
+
+T = TypeVar("T")
 
 STATUSES = ("draft", "published", "archived")
 """The post statuses the app knows; others are counted under their own name."""
+
+LOCAL_CONCURRENCY = 4
+"""Most local (`file:`) tenants probed at once, whatever the fleet concurrency.
+
+A local probe waits on the CPU and the disk, not the network: beyond a few in
+flight, more only adds threads (one per local connection) competing for the GIL
+with the UI, on machines with a handful of cores.
+"""
 
 COUNTS_SQL = "SELECT status, count(*) FROM posts GROUP BY status"
 """Served from the built-in `posts(status, published_at)` index without reading the posts."""
@@ -105,41 +115,69 @@ async def _probe(
 ) -> TenantHealth:
     try:
         connection = await workspace.connection(tenant)
-        start = time.perf_counter()
-        await connection.execute("SELECT 1")
-        latency_ms = (time.perf_counter() - start) * 1000
     except (LibsqlError, RegistryError) as error:
         return TenantHealth(tenant, reachable=False, error=describe(error))
-    problems: list[str] = []
-    counts: dict[str, int] | None = None
-    try:
-        result = await connection.execute(COUNTS_SQL)
-        counts = {status: 0 for status in STATUSES}
-        for status, count in result.rows:
-            key = "NULL" if status is None else str(status)
-            counts[key] = counts.get(key, 0) + int(count or 0)
-    except LibsqlError as error:
-        problems.append(_short(error))
-    schema: str | None
-    if isinstance(folder, str):
-        schema, problem = "unknown", folder
-        problems.append(problem)
-    else:
-        from tursotui.migrations import schema_state
 
-        try:
-            schema = (await schema_state(connection, folder)).label
-        except LibsqlError as error:
-            schema = "unknown"
-            problems.append(_short(error))
+    async def ping() -> float:
+        start = time.perf_counter()
+        await connection.execute("SELECT 1")
+        return (time.perf_counter() - start) * 1000
+
+    questions = (ping(), _counts(connection), _schema(connection, folder))
+    if tenant.is_remote:
+        # Asked together: a remote tenant answers in two round trips (the schema needs
+        # two queries in a row) instead of four one after the other.
+        latency, counts, schema = await asyncio.gather(*questions, return_exceptions=True)
+    else:
+        # A local tenant runs them one by one on its thread anyway; asking in order
+        # spares the event loop the extra tasks.
+        latency, counts, schema = [await _outcome(question) for question in questions]
+    if isinstance(latency, BaseException):
+        if not isinstance(latency, LibsqlError):
+            raise latency
+        return TenantHealth(tenant, reachable=False, error=describe(latency))
+    problems: list[str] = []
+    for answer in (counts, schema):
+        if isinstance(answer, LibsqlError):
+            problems.append(_short(answer))
+        elif isinstance(answer, str):
+            problems.append(answer)
+        elif isinstance(answer, BaseException):
+            raise answer
     return TenantHealth(
         tenant,
         reachable=True,
-        latency_ms=latency_ms,
+        latency_ms=latency,
         error="; ".join(dict.fromkeys(problems)) or None,
-        counts=counts,
-        schema=schema,
+        counts=counts if isinstance(counts, dict) else None,
+        schema=schema.label if hasattr(schema, "label") else "unknown",
     )
+
+
+async def _outcome(question: Awaitable[T]) -> T | BaseException:
+    """The answer to `question`, or the exception it raised (like `gather(return_exceptions)`)."""
+    try:
+        return await question
+    except Exception as error:
+        return error
+
+
+async def _counts(connection: Connection) -> dict[str, int]:
+    result = await connection.execute(COUNTS_SQL)
+    counts = {status: 0 for status in STATUSES}
+    for status, count in result.rows:
+        key = "NULL" if status is None else str(status)
+        counts[key] = counts.get(key, 0) + int(count or 0)
+    return counts
+
+
+async def _schema(connection: Connection, folder: MigrationFolder | str) -> SchemaState | str:
+    """The tenant's schema state, or why the migrations folder could not be read."""
+    if isinstance(folder, str):
+        return folder
+    from tursotui.migrations import schema_state
+
+    return await schema_state(connection, folder)
 
 
 def _short(error: LibsqlError) -> str:
@@ -152,7 +190,10 @@ def _short(error: LibsqlError) -> str:
 async def probe_all(
     workspace: Workspace, tenants: Iterable[Tenant], concurrency: int | None = None
 ) -> AsyncIterator[TenantHealth]:
-    """Probe many tenants at once, at most `concurrency` in flight; yield answers as they arrive.
+    """Probe many tenants at once, a bounded number in flight; yield answers as they arrive.
+
+    At most `concurrency` remote tenants are asked at once, and at most
+    `LOCAL_CONCURRENCY` local ones (see there why).
 
     Broken rows are answered first (they need no IO). Leaving the loop early cancels the
     probes still running.
@@ -160,7 +201,7 @@ async def probe_all(
     Args:
         workspace: The session.
         tenants: Registry rows to probe.
-        concurrency: Most probes in flight; default `settings.fleet_concurrency`.
+        concurrency: Most remote probes in flight; default `settings.fleet_concurrency`.
     """
     limit = max(1, concurrency or workspace.settings.fleet_concurrency)
     rows = list(tenants)
@@ -171,11 +212,12 @@ async def probe_all(
     if not healthy:
         return
     folder = _folder(workspace)
-    gate = asyncio.Semaphore(limit)
+    remote_gate = asyncio.Semaphore(limit)
+    local_gate = asyncio.Semaphore(min(limit, LOCAL_CONCURRENCY))
     answers: asyncio.Queue[TenantHealth] = asyncio.Queue()
 
     async def one(tenant: Tenant) -> None:
-        async with gate:
+        async with remote_gate if tenant.is_remote else local_gate:
             try:
                 health = await probe(workspace, tenant, folder=folder)
             except Exception as error:  # a bug in one probe must not stop the others

@@ -394,8 +394,8 @@ class HTTPTransaction(Transaction):
 def chunked(result: Result, size: int) -> list[Result]:
     """A result cut into results of at most `size` rows each (statistics on the first)."""
     size = max(1, size)
-    if not result.columns:
-        return [result]
+    if not result.rows:
+        return [result]  # one chunk even with no rows: it carries the columns
     chunks = []
     for start in range(0, len(result.rows), size):
         first = start == 0

@@ -24,6 +24,7 @@ from tursotui.db import errors
 from tursotui.db.base import Connection, Transaction, to_statement
 from tursotui.db.result import Result, make_rows
 from tursotui.db.urls import DatabaseURL
+from tursotui.sql.classify import classify
 
 T = TypeVar("T")
 
@@ -116,9 +117,6 @@ def _open(path: str, *, read_only: bool, create: bool) -> tuple[sqlite3.Connecti
     except BaseException:
         db.close()
         raise
-    # Tenant text may hold invalid UTF-8 (a CAST of a blob); sqlite3's default decoder would
-    # fail the whole query over one such value. Decode it as the remote servers do: U+FFFD.
-    db.text_factory = _decode_text
     guard = _Guard()
     db.set_authorizer(guard)
     return db, guard
@@ -126,6 +124,55 @@ def _open(path: str, *, read_only: bool, create: bool) -> tuple[sqlite3.Connecti
 
 def _decode_text(data: bytes) -> str:
     return data.decode("utf-8", "replace")
+
+
+class _Scan:
+    """A query read in chunks on the connection's thread (see `LocalConnection.stream`)."""
+
+    def __init__(self, connection: LocalConnection, sql: str, args: Any) -> None:
+        self.connection = connection
+        self.sql = sql
+        self.args = args
+        self.cursor: sqlite3.Cursor | None = None
+        self.columns: tuple[str, ...] = ()
+        self.delivered = 0
+
+    def start(self) -> Result | None:
+        """Run the statement; a statement without rows is answered here, whole."""
+        db = self.connection._db
+        if db is None:
+            raise sqlite3.ProgrammingError("the connection is closed")
+        self.cursor = db.execute(self.sql, self.args)
+        if self.cursor.description is None:
+            cursor, self.cursor = self.cursor, None
+            return Result((), [], max(cursor.rowcount, 0), cursor.lastrowid or None)
+        self.columns = tuple(d[0] for d in self.cursor.description)
+        return None
+
+    def fetch(self, size: int) -> list[tuple[Any, ...]]:
+        """The next rows; on undecodable text, the read starts again past the rows delivered."""
+        assert self.cursor is not None
+        try:
+            rows = self.cursor.fetchmany(size)
+        except sqlite3.OperationalError as error:
+            if not self.connection._undecodable(error, self.sql):
+                raise
+            self.close()
+            self.start()
+            assert self.cursor is not None
+            skipped = 0
+            while skipped < self.delivered and self.cursor.fetchmany(
+                min(size, self.delivered - skipped)
+            ):
+                skipped += min(size, self.delivered - skipped)
+            rows = self.cursor.fetchmany(size)
+        self.delivered += len(rows)
+        return rows
+
+    def close(self) -> None:
+        if self.cursor is not None:
+            self.cursor.close()
+            self.cursor = None
 
 
 def _bind(args: Any) -> Any:
@@ -203,7 +250,32 @@ class LocalConnection(Connection):
 
     # -- running statements (these run on the connection's thread) -----------------
 
+    def _undecodable(self, error: sqlite3.Error, sql: str) -> bool:
+        """Whether `error` is undecodable text in a read, now worth running again.
+
+        Tenant text may hold invalid UTF-8 (a CAST of a blob). sqlite3's own decoder
+        is fast but fails the whole query over one such value; the replacing decoder
+        (U+FFFD, as the remote servers do) costs a Python call per value, so it is
+        switched on only for a connection that has met such text, and only a read is
+        ever run twice.
+        """
+        assert self._db is not None
+        if "decode" not in str(error) or self._db.text_factory is _decode_text:
+            return False
+        if classify(sql).writes:
+            return False
+        self._db.text_factory = _decode_text
+        return True
+
     def _run(self, sql: str, args: Any) -> Result:
+        try:
+            return self._run_once(sql, args)
+        except sqlite3.OperationalError as error:
+            if not self._undecodable(error, sql):
+                raise
+            return self._run_once(sql, args)
+
+    def _run_once(self, sql: str, args: Any) -> Result:
         assert self._db is not None
         cursor = self._db.execute(sql, _bind(args))
         try:
@@ -245,22 +317,21 @@ class LocalConnection(Connection):
         self, stmt: InStatement, args: InArgs = None, *, chunk_size: int = 500
     ) -> AsyncIterator[Result]:
         statement = to_statement(stmt, args)
-        assert self._db is not None
-        db = self._db
-        cursor = await self._call(db.execute, statement.sql, _bind(statement.args))
+        scan = _Scan(self, statement.sql, _bind(statement.args))
+        first = await self._call(scan.start)
+        if first is not None:
+            yield first
+            return
         try:
-            if cursor.description is None:
-                yield Result((), [], max(cursor.rowcount, 0), cursor.lastrowid or None)
-                return
-            columns = tuple(d[0] for d in cursor.description)
-            while True:
-                values = await self._call(cursor.fetchmany, chunk_size)
-                if not values:
-                    return
-                yield Result(columns, make_rows(columns, values))
+            delivered = False
+            while values := await self._call(scan.fetch, chunk_size):
+                delivered = True
+                yield Result(scan.columns, make_rows(scan.columns, values))
+            if not delivered:
+                yield Result(scan.columns, [])  # no rows, but the columns
         finally:
             if not self._closed:
-                await self._call(cursor.close)
+                await self._call(scan.close)
 
     def interrupt(self) -> None:
         if self._db is not None and not self._closed:

@@ -26,11 +26,11 @@ from tursotui.workspace import Workspace
 if TYPE_CHECKING:
     from tursotui.registry import Tenant
 
-QUIET_GROUPS = frozenset({"workspace", "registry", "health", "load", "page", "counts", "default"})
+QUIET_GROUPS = frozenset({"workspace", "registry", "health", "load", "page", "counts"})
 """Worker groups that only read: quitting while they run needs no confirmation.
 
-Any other running worker (a write, a migration, a console query...) counts as
-pending work, and `q` asks first.
+Any other running worker (a write, a migration, a console query, or one left in
+Textual's `default` group) counts as pending work, and `q` asks first.
 """
 
 
@@ -120,8 +120,9 @@ class TursotuiApp(App[None]):
         try:
             self._workspace = await Workspace.open(self.settings)
         except RegistryError as error:
+            # Not notified here: whoever waits for the workspace (the tenants screen)
+            # shows the reason where the tenants would have been.
             self._workspace_error = error
-            self.notify(str(error), title="Registry", severity="error", markup=False, timeout=10)
         except BaseException as error:
             self._workspace_error = error
             raise

@@ -22,6 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
@@ -67,6 +68,24 @@ FETCH_GROUP = "console-fetch"
 EXPORT_GROUP = "console-export"
 
 
+class StatusLine(Widget):
+    """One line of status; updating it repaints the line only (a Static lays out the screen)."""
+
+    DEFAULT_CSS = "StatusLine { height: 1; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._text = Text()
+
+    def show(self, text: Text) -> None:
+        """Replace the status."""
+        self._text = text
+        self.refresh()
+
+    def render(self) -> Text:
+        return self._text
+
+
 class ConsoleScreen(Screen[None]):
     """A SQL editor, a schema panel and an incremental result grid on one tenant."""
 
@@ -105,7 +124,7 @@ class ConsoleScreen(Screen[None]):
             yield SchemaPanel(id="schema")
             with Vertical(id="console-main"):
                 yield SqlEditor(id="editor")
-                yield Static(id="status")
+                yield StatusLine(id="status")
                 yield ProgressBar(id="export-progress", show_eta=False)
                 yield Static(id="run-log")
                 yield ResultGrid(id="grid")
@@ -128,6 +147,12 @@ class ConsoleScreen(Screen[None]):
         self._open()
 
     async def on_unmount(self) -> None:
+        # Leaving mid-query must not wait for it: stop it, then release the connection.
+        if self.connection is not None:
+            self.connection.interrupt()
+        interrupt = getattr(self._transaction, "interrupt", None)
+        if interrupt is not None:
+            interrupt()
         await self._close_cursor()
         if self.connection is not None:
             await self.connection.close()
@@ -163,7 +188,7 @@ class ConsoleScreen(Screen[None]):
         text = message if isinstance(message, Text) else Text(message)
         if error:
             text.stylize("bold red")
-        self.query_one("#status", Static).update(text)
+        self.query_one(StatusLine).show(text)
 
     def _log(self, lines: list[Text]) -> None:
         log = self.query_one("#run-log", Static)
@@ -220,6 +245,10 @@ class ConsoleScreen(Screen[None]):
             try:
                 outcome = await self._run_one(statement)
             except asyncio.CancelledError:
+                # Cancelled (ctrl+g, or the screen is leaving): SQLite must stop too, or the
+                # connection's thread stays busy with a statement nobody waits for.
+                if self.connection is not None:
+                    self.connection.interrupt()
                 self._remember(statement, ok=False, summary="cancelled")
                 raise
             except Exception as error:  # LibsqlError, AuditError, a transport's own failure
@@ -380,19 +409,20 @@ class ConsoleScreen(Screen[None]):
 
     @on(ResultGrid.RowsWanted)
     def _more_rows(self) -> None:
+        # The flag is set here, not in the worker: the grid asks on every scroll step, and a
+        # second fetch must never start (nor cancel the first half-way through a chunk).
         if self._cursor is not None and not self._fetching and not self.busy:
+            self._fetching = True
             self._fetch_more()
 
-    @work(exclusive=True, group=FETCH_GROUP, exit_on_error=False, description="more rows")
+    @work(group=FETCH_GROUP, exit_on_error=False, description="more rows")
     async def _fetch_more(self) -> None:
         cursor = self._cursor
-        if cursor is None:
-            return
         cap = self.workspace.settings.console_row_cap
-        want = min(PAGE_ROWS, cap - cursor.loaded)
-        if want <= 0:
+        want = 0 if cursor is None else min(PAGE_ROWS, cap - cursor.loaded)
+        if cursor is None or want <= 0:
+            self._fetching = False
             return
-        self._fetching = True
         try:
             rows = await cursor.fetch(want)
         except LibsqlError as error:

@@ -8,6 +8,7 @@ dropped, so one tenant's rows never show under another's name.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +84,17 @@ async def tenant_connection(screen: Screen, tenant: Tenant) -> Connection:
         return await screen.app.workspace.connection(tenant)  # type: ignore[attr-defined]
     except (LibsqlError, RegistryError) as error:
         raise ModerationError(failure(error)) from None
+
+
+_closing: set[asyncio.Future[None]] = set()
+"""Closes in flight (kept referenced so they are not garbage-collected half way)."""
+
+
+def _close_when_opened(opening: asyncio.Future[Connection]) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        closing = asyncio.ensure_future(opening.result().close())
+        _closing.add(closing)
+        closing.add_done_callback(_closing.discard)
 
 
 class TextLine(Widget):
@@ -225,8 +237,14 @@ class PostsScreen(Screen[None]):
         if self._side is not None and self._side[0] is tenant and not self._side[1].closed:
             return self._side[1]
         await self._close_side()
+        timeout = self.app.workspace.settings.timeout  # type: ignore[attr-defined]
+        opening = asyncio.ensure_future(tenant.connect(read_only=True, timeout=timeout))
         try:
-            conn = await tenant.connect(read_only=True, timeout=self.app.workspace.settings.timeout)  # type: ignore[attr-defined]
+            conn = await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            # The screen moved on while the file was opening: close it once it is open.
+            opening.add_done_callback(_close_when_opened)
+            raise
         except (LibsqlError, RegistryError) as error:
             raise ModerationError(failure(error)) from None
         self._side = (tenant, conn)

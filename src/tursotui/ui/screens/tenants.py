@@ -18,7 +18,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Input
 from textual.widgets.data_table import RowKey
 
 from tursotui.health import STATUSES, TenantHealth, probe_all
@@ -31,8 +32,31 @@ from tursotui.ui.widgets.header import TenantHeader
 WIDE = 110
 """From this width on, the table also shows the tenant's name."""
 
+NEAR_ROWS = 20
+"""Rows above and below the view that are painted with it (so a short scroll finds them)."""
+
 PAINT_EVERY_S = 0.5
 """How often health answers are painted into the table while they stream in."""
+
+
+class DetailLine(Widget):
+    """One line about the highlighted tenant; repaints without re-laying out the screen.
+
+    (`Static.update` asks for a new layout each time, which with hundreds of health
+    answers streaming in costs more than the answers themselves.)
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.text = Text("opening the registry…", style="dim")
+
+    def update(self, text: Text) -> None:
+        """Show `text` (already literal where it holds registry values)."""
+        self.text = text
+        self.refresh()
+
+    def render(self) -> Text:
+        return self.text
 
 
 class TenantsScreen(Screen[None]):
@@ -109,7 +133,7 @@ class TenantsScreen(Screen[None]):
         )
         table: DataTable[Text] = DataTable(id="tenants", cursor_type="row", zebra_stripes=True)
         yield table
-        yield Static(Text("opening the registry…", style="dim"), id="detail")
+        yield DetailLine(id="detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -196,7 +220,7 @@ class TenantsScreen(Screen[None]):
     # --- the detail line ------------------------------------------------------------------
 
     def _show_detail(self) -> None:
-        detail = self.query_one("#detail", Static)
+        detail = self.query_one("#detail", DetailLine)
         if self.registry_error:
             detail.update(literal(self.registry_error, style="bold red"))
             return
@@ -277,25 +301,33 @@ class TenantsScreen(Screen[None]):
             if row is not None:
                 row.health = health
                 self._unpainted.append(row)
-        self.paint_health()
+        self.paint_health(everything=True)
 
-    def paint_health(self) -> None:
-        """Show the answers that arrived since the last paint.
+    def paint_health(self, everything: bool = False) -> None:
+        """Show the answers that arrived since the last paint, for the rows in view.
 
-        Answers are painted a few times a second rather than one by one: with hundreds
-        of tenants answering, repainting the table per answer would starve the event
-        loop that the probes themselves run on.
+        Answers are painted a few times a second rather than one by one, and rows far
+        from the view wait until they come near it (or until every tenant answered):
+        with hundreds of tenants answering, repainting the table per answer would
+        starve the event loop that the probes themselves run on.
         """
         if not self._unpainted:
             return
-        rows, self._unpainted = self._unpainted, []
         table = self.table
+        top = int(table.scroll_y)
+        near = range(max(0, top - NEAR_ROWS), top + table.size.height + NEAR_ROWS)
         columns = ("health", *STATUSES, "schema")
-        for row in rows:
-            if row.key in table.rows:
-                cells = self._cells(row)[-len(columns) :]
-                for column, cell in zip(columns, cells, strict=True):
-                    table.update_cell(row.key, column, cell)
+        waiting: list[Row] = []
+        for row in self._unpainted:
+            if row.key not in table.rows:
+                continue  # filtered out: `_fill` shows its health when it comes back
+            if not everything and table.get_row_index(row.key) not in near:
+                waiting.append(row)
+                continue
+            cells = self._cells(row)[-len(columns) :]
+            for column, cell in zip(columns, cells, strict=True):
+                table.update_cell(row.key, column, cell)
+        self._unpainted = waiting
         self._show_detail()
 
     def health_of(self, slug: str) -> TenantHealth | None:

@@ -61,6 +61,20 @@ def cell(value: Any) -> Text:
     return literal(value, CELL_CHARS)
 
 
+def cell_width(value: Any) -> int:
+    """Cells `cell(value)` takes, computed without building it for the common values."""
+    kind = type(value)
+    if kind is str:
+        head = value[:CELL_CHARS]
+        if head.isascii() and head.isprintable():
+            return len(head)  # a cut value is CELL_CHARS - 1 characters and the ellipsis
+    elif kind is int:
+        return len(str(value))
+    elif value is None:
+        return 4
+    return cell(value).cell_len
+
+
 class ResultGrid(ScrollView, can_focus=True):
     """A virtual grid of query results with a cell cursor; the header row stays on top."""
 
@@ -115,7 +129,6 @@ class ResultGrid(ScrollView, can_focus=True):
         """All of the result's column names (also those not shown)."""
         self.more_available = False
         """Set by the screen: whether the result has rows not loaded yet."""
-        self._cells: list[list[Text]] = []
         self._headers: list[Text] = []
         self._widths: list[int] = []
         self._line_cache: dict[int, Text] = {}
@@ -135,7 +148,6 @@ class ResultGrid(ScrollView, can_focus=True):
     def show_result(self, columns: tuple[str, ...]) -> None:
         """Start showing a new result with these columns (no rows yet)."""
         self.values = []
-        self._cells = []
         self.result_columns = tuple(columns)
         self.more_available = False
         self._headers = [literal(name, CELL_CHARS) for name in columns[:MAX_COLUMNS]]
@@ -147,18 +159,16 @@ class ResultGrid(ScrollView, can_focus=True):
         self._resize()
 
     def append_rows(self, rows: list[tuple]) -> None:
-        """Add loaded rows at the end."""
+        """Add loaded rows at the end (cells are formatted when first shown)."""
         shown = len(self._headers)
         widths = self._widths
         grew = False
         for row in rows:
-            cells = [cell(v) for v in row[:shown]]
-            for i, text in enumerate(cells):
-                length = text.cell_len
+            for i, value in enumerate(row[:shown]):
+                length = cell_width(value)
                 if length > widths[i]:
                     widths[i] = length
                     grew = True
-            self._cells.append(cells)
         self.values.extend(rows)
         if grew:
             self._line_cache.clear()
@@ -166,19 +176,17 @@ class ResultGrid(ScrollView, can_focus=True):
 
     def cell_text(self, row: int, column: int) -> Text:
         """The text a cell shows."""
-        return self._cells[row][column]
+        return cell(self.values[row][column])
 
     def _resize(self) -> None:
         width = sum(self._widths) + GAP * max(0, len(self._widths) - 1) + 1
-        size = Size(width, len(self._cells) + 1)
+        size = Size(width, len(self.values) + 1)
         old = self.virtual_size
         region = self.scrollable_content_region
         # Growing past a scrollbar that is already shown changes only that scrollbar's
         # range; setting virtual_size would lay out the whole screen again, a stall per
         # page of rows. Anything else (a new result, a scrollbar appearing) takes a layout.
-        wider_ok = size.width == old.width or (
-            size.width > old.width and old.width > region.width
-        )
+        wider_ok = size.width == old.width or (size.width > old.width and old.width > region.width)
         taller_ok = size.height == old.height or (
             size.height > old.height and old.height > region.height
         )
@@ -199,7 +207,10 @@ class ResultGrid(ScrollView, can_focus=True):
         cached = self._line_cache.get(row)
         if cached is not None:
             return cached
-        cells = self._headers if row < 0 else self._cells[row]
+        if row < 0:
+            cells = self._headers
+        else:
+            cells = [cell(v) for v in self.values[row][: len(self._headers)]]
         line = Text(no_wrap=True, end="")
         gap = " " * GAP
         for i, text in enumerate(cells):
@@ -230,7 +241,7 @@ class ResultGrid(ScrollView, can_focus=True):
             style = self.get_component_rich_style("result-grid--header")
         else:
             row = scroll_y + y - 1
-            if row >= len(self._cells):
+            if row >= len(self.values):
                 return Strip.blank(width, base)
             style = (
                 self.get_component_rich_style("result-grid--odd", partial=True)
@@ -259,7 +270,7 @@ class ResultGrid(ScrollView, can_focus=True):
     def move_cursor(self, *, row: int | None = None, column: int | None = None) -> None:
         """Put the cursor on a cell (clamped to the loaded rows) and keep it in view."""
         if row is not None:
-            self.cursor_row = max(0, min(row, len(self._cells) - 1))
+            self.cursor_row = max(0, min(row, len(self.values) - 1))
         if column is not None:
             self.cursor_column = max(0, min(column, len(self._headers) - 1))
 
@@ -299,7 +310,7 @@ class ResultGrid(ScrollView, can_focus=True):
         if not self.more_available:
             return
         bottom = self.scroll_offset.y + self._visible_rows()
-        if max(self.cursor_row, bottom) >= len(self._cells) - NEAR_END_ROWS:
+        if max(self.cursor_row, bottom) >= len(self.values) - NEAR_END_ROWS:
             self.post_message(self.RowsWanted())
 
     def action_move(self, rows: int, columns: int) -> None:
@@ -312,7 +323,7 @@ class ResultGrid(ScrollView, can_focus=True):
 
     def action_edge_row(self, last: bool) -> None:
         """To the first or last loaded row."""
-        self.move_cursor(row=len(self._cells) - 1 if last else 0)
+        self.move_cursor(row=len(self.values) - 1 if last else 0)
 
     def action_edge_column(self, last: bool) -> None:
         """To the first or last column."""

@@ -1,0 +1,158 @@
+"""The fault matrix through the screens: posts, console, fleet (issue 7).
+
+The same proxied sqld tenant as `test_fault_matrix.py`. The real app (`make_app`) runs
+headless; while the proxy fails, the operator presses the documented keys:
+
+- posts screen, `p` (publish): a notification names the tenant and the cause, a key
+  still works (the cursor moves), and after recovery `p` publishes; the database shows
+  exactly one publish of exactly that post;
+- console: the error modal names the tenant and the cause; after recovery the same
+  statement runs on the same screen;
+- fleet: the tenant's row says what is wrong; `r` after recovery shows its counts.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from adversarial_stats import count
+from fault_fixtures import SLUG, ProxiedTenant
+from textual.widgets import DataTable, TextArea
+
+from moderation_fixtures import screen_text, settle
+from tursotui.settings import load_settings
+from tursotui.ui.app import make_app
+from tursotui.workspace import Workspace
+
+pytestmark = pytest.mark.servers
+
+SIZE = (110, 32)
+
+FAULTS = {
+    "reset": (lambda t: t.proxy.drop(), ("connection",)),
+    "stalled": (lambda t: t.proxy.stall(), ("answer within",)),
+    "http503": (lambda t: t.proxy.answer(503), ("HTTP 503",)),
+    "killed": (lambda t: t.kill(), ("connection",)),
+}
+
+
+def heal(t: ProxiedTenant) -> None:
+    t.proxy.pass_through()
+    if t.server.process.poll() is not None:
+        t.restart()
+
+
+def notifications(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def wait_until(pilot, predicate, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out; screen:\n{screen_text(pilot.app)}")
+        await pilot.pause(0.05)
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+async def test_posts_screen_publish_under_fault(tenant: ProxiedTenant, fault: str) -> None:
+    from tursotui.ui.screens.posts import PostsScreen
+
+    workspace = await Workspace.open(load_settings())
+    app = make_app(workspace.settings, workspace)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            row = await workspace.registry.get(SLUG)
+            app.push_screen(PostsScreen(row, status="draft"))
+            await settle(app, pilot)
+            table = app.screen.query_one("#posts-table", DataTable)
+            target = table.ordered_rows[0].key.value
+            inject, causes = FAULTS[fault]
+            inject(tenant)
+            count("faults_injected")
+            await pilot.press("p")
+            await wait_until(pilot, lambda: any(SLUG in n for n in notifications(app)))
+            (message,) = [n for n in notifications(app) if SLUG in n]
+            assert any(c in message for c in causes), message
+            assert "\n" not in message.strip()
+            # Still responsive: the cursor moves.
+            before = table.cursor_row
+            await pilot.press("j")
+            await pilot.pause()
+            assert table.cursor_row == before + 1
+            await pilot.press("k")
+            heal(tenant)
+            app.clear_notifications()
+            await pilot.press("p")
+            await wait_until(
+                pilot, lambda: any("post(s)" in n or "Conflict" in n for n in notifications(app))
+            )
+            await settle(app, pilot)
+        assert tenant.rows("SELECT status FROM posts WHERE id = ?", (target,)) == [("published",)]
+        counts = dict(tenant.rows("SELECT status, count(*) FROM posts GROUP BY status"))
+        assert counts == {"draft": 4, "published": 4}  # exactly one publish, that one
+        count("write_checks")
+    finally:
+        await workspace.close()
+
+
+@pytest.mark.parametrize("fault", ["reset", "http503"])
+async def test_console_under_fault(tenant: ProxiedTenant, fault: str) -> None:
+    from tursotui.ui.screens.console import ConsoleScreen
+    from tursotui.ui.widgets.sql_editor import SqlEditor
+    from tursotui.ui.widgets.sql_error import SqlErrorScreen
+
+    workspace = await Workspace.open(load_settings())
+    app = make_app(workspace.settings, workspace)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            row = await workspace.registry.get(SLUG)
+            app.push_screen(ConsoleScreen(row))
+            await wait_until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+            console = app.screen
+            await wait_until(pilot, lambda: console.connection is not None)
+            inject, causes = FAULTS[fault]
+            inject(tenant)
+            count("faults_injected")
+            editor = console.query_one(SqlEditor)
+            editor.load_text("SELECT count(*) FROM posts")
+            editor.focus()
+            await pilot.press("ctrl+r")
+            await wait_until(pilot, lambda: isinstance(app.screen, SqlErrorScreen))
+            text = app.screen.query_one(TextArea).text
+            assert SLUG in text and any(c in text for c in causes), text
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is console and not console.busy)
+            heal(tenant)
+            await pilot.press("ctrl+r")
+            await wait_until(pilot, lambda: app.screen is console and not console.busy)
+            from tursotui.ui.widgets.result_grid import ResultGrid
+
+            await wait_until(pilot, lambda: console.query_one(ResultGrid).values == [(8,)])
+    finally:
+        await workspace.close()
+
+
+async def test_fleet_under_fault(tenant: ProxiedTenant) -> None:
+    workspace = await Workspace.open(load_settings())
+    app = make_app(workspace.settings, workspace)
+    try:
+        async with app.run_test(size=(140, 30)) as pilot:
+            tenant.proxy.stall()
+            count("faults_injected")
+            await pilot.press("f")
+            await settle(app, pilot)
+            table = app.screen.query_one("#fleet-table", DataTable)
+            state = [str(table.get_cell(r.key, "state")) for r in table.ordered_rows]
+            error = [str(table.get_cell(r.key, "error")) for r in table.ordered_rows]
+            assert state == ["down"] or state == ["slow"], state
+            assert "answer within" in error[0], error
+            heal(tenant)
+            await pilot.press("r")
+            await settle(app, pilot)
+            table = app.screen.query_one("#fleet-table", DataTable)
+            assert [str(table.get_cell(r.key, "state")) for r in table.ordered_rows] == ["ok"]
+            assert [str(table.get_cell(r.key, "draft")) for r in table.ordered_rows] == ["5"]
+    finally:
+        await workspace.close()
