@@ -239,3 +239,15 @@ async def settle(app, pilot) -> None:
     for _ in range(3):
         await app.workers.wait_for_complete()
         await pilot.pause()
+
+
+async def until_confirm(app, pilot, timeout: float = 10.0) -> None:
+    """Wait until the app asks for a confirmation (the asking worker may take a moment)."""
+    import time
+
+    from tursotui.ui.screens.confirm import ConfirmScreen
+
+    deadline = time.monotonic() + timeout
+    while not isinstance(app.screen, ConfirmScreen):
+        assert time.monotonic() < deadline, "no confirmation was asked"
+        await pilot.pause(0.01)

@@ -9,7 +9,15 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Log
 
-from moderation_fixtures import BASE_TIME, make_test_app, rows, screen_text, settle, workspace_with
+from moderation_fixtures import (
+    BASE_TIME,
+    make_test_app,
+    rows,
+    screen_text,
+    settle,
+    until_confirm,
+    workspace_with,
+)
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.post import PostScreen, wrap_lines
 from tursotui.ui.screens.posts import PostsScreen
@@ -52,14 +60,14 @@ async def test_x_deletes_the_current_comment_after_confirmation(tmp_path):
         await _open_post(app, pilot, workspace, post_id)
         first = _comment_ids(app)[0]
         await pilot.press("x")
-        await pilot.pause()
+        await until_confirm(app, pilot)
         assert isinstance(app.screen, ConfirmScreen)
         assert "comment 2 on published 1" in screen_text(app)
         await pilot.press("escape")  # cancelled
         await settle(app, pilot)
         assert rows(path, "SELECT count(*) FROM comments WHERE post_id = ?", (post_id,)) == [(3,)]
         await pilot.press("x")
-        await pilot.pause()
+        await until_confirm(app, pilot)
         await pilot.press("y")
         await settle(app, pilot)
         assert rows(path, "SELECT count(*) FROM comments WHERE id = ?", (first,)) == [(0,)]
@@ -78,7 +86,7 @@ async def test_marked_comments_are_deleted_together(tmp_path):
         shown = _comment_ids(app)
         await pilot.press("space", "j", "space")  # rows 0 and 2
         await pilot.press("x")
-        await pilot.pause()
+        await until_confirm(app, pilot)
         assert "Delete 2 comments?" in screen_text(app)
         await pilot.press("y")
         await settle(app, pilot)
@@ -163,7 +171,7 @@ async def test_hostile_and_huge_content_is_literal_and_opens_quickly(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         started = time.perf_counter()
         await _open_post(app, pilot, workspace, post_id)
-        assert time.perf_counter() - started < 5
+        assert time.perf_counter() - started < 8  # a TextArea took > 5 s here
         text = screen_text(app)
         assert "[bold red]not bold[/]" in text and "␛[2J" in text and "<RLO>" in text
         assert "\x1b" not in text and "[/]" in text
@@ -173,7 +181,7 @@ async def test_hostile_and_huge_content_is_literal_and_opens_quickly(tmp_path):
         started = time.perf_counter()
         await pilot.press(*["pagedown"] * 5)
         await pilot.pause()
-        assert time.perf_counter() - started < 1.5
+        assert time.perf_counter() - started < 4  # a TextArea: > 2 s per key
         assert "lorem ipsum" in screen_text(app)
     await workspace.close()
 

@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
-from moderation_fixtures import (  # noqa: F401 - own_sqld, slow_proxy are fixtures
+from moderation_fixtures import (
     make_test_app,
-    own_sqld,
     rows,
     screen_text,
     settle,
-    slow_proxy,
+    until_confirm,
     workspace_with,
 )
 from tursotui.ui.screens.confirm import ConfirmScreen
@@ -115,14 +114,14 @@ async def test_bulk_publish_of_marked_rows_asks_with_the_count(tmp_path):
         await settle(app, pilot)
         assert "3 marked" in screen_text(app)
         await pilot.press("p")
-        await pilot.pause()
+        await until_confirm(app, pilot)
         assert isinstance(app.screen, ConfirmScreen)
         assert "Publish 3 posts on Acme?" in screen_text(app)
         await pilot.press("n")  # declined: nothing written
         await settle(app, pilot)
         assert rows(path, "SELECT count(*) FROM posts WHERE status = 'draft'") == [(5,)]
         await pilot.press("p")
-        await pilot.pause()
+        await until_confirm(app, pilot)
         await pilot.press("y")
         await settle(app, pilot)
         expected = {ids["draft"][i] for i in (0, 2, 3)}
@@ -278,7 +277,7 @@ async def _start_remote(app, pilot, workspace, status="draft"):
 
 
 @pytest.mark.servers
-async def test_remote_publish_bulk_conflict_in_one_request(tmp_path, slow_proxy):  # noqa: F811 - fixture
+async def test_remote_publish_bulk_conflict_in_one_request(tmp_path, slow_proxy):
     """On sqld: bulk publish is one HTTP request; a conflict is reported, not overwritten."""
     from moderation_fixtures import remote_rows
 
@@ -293,7 +292,7 @@ async def test_remote_publish_bulk_conflict_in_one_request(tmp_path, slow_proxy)
         )
         await pilot.press("space", "space", "space")  # rows 0, 1, 2
         await pilot.press("p")
-        await pilot.pause()
+        await until_confirm(app, pilot)
         slow_proxy.reset_count()
         await pilot.press("y")
         await settle(app, pilot)
@@ -312,7 +311,7 @@ async def test_remote_publish_bulk_conflict_in_one_request(tmp_path, slow_proxy)
 
 
 @pytest.mark.servers
-async def test_remote_archive_draft_and_delete_comment(tmp_path, slow_proxy):  # noqa: F811 - fixture
+async def test_remote_archive_draft_and_delete_comment(tmp_path, slow_proxy):
     """On sqld: archive, back to draft, and deleting a comment from the post screen."""
     from moderation_fixtures import remote_rows
 
@@ -334,7 +333,7 @@ async def test_remote_archive_draft_and_delete_comment(tmp_path, slow_proxy):  #
         await settle(app, pilot)
         assert isinstance(app.screen, PostScreen)
         await pilot.press("x")
-        await pilot.pause()
+        await until_confirm(app, pilot)
         await pilot.press("y")
         await settle(app, pilot)
         assert await remote_rows(
@@ -349,7 +348,7 @@ async def test_remote_archive_draft_and_delete_comment(tmp_path, slow_proxy):  #
 
 
 @pytest.mark.servers
-async def test_remote_tenant_that_stops_answering_reports_and_retries(tmp_path, slow_proxy):  # noqa: F811 - fixture
+async def test_remote_tenant_that_stops_answering_reports_and_retries(tmp_path, slow_proxy):
     """A tenant that drops connections gives an error line with a retry, then `r` recovers."""
     from tursotui.settings import load_settings
     from tursotui.workspace import Workspace

@@ -123,15 +123,17 @@ async def _probe(
         await connection.execute("SELECT 1")
         return (time.perf_counter() - start) * 1000
 
-    questions = (ping(), _counts(connection), _schema(connection, folder))
+    questions = (ping, lambda: _counts(connection), lambda: _schema(connection, folder))
     if tenant.is_remote:
         # Asked together: a remote tenant answers in two round trips (the schema needs
         # two queries in a row) instead of four one after the other.
-        latency, counts, schema = await asyncio.gather(*questions, return_exceptions=True)
+        latency, counts, schema = await asyncio.gather(
+            *(ask() for ask in questions), return_exceptions=True
+        )
     else:
         # A local tenant runs them one by one on its thread anyway; asking in order
         # spares the event loop the extra tasks.
-        latency, counts, schema = [await _outcome(question) for question in questions]
+        latency, counts, schema = [await _outcome(ask()) for ask in questions]
     if isinstance(latency, BaseException):
         if not isinstance(latency, LibsqlError):
             raise latency
