@@ -8,19 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from moderation_fixtures import (  # noqa: F401 - own_sqld, slow_proxy are fixtures
+from moderation_fixtures import (
     fill,
     fill_remote,
     make_tenant,
-    own_sqld,
     remote_rows,
     rows,
-    slow_proxy,
 )
 from tursotui import moderation
 from tursotui.audit import AuditLog
 from tursotui.db import connect
 from tursotui.moderation import MissingTableError, ModerationError
+
+pytest_plugins = ["moderation_fixtures"]
+"""The sqld fixtures (`own_sqld`, `slow_proxy`) live in moderation_fixtures."""
 
 
 @pytest.fixture
@@ -278,7 +279,7 @@ async def test_a_tenant_without_posts_says_so(tmp_path):
 
 
 @pytest.mark.servers
-async def test_bulk_publish_on_sqld_is_one_http_request(slow_proxy, audit):  # noqa: F811 - fixture
+async def test_bulk_publish_on_sqld_is_one_http_request(slow_proxy, audit):
     """The B3 figure: publishing many posts on a remote tenant costs one request."""
     ids = await fill_remote(slow_proxy.url, drafts=20)
     conn = await connect(slow_proxy.url, name="remote")

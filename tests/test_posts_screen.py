@@ -20,6 +20,9 @@ from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.post import PostScreen
 from tursotui.ui.screens.posts import PostsScreen
 
+pytest_plugins = ["moderation_fixtures"]
+"""The sqld fixtures (`own_sqld`, `slow_proxy`) live in moderation_fixtures."""
+
 
 async def _open(tmp_path: Path, spec: dict, *, read_only: bool = False, size=(100, 30)):
     workspace, made = await workspace_with(tmp_path, {"acme": spec}, read_only=read_only)

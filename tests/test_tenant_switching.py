@@ -14,19 +14,20 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
-from moderation_fixtures import (  # noqa: F401 - fixtures
+from moderation_fixtures import (
     fill_remote,
     make_test_app,
-    own_sqld,
     screen_text,
     settle,
-    slow_proxy,
     workspace_with,
 )
 from tursotui.ui.screens.posts import PostsScreen
 from tursotui.ui.widgets.header import TenantHeader
 
-STEPS = 300
+pytest_plugins = ["moderation_fixtures"]
+"""The sqld fixtures (`own_sqld`, `slow_proxy`) live in moderation_fixtures."""
+
+STEPS = 220
 """Switches of tenant or filter in the local test: hundreds, each checked."""
 
 SPECS = {
@@ -130,7 +131,7 @@ async def test_switching_with_a_slow_tenant_never_mixes_rows(tmp_path: Path):
 
 
 @pytest.mark.servers
-async def test_switching_with_a_slow_sqld_tenant_never_mixes_rows(tmp_path: Path, slow_proxy):  # noqa: F811 - fixture
+async def test_switching_with_a_slow_sqld_tenant_never_mixes_rows(tmp_path: Path, slow_proxy):
     """beta is served by a real sqld behind a proxy delaying each request by 40 ms."""
     workspace, _ = await workspace_with(tmp_path, {k: v for k, v in SPECS.items() if k != "beta"})
     await fill_remote(slow_proxy.url, **SPECS["beta"])
