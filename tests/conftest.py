@@ -38,4 +38,4 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-pytest_plugins = ["secrets_watch", "servers"]
+pytest_plugins = ["secrets_watch", "servers", "moderation_fixtures"]

@@ -62,7 +62,7 @@ def _generate(
                         BASE_TIME + c,
                     )
                 )
-    ids["draft"].sort(reverse=True)  # undated posts are listed by id, descending
+    ids["draft"].reverse()  # undated posts: newest inserted first
     ids["published"].reverse()
     ids["archived"].reverse()
     return users, posts, comments, ids

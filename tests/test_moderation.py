@@ -20,7 +20,6 @@ from tursotui.audit import AuditLog
 from tursotui.db import connect
 from tursotui.moderation import MissingTableError, ModerationError
 
-pytest_plugins = ["moderation_fixtures"]
 """The sqld fixtures (`own_sqld`, `slow_proxy`) live in moderation_fixtures."""
 
 
@@ -111,14 +110,14 @@ async def test_page_queries_use_the_index_without_sorting(tenant):
     for sql, args in (
         (
             "SELECT p.id FROM posts AS p LEFT JOIN users AS u ON u.id = p.author_id "
-            "WHERE p.status = ? AND p.published_at IS NOT NULL AND (p.published_at, p.id) < (?, ?) "
-            "ORDER BY p.published_at DESC, p.id DESC LIMIT 50",
-            ["published", 1, "x"],
+            "WHERE p.status = ? AND p.published_at IS NOT NULL AND (p.published_at, p.rowid) < (?, ?) "
+            "ORDER BY p.published_at DESC, p.rowid DESC LIMIT 50",
+            ["published", 1, 9],
         ),
         (
             "SELECT p.id FROM posts AS p WHERE p.status = ? AND p.published_at IS NULL "
-            "AND p.id < ? ORDER BY p.id DESC LIMIT 50",
-            ["draft", "x"],
+            "AND p.rowid < ? ORDER BY p.rowid DESC LIMIT 50",
+            ["draft", 9],
         ),
         ("SELECT p.id FROM posts AS p WHERE p.rowid < ? ORDER BY p.rowid DESC LIMIT 50", [9]),
     ):

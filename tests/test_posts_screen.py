@@ -20,7 +20,6 @@ from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.post import PostScreen
 from tursotui.ui.screens.posts import PostsScreen
 
-pytest_plugins = ["moderation_fixtures"]
 """The sqld fixtures (`own_sqld`, `slow_proxy`) live in moderation_fixtures."""
 
 

@@ -24,7 +24,6 @@ from moderation_fixtures import (
 from tursotui.ui.screens.posts import PostsScreen
 from tursotui.ui.widgets.header import TenantHeader
 
-pytest_plugins = ["moderation_fixtures"]
 """The sqld fixtures (`own_sqld`, `slow_proxy`) live in moderation_fixtures."""
 
 STEPS = 220

@@ -56,7 +56,7 @@ class WantedIndex:
 
     @property
     def label(self) -> str:
-        """`posts(status, published_at, id)`, for people."""
+        """`posts(status, published_at)`, for people."""
         return f"{self.table}({', '.join(self.columns)})"
 
 

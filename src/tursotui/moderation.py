@@ -2,10 +2,10 @@
 
 Pages use keyset pagination so a 10⁶-post tenant costs the same as a small one:
 
-- a status filter orders by `published_at DESC, id DESC`, the order of the built-in
-  index `posts(status, published_at, id)` walked backwards; posts without
-  `published_at` (drafts) come after the dated ones, ordered by id, because the schema
-  has no creation time and only that order is index-backed;
+- a status filter orders by `published_at DESC, rowid DESC`, the order of the built-in
+  index `posts(status, published_at)` (SQLite keeps the rowid as its last column) walked
+  backwards; posts without `published_at` (drafts) come after the dated ones, newest
+  inserted first, since the schema has no creation time and the rowid is insertion order;
 - "all" orders by `rowid DESC` (insertion order, newest first), the table's own order.
 
 Writes are guarded: `UPDATE … WHERE id = ? AND status IS <the status the screen showed>
@@ -62,7 +62,7 @@ class PageCursor:
 
     Attributes:
         published_at: The last row's `published_at` (status filters only).
-        key: The last row's id (status filters) or rowid ("all").
+        key: The last row's rowid.
         undated: The last page already reached the posts without `published_at`.
     """
 
@@ -215,14 +215,14 @@ async def fetch_posts(
         args: list[Any] = [status]
         where = "p.status = ? AND p.published_at IS NOT NULL"
         if after is not None:
-            where += " AND (p.published_at, p.id) < (?, ?)"
+            where += " AND (p.published_at, p.rowid) < (?, ?)"
             args += [after.published_at, after.key]
         where += _search_clause(search, args)
         args.append(limit)
         rows = await _query(
             conn,
             f"SELECT {_POST_COLUMNS} {_POST_FROM} WHERE {where} "
-            "ORDER BY p.published_at DESC, p.id DESC LIMIT ?",
+            "ORDER BY p.published_at DESC, p.rowid DESC LIMIT ?",
             args,
             "read posts",
         )
@@ -231,13 +231,13 @@ async def fetch_posts(
         args = [status]
         where = "p.status = ? AND p.published_at IS NULL"
         if undated and after is not None:
-            where += " AND p.id < ?"
+            where += " AND p.rowid < ?"
             args.append(after.key)
         where += _search_clause(search, args)
         args.append(limit - len(rows))
         undated_rows = await _query(
             conn,
-            f"SELECT {_POST_COLUMNS} {_POST_FROM} WHERE {where} ORDER BY p.id DESC LIMIT ?",
+            f"SELECT {_POST_COLUMNS} {_POST_FROM} WHERE {where} ORDER BY p.rowid DESC LIMIT ?",
             args,
             "read posts",
         )
@@ -245,10 +245,10 @@ async def fetch_posts(
         if len(undated_rows) < limit - len(rows) or not posts:
             return PostPage(posts, None)
         last = posts[-1]
-        return PostPage(posts, PageCursor(None, last.id, undated=True))
+        return PostPage(posts, PageCursor(None, last.rowid, undated=True))
     posts = [_post_row(r) for r in rows]
     last = posts[-1]
-    return PostPage(posts, PageCursor(last.published_at, last.id))
+    return PostPage(posts, PageCursor(last.published_at, last.rowid))
 
 
 async def _fetch_all(

@@ -204,10 +204,9 @@ async def test_posts_screen_bulk_publish_against_the_owning_app(tmp_path: Path) 
                 await pilot.press("space")
             assert len(screen.marked) == 40
             await pilot.press("p")
-            await settle(app, pilot)
-            assert isinstance(app.screen, ConfirmScreen)
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             await pilot.press("y")
-            await settle(app, pilot)
+            await wait_until(pilot, lambda: not moderating(app))
             ops = finish(process)
             messages = [str(n.message) for n in app._notifications]
             text = screen_text(app)
@@ -226,6 +225,20 @@ async def test_posts_screen_bulk_publish_against_the_owning_app(tmp_path: Path) 
         check_history(path, reported)
     finally:
         await workspace.close()
+
+
+def moderating(app) -> bool:
+    return any(w.group == "moderate" and w.is_running for w in app.screen_stack[-1].workers) or any(
+        w.group == "moderate" and w.is_running for w in app.workers
+    )
+
+
+async def wait_until(pilot, predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out; screen:\n{screen_text(pilot.app)}")
+        await pilot.pause(0.05)
 
 
 def _rows(path: Path, sql: str) -> list[tuple]:
@@ -267,8 +280,7 @@ async def test_bulk_publish_of_200_marked_posts_on_a_slow_tenant(tenant: Proxied
             assert len(screen.marked) == 200
             tenant.proxy.reset_count()
             await pilot.press("p")
-            await settle(app, pilot)
-            assert isinstance(app.screen, ConfirmScreen)
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             await pilot.press("y")
             await pilot.pause(0.1)
             # The write is in flight (300 ms away): the screen still takes keys.
@@ -276,7 +288,7 @@ async def test_bulk_publish_of_200_marked_posts_on_a_slow_tenant(tenant: Proxied
             await pilot.press("k")
             await pilot.pause()
             assert table.cursor_row == before - 1
-            await settle(app, pilot)
+            await wait_until(pilot, lambda: not moderating(app))
             messages = [str(n.message) for n in app._notifications]
             assert "Published 200 post(s) on acme." in messages, messages
         published = tenant.rows("SELECT count(*) FROM posts WHERE status = 'published'")
