@@ -166,13 +166,24 @@ class Registry:
             raise RegistryError(f"registry {parse_url(url).host}: {cause}") from None
         registry = cls(connection, settings.registry_table)
         try:
-            if settings.owns_registry and not settings.read_only:
+            # Only a missing table is created: on an existing one the unique index would
+            # fail over duplicate slugs (a hand-edited registry) and make every tenant unusable.
+            if settings.owns_registry and not settings.read_only and not await registry._exists():
                 await registry.create_table()
             await registry.columns()
         except BaseException:
             await connection.close()
             raise
         return registry
+
+    async def _exists(self) -> bool:
+        try:
+            result = await self.connection.execute(
+                "SELECT count(*) FROM pragma_table_info(?)", [self.table]
+            )
+        except LibsqlError as error:
+            raise RegistryError(self._explain(error)) from None
+        return bool(result.rows[0][0])
 
     async def create_table(self) -> None:
         """Create the registry table (same shape as drizzle makes) if it does not exist."""

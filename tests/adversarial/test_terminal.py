@@ -1,0 +1,134 @@
+"""The real app in a real terminal multiplexer (issue 7): tmux at 80x24.
+
+`tursotui` runs in tmux with TERM=xterm, screen-256color and linux, and with NO_COLOR=1,
+on a small demo fleet. Keys are sent as a person would type them: open the first tenant
+(enter), publish the first draft (p), back (escape), quit (q). The pane's text is
+checked at each step, and the tenant databases afterwards: exactly one draft became
+published. Needs the `tmux` binary (Debian/Ubuntu package `tmux`); skipped, saying so,
+only when it is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from adversarial_stats import count
+from fault_fixtures import cli
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)"
+)
+
+VARIANTS = {
+    "xterm": {"TERM": "xterm"},
+    "screen-256color": {"TERM": "screen-256color"},
+    "linux": {"TERM": "linux"},
+    "no-color": {"TERM": "xterm-256color", "NO_COLOR": "1"},
+}
+
+
+PASSED_ON = ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "TURSOTUI_DATA_DIR",
+             "TURSOTUI_CONFIG_FILE", "TURSOTUI_OPERATOR", "PATH")  # fmt: skip
+"""The environment the app gets in tmux (`env -i`: nothing else of the test's leaks in)."""
+
+
+PASSED_ON = ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "TURSOTUI_DATA_DIR",
+             "TURSOTUI_CONFIG_FILE", "TURSOTUI_OPERATOR", "PATH")  # fmt: skip
+"""The environment the app gets in tmux (`env -i`: nothing else of the test's leaks in)."""
+
+
+class Tmux:
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=check
+        )
+
+    def pane(self) -> str:
+        done = self.run("capture-pane", "-p", "-t", "app", check=False)
+        return done.stdout
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", "app", *keys)
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            pane = self.pane()
+            if text in pane:
+                return pane
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never appeared; the pane shows:\n{pane}")
+            time.sleep(0.1)
+
+    def alive(self) -> bool:
+        return self.run("has-session", "-t", "app", check=False).returncode == 0
+
+
+def statuses(data: Path) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for path in sorted((data / "tenants").glob("*.db")):
+        try:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            for status, n in db.execute("SELECT status, count(*) FROM posts GROUP BY status"):
+                totals[status] = totals.get(status, 0) + n
+            db.close()
+        except sqlite3.Error:
+            continue  # the demo's broken tenant
+    return totals
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_one_moderation_flow_in_tmux(variant: str, tmp_path: Path) -> None:
+    ran = cli("demo", "--tenants", "2", "--posts", "20", "--no-tui")
+    assert ran.code == 0, ran.err
+    data = Path(os.environ["TURSOTUI_DATA_DIR"])
+    before = statuses(data)
+    assert before.get("draft", 0) > 0
+    env = {k: os.environ[k] for k in PASSED_ON}
+    env.update(VARIANTS[variant])
+    exports = " ".join(f"{k}={_quote(v)}" for k, v in env.items())
+    status_file = tmp_path / "exit-status"
+    command = (
+        f"env -i {exports} {_quote(sys.executable)} -m tursotui; "
+        f"echo $? > {_quote(str(status_file))}"
+    )
+    tmux = Tmux(f"tursotui-test-{os.getpid()}-{variant}")
+    try:
+        tmux.run("new-session", "-d", "-s", "app", "-x", "80", "-y", "24", command)
+        pane = tmux.wait_for("tenants")
+        tmux.wait_for("current")  # health answered: the rows are filled in
+        tmux.keys("Enter")
+        pane = tmux.wait_for("drafts")
+        tmux.keys("p")
+        pane = tmux.wait_for("Published 1 post(s)")
+        assert "Traceback" not in pane
+        tmux.keys("Escape")
+        tmux.wait_for("slug")
+        tmux.keys("q")
+        deadline = time.monotonic() + 15
+        while tmux.alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not tmux.alive(), tmux.pane()
+    finally:
+        tmux.run("kill-server", check=False)
+    assert status_file.read_text().strip() == "0"
+    after = statuses(data)
+    assert after["draft"] == before["draft"] - 1
+    assert after.get("published", 0) == before.get("published", 0) + 1
+    count("terminal_flows")
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
