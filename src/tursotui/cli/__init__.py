@@ -26,13 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(handler=None)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"tursotui.cli.{name}")
-        except ModuleNotFoundError as error:
-            if error.name != f"tursotui.cli.{name}":
-                raise
-            continue
-        module.register(commands)
+        importlib.import_module(f"tursotui.cli.{name}").register(commands)
     return parser
 
 

@@ -12,6 +12,7 @@ import argparse
 import sys
 from typing import Any
 
+from tursotui.cli import provision
 from tursotui.cli.common import (
     OK,
     add_settings_arguments,
@@ -69,13 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_settings_arguments(remove)
     remove.set_defaults(handler=remove_tenant)
 
-    try:
-        from tursotui.cli import provision
-    except ModuleNotFoundError as error:
-        if error.name != "tursotui.cli.provision":
-            raise
-    else:
-        provision.register(sub)
+    provision.register(sub)
 
 
 def tenant_record(tenant: Tenant, health: TenantHealth | None) -> dict[str, Any]:

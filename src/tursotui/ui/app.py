@@ -148,16 +148,11 @@ class TursotuiApp(App[None]):
         """Push `tursotui.ui.screens.<module>.<class_name>(*args)`, importing it when needed.
 
         Screens are imported lazily, so start-up loads only the tenants screen; a screen
-        whose module is not there says so instead of crashing.
+        that cannot load says so instead of taking the app down.
         """
         name = f"tursotui.ui.screens.{module}"
         try:
             screen_module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name != name:
-                raise
-            self.notify(f"The {module.replace('_', ' ')} screen is not available yet.")
-            return None
         except Exception as error:  # a screen that cannot load must not take the app down
             self.notify(
                 f"{type(error).__name__}: {error}",
