@@ -11,6 +11,7 @@ import asyncio
 import importlib
 import inspect
 import pkgutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -34,7 +35,19 @@ def main() -> int:
     unknown = [i for i in args.ids if i.upper() not in modules]
     if unknown:
         parser.error(f"unknown benchmark {', '.join(unknown)}; known: {', '.join(modules)}")
-    for bench_id in [i.upper() for i in args.ids] or list(modules):
+    chosen = [i.upper() for i in args.ids] or list(modules)
+    if len(chosen) > 1:
+        # One process per benchmark, so memory figures (RSS) are not inflated by the others.
+        flags = [f for f, on in (("--json", args.json), ("--quick", args.quick)) if on]
+        failed = [
+            bench_id
+            for bench_id in chosen
+            if subprocess.run([sys.executable, "-m", "benchmarks", bench_id, *flags]).returncode
+        ]
+        if failed:
+            print(f"benchmarks failed: {', '.join(failed)}", file=sys.stderr)
+        return 1 if failed else 0
+    for bench_id in chosen:
         module = modules[bench_id]
         if not args.json:
             print(
