@@ -13,9 +13,9 @@ killed) and every command (`sql` reading, `sql --write`, `migrate`, `tenants`):
   all-or-nothing (asserted on the server after recovery).
 
 Then the server is killed in the middle of a long write, its JWT key is rotated
-(401 until the registry has the new token) and the token downgraded to read-only
-(403 on writes, reads still fine). The screens' part of the matrix is in
-`test_fault_screens.py`.
+(401 until the registry has the new token), the token expires, and the token is downgraded
+to read-only (403 on writes, reads still fine). Last, the same contract on tursodb.
+The screens' part of the matrix is in `test_fault_screens.py`.
 """
 
 from __future__ import annotations
@@ -248,3 +248,59 @@ def test_no_output_of_the_matrix_showed_a_token(tenant: ProxiedTenant) -> None:
         heal(tenant)
     text = "\n".join(outputs)
     assert not leaks(text) and tenant.token not in text
+
+
+def test_an_expired_token_is_one_line_and_a_fresh_one_recovers(tenant: ProxiedTenant) -> None:
+    import asyncio
+
+    asyncio.run(set_token(watch(tenant.keys.expired())))
+    count("faults_injected")
+    ran = cli(*READ)
+    assert_one_line_naming_the_tenant(ran, ("token", "401", "auth", "expired"))
+    asyncio.run(set_token(watch(tenant.keys.token())))
+    assert cli(*READ).code == 0
+
+
+TURSODB_FAULTS = ["reset", "stalled", "http503"]
+COUNTS = "SELECT status, count(*) FROM posts GROUP BY 1"
+
+
+@pytest.mark.parametrize("fault", TURSODB_FAULTS)
+def test_tursodb_behind_the_proxy(fault: str, tursodb, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same contract on tursodb 0.6 (no interactive transactions, no auth)."""
+    import asyncio
+
+    from fault_fixtures import _register
+
+    from moderation_fixtures import fill_remote, remote_rows
+    from servers import FaultProxy
+
+    monkeypatch.setenv("TURSOTUI_TIMEOUT", str(TIMEOUT_S))
+    asyncio.run(fill_remote(tursodb.http_url, drafts=5, published=3))
+    proxy = FaultProxy(("127.0.0.1", tursodb.port)).start()
+    try:
+        asyncio.run(_register(proxy.url, None))
+        t = ProxiedTenant.__new__(ProxiedTenant)
+        t.proxy = proxy
+        FAULTS[fault][0](t)
+        count("faults_injected")
+        for argv in (READ, WRITE):
+            assert_one_line_naming_the_tenant(cli(*argv), FAULTS[fault][1])
+        proxy.pass_through()
+        statuses = dict(
+            asyncio.run(
+                remote_rows(tursodb.http_url, "SELECT status, count(*) FROM posts GROUP BY 1")
+            )
+        )
+        assert statuses in ({"draft": 5, "published": 3}, {"draft": 5, "archived": 3}), statuses
+        count("write_checks")
+        assert cli(*READ).code == 0
+        assert cli(*WRITE).code == 0
+        statuses = dict(
+            asyncio.run(
+                remote_rows(tursodb.http_url, "SELECT status, count(*) FROM posts GROUP BY 1")
+            )
+        )
+        assert statuses == {"draft": 5, "archived": 3}
+    finally:
+        proxy.stop()
