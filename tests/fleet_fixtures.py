@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from servers import FaultProxy, ServerProcess, ServerUnavailable, start_sqld
+from servers import FaultProxy, ServerProcess, running, start_sqld
 from tursotui.db import connect
 from tursotui.migrations import load_folder, migrate
 from tursotui.settings import Settings, load_settings
@@ -107,14 +107,8 @@ async def add_local(
 @pytest.fixture(scope="module")
 def fleet_sqld() -> Iterator[ServerProcess]:
     """A sqld of the fleet tests' own (no auth), so its schema is theirs to migrate."""
-    try:
-        server = start_sqld()
-    except ServerUnavailable as error:
-        pytest.fail(str(error))
-    try:
+    with running(start_sqld) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

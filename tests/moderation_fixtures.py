@@ -134,16 +134,10 @@ async def remote_rows(url: str, sql: str, args: tuple = (), token: str | None = 
 @pytest.fixture(scope="module")
 def own_sqld(tmp_path_factory):
     """A sqld of this test module's own (no auth), so its database is ours alone."""
-    from servers import ServerUnavailable, start_sqld
+    from servers import running, start_sqld
 
-    try:
-        server = start_sqld(None, workdir=tmp_path_factory.mktemp("sqld"))
-    except ServerUnavailable as error:
-        pytest.fail(str(error))
-    try:
+    with running(lambda: start_sqld(None, workdir=tmp_path_factory.mktemp("sqld"))) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

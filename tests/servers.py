@@ -39,7 +39,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -576,30 +576,31 @@ def jwt_keys() -> JWTKeys:
     return JWTKeys()
 
 
-@pytest.fixture(scope="session")
-def sqld(jwt_keys: JWTKeys) -> Iterator[ServerProcess]:
-    """A sqld with JWT auth on, for the whole session (HTTP and WebSocket on `port`)."""
+@contextlib.contextmanager
+def running(start: Callable[[], ServerProcess]) -> Iterator[ServerProcess]:
+    """A server started by `start()`, stopped afterwards; one that cannot start fails the test."""
     try:
-        server = start_sqld(jwt_keys.public_key)
+        server = start()
     except ServerUnavailable as error:
         pytest.fail(str(error))
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def sqld(jwt_keys: JWTKeys) -> Iterator[ServerProcess]:
+    """A sqld with JWT auth on, for the whole session (HTTP and WebSocket on `port`)."""
+    with running(lambda: start_sqld(jwt_keys.public_key)) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
 def tursodb() -> Iterator[ServerProcess]:
     """A tursodb sync server, for the whole session."""
-    try:
-        server = start_tursodb()
-    except ServerUnavailable as error:
-        pytest.fail(str(error))
-    try:
+    with running(start_tursodb) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -214,20 +214,15 @@ async def test_a_big_tenant_is_built_in_bulk(isolated_env: Path) -> None:
 @pytest.fixture(scope="module", params=["sqld", "tursodb"])
 def server_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """A real sqld and a real tursodb of this module's own (no auth), one at a time."""
-    from servers import ServerUnavailable, start_sqld, start_tursodb
+    from servers import running, start_sqld, start_tursodb
 
     workdir = tmp_path_factory.mktemp(request.param)
-    try:
-        if request.param == "sqld":
-            server = start_sqld(None, workdir=workdir)
-        else:
-            server = start_tursodb(workdir)
-    except ServerUnavailable as error:
-        pytest.fail(str(error))
-    try:
+    start = {
+        "sqld": lambda: start_sqld(None, workdir=workdir),
+        "tursodb": lambda: start_tursodb(workdir),
+    }[request.param]
+    with running(start) as server:
         yield server.http_url
-    finally:
-        server.stop()
 
 
 @pytest.mark.servers

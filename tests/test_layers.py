@@ -33,7 +33,5 @@ def test_only_the_ui_package_imports_textual() -> None:
 def test_the_check_sees_the_ui_package() -> None:
     """Guards the test above against passing because it read nothing."""
     assert any(
-        "textual" in name
-        for path in (PACKAGE / "ui").rglob("*.py")
-        for name in _imports(path)
+        "textual" in name for path in (PACKAGE / "ui").rglob("*.py") for name in _imports(path)
     )

@@ -110,7 +110,8 @@ async def test_page_queries_use_the_index_without_sorting(tenant):
     for sql, args in (
         (
             "SELECT p.id FROM posts AS p LEFT JOIN users AS u ON u.id = p.author_id "
-            "WHERE p.status = ? AND p.published_at IS NOT NULL AND (p.published_at, p.rowid) < (?, ?) "
+            "WHERE p.status = ? AND p.published_at IS NOT NULL "
+            "AND (p.published_at, p.rowid) < (?, ?) "
             "ORDER BY p.published_at DESC, p.rowid DESC LIMIT 50",
             ["published", 1, 9],
         ),

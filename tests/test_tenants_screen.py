@@ -354,17 +354,12 @@ async def test_coming_back_after_a_registry_change_reloads_it() -> None:
 @pytest.fixture(scope="module")
 def jwt_sqld(tmp_path_factory):
     """A sqld of this module's own, with JWT auth on, and a token it accepts."""
-    from servers import JWTKeys, ServerUnavailable, start_sqld
+    from servers import JWTKeys, running, start_sqld
 
     keys = JWTKeys()
-    try:
-        server = start_sqld(keys.public_key, workdir=tmp_path_factory.mktemp("sqld"))
-    except ServerUnavailable as error:
-        pytest.fail(str(error))
-    try:
+    workdir = tmp_path_factory.mktemp("sqld")
+    with running(lambda: start_sqld(keys.public_key, workdir=workdir)) as server:
         yield server, keys.token("rw")
-    finally:
-        server.stop()
 
 
 @pytest.mark.servers
