@@ -80,12 +80,14 @@ def error_line(error: BaseException) -> str:
 
 def fail(message: str, *, stream: TextIO | None = None) -> int:
     """Print `error: <message>` on stderr and return exit status 1."""
+    sys.stdout.flush()  # what was printed before the failure comes before it
     print(f"error: {scrub(' '.join(message.split()))}", file=stream or sys.stderr)
     return FAILED
 
 
 def note(message: str) -> None:
     """A message for people (progress, summaries of writes): stderr, so stdout stays for data."""
+    sys.stdout.flush()  # keep the order of data and messages when both go to one terminal
     print(scrub(message), file=sys.stderr)
 
 
