@@ -6,7 +6,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable
 
 from moderation_fixtures import (
     make_test_app,
@@ -19,6 +18,7 @@ from moderation_fixtures import (
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.post import PostScreen
 from tursotui.ui.screens.posts import PostsScreen
+from tursotui.ui.widgets.post_list import PostList
 
 """The sqld fixtures (`own_sqld`, `slow_proxy`) live in moderation_fixtures."""
 
@@ -29,12 +29,12 @@ async def _open(tmp_path: Path, spec: dict, *, read_only: bool = False, size=(10
     return workspace, made["acme"], app
 
 
-def _table(app) -> DataTable:
-    return app.screen.query_one("#posts-table", DataTable)
+def _table(app) -> PostList:
+    return app.screen.query_one("#posts-table", PostList)
 
 
 def _shown_ids(app) -> list[str]:
-    return [row.key.value for row in _table(app).ordered_rows]
+    return _table(app).ordered_keys
 
 
 async def _start(app, pilot, workspace, status="draft"):
@@ -399,9 +399,9 @@ async def test_layout_follows_the_terminal_width(tmp_path):
     workspace, (_path, ids), app = await _open(tmp_path, dict(drafts=3))
     async with app.run_test(size=(80, 24)) as pilot:
         await _start(app, pilot, workspace)
-        narrow = _table(app).columns["title"].width
+        narrow = _table(app).column_widths[2]
         await pilot.resize_terminal(160, 50)
         await settle(app, pilot)
-        assert _table(app).columns["title"].width > narrow + 60
+        assert _table(app).column_widths[2] > narrow + 60
         assert _shown_ids(app) == ids["draft"]
     await workspace.close()

@@ -12,7 +12,6 @@ import random
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable
 
 from moderation_fixtures import (
     fill_remote,
@@ -23,6 +22,7 @@ from moderation_fixtures import (
 )
 from tursotui.ui.screens.posts import PostsScreen
 from tursotui.ui.widgets.header import TenantHeader
+from tursotui.ui.widgets.post_list import PostList
 
 """The sqld fixtures (`own_sqld`, `slow_proxy`) live in moderation_fixtures."""
 
@@ -55,19 +55,21 @@ class SlowConnection:
 
 def _guard_rows(screen: PostsScreen, violations: list[str]) -> None:
     """Check every row as the table receives it."""
-    table = screen.query_one("#posts-table", DataTable)
-    add_row = table.add_row
+    table = screen.query_one("#posts-table", PostList)
+    add_rows = table.add_rows
 
-    def checked_add_row(*cells, **kwargs):
-        title = cells[2].plain
-        if not title.startswith(screen.tenant.slug + " "):
-            violations.append(f"{title!r} shown under {screen.tenant.slug}")
-        status = screen.post_filter.status
-        if status is not None and cells[1].plain != status:
-            violations.append(f"{cells[1].plain} row shown under the {status} filter")
-        return add_row(*cells, **kwargs)
+    def checked_add_rows(rows):
+        rows = list(rows)
+        for _key, cells in rows:
+            title = cells[2].plain
+            if not title.startswith(screen.tenant.slug + " "):
+                violations.append(f"{title!r} shown under {screen.tenant.slug}")
+            status = screen.post_filter.status
+            if status is not None and cells[1].plain != status:
+                violations.append(f"{cells[1].plain} row shown under the {status} filter")
+        return add_rows(rows)
 
-    table.add_row = checked_add_row
+    table.add_rows = checked_add_rows
 
 
 def _check_shown(app, screen: PostsScreen, violations: list[str]) -> None:
@@ -75,8 +77,8 @@ def _check_shown(app, screen: PostsScreen, violations: list[str]) -> None:
     header = screen.query_one(TenantHeader)
     if header.tenant is not screen.tenant:
         violations.append("the header names another tenant than the rows")
-    for row in screen.query_one("#posts-table", DataTable).ordered_rows:
-        title = screen.rows[row.key.value].title
+    for key in screen.query_one("#posts-table", PostList).ordered_keys:
+        title = screen.rows[key].title
         if not str(title).startswith(slug + " "):
             violations.append(f"{title!r} listed under {slug}")
 

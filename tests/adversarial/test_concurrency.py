@@ -32,12 +32,12 @@ from pathlib import Path
 import pytest
 from adversarial_stats import count
 from fault_fixtures import ProxiedTenant
-from textual.widgets import DataTable
 
 from moderation_fixtures import fill, fill_remote, make_tenant, screen_text, settle
 from tursotui import moderation
 from tursotui.audit import AuditLog
 from tursotui.db import connect
+from tursotui.ui.widgets.post_list import PostList
 
 APP_STATUSES = ("draft", "published", "archived")
 OWNER_SECONDS = 3.0
@@ -196,8 +196,8 @@ async def test_posts_screen_bulk_publish_against_the_owning_app(tmp_path: Path) 
             app.push_screen(PostsScreen(await workspace.registry.get("acme"), status="draft"))
             await settle(app, pilot)
             screen = app.screen
-            table = screen.query_one("#posts-table", DataTable)
-            shown = [row.key.value for row in table.ordered_rows]
+            table = screen.query_one("#posts-table", PostList)
+            shown = table.ordered_keys
             assert len(shown) == 40
             process = owner(path, 1.5)
             await pilot.press("space")  # the key once; then its action, without the pilot's
@@ -271,7 +271,7 @@ async def test_bulk_publish_of_200_marked_posts_on_a_slow_tenant(tenant: Proxied
             app.push_screen(PostsScreen(await workspace.registry.get("acme"), status="draft"))
             await settle(app, pilot)
             screen = app.screen
-            table = screen.query_one("#posts-table", DataTable)
+            table = screen.query_one("#posts-table", PostList)
             await pilot.press("space")
             for _ in range(199):
                 screen.action_mark()  # what `space` does, without the pilot's repaint wait

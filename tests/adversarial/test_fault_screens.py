@@ -23,6 +23,7 @@ from textual.widgets import DataTable, TextArea
 from moderation_fixtures import screen_text, settle
 from tursotui.settings import load_settings
 from tursotui.ui.app import make_app
+from tursotui.ui.widgets.post_list import PostList
 from tursotui.workspace import Workspace
 
 pytestmark = pytest.mark.servers
@@ -66,8 +67,8 @@ async def test_posts_screen_publish_under_fault(tenant: ProxiedTenant, fault: st
             row = await workspace.registry.get(SLUG)
             app.push_screen(PostsScreen(row, status="draft"))
             await settle(app, pilot)
-            table = app.screen.query_one("#posts-table", DataTable)
-            target = table.ordered_rows[0].key.value
+            table = app.screen.query_one("#posts-table", PostList)
+            target = table.ordered_keys[0]
             inject, causes = FAULTS[fault]
             inject(tenant)
             count("faults_injected")

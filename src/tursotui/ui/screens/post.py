@@ -14,7 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Log, Static
+from textual.widgets import Log, Static
 
 from tursotui import moderation
 from tursotui.moderation import CommentRow, ModerationError, PageCursor, Post
@@ -30,7 +30,9 @@ from tursotui.ui.screens.posts import (
     tenant_connection,
     when,
 )
+from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
+from tursotui.ui.widgets.post_list import PostList
 
 if TYPE_CHECKING:
     from tursotui.registry import Tenant
@@ -90,16 +92,20 @@ class PostScreen(Screen[None]):
         yield Static(id="post-meta")
         yield Log(id="post-content", auto_scroll=False)
         yield TextLine(id="post-comments-title")
-        yield DataTable(id="post-comments", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield PostList(id="post-comments")
+        yield KeysFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one("#post-comments", DataTable)
+        table = self.query_one("#post-comments", PostList)
         wide = (self.app.size.width or 80) >= 100
-        table.add_column(" ", key="mark", width=1)
-        table.add_column("when", key="when", width=16)
-        table.add_column("author", key="author", width=18 if wide else 12)
-        table.add_column("comment", key="content", width=self.comment_width())
+        table.set_columns(
+            [
+                (" ", 1),
+                ("when", 16),
+                ("author", 18 if wide else 12),
+                ("comment", self.comment_width()),
+            ]
+        )
         self.reload()
 
     def comment_width(self) -> int:
@@ -118,7 +124,7 @@ class PostScreen(Screen[None]):
         self.marked.clear()
         self.next_page = None
         self.fetching = True
-        self.query_one("#post-comments", DataTable).clear()
+        self.query_one("#post-comments", PostList).clear()
         self.show_comments_title()
         self.load_post(self.token)
         self.load_comments(self.token, None)
@@ -218,12 +224,14 @@ class PostScreen(Screen[None]):
             return
         if token != self.token:
             return
-        table = self.query_one("#post-comments", DataTable)
+        table = self.query_one("#post-comments", PostList)
+        new = []
         for comment in page.comments:
             if comment.id in self.comments:
                 continue
             self.comments[comment.id] = comment
-            table.add_row(*self._cells(comment), key=comment.id)
+            new.append((comment.id, self._cells(comment)))
+        table.add_rows(new)
         self.next_page = page.next
         self.fetching = False
         self.show_comments_title()
@@ -241,21 +249,18 @@ class PostScreen(Screen[None]):
     def _maybe_more(self) -> None:
         if self.fetching or self.next_page is None:
             return
-        table = self.query_one("#post-comments", DataTable)
+        table = self.query_one("#post-comments", PostList)
         if table.cursor_row >= table.row_count - PREFETCH_ROWS:
             self.fetching = True
             self.load_comments(self.token, self.next_page)
 
-    @on(DataTable.RowHighlighted, "#post-comments")
-    def _on_highlight(self, _event: DataTable.RowHighlighted) -> None:
+    @on(PostList.RowHighlighted, "#post-comments")
+    def _on_highlight(self, _event: PostList.RowHighlighted) -> None:
         self._maybe_more()
 
     def current_comment(self) -> str | None:
         """The id of the comment under the cursor."""
-        table = self.query_one("#post-comments", DataTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        key = self.query_one("#post-comments", PostList).cursor_key
         return key if key in self.comments else None
 
     def action_cursor(self, direction: str) -> None:
@@ -264,7 +269,7 @@ class PostScreen(Screen[None]):
         if isinstance(focused, Log):
             focused.scroll_relative(y=1 if direction == "down" else -1, animate=False)
             return
-        table = self.query_one("#post-comments", DataTable)
+        table = self.query_one("#post-comments", PostList)
         table.action_cursor_down() if direction == "down" else table.action_cursor_up()
 
     def action_mark(self) -> None:
@@ -273,8 +278,8 @@ class PostScreen(Screen[None]):
         if comment_id is None:
             return
         self.marked.symmetric_difference_update({comment_id})
-        table = self.query_one("#post-comments", DataTable)
-        table.update_cell(comment_id, "mark", self._cells(self.comments[comment_id])[0])
+        table = self.query_one("#post-comments", PostList)
+        table.update_row(comment_id, self._cells(self.comments[comment_id]))
         table.action_cursor_down()
         self.show_comments_title()
 
@@ -283,9 +288,9 @@ class PostScreen(Screen[None]):
         if self.app.workspace.settings.read_only:  # type: ignore[attr-defined]
             self.notify(READ_ONLY_HINT.format("deleting comments"), severity="warning")
             return
-        table = self.query_one("#post-comments", DataTable)
+        table = self.query_one("#post-comments", PostList)
         if self.marked:
-            ids = [r.key.value for r in table.ordered_rows if r.key.value in self.marked]
+            ids = [key for key in table.ordered_keys if key in self.marked]
         else:
             current = self.current_comment()
             ids = [current] if current else []
@@ -315,7 +320,7 @@ class PostScreen(Screen[None]):
         except ModerationError as error:
             self.notify(str(error), title="Not deleted", severity="error", markup=False)
             return
-        table = self.query_one("#post-comments", DataTable)
+        table = self.query_one("#post-comments", PostList)
         for comment_id in ids:
             self.marked.discard(comment_id)
             if comment_id in self.comments:

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import Input
 
 from tursotui import moderation
 from tursotui.db import LibsqlError
@@ -27,7 +27,9 @@ from tursotui.moderation import ModerationError, PageCursor, PostFilter, PostRow
 from tursotui.registry import RegistryError
 from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
+from tursotui.ui.widgets.post_list import PostList
 
 if TYPE_CHECKING:
     from tursotui.db import Connection
@@ -163,14 +165,14 @@ class PostsScreen(Screen[None]):
         yield TenantHeader("posts", id="posts-header")
         yield TextLine(id="posts-filters")
         yield Input(placeholder="search titles; enter applies, escape clears", id="posts-search")
-        yield DataTable(id="posts-table", cursor_type="row", zebra_stripes=True)
+        yield PostList(id="posts-table")
         yield TextLine(id="posts-status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#posts-search").display = False
         # Scrolling with the mouse or End moves no cursor: watch the scroll position too.
-        table = self.query_one("#posts-table", DataTable)
+        table = self.query_one("#posts-table", PostList)
         self.watch(table, "scroll_y", lambda _y: self._maybe_more(), init=False)
         self.restart()
 
@@ -181,15 +183,18 @@ class PostsScreen(Screen[None]):
         return max(16, width - fixed)
 
     def _setup_columns(self) -> None:
-        table = self.query_one("#posts-table", DataTable)
+        table = self.query_one("#posts-table", PostList)
         self._columns_for = self.title_width()
-        table.clear(columns=True)
         wide = (self.app.size.width or 80) >= 100
-        table.add_column(" ", key="mark", width=1)
-        table.add_column("status", key="status", width=10)
-        table.add_column("title", key="title", width=self.title_width())
-        table.add_column("author", key="author", width=18 if wide else 12)
-        table.add_column("published", key="published", width=16)
+        table.set_columns(
+            [
+                (" ", 1),
+                ("status", 10),
+                ("title", self.title_width()),
+                ("author", 18 if wide else 12),
+                ("published", 16),
+            ]
+        )
 
     def restart(self) -> None:
         """Forget what is shown and load the first page of the current tenant and filter."""
@@ -202,7 +207,7 @@ class PostsScreen(Screen[None]):
         if self._columns_for != self.title_width():
             self._setup_columns()
         else:
-            self.query_one("#posts-table", DataTable).clear()
+            self.query_one("#posts-table", PostList).clear()
         self.query_one("#posts-header", TenantHeader).tenant = self.tenant
         self.show_filters()
         self.show_status()
@@ -212,11 +217,10 @@ class PostsScreen(Screen[None]):
         """Re-lay the columns for the new width, keeping the loaded rows."""
         if self._columns_for is None or self._columns_for == self.title_width():
             return
-        table = self.query_one("#posts-table", DataTable)
+        table = self.query_one("#posts-table", PostList)
         row = table.cursor_row
         self._setup_columns()
-        for post in self.rows.values():
-            table.add_row(*self._row_cells(post), key=post.id)
+        table.add_rows((post.id, self._row_cells(post)) for post in self.rows.values())
         table.move_cursor(row=row)
 
     def show_tenant(self, tenant: Tenant) -> None:
@@ -339,21 +343,27 @@ class PostsScreen(Screen[None]):
             return
         if not self._current(token, tenant):
             return
-        table = self.query_one("#posts-table", DataTable)
+        new = []
         for post in page.posts:
             if post.id in self.rows:
                 continue  # moved since the previous page was read
             self.rows[post.id] = post
-            table.add_row(*self._row_cells(post), key=post.id)
+            new.append((post.id, self._row_cells(post)))
+        self.query_one("#posts-table", PostList).add_rows(new)
         self.next_page = page.next
         self.fetching = False
         self.show_status()
         if self.counts is None and self._counting is not tenant:
-            # After the first page, so the page never waits for the count (a 10⁶-post
-            # tenant takes a few hundred ms to count). Counts do not depend on the
-            # filter: only a new tenant, a write or `r` recounts.
-            self.load_counts(token, tenant)
+            # Once the first page is on screen, so the page never waits for the count
+            # (a 10⁶-post tenant takes a few hundred ms of a CPU to count). Counts do not
+            # depend on the filter: only a new tenant, a write or `r` recounts.
+            self.call_after_refresh(self._count_after_page, token, tenant)
         self.call_after_refresh(self._maybe_more)
+
+    def _count_after_page(self, token: int, tenant: Tenant) -> None:
+        if self.counts is None and self._counting is not tenant and tenant is self.tenant:
+            self._counting = tenant
+            self.load_counts(token, tenant)
 
     @work(exclusive=True, group="counts", exit_on_error=False)
     async def load_counts(self, token: int, tenant: Tenant) -> None:
@@ -377,7 +387,7 @@ class PostsScreen(Screen[None]):
         """Fetch the next page when the cursor or the scroll position nears the end."""
         if self.fetching or self.next_page is None or self.error:
             return
-        table = self.query_one("#posts-table", DataTable)
+        table = self.query_one("#posts-table", PostList)
         near_cursor = table.cursor_row >= table.row_count - PREFETCH_ROWS
         near_bottom = table.scroll_y >= table.max_scroll_y - PREFETCH_ROWS
         if near_cursor or near_bottom:
@@ -385,12 +395,12 @@ class PostsScreen(Screen[None]):
             self.show_status()
             self.load_page(self.token, self.tenant, self.post_filter, self.next_page)
 
-    @on(DataTable.RowHighlighted, "#posts-table")
-    def _on_highlight(self, _event: DataTable.RowHighlighted) -> None:
+    @on(PostList.RowHighlighted, "#posts-table")
+    def _on_highlight(self, _event: PostList.RowHighlighted) -> None:
         self._maybe_more()
 
-    @on(DataTable.RowSelected, "#posts-table")
-    def _on_select(self, _event: DataTable.RowSelected) -> None:
+    @on(PostList.RowSelected, "#posts-table")
+    def _on_select(self, _event: PostList.RowSelected) -> None:
         self.action_open()
 
     def action_open(self) -> None:
@@ -437,7 +447,7 @@ class PostsScreen(Screen[None]):
 
     def action_cursor(self, direction: str) -> None:
         """Move the cursor (j/k)."""
-        table = self.query_one("#posts-table", DataTable)
+        table = self.query_one("#posts-table", PostList)
         if direction == "down":
             table.action_cursor_down()
         else:
@@ -450,10 +460,7 @@ class PostsScreen(Screen[None]):
 
     def current_id(self) -> str | None:
         """The id of the post under the cursor."""
-        table = self.query_one("#posts-table", DataTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        key = self.query_one("#posts-table", PostList).cursor_key
         return key if key in self.rows else None
 
     def action_mark(self) -> None:
@@ -463,17 +470,13 @@ class PostsScreen(Screen[None]):
             return
         self.marked.symmetric_difference_update({post_id})
         self._refresh_row(post_id)
-        self.query_one("#posts-table", DataTable).action_cursor_down()
+        self.query_one("#posts-table", PostList).action_cursor_down()
         self.show_status()
 
     def _refresh_row(self, post_id: str) -> None:
-        table = self.query_one("#posts-table", DataTable)
-        for column, cell in zip(
-            ("mark", "status", "title", "author", "published"),
-            self._row_cells(self.rows[post_id]),
-            strict=True,
-        ):
-            table.update_cell(post_id, column, cell)
+        self.query_one("#posts-table", PostList).update_row(
+            post_id, self._row_cells(self.rows[post_id])
+        )
 
     def action_console(self) -> None:
         """Open the SQL console on this tenant."""
@@ -488,9 +491,9 @@ class PostsScreen(Screen[None]):
         if self.app.workspace.settings.read_only:  # type: ignore[attr-defined]
             self.notify(READ_ONLY_HINT.format(VERBS[new_status]), severity="warning")
             return
-        table = self.query_one("#posts-table", DataTable)
+        table = self.query_one("#posts-table", PostList)
         if self.marked:
-            ordered = [row.key.value for row in table.ordered_rows]
+            ordered = table.ordered_keys
             targets = [i for i in ordered if i in self.marked]
         else:
             current = self.current_id()
@@ -557,7 +560,7 @@ class PostsScreen(Screen[None]):
 
     def _apply_fresh(self, ids: list[str], fresh: dict[str, PostRow]) -> None:
         """Show posts as the database has them now; drop those that left the current filter."""
-        table = self.query_one("#posts-table", DataTable)
+        table = self.query_one("#posts-table", PostList)
         for post_id in ids:
             self.marked.discard(post_id)
             if post_id not in self.rows:

@@ -20,6 +20,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -37,8 +38,13 @@ MAX_COLUMNS = 200
 NEAR_END_ROWS = 50
 """Ask for more rows when the cursor or the view comes this close to the last loaded row."""
 
+LINE_CACHE_ROWS = 256
+"""Rendered rows kept (a few screens), as segments: a Strip is a dozen objects (its caches)
+for the garbage collector to walk, so strips are made per paint and not kept."""
+
 GAP = 2
 """Spaces between columns."""
+GAP_TEXT = " " * GAP
 
 
 def cell(value: Any) -> Text:
@@ -59,6 +65,11 @@ def cell(value: Any) -> Text:
             text.append(ELLIPSIS, style="dim")
             return text
     return literal(value, CELL_CHARS)
+
+
+NULL_CELL = cell(None)
+NULL_WIDTH = NULL_CELL.cell_len
+DIM = Style(dim=True)
 
 
 def cell_width(value: Any) -> int:
@@ -131,7 +142,10 @@ class ResultGrid(ScrollView, can_focus=True):
         """Set by the screen: whether the result has rows not loaded yet."""
         self._headers: list[Text] = []
         self._widths: list[int] = []
-        self._line_cache: dict[int, Text] = {}
+        self._line_cache: LRUCache[int, list[Segment]] = LRUCache(LINE_CACHE_ROWS)
+        self._styles: tuple[Style, Style, Style, Style] | None = None
+        self._styles_stale = False
+        self._null_cache: dict[Style, list[Segment]] = {}
 
     # -- data -----------------------------------------------------------------------
 
@@ -169,16 +183,19 @@ class ResultGrid(ScrollView, can_focus=True):
                 if length > widths[i]:
                     widths[i] = length
                     grew = True
+        # Rows added below the view change nothing on screen but the scrollbar: the grid
+        # is repainted only when the widths grew or the new rows land in view.
+        visible = len(self.values) < self.scroll_offset.y + self._visible_rows()
         self.values.extend(rows)
         if grew:
             self._line_cache.clear()
-        self._resize()
+        self._resize(repaint=grew or visible)
 
     def cell_text(self, row: int, column: int) -> Text:
         """The text a cell shows."""
         return cell(self.values[row][column])
 
-    def _resize(self) -> None:
+    def _resize(self, *, repaint: bool = True) -> None:
         width = sum(self._widths) + GAP * max(0, len(self._widths) - 1) + 1
         size = Size(width, len(self.values) + 1)
         old = self.virtual_size
@@ -198,35 +215,114 @@ class ResultGrid(ScrollView, can_focus=True):
                 self.horizontal_scrollbar.window_virtual_size = size.width
         else:
             self.virtual_size = size
-        self.refresh()
+            repaint = True
+        if repaint:
+            self.refresh()
 
     # -- rendering ------------------------------------------------------------------
 
-    def _line_text(self, row: int) -> Text:
-        """A row (or the header, row -1) as one Text, columns padded to their widths."""
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles_stale = True
+        self.refresh()
+
+    def _row_styles(self) -> tuple[Style, Style, Style, Style]:
+        """Base, header, even-row and odd-row styles, kept until the CSS changes.
+
+        `rich_style` walks every ancestor's background: asking it per line cost more than
+        drawing the line. Rendered lines are dropped only when the styles really changed
+        (focus, for one, restyles the grid without changing them).
+        """
+        if self._styles is None or self._styles_stale:
+            self._styles_stale = False
+            base = self.rich_style
+            styles = (
+                base,
+                base + self.get_component_rich_style("result-grid--header"),
+                base,
+                base + self.get_component_rich_style("result-grid--odd", partial=True),
+            )
+            if styles != self._styles:
+                self._styles = styles
+                self._null_cache.clear()
+                self._line_cache.clear()
+        return self._styles
+
+    def _line_segments(self, row: int) -> list[Segment]:
+        """A row (or the header, row -1) as segments, uncropped, columns padded to their widths.
+
+        Plain values (printable ASCII, numbers) become text directly; only the others go
+        through `cell()` and rich's rendering.
+        """
         cached = self._line_cache.get(row)
         if cached is not None:
             return cached
-        if row < 0:
-            cells = self._headers
-        else:
-            cells = [cell(v) for v in self.values[row][: len(self._headers)]]
-        line = Text(no_wrap=True, end="")
-        gap = " " * GAP
-        for i, text in enumerate(cells):
+        _, header, even, odd = self._row_styles()
+        style = header if row < 0 else odd if row % 2 else even
+        widths = self._widths
+        segments: list[Segment] = []
+        plain: list[str] = []
+        values = self._headers if row < 0 else self.values[row][: len(widths)]
+        for i, value in enumerate(values):
             if i:
-                line.append(gap)
-            pad = self._widths[i] - text.cell_len
-            if text.justify == "right":
-                line.append(" " * pad)
-                line.append_text(text)
+                plain.append(GAP_TEXT)
+            kind = type(value)
+            if kind is str:
+                head = value[:CELL_CHARS]
+                if head.isascii() and head.isprintable():
+                    if len(value) <= CELL_CHARS:
+                        plain.append(head.ljust(widths[i]))
+                        continue
+                    # Cut: as cell() does, the first characters and a dim ellipsis.
+                    plain.append(head[: CELL_CHARS - 1])
+                    segments.append(Segment("".join(plain), style))
+                    segments.append(Segment(ELLIPSIS, style + DIM))
+                    plain = [" " * (widths[i] - CELL_CHARS)]
+                    continue
+            elif kind is int:
+                plain.append(str(value).rjust(widths[i]))
+                continue
+            elif value is None:
+                if plain:
+                    segments.append(Segment("".join(plain), style))
+                    plain = []
+                segments.extend(self._null_segments(style))
+                plain.append(" " * (widths[i] - NULL_WIDTH))
+                continue
+            text = value if kind is Text else cell(value)
+            pad = " " * (widths[i] - text.cell_len)
+            right = text.justify == "right"
+            if right:
+                plain.append(pad)
+            if text.spans or text.style:
+                if plain:
+                    segments.append(Segment("".join(plain), style))
+                    plain = []
+                segments.extend(self._render_cell(text, style))
             else:
-                line.append_text(text)
-                line.append(" " * pad)
-        if len(self._line_cache) > 2000:
-            self._line_cache.clear()
-        self._line_cache[row] = line
-        return line
+                plain.append(text.plain)
+            if not right:
+                plain.append(pad)
+        if plain:
+            segments.append(Segment("".join(plain), style))
+        self._line_cache.set(row, segments)
+        return segments
+
+    def _render_cell(self, text: Text, style: Style) -> list[Segment]:
+        """A styled cell's segments on a line of this style."""
+        if text.style:
+            # Text.render() ignores the text's own style; as a span it is kept.
+            text, styled = Text(end=""), text
+            text.append_text(styled)
+        return list(Segment.apply_style(text.render(self.app.console), style))
+
+    def _null_segments(self, style: Style) -> list[Segment]:
+        """How NULL looks on a line of this style (the same on every row of that style)."""
+        segments = self._null_cache.get(style)
+        if segments is None:
+            segments = self._render_cell(NULL_CELL, style)
+            self._null_cache[style] = segments
+        return segments
 
     def _column_span(self, column: int) -> tuple[int, int]:
         start = sum(self._widths[:column]) + GAP * column
@@ -235,32 +331,24 @@ class ResultGrid(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
-        base = self.rich_style
-        if y == 0:
-            row = -1
-            style = self.get_component_rich_style("result-grid--header")
-        else:
-            row = scroll_y + y - 1
-            if row >= len(self.values):
-                return Strip.blank(width, base)
-            style = (
-                self.get_component_rich_style("result-grid--odd", partial=True)
-                if row % 2
-                else Style()
-            )
+        base, header, even, odd = self._row_styles()
         if not self._headers:
             return Strip.blank(width, base)
-        text = self._line_text(row)
-        if row >= 0 and row == self.cursor_row and self._headers:
-            text = text.copy()
+        row = scroll_y + y - 1 if y else -1
+        if row >= len(self.values):
+            return Strip.blank(width, base)
+        style = header if row < 0 else odd if row % 2 else even
+        strip = Strip(self._line_segments(row))
+        if row >= 0 and row == self.cursor_row:
             start, end = self._column_span(self.cursor_column)
-            cursor_style = self.get_component_rich_style("result-grid--cursor", partial=True)
-            if not self.has_focus:
-                cursor_style = Style(underline=True)
-            text.stylize(cursor_style, start, end)
-        segments = list(text.render(self.app.console))
-        strip = Strip(Segment.apply_style(segments, base + style))
-        return strip.crop_extend(scroll_x, scroll_x + width, base + style)
+            if self.has_focus:
+                cursor = self.get_component_rich_style("result-grid--cursor", partial=True)
+            else:
+                cursor = Style(underline=True)
+            before, under, after = strip.divide([start, end, strip.cell_length])
+            under = Strip(Segment.apply_style(under, post_style=cursor), under.cell_length)
+            strip = Strip.join([before, under, after])
+        return strip.crop_extend(scroll_x, scroll_x + width, style)
 
     # -- cursor ---------------------------------------------------------------------
 
@@ -280,7 +368,6 @@ class ResultGrid(ScrollView, can_focus=True):
         return self.cursor_row, self.cursor_column
 
     def watch_cursor_row(self, old: int, new: int) -> None:
-        self._line_cache.pop(old, None)
         top = self.scroll_offset.y
         visible = self._visible_rows()
         if new < top:
@@ -342,7 +429,6 @@ class ResultGrid(ScrollView, can_focus=True):
         self.move_cursor(row=row, column=column)
 
     def on_focus(self) -> None:
-        self._line_cache.pop(self.cursor_row, None)
         self.refresh()
 
     def on_blur(self) -> None:

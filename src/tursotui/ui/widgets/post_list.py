@@ -1,0 +1,408 @@
+"""A fast list of keyed rows with fixed-width columns and a row cursor (the posts screen's list).
+
+Why not `DataTable`: it renders every visible cell through rich's full render pipeline
+(about half a millisecond a cell) each time the screen is shown or a page arrives, which
+made opening the posts screen cost hundreds of milliseconds (B4.first_page_ms). This list
+is a `ScrollView` on the Line API, the same idea as the console's `ResultGrid`: a row is
+one `Text` built once from its cells, rendered lines are cached per row index and width,
+and a change throws away only what it touches. The header line stays on top.
+
+The screen owns the data; the list holds cells (`Text`, shown as they are: the screen
+makes them with `literal`) under a key per row, in display order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+PADDING = 1
+"""Spaces on each side of a cell (as DataTable's default cell padding)."""
+
+
+def set_virtual_size(view: ScrollView, size: Size) -> None:
+    """Give `view` a new virtual size, without a new layout of the screen when possible.
+
+    Growing past a scrollbar that is already shown changes only that scrollbar's range;
+    setting `virtual_size` would lay out the whole screen again. Anything else (a first
+    size, a scrollbar appearing or going) takes a layout. (The approach of ResultGrid.)
+    """
+    old = view.virtual_size
+    region = view.scrollable_content_region
+    wider_ok = size.width == old.width or (size.width > old.width and old.width > region.width)
+    taller_ok = size.height == old.height or (
+        size.height > old.height and old.height > region.height
+    )
+    if wider_ok and taller_ok and old.width and old.height:
+        view.set_reactive(ScrollView.virtual_size, size)
+        if size.height != old.height:
+            view.vertical_scrollbar.window_virtual_size = size.height
+        if size.width != old.width:
+            view.horizontal_scrollbar.window_virtual_size = size.width
+    else:
+        view.virtual_size = size
+
+
+class PostList(ScrollView, can_focus=True):
+    """Rows of cells under a key, one line each, with a row cursor and zebra stripes."""
+
+    DEFAULT_CSS = """
+    PostList {
+        background: $surface;
+        color: $foreground;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .post-list--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .post-list--header { background-tint: $foreground 5%; }
+        }
+        &:dark > .post-list--even { background: $surface-darken-1 40%; }
+        & > .post-list--header { text-style: bold; background: $panel; color: $foreground; }
+        &:ansi > .post-list--header { background: ansi_bright_blue; color: ansi_default; }
+        & > .post-list--even { background: $surface-lighten-1 50%; }
+        & > .post-list--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+    }
+    """
+    COMPONENT_CLASSES = {"post-list--header", "post-list--even", "post-list--cursor"}
+
+    BINDINGS = [
+        Binding("enter", "select", "Select", show=False),
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,ctrl+home", "edge(False)", "First row", show=False),
+        Binding("end,ctrl+end", "edge(True)", "Last row", show=False),
+    ]
+
+    class _RowMessage(Message):
+        """About one row of the list.
+
+        Attributes:
+            post_list: The list.
+            cursor_row: The row index of the cursor.
+            key: The key of that row.
+        """
+
+        def __init__(self, post_list: PostList, cursor_row: int, key: str) -> None:
+            super().__init__()
+            self.post_list = post_list
+            self.cursor_row = cursor_row
+            self.key = key
+
+        @property
+        def control(self) -> PostList:
+            return self.post_list
+
+    class RowHighlighted(_RowMessage):
+        """The cursor moved to another row."""
+
+    class RowSelected(_RowMessage):
+        """The row under the cursor was chosen (enter or a click)."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._columns: list[tuple[Text, int]] = []
+        self._pad_styles: list[Style] = []
+        self._keys: list[str] = []
+        self._cells: dict[str, tuple[Text, ...]] = {}
+        self._index: dict[str, int] | None = {}
+        """Row index of each key; None when it must be rebuilt (after a removal)."""
+        self._segments: dict[str, list[Segment]] = {}
+        """Each row as segments (unstyled by the list), built when first shown."""
+        self._styles: dict[str, Style] = {}
+        self._strips: dict[int, Strip] = {}
+        """Rendered lines by row index (-1: the header), for `_strips_width`."""
+        self._strips_width = -1
+        self._cursor_row = 0
+
+    # -- data -----------------------------------------------------------------------
+
+    def set_columns(self, columns: Sequence[tuple[str, int]]) -> None:
+        """Show these columns (label, width in cells) and no rows."""
+        self._columns = [(Text(label, no_wrap=True, end=""), width) for label, width in columns]
+        # Padding of its own style per column: an SVG export (screenshots, snapshots) then
+        # starts every cell's text in an element of its own, at its column.
+        self._pad_styles = [Style(meta={"column": i}) for i in range(len(columns))]
+        self.clear()
+
+    @property
+    def row_count(self) -> int:
+        """Rows in the list."""
+        return len(self._keys)
+
+    @property
+    def column_widths(self) -> list[int]:
+        """The width of each column, in cells (without padding)."""
+        return [width for _, width in self._columns]
+
+    @property
+    def ordered_keys(self) -> list[str]:
+        """The keys of the rows, in display order."""
+        return list(self._keys)
+
+    def get_row(self, key: str) -> tuple[Text, ...]:
+        """The cells of the row with this key."""
+        return self._cells[key]
+
+    def get_row_at(self, row: int) -> tuple[Text, ...]:
+        """The cells of the row at this index."""
+        return self._cells[self._keys[row]]
+
+    def get_row_index(self, key: str) -> int:
+        """The index of the row with this key (KeyError if there is none)."""
+        if self._index is None:
+            self._index = {k: i for i, k in enumerate(self._keys)}
+        return self._index[key]
+
+    def add_row(self, *cells: Text, key: str) -> None:
+        """Add one row at the end."""
+        self.add_rows([(key, cells)])
+
+    def add_rows(self, rows: Iterable[tuple[str, Sequence[Text]]]) -> None:
+        """Add rows at the end; each is (key, cells). A key already present is an error."""
+        keys, cells, index = self._keys, self._cells, self._index
+        first = len(keys)
+        for key, row in rows:
+            if key in cells:
+                raise KeyError(f"duplicate row key {key!r}")
+            if index is not None:
+                index[key] = len(keys)
+            keys.append(key)
+            cells[key] = tuple(row)
+        # Rows added below the view only change the scrollbar: no repaint of the lines.
+        self._resize(repaint=first < self.scroll_offset.y + self._visible_rows())
+
+    def update_row(self, key: str, cells: Sequence[Text]) -> None:
+        """Show new cells in the row with this key."""
+        if key not in self._cells:
+            raise KeyError(key)
+        self._cells[key] = tuple(cells)
+        self._segments.pop(key, None)
+        self._strips.pop(self.get_row_index(key), None)
+        self.refresh()
+
+    def remove_row(self, key: str) -> None:
+        """Remove the row with this key; the cursor stays at its index (within the rows)."""
+        index = self.get_row_index(key)
+        del self._keys[index]
+        del self._cells[key]
+        self._segments.pop(key, None)
+        self._index = None
+        self._strips.clear()
+        if self._cursor_row >= len(self._keys):
+            self._cursor_row = max(0, len(self._keys) - 1)
+        self._resize()
+
+    def clear(self) -> None:
+        """Remove every row (the columns stay); the cursor and scroll go back to the top."""
+        self._keys = []
+        self._cells = {}
+        self._index = {}
+        self._segments.clear()
+        self._strips.clear()
+        self._cursor_row = 0
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self._resize()
+
+    def _line_width(self) -> int:
+        return sum(width + 2 * PADDING for _, width in self._columns)
+
+    def _resize(self, *, repaint: bool = True) -> None:
+        set_virtual_size(self, Size(self._line_width(), len(self._keys) + 1))
+        if repaint:
+            self.refresh()
+
+    # -- rendering ------------------------------------------------------------------
+
+    def _row_segments(self, cells: Sequence[Text]) -> list[Segment]:
+        """A row as segments: each cell cut or padded to its column, PADDING around it."""
+        console = self.app.console
+        get_style = console.get_style
+        segments: list[Segment] = []
+        pad = " " * PADDING
+        for column, ((_, width), text) in enumerate(zip(self._columns, cells, strict=False)):
+            pad_style = self._pad_styles[column]
+            length = text.cell_len
+            if length > width:
+                text = text.copy()
+                text.truncate(width, overflow="ellipsis")
+                length = text.cell_len
+            segments.append(Segment(pad, pad_style))
+            if text.spans:
+                segments.extend(text.render(console))
+            else:  # the common case: one style for the whole cell
+                style = text.style
+                if isinstance(style, str):
+                    style = get_style(style, default="") if style else None
+                segments.append(Segment(text.plain, style or None))
+            segments.append(Segment(" " * (width - length) + pad, pad_style))
+        return segments
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        if width != self._strips_width:
+            self._strips.clear()
+            self._strips_width = width
+        row = -1 if y == 0 else scroll_y + y - 1
+        strip = self._strips.get(row)
+        if strip is None:
+            strip = self._render_row(row)
+            if strip is None:
+                return Strip.blank(width, self.rich_style)
+            if len(self._strips) > 1000:
+                self._strips.clear()
+            self._strips[row] = strip
+        if scroll_x or strip.cell_length != width:
+            strip = strip.crop(scroll_x, scroll_x + width)  # lines are at least `width` long
+        return strip
+
+    def _style(self, name: str) -> Style:
+        """The widget's style with a component's on top (computed once per restyle/focus)."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self.rich_style
+            if name:
+                style = style + self.get_component_rich_style(name)
+            self._styles[name] = style
+        return style
+
+    def _render_row(self, row: int) -> Strip | None:
+        """The whole line of a row (-1: the header), styled, not cropped; None past the end."""
+        if row < 0:
+            if not self._columns:
+                return None
+            segments = self._row_segments([label for label, _ in self._columns])
+            style = self._style("post-list--header")
+        else:
+            if row >= len(self._keys):
+                return None
+            key = self._keys[row]
+            segments = self._segments.get(key)
+            if segments is None:
+                segments = self._segments[key] = self._row_segments(self._cells[key])
+            if row == self._cursor_row:
+                style = self._style("post-list--cursor")
+            elif row % 2 == 0:
+                style = self._style("post-list--even")
+            else:
+                style = self._style("")
+        length = self._line_width()
+        width = max(length, self.scrollable_content_region.width)
+        line = [
+            Segment(text, style + seg_style if seg_style else style)
+            for text, seg_style, _ in segments
+        ]
+        if width > length:
+            line.append(Segment(" " * (width - length), style))
+        return Strip(line, width)
+
+    def _restyled(self) -> None:
+        self._styles.clear()
+        self._strips.clear()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._restyled()
+
+    def on_focus(self) -> None:
+        self._restyled()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._restyled()
+        self.refresh()
+
+    # -- cursor ---------------------------------------------------------------------
+
+    @property
+    def cursor_row(self) -> int:
+        """The row index of the cursor."""
+        return self._cursor_row
+
+    @cursor_row.setter
+    def cursor_row(self, row: int) -> None:
+        self.move_cursor(row=row)
+
+    @property
+    def cursor_key(self) -> str | None:
+        """The key of the row under the cursor (None when the list is empty)."""
+        if not self._keys:
+            return None
+        return self._keys[self._cursor_row]
+
+    def _visible_rows(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def move_cursor(self, *, row: int, scroll: bool = True) -> None:
+        """Put the cursor on a row (clamped to the rows) and keep it in view."""
+        new = max(0, min(row, len(self._keys) - 1))
+        old, self._cursor_row = self._cursor_row, new
+        if scroll:
+            top = self.scroll_offset.y
+            visible = self._visible_rows()
+            if new < top:
+                self.scroll_to(y=new, animate=False, immediate=True)
+            elif new >= top + visible:
+                self.scroll_to(y=new - visible + 1, animate=False, immediate=True)
+        if old != new:
+            self._strips.pop(old, None)
+            self._strips.pop(new, None)
+            self.refresh()
+            if self._keys:
+                self.post_message(self.RowHighlighted(self, new, self._keys[new]))
+
+    def action_cursor_up(self) -> None:
+        """Cursor one row up."""
+        self.move_cursor(row=self._cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        """Cursor one row down."""
+        self.move_cursor(row=self._cursor_row + 1)
+
+    def action_page(self, direction: int) -> None:
+        """Cursor a page up or down."""
+        self.move_cursor(row=self._cursor_row + direction * self._visible_rows())
+
+    def action_edge(self, last: bool) -> None:
+        """Cursor to the first or last row."""
+        self.move_cursor(row=len(self._keys) - 1 if last else 0)
+
+    def action_select(self) -> None:
+        """Choose the row under the cursor."""
+        if self._keys:
+            self.post_message(
+                self.RowSelected(self, self._cursor_row, self._keys[self._cursor_row])
+            )
+
+    def on_click(self, event: events.Click) -> None:
+        """A click moves the cursor to the row; a click on the cursor's row chooses it."""
+        if event.y < 1:
+            return
+        row = self.scroll_offset.y + event.y - 1
+        if row < len(self._keys):
+            event.stop()
+            if row == self._cursor_row:
+                self.action_select()
+            else:
+                self.move_cursor(row=row)
+
+
+__all__ = ["PostList", "set_virtual_size"]
