@@ -25,31 +25,10 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tursotui.ui.widgets.scrolling import set_virtual_size
+
 PADDING = 1
 """Spaces on each side of a cell (as DataTable's default cell padding)."""
-
-
-def set_virtual_size(view: ScrollView, size: Size) -> None:
-    """Give `view` a new virtual size, without a new layout of the screen when possible.
-
-    Growing past a scrollbar that is already shown changes only that scrollbar's range;
-    setting `virtual_size` would lay out the whole screen again. Anything else (a first
-    size, a scrollbar appearing or going) takes a layout. (The approach of ResultGrid.)
-    """
-    old = view.virtual_size
-    region = view.scrollable_content_region
-    wider_ok = size.width == old.width or (size.width > old.width and old.width > region.width)
-    taller_ok = size.height == old.height or (
-        size.height > old.height and old.height > region.height
-    )
-    if wider_ok and taller_ok and old.width and old.height:
-        view.set_reactive(ScrollView.virtual_size, size)
-        if size.height != old.height:
-            view.vertical_scrollbar.window_virtual_size = size.height
-        if size.width != old.width:
-            view.horizontal_scrollbar.window_virtual_size = size.width
-    else:
-        view.virtual_size = size
 
 
 class PostList(ScrollView, can_focus=True):
@@ -405,4 +384,4 @@ class PostList(ScrollView, can_focus=True):
                 self.move_cursor(row=row)
 
 
-__all__ = ["PostList", "set_virtual_size"]
+__all__ = ["PostList"]

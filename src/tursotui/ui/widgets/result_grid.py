@@ -28,6 +28,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tursotui.ui.literal import ELLIPSIS, literal
+from tursotui.ui.widgets.scrolling import set_virtual_size
 
 CELL_CHARS = 40
 """Characters of a value shown in a cell before it is cut."""
@@ -198,25 +199,7 @@ class ResultGrid(ScrollView, can_focus=True):
     def _resize(self, *, repaint: bool = True) -> None:
         width = sum(self._widths) + GAP * max(0, len(self._widths) - 1) + 1
         size = Size(width, len(self.values) + 1)
-        old = self.virtual_size
-        region = self.scrollable_content_region
-        # Growing past a scrollbar that is already shown changes only that scrollbar's
-        # range; setting virtual_size would lay out the whole screen again, a stall per
-        # page of rows. Anything else (a new result, a scrollbar appearing) takes a layout.
-        wider_ok = size.width == old.width or (size.width > old.width and old.width > region.width)
-        taller_ok = size.height == old.height or (
-            size.height > old.height and old.height > region.height
-        )
-        if wider_ok and taller_ok and old.width and old.height:
-            self.set_reactive(ResultGrid.virtual_size, size)
-            if size.height != old.height:
-                self.vertical_scrollbar.window_virtual_size = size.height
-            if size.width != old.width:
-                self.horizontal_scrollbar.window_virtual_size = size.width
-        else:
-            self.virtual_size = size
-            repaint = True
-        if repaint:
+        if set_virtual_size(self, size) or repaint:
             self.refresh()
 
     # -- rendering ------------------------------------------------------------------
