@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import sqlite3
 import statistics
 import time
 import uuid
 from pathlib import Path
 
-from benchmarks.common import Figure
+from benchmarks.common import Figure, seeded_tenant_file
 
 ID = "B5"
 REPO = Path(__file__).resolve().parents[1]
@@ -38,24 +37,13 @@ def _settings(data_dir: Path):
 
 async def _build(data_dir: Path, tenants: int) -> None:
     """The cached fleet: one template tenant copied `tenants` times, and the registry rows."""
-    from tursotui.db import connect
-    from tursotui.demo import seed_tenant
-    from tursotui.migrations import load_folder, migrate
     from tursotui.registry import Registry
 
     building = data_dir.with_name(data_dir.name + ".building")
     shutil.rmtree(building, ignore_errors=True)
     (building / "tenants").mkdir(parents=True)
     template = building / "template.db"
-    conn = await connect(f"file:{template}", create=True, name="template")
-    try:
-        await migrate(conn, load_folder(None))
-        await seed_tenant(conn, posts=POSTS_PER_TENANT, seed=5)
-    finally:
-        await conn.close()
-    db = sqlite3.connect(template)
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
+    await seeded_tenant_file(template, POSTS_PER_TENANT, seed=5)
     rows = []
     for index in range(tenants):
         slug = f"tenant-{index:04d}"

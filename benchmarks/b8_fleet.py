@@ -21,7 +21,6 @@ import asyncio
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ import time
 import uuid
 from pathlib import Path
 
-from benchmarks.common import Figure
+from benchmarks.common import Figure, seeded_tenant_file
 
 ID = "B8"
 REPO = Path(__file__).resolve().parents[1]
@@ -44,19 +43,7 @@ def _settings(data_dir: Path, **extra: object):
 
 async def _template(path: Path) -> None:
     """One migrated, seeded tenant file, copied for each local tenant (copying is not timed)."""
-    from tursotui.db import connect
-    from tursotui.demo import seed_tenant
-    from tursotui.migrations import load_folder, migrate
-
-    conn = await connect(f"file:{path}", create=True, name="template")
-    try:
-        await migrate(conn, load_folder(None))
-        await seed_tenant(conn, posts=POSTS_PER_TENANT, seed=8)
-    finally:
-        await conn.close()
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
+    await seeded_tenant_file(path, POSTS_PER_TENANT, seed=8)
 
 
 async def _registry(data_dir: Path, rows: list[tuple[str, str]]) -> None:

