@@ -110,3 +110,31 @@ class Connection(Client):
     def __repr__(self) -> str:
         mode = " read-only" if self.read_only else ""
         return f"<{type(self).__name__} {self.name} {self.url.host}{mode}>"
+
+
+class RemoteConnection(Connection):
+    """What the network transports share: where, under which name, with which token, how long.
+
+    Args:
+        url: The parsed URL.
+        name: What messages call the database (a tenant slug, or its host).
+        token: The database token, or None; kept private and never shown.
+        read_only: Refuse every write before sending it.
+        timeout: Seconds any one call may take, end to end.
+    """
+
+    def __init__(
+        self,
+        url: DatabaseURL,
+        name: str,
+        token: str | None,
+        *,
+        read_only: bool = False,
+        timeout: float = 10.0,
+    ) -> None:
+        self.url = url
+        self.name = name
+        self.read_only = read_only
+        self.timeout = timeout
+        self._token = token
+        self._closed = False

@@ -30,9 +30,8 @@ import httpx
 from libsql_client import InArgs, InStatement, LibsqlError
 
 from tursotui.db import errors, hrana
-from tursotui.db.base import Connection, Transaction
+from tursotui.db.base import RemoteConnection, Transaction
 from tursotui.db.result import Result
-from tursotui.db.urls import DatabaseURL
 
 NO_INTERACTIVE_TRANSACTIONS = "TRANSACTION_UNSUPPORTED"
 """The server keeps no streams (tursodb 0.6), so interactive transactions are impossible."""
@@ -70,7 +69,7 @@ async def close_shared_client() -> None:
         await client.aclose()
 
 
-class HranaHTTPConnection(Connection):
+class HranaHTTPConnection(RemoteConnection):
     """A libSQL database spoken to with Hrana over HTTP.
 
     Args:
@@ -80,22 +79,6 @@ class HranaHTTPConnection(Connection):
         read_only: Refuse every write before sending it.
         timeout: Seconds any one call may take, end to end.
     """
-
-    def __init__(
-        self,
-        url: DatabaseURL,
-        name: str,
-        token: str | None,
-        *,
-        read_only: bool = False,
-        timeout: float = 10.0,
-    ) -> None:
-        self.url = url
-        self.name = name
-        self.read_only = read_only
-        self.timeout = timeout
-        self._token = token
-        self._closed = False
 
     # -- one request -------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from libsql_client.hrana.conn import HranaConn, HranaStream
 from libsql_client.hrana.convert import _error_from_proto
 
 from tursotui.db import errors, hrana
-from tursotui.db.base import Connection, Transaction
+from tursotui.db.base import RemoteConnection, Transaction
 from tursotui.db.http import chunked
 from tursotui.db.result import Result
 from tursotui.db.urls import DatabaseURL
@@ -56,7 +56,7 @@ class _Client(HranaClient):
         return _Conn(self._session, self._url, self._auth_token)
 
 
-class WebSocketConnection(Connection):
+class WebSocketConnection(RemoteConnection):
     """A libSQL database spoken to with Hrana over a WebSocket.
 
     Call `await open()` before use (`tursotui.db.connect` does): it waits for the server to
@@ -72,14 +72,9 @@ class WebSocketConnection(Connection):
         read_only: bool = False,
         timeout: float = 10.0,
     ) -> None:
-        self.url = url
-        self.name = name
-        self.read_only = read_only
-        self.timeout = timeout
-        self._token = token
+        super().__init__(url, name, token, read_only=read_only, timeout=timeout)
         self._token_read_only = _claims_read_only(token)
         self._client: _Client | None = None
-        self._closed = False
 
     async def open(self) -> WebSocketConnection:
         """Connect and authenticate.
