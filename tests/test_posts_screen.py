@@ -167,21 +167,30 @@ async def test_read_only_write_keys_explain_and_write_nothing(tmp_path):
     await workspace.close()
 
 
-async def test_scrolling_past_loaded_rows_fetches_the_next_page(tmp_path):
-    workspace, (_path, ids), app = await _open(tmp_path, dict(published=130))
+async def test_paging_down_shows_rows_fetched_ahead_and_never_loads_the_tenant(tmp_path):
+    workspace, (_path, ids), app = await _open(tmp_path, dict(published=180))
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await _start(app, pilot, workspace, status="published")
-        assert len(_shown_ids(app)) == 50  # one page, not the tenant
-        for _ in range(45):
-            await pilot.press("down")
-        await settle(app, pilot)
+        table = _table(app)
+        visible = table.size.height - 1  # rows under the header line
+        # The first page, and the next one fetched ahead of the view: not the tenant.
         assert len(_shown_ids(app)) == 100
+        await pilot.press("pagedown")
+        await settle(app, pilot)
+        # A whole screenful further, the cursor at the same place on screen.
+        assert (table.scroll_offset.y, table.cursor_row) == (visible, visible)
+        text = screen_text(app)
+        assert f"published {179 - visible} " in text and "published 179 " not in text
+        await pilot.press("pagedown", "pagedown")
+        await settle(app, pilot)
+        # A screenful and more is still loaded below the view: the next page came ahead.
+        assert len(_shown_ids(app)) - (3 * visible + visible) >= visible
         for _ in range(3):
             await pilot.press("ctrl+end")  # the cursor jumps to the last loaded row
             await settle(app, pilot)
         assert _shown_ids(app) == ids["published"]
         assert screen.next_page is None
-        assert "130 of 130 posts shown" in screen_text(app)
+        assert "180 of 180 posts shown" in screen_text(app)
     await workspace.close()
 
 

@@ -10,10 +10,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from tursotui.audit import AuditEntry
 from tursotui.ui.literal import literal
+from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 
 OUTCOME_STYLES = {"ok": "green", "failed": "bold red", "pending": "yellow"}
@@ -57,7 +58,7 @@ class AuditScreen(Screen[None]):
         yield TenantHeader("audit log")
         yield Static(id="audit-summary")
         yield DataTable(id="audit-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#audit-table", DataTable)

@@ -24,7 +24,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, ProgressBar, Static
+from textual.widgets import ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from tursotui.db import LibsqlError
@@ -46,6 +46,7 @@ from tursotui.sql.schema import count_rows, read_schema
 from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.widgets.export_picker import ExportFormatScreen
+from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.history_picker import HistoryScreen
 from tursotui.ui.widgets.result_grid import ResultGrid
@@ -142,7 +143,7 @@ class ConsoleScreen(Screen[None]):
                 yield ProgressBar(id="export-progress", show_eta=False)
                 yield Static(id="run-log")
                 yield ResultGrid(id="grid")
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def workspace(self) -> Workspace:

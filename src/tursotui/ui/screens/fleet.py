@@ -17,7 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
+from textual.widgets import DataTable, Input, ProgressBar, Static
 
 from tursotui import fleet, indexes
 from tursotui.audit import AuditError
@@ -27,6 +27,7 @@ from tursotui.registry import RegistryError, Tenant
 from tursotui.search import search_titles
 from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 
 if TYPE_CHECKING:
@@ -182,7 +183,7 @@ class FleetScreen(Screen[None]):
         yield DataTable(id="fleet-results", cursor_type="row", zebra_stripes=True)
         yield DataTable(id="fleet-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="fleet-detail")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#fleet-search").display = False

@@ -14,10 +14,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, ProgressBar, Static
+from textual.widgets import ProgressBar, Static
 
 from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.widgets.footer import KeysFooter
 
 if TYPE_CHECKING:
     from tursotui.ui.screens.fleet import FleetScreen
@@ -122,7 +123,7 @@ class MigrationSummary(ModalScreen[None]):
         with VerticalScroll(id="migration-summary") as box:
             box.border_title = self.title_text
             yield Static(summary_text(self.outcomes), id="migration-lines")
-        yield Footer()
+        yield KeysFooter()
 
     def action_close(self) -> None:
         """Close the summary."""

@@ -6,9 +6,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Label
+from textual.widgets import DataTable, Label
 
 from tursotui.ui.literal import literal
+from tursotui.ui.widgets.footer import KeysFooter
 
 
 def describe_key(key: str, display: str | None = None) -> str:
@@ -94,7 +95,7 @@ class HelpScreen(ModalScreen[None]):
             for key, what, details in self.keys:
                 table.add_row(literal(key), literal(what), literal(details))
             yield table
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()

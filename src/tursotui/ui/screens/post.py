@@ -22,7 +22,6 @@ from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.posts import (
     PAST,
-    PREFETCH_ROWS,
     READ_ONLY_HINT,
     VERBS,
     TextLine,
@@ -106,6 +105,8 @@ class PostScreen(Screen[None]):
                 ("comment", self.comment_width()),
             ]
         )
+        # Scrolling with the mouse moves no cursor: watch the scroll position too.
+        self.watch(table, "scroll_y", lambda _y: self._maybe_more(), init=False)
         self.reload()
 
     def comment_width(self) -> int:
@@ -249,8 +250,7 @@ class PostScreen(Screen[None]):
     def _maybe_more(self) -> None:
         if self.fetching or self.next_page is None:
             return
-        table = self.query_one("#post-comments", PostList)
-        if table.cursor_row >= table.row_count - PREFETCH_ROWS:
+        if self.query_one("#post-comments", PostList).wants_rows():
             self.fetching = True
             self.load_comments(self.token, self.next_page)
 

@@ -45,8 +45,6 @@ FILTERS: tuple[tuple[str, str | None, str], ...] = (
 
 VERBS = {"published": "publish", "archived": "archive", "draft": "move back to draft"}
 PAST = {"published": "Published", "archived": "Archived", "draft": "Moved back to draft"}
-PREFETCH_ROWS = 10
-"""Fetch the next page when the cursor gets this close to the last loaded row."""
 
 READ_ONLY_HINT = "read-only session (--read-only / TURSOTUI_READ_ONLY): {} is disabled"
 
@@ -158,6 +156,9 @@ class PostsScreen(Screen[None]):
         """The title width the columns were made for (they follow the terminal's width)."""
         self._side: tuple[Tenant, Connection] | None = None
         """A second connection to a local tenant for the counts (see `counts_connection`)."""
+        self._early: tuple[Tenant, PostFilter, asyncio.Task[moderation.PostPage]] | None = None
+        """The first page (of that tenant and filter), asked for while the screen is built."""
+        self._fetch_early()
 
     # --- layout -------------------------------------------------------------------------
 
@@ -175,6 +176,43 @@ class PostsScreen(Screen[None]):
         table = self.query_one("#posts-table", PostList)
         self.watch(table, "scroll_y", lambda _y: self._maybe_more(), init=False)
         self.restart()
+
+    def _fetch_early(self) -> None:
+        """Ask for the first page now, while the widgets are built and laid out.
+
+        Workers start only once the screen is mounted, and the screen's first paint
+        follows at once: a page asked for then arrives after that paint and needs a
+        second one. Asked for here, it is usually there for the first paint. (Outside a
+        running app, say a screen built in a test, the first page is asked for on mount.)
+        """
+        try:
+            self.app  # noqa: B018 (raises when no app is running)
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task = loop.create_task(self._fetch(self.tenant, self.post_filter, None))
+        # A page nobody awaits (the screen moved on) must not log an unretrieved error.
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        self._early = (self.tenant, self.post_filter, task)
+
+    async def _fetch(
+        self, tenant: Tenant, wanted: PostFilter, after: PageCursor | None
+    ) -> moderation.PostPage:
+        conn = await tenant_connection(self, tenant)
+        return await moderation.fetch_posts(conn, wanted.status, after=after, search=wanted.search)
+
+    def _take_early(
+        self, tenant: Tenant, wanted: PostFilter, after: PageCursor | None
+    ) -> asyncio.Task[moderation.PostPage] | None:
+        """The early first page if it answers this request; else None (and it is dropped)."""
+        early, self._early = self._early, None
+        if early is None:
+            return None
+        early_tenant, early_filter, task = early
+        if after is None and early_tenant is tenant and early_filter == wanted:
+            return task
+        task.cancel()
+        return None
 
     def title_width(self) -> int:
         """Room for titles: what is left of the terminal after the other columns."""
@@ -260,6 +298,9 @@ class PostsScreen(Screen[None]):
             await side[1].close()
 
     async def on_unmount(self) -> None:
+        if self._early is not None:  # closed before its first page was shown
+            self._early[2].cancel()
+            self._early = None
         await self._close_side()
 
     def show_filters(self) -> None:
@@ -329,11 +370,9 @@ class PostsScreen(Screen[None]):
         self, token: int, tenant: Tenant, wanted: PostFilter, after: PageCursor | None
     ) -> None:
         """Fetch one page and append it, unless the screen has moved on meanwhile."""
+        early = self._take_early(tenant, wanted, after)
         try:
-            conn = await tenant_connection(self, tenant)
-            page = await moderation.fetch_posts(
-                conn, wanted.status, after=after, search=wanted.search
-            )
+            page = await (early or self._fetch(tenant, wanted, after))
         except ModerationError as error:
             if self._current(token, tenant):
                 self.fetching = False
@@ -384,13 +423,10 @@ class PostsScreen(Screen[None]):
             self.show_status()
 
     def _maybe_more(self) -> None:
-        """Fetch the next page when the cursor or the scroll position nears the end."""
+        """Fetch the next page when the cursor or the view nears the last loaded rows."""
         if self.fetching or self.next_page is None or self.error:
             return
-        table = self.query_one("#posts-table", PostList)
-        near_cursor = table.cursor_row >= table.row_count - PREFETCH_ROWS
-        near_bottom = table.scroll_y >= table.max_scroll_y - PREFETCH_ROWS
-        if near_cursor or near_bottom:
+        if self.query_one("#posts-table", PostList).wants_rows():
             self.fetching = True
             self.show_status()
             self.load_page(self.token, self.tenant, self.post_filter, self.next_page)

@@ -14,7 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from tursotui import queue
 from tursotui.db import LibsqlError
@@ -24,6 +24,7 @@ from tursotui.registry import RegistryError
 from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.posts import PAST, VERBS, status_text, when
+from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ class QueueScreen(Screen[None]):
         yield Static(id="queue-modes")
         yield DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="queue-status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.restart()

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Input
 from textual.widgets.data_table import RowKey
 
 from tursotui.health import STATUSES, TenantHealth, probe_all
@@ -27,6 +27,7 @@ from tursotui.registry import RegistryError, Tenant
 from tursotui.ui.commands import Command
 from tursotui.ui.literal import literal
 from tursotui.ui.tenant_cells import Row, count_cell, health_cell, schema_cell, where
+from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 
 WIDE = 110
@@ -134,7 +135,7 @@ class TenantsScreen(Screen[None]):
         table: DataTable[Text] = DataTable(id="tenants", cursor_type="row", zebra_stripes=True)
         yield table
         yield DetailLine(id="detail")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False

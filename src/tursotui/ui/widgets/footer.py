@@ -1,73 +1,196 @@
-"""Textual's Footer, rebuilt only when the keys it shows change.
+"""The footer: the current screen's main keys on one line, each clickable.
 
-Textual's `Footer` recomposes (removes and mounts a widget per key, each styled by the
-whole stylesheet) on every `bindings_updated` signal, and a screen sends several of those
-while it opens (resume, focus, after-refresh callbacks): about five rebuilds of the same
-keys per opened screen, the largest single cost of opening the posts screen after its
-table (B4.first_page_ms). This footer queues at most one rebuild at a time and skips it
-when the keys, their state and tooltips are what it already shows, which is exactly
-when a rebuild would compose the same widgets again.
+Why not Textual's `Footer`: it is a container that removes and mounts one widget per
+key whenever the screen's bindings change (when a screen opens, when focus moves), and
+each mounted key is styled by the whole stylesheet: 40-50 ms per rebuild here, and a
+screen sends several while it opens (B4.first_page_ms), or when focus moves from the
+SQL editor to its results (B6.stall_ms). This footer is one widget that renders one
+line of text: a change of keys is a repaint.
+
+It looks and behaves like `Footer`: keys in the footer-key colours, descriptions after
+them, disabled keys dim, the command palette key on the right; a click runs the key
+(a disabled key rings the bell); the key under the mouse is highlighted and its tooltip
+is the footer's.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
-from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
-
-if TYPE_CHECKING:
-    from textual.app import ComposeResult
-    from textual.screen import Screen
+from rich.text import Text
+from textual import events
+from textual.strip import Strip
+from textual.widget import Widget
 
 
-class KeysFooter(Footer):
-    """A `Footer` that rebuilds only when what it would show changes."""
+@dataclass(frozen=True)
+class _Shown:
+    """One key as shown: its cells on the line and what a click does."""
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._shown: tuple | None = None
-        """What the keys looked like when last composed."""
-        self._queued = False
+    start: int
+    end: int
+    key: str
+    enabled: bool
+    tooltip: str
 
-    def _signature(self) -> tuple:
+
+class KeysFooter(Widget, can_focus=False):
+    """The keys of the current screen that have `show=True`, and the palette key."""
+
+    ALLOW_SELECT = False
+    DEFAULT_CSS = """
+    KeysFooter {
+        dock: bottom;
+        height: 1;
+        color: $footer-foreground;
+        background: $footer-background;
+        & > .keys-footer--key {
+            color: $footer-key-foreground;
+            background: $footer-key-background;
+            text-style: bold;
+        }
+        & > .keys-footer--description {
+            color: $footer-description-foreground;
+            background: $footer-description-background;
+        }
+        & > .keys-footer--hover { background: $block-hover-background; }
+        & > .keys-footer--separator { color: $foreground 20%; }
+    }
+    """
+    COMPONENT_CLASSES = {
+        "keys-footer--key",
+        "keys-footer--description",
+        "keys-footer--hover",
+        "keys-footer--separator",
+    }
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._shown: list[_Shown] = []
+        self._hover: int | None = None
+        """Index in `_shown` of the key under the mouse."""
+        self._line: tuple[tuple, Strip] | None = None
+        """The rendered line and what it was rendered from."""
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, _screen) -> None:
+        self.refresh()
+
+    def _keys(self) -> tuple[list[tuple[str, str, str, bool, str]], tuple | None]:
+        """(key, display, description, enabled, tooltip) per shown key; the palette's apart."""
+        app = self.app
         bindings = self.screen.active_bindings
-        return (
-            tuple(
-                (binding, enabled, tooltip)
-                for (_, binding, enabled, tooltip) in bindings.values()
-                if binding.show
-            ),
-            self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE,
-            self.app.COMMAND_PALETTE_BINDING in bindings
-            and bindings[self.app.COMMAND_PALETTE_BINDING][1:],
-        )
+        keys = []
+        seen_actions = set()
+        for _, binding, enabled, tooltip in bindings.values():
+            # One entry per action, as Footer: `up,k` bound to one action shows once.
+            if binding.show and binding.action not in seen_actions:
+                seen_actions.add(binding.action)
+                keys.append(
+                    (
+                        binding.key,
+                        app.get_key_display(binding),
+                        binding.description,
+                        enabled,
+                        tooltip or binding.tooltip,
+                    )
+                )
+        palette = None
+        if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in bindings:
+            _, binding, enabled, _ = bindings[app.COMMAND_PALETTE_BINDING]
+            palette = (
+                binding.key,
+                app.get_key_display(binding),
+                binding.description,
+                enabled,
+                binding.tooltip or binding.description,
+            )
+        return keys, palette
 
-    def compose(self) -> ComposeResult:
-        for widget in super().compose():
-            # A FooterKey starts compact and is then bound to the footer's `compact`:
-            # two restylings per key for nothing unless it starts as it will end. (The
-            # command palette's key is not bound: it stays compact.)
-            if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):
-                widget.set_reactive(FooterKey.compact, self.compact)
-            yield widget
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._line = None
 
-    def bindings_changed(self, screen: Screen) -> None:
-        self._bindings_ready = True
-        if not screen.app.app_focus:
+    def render_line(self, y: int) -> Strip:
+        # A Strip straight from the line's segments, kept while nothing it shows changes:
+        # a Text returned from `render` would go through Textual's content pipeline on
+        # every repaint of the screen (a few ms).
+        width = self.size.width
+        keys, palette = self._keys()
+        made_from = (width, self._hover, tuple(keys), palette)
+        if self._line is None or self._line[0] != made_from:
+            segments = self._text(width, keys, palette).render(self.app.console)
+            strip = Strip(segments).extend_cell_length(width).crop(0, width)
+            self._line = (made_from, strip.apply_style(self.rich_style))
+        return self._line[1]
+
+    def _text(self, width: int, keys: list, palette: tuple | None) -> Text:
+        """The line: the keys, and the palette key on the right."""
+        key_style = self.get_component_rich_style("keys-footer--key", partial=True)
+        description_style = self.get_component_rich_style("keys-footer--description", partial=True)
+        hover_style = self.get_component_rich_style("keys-footer--hover", partial=True)
+        line = Text(no_wrap=True, overflow="crop", end="")
+        shown: list[_Shown] = []
+
+        def add(entry: tuple[str, str, str, bool, str]) -> None:
+            key, display, description, enabled, tooltip = entry
+            start = line.cell_len
+            line.append(f" {display} ", style=key_style)
+            if description:
+                line.append(f"{description} ", style=description_style)
+            if not enabled:
+                line.stylize("dim", start)
+            if self._hover == len(shown):
+                line.stylize(hover_style, start)
+            shown.append(_Shown(start, line.cell_len, key, enabled, tooltip))
+
+        for entry in keys:
+            add(entry)
+        if palette is not None:
+            tail = Text(no_wrap=True, end="")
+            tail.append("▏", style=self.get_component_rich_style("keys-footer--separator"))
+            room = max(0, width - (1 + len(palette[1]) + len(palette[2]) + 3))
+            if line.cell_len > room:  # the palette key stays; keys that do not fit go
+                shown = [s for s in shown if s.end <= room]
+                line.truncate(shown[-1].end if shown else 0)
+            line.pad_right(room - line.cell_len)
+            line.append_text(tail)
+            add(palette)
+        self._shown = shown
+        return line
+
+    def _at(self, x: int) -> int | None:
+        for index, shown in enumerate(self._shown):
+            if shown.start <= x < shown.end:
+                return index
+        return None
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        index = self._at(event.x)
+        if index != self._hover:
+            self._hover = index
+            self.tooltip = self._shown[index].tooltip if index is not None else None
+            self.refresh()
+
+    def on_leave(self, _event: events.Leave) -> None:
+        if self._hover is not None:
+            self._hover = None
+            self.refresh()
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        index = self._at(event.x)
+        if index is None:
             return
-        if self.is_attached and screen is self.screen and not self._queued:
-            self._queued = True
-            self.call_after_refresh(self._rebuild)
-
-    async def _rebuild(self) -> None:
-        self._queued = False
-        if not self.is_attached or not self.screen.is_current:
-            return  # a screen that comes back sends the signal again
-        signature = self._signature()
-        if signature != self._shown:
-            self._shown = signature
-            await self.recompose()
+        shown = self._shown[index]
+        if shown.enabled:
+            self.app.simulate_key(shown.key)
+        else:
+            self.app.bell()
 
 
 __all__ = ["KeysFooter"]

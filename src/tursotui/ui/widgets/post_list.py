@@ -29,6 +29,8 @@ from tursotui.ui.widgets.scrolling import set_virtual_size
 
 PADDING = 1
 """Spaces on each side of a cell (as DataTable's default cell padding)."""
+PREFETCH_ROWS = 10
+"""Rows beyond a screenful that should be loaded past the view and the cursor (`wants_rows`)."""
 
 
 class PostList(ScrollView, can_focus=True):
@@ -330,6 +332,17 @@ class PostList(ScrollView, can_focus=True):
     def _visible_rows(self) -> int:
         return max(1, self.scrollable_content_region.height - 1)
 
+    def wants_rows(self) -> bool:
+        """Fewer than a screenful (and PREFETCH_ROWS) are loaded past the view or the cursor.
+
+        The owner fetches its next page then, so paging down shows rows that are already
+        there instead of waiting for the database.
+        """
+        rows = len(self._keys)
+        below_view = rows - (self.scroll_offset.y + self._visible_rows())
+        below_cursor = rows - 1 - self._cursor_row
+        return min(below_view, below_cursor) < self._visible_rows() + PREFETCH_ROWS
+
     def move_cursor(self, *, row: int, scroll: bool = True) -> None:
         """Put the cursor on a row (clamped to the rows) and keep it in view."""
         new = max(0, min(row, len(self._keys) - 1))
@@ -357,8 +370,10 @@ class PostList(ScrollView, can_focus=True):
         self.move_cursor(row=self._cursor_row + 1)
 
     def action_page(self, direction: int) -> None:
-        """Cursor a page up or down."""
-        self.move_cursor(row=self._cursor_row + direction * self._visible_rows())
+        """The view and the cursor a page up or down (the cursor keeps its place on screen)."""
+        visible = self._visible_rows()
+        self.scroll_to(y=self.scroll_offset.y + direction * visible, animate=False, immediate=True)
+        self.move_cursor(row=self._cursor_row + direction * visible)
 
     def action_edge(self, last: bool) -> None:
         """Cursor to the first or last row."""
