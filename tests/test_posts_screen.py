@@ -15,6 +15,7 @@ from moderation_fixtures import (
     until_confirm,
     workspace_with,
 )
+from tursotui.moderation import PostFilter
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.post import PostScreen
 from tursotui.ui.screens.posts import PostsScreen
@@ -413,4 +414,18 @@ async def test_layout_follows_the_terminal_width(tmp_path):
         await settle(app, pilot)
         assert _table(app).column_widths[2] > narrow + 60
         assert _shown_ids(app) == ids["draft"]
+    await workspace.close()
+
+
+async def test_a_first_page_asked_for_early_is_not_shown_for_another_filter(tmp_path):
+    """The screen asks for its first page as it is built; a filter set before it opens wins."""
+    workspace, (_path, ids), app = await _open(tmp_path, dict(drafts=3, published=4))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = PostsScreen(await workspace.registry.get("acme"), status="draft")
+        assert screen._early is not None  # asked for already
+        screen.post_filter = PostFilter("published", None)
+        app.push_screen(screen)
+        await settle(app, pilot)
+        assert _shown_ids(app) == ids["published"]
+        assert "4 of 4 posts shown" in screen_text(app)
     await workspace.close()
