@@ -101,7 +101,7 @@ async def _measure(path: Path, opens: int) -> dict[str, list[float] | float]:
     from tursotui.settings import load_settings
     from tursotui.ui.app import make_app
     from tursotui.ui.screens.posts import PostsScreen
-    from tursotui.ui.widgets.post_list import PostList
+    from tursotui.ui.widgets.row_list import RowList
     from tursotui.workspace import Workspace
 
     figures: dict[str, list[float] | float] = {
@@ -154,7 +154,7 @@ async def _measure(path: Path, opens: int) -> dict[str, list[float] | float]:
                     await _frame(frames, shown, lambda k=key: app.simulate_key(k))
                 )
                 await _settle(app)
-            table = screen.query_one(PostList)
+            table = screen.query_one(RowList)
             visible = table.size.height - 1
             for _ in range(PAGES):
                 top = table.scroll_offset.y

@@ -21,7 +21,7 @@ from moderation_fixtures import (
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.post import PostScreen, wrap_lines
 from tursotui.ui.screens.posts import PostsScreen
-from tursotui.ui.widgets.post_list import PostList
+from tursotui.ui.widgets.row_list import RowList
 
 
 async def _post_app(tmp_path: Path, *, read_only: bool = False, comments: int = 3):
@@ -40,7 +40,7 @@ async def _open_post(app, pilot, workspace, post_id):
 
 
 def _comment_ids(app) -> list[str]:
-    return app.screen.query_one("#post-comments", PostList).ordered_keys
+    return app.screen.query_one("#post-comments", RowList).ordered_keys
 
 
 async def test_post_shows_metadata_content_and_comments_newest_first(tmp_path):
@@ -122,7 +122,7 @@ async def test_post_moderation_updates_the_posts_list_below(tmp_path):
         await pilot.press("escape")
         await settle(app, pilot)
         assert isinstance(app.screen, PostsScreen)
-        assert app.screen.query_one("#posts-table", PostList).ordered_keys == [ids["published"][1]]
+        assert app.screen.query_one("#posts-table", RowList).ordered_keys == [ids["published"][1]]
         assert "archived 1" in screen_text(app)
     await workspace.close()
 

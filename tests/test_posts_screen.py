@@ -19,7 +19,7 @@ from tursotui.moderation import PostFilter
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.post import PostScreen
 from tursotui.ui.screens.posts import PostsScreen
-from tursotui.ui.widgets.post_list import PostList
+from tursotui.ui.widgets.row_list import RowList
 
 """The sqld fixtures (`own_sqld`, `slow_proxy`) live in moderation_fixtures."""
 
@@ -30,8 +30,8 @@ async def _open(tmp_path: Path, spec: dict, *, read_only: bool = False, size=(10
     return workspace, made["acme"], app
 
 
-def _table(app) -> PostList:
-    return app.screen.query_one("#posts-table", PostList)
+def _table(app) -> RowList:
+    return app.screen.query_one("#posts-table", RowList)
 
 
 def _shown_ids(app) -> list[str]:

@@ -22,7 +22,7 @@ from moderation_fixtures import (
 )
 from tursotui.ui.screens.posts import PostsScreen
 from tursotui.ui.widgets.header import TenantHeader
-from tursotui.ui.widgets.post_list import PostList
+from tursotui.ui.widgets.row_list import RowList
 
 """The sqld fixtures (`own_sqld`, `slow_proxy`) live in moderation_fixtures."""
 
@@ -55,7 +55,7 @@ class SlowConnection:
 
 def _guard_rows(screen: PostsScreen, violations: list[str]) -> None:
     """Check every row as the table receives it."""
-    table = screen.query_one("#posts-table", PostList)
+    table = screen.query_one("#posts-table", RowList)
     add_rows = table.add_rows
 
     def checked_add_rows(rows):
@@ -77,7 +77,7 @@ def _check_shown(app, screen: PostsScreen, violations: list[str]) -> None:
     header = screen.query_one(TenantHeader)
     if header.tenant is not screen.tenant:
         violations.append("the header names another tenant than the rows")
-    for key in screen.query_one("#posts-table", PostList).ordered_keys:
+    for key in screen.query_one("#posts-table", RowList).ordered_keys:
         title = screen.rows[key].title
         if not str(title).startswith(slug + " "):
             violations.append(f"{title!r} listed under {slug}")

@@ -7,7 +7,7 @@ import sqlite3
 import time
 
 import pytest
-from textual.widgets import DataTable, Input
+from textual.widgets import Input
 
 from shell_fixtures import (
     SECRET,
@@ -21,6 +21,7 @@ from tursotui.health import probe, probe_all
 from tursotui.registry import Registry
 from tursotui.ui.app import make_app
 from tursotui.ui.screens.tenants import TenantsScreen
+from tursotui.ui.widgets.row_list import RowList
 from tursotui.workspace import Workspace
 
 
@@ -45,7 +46,7 @@ def tenants_screen(app) -> TenantsScreen:
 
 
 def shown_slugs(app) -> list[str]:
-    table = tenants_screen(app).query_one("#tenants", DataTable)
+    table = tenants_screen(app).query_one("#tenants", RowList)
     column = 1 if tenants_screen(app)._wide else 0
     return [table.get_row_at(i)[column].plain for i in range(table.row_count)]
 

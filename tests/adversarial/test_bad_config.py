@@ -208,10 +208,9 @@ def test_ten_thousand_registry_rows(capsys) -> None:
     _record_time("tenants_cli_10000_rows_s", took)
 
     async def screen() -> float:
-        from textual.widgets import DataTable
-
         from tursotui.settings import load_settings
         from tursotui.ui.app import make_app
+        from tursotui.ui.widgets.row_list import RowList
         from tursotui.workspace import Workspace
 
         workspace = await Workspace.open(load_settings())
@@ -220,7 +219,7 @@ def test_ten_thousand_registry_rows(capsys) -> None:
             start = time.monotonic()  # from start-up: the app, the registry, 10,000 rows
             async with app.run_test(size=(120, 40)) as pilot:
                 while True:
-                    tables = app.screen.query(DataTable)
+                    tables = app.screen.query(RowList)
                     if tables and tables.first().row_count >= 10_000:
                         break
                     assert time.monotonic() - start < 60, "the tenants screen did not fill"

@@ -37,7 +37,7 @@ from moderation_fixtures import fill, fill_remote, make_tenant, screen_text, set
 from tursotui import moderation
 from tursotui.audit import AuditLog
 from tursotui.db import connect
-from tursotui.ui.widgets.post_list import PostList
+from tursotui.ui.widgets.row_list import RowList
 
 APP_STATUSES = ("draft", "published", "archived")
 OWNER_SECONDS = 3.0
@@ -196,7 +196,7 @@ async def test_posts_screen_bulk_publish_against_the_owning_app(tmp_path: Path) 
             app.push_screen(PostsScreen(await workspace.registry.get("acme"), status="draft"))
             await settle(app, pilot)
             screen = app.screen
-            table = screen.query_one("#posts-table", PostList)
+            table = screen.query_one("#posts-table", RowList)
             shown = table.ordered_keys
             assert len(shown) == 40
             process = owner(path, 1.5)
@@ -271,7 +271,7 @@ async def test_bulk_publish_of_200_marked_posts_on_a_slow_tenant(tenant: Proxied
             app.push_screen(PostsScreen(await workspace.registry.get("acme"), status="draft"))
             await settle(app, pilot)
             screen = app.screen
-            table = screen.query_one("#posts-table", PostList)
+            table = screen.query_one("#posts-table", RowList)
             await pilot.press("space")
             for _ in range(199):
                 screen.action_mark()  # what `space` does, without the pilot's repaint wait

@@ -23,7 +23,7 @@ from textual.widgets import DataTable, TextArea
 from moderation_fixtures import screen_text, settle
 from tursotui.settings import load_settings
 from tursotui.ui.app import make_app
-from tursotui.ui.widgets.post_list import PostList
+from tursotui.ui.widgets.row_list import RowList
 from tursotui.workspace import Workspace
 
 pytestmark = pytest.mark.servers
@@ -67,7 +67,7 @@ async def test_posts_screen_publish_under_fault(tenant: ProxiedTenant, fault: st
             row = await workspace.registry.get(SLUG)
             app.push_screen(PostsScreen(row, status="draft"))
             await settle(app, pilot)
-            table = app.screen.query_one("#posts-table", PostList)
+            table = app.screen.query_one("#posts-table", RowList)
             target = table.ordered_keys[0]
             inject, causes = FAULTS[fault]
             inject(tenant)

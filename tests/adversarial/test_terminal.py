@@ -11,6 +11,7 @@ only when it is missing.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -60,11 +61,12 @@ class Tmux:
     def keys(self, *keys: str) -> None:
         self.run("send-keys", "-t", "app", *keys)
 
-    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+    def wait_for(self, text: str | re.Pattern[str], timeout: float = 20.0) -> str:
+        """Until `text` is on the pane; a `re.Pattern` is searched for instead."""
         deadline = time.monotonic() + timeout
         while True:
             pane = self.pane()
-            if text in pane:
+            if text.search(pane) if isinstance(text, re.Pattern) else text in pane:
                 return pane
             if time.monotonic() > deadline:
                 raise AssertionError(f"{text!r} never appeared; the pane shows:\n{pane}")
@@ -108,7 +110,9 @@ def test_one_moderation_flow_in_tmux(variant: str, tmp_path: Path) -> None:
         pane = tmux.wait_for("tenants")
         tmux.wait_for("current")  # health answered: the rows are filled in
         tmux.keys("Enter")
-        pane = tmux.wait_for("drafts")
+        tmux.wait_for("drafts")
+        # The posts are listed (as a person would wait to see them), not only the filter bar.
+        tmux.wait_for(re.compile(r" [1-9]\d* (of \d+ )?posts shown"))
         tmux.keys("p")
         pane = tmux.wait_for("Published 1 post(s)")
         assert "Traceback" not in pane

@@ -31,7 +31,7 @@ from tursotui.ui.screens.posts import (
 )
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
-from tursotui.ui.widgets.post_list import PostList
+from tursotui.ui.widgets.row_list import RowList
 
 if TYPE_CHECKING:
     from tursotui.registry import Tenant
@@ -91,11 +91,11 @@ class PostScreen(Screen[None]):
         yield Static(id="post-meta")
         yield Log(id="post-content", auto_scroll=False)
         yield TextLine(id="post-comments-title")
-        yield PostList(id="post-comments")
+        yield RowList(id="post-comments")
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one("#post-comments", PostList)
+        table = self.query_one("#post-comments", RowList)
         wide = (self.app.size.width or 80) >= 100
         table.set_columns(
             [
@@ -125,7 +125,7 @@ class PostScreen(Screen[None]):
         self.marked.clear()
         self.next_page = None
         self.fetching = True
-        self.query_one("#post-comments", PostList).clear()
+        self.query_one("#post-comments", RowList).clear()
         self.show_comments_title()
         self.load_post(self.token)
         self.load_comments(self.token, None)
@@ -225,7 +225,7 @@ class PostScreen(Screen[None]):
             return
         if token != self.token:
             return
-        table = self.query_one("#post-comments", PostList)
+        table = self.query_one("#post-comments", RowList)
         new = []
         for comment in page.comments:
             if comment.id in self.comments:
@@ -250,17 +250,17 @@ class PostScreen(Screen[None]):
     def _maybe_more(self) -> None:
         if self.fetching or self.next_page is None:
             return
-        if self.query_one("#post-comments", PostList).wants_rows():
+        if self.query_one("#post-comments", RowList).wants_rows():
             self.fetching = True
             self.load_comments(self.token, self.next_page)
 
-    @on(PostList.RowHighlighted, "#post-comments")
-    def _on_highlight(self, _event: PostList.RowHighlighted) -> None:
+    @on(RowList.RowHighlighted, "#post-comments")
+    def _on_highlight(self, _event: RowList.RowHighlighted) -> None:
         self._maybe_more()
 
     def current_comment(self) -> str | None:
         """The id of the comment under the cursor."""
-        key = self.query_one("#post-comments", PostList).cursor_key
+        key = self.query_one("#post-comments", RowList).cursor_key
         return key if key in self.comments else None
 
     def action_cursor(self, direction: str) -> None:
@@ -269,7 +269,7 @@ class PostScreen(Screen[None]):
         if isinstance(focused, Log):
             focused.scroll_relative(y=1 if direction == "down" else -1, animate=False)
             return
-        table = self.query_one("#post-comments", PostList)
+        table = self.query_one("#post-comments", RowList)
         table.action_cursor_down() if direction == "down" else table.action_cursor_up()
 
     def action_mark(self) -> None:
@@ -278,7 +278,7 @@ class PostScreen(Screen[None]):
         if comment_id is None:
             return
         self.marked.symmetric_difference_update({comment_id})
-        table = self.query_one("#post-comments", PostList)
+        table = self.query_one("#post-comments", RowList)
         table.update_row(comment_id, self._cells(self.comments[comment_id]))
         table.action_cursor_down()
         self.show_comments_title()
@@ -288,7 +288,7 @@ class PostScreen(Screen[None]):
         if self.app.workspace.settings.read_only:  # type: ignore[attr-defined]
             self.notify(READ_ONLY_HINT.format("deleting comments"), severity="warning")
             return
-        table = self.query_one("#post-comments", PostList)
+        table = self.query_one("#post-comments", RowList)
         if self.marked:
             ids = [key for key in table.ordered_keys if key in self.marked]
         else:
@@ -320,7 +320,7 @@ class PostScreen(Screen[None]):
         except ModerationError as error:
             self.notify(str(error), title="Not deleted", severity="error", markup=False)
             return
-        table = self.query_one("#post-comments", PostList)
+        table = self.query_one("#post-comments", RowList)
         for comment_id in ids:
             self.marked.discard(comment_id)
             if comment_id in self.comments:

@@ -29,7 +29,7 @@ from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
-from tursotui.ui.widgets.post_list import PostList
+from tursotui.ui.widgets.row_list import RowList
 
 if TYPE_CHECKING:
     from tursotui.db import Connection
@@ -166,14 +166,14 @@ class PostsScreen(Screen[None]):
         yield TenantHeader("posts", id="posts-header")
         yield TextLine(id="posts-filters")
         yield Input(placeholder="search titles; enter applies, escape clears", id="posts-search")
-        yield PostList(id="posts-table")
+        yield RowList(id="posts-table")
         yield TextLine(id="posts-status")
         yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#posts-search").display = False
         # Scrolling with the mouse or End moves no cursor: watch the scroll position too.
-        table = self.query_one("#posts-table", PostList)
+        table = self.query_one("#posts-table", RowList)
         self.watch(table, "scroll_y", lambda _y: self._maybe_more(), init=False)
         self.restart()
 
@@ -221,7 +221,7 @@ class PostsScreen(Screen[None]):
         return max(16, width - fixed)
 
     def _setup_columns(self) -> None:
-        table = self.query_one("#posts-table", PostList)
+        table = self.query_one("#posts-table", RowList)
         self._columns_for = self.title_width()
         wide = (self.app.size.width or 80) >= 100
         table.set_columns(
@@ -245,7 +245,7 @@ class PostsScreen(Screen[None]):
         if self._columns_for != self.title_width():
             self._setup_columns()
         else:
-            self.query_one("#posts-table", PostList).clear()
+            self.query_one("#posts-table", RowList).clear()
         self.query_one("#posts-header", TenantHeader).tenant = self.tenant
         self.show_filters()
         self.show_status()
@@ -255,7 +255,7 @@ class PostsScreen(Screen[None]):
         """Re-lay the columns for the new width, keeping the loaded rows."""
         if self._columns_for is None or self._columns_for == self.title_width():
             return
-        table = self.query_one("#posts-table", PostList)
+        table = self.query_one("#posts-table", RowList)
         row = table.cursor_row
         self._setup_columns()
         table.add_rows((post.id, self._row_cells(post)) for post in self.rows.values())
@@ -388,7 +388,7 @@ class PostsScreen(Screen[None]):
                 continue  # moved since the previous page was read
             self.rows[post.id] = post
             new.append((post.id, self._row_cells(post)))
-        self.query_one("#posts-table", PostList).add_rows(new)
+        self.query_one("#posts-table", RowList).add_rows(new)
         self.next_page = page.next
         self.fetching = False
         self.show_status()
@@ -426,17 +426,17 @@ class PostsScreen(Screen[None]):
         """Fetch the next page when the cursor or the view nears the last loaded rows."""
         if self.fetching or self.next_page is None or self.error:
             return
-        if self.query_one("#posts-table", PostList).wants_rows():
+        if self.query_one("#posts-table", RowList).wants_rows():
             self.fetching = True
             self.show_status()
             self.load_page(self.token, self.tenant, self.post_filter, self.next_page)
 
-    @on(PostList.RowHighlighted, "#posts-table")
-    def _on_highlight(self, _event: PostList.RowHighlighted) -> None:
+    @on(RowList.RowHighlighted, "#posts-table")
+    def _on_highlight(self, _event: RowList.RowHighlighted) -> None:
         self._maybe_more()
 
-    @on(PostList.RowSelected, "#posts-table")
-    def _on_select(self, _event: PostList.RowSelected) -> None:
+    @on(RowList.RowSelected, "#posts-table")
+    def _on_select(self, _event: RowList.RowSelected) -> None:
         self.action_open()
 
     def action_open(self) -> None:
@@ -483,7 +483,7 @@ class PostsScreen(Screen[None]):
 
     def action_cursor(self, direction: str) -> None:
         """Move the cursor (j/k)."""
-        table = self.query_one("#posts-table", PostList)
+        table = self.query_one("#posts-table", RowList)
         if direction == "down":
             table.action_cursor_down()
         else:
@@ -496,7 +496,7 @@ class PostsScreen(Screen[None]):
 
     def current_id(self) -> str | None:
         """The id of the post under the cursor."""
-        key = self.query_one("#posts-table", PostList).cursor_key
+        key = self.query_one("#posts-table", RowList).cursor_key
         return key if key in self.rows else None
 
     def action_mark(self) -> None:
@@ -506,11 +506,11 @@ class PostsScreen(Screen[None]):
             return
         self.marked.symmetric_difference_update({post_id})
         self._refresh_row(post_id)
-        self.query_one("#posts-table", PostList).action_cursor_down()
+        self.query_one("#posts-table", RowList).action_cursor_down()
         self.show_status()
 
     def _refresh_row(self, post_id: str) -> None:
-        self.query_one("#posts-table", PostList).update_row(
+        self.query_one("#posts-table", RowList).update_row(
             post_id, self._row_cells(self.rows[post_id])
         )
 
@@ -527,7 +527,7 @@ class PostsScreen(Screen[None]):
         if self.app.workspace.settings.read_only:  # type: ignore[attr-defined]
             self.notify(READ_ONLY_HINT.format(VERBS[new_status]), severity="warning")
             return
-        table = self.query_one("#posts-table", PostList)
+        table = self.query_one("#posts-table", RowList)
         if self.marked:
             ordered = table.ordered_keys
             targets = [i for i in ordered if i in self.marked]
@@ -596,7 +596,7 @@ class PostsScreen(Screen[None]):
 
     def _apply_fresh(self, ids: list[str], fresh: dict[str, PostRow]) -> None:
         """Show posts as the database has them now; drop those that left the current filter."""
-        table = self.query_one("#posts-table", PostList)
+        table = self.query_one("#posts-table", RowList)
         for post_id in ids:
             self.marked.discard(post_id)
             if post_id not in self.rows:

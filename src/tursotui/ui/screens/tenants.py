@@ -8,7 +8,6 @@ load of the registry are dropped.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,8 +18,7 @@ from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Input
-from textual.widgets.data_table import RowKey
+from textual.widgets import Input
 
 from tursotui.health import STATUSES, TenantHealth, probe_all
 from tursotui.registry import RegistryError, Tenant
@@ -29,6 +27,7 @@ from tursotui.ui.literal import literal
 from tursotui.ui.tenant_cells import Row, count_cell, health_cell, schema_cell, where
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
+from tursotui.ui.widgets.row_list import RowList
 
 WIDE = 110
 """From this width on, the table also shows the tenant's name."""
@@ -132,8 +131,7 @@ class TenantsScreen(Screen[None]):
         yield Input(
             placeholder="filter: slug, name or host — enter opens, escape clears", id="filter"
         )
-        table: DataTable[Text] = DataTable(id="tenants", cursor_type="row", zebra_stripes=True)
-        yield table
+        yield RowList(id="tenants")
         yield DetailLine(id="detail")
         yield KeysFooter()
 
@@ -144,26 +142,27 @@ class TenantsScreen(Screen[None]):
         self.load()
 
     @property
-    def table(self) -> DataTable[Text]:
+    def table(self) -> RowList:
         """The tenants table."""
-        return self.query_one("#tenants", DataTable)
+        return self.query_one("#tenants", RowList)
 
     def _build_columns(self) -> None:
         wide = self.app.size.width >= WIDE
         if wide == self._wide:
             return
         self._wide = wide
-        table = self.table
-        table.clear(columns=True)
+        columns = [
+            ("slug", 16 if wide else 14),
+            ("where", 32 if wide else 16),
+            ("health", 9),
+            ("draft", 7 if wide else 5),
+            ("pub", 7 if wide else 5),
+            ("arch", 7 if wide else 5),
+            ("schema", 12 if wide else 10),
+        ]
         if wide:
-            table.add_column("name", key="name", width=22)
-        table.add_column("slug", key="slug", width=16 if wide else 14)
-        table.add_column("where", key="where", width=32 if wide else 16)
-        table.add_column("health", key="health", width=9)
-        table.add_column("draft", key="draft", width=7 if wide else 5)
-        table.add_column("pub", key="published", width=7 if wide else 5)
-        table.add_column("arch", key="archived", width=7 if wide else 5)
-        table.add_column("schema", key="schema", width=12 if wide else 10)
+            columns.insert(0, ("name", 22))
+        self.table.set_columns(columns)
         self._fill()
 
     def on_resize(self, event: Resize) -> None:
@@ -192,29 +191,19 @@ class TenantsScreen(Screen[None]):
         table = self.table
         current = self.highlighted()
         table.clear()
-        for row in self.visible_rows():
-            table.add_row(*self._cells(row), key=row.key)
-        if current is not None:
-            # Filtered out: the cursor stays on the first match.
-            with contextlib.suppress(Exception):
-                table.move_cursor(row=table.get_row_index(current.key), animate=False)
+        table.add_rows((row.key, self._cells(row)) for row in self.visible_rows())
+        if current is not None and table.has_row(current.key):
+            table.move_cursor(row=table.get_row_index(current.key))
+        # (Filtered out: the cursor stays on the first match.)
         self._show_detail()
 
     def highlighted(self) -> Row | None:
         """The row under the cursor, if any."""
-        table = self.table
-        if not table.row_count:
+        key = self.table.cursor_key
+        if key is None:
             return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:
-            return None
-        return self._row(key)
-
-    def _row(self, key: RowKey | str) -> Row | None:
-        value = key.value if isinstance(key, RowKey) else key
         for row in self.rows:
-            if row.key == value:
+            if row.key == key:
                 return row
         return None
 
@@ -256,7 +245,7 @@ class TenantsScreen(Screen[None]):
             return f"<data dir>/{path.relative_to(data_dir)}"
         return str(path)
 
-    @on(DataTable.RowHighlighted, "#tenants")
+    @on(RowList.RowHighlighted, "#tenants")
     def _highlighted(self) -> None:
         self._show_detail()
 
@@ -317,17 +306,14 @@ class TenantsScreen(Screen[None]):
         table = self.table
         top = int(table.scroll_y)
         near = range(max(0, top - NEAR_ROWS), top + table.size.height + NEAR_ROWS)
-        columns = ("health", *STATUSES, "schema")
         waiting: list[Row] = []
         for row in self._unpainted:
-            if row.key not in table.rows:
+            if not table.has_row(row.key):
                 continue  # filtered out: `_fill` shows its health when it comes back
             if not everything and table.get_row_index(row.key) not in near:
                 waiting.append(row)
                 continue
-            cells = self._cells(row)[-len(columns) :]
-            for column, cell in zip(columns, cells, strict=True):
-                table.update_cell(row.key, column, cell)
+            table.update_row(row.key, self._cells(row))
         self._unpainted = waiting
         self._show_detail()
 
@@ -351,7 +337,7 @@ class TenantsScreen(Screen[None]):
         self.filter_text = event.value.strip()
         self._fill()
         if self.table.row_count:
-            self.table.move_cursor(row=0, animate=False)
+            self.table.move_cursor(row=0)
             self._show_detail()
 
     @on(Input.Submitted, "#filter")
@@ -399,7 +385,7 @@ class TenantsScreen(Screen[None]):
             return None
         return row.tenant
 
-    @on(DataTable.RowSelected, "#tenants")
+    @on(RowList.RowSelected, "#tenants")
     def _selected(self) -> None:
         self.action_open()
 

@@ -1,4 +1,4 @@
-"""What the line-based lists (`ResultGrid`, `PostList`) share about scrolling."""
+"""What the line-based lists (`ResultGrid`, `RowList`) share about scrolling."""
 
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
-"""A fast list of keyed rows with fixed-width columns and a row cursor (the posts screen's list).
+"""A fast list of keyed rows with fixed-width columns and a row cursor (tenants, posts, comments).
 
 Why not `DataTable`: it renders every visible cell through rich's full render pipeline
-(about half a millisecond a cell) each time the screen is shown or a page arrives, which
-made opening the posts screen cost hundreds of milliseconds (B4.first_page_ms). This list
+(about half a millisecond a cell) each time the screen is shown, a page arrives or a cell
+changes, which made opening the posts screen cost hundreds of milliseconds
+(B4.first_page_ms) and 500 tenants' health answers over a second of repaints
+(B5.health_all_ms). This list
 is a `ScrollView` on the Line API, the same idea as the console's `ResultGrid`: a row is
 one `Text` built once from its cells, rendered lines are cached per row index and width,
 and a change throws away only what it touches. The header line stays on top.
@@ -33,39 +35,39 @@ PREFETCH_ROWS = 10
 """Rows beyond a screenful that should be loaded past the view and the cursor (`wants_rows`)."""
 
 
-class PostList(ScrollView, can_focus=True):
+class RowList(ScrollView, can_focus=True):
     """Rows of cells under a key, one line each, with a row cursor and zebra stripes."""
 
     DEFAULT_CSS = """
-    PostList {
+    RowList {
         background: $surface;
         color: $foreground;
         &:focus {
             background-tint: $foreground 5%;
-            & > .post-list--cursor {
+            & > .row-list--cursor {
                 background: $block-cursor-background;
                 color: $block-cursor-foreground;
                 text-style: $block-cursor-text-style;
             }
-            & > .post-list--header { background-tint: $foreground 5%; }
+            & > .row-list--header { background-tint: $foreground 5%; }
         }
-        &:dark > .post-list--even { background: $surface-darken-1 40%; }
-        & > .post-list--header { text-style: bold; background: $panel; color: $foreground; }
-        &:ansi > .post-list--header { background: ansi_bright_blue; color: ansi_default; }
-        & > .post-list--even { background: $surface-lighten-1 50%; }
-        & > .post-list--cursor {
+        &:dark > .row-list--even { background: $surface-darken-1 40%; }
+        & > .row-list--header { text-style: bold; background: $panel; color: $foreground; }
+        &:ansi > .row-list--header { background: ansi_bright_blue; color: ansi_default; }
+        & > .row-list--even { background: $surface-lighten-1 50%; }
+        & > .row-list--cursor {
             background: $block-cursor-blurred-background;
             color: $block-cursor-blurred-foreground;
             text-style: $block-cursor-blurred-text-style;
         }
     }
     """
-    COMPONENT_CLASSES = {"post-list--header", "post-list--even", "post-list--cursor"}
+    COMPONENT_CLASSES = {"row-list--header", "row-list--even", "row-list--cursor"}
 
     BINDINGS = [
         Binding("enter", "select", "Select", show=False),
-        Binding("up,k", "cursor_up", "Up", show=False),
-        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("up,k", "cursor_up", "Cursor up", show=False),
+        Binding("down,j", "cursor_down", "Cursor down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home,ctrl+home", "edge(False)", "First row", show=False),
@@ -76,20 +78,20 @@ class PostList(ScrollView, can_focus=True):
         """About one row of the list.
 
         Attributes:
-            post_list: The list.
+            row_list: The list.
             cursor_row: The row index of the cursor.
             key: The key of that row.
         """
 
-        def __init__(self, post_list: PostList, cursor_row: int, key: str) -> None:
+        def __init__(self, row_list: RowList, cursor_row: int, key: str) -> None:
             super().__init__()
-            self.post_list = post_list
+            self.row_list = row_list
             self.cursor_row = cursor_row
             self.key = key
 
         @property
-        def control(self) -> PostList:
-            return self.post_list
+        def control(self) -> RowList:
+            return self.row_list
 
     class RowHighlighted(_RowMessage):
         """The cursor moved to another row."""
@@ -137,6 +139,10 @@ class PostList(ScrollView, can_focus=True):
     def ordered_keys(self) -> list[str]:
         """The keys of the rows, in display order."""
         return list(self._keys)
+
+    def has_row(self, key: str) -> bool:
+        """Whether a row has this key."""
+        return key in self._cells
 
     def get_row(self, key: str) -> tuple[Text, ...]:
         """The cells of the row with this key."""
@@ -226,6 +232,9 @@ class PostList(ScrollView, can_focus=True):
                 text.truncate(width, overflow="ellipsis")
                 length = text.cell_len
             segments.append(Segment(pad, pad_style))
+            if text.justify == "right" and length < width:  # numbers, say
+                segments.append(Segment(" " * (width - length), pad_style))
+                length = width
             if text.spans:
                 segments.extend(text.render(console))
             else:  # the common case: one style for the whole cell
@@ -271,7 +280,7 @@ class PostList(ScrollView, can_focus=True):
             if not self._columns:
                 return None
             segments = self._row_segments([label for label, _ in self._columns])
-            style = self._style("post-list--header")
+            style = self._style("row-list--header")
         else:
             if row >= len(self._keys):
                 return None
@@ -280,9 +289,9 @@ class PostList(ScrollView, can_focus=True):
             if segments is None:
                 segments = self._segments[key] = self._row_segments(self._cells[key])
             if row == self._cursor_row:
-                style = self._style("post-list--cursor")
+                style = self._style("row-list--cursor")
             elif row % 2 == 0:
-                style = self._style("post-list--even")
+                style = self._style("row-list--even")
             else:
                 style = self._style("")
         length = self._line_width()
@@ -399,4 +408,4 @@ class PostList(ScrollView, can_focus=True):
                 self.move_cursor(row=row)
 
 
-__all__ = ["PostList"]
+__all__ = ["RowList"]
