@@ -147,6 +147,9 @@ class ResultGrid(ScrollView, can_focus=True):
         self._styles: tuple[Style, Style, Style, Style] | None = None
         self._styles_stale = False
         self._null_cache: dict[Style, list[Segment]] = {}
+        self._strips: dict[int, Strip] = {}
+        """Finished lines by row (not the cursor's), for `_strips_for` (scroll x, width)."""
+        self._strips_for: tuple[int, int] = (-1, -1)
 
     # -- data -----------------------------------------------------------------------
 
@@ -167,7 +170,7 @@ class ResultGrid(ScrollView, can_focus=True):
         self.more_available = False
         self._headers = [literal(name, CELL_CHARS) for name in columns[:MAX_COLUMNS]]
         self._widths = [h.cell_len for h in self._headers]
-        self._line_cache.clear()
+        self._forget_lines()
         self.cursor_row = 0
         self.cursor_column = 0
         self.scroll_to(0, 0, animate=False, immediate=True)
@@ -189,7 +192,7 @@ class ResultGrid(ScrollView, can_focus=True):
         visible = len(self.values) < self.scroll_offset.y + self._visible_rows()
         self.values.extend(rows)
         if grew:
-            self._line_cache.clear()
+            self._forget_lines()
         self._resize(repaint=grew or visible)
 
     def cell_text(self, row: int, column: int) -> Text:
@@ -228,8 +231,12 @@ class ResultGrid(ScrollView, can_focus=True):
             if styles != self._styles:
                 self._styles = styles
                 self._null_cache.clear()
-                self._line_cache.clear()
+                self._forget_lines()
         return self._styles
+
+    def _forget_lines(self) -> None:
+        self._line_cache.clear()
+        self._strips.clear()
 
     def _line_segments(self, row: int) -> list[Segment]:
         """A row (or the header, row -1) as segments, uncropped, columns padded to their widths.
@@ -320,9 +327,17 @@ class ResultGrid(ScrollView, can_focus=True):
         row = scroll_y + y - 1 if y else -1
         if row >= len(self.values):
             return Strip.blank(width, base)
+        # A repaint of the whole grid (focus, a scrollbar, another widget's layout) redraws
+        # only the cursor's line; the others are kept as finished for this scroll and width.
+        if (scroll_x, width) != self._strips_for:
+            self._strips.clear()
+            self._strips_for = (scroll_x, width)
+        is_cursor = row >= 0 and row == self.cursor_row
+        if not is_cursor and (kept := self._strips.get(row)) is not None:
+            return kept
         style = header if row < 0 else odd if row % 2 else even
         strip = Strip(self._line_segments(row))
-        if row >= 0 and row == self.cursor_row:
+        if is_cursor:
             start, end = self._column_span(self.cursor_column)
             if self.has_focus:
                 cursor = self.get_component_rich_style("result-grid--cursor", partial=True)
@@ -331,7 +346,12 @@ class ResultGrid(ScrollView, can_focus=True):
             before, under, after = strip.divide([start, end, strip.cell_length])
             under = Strip(Segment.apply_style(under, post_style=cursor), under.cell_length)
             strip = Strip.join([before, under, after])
-        return strip.crop_extend(scroll_x, scroll_x + width, style)
+        strip = strip.crop_extend(scroll_x, scroll_x + width, style)
+        if not is_cursor:
+            if len(self._strips) >= LINE_CACHE_ROWS:
+                self._strips.clear()
+            self._strips[row] = strip
+        return strip
 
     # -- cursor ---------------------------------------------------------------------
 
