@@ -23,7 +23,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
@@ -53,6 +52,7 @@ from tursotui.ui.widgets.result_grid import ResultGrid
 from tursotui.ui.widgets.schema_panel import SchemaPanel
 from tursotui.ui.widgets.sql_editor import SqlEditor
 from tursotui.ui.widgets.sql_error import SqlErrorScreen
+from tursotui.ui.widgets.text_line import TextLine
 from tursotui.ui.widgets.typed_confirm import TypedConfirmScreen
 from tursotui.ui.widgets.value_view import ValueScreen
 
@@ -81,24 +81,6 @@ def _set_aside_long_lived() -> None:
     """
     gc.collect(1)
     gc.freeze()
-
-
-class StatusLine(Widget):
-    """One line of status; updating it repaints the line only (a Static lays out the screen)."""
-
-    DEFAULT_CSS = "StatusLine { height: 1; }"
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self._text = Text()
-
-    def show(self, text: Text) -> None:
-        """Replace the status."""
-        self._text = text
-        self.refresh()
-
-    def render(self) -> Text:
-        return self._text
 
 
 class ConsoleScreen(Screen[None]):
@@ -139,7 +121,7 @@ class ConsoleScreen(Screen[None]):
             yield SchemaPanel(id="schema")
             with Vertical(id="console-main"):
                 yield SqlEditor(id="editor")
-                yield StatusLine(id="status")
+                yield TextLine(id="status")
                 yield ProgressBar(id="export-progress", show_eta=False)
                 yield Static(id="run-log")
                 yield ResultGrid(id="grid")
@@ -204,7 +186,7 @@ class ConsoleScreen(Screen[None]):
         text = message if isinstance(message, Text) else Text(message)
         if error:
             text.stylize("bold red")
-        self.query_one(StatusLine).show(text)
+        self.query_one("#status", TextLine).update(text)
 
     def _log(self, lines: list[Text]) -> None:
         log = self.query_one("#run-log", Static)

@@ -521,7 +521,7 @@ class FleetScreen(Screen[None]):
             for post in answer.posts:
                 key = f"{len(self.hits)}"
                 self.hits[key] = (answer.tenant, str(post.id))
-                from tursotui.ui.screens.posts import status_text
+                from tursotui.ui.post_cells import status_text
 
                 results.add_row(
                     literal(answer.tenant.slug, 16),

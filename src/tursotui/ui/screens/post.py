@@ -19,19 +19,13 @@ from textual.widgets import Log, Static
 from tursotui import moderation
 from tursotui.moderation import CommentRow, ModerationError, PageCursor, Post
 from tursotui.ui.literal import literal
+from tursotui.ui.post_cells import PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
-from tursotui.ui.screens.posts import (
-    PAST,
-    READ_ONLY_HINT,
-    VERBS,
-    TextLine,
-    status_text,
-    tenant_connection,
-    when,
-)
+from tursotui.ui.screens.posts import tenant_connection
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
+from tursotui.ui.widgets.text_line import TextLine
 
 if TYPE_CHECKING:
     from tursotui.registry import Tenant

@@ -9,7 +9,6 @@ dropped, so one tenant's rows never show under another's name.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -17,7 +16,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import Input
 
 from tursotui import moderation
@@ -26,10 +24,12 @@ from tursotui.db.errors import describe
 from tursotui.moderation import ModerationError, PageCursor, PostFilter, PostRow
 from tursotui.registry import RegistryError
 from tursotui.ui.literal import literal
+from tursotui.ui.post_cells import PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
+from tursotui.ui.widgets.text_line import TextLine
 
 if TYPE_CHECKING:
     from tursotui.db import Connection
@@ -42,33 +42,6 @@ FILTERS: tuple[tuple[str, str | None, str], ...] = (
     ("0", None, "all"),
 )
 """Key, status and label of each status filter, in the order the filter bar shows them."""
-
-VERBS = {"published": "publish", "archived": "archive", "draft": "move back to draft"}
-PAST = {"published": "Published", "archived": "Archived", "draft": "Moved back to draft"}
-
-READ_ONLY_HINT = "read-only session (--read-only / TURSOTUI_READ_ONLY): {} is disabled"
-
-
-def when(value: Any) -> Text:
-    """An integer-seconds timestamp in local time; anything else shown literally."""
-    if value is None:
-        return Text("—", style="dim")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            return Text(datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M"))
-        except (OverflowError, OSError, ValueError):
-            pass
-    return literal(value, 16)
-
-
-def status_text(value: Any) -> Text:
-    """A status, coloured when known, literal (and flagged) when not."""
-    styles = {"draft": "yellow", "published": "green", "archived": "dim"}
-    if isinstance(value, str) and value in styles:
-        return Text(value, style=styles[value])
-    text = literal(value, 12)
-    text.stylize("magenta")
-    return text
 
 
 def failure(error: BaseException) -> str:
@@ -95,24 +68,6 @@ def _close_when_opened(opening: asyncio.Future[Connection]) -> None:
         closing = asyncio.ensure_future(opening.result().close())
         _closing.add(closing)
         closing.add_done_callback(_closing.discard)
-
-
-class TextLine(Widget):
-    """One line of text that changes often: repainted without a new layout (unlike Static)."""
-
-    DEFAULT_CSS = "TextLine { height: 1; }"
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.text = Text()
-
-    def update(self, text: Text) -> None:
-        """Show `text` (a `Text`, so nothing in it is parsed as markup)."""
-        self.text = text
-        self.refresh()
-
-    def render(self) -> Text:
-        return self.text
 
 
 class PostsScreen(Screen[None]):

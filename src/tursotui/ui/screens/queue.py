@@ -22,8 +22,8 @@ from tursotui.db.errors import describe
 from tursotui.moderation import ModerationError, fetch_posts_by_id
 from tursotui.registry import RegistryError
 from tursotui.ui.literal import literal
+from tursotui.ui.post_cells import PAST, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
-from tursotui.ui.screens.posts import PAST, VERBS, status_text, when
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 

@@ -17,7 +17,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import Input
 
 from tursotui.health import STATUSES, TenantHealth, probe_all
@@ -28,6 +27,7 @@ from tursotui.ui.tenant_cells import Row, count_cell, health_cell, schema_cell, 
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
+from tursotui.ui.widgets.text_line import TextLine
 
 WIDE = 110
 """From this width on, the table also shows the tenant's name."""
@@ -37,26 +37,6 @@ NEAR_ROWS = 20
 
 PAINT_EVERY_S = 0.5
 """How often health answers are painted into the table while they stream in."""
-
-
-class DetailLine(Widget):
-    """One line about the highlighted tenant; repaints without re-laying out the screen.
-
-    (`Static.update` asks for a new layout each time, which with hundreds of health
-    answers streaming in costs more than the answers themselves.)
-    """
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.text = Text("opening the registry…", style="dim")
-
-    def update(self, text: Text) -> None:
-        """Show `text` (already literal where it holds registry values)."""
-        self.text = text
-        self.refresh()
-
-    def render(self) -> Text:
-        return self.text
 
 
 class TenantsScreen(Screen[None]):
@@ -132,7 +112,7 @@ class TenantsScreen(Screen[None]):
             placeholder="filter: slug, name or host — enter opens, escape clears", id="filter"
         )
         yield RowList(id="tenants")
-        yield DetailLine(id="detail")
+        yield TextLine(Text("opening the registry…", style="dim"), id="detail")
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -210,7 +190,7 @@ class TenantsScreen(Screen[None]):
     # --- the detail line ------------------------------------------------------------------
 
     def _show_detail(self) -> None:
-        detail = self.query_one("#detail", DetailLine)
+        detail = self.query_one("#detail", TextLine)
         if self.registry_error:
             detail.update(literal(self.registry_error, style="bold red"))
             return
