@@ -584,3 +584,28 @@ async def test_leaving_mid_query_returns_at_once(tmp_path: Path):
         assert time.monotonic() - started < 1.5
         assert not isinstance(app.screen, ConsoleScreen)
     await workspace.close()
+
+
+async def test_a_closed_console_and_its_result_are_collected(tmp_path: Path):
+    """A query freezes what exists for the garbage collector (`ui/heap.py`); leaving the
+    console must still free the console, its widgets and its rows."""
+    import gc
+    import weakref
+
+    workspace, _ = await workspace_with(tmp_path, {"acme": dict(published=120)})
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_console(app, pilot, workspace)
+        await run(app, pilot, "SELECT * FROM posts")
+        assert grid(app).row_count == 120
+        assert gc.get_freeze_count() > 0  # the query set the heap aside
+        gone = weakref.ref(screen)
+        grid_gone = weakref.ref(grid(app))
+        del screen
+        app.action_back()  # what escape does
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConsoleScreen))
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        gc.collect()  # frozen objects would survive it
+        assert gone() is None and grid_gone() is None
+    await workspace.close()

@@ -20,6 +20,7 @@ from textual.worker_manager import WorkerManager
 
 from tursotui.db.errors import describe
 from tursotui.settings import Settings
+from tursotui.ui import heap
 from tursotui.ui.commands import TursotuiCommands
 from tursotui.workspace import Workspace
 
@@ -110,6 +111,8 @@ class TursotuiApp(App[None]):
         return self.workspace
 
     def on_mount(self) -> None:
+        # Once the first screen is up, what exists now lives for the session (see heap).
+        self.call_after_refresh(heap.set_aside)
         if self._workspace is None:
             self._open_workspace()
 

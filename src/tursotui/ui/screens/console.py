@@ -13,7 +13,6 @@ grid a chunk at a time as you scroll, up to `console_row_cap` rows.
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +41,7 @@ from tursotui.sql.runner import (
     what_it_touches,
 )
 from tursotui.sql.schema import count_rows, read_schema
+from tursotui.ui import heap
 from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.widgets.export_picker import ExportFormatScreen
@@ -68,19 +68,6 @@ PAGE_ROWS = 500
 QUERY_GROUP = "console-query"
 FETCH_GROUP = "console-fetch"
 EXPORT_GROUP = "console-export"
-
-
-def _set_aside_long_lived() -> None:
-    """Keep the garbage collector's full collections off what already exists.
-
-    A full (generation 2) collection walks every object the app holds: 60-80 ms each, twice
-    while scrolling through 10,000 rows (B6.stall_ms). What exists when a query starts
-    (Textual, the screens, the console's widgets) lives on, so it is frozen; collections
-    then walk only what the result adds. The young garbage is collected first; anything
-    frozen that becomes garbage is collected again once the console is left (`unfreeze`).
-    """
-    gc.collect(1)
-    gc.freeze()
 
 
 class ConsoleScreen(Screen[None]):
@@ -144,7 +131,7 @@ class ConsoleScreen(Screen[None]):
         self._open()
 
     async def on_unmount(self) -> None:
-        gc.unfreeze()  # back to the oldest generation: garbage among them is collected again
+        heap.release()  # this screen's widgets and result, set aside by a query, die with it
         # Leaving mid-query must not wait for it: stop it, then release the connection.
         if self.connection is not None:
             self.connection.interrupt()
@@ -230,7 +217,8 @@ class ConsoleScreen(Screen[None]):
     @work(exclusive=True, group=QUERY_GROUP, exit_on_error=False, description="SQL query")
     async def run_sql(self, text: str) -> None:
         """Run every statement of `text` in order; stop at the first error or refusal."""
-        _set_aside_long_lived()
+        # What exists now lives on; a collection during the query walks only its rows.
+        heap.set_aside()
         await self._close_cursor()
         if self.connection is None or self.connection.closed:
             # The connection died (server restarted, closed under us): open a fresh one.
