@@ -7,23 +7,51 @@ nothing here knows about the UI.
 from __future__ import annotations
 
 import asyncio
+import resource
 
 from tursotui.audit import AuditLog
 from tursotui.db import Connection
 from tursotui.db.http import close_shared_client
+from tursotui.db.local import LocalConnection
 from tursotui.registry import Registry, Tenant
 from tursotui.settings import Settings
 
+MAX_CACHED_LOCAL_CONNECTIONS = 512
+"""Most local tenants whose connection stays open between uses (each holds a thread)."""
+
+
+def local_connection_cap() -> int:
+    """How many local tenants' connections may stay open between uses.
+
+    Each holds a thread and three file descriptors (the database, its `-wal` and `-shm`):
+    a quarter of the process's open-file limit, so that three quarters at most go to
+    them, and at most MAX_CACHED_LOCAL_CONNECTIONS. With every connection kept open, a
+    fleet of local tenants ran out of files at about 340 tenants under the common limit
+    of 1024, and its later tenants showed as unreachable.
+    """
+    try:
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ValueError, OSError):
+        soft = 1024
+    if soft == resource.RLIM_INFINITY:
+        return MAX_CACHED_LOCAL_CONNECTIONS
+    return max(8, min(MAX_CACHED_LOCAL_CONNECTIONS, soft // 4))
+
 
 class Workspace:
-    """Settings, the open registry, one cached connection per tenant, and the audit log."""
+    """Settings, the open registry, cached connections to tenants, and the audit log."""
 
     def __init__(self, settings: Settings, registry: Registry) -> None:
         self.settings = settings
         self.registry = registry
         self.audit = AuditLog(settings.data_dir / "audit.jsonl", settings.operator)
         self._connections: dict[str, tuple[Tenant, Connection]] = {}
+        """By slug, least recently used first."""
         self._opening: dict[str, asyncio.Lock] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+        self.local_connection_cap = local_connection_cap()
+        """Local connections kept open; beyond, the least recently used idle one is closed."""
+        """Closes of least used connections, in flight (nobody waits for them but `close`)."""
 
     @classmethod
     async def open(cls, settings: Settings) -> Workspace:
@@ -34,8 +62,9 @@ class Workspace:
         """The shared connection to `tenant`, opened on first use (raises LibsqlError)."""
         lock = self._opening.setdefault(tenant.slug, asyncio.Lock())
         async with lock:
-            cached = self._connections.get(tenant.slug)
+            cached = self._connections.pop(tenant.slug, None)
             if cached and cached[0] == tenant and not cached[1].closed:
+                self._connections[tenant.slug] = cached  # now the most recently used
                 return cached[1]
             if cached:
                 await cached[1].close()
@@ -43,7 +72,33 @@ class Workspace:
                 read_only=self.settings.read_only, timeout=self.settings.timeout
             )
             self._connections[tenant.slug] = (tenant, connection)
-            return connection
+        if isinstance(connection, LocalConnection):
+            self._close_least_used(keep=connection)
+        return connection
+
+    def _close_least_used(self, keep: Connection) -> None:
+        """Close idle local connections, least recently used first, down to the cap."""
+        local = [c for _, c in self._connections.values() if isinstance(c, LocalConnection)]
+        excess = len(local) - self.local_connection_cap
+        closing = []
+        for slug, (_, connection) in list(self._connections.items()):
+            if excess <= 0:
+                break
+            # One in use stays: it is closed by a later call, once idle and still the oldest.
+            if (
+                isinstance(connection, LocalConnection)
+                and connection is not keep
+                and connection.idle
+            ):
+                del self._connections[slug]
+                closing.append(connection)
+                excess -= 1
+        for connection in closing:
+            # In the background: a close checkpoints the database on its own thread, and
+            # the caller asking for a tenant should not wait for another tenant's files.
+            task = asyncio.create_task(connection.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     async def forget(self, slug: str) -> None:
         """Close and drop the cached connection of a tenant (after destroy or token rotation)."""
@@ -55,5 +110,6 @@ class Workspace:
         """Close every connection and the registry."""
         for slug in list(self._connections):
             await self.forget(slug)
+        await asyncio.gather(*self._closing, return_exceptions=True)
         await self.registry.close()
         await close_shared_client()

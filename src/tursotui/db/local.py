@@ -196,6 +196,8 @@ class LocalConnection(Connection):
         self._db: sqlite3.Connection | None = None
         self._guard = _Guard()
         self._closed = False
+        self._busy = 0
+        """Calls and streams in flight (see `idle`)."""
 
     async def open(self) -> LocalConnection:
         """Open the database file; a missing file is an error unless `create` was asked for."""
@@ -219,6 +221,7 @@ class LocalConnection(Connection):
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self._closed:
             raise errors.database_error(self.name, "the connection is closed", errors.CLOSED)
+        self._busy += 1
         try:
             return await self._worker.submit(lambda: fn(*args, **kwargs))
         except sqlite3.Error as error:
@@ -229,6 +232,8 @@ class LocalConnection(Connection):
             raise errors.database_error(
                 self.name, "an integer does not fit in 64 bits", "UNSUPPORTED_VALUE"
             ) from None
+        finally:
+            self._busy -= 1
 
     def _translate(self, error: sqlite3.Error) -> LibsqlError:
         code = getattr(error, "sqlite_errorname", None) or "SQLITE_ERROR"
@@ -318,20 +323,24 @@ class LocalConnection(Connection):
     ) -> AsyncIterator[Result]:
         statement = to_statement(stmt, args)
         scan = _Scan(self, statement.sql, _bind(statement.args))
-        first = await self._call(scan.start)
-        if first is not None:
-            yield first
-            return
+        self._busy += 1  # between chunks too: the scan holds the database open
         try:
-            delivered = False
-            while values := await self._call(scan.fetch, chunk_size):
-                delivered = True
-                yield Result(scan.columns, make_rows(scan.columns, values))
-            if not delivered:
-                yield Result(scan.columns, [])  # no rows, but the columns
+            first = await self._call(scan.start)
+            if first is not None:
+                yield first
+                return
+            try:
+                delivered = False
+                while values := await self._call(scan.fetch, chunk_size):
+                    delivered = True
+                    yield Result(scan.columns, make_rows(scan.columns, values))
+                if not delivered:
+                    yield Result(scan.columns, [])  # no rows, but the columns
+            finally:
+                if not self._closed:
+                    await self._call(scan.close)
         finally:
-            if not self._closed:
-                await self._call(scan.close)
+            self._busy -= 1
 
     def interrupt(self) -> None:
         if self._db is not None and not self._closed:
@@ -349,6 +358,11 @@ class LocalConnection(Connection):
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def idle(self) -> bool:
+        """No call or stream is in flight: closing it now interrupts nobody."""
+        return self._busy == 0
 
 
 class LocalTransaction(Transaction):
