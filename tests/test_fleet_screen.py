@@ -25,8 +25,8 @@ def cell_texts(table: DataTable, column: str) -> list[str]:
     return [str(table.get_cell(row.key, column)) for row in table.ordered_rows]
 
 
-def static_text(screen, selector: str) -> str:
-    return str(screen.query_one(selector, Static).render())
+def line_text(screen, selector: str) -> str:
+    return str(screen.query_one(selector).render())
 
 
 async def _settle(pilot) -> None:
@@ -54,7 +54,7 @@ async def test_fleet_rows_fill_in_with_a_dead_tenant_shown_as_its_error() -> Non
             assert cell_texts(table, "schema") == ["current", "behind by 1", "—"]
             assert cell_texts(table, "indexes") == ["ok", "4 missing", "—"]
             assert "dead" in cell_texts(table, "error")[2]
-            assert "3/3 tenants answered" in static_text(screen, "#fleet-progress")
+            assert "3/3 tenants answered" in line_text(screen, "#fleet-progress")
             # Sort by the state column: the dead tenant first... then reverse.
             await pilot.press("o", "o")
             assert cell_texts(table, "tenant")[0] in {"alpha", "beta"}
@@ -108,7 +108,7 @@ async def test_search_across_tenants_lists_matches_from_each() -> None:
                 "one needle draft 1",
                 "two needle draft 1",
             ]
-            assert "2/2 tenants, 2 posts" in static_text(app.screen, "#fleet-progress")
+            assert "2/2 tenants, 2 posts" in line_text(app.screen, "#fleet-progress")
     finally:
         await workspace.close()
 
@@ -287,12 +287,12 @@ async def test_cancel_keeps_the_rows_that_arrived_while_a_stalled_tenant_hangs(s
                     break
             table = screen.query_one("#fleet-table", DataTable)
             assert cell_texts(table, "state") == ["ok", "…"]
-            assert "1/2 tenants answered" in static_text(screen, "#fleet-progress")
+            assert "1/2 tenants answered" in line_text(screen, "#fleet-progress")
             await pilot.press("c")
             await pilot.pause()
             assert cell_texts(table, "state") == ["ok", "…"]
             assert cell_texts(table, "draft")[0] == "2"
-            assert "cancelled" in static_text(screen, "#fleet-progress")
+            assert "cancelled" in line_text(screen, "#fleet-progress")
             assert not screen.loading
     finally:
         slow_proxy.pass_through()

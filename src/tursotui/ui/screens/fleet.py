@@ -17,7 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, ProgressBar, Static
+from textual.widgets import DataTable, Input, ProgressBar
 
 from tursotui import fleet, indexes
 from tursotui.audit import AuditError
@@ -29,6 +29,7 @@ from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
+from tursotui.ui.widgets.text_line import TextLine
 
 if TYPE_CHECKING:
     from tursotui.fleet import FleetRow
@@ -174,7 +175,7 @@ class FleetScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield TenantHeader("fleet", id="fleet-header")
-        yield Static(id="fleet-progress")
+        yield TextLine(id="fleet-progress")
         yield ProgressBar(id="fleet-bar", show_eta=False)
         yield Input(
             placeholder="search titles on every tenant; enter searches, escape closes",
@@ -182,7 +183,7 @@ class FleetScreen(Screen[None]):
         )
         yield DataTable(id="fleet-results", cursor_type="row", zebra_stripes=True)
         yield DataTable(id="fleet-table", cursor_type="row", zebra_stripes=True)
-        yield Static(id="fleet-detail")
+        yield TextLine(id="fleet-detail")
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -246,7 +247,7 @@ class FleetScreen(Screen[None]):
         if self.note is not None:
             line.append(" · ")
             line.append_text(self.note)
-        self.query_one("#fleet-progress", Static).update(line)
+        self.query_one("#fleet-progress", TextLine).update(line)
         bar = self.query_one("#fleet-bar", ProgressBar)
         bar.update(total=max(total, 1), progress=answered)
 
@@ -356,7 +357,7 @@ class FleetScreen(Screen[None]):
                 line.append(
                     "  missing: " + ", ".join(i.label for i in row.indexes.missing), style="yellow"
                 )
-        self.query_one("#fleet-detail", Static).update(line)
+        self.query_one("#fleet-detail", TextLine).update(line)
 
     def action_cancel(self) -> None:
         """Stop asking the tenants (or stop the search); rows that arrived stay."""
