@@ -49,9 +49,9 @@ class Workspace:
         """By slug, least recently used first."""
         self._opening: dict[str, asyncio.Lock] = {}
         self._closing: set[asyncio.Task[None]] = set()
+        """Closes of least used connections, in flight (nobody waits for them but `close`)."""
         self.local_connection_cap = local_connection_cap()
         """Local connections kept open; beyond, the least recently used idle one is closed."""
-        """Closes of least used connections, in flight (nobody waits for them but `close`)."""
 
     @classmethod
     async def open(cls, settings: Settings) -> Workspace:
@@ -78,8 +78,8 @@ class Workspace:
 
     def _close_least_used(self, keep: Connection) -> None:
         """Close idle local connections, least recently used first, down to the cap."""
-        local = [c for _, c in self._connections.values() if isinstance(c, LocalConnection)]
-        excess = len(local) - self.local_connection_cap
+        local = sum(isinstance(c, LocalConnection) for _, c in self._connections.values())
+        excess = local - self.local_connection_cap
         closing = []
         for slug, (_, connection) in list(self._connections.items()):
             if excess <= 0:

@@ -172,9 +172,9 @@ class TenantsScreen(Screen[None]):
         current = self.highlighted()
         table.clear()
         table.add_rows((row.key, self._cells(row)) for row in self.visible_rows())
+        # A tenant the filter left out leaves the cursor on the first match.
         if current is not None and table.has_row(current.key):
             table.move_cursor(row=table.get_row_index(current.key))
-        # (Filtered out: the cursor stays on the first match.)
         self._show_detail()
 
     def highlighted(self) -> Row | None:

@@ -17,10 +17,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
+from textual.binding import Binding
 from textual.strip import Strip
 from textual.widget import Widget
+
+_Key = tuple[str, str, str, bool, str]
+"""A key to show: (key, its display, description, enabled, tooltip)."""
 
 
 @dataclass(frozen=True)
@@ -81,35 +86,30 @@ class KeysFooter(Widget, can_focus=False):
     def _bindings_changed(self, _screen) -> None:
         self.refresh()
 
-    def _keys(self) -> tuple[list[tuple[str, str, str, bool, str]], tuple | None]:
-        """(key, display, description, enabled, tooltip) per shown key; the palette's apart."""
+    def _keys(self) -> tuple[list[_Key], _Key | None]:
+        """The shown keys, one per action as `Footer` (`up,k` shows once); the palette's apart."""
         app = self.app
         bindings = self.screen.active_bindings
-        keys = []
-        seen_actions = set()
-        for _, binding, enabled, tooltip in bindings.values():
-            # One entry per action, as Footer: `up,k` bound to one action shows once.
-            if binding.show and binding.action not in seen_actions:
-                seen_actions.add(binding.action)
-                keys.append(
-                    (
-                        binding.key,
-                        app.get_key_display(binding),
-                        binding.description,
-                        enabled,
-                        tooltip or binding.tooltip,
-                    )
-                )
-        palette = None
-        if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in bindings:
-            _, binding, enabled, _ = bindings[app.COMMAND_PALETTE_BINDING]
-            palette = (
+
+        def key(binding: Binding, enabled: bool, tooltip: str) -> _Key:
+            return (
                 binding.key,
                 app.get_key_display(binding),
                 binding.description,
                 enabled,
-                binding.tooltip or binding.description,
+                tooltip,
             )
+
+        keys = []
+        actions = set()
+        for _, binding, enabled, tooltip in bindings.values():
+            if binding.show and binding.action not in actions:
+                actions.add(binding.action)
+                keys.append(key(binding, enabled, tooltip or binding.tooltip))
+        palette = None
+        if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in bindings:
+            _, binding, enabled, _ = bindings[app.COMMAND_PALETTE_BINDING]
+            palette = key(binding, enabled, binding.tooltip or binding.description)
         return keys, palette
 
     def notify_style_update(self) -> None:
@@ -129,7 +129,7 @@ class KeysFooter(Widget, can_focus=False):
             self._line = (made_from, strip.apply_style(self.rich_style))
         return self._line[1]
 
-    def _text(self, width: int, keys: list, palette: tuple | None) -> Text:
+    def _text(self, width: int, keys: list[_Key], palette: _Key | None) -> Text:
         """The line: the keys, and the palette key on the right."""
         key_style = self.get_component_rich_style("keys-footer--key", partial=True)
         description_style = self.get_component_rich_style("keys-footer--description", partial=True)
@@ -137,7 +137,7 @@ class KeysFooter(Widget, can_focus=False):
         line = Text(no_wrap=True, overflow="crop", end="")
         shown: list[_Shown] = []
 
-        def add(entry: tuple[str, str, str, bool, str]) -> None:
+        def add(entry: _Key) -> None:
             key, display, description, enabled, tooltip = entry
             start = line.cell_len
             line.append(f" {display} ", style=key_style)
@@ -152,14 +152,13 @@ class KeysFooter(Widget, can_focus=False):
         for entry in keys:
             add(entry)
         if palette is not None:
-            tail = Text(no_wrap=True, end="")
-            tail.append("▏", style=self.get_component_rich_style("keys-footer--separator"))
-            room = max(0, width - (1 + len(palette[1]) + len(palette[2]) + 3))
+            _, display, description, _, _ = palette
+            room = max(0, width - (1 + cell_len(display) + cell_len(description) + 3))
             if line.cell_len > room:  # the palette key stays; keys that do not fit go
                 shown = [s for s in shown if s.end <= room]
                 line.truncate(shown[-1].end if shown else 0)
             line.pad_right(room - line.cell_len)
-            line.append_text(tail)
+            line.append("▏", style=self.get_component_rich_style("keys-footer--separator"))
             add(palette)
         self._shown = shown
         return line

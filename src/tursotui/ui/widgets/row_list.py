@@ -4,10 +4,10 @@ Why not `DataTable`: it renders every visible cell through rich's full render pi
 (about half a millisecond a cell) each time the screen is shown, a page arrives or a cell
 changes, which made opening the posts screen cost hundreds of milliseconds
 (B4.first_page_ms) and 500 tenants' health answers over a second of repaints
-(B5.health_all_ms). This list
-is a `ScrollView` on the Line API, the same idea as the console's `ResultGrid`: a row is
-one `Text` built once from its cells, rendered lines are cached per row index and width,
-and a change throws away only what it touches. The header line stays on top.
+(B5.health_all_ms). This list is a `ScrollView` on the Line API, the same idea as the
+console's `ResultGrid`: a row is one `Text` built once from its cells, rendered lines are
+cached per row index and width, and a change throws away only what it touches. The
+header line stays on top.
 
 The screen owns the data; the list holds cells (`Text`, shown as they are: the screen
 makes them with `literal`) under a key per row, in display order.
