@@ -10,6 +10,7 @@ from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
+from moderation_fixtures import settle
 from shell_fixtures import build_fleet, notifications, screen_text, silent_url_fixture  # noqa: F401
 from tursotui.cli.tui import run_tui
 from tursotui.registry import Tenant
@@ -18,12 +19,6 @@ from tursotui.ui.app import make_app
 from tursotui.ui.screens.help import HelpScreen
 from tursotui.ui.screens.tenants import TenantsScreen
 from tursotui.ui.widgets.header import TenantHeader
-
-
-async def settle(app, pilot) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 class TenantScreen(Screen[None]):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
+from moderation_fixtures import settle
 from shell_fixtures import build_fleet, screen_text
 from tursotui.ui.app import make_app
 from tursotui.ui.screens.help import HelpScreen
@@ -9,10 +12,15 @@ from tursotui.ui.screens.tenants import TenantsScreen
 from tursotui.ui.widgets.footer import KeysFooter
 
 
-async def settle(app, pilot) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+@asynccontextmanager
+async def tenants_app(size: tuple[int, int]):
+    """The app on a small fleet, its tenants screen settled."""
+    fleet = await build_fleet()
+    app = make_app(fleet.settings)
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        yield app, pilot
+        app.exit()
 
 
 def footer_line(app) -> str:
@@ -20,10 +28,7 @@ def footer_line(app) -> str:
 
 
 async def test_footer_shows_the_screens_keys_and_the_palette_key() -> None:
-    fleet = await build_fleet()
-    app = make_app(fleet.settings)
-    async with app.run_test(size=(100, 24)) as pilot:
-        await settle(app, pilot)
+    async with tenants_app((100, 24)) as (app, pilot):
         line = footer_line(app)
         for shown in ("/ Filter", "r Refresh", "? Help", "q Quit"):
             assert shown in line
@@ -32,30 +37,21 @@ async def test_footer_shows_the_screens_keys_and_the_palette_key() -> None:
         await settle(app, pilot)
         assert isinstance(app.screen, HelpScreen)
         assert "Filter" not in footer_line(app)  # the help screen's own keys now
-        app.exit()
 
 
 async def test_a_click_on_a_footer_key_runs_it() -> None:
-    fleet = await build_fleet()
-    app = make_app(fleet.settings)
-    async with app.run_test(size=(100, 24)) as pilot:
-        await settle(app, pilot)
+    async with tenants_app((100, 24)) as (app, pilot):
         assert isinstance(app.screen, TenantsScreen)
         x = footer_line(app).index("? Help")
         await pilot.click(KeysFooter, offset=(x + 2, 0))
         await settle(app, pilot)
         assert isinstance(app.screen, HelpScreen)
-        app.exit()
 
 
 async def test_keys_that_do_not_fit_are_left_out_whole_and_the_palette_key_stays() -> None:
-    fleet = await build_fleet()
-    app = make_app(fleet.settings)
-    async with app.run_test(size=(44, 20)) as pilot:
-        await settle(app, pilot)
+    async with tenants_app((44, 20)) as (app, _pilot):
         line = footer_line(app)
         assert line.rstrip().endswith("^p palette")
         assert "/ Filter" in line and "q Quit" not in line
         keys = line[: line.index("▏")].rstrip()
         assert keys.endswith(("Filter", "Refresh", "New", "Fleet", "Help"))
-        app.exit()

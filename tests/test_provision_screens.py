@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button
 
-from moderation_fixtures import screen_text
+from moderation_fixtures import screen_text, settle
 from tursotui.registry import RegistryError
 from tursotui.settings import load_settings
 from tursotui.ui.app import make_app
@@ -17,12 +17,6 @@ from tursotui.ui.screens.new_tenant import NewTenantScreen
 from tursotui.workspace import Workspace
 
 SIZE = (80, 24)
-
-
-async def settle(app, pilot) -> None:
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 async def open_app():

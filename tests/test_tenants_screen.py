@@ -9,6 +9,7 @@ import time
 import pytest
 from textual.widgets import Input
 
+from moderation_fixtures import settle
 from shell_fixtures import (
     SECRET,
     build_fleet,
@@ -31,12 +32,6 @@ def db_counts(path) -> dict[str, int]:
         return dict(db.execute("SELECT status, count(*) FROM posts GROUP BY status").fetchall())
     finally:
         db.close()
-
-
-async def settle(app, pilot) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def tenants_screen(app) -> TenantsScreen:
