@@ -27,7 +27,6 @@ from textual.worker import Worker, WorkerState
 
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
-from tursotui.sql.classify import statement_at
 from tursotui.sql.export import ExportError, export_path, export_result
 from tursotui.sql.history import History, HistoryError
 from tursotui.sql.runner import (
@@ -41,6 +40,7 @@ from tursotui.sql.runner import (
     what_it_touches,
 )
 from tursotui.sql.schema import count_rows, read_schema
+from tursotui.sqltext import statement_at
 from tursotui.ui import heap
 from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
