@@ -47,6 +47,7 @@ class Tenant:
         id: The row's id, when the registry has that column.
         created_at: Seconds since the epoch, when known.
         problem: Why the row cannot be used (broken), or None for a healthy tenant.
+        db_name: The Turso database name, when the registry stores it.
     """
 
     slug: str
@@ -56,6 +57,7 @@ class Tenant:
     id: str | None = None
     created_at: int | None = None
     problem: str | None = None
+    db_name: str | None = None
 
     @property
     def broken(self) -> bool:

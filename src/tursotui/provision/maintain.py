@@ -86,7 +86,7 @@ async def destroy_tenant(
                     if database is None:
                         # Not in the organization: gone already, or somebody else's. A
                         # database that still answers is not removed from under its users.
-                        if await _answers(tenant, settings.timeout):
+                        if await _answers(workspace, tenant):
                             raise ProvisionError(
                                 f"cannot destroy tenant {slug}: its database answers but is not "
                                 "a database of the organization; to unregister it and keep "
@@ -123,9 +123,9 @@ async def destroy_tenant(
             await provisioner.close()
 
 
-async def _answers(tenant: Tenant, timeout: float) -> bool:
+async def _answers(workspace: Workspace, tenant: Tenant) -> bool:
     try:
-        connection = await tenant.connect(timeout=timeout)
+        connection = await workspace.open_tenant(tenant)
     except (LibsqlError, RegistryError):
         return False
     try:
