@@ -511,3 +511,34 @@ async def test_a_refused_mint_is_one_line_naming_the_tenant(
         assert failed.value.code == TOKEN_UNAVAILABLE
     finally:
         await session.close()
+
+
+# -- the tenants screen --------------------------------------------------------------------
+
+
+async def test_the_tenants_screen_says_where_each_token_comes_from(
+    sqld: ServerProcess, jwt_keys: JWTKeys
+) -> None:
+    from moderation_fixtures import settle
+    from shell_fixtures import build_fleet, screen_text
+    from tursotui.registry import Registry
+    from tursotui.ui.app import make_app
+
+    token = watch(jwt_keys.token("rw"))
+    fleet = await build_fleet(slugs=("acme",), broken=False, token_command="rev")
+    registry = await Registry.open(fleet.settings)
+    try:
+        await registry.add("vault", sqld.http_url, token[::-1], "Vault")
+    finally:
+        await registry.close()
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("down")
+        await pilot.pause()
+        text = screen_text(app)
+    vault_row = next(line for line in text.splitlines() if " vault " in line)
+    assert "down" not in vault_row
+    detail = next(line for line in text.splitlines() if "│ Vault" in line)
+    assert "token command" in detail
+    assert token not in text and token[::-1] not in text
