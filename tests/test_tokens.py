@@ -223,6 +223,12 @@ def test_encrypted_tokens_open_through_the_token_command(
     assert status == 0, err
     assert json.loads(out) == [{"answer": 42}]
     printed += out + err
+    # A write through a decrypted token lands in the audit log, which names no token.
+    status, out, err = run(
+        capsys, "sql", "acme", "CREATE TABLE IF NOT EXISTS vaulted (x)", "--write"
+    )
+    assert status == 0, err
+    printed += out + err
 
     everything = printed + caplog.text
     for secret in (*tokens, acme, beta, tampered, "cannot decrypt"):
@@ -230,8 +236,9 @@ def test_encrypted_tokens_open_through_the_token_command(
     assert registry_rows() == before
     # Decrypted tokens live in memory only: no file of tursotui's holds one.
     assert files_holding(isolated_env / "data", *tokens) == []
-    audit = isolated_env / "data" / "audit.jsonl"
-    assert not audit.exists() or not any(s in audit.read_text() for s in (acme, *tokens))
+    audit = (isolated_env / "data" / "audit.jsonl").read_text()
+    assert "vaulted" in audit
+    assert not any(s in audit for s in (*tokens, acme, beta, tampered))
 
 
 def test_failing_token_commands_are_that_tenants_error_only(
@@ -453,12 +460,33 @@ async def test_a_rejected_minted_token_is_minted_again(platform: PlatformServer)
         await connection.execute("INSERT INTO kept VALUES (1)")
         assert (await connection.execute("SELECT count(*) FROM kept")).rows[0][0] == 1
         assert platform.calls("createDatabaseToken") == 2
-        # A connection opened with the stale token (its cache) is re-minted on opening too.
+        # A new connection starts with the cached, now stale token: re-minted on its first request.
         await platform.backend.rotate("acme")
         fresh = await session.open_tenant(acme)
         assert (await fresh.execute("SELECT count(*) FROM kept")).rows[0][0] == 1
         await fresh.close()
         assert platform.calls("createDatabaseToken") == 3
+    finally:
+        await session.close()
+
+
+async def test_a_websocket_tenant_rejecting_a_minted_token_is_opened_with_a_new_one(
+    platform: PlatformServer,
+) -> None:
+    await registered(platform, {"acme": None})
+    session = await Workspace.open(mint_settings(platform))
+    try:
+        (acme,) = await session.registry.tenants()
+        over_ws = Tenant("acme", "Acme", acme.url.replace("http://", "ws://"))
+        first = await session.open_tenant(over_ws)
+        assert (await first.execute("SELECT 1")).rows[0][0] == 1
+        await first.close()
+        await platform.backend.rotate("acme")
+        # The handshake refuses the cached token (401): minted again, opened again.
+        second = await session.open_tenant(over_ws)
+        assert (await second.execute("SELECT 2")).rows[0][0] == 2
+        await second.close()
+        assert platform.calls("createDatabaseToken") == 2
     finally:
         await session.close()
 
