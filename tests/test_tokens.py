@@ -570,3 +570,21 @@ async def test_the_tenants_screen_says_where_each_token_comes_from(
     detail = next(line for line in text.splitlines() if "│ Vault" in line)
     assert "token command" in detail
     assert token not in text and token[::-1] not in text
+
+
+def test_rotating_a_token_the_command_decrypts_is_refused_before_anything_changes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    add_row(capsys, "acme", "libsql://acme-tenants-org.turso.invalid", "v1.aaaa.bbbb.cccc")
+    before = registry_rows()
+    monkeypatch.setenv("TURSOTUI_TOKEN_COMMAND", "rev")
+    monkeypatch.setenv("TURSO_ORG", "tenants-org")
+    monkeypatch.setenv("TURSO_PLATFORM_API_TOKEN", "platform-token-plain-xyz")
+    monkeypatch.setenv("TURSOTUI_PLATFORM_URL", "http://127.0.0.1:9")  # never asked
+    status, out, err = run(capsys, "tenants", "rotate-token", "acme")
+    assert (status, out) == (1, "")
+    assert err.strip().splitlines()[-1] == (
+        "error: cannot rotate the token of acme: its stored token goes through "
+        "TURSOTUI_TOKEN_COMMAND (kept encrypted by the app); rotate it with the app's tools"
+    )
+    assert registry_rows() == before

@@ -173,6 +173,13 @@ async def rotate_token(
         tenant = await workspace.registry.get(slug)
     except RegistryError as error:
         raise ProvisionError(str(error)) from None
+    if workspace.tokens.choose(tenant).source == "command":
+        # The registry keeps what the token command decrypts; tursotui cannot encrypt the
+        # new token the app's way, and a plain one there would fail the command next time.
+        raise ProvisionError(
+            f"cannot rotate the token of {slug}: its stored token goes through "
+            "TURSOTUI_TOKEN_COMMAND (kept encrypted by the app); rotate it with the app's tools"
+        )
     if provisioner is None:
         if not tenant.is_remote:
             raise ProvisionError(f"cannot rotate the token of {slug}: a local tenant has none")
