@@ -313,6 +313,13 @@ async def test_the_command_runs_once_per_tenant_and_session(
             await connection.close()
         assert counter.read_text().count("x") == 1
         assert opened.tokens.command_runs == 1
+        # A new stored value (the app re-encrypted it) is passed through the command again.
+        await opened.registry.set_token("acme", " " + token[::-1])
+        (acme,) = await opened.registry.tenants()
+        connection = await opened.open_tenant(acme)
+        assert (await connection.execute("SELECT 1")).rows[0][0] == 1
+        await connection.close()
+        assert counter.read_text().count("x") == 2
     finally:
         await opened.close()
 

@@ -17,7 +17,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
@@ -217,8 +217,9 @@ class TokenResolver:
         self._platform_factory = platform
         self._platform: PlatformClient | None = None
         self._clock = clock
-        self._commands: dict[tuple[str, str], SecretStr] = {}
-        """(slug, stored value) -> what the command printed; a new stored value runs it again."""
+        self._commands: dict[str, tuple[str, SecretStr]] = {}
+        """slug -> (the stored value, what the command made of it); a new stored value runs
+        the command again."""
         self._minted: dict[tuple[str, str], _Minted] = {}
         """(database, authorization) -> the token minted for it."""
         self._locks: dict[tuple[str, ...], asyncio.Lock] = {}
@@ -271,15 +272,14 @@ class TokenResolver:
         return token
 
     async def _from_command(self, tenant: Tenant) -> SecretStr:
-        key = (tenant.slug, _stored(tenant))
+        stored = _stored(tenant)
         async with self._lock("command", tenant.slug):
-            cached = self._commands.get(key)
-            if cached is not None:
-                return cached
+            cached = self._commands.get(tenant.slug)
+            if cached is not None and cached[0] == stored:
+                return cached[1]
             async with self._command_gate:
                 token = await self._run_command(tenant)
-            self._commands = {k: v for k, v in self._commands.items() if k[0] != tenant.slug}
-            self._commands[key] = token
+            self._commands[tenant.slug] = (stored, token)
             return token
 
     async def _run_command(self, tenant: Tenant) -> SecretStr:
@@ -413,7 +413,7 @@ class TokenResolver:
 
     def forget(self, slug: str) -> None:
         """Drop what was obtained for tenant `slug` (after its token was rotated)."""
-        self._commands = {k: v for k, v in self._commands.items() if k[0] != slug}
+        self._commands.pop(slug, None)
 
     def forget_database(self, database: str) -> None:
         """Drop the tokens minted for `database` (its tokens were rotated)."""
@@ -435,7 +435,3 @@ async def _kill(process: asyncio.subprocess.Process) -> None:
             os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(Exception):
         await process.wait()
-
-
-Renewer = Callable[[str], Awaitable[str]]
-"""What a connection calls with the token the server rejected; returns a new one."""
