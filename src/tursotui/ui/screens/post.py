@@ -19,7 +19,7 @@ from textual.widgets import Log, Static
 from tursotui import moderation
 from tursotui.moderation import CommentRow, ModerationError, PageCursor, Post
 from tursotui.ui.literal import literal
-from tursotui.ui.post_cells import PAST, READ_ONLY_HINT, VERBS, status_text, when
+from tursotui.ui.post_cells import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.posts import tenant_connection
 from tursotui.ui.widgets.footer import KeysFooter
@@ -79,6 +79,10 @@ class PostScreen(Screen[None]):
         self.token = 0
         """Bumped on reload; older answers are dropped."""
         self._wrapped_for: int | None = None
+        self.seen_writes = -1
+        """The tenant's write count (audit generation) the post was read at."""
+        self._writing = asyncio.Lock()
+        """Held by a status write; the next waits for it (and for the status it left)."""
 
     def compose(self) -> ComposeResult:
         yield TenantHeader("post", id="post-header")
@@ -112,8 +116,17 @@ class PostScreen(Screen[None]):
         """Reload the post and its comments."""
         self.reload()
 
+    def _writes(self) -> int:
+        return self.app.workspace.audit.generation(self.tenant.slug)  # type: ignore[attr-defined]
+
+    def on_screen_resume(self) -> None:
+        # Back from the console (say): a write to this tenant meanwhile shows now.
+        if self.seen_writes != -1 and self._writes() != self.seen_writes:
+            self.reload()
+
     def reload(self) -> None:
         """Forget what is shown and load the post and the first page of comments."""
+        self.seen_writes = self._writes()
         self.token += 1
         self.comments.clear()
         self.marked.clear()
@@ -324,6 +337,8 @@ class PostScreen(Screen[None]):
             count = max(0, self.post.comment_count - len(result.changed))
             self.post = moderation.Post(**{**self.post.__dict__, "comment_count": count})
             self.show_meta(self.post)
+        if result.changed:
+            self.seen_writes = self._writes()  # shown already
         message = f"Deleted {len(result.changed)} comment(s)."
         if result.conflicts:
             message += f" {len(result.conflicts)} were already gone."
@@ -340,11 +355,20 @@ class PostScreen(Screen[None]):
         if self.post is None:
             self.notify("The post is not loaded.", severity="warning")
             return
-        self.moderate(self.post.status, new_status)
+        self.moderate(new_status)
 
     @work(group="moderate", exit_on_error=False, description="moderation write")
-    async def moderate(self, shown: Any, new_status: str) -> None:
-        """Write the new status, guarded by the one shown; show the post as it is now."""
+    async def moderate(self, new_status: str) -> None:
+        """Write the new status, guarded by the one shown; show the post as it is now.
+
+        Keys typed in a burst (`p` `u`) write one after the other, each guarded by the
+        status the previous one left, as if typed slowly.
+        """
+        async with self._writing:
+            if self.post is not None:
+                await self._moderate(self.post.status, new_status)
+
+    async def _moderate(self, shown: Any, new_status: str) -> None:
         try:
             conn = await tenant_connection(self, self.tenant)
             result = await moderation.set_status(
@@ -360,6 +384,9 @@ class PostScreen(Screen[None]):
             return
         if result.changed:
             self.notify(f"{PAST[new_status]} the post on {self.tenant.slug}.")
+            self.seen_writes = self._writes()  # shown below
+        elif result.unchanged:
+            self.notify(f"The post is {ALREADY[new_status]}: nothing written.", severity="warning")
         else:
             self.notify(
                 "The post was changed by someone else meanwhile and was left alone; "
@@ -370,7 +397,5 @@ class PostScreen(Screen[None]):
         self.post = post
         if post is not None:
             self.show_meta(post)
-        for screen in self.app.screen_stack:
-            refresh = getattr(screen, "post_changed", None)
-            if refresh is not None and screen is not self:
-                refresh(self.tenant, self.post_id, post)
+        # The screens below (posts list, queue…) see the tenant's write count move and
+        # read the database again when they are shown.
