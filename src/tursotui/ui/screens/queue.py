@@ -22,7 +22,7 @@ from tursotui.db.errors import describe
 from tursotui.moderation import ModerationError, fetch_posts_by_id
 from tursotui.registry import RegistryError
 from tursotui.ui.literal import literal
-from tursotui.ui.post_cells import PAST, VERBS, status_text, when
+from tursotui.ui.post_cells import ALREADY, PAST, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
@@ -77,6 +77,10 @@ class QueueScreen(Screen[None]):
         self.merged: queue.MergedQueue[Any] | None = None
         self.fetching = False
         self.token = 0
+        self.seen_writes = -1
+        """The session's write count (audit generation) the queue was read at."""
+        self._keep: tuple[str | None, int] | None = None
+        """On a reload: the row key under the cursor and its row, to put the cursor back."""
 
     @property
     def workspace(self) -> Workspace:
@@ -111,8 +115,15 @@ class QueueScreen(Screen[None]):
             table.add_column("on post", key="post", width=rest * 2 // 5)
             table.add_column("created", key="when", width=16)
 
-    def restart(self) -> None:
-        """Forget the rows and read the first page of the current mode."""
+    def restart(self, *, keep: bool = False) -> None:
+        """Forget the rows and read the first page of the current mode.
+
+        Args:
+            keep: A reload: put the cursor back on the same row (or where it was).
+        """
+        table = self.query_one("#queue-table", DataTable)
+        self._keep = (self.current_key(), table.cursor_row) if keep and self.items else None
+        self.seen_writes = self.workspace.audit.generation()
         self.token += 1
         self.items.clear()
         self.marked.clear()
@@ -181,6 +192,10 @@ class QueueScreen(Screen[None]):
                 continue
             self.items[key] = item
             table.add_row(*self._cells(item), key=key)
+        if first and self._keep is not None:
+            key, row = self._keep
+            self._keep = None
+            table.move_cursor(row=table.get_row_index(key) if key in self.items else row)
         self.fetching = False
         self.show_status()
         self.call_after_refresh(self._maybe_more)
@@ -240,8 +255,13 @@ class QueueScreen(Screen[None]):
             self.restart()
 
     def action_reload(self) -> None:
-        """Read the queue again from every tenant."""
-        self.restart()
+        """Read the queue again from every tenant (the cursor stays on its row)."""
+        self.restart(keep=True)
+
+    def on_screen_resume(self) -> None:
+        # Back from a screen that wrote (a post, a tenant's posts, the console): read again.
+        if self.seen_writes != -1 and self.workspace.audit.generation() != self.seen_writes:
+            self.restart(keep=True)
 
     def action_cursor(self, step: int) -> None:
         """Move the cursor (j/k)."""
@@ -315,6 +335,13 @@ class QueueScreen(Screen[None]):
                 return
         outcome = await queue.set_status_across(self.workspace, targets, new_status)
         self._report(outcome, PAST[new_status], "post(s)")
+        if outcome.unchanged:
+            self.notify(
+                f"{len(outcome.unchanged)} post(s) {ALREADY[new_status]}: nothing written.",
+                severity="warning",
+            )
+        if outcome.changed:
+            self.seen_writes = self.workspace.audit.generation()  # shown below
         if token != self.token:
             return
         # Rows that are no drafts any more leave the queue; conflicts show as they are now.
@@ -403,6 +430,8 @@ class QueueScreen(Screen[None]):
             return
         outcome = await queue.delete_comments_across(self.workspace, targets)
         self._report(outcome, "Deleted", "comment(s)")
+        if outcome.changed:
+            self.seen_writes = self.workspace.audit.generation()  # shown below
         if token != self.token:
             return
         for slug, comment_id in outcome.changed + outcome.conflicts:
