@@ -101,7 +101,7 @@ class AuditScreen(Screen[None]):
         ),
         Binding("f", "failed", "Failed only", tooltip="Only the writes that failed"),
         Binding("r", "reload", "Reload", tooltip="Read the log again"),
-        Binding("escape", "back", "Back", show=False),
+        Binding("escape", "back", "Back", tooltip="Close the filter, else back"),
     ]
 
     DEFAULT_CSS = """
