@@ -105,6 +105,21 @@ async def test_draft_publish_archive_burst_leaves_list_and_counts_right(tmp_path
     await workspace.close()
 
 
+async def test_publish_then_draft_in_one_burst_on_the_list_shows_the_database(tmp_path):
+    workspace, (path, _ids), app = await _posts_app(tmp_path, drafts=4, published=1)
+    async with app.run_test(size=SIZE) as pilot:
+        app.push_screen(PostsScreen(await workspace.registry.get("acme"), status="draft"))
+        await settle(app, pilot)
+        for key in ("j", "p", "u"):  # one burst: no waiting between the keys
+            app.simulate_key(key)
+        await settle(app, pilot)
+        # However the keys fell (u on the post p published, or on the next one), the list
+        # and its counts are the database's.
+        assert_posts_screen_is_the_database(app, path, "draft")
+        assert workspace.audit.generation("acme") >= 1
+    await workspace.close()
+
+
 async def test_the_tenants_screen_counts_follow_a_write_made_on_the_posts_screen(tmp_path):
     workspace, (path, _ids), app = await _posts_app(tmp_path, drafts=3, published=1)
     async with app.run_test(size=SIZE) as pilot:

@@ -668,6 +668,13 @@ class PostsScreen(Screen[None]):
         if not self._current(token, tenant):
             return
         self._apply_fresh([i for i, _ in posts], fresh)
+        wanted = self.post_filter.status
+        if any(i not in self.rows and wanted in (None, p.status) for i, p in fresh.items()):
+            # A post came (back) into this list, say `p` `u` typed at once on a draft: the
+            # list is read again, so it shows in its place (the cursor stays on its post).
+            self.counts = None
+            self.restart(keep=True)
+            return
         if result.changed:
             # This screen's own write is shown already (the rows above, the counts below).
             self.seen_writes = self._writes()
