@@ -65,7 +65,8 @@ async def test_publish_then_draft_on_the_post_screen_in_one_burst_puts_it_back_i
         await pilot.press("j", "enter")
         await settle(app, pilot)
         assert isinstance(app.screen, PostScreen) and app.screen.post_id == target
-        await pilot.press("p", "u")  # one burst: both act, in order
+        for key in ("p", "u"):  # one burst: both act, in order
+            app.simulate_key(key)
         await settle(app, pilot)
         assert rows(path, "SELECT status, published_at FROM posts WHERE id = ?", (target,)) == [
             ("draft", None)
@@ -90,7 +91,8 @@ async def test_draft_publish_archive_burst_leaves_list_and_counts_right(tmp_path
         await settle(app, pilot)
         await pilot.press("enter")
         await settle(app, pilot)
-        await pilot.press("u", "p", "a", "escape")
+        for key in ("u", "p", "a", "escape"):  # one burst
+            app.simulate_key(key)
         await settle(app, pilot)
         assert rows(path, "SELECT status FROM posts WHERE id = ?", (target,)) == [("archived",)]
         assert_posts_screen_is_the_database(app, path, "draft")

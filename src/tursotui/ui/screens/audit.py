@@ -158,6 +158,10 @@ class AuditScreen(Screen[None]):
         self.load()
 
     def on_screen_resume(self) -> None:
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Read again what a write made stale since it was read (see `ui.stale`)."""
         # Back from a screen that wrote: its entries show.
         audit = self.app.workspace.audit  # type: ignore[attr-defined]
         if self.seen_writes != -1 and audit.generation() != self.seen_writes:

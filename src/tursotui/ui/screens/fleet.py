@@ -318,6 +318,10 @@ class FleetScreen(Screen[None]):
         self.query_one("#fleet-table", DataTable).move_cursor(row=row)
 
     def on_screen_resume(self) -> None:
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Read again what a write made stale since it was read (see `ui.stale`)."""
         # Back from a screen that wrote to tenants (posts, console…): their rows are asked again.
         audit = self.workspace.audit
         stale = [

@@ -18,6 +18,7 @@ from textual.widgets import Log, Static
 
 from tursotui import moderation
 from tursotui.moderation import CommentRow, ModerationError, PageCursor, Post
+from tursotui.ui import stale
 from tursotui.ui.literal import literal
 from tursotui.ui.post_cells import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
@@ -120,6 +121,10 @@ class PostScreen(Screen[None]):
         return self.app.workspace.audit.generation(self.tenant.slug)  # type: ignore[attr-defined]
 
     def on_screen_resume(self) -> None:
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Read again what a write made stale since it was read (see `ui.stale`)."""
         # Back from the console (say): a write to this tenant meanwhile shows now.
         if self.seen_writes != -1 and self._writes() != self.seen_writes:
             self.reload()
@@ -304,9 +309,14 @@ class PostScreen(Screen[None]):
         if not ids:
             self.notify("No comment here to delete.", severity="warning")
             return
-        self.delete_comments([i for i in ids if i is not None])
+        # On the app, not this screen: going back while it runs must not cut the write short.
+        self.app.run_worker(
+            self.delete_comments([i for i in ids if i is not None]),
+            group="moderate",
+            exit_on_error=False,
+            description="deleting comments",
+        )
 
-    @work(group="moderate", exit_on_error=False, description="deleting comments")
     async def delete_comments(self, ids: list[str]) -> None:
         """Confirm, delete, then drop the deleted rows from the list."""
         if len(ids) == 1:
@@ -327,6 +337,13 @@ class PostScreen(Screen[None]):
         except ModerationError as error:
             self.notify(str(error), title="Not deleted", severity="error", markup=False)
             return
+        message = f"Deleted {len(result.changed)} comment(s)."
+        if result.conflicts:
+            message += f" {len(result.conflicts)} were already gone."
+        self.notify(message)
+        if not self.is_attached:
+            stale.catch_up(self.app)  # the user went back meanwhile: that screen catches up
+            return
         table = self.query_one("#post-comments", RowList)
         for comment_id in ids:
             self.marked.discard(comment_id)
@@ -339,10 +356,6 @@ class PostScreen(Screen[None]):
             self.show_meta(self.post)
         if result.changed:
             self.seen_writes = self._writes()  # shown already
-        message = f"Deleted {len(result.changed)} comment(s)."
-        if result.conflicts:
-            message += f" {len(result.conflicts)} were already gone."
-        self.notify(message)
         self.show_comments_title()
 
     # --- moderating the post ---------------------------------------------------------------
@@ -355,9 +368,14 @@ class PostScreen(Screen[None]):
         if self.post is None:
             self.notify("The post is not loaded.", severity="warning")
             return
-        self.moderate(new_status)
+        # On the app, not this screen: going back while it runs must not cut the write short.
+        self.app.run_worker(
+            self.moderate(new_status),
+            group="moderate",
+            exit_on_error=False,
+            description="moderation write",
+        )
 
-    @work(group="moderate", exit_on_error=False, description="moderation write")
     async def moderate(self, new_status: str) -> None:
         """Write the new status, guarded by the one shown; show the post as it is now.
 
@@ -395,6 +413,9 @@ class PostScreen(Screen[None]):
                 severity="warning",
             )
         self.post = post
+        if not self.is_attached:
+            stale.catch_up(self.app)  # the user went back meanwhile: that screen catches up
+            return
         if post is not None:
             self.show_meta(post)
         # The screens below (posts list, queue…) see the tenant's write count move and

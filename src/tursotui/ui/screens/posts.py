@@ -24,6 +24,7 @@ from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.moderation import ModerationError, PageCursor, PostFilter, PostRow
 from tursotui.registry import RegistryError
+from tursotui.ui import stale
 from tursotui.ui.literal import literal
 from tursotui.ui.post_cells import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
@@ -258,6 +259,10 @@ class PostsScreen(Screen[None]):
         return self.app.workspace.audit.generation(self.tenant.slug)  # type: ignore[attr-defined]
 
     def on_screen_resume(self) -> None:
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Read again what a write made stale since it was read (see `ui.stale`)."""
         # Back from another screen (a post, the console, the queue…): whatever was written to
         # this tenant meanwhile shows now, with the cursor on the same post.
         if self.seen_writes != -1 and self._writes() != self.seen_writes:
@@ -611,9 +616,14 @@ class PostsScreen(Screen[None]):
         if not targets:
             self.notify("No post here to " + VERBS[new_status], severity="warning")
             return
-        self.moderate([(i, self.rows[i].status) for i in targets], new_status)
+        # On the app, not this screen: going back while it runs must not cut the write short.
+        self.app.run_worker(
+            self.moderate([(i, self.rows[i].status) for i in targets], new_status),
+            group="moderate",
+            exit_on_error=False,
+            description="moderation write",
+        )
 
-    @work(group="moderate", exit_on_error=False, description="moderation write")
     async def moderate(self, posts: list[tuple[str, Any]], new_status: str) -> None:
         """Ask (for more than one post), write, then show what changed and what conflicted.
 
@@ -666,6 +676,7 @@ class PostsScreen(Screen[None]):
             )
         self._fresh_status = {i: post.status for i, post in fresh.items()}
         if not self._current(token, tenant):
+            stale.catch_up(self.app)  # the user went on: the screen shown now catches up
             return
         self._apply_fresh([i for i, _ in posts], fresh)
         wanted = self.post_filter.status

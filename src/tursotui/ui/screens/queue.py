@@ -21,6 +21,7 @@ from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.moderation import ModerationError, fetch_posts_by_id
 from tursotui.registry import RegistryError
+from tursotui.ui import stale
 from tursotui.ui.literal import literal
 from tursotui.ui.post_cells import ALREADY, PAST, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
@@ -259,6 +260,10 @@ class QueueScreen(Screen[None]):
         self.restart(keep=True)
 
     def on_screen_resume(self) -> None:
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Read again what a write made stale since it was read (see `ui.stale`)."""
         # Back from a screen that wrote (a post, a tenant's posts, the console): read again.
         if self.seen_writes != -1 and self.workspace.audit.generation() != self.seen_writes:
             self.restart(keep=True)
@@ -320,9 +325,14 @@ class QueueScreen(Screen[None]):
             return
         targets = self.targets()
         if targets:
-            self.moderate(targets, new_status)
+            # On the app, not this screen: going back while it runs must not cut it short.
+            self.app.run_worker(
+                self.moderate(targets, new_status),
+                group="moderate",
+                exit_on_error=False,
+                description="queue moderation write",
+            )
 
-    @work(group="moderate", exit_on_error=False, description="queue moderation write")
     async def moderate(self, targets: list[queue.QueuedPost], new_status: str) -> None:
         """Ask (for more than one), write on each tenant, then show what happened."""
         token = self.token
@@ -342,7 +352,8 @@ class QueueScreen(Screen[None]):
             )
         if outcome.changed:
             self.seen_writes = self.workspace.audit.generation()  # shown below
-        if token != self.token:
+        if token != self.token or not self.is_attached:
+            stale.catch_up(self.app)  # the user went on: the screen shown now catches up
             return
         # Rows that are no drafts any more leave the queue; conflicts show as they are now.
         for slug, post_id in outcome.changed:
@@ -409,9 +420,13 @@ class QueueScreen(Screen[None]):
             return
         targets = self.targets()
         if targets:
-            self.delete(targets)
+            self.app.run_worker(
+                self.delete(targets),
+                group="moderate",
+                exit_on_error=False,
+                description="deleting comments",
+            )
 
-    @work(group="moderate", exit_on_error=False, description="deleting comments")
     async def delete(self, targets: list[queue.QueuedComment]) -> None:
         """Confirm, delete on each comment's own tenant, drop the deleted rows."""
         token = self.token
@@ -432,7 +447,8 @@ class QueueScreen(Screen[None]):
         self._report(outcome, "Deleted", "comment(s)")
         if outcome.changed:
             self.seen_writes = self.workspace.audit.generation()  # shown below
-        if token != self.token:
+        if token != self.token or not self.is_attached:
+            stale.catch_up(self.app)  # the user went on: the screen shown now catches up
             return
         for slug, comment_id in outcome.changed + outcome.conflicts:
             self._remove(f"{slug}\x00{comment_id}")

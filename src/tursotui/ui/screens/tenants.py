@@ -452,6 +452,10 @@ class TenantsScreen(Screen[None]):
         self.app.open_screen("audit", "AuditScreen")
 
     def on_screen_resume(self) -> None:
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Read again what a write made stale since it was read (see `ui.stale`)."""
         if not self.app.workspace_open:
             return
         # Back from a screen that may have created or destroyed tenants: read the registry again.
