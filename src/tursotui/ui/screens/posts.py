@@ -103,7 +103,14 @@ class PostsScreen(Screen[None]):
         Binding("k", "cursor('up')", "Up", show=False),
         Binding("escape", "back", "Back", show=False),
         # Priority: the list would only move within the rows loaded so far.
-        Binding("end", "edge(True)", "Last post", show=False, priority=True),
+        Binding(
+            "end",
+            "edge(True)",
+            "Last post",
+            tooltip="The far end of the list, read at once",
+            show=False,
+            priority=True,
+        ),
         Binding("home", "edge(False)", "First post", show=False, priority=True),
     ]
 
