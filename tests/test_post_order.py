@@ -11,8 +11,10 @@ import pytest
 
 from moderation_fixtures import (
     fill,
+    fill_remote,
     make_tenant,
     make_test_app,
+    remote_rows,
     rows,
     screen_text,
     settle,
@@ -214,3 +216,23 @@ async def test_all_on_the_screen_is_newest_first(tmp_path):
         await settle(app, pilot)
         assert _table(app).ordered_keys == ordered(path)
     await workspace.close()
+
+
+async def test_all_on_a_remote_tenant_is_newest_first_one_request_a_page(slow_proxy):
+    await fill_remote(slow_proxy.url, drafts=6, published=5, archived=3)
+    expected = [
+        r[0] for r in await remote_rows(slow_proxy.url, f"SELECT id FROM posts {NEWEST_FIRST}")
+    ]
+    conn = await connect(slow_proxy.url, name="remote")
+    try:
+        await moderation.fetch_posts(conn, None, limit=1)  # the connection is open
+        slow_proxy.reset_count()
+        first = await moderation.fetch_posts(conn, None, limit=4)
+        asked = slow_proxy.requests
+        later = await moderation.fetch_posts(conn, None, after=first.next, limit=4)
+        assert slow_proxy.requests - asked == 1  # the statuses found on page one are kept
+        assert await pages(conn, None, 4) == expected
+        assert await pages(conn, None, 4, oldest_first=True) == expected[::-1]
+        assert [p.id for p in first.posts + later.posts] == expected[:8]
+    finally:
+        await conn.close()
