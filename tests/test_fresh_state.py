@@ -278,3 +278,46 @@ async def test_r_on_the_fleet_and_the_queue_keeps_the_cursor_on_its_item(tmp_pat
         assert "bravo\x00newest" in queue.items
         assert queue.current_key() == target
     await workspace.close()
+
+
+async def test_a_console_write_shows_on_the_posts_list_and_tenants_counts(tmp_path):
+    import time
+
+    from tursotui.ui.screens.confirm import ConfirmScreen
+    from tursotui.ui.screens.console import ConsoleScreen
+    from tursotui.ui.widgets.sql_editor import SqlEditor
+
+    async def until(pilot, predicate) -> None:
+        deadline = time.monotonic() + 10
+        while not predicate():
+            assert time.monotonic() < deadline, screen_text(app)
+            await pilot.pause(0.02)
+
+    workspace, (path, _ids), app = await _posts_app(tmp_path, drafts=3, published=2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        tenants = app.screen
+        await pilot.press("enter")  # acme's drafts
+        await settle(app, pilot)
+        posts = app.screen
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+        console = app.screen
+        await until(pilot, lambda: console.connection is not None)
+        editor = console.query_one(SqlEditor)
+        editor.load_text("UPDATE posts SET status = 'archived' WHERE rowid = 1")
+        editor.focus()
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: app.screen is console and not console.busy)
+        assert db_counts(path) == {"draft": 2, "published": 2, "archived": 1}
+        app.pop_screen()
+        await settle(app, pilot)
+        assert app.screen is posts
+        assert_posts_screen_is_the_database(app, path, "draft")
+        app.pop_screen()
+        await settle(app, pilot)
+        assert app.screen is tenants
+        assert tenants.health_of("acme").counts == db_counts(path)
+    await workspace.close()
