@@ -189,6 +189,14 @@ async def test_o_orders_oldest_first_and_end_reads_the_oldest_at_once(tmp_path):
         await settle(app, pilot)
         keys = _table(app).ordered_keys
         assert keys == ids["draft"][-len(keys) :]
+        cursor = _table(app).cursor_key
+        await pilot.resize_terminal(140, 30)  # columns laid out again: same rows, same order
+        await settle(app, pilot)
+        after = _table(app).ordered_keys  # (a taller view may have read a page more above)
+        assert after == ids["draft"][-len(after) :] and after[-len(keys) :] == keys
+        assert _table(app).cursor_key == cursor
+        await pilot.resize_terminal(100, 30)
+        await settle(app, pilot)
         assert _table(app).cursor_key == ids["draft"][-1 - 6 * (_table(app)._visible_rows()) - 1]
         await pilot.press("home")
         await settle(app, pilot)

@@ -281,9 +281,9 @@ class PostsScreen(Screen[None]):
         if self._columns_for is None or self._columns_for == self.title_width():
             return
         table = self.query_one("#posts-table", RowList)
-        row = table.cursor_row
+        row, keys = table.cursor_row, table.ordered_keys  # (read from the far end: not dict order)
         self._setup_columns()
-        table.add_rows((post.id, self._row_cells(post)) for post in self.rows.values())
+        table.add_rows((key, self._row_cells(self.rows[key])) for key in keys)
         table.move_cursor(row=row)
 
     def show_tenant(self, tenant: Tenant) -> None:
@@ -625,27 +625,30 @@ class PostsScreen(Screen[None]):
             return
         # On the app, not this screen: going back while it runs must not cut the write short.
         self.app.run_worker(
-            self.moderate([(i, self.rows[i].status) for i in targets], new_status),
+            self.moderate(self.tenant, [(i, self.rows[i].status) for i in targets], new_status),
             group="moderate",
             exit_on_error=False,
             description="moderation write",
         )
 
-    async def moderate(self, posts: list[tuple[str, Any]], new_status: str) -> None:
+    async def moderate(self, tenant: Tenant, posts: list[tuple[str, Any]], new_status: str) -> None:
         """Ask (for more than one post), write, then show what changed and what conflicted.
 
         Writes typed in a burst (`p` `u`) run one after the other, each guarded by the
         status the previous one left (as if typed slowly), not the one shown at the key.
         """
         async with self._writing:
-            posts = [
-                (i, self.rows[i].status if i in self.rows else self._fresh_status.get(i, shown))
-                for i, shown in posts
-            ]
-            await self._moderate(posts, new_status)
+            if tenant is self.tenant:
+                posts = [
+                    (i, self.rows[i].status if i in self.rows else self._fresh_status.get(i, s))
+                    for i, s in posts
+                ]
+            await self._moderate(tenant, posts, new_status)
 
-    async def _moderate(self, posts: list[tuple[str, Any]], new_status: str) -> None:
-        tenant, token = self.tenant, self.token
+    async def _moderate(
+        self, tenant: Tenant, posts: list[tuple[str, Any]], new_status: str
+    ) -> None:
+        token = self.token
         if len(posts) > 1:
             question = Text(f"{VERBS[new_status].capitalize()} {len(posts)} posts on ")
             question.append_text(literal(tenant.name or tenant.slug, 40))
@@ -681,7 +684,8 @@ class PostsScreen(Screen[None]):
                 title="Conflict",
                 severity="warning",
             )
-        self._fresh_status = {i: post.status for i, post in fresh.items()}
+        if tenant is self.tenant:
+            self._fresh_status = {i: post.status for i, post in fresh.items()}
         if not self._current(token, tenant):
             stale.catch_up(self.app)  # the user went on: the screen shown now catches up
             return
