@@ -63,7 +63,7 @@ class PageCursor:
     """Where the next page starts: after the last row shown.
 
     Attributes:
-        published_at: The last row's `published_at` (status filters only).
+        published_at: The last row's `published_at` (None when it has none).
         key: The last row's rowid.
         undated: The last row shown has no `published_at` (its run goes on).
         statuses: The status values an "all" list walks (found once, on its first page).
