@@ -211,6 +211,8 @@ class TenantsScreen(Screen[None]):
             if problem:
                 line.append(" — ")
                 line.append_text(literal(problem, 120, style="red"))
+        if self.app.workspace_open:  # how the registry was understood, last: least urgent
+            line.append_text(literal(f" │ {self.app.workspace.registry.summary()}", style="dim"))
         detail.update(line)
 
     def _location(self, tenant: Tenant) -> str:
