@@ -1,0 +1,484 @@
+"""Registries as real apps make them, through drizzle-orm itself, open as they are.
+
+Each registry here is made by drizzle-kit's own schema push and filled by
+drizzle-orm's own insert (Node, installed from npm into `.cache/drizzle-registry`
+on first use), in the three shapes apps use: explicit snake_case names, Drizzle's
+default camelCase names, and a table that keeps only each tenant's database name.
+What tursotui writes into them is read back by drizzle-orm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from secrets_watch import CANARY
+from servers import JWTKeys, ServerProcess
+from tursotui.cli import main
+from tursotui.registry import Registry, RegistryError
+from tursotui.settings import SettingsError, load_settings
+
+HERE = Path(__file__).parent / "drizzle"
+CACHE = Path(__file__).resolve().parent.parent / ".cache" / "drizzle-registry"
+TOKEN = f"{CANARY}-registry-shape-token"
+
+
+@pytest.fixture(scope="module")
+def drizzle() -> Path:
+    """A folder with drizzle-orm, drizzle-kit and @libsql/client, and the registry script."""
+    if shutil.which("npm") is None:
+        if os.environ.get("CI"):
+            pytest.fail("npm is needed for the drizzle registry tests")
+        pytest.skip("npm is not installed")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        shutil.copy(HERE / "registry.package.json", CACHE / "package.json")
+        shutil.copy(HERE / "registry.mjs", CACHE / "registry.mjs")
+        if not (CACHE / "node_modules" / "drizzle-kit").exists():
+            subprocess.run(
+                ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(CACHE)],
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
+    return CACHE
+
+
+def drizzle_run(runner: Path, db: Path, shape: str, command: str, rows: Any = None) -> str:
+    done = subprocess.run(
+        ["node", str(runner / "registry.mjs"), f"file:{db}", shape, command, json.dumps(rows)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def drizzle_registry(runner: Path, db: Path, shape: str, rows: list[dict[str, Any]]) -> None:
+    """The registry table made by drizzle-kit's push and `rows` inserted by drizzle-orm."""
+    drizzle_run(runner, db, shape, "create", rows)
+
+
+def drizzle_rows(runner: Path, db: Path, shape: str) -> dict[str, dict[str, Any]]:
+    """Every row as drizzle-orm reads it (createdAt in milliseconds), by slug."""
+    return {row["slug"]: row for row in json.loads(drizzle_run(runner, db, shape, "read"))}
+
+
+def files_of(path: Path) -> dict[str, str]:
+    """The database file and any journal beside it, each with its SHA-256."""
+    found = {}
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        file = Path(f"{path}{suffix}")
+        if file.exists():
+            found[file.name] = hashlib.sha256(file.read_bytes()).hexdigest()
+    return found
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """`tursotui argv...` in-process: (exit status, stdout, stderr); no token in either."""
+    try:
+        status = main(list(argv))
+    except SystemExit as exit_:
+        status = exit_.code if isinstance(exit_.code, int) else 1
+    out, err = capsys.readouterr()
+    assert TOKEN not in out + err
+    return status, out, err
+
+
+def one_error(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0].removeprefix("error: ")
+
+
+def tenant_file(path: Path) -> Path:
+    """A tenant database made the way the app makes it (rollback journal, a posts table)."""
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE posts (id INTEGER PRIMARY KEY, status TEXT)")
+        db.execute("INSERT INTO posts (status) VALUES ('draft')")
+    db.close()
+    return path
+
+
+@pytest.fixture
+def registry_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The path of the registry file, named by TURSOTUI_REGISTRY_URL."""
+    path = tmp_path / "meta.db"
+    monkeypatch.setenv("TURSOTUI_REGISTRY_URL", f"file:{path}")
+    return path
+
+
+# -- the three shapes ---------------------------------------------------------------------
+
+
+@pytest.mark.servers
+@pytest.mark.parametrize(
+    ("shape", "url_column", "token_column", "created_column"),
+    [("snake", "db_url", "db_token", "created_at"), ("camel", "dbUrl", "dbToken", "createdAt")],
+)
+def test_drizzle_made_url_registries_open_as_they_are(
+    drizzle: Path,
+    registry_env: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    sqld: ServerProcess,
+    jwt_keys: JWTKeys,
+    shape: str,
+    url_column: str,
+    token_column: str,
+    created_column: str,
+) -> None:
+    token = jwt_keys.token()
+    local = tenant_file(tmp_path / "local.db")
+    rows = [
+        {"id": "a1", "name": "Acme", "slug": "acme", "dbUrl": sqld.http_url, "dbToken": token,
+         "createdAt": 1_790_000_000},
+        {"id": "l1", "name": "Local", "slug": "local", "dbUrl": f"file:{local}", "dbToken": "",
+         "createdAt": 1_790_000_001},
+    ]  # fmt: skip
+    drizzle_registry(drizzle, registry_env, shape, rows)
+
+    status, out, _ = run(capsys, "tenants", "--json")
+    assert status == 0
+    listed = {r["slug"]: r for r in json.loads(out)}
+    assert set(listed) == {"acme", "local"}
+    assert listed["acme"]["reachable"] and listed["acme"]["has_token"], listed["acme"]["error"]
+    assert listed["local"]["reachable"] and listed["local"]["posts"]["draft"] == 1
+    assert token not in out
+
+    status, out, _ = run(capsys, "tenants", "--explain")
+    assert status == 0
+    assert f"  url         {url_column:<24} (by name)" in out
+    assert f"  token       {token_column:<24} (by name)" in out
+    assert f"  created_at  {created_column:<24} (by name)" in out
+    assert f"urls     from column {url_column}" in out
+    assert "  acme: url from column · token: stored" in out
+    assert token not in out
+
+    # what tursotui writes, drizzle-orm reads: the registry's own columns and units
+    status, _, err = run(
+        capsys, "tenants", "add", "beta", "--url", sqld.http_url, "--token", TOKEN, "--name", "B"
+    )
+    assert status == 0, err
+    assert run(capsys, "tenants", "remove", "local")[0] == 0
+    read = drizzle_rows(drizzle, registry_env, shape)
+    assert set(read) == {"acme", "beta"}
+    beta = read["beta"]
+    assert (beta["name"], beta["dbUrl"], beta["dbToken"]) == ("B", sqld.http_url, TOKEN)
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", beta["id"]
+    )
+    assert abs(beta["createdAt"] / 1000 - time.time()) < 60  # seconds were written, not ms
+    assert read["acme"]["createdAt"] == 1_790_000_000_000  # untouched
+
+
+def test_a_names_only_registry_with_a_url_template(
+    drizzle: Path,
+    registry_env: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`tenants(id, name, slug, dbName, plan, createdAt)`: URLs come from the template."""
+    tenants = tmp_path / "tenants"
+    tenants.mkdir()
+    for name in ("acme-db", "globex-db"):
+        tenant_file(tenants / f"{name}.db")
+    drizzle_registry(
+        drizzle,
+        registry_env,
+        "names",
+        [
+            {"name": "Acme", "slug": "acme", "dbName": "acme-db", "plan": "pro"},
+            {"name": "Globex", "slug": "globex", "dbName": "globex-db"},
+            {"name": "Spaced", "slug": "spaced", "dbName": "bad name"},
+        ],
+    )
+    monkeypatch.setenv("TURSOTUI_REGISTRY_TABLE", "tenants")
+
+    # without a way to find URLs, the rows are broken with the reason, not hidden
+    status, out, _ = run(capsys, "tenants", "--json")
+    assert status == 0
+    problems = {r["slug"]: r["error"] for r in json.loads(out)}
+    assert problems["acme"] == (
+        "the row has only a database name ('acme-db'); set TURSOTUI_TENANT_URL_TEMPLATE, "
+        "or TURSO_ORG and TURSO_PLATFORM_API_TOKEN, to find its URL"
+    )
+
+    monkeypatch.setenv("TURSOTUI_TENANT_URL_TEMPLATE", "http://{db_name}.invalid:1/{slug}")
+    status, out, _ = run(capsys, "tenants", "--json")
+    listed = {r["slug"]: r for r in json.loads(out)}
+    assert listed["acme"]["url"] == "http://acme-db.invalid:1/acme"
+    assert "bad name" in listed["spaced"]["error"]  # a malformed URL: that row only
+    assert listed["spaced"]["error"].startswith(
+        "the URL template (tenant_url_template) makes 'http://bad name.invalid:1/spaced'"
+    )
+
+    monkeypatch.setenv("TURSOTUI_TENANT_URL_TEMPLATE", f"file:{tenants}/{{db_name}}.db")
+    status, out, _ = run(capsys, "tenants", "--json")
+    assert status == 0
+    listed = {r["slug"]: r for r in json.loads(out)}
+    assert listed["acme"]["url"] == f"file:{tenants}/acme-db.db"
+    assert listed["acme"]["reachable"] and listed["acme"]["posts"]["draft"] == 1
+    assert listed["globex"]["reachable"]
+
+    status, out, _ = run(capsys, "tenants", "--explain")
+    assert "  url         -                        (not found)" in out
+    assert "  db_name     dbName                   (by name)" in out
+    assert "  token       -                        (not found)" in out
+    assert (
+        f"urls     rows with only a database name (dbName): from the template "
+        f"file:{tenants}/{{db_name}}.db"
+    ) in out
+    assert "  acme: url from template · token: none" in out
+
+    # writes fit the shape: no URL and no token where there is no column for them
+    status, _, err = run(capsys, "tenants", "add", "new", "--url", f"file:{tenants}/new.db")
+    assert status == 1
+    assert one_error(err) == (
+        f"registry {registry_env}: table 'tenants' keeps database names (dbName), not URLs: "
+        "give the database name (--db-name) instead"
+    )
+    status, _, err = run(capsys, "tenants", "add", "new", "--db-name", "new-db", "--token", TOKEN)
+    assert status == 1
+    assert one_error(err) == (
+        f"registry {registry_env}: table 'tenants' has no token column, so it cannot keep a "
+        "token for new"
+    )
+    tenant_file(tenants / "new-db.db")
+    status, _, err = run(capsys, "tenants", "add", "new", "--db-name", "new-db", "--name", "New")
+    assert status == 0, err
+    assert f"added new (file:{tenants}/new-db.db)" in err
+    read = drizzle_rows(drizzle, registry_env, "names")
+    assert set(read) == {"acme", "globex", "spaced", "new"}
+    new = read["new"]
+    assert (new["name"], new["dbName"], new["plan"]) == ("New", "new-db", "free")
+    assert new["id"] == max(r["id"] for r in read.values() if r["slug"] != "new") + 1
+    assert abs(new["createdAt"] / 1000 - time.time()) < 60
+    assert run(capsys, "tenants", "remove", "new")[0] == 0
+    assert "new" not in drizzle_rows(drizzle, registry_env, "names")
+
+
+async def test_listing_a_drizzle_made_registry_changes_no_byte(
+    drizzle: Path, registry_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Neither `tenants --json` nor the TUI's tenants screen changes the registry or a tenant."""
+    from moderation_fixtures import settle
+    from tursotui.ui.app import make_app
+    from tursotui.ui.screens.tenants import TenantsScreen
+
+    tenant = tenant_file(tmp_path / "acme.db")
+    drizzle_registry(
+        drizzle,
+        registry_env,
+        "camel",
+        [{"id": "1", "name": "Acme", "slug": "acme", "dbUrl": f"file:{tenant}", "dbToken": "",
+          "createdAt": 1_790_000_000}],
+    )  # fmt: skip
+    before = files_of(registry_env), files_of(tenant)
+    assert list(before[0]) == ["meta.db"] and list(before[1]) == ["acme.db"]
+
+    status, out, _ = await asyncio.to_thread(run, capsys, "tenants", "--json")
+    assert status == 0 and json.loads(out)[0]["reachable"]
+    assert (files_of(registry_env), files_of(tenant)) == before
+
+    app = make_app(load_settings())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, TenantsScreen)
+        deadline = time.monotonic() + 10
+        while screen.health_of("acme") is None:
+            assert time.monotonic() < deadline
+            await pilot.pause(0.05)
+        assert screen.health_of("acme").reachable
+        app.exit()
+    assert (files_of(registry_env), files_of(tenant)) == before
+    with sqlite3.connect(registry_env) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+
+
+async def test_the_registry_tursotui_creates_is_wal_and_files_it_opens_keep_their_mode(
+    isolated_env: Path, tmp_path: Path
+) -> None:
+    registry = await Registry.open(load_settings())
+    try:
+        tenant = tenant_file(tmp_path / "app.db")
+        await registry.add("app", f"file:{tenant}")
+        connection = await (await registry.get("app")).connect()
+        await connection.execute("INSERT INTO posts (status) VALUES ('published')")
+        await connection.close()
+    finally:
+        await registry.close()
+    with sqlite3.connect(isolated_env / "data" / "registry.db") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    with sqlite3.connect(tenant) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+        assert db.execute("SELECT count(*) FROM posts").fetchone() == (2,)
+
+
+# -- bad input ------------------------------------------------------------------------------
+
+
+def make_table(path: Path, sql: str, *rows: tuple) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute(sql)
+        for row in rows:
+            db.execute(f"INSERT INTO organizations VALUES ({', '.join('?' * len(row))})", row)
+    db.close()
+
+
+async def test_two_columns_that_both_look_like_the_url_ask_for_the_mapping(
+    registry_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = tenant_file(tmp_path / "acme.db")
+    make_table(
+        registry_env,
+        "CREATE TABLE organizations (slug TEXT, db_url TEXT, dbUrl TEXT, secretBlob TEXT)",
+        ("acme", "file:old.db", f"file:{tenant}", TOKEN),
+    )
+    with pytest.raises(RegistryError) as caught:
+        await Registry.open(load_settings())
+    assert str(caught.value) == (
+        f"registry {registry_env}: table 'organizations': columns 'db_url' and 'dbUrl' both look "
+        "like the url column; say which with TURSOTUI_REGISTRY_COLUMNS=url=<column>"
+    )
+    monkeypatch.setenv("TURSOTUI_REGISTRY_COLUMNS", "url=dbUrl, token=secretBlob")
+    registry = await Registry.open(load_settings())
+    try:
+        (acme,) = await registry.tenants()
+        assert acme.url == f"file:{tenant}" and acme.token.get_secret_value() == TOKEN
+        shape = await registry.shape()
+        assert shape.found["url"] == shape.found["token"] == "explicit mapping"
+        assert registry.summary() == "registry organizations · url=dbUrl token=secretBlob"
+        await registry.set_token("acme", "rotated-value")
+    finally:
+        await registry.close()
+    with sqlite3.connect(registry_env) as db:
+        assert db.execute("SELECT secretBlob, db_url FROM organizations").fetchall() == [
+            ("rotated-value", "file:old.db")
+        ]
+
+
+def test_a_mapping_to_a_missing_column_or_an_unknown_role_is_one_clear_error(
+    registry_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_table(registry_env, "CREATE TABLE organizations (slug TEXT, db_url TEXT)")
+    monkeypatch.setenv("TURSOTUI_REGISTRY_COLUMNS", "url=tenantDbUrl")
+    status, _, err = run(capsys, "tenants")
+    assert status == 1
+    assert one_error(err) == (
+        f"registry {registry_env}: setting registry_columns maps url to 'tenantDbUrl', but "
+        "table 'organizations' has no such column (columns: slug, db_url)"
+    )
+    monkeypatch.setenv("TURSOTUI_REGISTRY_COLUMNS", "uri=db_url")
+    status, _, err = run(capsys, "tenants")
+    assert status == 1
+    assert one_error(err) == (
+        "setting registry_columns (from environment variable TURSOTUI_REGISTRY_COLUMNS): "
+        "Value error, unknown role 'uri' (roles: slug, name, url, db_name, token, id, created_at)"
+    )
+
+
+def test_the_mapping_can_come_from_the_toml_file(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (isolated_env / "home" / "config.toml").write_text(
+        'registry_columns = { url = "tenantDbUrl", token = "" }\n'
+        'tenant_url_template = "libsql://{db_name}-{org}.turso.io"\n'
+        'turso_org = "acme-org"\n',
+        encoding="utf-8",
+    )
+    settings = load_settings()
+    assert settings.registry_columns == {"url": "tenantDbUrl", "token": ""}
+    assert settings.tenant_url_template == "libsql://{db_name}-{org}.turso.io"
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("libsql://{database}.turso.io", "unknown placeholder {database}"),
+        ("libsql://{db_name!r}.turso.io", "unknown placeholder {db_name}"),
+        ("libsql://{db_name.turso.io", "not a valid template"),
+        ("libsql://{db_name}-{org}.turso.io", "uses {org} but TURSO_ORG is not set"),
+    ],
+)
+def test_a_bad_template_is_a_settings_error(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, template: str, message: str
+) -> None:
+    monkeypatch.setenv("TURSOTUI_TENANT_URL_TEMPLATE", template)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    text = str(caught.value)
+    assert text.startswith(
+        "setting tenant_url_template (from environment variable TURSOTUI_TENANT_URL_TEMPLATE): "
+    )
+    assert message in text
+
+
+async def test_columns_that_match_no_role_and_rows_without_slug_or_database(
+    registry_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_table(registry_env, "CREATE TABLE organizations (handle TEXT, address TEXT)")
+    with pytest.raises(RegistryError) as caught:
+        await Registry.open(load_settings())
+    assert str(caught.value) == (
+        f"registry {registry_env}: table 'organizations' has no slug column (columns: handle, "
+        "address); say which with TURSOTUI_REGISTRY_COLUMNS=slug=<column>"
+    )
+    monkeypatch.setenv("TURSOTUI_REGISTRY_COLUMNS", "slug=handle,url=address")
+    with sqlite3.connect(registry_env) as db:
+        db.executemany(
+            "INSERT INTO organizations VALUES (?, ?)",
+            [("ok", "file:ok.db"), ("", "file:x.db"), ("nourl", ""), ("ok", "file:dup.db")],
+        )
+    db.close()
+    registry = await Registry.open(load_settings())
+    try:
+        problems = {(t.slug, t.url): t.problem for t in await registry.tenants()}
+    finally:
+        await registry.close()
+    assert problems == {
+        ("ok", "file:ok.db"): None,
+        ("", "file:x.db"): "the row has no slug",
+        ("nourl", ""): "the row has no database URL",
+        ("ok", "file:dup.db"): "duplicate slug 'ok' (an earlier row has it)",
+    }
+
+
+async def test_a_shape_that_cannot_hold_a_new_row_is_refused_before_writing(
+    registry_env: Path,
+) -> None:
+    make_table(
+        registry_env,
+        "CREATE TABLE organizations (slug TEXT, db_url TEXT, owner_id TEXT NOT NULL)",
+        ("acme", "file:acme.db", "u1"),
+    )
+    registry = await Registry.open(load_settings())
+    try:
+        with pytest.raises(RegistryError) as caught:
+            await registry.add("beta", "file:beta.db")
+        assert str(caught.value) == (
+            f"registry {registry_env}: table 'organizations' needs a value in owner_id (NOT NULL, "
+            "no default), which tursotui cannot know; add the row with the app"
+        )
+        with pytest.raises(RegistryError, match="has no token column"):
+            await registry.set_token("acme", TOKEN)
+    finally:
+        await registry.close()
+    with sqlite3.connect(registry_env) as db:
+        assert db.execute("SELECT slug FROM organizations").fetchall() == [("acme",)]
