@@ -482,3 +482,160 @@ async def test_a_shape_that_cannot_hold_a_new_row_is_refused_before_writing(
         await registry.close()
     with sqlite3.connect(registry_env) as db:
         assert db.execute("SELECT slug FROM organizations").fetchall() == [("acme",)]
+
+
+# -- URLs from the Platform API ---------------------------------------------------------------
+
+
+@pytest.fixture
+async def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The spec-checking Platform API test server, named by the settings."""
+    from platform_server import file_backed
+
+    async with file_backed(tmp_path / "platform") as server:
+        monkeypatch.setenv("TURSO_ORG", server.org)
+        monkeypatch.setenv("TURSO_PLATFORM_API_TOKEN", server.token)
+        monkeypatch.setenv("TURSOTUI_PLATFORM_URL", server.url)
+        yield server
+
+
+async def test_names_are_resolved_through_the_platform_api_listing_once(
+    registry_env: Path, platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tursotui.platform.api import PlatformClient
+
+    async with PlatformClient(platform.org, platform.token, base_url=platform.url) as api:
+        for name in ("acme-db", "globex-db", "initech-db"):
+            await api.create_database(name, "default")
+    make_table(
+        registry_env,
+        "CREATE TABLE organizations (slug TEXT, db_url TEXT, database_name TEXT)",
+        ("acme", None, "acme-db"),
+        ("globex", "", "globex-db"),
+        ("ghost", None, "ghost-db"),
+        ("direct", "file:direct.db", None),
+    )
+    # a template is set too: the Platform API, when its credentials are there, wins
+    monkeypatch.setenv("TURSOTUI_TENANT_URL_TEMPLATE", "libsql://{db_name}.template.invalid")
+    registry = await Registry.open(load_settings())
+    try:
+        tenants = {t.slug: t for t in await registry.tenants()}
+        assert (tenants["acme"].url, tenants["acme"].url_source, tenants["acme"].db_name) == (
+            f"libsql://acme-db-{platform.org}.turso.io",
+            "platform",
+            "acme-db",
+        )
+        assert tenants["globex"].url == f"libsql://globex-db-{platform.org}.turso.io"
+        assert tenants["ghost"].problem == (
+            f"the organization {platform.org} has no database 'ghost-db'"
+        )
+        assert (tenants["direct"].url, tenants["direct"].url_source) == ("file:direct.db", "column")
+        assert platform.calls("listDatabases") == 1
+        await registry.tenants()
+        await registry.get("acme")
+        assert platform.calls("listDatabases") == 1  # the missing name does not ask again
+
+        # a row added for a database made since is found: adding asks again
+        async with PlatformClient(platform.org, platform.token, base_url=platform.url) as api:
+            await api.create_database("newco-db", "default")
+        newco = await registry.add("newco", None, db_name="newco-db")
+        assert (newco.url, newco.broken) == (f"libsql://newco-db-{platform.org}.turso.io", False)
+        assert platform.calls("listDatabases") == 2
+        assert registry.summary() == (
+            "registry organizations · url=db_url db_name=database_name no token column · "
+            "URLs of names from the Platform API"
+        )
+    finally:
+        await registry.close()
+
+
+async def test_a_platform_api_that_refuses_breaks_only_the_name_rows(
+    registry_env: Path, platform
+) -> None:
+    make_table(
+        registry_env,
+        "CREATE TABLE organizations (slug TEXT, db_url TEXT, db_name TEXT)",
+        ("named", None, "named-db"),
+        ("direct", "file:direct.db", None),
+    )
+    platform.fail("listDatabases", 403, error="token has no access to this organization")
+    registry = await Registry.open(load_settings())
+    try:
+        tenants = {t.slug: t for t in await registry.tenants()}
+    finally:
+        await registry.close()
+    assert tenants["direct"].problem is None
+    assert tenants["named"].problem == (
+        "cannot find the URL of database 'named-db': Turso Platform API: listing databases: "
+        "token has no access to this organization (HTTP 403)"
+    )
+    assert platform.token not in tenants["named"].problem
+
+
+# -- everything else works on a names-only registry -----------------------------------------
+
+
+def test_provisioning_migrations_sql_and_backups_on_a_names_only_registry(
+    drizzle: Path,
+    registry_env: Path,
+    isolated_env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A tenant created, migrated, queried and backed up where the registry keeps only names."""
+    drizzle_registry(drizzle, registry_env, "names", [])
+    monkeypatch.setenv("TURSOTUI_REGISTRY_TABLE", "tenants")
+    tenants = isolated_env / "data" / "tenants"
+
+    # no way to find a new database's URL from its name: refused before anything is made
+    status, _, err = run(capsys, "tenants", "create", "acme")
+    assert status == 1
+    assert err.splitlines()[-1] == "error: " + (
+        "cannot create tenant acme: the registry keeps database names, not URLs; set "
+        "TURSOTUI_TENANT_URL_TEMPLATE (or TURSO_ORG and TURSO_PLATFORM_API_TOKEN) first"
+    )
+    assert not (tenants / "acme.db").exists()
+
+    # a template that leads elsewhere: the new database is not left registered or behind
+    monkeypatch.setenv("TURSOTUI_TENANT_URL_TEMPLATE", f"file:{tenants}/other-{{db_name}}.db")
+    status, _, err = run(capsys, "tenants", "create", "acme")
+    assert status == 1
+    assert "its database name gives the URL" in err
+    assert drizzle_rows(drizzle, registry_env, "names") == {}
+    assert not (tenants / "acme.db").exists()
+
+    monkeypatch.setenv("TURSOTUI_TENANT_URL_TEMPLATE", f"file:{tenants}/{{db_name}}.db")
+    for slug in ("acme", "globex"):
+        status, _, err = run(capsys, "tenants", "create", slug, "--name", slug.title())
+        assert status == 0, err
+    read = drizzle_rows(drizzle, registry_env, "names")
+    assert {s: (r["name"], r["dbName"], r["plan"]) for s, r in read.items()} == {
+        "acme": ("Acme", "acme", "free"),
+        "globex": ("Globex", "globex", "free"),
+    }
+
+    status, out, _ = run(capsys, "tenants", "--json")
+    listed = {r["slug"]: r for r in json.loads(out)}
+    assert all(r["reachable"] and r["schema"] == "current" for r in listed.values()), listed
+    assert listed["acme"]["url"] == f"file:{tenants}/acme.db"
+
+    assert run(capsys, "migrate", "--all")[0] == 0
+    status, out, err = run(
+        capsys,
+        "sql",
+        "acme",
+        "INSERT INTO posts (id, title, content, author_id) VALUES ('p1', 't', 'c', 'u1')",
+        "--write",
+    )
+    assert status == 0, err
+    status, out, _ = run(
+        capsys, "sql", "acme", "SELECT count(*) AS n FROM posts", "--format", "json"
+    )
+    assert json.loads(out) == [{"n": 1}]
+    backups = isolated_env / "backups"
+    status, _, err = run(capsys, "backup", "--all", "--out", str(backups))
+    assert status == 0, err
+    assert run(capsys, "backup", "--verify", str(backups))[0] == 0
+    manifest = json.loads((backups / "manifest.json").read_text())
+    counts = {b["tenant"]: b["row_counts"]["posts"] for b in manifest["backups"]}
+    assert counts == {"acme": 1, "globex": 0}

@@ -59,6 +59,10 @@ ROLE_NAMES: dict[str, tuple[tuple[str, ...], ...]] = {
 (`db_url` is the database's URL even when the table also has a generic `url`)."""
 
 
+RELIST_AFTER_S = 60.0
+"""How long the Platform API's list of databases stands for names it does not have."""
+
+
 def _plain(name: str) -> str:
     return name.lower().replace("_", "")
 
@@ -311,6 +315,7 @@ class Registry:
         self._shape: Shape | None = None
         self._hostnames: dict[str, str] | None = None
         """Database name -> hostname, from the Platform API's last listing."""
+        self._listed_at = 0.0
         self.label = f"registry {connection.url.host}"
         """What messages call this registry: its host or file, never its token."""
 
@@ -511,12 +516,15 @@ class Registry:
         """Hostnames of the databases `names` from the Platform API (when it is the source).
 
         The organization's databases are listed once and kept for the session; the list
-        is asked again only when a row names a database it does not have (a new one).
+        is asked again when a row names a database it does not have (a new one), at most
+        once per RELIST_AFTER_S, and after `add`.
         Returns `(name -> hostname, why the listing failed)`.
         """
         if not names or self.url_origin() != "the Platform API":
             return {}, None
-        if self._hostnames is not None and names <= self._hostnames.keys():
+        if self._hostnames is not None and (
+            names <= self._hostnames.keys() or time.monotonic() - self._listed_at < RELIST_AFTER_S
+        ):
             return self._hostnames, None
         from tursotui.platform.api import PlatformClient
         from tursotui.platform.errors import PlatformError
@@ -529,6 +537,7 @@ class Registry:
         except PlatformError as error:
             return self._hostnames or {}, str(error)
         self._hostnames = {d.name: d.hostname for d in databases if d.name and d.hostname}
+        self._listed_at = time.monotonic()
         return self._hostnames, None
 
     def _url_of(
