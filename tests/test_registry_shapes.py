@@ -27,6 +27,7 @@ import pytest
 from secrets_watch import CANARY
 from servers import JWTKeys, ServerProcess
 from tursotui.cli import main
+from tursotui.db import LibsqlError
 from tursotui.registry import Registry, RegistryError
 from tursotui.settings import SettingsError, load_settings
 
@@ -639,3 +640,103 @@ def test_provisioning_migrations_sql_and_backups_on_a_names_only_registry(
     manifest = json.loads((backups / "manifest.json").read_text())
     counts = {b["tenant"]: b["row_counts"]["posts"] for b in manifest["backups"]}
     assert counts == {"acme": 1, "globex": 0}
+
+
+# -- a URL template against sqld's namespaces -----------------------------------------------
+
+HOSTS = Path("/etc/hosts")
+NAMESPACE_DOMAIN = "tursotui-registry.test"
+"""sqld routes a request to the namespace named by the first label of its Host header, as
+Turso routes `<db>-<org>.turso.io`; these names point at 127.0.0.1."""
+
+
+def _resolves(host: str) -> bool:
+    import socket
+
+    try:
+        return any(a[4][0] == "127.0.0.1" for a in socket.getaddrinfo(host, 80))
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def loopback_names() -> Any:
+    """Makes `<name>.tursotui-registry.test` reach 127.0.0.1: an /etc/hosts line, removed after.
+
+    Skips where the names do not resolve and /etc/hosts cannot be written (not root).
+    """
+    added: list[str] = []
+
+    def point(*names: str) -> None:
+        for name in names:
+            host = f"{name}.{NAMESPACE_DOMAIN}"
+            if _resolves(host):
+                continue
+            line = f"127.0.0.1 {host} # tursotui test"
+            try:
+                with HOSTS.open("a", encoding="utf-8") as hosts:
+                    hosts.write(f"\n{line}\n")
+            except OSError:
+                pytest.skip("the test's host names do not resolve and /etc/hosts is not writable")
+            added.append(line)
+            assert _resolves(host)
+
+    yield point
+    if added:
+        kept = [
+            line for line in HOSTS.read_text(encoding="utf-8").splitlines() if line not in added
+        ]
+        HOSTS.write_text("\n".join(kept).rstrip("\n") + "\n", encoding="utf-8")
+
+
+@pytest.mark.servers
+async def test_a_url_template_reaches_each_tenants_own_sqld_namespace(
+    registry_env: Path, jwt_keys: JWTKeys, monkeypatch: pytest.MonkeyPatch, loopback_names: Any
+) -> None:
+    import httpx
+
+    from servers import free_port, start_sqld
+
+    admin = free_port()
+    server = start_sqld(
+        jwt_keys.public_key,
+        extra_args=("--enable-namespaces", "--admin-listen-addr", f"127.0.0.1:{admin}"),
+    )
+    try:
+        async with httpx.AsyncClient() as http:
+            for namespace in ("acme", "globex"):
+                answer = await http.post(
+                    f"http://127.0.0.1:{admin}/v1/namespaces/{namespace}/create", json={}
+                )
+                assert answer.status_code == 200, answer.text
+        loopback_names("acme", "globex", "ghost")
+        token = jwt_keys.token()
+        make_table(
+            registry_env,
+            "CREATE TABLE organizations (slug TEXT, dbName TEXT, authToken TEXT)",
+            ("acme", "acme", token),
+            ("globex", "globex", token),
+            ("ghost", "ghost", token),
+        )
+        monkeypatch.setenv(
+            "TURSOTUI_TENANT_URL_TEMPLATE", f"http://{{db_name}}.{NAMESPACE_DOMAIN}:{server.port}"
+        )
+        registry = await Registry.open(load_settings())
+        try:
+            tenants = {t.slug: t for t in await registry.tenants()}
+            assert tenants["acme"].url == f"http://acme.{NAMESPACE_DOMAIN}:{server.port}"
+            assert tenants["acme"].url_source == "template"
+            for slug in ("acme", "globex"):
+                async with await tenants[slug].connect() as db:
+                    await db.execute(f"CREATE TABLE only_{slug} (x)")
+            for slug in ("acme", "globex"):
+                async with await tenants[slug].connect() as db:
+                    names = await db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                    assert [r[0] for r in names.rows] == [f"only_{slug}"]  # its own database
+            with pytest.raises(LibsqlError, match=r"ghost: no libSQL database at ghost\."):
+                async with await tenants["ghost"].connect() as db:
+                    await db.execute("SELECT 1")  # a namespace sqld does not have
+        finally:
+            await registry.close()
+    finally:
+        server.stop()
