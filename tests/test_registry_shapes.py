@@ -740,3 +740,69 @@ async def test_a_url_template_reaches_each_tenants_own_sqld_namespace(
             await registry.close()
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("declared", "existing", "written"),
+    [
+        ("INTEGER", 1_790_000_000_000, "milliseconds"),
+        ("INTEGER", 1_790_000_000, "seconds"),
+        ("TEXT", "2026-01-02T03:04:05.000Z", "iso"),
+        ("TEXT", "2026-01-02 03:04:05", "sqlite"),
+    ],
+)
+async def test_created_at_is_written_in_the_unit_the_rows_use(
+    registry_env: Path, declared: str, existing: Any, written: str
+) -> None:
+    make_table(
+        registry_env,
+        f"CREATE TABLE organizations (id INTEGER PRIMARY KEY, slug TEXT, url TEXT, "
+        f"created {declared})",
+        (7, "old", "file:old.db", existing),
+    )
+    registry = await Registry.open(load_settings())
+    try:
+        new = await registry.add("new", "file:new.db")
+        old = await registry.get("old")
+    finally:
+        await registry.close()
+    assert new.id == "8"  # numbered by SQLite
+    assert old.created_at == 1_790_000_000 or declared == "TEXT"
+    assert abs(new.created_at - time.time()) < 60
+    with sqlite3.connect(registry_env) as db:
+        (value,) = db.execute("SELECT created FROM organizations WHERE slug = 'new'").fetchone()
+    patterns = {
+        "milliseconds": r"\d{13}",
+        "seconds": r"\d{10}",
+        "iso": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z",
+        "sqlite": r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d",
+    }
+    assert re.fullmatch(patterns[written], str(value)), value
+
+
+def test_explain_as_json_names_each_role_and_each_broken_row(
+    registry_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_table(
+        registry_env,
+        "CREATE TABLE organizations (subdomain TEXT, title TEXT, tenantDbUrl TEXT, token TEXT)",
+        ("acme", "Acme", "file:acme.db", TOKEN),
+        ("bad", "Bad", "ftp://x", ""),
+    )
+    monkeypatch.setenv("TURSOTUI_REGISTRY_COLUMNS", "url=tenantDbUrl")
+    status, out, _ = run(capsys, "tenants", "--explain", "--json")
+    assert status == 0
+    report = json.loads(out)
+    assert report["table"] == "organizations"
+    assert report["columns"]["slug"] == {"column": "subdomain", "found": "by name"}
+    assert report["columns"]["name"] == {"column": "title", "found": "by name"}
+    assert report["columns"]["url"] == {"column": "tenantDbUrl", "found": "explicit mapping"}
+    assert report["columns"]["token"] == {"column": "token", "found": "by name"}
+    assert report["columns"]["db_name"] == {"column": None, "found": "not found"}
+    assert report["urls"] == {"column": "tenantDbUrl"}
+    by_slug = {t["slug"]: t for t in report["tenants"]}
+    assert (by_slug["acme"]["url_from"], by_slug["acme"]["token"]) == ("column", "stored")
+    assert by_slug["bad"]["broken"] and "unknown scheme 'ftp'" in by_slug["bad"]["problem"]
+    status, out, _ = run(capsys, "tenants", "--explain")
+    assert "  bad: broken: unknown scheme 'ftp'" in out
+    assert "  url         tenantDbUrl              (explicit mapping)" in out
