@@ -234,6 +234,7 @@ def test_a_names_only_registry_with_a_url_template(
     assert status == 0
     listed = {r["slug"]: r for r in json.loads(out)}
     assert listed["acme"]["url"] == f"file:{tenants}/acme-db.db"
+    assert listed["acme"]["db_name"] == "acme-db"
     assert listed["acme"]["reachable"] and listed["acme"]["posts"]["draft"] == 1
     assert listed["globex"]["reachable"]
 

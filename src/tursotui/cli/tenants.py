@@ -91,6 +91,7 @@ def tenant_record(tenant: Tenant, health: TenantHealth | None) -> dict[str, Any]
         "slug": tenant.slug,
         "name": tenant.name,
         "url": tenant.url,
+        "db_name": tenant.db_name,
         "has_token": bool(tenant.token and tenant.token.get_secret_value()),
         "broken": tenant.broken,
         "reachable": bool(health and health.reachable),
