@@ -807,3 +807,45 @@ def test_explain_as_json_names_each_role_and_each_broken_row(
     status, out, _ = run(capsys, "tenants", "--explain")
     assert "  bad: broken: unknown scheme 'ftp'" in out
     assert "  url         tenantDbUrl              (explicit mapping)" in out
+
+
+@pytest.mark.servers
+async def test_a_camelcase_registry_on_sqld_in_read_only_mode(
+    isolated_env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sqld: ServerProcess,
+    jwt_keys: JWTKeys,
+) -> None:
+    """Columns are read over Hrana too; read-only mode reads the registry and writes nothing."""
+    from tursotui.db import connect
+
+    table = f"orgs_{os.getpid()}_{time.monotonic_ns()}"
+    token = jwt_keys.token()
+    tenant = tenant_file(tmp_path / "acme.db")
+    async with await connect(sqld.http_url, token) as db:
+        await db.batch(
+            [
+                f'CREATE TABLE "{table}" (id TEXT PRIMARY KEY, slug TEXT NOT NULL UNIQUE, '
+                '"dbUrl" TEXT NOT NULL, "dbToken" TEXT, "createdAt" INTEGER)',
+                (f'INSERT INTO "{table}" VALUES (?, ?, ?, NULL, 1790000000)',
+                 ["1", "acme", f"file:{tenant}"]),
+            ]
+        )  # fmt: skip
+    monkeypatch.setenv("TURSOTUI_REGISTRY_URL", sqld.http_url)
+    monkeypatch.setenv("TURSOTUI_REGISTRY_AUTH_TOKEN", token)
+    monkeypatch.setenv("TURSOTUI_REGISTRY_TABLE", table)
+    monkeypatch.setenv("TURSOTUI_READ_ONLY", "true")
+    registry = await Registry.open(load_settings())
+    try:
+        (acme,) = await registry.tenants()
+        assert (acme.slug, acme.url, acme.created_at) == ("acme", f"file:{tenant}", 1_790_000_000)
+        assert registry.summary() == f"registry {table} · url=dbUrl token=dbToken"
+        with pytest.raises(RegistryError, match="read-only"):
+            await registry.add("beta", "file:beta.db")
+    finally:
+        await registry.close()
+    async with await connect(sqld.http_url, token) as db:
+        count = await db.execute(f'SELECT count(*) FROM "{table}"')
+        await db.execute(f'DROP TABLE "{table}"')
+    assert count.rows[0][0] == 1
