@@ -849,3 +849,66 @@ async def test_a_camelcase_registry_on_sqld_in_read_only_mode(
         count = await db.execute(f'SELECT count(*) FROM "{table}"')
         await db.execute(f'DROP TABLE "{table}"')
     assert count.rows[0][0] == 1
+
+
+async def test_the_tui_works_on_tenants_whose_url_came_from_the_template(
+    registry_env: Path, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tenants screen, fleet and a tenant's posts on a names-only registry."""
+    from textual.widgets import DataTable
+
+    from moderation_fixtures import settle
+    from shell_fixtures import screen_text
+    from tursotui.db import connect
+    from tursotui.demo import seed_tenant
+    from tursotui.migrations import load_folder, migrate
+    from tursotui.ui.app import make_app
+    from tursotui.ui.screens.fleet import FleetScreen
+    from tursotui.ui.screens.posts import PostsScreen
+    from tursotui.ui.screens.tenants import TenantsScreen
+
+    tenants = isolated_env / "tenants"
+    for name in ("acme-db", "globex-db"):
+        async with await connect(f"file:{tenants}/{name}.db", create=True) as db:
+            await migrate(db, load_folder(None))
+            await seed_tenant(db, posts=5, seed=1)
+    make_table(registry_env, "CREATE TABLE organizations (slug TEXT, name TEXT, dbName TEXT)")
+    with sqlite3.connect(registry_env) as db:
+        db.executemany(
+            "INSERT INTO organizations VALUES (?, ?, ?)",
+            [("acme", "Acme", "acme-db"), ("globex", "Globex", "globex-db")],
+        )
+    db.close()
+    monkeypatch.setenv("TURSOTUI_TENANT_URL_TEMPLATE", f"file:{tenants}/{{db_name}}.db")
+    app = make_app(load_settings())
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, TenantsScreen)
+        deadline = time.monotonic() + 10
+        while any(screen.health_of(s) is None for s in ("acme", "globex")):
+            assert time.monotonic() < deadline
+            await pilot.pause(0.05)
+        assert all(screen.health_of(s).reachable for s in ("acme", "globex"))
+        text = screen_text(app)
+        assert "registry organizations · db_name=dbName no token column" in text
+        await pilot.press("f")
+        await settle(app, pilot)
+        assert isinstance(app.screen, FleetScreen)
+        table = app.screen.query_one("#fleet-table", DataTable)
+        states = [str(table.get_cell(row.key, "state")) for row in table.ordered_rows]
+        assert states == ["ok", "ok"]
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, TenantsScreen)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, PostsScreen)
+        assert app.screen.tenant.slug == "acme"
+        from tursotui.ui.widgets.row_list import RowList
+
+        with sqlite3.connect(tenants / "acme-db.db") as db:
+            (drafts,) = db.execute("SELECT count(*) FROM posts WHERE status = 'draft'").fetchone()
+        db.close()
+        assert app.screen.query_one("#posts-table", RowList).row_count == drafts > 0
+        app.exit()
