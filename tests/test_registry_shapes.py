@@ -912,3 +912,20 @@ async def test_the_tui_works_on_tenants_whose_url_came_from_the_template(
         db.close()
         assert app.screen.query_one("#posts-table", RowList).row_count == drafts > 0
         app.exit()
+
+
+def test_a_database_name_where_the_registry_keeps_urls_is_refused(
+    registry_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_table(registry_env, "CREATE TABLE organizations (slug TEXT, db_url TEXT, db_token TEXT)")
+    status, _, err = run(capsys, "tenants", "add", "acme", "--db-name", "acme-db")
+    assert status == 1
+    assert one_error(err) == (
+        f"registry {registry_env}: table 'organizations' keeps URLs (db_url), not database "
+        "names: give the URL (--url) instead"
+    )
+    status, _, err = run(capsys, "tenants", "add", "acme")
+    assert status == 2 and "give the database's --url (or --db-name)" in err
+    with sqlite3.connect(registry_env) as db:
+        assert db.execute("SELECT count(*) FROM organizations").fetchone() == (0,)
+    db.close()
