@@ -613,6 +613,8 @@ class Registry:
         shape = await self.shape()
         token_text = token.get_secret_value() if isinstance(token, SecretStr) else token
         url_text = None
+        if url is not None and not url.strip():
+            raise RegistryError(f"tenant {slug}: the database URL is empty")
         if url:
             url_text, url_token = split_token(url.strip())
             token_text = token_text or url_token

@@ -173,7 +173,7 @@ async def add_tenant(args: argparse.Namespace) -> int:
     if args.token == "-":
         args.token = sys.stdin.readline().strip()
     remember_secret(args.token)
-    if not args.url and not args.db_name:
+    if args.url is None and args.db_name is None:
         args.parser.error("give the database's --url (or --db-name)")
     async with open_workspace(args) as workspace:
         tenant = await workspace.registry.add(
