@@ -218,7 +218,7 @@ class TenantsScreen(Screen[None]):
     def _location(self, tenant: Tenant) -> str:
         """Where a tenant lives, in full; local files under the data dir relative to it."""
         if tenant.broken:
-            return tenant.url
+            return tenant.url or tenant.host  # a row with only a database name: the name
         if tenant.is_remote:
             return tenant.host
         path = Path(tenant.host)
