@@ -929,3 +929,40 @@ def test_a_database_name_where_the_registry_keeps_urls_is_refused(
     with sqlite3.connect(registry_env) as db:
         assert db.execute("SELECT count(*) FROM organizations").fetchone() == (0,)
     db.close()
+
+
+def test_a_token_written_into_the_template_never_shows(
+    registry_env: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tenant_file(tmp_path / "acme-db.db")
+    make_table(
+        registry_env,
+        "CREATE TABLE organizations (slug TEXT, dbName TEXT)",
+        ("acme", "acme-db"),
+    )
+    monkeypatch.setenv(
+        "TURSOTUI_TENANT_URL_TEMPLATE", f"file:{tmp_path}/{{db_name}}.db?authToken={TOKEN}"
+    )
+    status, out, _ = run(capsys, "tenants", "--json")  # `run` fails on the token in any output
+    assert status == 0
+    (acme,) = json.loads(out)
+    assert (acme["url"], acme["has_token"], acme["reachable"]) == (
+        f"file:{tmp_path}/acme-db.db",
+        True,
+        True,
+    )
+    status, out, _ = run(capsys, "tenants", "--explain")
+    assert f"from the template file:{tmp_path}/{{db_name}}.db (with a token)" in out
+    # a row the template makes a malformed URL of: the reason shows no token either
+    with sqlite3.connect(registry_env) as db:
+        db.execute("INSERT INTO organizations VALUES ('bad', 'x/../y z')")
+    db.close()
+    monkeypatch.setenv(
+        "TURSOTUI_TENANT_URL_TEMPLATE", f"http://{{db_name}}.invalid?authToken={TOKEN}"
+    )
+    status, out, _ = run(capsys, "tenants", "--json")
+    bad = next(r for r in json.loads(out) if r["slug"] == "bad")
+    assert bad["error"].startswith("the URL template (tenant_url_template) makes 'http://x/../y z")

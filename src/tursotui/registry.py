@@ -404,6 +404,14 @@ class Registry:
             line += f" · URLs of names from {self.url_origin() or 'nowhere'}"
         return line
 
+    @property
+    def shown_template(self) -> str | None:
+        """The URL template as it may be printed: a token in its query is masked."""
+        if not self.template:
+            return None
+        base, token = split_token(self.template)
+        return f"{base} (with a token)" if token else base
+
     def url_origin(self) -> str | None:
         """Where the URL of a row with only a database name comes from, or None."""
         if self.settings is not None and self.settings.uses_platform_api:
@@ -491,6 +499,9 @@ class Registry:
                 problem = _url_problem(url_text)
             elif db_name_text:
                 url_text, source, problem = self._url_of(slug_text, db_name_text, found, failure)
+                # a token written into the template (`?authToken=`) is kept out of the URL too
+                url_text, template_token = split_token(url_text)
+                token = token or template_token
             elif "db_name" in shape.roles:
                 problem = "the row has no database URL or database name"
             else:
@@ -562,9 +573,14 @@ class Registry:
             assert self.template is not None
             org = self.settings.turso_org if self.settings else None
             url = self.template.format(db_name=db_name, slug=slug, org=org or "")
-            problem = _url_problem(url)
+            problem = _url_problem(split_token(url)[0])
             if problem:
-                return url, "", f"the URL template (tenant_url_template) makes {url!r}: {problem}"
+                shown = split_token(url)[0]  # never a token written into the template
+                return (
+                    shown,
+                    "",
+                    (f"the URL template (tenant_url_template) makes {shown!r}: {problem}"),
+                )
             return url, "template", None
         return (
             "",

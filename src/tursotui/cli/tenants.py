@@ -225,7 +225,7 @@ def explanation(workspace: Workspace, tenants: list[Tenant]) -> dict[str, Any]:
         if origin == "the Platform API":
             urls["names"]["org"] = settings.turso_org
         elif origin == "the URL template":
-            urls["names"]["template"] = settings.tenant_url_template
+            urls["names"]["template"] = registry.shown_template
     return {
         "registry": registry.label.removeprefix("registry "),
         "table": shape.table,
