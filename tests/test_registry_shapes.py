@@ -167,7 +167,7 @@ def test_drizzle_made_url_registries_open_as_they_are(
     assert f"  token       {token_column:<24} (by name)" in out
     assert f"  created_at  {created_column:<24} (by name)" in out
     assert f"urls     from column {url_column}" in out
-    assert "  acme: url from column · token: stored" in out
+    assert "  acme: url from column · token stored: the registry row holds a token" in out
     assert token not in out
 
     # what tursotui writes, drizzle-orm reads: the registry's own columns and units
@@ -246,7 +246,7 @@ def test_a_names_only_registry_with_a_url_template(
         f"urls     rows with only a database name (dbName): from the template "
         f"file:{tenants}/{{db_name}}.db"
     ) in out
-    assert "  acme: url from template · token: none" in out
+    assert "  acme: url from template · token none: a local file needs no token" in out
 
     # writes fit the shape: no URL and no token where there is no column for them
     status, _, err = run(capsys, "tenants", "add", "new", "--url", f"file:{tenants}/new.db")
@@ -802,7 +802,10 @@ def test_explain_as_json_names_each_role_and_each_broken_row(
     assert report["columns"]["db_name"] == {"column": None, "found": "not found"}
     assert report["urls"] == {"column": "tenantDbUrl"}
     by_slug = {t["slug"]: t for t in report["tenants"]}
-    assert (by_slug["acme"]["url_from"], by_slug["acme"]["token"]) == ("column", "stored")
+    assert (by_slug["acme"]["url_from"], by_slug["acme"]["token"]) == (
+        "column",
+        "none",
+    )  # a local file
     assert by_slug["bad"]["broken"] and "unknown scheme 'ftp'" in by_slug["bad"]["problem"]
     status, out, _ = run(capsys, "tenants", "--explain")
     assert "  bad: broken: unknown scheme 'ftp'" in out

@@ -244,7 +244,11 @@ class Tenant:
         return "••••••" if self.token and self.token.get_secret_value() else "(none)"
 
     async def connect(self, *, read_only: bool = False, timeout: float = 10.0) -> Connection:
-        """Open a connection to this tenant's database, named after the tenant in messages."""
+        """Open a connection to this tenant's database, named after the tenant in messages.
+
+        It sends the stored token as it is; tursotui itself opens tenants through
+        `Workspace.open_tenant`, which gets the token from its source (`tursotui.tokens`).
+        """
         if self.problem:
             raise RegistryError(f"tenant {self.slug}: {self.problem}")
         return await connect(

@@ -85,14 +85,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     provision.register(sub)
 
 
-def tenant_record(tenant: Tenant, health: TenantHealth | None) -> dict[str, Any]:
-    """One tenant as `tenants --json` prints it (never the token)."""
+def tenant_record(
+    tenant: Tenant, health: TenantHealth | None, token_source: str | None = None
+) -> dict[str, Any]:
+    """One tenant as `tenants --json` prints it (never the token).
+
+    `token_source` is where its token comes from: `stored`, `command`, `group`,
+    `minted` or `none`.
+    """
     record: dict[str, Any] = {
         "slug": tenant.slug,
         "name": tenant.name,
         "url": tenant.url,
         "db_name": tenant.db_name,
         "has_token": bool(tenant.token and tenant.token.get_secret_value()),
+        "token_source": token_source,
         "broken": tenant.broken,
         "reachable": bool(health and health.reachable),
         "error": tenant.problem if tenant.broken else (health.error if health else None),
@@ -119,7 +126,8 @@ async def list_tenants(args: argparse.Namespace) -> int:
         rows = list(tenants)
         async for health in probe_all(workspace, rows, workspace.settings.fleet_concurrency):
             answers[id(health.tenant)] = health  # slugs may repeat in broken registries
-    records = [tenant_record(t, answers.get(id(t))) for t in rows]
+        sources = {id(t): workspace.tokens.choose(t).label for t in rows}
+    records = [tenant_record(t, answers.get(id(t)), sources[id(t)]) for t in rows]
     if args.json:
         write_json(records)
     elif not records:
@@ -198,15 +206,6 @@ async def remove_tenant(args: argparse.Namespace) -> int:
 # -- --explain ---------------------------------------------------------------------------
 
 
-def token_source(tenant: Tenant) -> str:
-    """Where a tenant's token comes from, in a word (never the token).
-
-    The hook for token sources beyond the registry: `stored` when the row keeps a
-    token, `none` otherwise.
-    """
-    return "stored" if tenant.token and tenant.token.get_secret_value() else "none"
-
-
 def explanation(workspace: Workspace, tenants: list[Tenant]) -> dict[str, Any]:
     """How the registry was understood, as `tenants --explain --json` prints it."""
     registry = workspace.registry
@@ -240,7 +239,8 @@ def explanation(workspace: Workspace, tenants: list[Tenant]) -> dict[str, Any]:
                 "url": t.url,
                 "db_name": t.db_name,
                 "url_from": t.url_source or None,
-                "token": token_source(t),
+                "token": workspace.tokens.choose(t).label,
+                "token_why": workspace.tokens.explain(t),
                 "broken": t.broken,
                 "problem": t.problem,
             }
@@ -280,7 +280,7 @@ async def explain(args: argparse.Namespace) -> int:
         if entry["broken"]:
             lines.append(f"  {slug}: broken: {entry['problem']}")
         else:
-            lines.append(f"  {slug}: url from {entry['url_from']} · token: {entry['token']}")
+            lines.append(f"  {slug}: url from {entry['url_from']} · token {entry['token_why']}")
     for line in lines:
         print(printable(line))  # slugs, names and URLs are database content
     return OK
