@@ -26,6 +26,7 @@ from tursotui.registry import RegistryError
 from tursotui.ui.literal import literal
 from tursotui.ui.post_cells import PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
@@ -331,6 +332,7 @@ class PostsScreen(Screen[None]):
         except ModerationError as error:
             if self._current(token, tenant):
                 self.fetching = False
+                self.query_one("#posts-table", RowList).more_available = False
                 self.error = str(error)
                 self.show_status()
                 self.notify(str(error), title="Posts", severity="error", markup=False)
@@ -343,8 +345,10 @@ class PostsScreen(Screen[None]):
                 continue  # moved since the previous page was read
             self.rows[post.id] = post
             new.append((post.id, self._row_cells(post)))
-        self.query_one("#posts-table", RowList).add_rows(new)
+        table = self.query_one("#posts-table", RowList)
+        table.add_rows(new)
         self.next_page = page.next
+        table.more_available = page.next is not None  # keys past the last row wait for it
         self.fetching = False
         self.show_status()
         if self.counts is None and self._counting is not tenant:
@@ -415,6 +419,7 @@ class PostsScreen(Screen[None]):
         search.display = True
         search.value = self.post_filter.search or ""
         search.focus()
+        hold_keys_for(self.app, search)
 
     @on(Input.Submitted, "#posts-search")
     def _on_search(self, event: Input.Submitted) -> None:
