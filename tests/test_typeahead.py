@@ -103,7 +103,7 @@ async def test_t_name_enter_opens_that_tenant(tmp_path: Path):
 
 
 async def test_search_typed_ahead_on_posts(tmp_path: Path):
-    """`/`, a title and `enter` in one burst search for that title; `escape` then `2` acts on the list."""
+    """`/`, a title and `enter` in one burst search for that title; the list has focus again."""
     workspace, _ = await three_tenants(tmp_path, published=3)
     app = make_test_app(workspace)
     async with app.run_test(size=SIZE) as pilot:
@@ -117,7 +117,7 @@ async def test_search_typed_ahead_on_posts(tmp_path: Path):
 
 
 async def test_filter_typed_ahead_on_tenants(tmp_path: Path):
-    """`/` and a slug on the tenants screen filter by it; `escape` and `f` then open the fleet."""
+    """`/` and a slug in one burst on the tenants screen filter by that slug."""
     workspace, _ = await three_tenants(tmp_path)
     app = make_test_app(workspace)
     async with app.run_test(size=SIZE) as pilot:

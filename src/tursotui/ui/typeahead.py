@@ -24,6 +24,7 @@ the user no longer sees.
 from __future__ import annotations
 
 import time
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -79,12 +80,13 @@ class KeyGate:
         self.app = app
         self._waiting: deque[events.Key | events.Paste] = deque()
         self._in_flight: events.Key | events.Paste | None = None
-        self._sent_to: Screen | None = None
-        """The screen that was on top when the key in flight was let through."""
+        self._sent_to: weakref.ref[Screen] | None = None
+        """The screen that was on top when the key in flight was let through (weakly: the
+        gate must not keep a closed screen and its rows alive)."""
         self._watchdog: Timer | None = None
         self._settle_until = 0.0
         self._settling = False
-        self._hold: Widget | Callable[[], Widget | None] | None = None
+        self._hold: weakref.ref[Widget] | Callable[[], Widget | None] | None = None
         self._hold_until = 0.0
 
     @property
@@ -117,13 +119,13 @@ class KeyGate:
 
     async def returned(self, event: events.Key, dispatch: Callable[[], Awaitable[None]]) -> None:
         """Run the key's bindings, unless the screen it was sent to is gone."""
-        if self.app.screen is self._sent_to:
+        if self._sent_to is not None and self.app.screen is self._sent_to():
             await dispatch()
         self.finished(event)
 
     def hold(self, target: Widget | Callable[[], Widget | None], timeout: float = HOLD_S) -> None:
         """Keep the next keys until `target` (or what it returns) has focus."""
-        self._hold = target
+        self._hold = weakref.ref(target) if isinstance(target, Widget) else target
         self._hold_until = time.monotonic() + timeout
 
     # -- one key at a time -------------------------------------------------------------
@@ -164,7 +166,7 @@ class KeyGate:
         if now >= self._settle_until:
             return True
         screen = self.app.screen
-        if screen is not self._sent_to:
+        if self._sent_to is None or screen is not self._sent_to():
             # A new screen: wait until it is mounted and has taken focus (if it can).
             if not screen.is_mounted:
                 return False
@@ -174,8 +176,8 @@ class KeyGate:
 
     def _target(self) -> Widget | None:
         hold = self._hold
-        if hold is None or isinstance(hold, Widget):
-            return hold
+        if hold is None or isinstance(hold, weakref.ref):
+            return None if hold is None else hold()
         try:
             return hold()
         except Exception:  # not composed yet (NoMatches): keep waiting
@@ -191,7 +193,7 @@ class KeyGate:
         else:
             let_through = event
         self._in_flight = let_through
-        self._sent_to = self.app.screen
+        self._sent_to = weakref.ref(self.app.screen)
         self._watchdog = self.app.set_timer(
             IN_FLIGHT_S, lambda: self.finished(let_through), name="key watchdog"
         )
