@@ -287,3 +287,93 @@ async def test_posts_pagedowns_in_a_burst_reach_as_far_as_one_by_one(
         assert one_by_one[0] == 20 * page
         assert burst_at == one_by_one
     await workspace.close()
+
+
+async def test_s_then_sql_and_ctrl_r_runs_it_in_the_new_console(tmp_path: Path):
+    """On the tenants screen, `s`, a statement and `ctrl+r` in one burst: the console runs it
+    once connected (the text is in the editor, not in the schema panel or lost)."""
+    workspace, _ = await three_tenants(tmp_path)
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await quiet(app, pilot)
+        burst(app, "s", *typed("SELECT 6*7 AS answer"))
+        await until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+        await until(pilot, lambda: app.screen.connection is not None)
+        await quiet(app, pilot)
+        screen = console_of(app)
+        assert screen.query_one(SqlEditor).text == "SELECT 6*7 AS answer"
+        burst(app, "ctrl+r")
+        await until(pilot, lambda: screen.query_one(ResultGrid).values == [(42,)])
+    await workspace.close()
+
+
+async def test_f8_search_enter_and_ctrl_r_run_the_statement_found(tmp_path: Path):
+    """`F8`, words, `enter` and `ctrl+r` in one burst run the statement the words found."""
+    workspace, _ = await three_tenants(tmp_path)
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_console(app, pilot, workspace)
+        await run_sql(app, pilot, "SELECT count(*) AS users FROM users")
+        await run_sql(app, pilot, "SELECT 1 AS one")
+        burst(app, "f8", *typed("users"), "enter", "ctrl+r")
+        await quiet(app, pilot)
+        assert app.screen is screen
+        assert screen.query_one(SqlEditor).text == "SELECT count(*) AS users FROM users"
+        assert screen.query_one(ResultGrid).result_columns == ("users",)
+    await workspace.close()
+
+
+async def test_n_then_a_slug_goes_into_the_new_tenant_dialog(tmp_path: Path):
+    """`n` and a slug in one burst: the whole slug is in the dialog's slug field."""
+    from tursotui.ui.screens.new_tenant import NewTenantScreen
+
+    workspace, _ = await three_tenants(tmp_path)
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await quiet(app, pilot)
+        burst(app, "n", *typed("newco"))
+        await quiet(app, pilot)
+        assert isinstance(app.screen, NewTenantScreen)
+        assert app.screen.query_one("#slug", Input).value == "newco"
+    await workspace.close()
+
+
+async def test_a_key_never_runs_a_binding_of_a_screen_it_was_not_sent_to(tmp_path: Path):
+    """A key that opens a screen on its way up must not also run that new screen's binding."""
+    from textual.app import ComposeResult
+    from textual.screen import Screen
+    from textual.widgets import Static
+
+    ran: list[str] = []
+
+    class Opener(Static, can_focus=True):
+        def on_key(self, event: events.Key) -> None:
+            if event.key == "x":  # opens a screen, and lets the key go on up
+                self.app.push_screen(Other())
+
+    class First(Screen[None]):
+        BINDINGS = [("x", "mark('first')")]
+
+        def compose(self) -> ComposeResult:
+            yield Opener("opener")
+
+        def action_mark(self, name: str) -> None:
+            ran.append(name)
+
+    class Other(First):
+        BINDINGS = [("x", "mark('other')")]
+
+        def compose(self) -> ComposeResult:
+            yield Static("other")
+
+    workspace, _ = await three_tenants(tmp_path)
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await quiet(app, pilot)
+        app.push_screen(First())
+        await quiet(app, pilot)
+        burst(app, "x")
+        await quiet(app, pilot)
+        assert isinstance(app.screen, Other)
+        assert "other" not in ran
+    await workspace.close()

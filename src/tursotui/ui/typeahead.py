@@ -166,6 +166,14 @@ class KeyGate:
         if now >= self._settle_until:
             return True
         screen = self.app.screen
+        # Messages the key set off along the focus chain (an input's Submitted, a dismissed
+        # dialog's result handed to the screen below) are handled before the next key. Not
+        # the app's own queue: timers and workers keep it busy, and the keys wait in it.
+        for node in (screen, *(focused.ancestors_with_self if focused is not None else ())):
+            if node is self.app:
+                continue
+            if not node._message_queue.empty() or node._next_callbacks:
+                return False
         if self._sent_to is None or screen is not self._sent_to():
             # A new screen: wait until it is mounted and has taken focus (if it can).
             if not screen.is_mounted:
