@@ -23,6 +23,7 @@ the user no longer sees.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import weakref
 from collections import deque
@@ -30,12 +31,12 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from textual import events
+from textual.message_pump import MessagePump
 from textual.widget import Widget
 
 if TYPE_CHECKING:
     from textual.app import App
     from textual.screen import Screen
-    from textual.timer import Timer
 
 HOLD_S = 2.0
 """How long keys wait at most for an input that is opening to take focus."""
@@ -43,8 +44,13 @@ SETTLE_S = 0.5
 """How long keys wait at most for a key's effect to show (a new screen to take focus)."""
 IN_FLIGHT_S = 1.0
 """How long a key may travel before the next one goes anyway (it was lost on the way)."""
-POLL_S = 0.005
+POLL_S = 0.002
 """How often a waiting gate looks again."""
+MOTION_KEYS = frozenset(
+    {"up", "down", "left", "right", "pageup", "pagedown", "home", "end", "ctrl+home", "ctrl+end"}
+)
+"""Keys that move a cursor: what they set off (a highlight shown) opens nothing, so the
+next key need not wait for it (holding `down` must keep up with the keyboard's repeat)."""
 
 
 class GatedKey(events.Key):
@@ -83,9 +89,13 @@ class KeyGate:
         self._sent_to: weakref.ref[Screen] | None = None
         """The screen that was on top when the key in flight was let through (weakly: the
         gate must not keep a closed screen and its rows alive)."""
-        self._watchdog: Timer | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
         self._settle_until = 0.0
         self._settling = False
+        self._settle_round = 0
+        """Bumped per key: a look-again scheduled for an earlier key does nothing."""
+        self._careful = True
+        """Whether the next key waits for the messages the last one set off."""
         self._hold: weakref.ref[Widget] | Callable[[], Widget | None] | None = None
         self._hold_until = 0.0
 
@@ -136,23 +146,41 @@ class KeyGate:
             return
         self._in_flight = None
         if self._watchdog is not None:
-            self._watchdog.stop()
+            self._watchdog.cancel()
             self._watchdog = None
+        # A letter an input typed, a paste, a cursor motion: nothing opens or moves focus.
+        typed = isinstance(event, events.Key) and event._stop_propagation and event.is_printable
+        motion = isinstance(event, events.Key) and event.key in MOTION_KEYS
+        self._careful = not (typed or motion or isinstance(event, events.Paste))
         self._settling = True
         self._settle_until = time.monotonic() + SETTLE_S
-        # After what the key queued in the app (a `focus()`, a `call_later`), and after
-        # the screen on top has processed its messages and repainted.
-        self.app.call_after_refresh(self._settled)
+        self._settle_round += 1
+        # A last look at the deadline, whatever happens to the widgets looked at meanwhile.
+        loop = asyncio.get_running_loop()
+        loop.call_later(SETTLE_S + POLL_S, self._settled, self._settle_round)
+        # What the key queued in the app itself (a `focus()`, a `call_later`) runs before
+        # the next key in any case: that key goes through the app's queue too.
+        self._settled(self._settle_round)
 
-    def _settled(self) -> None:
-        if not self._ready():
-            self.app.set_timer(POLL_S, self._settled)
-            return
-        self._settling = False
-        self._next()
+    def _settled(self, settle_round: int) -> None:
+        if not self._settling or settle_round != self._settle_round:
+            return  # this key has settled already
+        wait = self._ready()
+        if wait is True:
+            self._settling = False
+            self._next()
+        elif isinstance(wait, MessagePump) and wait.call_later(self._settled, settle_round):
+            pass  # looks again once that widget has handled what is in its queue now
+        else:
+            # The event loop's own timer: cheap, and other tasks run in between.
+            asyncio.get_running_loop().call_later(POLL_S, self._settled, settle_round)
 
-    def _ready(self) -> bool:
-        """Whether what the last key started shows now (or has taken too long)."""
+    def _ready(self) -> bool | MessagePump:
+        """Whether what the last key started shows now (or has taken too long).
+
+        Returns:
+            True, False (look again soon), or a widget still busy with what the key set off.
+        """
         now = time.monotonic()
         focused = self.app.focused
         if self._hold is not None:
@@ -169,11 +197,12 @@ class KeyGate:
         # Messages the key set off along the focus chain (an input's Submitted, a dismissed
         # dialog's result handed to the screen below) are handled before the next key. Not
         # the app's own queue: timers and workers keep it busy, and the keys wait in it.
-        for node in (screen, *(focused.ancestors_with_self if focused is not None else ())):
+        chain = (screen, *(focused.ancestors_with_self if focused is not None else ()))
+        for node in chain if self._careful else ():
             if node is self.app:
                 continue
             if not node._message_queue.empty() or node._next_callbacks:
-                return False
+                return node
         if self._sent_to is None or screen is not self._sent_to():
             # A new screen: wait until it is mounted and has taken focus (if it can).
             if not screen.is_mounted:
@@ -202,8 +231,8 @@ class KeyGate:
             let_through = event
         self._in_flight = let_through
         self._sent_to = weakref.ref(self.app.screen)
-        self._watchdog = self.app.set_timer(
-            IN_FLIGHT_S, lambda: self.finished(let_through), name="key watchdog"
+        self._watchdog = asyncio.get_running_loop().call_later(
+            IN_FLIGHT_S, self.finished, let_through
         )
         # Through the app's queue, so it is dispatched in the app's own task.
         self.app.post_message(let_through)
