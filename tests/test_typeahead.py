@@ -377,3 +377,33 @@ async def test_a_key_never_runs_a_binding_of_a_screen_it_was_not_sent_to(tmp_pat
         assert isinstance(app.screen, Other)
         assert "other" not in ran
     await workspace.close()
+
+
+async def test_f_slash_and_words_search_the_fleet(tmp_path: Path):
+    """On the tenants screen, `f`, `/` and words in one burst: the words are in the fleet's
+    search box (the fleet screen opened between them)."""
+    from tursotui.ui.screens.fleet import FleetScreen
+
+    workspace, _ = await three_tenants(tmp_path)
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await quiet(app, pilot)
+        burst(app, "f", "slash", *typed("draft 1"))
+        await quiet(app, pilot)
+        assert isinstance(app.screen, FleetScreen)
+        box = app.screen.query_one("#fleet-search", Input)
+        assert box.value == "draft 1" and app.focused is box
+    await workspace.close()
+
+
+async def test_help_lists_f4_for_the_schema_panel(tmp_path: Path):
+    """`?` in the console names F4 for the schema panel."""
+    workspace, _ = await three_tenants(tmp_path)
+    app = make_test_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_console(app, pilot, workspace)
+        await pilot.press("f3", "question_mark")
+        await quiet(app, pilot)
+        lines = [line.lower() for line in screen_text(app).splitlines() if "schema panel" in line]
+        assert any("f4" in line for line in lines), lines
+    await workspace.close()
