@@ -407,3 +407,45 @@ async def test_help_lists_f4_for_the_schema_panel(tmp_path: Path):
         lines = [line.lower() for line in screen_text(app).splitlines() if "schema panel" in line]
         assert any("f4" in line for line in lines), lines
     await workspace.close()
+
+
+async def test_comments_pagedowns_in_a_burst_reach_as_far_as_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """20 `pagedown` in one burst on a post's 2,000 comments (fetched a page at a time, slowly)."""
+    from tursotui import moderation
+    from tursotui.ui.screens.post import PostScreen
+
+    fetch = moderation.fetch_comments
+
+    async def slow_fetch(conn, post_id, *, after=None, **kwargs):
+        if after is not None:
+            await asyncio.sleep(0.1)
+        return await fetch(conn, post_id, after=after, **kwargs)
+
+    monkeypatch.setattr(moderation, "fetch_comments", slow_fetch)
+    workspace, made = await three_tenants(
+        tmp_path, {"chatty": dict(drafts=1, comments_per_post=2000)}
+    )
+    (post_id,) = made["chatty"][1]["draft"]
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await quiet(app, pilot)
+        app.push_screen(PostScreen(await workspace.registry.get("chatty"), post_id))
+        await quiet(app, pilot)
+        table = app.screen.query_one("#post-comments", RowList)
+        assert app.focused is table and table.row_count < 500
+        page = table.scrollable_content_region.height - 1
+        burst(app, *["pagedown"] * 20)
+        await quiet(app, pilot)
+        burst_at = (table.cursor_row, table.scroll_offset.y)
+
+        burst(app, "home")
+        await quiet(app, pilot)
+        for _ in range(20):
+            await pilot.press("pagedown")
+            await quiet(app, pilot)
+        one_by_one = (table.cursor_row, table.scroll_offset.y)
+        assert one_by_one[0] == 20 * page
+        assert burst_at == one_by_one
+    await workspace.close()
