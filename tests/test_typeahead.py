@@ -449,3 +449,18 @@ async def test_comments_pagedowns_in_a_burst_reach_as_far_as_one_by_one(
         assert one_by_one[0] == 20 * page
         assert burst_at == one_by_one
     await workspace.close()
+
+
+async def test_a_paste_right_after_t_goes_into_the_tenant_filter(tmp_path: Path):
+    """`t` then a bracketed paste, at once: the pasted name is in the filter."""
+    workspace, _ = await three_tenants(tmp_path)
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await on_posts_of(app, pilot, workspace)
+        burst(app, "t")
+        app.post_message(events.Paste("umb"))
+        burst(app, "r")
+        await quiet(app, pilot)
+        assert isinstance(app.screen, TenantsScreen)
+        assert app.screen.query_one("#filter", Input).value == "umbr"
+    await workspace.close()
