@@ -260,10 +260,10 @@ async def test_posts_pagedowns_in_a_burst_reach_as_far_as_one_by_one(
     """
     fetch = PostsScreen._fetch
 
-    async def slow_fetch(self, tenant, wanted, after):
+    async def slow_fetch(self, tenant, wanted, after, **options):
         if after is not None:
             await asyncio.sleep(0.1)
-        return await fetch(self, tenant, wanted, after)
+        return await fetch(self, tenant, wanted, after, **options)
 
     monkeypatch.setattr(PostsScreen, "_fetch", slow_fetch)
     workspace, _ = await three_tenants(tmp_path, {"big": dict(drafts=3000)})
