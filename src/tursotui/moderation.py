@@ -499,7 +499,7 @@ async def set_status(
         async with audit.recording(
             ACTIONS[new_status], tenant_slug, ids, before=_before(posts), after=new_status
         ) as entry:
-            results = await conn.batch(statements)  # type: ignore[arg-type]
+            results = await conn.batch(statements)
             changed = [str(row[0]) for result in results[first_update:] for row in result.rows]
             conflicts = [post_id for post_id in ids if post_id not in set(changed)]
             entry.row_ids = changed
@@ -532,7 +532,7 @@ async def delete_comments(
     statements = [("DELETE FROM comments WHERE id = ? RETURNING id", [i]) for i in ids]
     try:
         async with audit.recording("delete-comment", tenant_slug, ids, after="deleted") as entry:
-            results = await conn.batch(statements)  # type: ignore[arg-type]
+            results = await conn.batch(statements)
             changed = [str(row[0]) for result in results for row in result.rows]
             conflicts = [i for i in ids if i not in set(changed)]
             entry.row_ids = changed

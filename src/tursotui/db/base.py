@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import datetime
 from typing import Any, Self
 
@@ -70,7 +70,7 @@ class Transaction:
         await self.close()
 
 
-class Connection(Client):
+class Connection(Client):  # type: ignore[misc]  # libsql-client ships no types: its Client is Any to the checker
     """A connection to one libSQL database, whatever its URL.
 
     Attributes:
@@ -91,13 +91,13 @@ class Connection(Client):
         """Run statements in order inside one transaction; all or nothing."""
 
     @abstractmethod
-    def transaction(self) -> Transaction:  # type: ignore[override]
+    def transaction(self) -> Transaction:
         """Begin an interactive transaction (on a stream of its own)."""
 
     @abstractmethod
     def stream(
         self, stmt: InStatement, args: InArgs = None, *, chunk_size: int = 500
-    ) -> AsyncIterator[Result]:
+    ) -> AsyncGenerator[Result, None]:
         """Yield a query's rows in chunks, so a large result never sits in memory whole.
 
         Each chunk is a `Result` with the query's columns. Remote transports

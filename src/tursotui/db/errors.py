@@ -35,7 +35,8 @@ def database_error(where: str, message: str, code: str) -> LibsqlError:
 def describe(error: BaseException) -> str:
     """The human part of an error, without the code prefix LibsqlError adds."""
     if isinstance(error, LibsqlError):
-        return error.explanation
+        explanation: str = error.explanation
+        return explanation
     return str(error) or type(error).__name__
 
 

@@ -23,7 +23,7 @@ import errno
 import json
 import socket
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
@@ -262,12 +262,12 @@ class HranaHTTPConnection(RemoteConnection):
         result = await self._one_shot(request)
         return hrana.decode_batch(self._ok(result, "batch"), len(encoded), self.name)
 
-    def transaction(self) -> HTTPTransaction:  # type: ignore[override]
+    def transaction(self) -> HTTPTransaction:
         return HTTPTransaction(self)
 
     async def stream(
         self, stmt: InStatement, args: InArgs = None, *, chunk_size: int = 500
-    ) -> AsyncIterator[Result]:
+    ) -> AsyncGenerator[Result, None]:
         result = await self.execute(stmt, args)
         for chunk in chunked(result, chunk_size):
             yield chunk

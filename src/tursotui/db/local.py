@@ -13,7 +13,7 @@ import contextlib
 import queue
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -322,12 +322,12 @@ class LocalConnection(Connection):
         statements = [to_statement(s) for s in stmts]
         return await self._call(self._run_batch, [(s.sql, s.args) for s in statements])
 
-    def transaction(self) -> LocalTransaction:  # type: ignore[override]
+    def transaction(self) -> LocalTransaction:
         return LocalTransaction(self)
 
     async def stream(
         self, stmt: InStatement, args: InArgs = None, *, chunk_size: int = 500
-    ) -> AsyncIterator[Result]:
+    ) -> AsyncGenerator[Result, None]:
         statement = to_statement(stmt, args)
         scan = _Scan(self, statement.sql, _bind(statement.args))
         self._busy += 1  # between chunks too: the scan holds the database open

@@ -14,7 +14,7 @@ import binascii
 import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, Awaitable
 from typing import Any, TypeVar
 
 import aiohttp
@@ -35,7 +35,7 @@ T = TypeVar("T")
 _LOST_CODES = {"HRANA_WEBSOCKET_ERROR", "STREAM_CLOSED", "HRANA_PROTO_ERROR"}
 
 
-class _Conn(HranaConn):
+class _Conn(HranaConn):  # type: ignore[misc]  # libsql-client ships no types: its HranaConn is Any to the checker
     """libsql-client's connection, remembering why the server refused the hello.
 
     The server answers a bad token with `hello_error` and closes the socket; which of the
@@ -51,7 +51,7 @@ class _Conn(HranaConn):
         super()._receive(text)
 
 
-class _Client(HranaClient):
+class _Client(HranaClient):  # type: ignore[misc]  # libsql-client ships no types: its HranaClient is Any to the checker
     def _open_conn(self) -> HranaConn:
         return _Conn(self._session, self._url, self._auth_token)
 
@@ -208,14 +208,14 @@ class WebSocketConnection(RemoteConnection):
     async def execute(self, stmt: InStatement, args: InArgs = None) -> Result:
         proto = self._stmt(stmt, args)
         with self._stream() as stream:
-            reply = stream.execute(proto)  # type: ignore[arg-type]
+            reply = stream.execute(proto)
         writes = classify(proto["sql"]).writes
         return hrana.decode_result(await self._wait(reply, writes=writes), self.name)
 
     async def batch(self, stmts: list[InStatement]) -> list[Result]:
         encoded = [self._stmt(s) for s in stmts]
         with self._stream() as stream:
-            reply = stream.batch(hrana.batch_steps(encoded))  # type: ignore[arg-type]
+            reply = stream.batch(hrana.batch_steps(encoded))
         writes = any(classify(stmt["sql"]).writes for stmt in encoded)
         result = await self._wait(reply, writes=writes)
         try:
@@ -223,12 +223,12 @@ class WebSocketConnection(RemoteConnection):
         except LibsqlError as error:
             raise self._translate(_unwrap(error, self.name)) from None
 
-    def transaction(self) -> WebSocketTransaction:  # type: ignore[override]
+    def transaction(self) -> WebSocketTransaction:
         return WebSocketTransaction(self)
 
     async def stream(
         self, stmt: InStatement, args: InArgs = None, *, chunk_size: int = 500
-    ) -> AsyncIterator[Result]:
+    ) -> AsyncGenerator[Result, None]:
         result = await self.execute(stmt, args)
         for chunk in chunked(result, chunk_size):
             yield chunk
@@ -260,11 +260,11 @@ class WebSocketTransaction(Transaction):
         proto = conn._stmt(stmt, args)
         if self._stream is None:
             self._stream = conn._stream()
-            begin = self._stream.execute(hrana.plain_stmt("BEGIN"))  # type: ignore[arg-type]
-            reply = self._stream.execute(proto)  # type: ignore[arg-type]
+            begin = self._stream.execute(hrana.plain_stmt("BEGIN"))
+            reply = self._stream.execute(proto)
             await self._guard(begin)
         else:
-            reply = self._stream.execute(proto)  # type: ignore[arg-type]
+            reply = self._stream.execute(proto)
         writes = classify(proto["sql"]).writes
         return hrana.decode_result(await self._guard(reply, writes=writes), conn.name)
 
@@ -294,7 +294,7 @@ class WebSocketTransaction(Transaction):
             return
         stream = self._stream
         try:
-            reply = stream.execute(hrana.plain_stmt(sql))  # type: ignore[arg-type]
+            reply = stream.execute(hrana.plain_stmt(sql))
         except LibsqlError as error:
             raise self._conn._translate(error) from None
         finally:

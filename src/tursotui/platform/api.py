@@ -14,14 +14,16 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from tursotui.platform.errors import PlatformError
 from tursotui.platform.models import Database, Group
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 log = logging.getLogger(__name__)
 
@@ -272,10 +274,10 @@ def _error_text(response: httpx.Response) -> str:
         body = response.json()
     except ValueError:
         body = None
-    if isinstance(body, dict) and isinstance(body.get("error"), str) and body["error"]:
-        return body["error"]
-    if isinstance(body, dict) and isinstance(body.get("message"), str) and body["message"]:
-        return body["message"]
+    for key in ("error", "message"):
+        said = body.get(key) if isinstance(body, dict) else None
+        if isinstance(said, str) and said:
+            return said
     return response.reason_phrase or f"HTTP {response.status_code}"
 
 
@@ -288,7 +290,7 @@ def _field(body: Any, name: str, kind: type) -> Any:
     return value if isinstance(value, kind) else None
 
 
-def _model(model: type, data: Any) -> Any:
+def _model(model: type[ModelT], data: Any) -> ModelT:
     if not isinstance(data, dict):
         return model()
     try:

@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from libsql_client import Value
+
 from tursotui.db import Connection
 
 FORMATS = ("csv", "json")
@@ -66,11 +68,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _has_blobs(rows: list[tuple]) -> bool:
+def _has_blobs(rows: list[tuple[Value, ...]]) -> bool:
     return any(type(v) is bytes for row in rows for v in row)
 
 
-def _needs_conversion(rows: list[tuple]) -> bool:
+def _needs_conversion(rows: list[tuple[Value, ...]]) -> bool:
     return any(type(v) is bytes or type(v) is float for row in rows for v in row)
 
 
@@ -79,7 +81,7 @@ class _CSVWriter:
         self._writer = csv.writer(file, lineterminator="\n")
         self._writer.writerow(columns)
 
-    def write(self, rows: list[tuple]) -> None:
+    def write(self, rows: list[tuple[Value, ...]]) -> None:
         # csv writes None as an empty field and inf as "inf" already; only blobs need a look.
         if _has_blobs(rows):
             rows = [tuple(_plain(v) for v in row) for row in rows]
@@ -98,7 +100,7 @@ class _JSONWriter:
         self._first = True
         file.write("[")
 
-    def write(self, rows: list[tuple]) -> None:
+    def write(self, rows: list[tuple[Value, ...]]) -> None:
         convert = _needs_conversion(rows)
         out = io.StringIO()
         for row in rows:

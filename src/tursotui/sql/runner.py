@@ -11,9 +11,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
-from libsql_client import LibsqlError
+from libsql_client import LibsqlError, Value
 
-from tursotui.audit import AuditLog
+from tursotui.audit import AuditEntry, AuditLog
 from tursotui.db import Connection, Result
 from tursotui.sqltext import StatementKind, StatementSpan, classify, split_statements
 
@@ -91,7 +91,8 @@ def rows_changed(kind: StatementKind, result: Result) -> int:
     SQLite reports no change count for a statement with RETURNING, nor does tursodb at all.
     """
     if result.rows_affected or kind.verb not in ("INSERT", "UPDATE", "DELETE", "REPLACE"):
-        return result.rows_affected
+        affected: int = result.rows_affected
+        return affected
     return len(result.rows)
 
 
@@ -146,7 +147,7 @@ class ResultCursor:
     first_rows_ms: float = 0.0
     loaded: int = 0
     _stream: AsyncIterator[Result] | None = None
-    _buffer: list[tuple] = field(default_factory=list)
+    _buffer: list[tuple[Value, ...]] = field(default_factory=list)
     _exhausted: bool = False
 
     async def open(self) -> ResultCursor:
@@ -173,14 +174,16 @@ class ResultCursor:
             self.columns = tuple(chunk.columns)
         if chunk.rows_affected:
             self.rows_affected += chunk.rows_affected
-        if getattr(chunk, "rows_read", None) is not None:
-            self.rows_read = (self.rows_read or 0) + chunk.rows_read
-        if getattr(chunk, "rows_written", None) is not None:
-            self.rows_written = (self.rows_written or 0) + chunk.rows_written
+        read: int | None = getattr(chunk, "rows_read", None)
+        if read is not None:
+            self.rows_read = (self.rows_read or 0) + read
+        written: int | None = getattr(chunk, "rows_written", None)
+        if written is not None:
+            self.rows_written = (self.rows_written or 0) + written
         self._buffer.extend(row.astuple() for row in chunk.rows)
         return True
 
-    async def fetch(self, n: int) -> list[tuple]:
+    async def fetch(self, n: int) -> list[tuple[Value, ...]]:
         """The next `n` rows (fewer at the end).
 
         Raises:
@@ -292,7 +295,7 @@ async def run_write(
 async def _run_in_transaction(
     connection: Connection,
     sql: str,
-    entry: object,
+    entry: AuditEntry,
     decide: Decide,
     on_transaction: Callable[[object], None] | None,
 ) -> WriteOutcome:
@@ -307,7 +310,7 @@ async def _run_in_transaction(
             await tx.commit()
         else:
             await tx.rollback()
-        entry.after = {  # type: ignore[attr-defined]
+        entry.after = {
             "rows_changed": rows_changed(classify(sql), result),
             "outcome": "committed" if commit else "rolled back",
         }

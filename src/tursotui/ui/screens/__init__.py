@@ -1,4 +1,5 @@
 """One module per screen.
 
-Each screen reaches the session's `Workspace` through `self.app.workspace`.
+Each screen reaches the session's `Workspace` through `tursotui_app(self).workspace`
+(`tursotui.ui.typed`), which types the app as `TursotuiApp`.
 """

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Input, Static
 from tursotui.audit import AuditEntry, describe_change
 from tursotui.ui.literal import literal
 from tursotui.ui.screens.audit_entry import FAILED_ROW, OUTCOME_STYLES, AuditEntryScreen
+from tursotui.ui.typed import tursotui_app
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 
@@ -163,14 +164,14 @@ class AuditScreen(Screen[None]):
     def catch_up(self) -> None:
         """Read again what a write made stale since it was read (see `ui.stale`)."""
         # Back from a screen that wrote: its entries show.
-        audit = self.app.workspace.audit  # type: ignore[attr-defined]
+        audit = tursotui_app(self).workspace.audit
         if self.seen_writes != -1 and audit.generation() != self.seen_writes:
             self.load()
 
     @work(exclusive=True, group="load", exit_on_error=False)
     async def load(self) -> None:
         """Read the log in a thread (it may be long) and show it."""
-        audit = self.app.workspace.audit  # type: ignore[attr-defined]
+        audit = tursotui_app(self).workspace.audit
         self.seen_writes = audit.generation()
         lines = await asyncio.to_thread(audit.entries)
         self.asked = {}
@@ -285,7 +286,7 @@ class AuditScreen(Screen[None]):
                 self.query_text = ""
                 self.fill()
             return
-        self.app.action_back()  # type: ignore[attr-defined]
+        tursotui_app(self).action_back()
 
 
 __all__ = ["AuditScreen", "change_text", "matches", "settled"]

@@ -45,6 +45,7 @@ from tursotui.ui import heap
 from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.typeahead import hold_keys_for
+from tursotui.ui.typed import tursotui_app
 from tursotui.ui.widgets.export_picker import ExportFormatScreen
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
@@ -121,7 +122,7 @@ class ConsoleScreen(Screen[None]):
 
     @property
     def workspace(self) -> Workspace:
-        return self.app.workspace  # type: ignore[attr-defined, no-any-return]
+        return tursotui_app(self).workspace
 
     @property
     def read_only(self) -> bool:

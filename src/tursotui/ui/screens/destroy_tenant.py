@@ -19,6 +19,7 @@ from tursotui.provision import DESTROY_STEPS, ProvisionError, StepReport, destro
 from tursotui.registry import RegistryError, Tenant
 from tursotui.ui.literal import literal
 from tursotui.ui.screens.new_tenant import step_line
+from tursotui.ui.typed import tursotui_app
 
 
 class DestroyTenantScreen(ModalScreen[bool]):
@@ -109,7 +110,7 @@ class DestroyTenantScreen(ModalScreen[bool]):
     async def _destroy(self) -> None:
         outcome = self.query_one("#outcome", Static)
         try:
-            workspace = await self.app.wait_workspace()  # type: ignore[attr-defined]
+            workspace = await tursotui_app(self).wait_workspace()
             deleted = await destroy_tenant(workspace, self.tenant.slug, progress=self._show)
         except (ProvisionError, RegistryError) as error:
             outcome.update(literal(str(error)))
@@ -119,7 +120,7 @@ class DestroyTenantScreen(ModalScreen[bool]):
                 widget.disabled = False
             self._typed()
             return
-        self.app.registry_changed = True  # type: ignore[attr-defined]
+        tursotui_app(self).registry_changed = True
         self.running = False
         what = "its database and registry row" if deleted else "its registry row"
         self.app.notify(

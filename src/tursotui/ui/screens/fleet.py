@@ -28,6 +28,7 @@ from tursotui.search import search_titles
 from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.typeahead import hold_keys_for
+from tursotui.ui.typed import tursotui_app
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.text_line import TextLine
@@ -203,7 +204,7 @@ class FleetScreen(Screen[None]):
     @property
     def workspace(self) -> Workspace:
         """The app's workspace."""
-        return self.app.workspace  # type: ignore[attr-defined]
+        return tursotui_app(self).workspace
 
     def _setup_table(self) -> None:
         table = self.query_one("#fleet-table", DataTable)
@@ -273,7 +274,7 @@ class FleetScreen(Screen[None]):
     async def load(self, token: int) -> None:
         """Read the registry, show a pending row per tenant, then fill rows as they answer."""
         try:
-            workspace = await self.app.wait_workspace()  # type: ignore[attr-defined]
+            workspace = await tursotui_app(self).wait_workspace()
             tenants = await workspace.registry.tenants()
         except (RegistryError, LibsqlError) as error:
             self.loading = False
@@ -498,7 +499,7 @@ class FleetScreen(Screen[None]):
             key = results.coordinate_to_cell_key(results.cursor_coordinate).row_key.value
             if key in self.hits:
                 tenant, post_id = self.hits[key]
-                self.app.open_screen("post", "PostScreen", tenant, post_id)  # type: ignore[attr-defined]
+                tursotui_app(self).open_screen("post", "PostScreen", tenant, post_id)
             return
         tenant = self.current_tenant()
         if tenant is None:
@@ -520,7 +521,7 @@ class FleetScreen(Screen[None]):
 
     def action_queue(self) -> None:
         """The moderation queue across tenants."""
-        self.app.open_screen("queue", "QueueScreen")  # type: ignore[attr-defined]
+        tursotui_app(self).open_screen("queue", "QueueScreen")
 
     def action_back(self) -> None:
         """Close the search if open, else go back."""
@@ -532,7 +533,7 @@ class FleetScreen(Screen[None]):
             results.display = False
             self.query_one("#fleet-table").focus()
             return
-        self.app.action_back()  # type: ignore[attr-defined]
+        tursotui_app(self).action_back()
 
     # --- search across tenants ------------------------------------------------------
 

@@ -20,6 +20,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 from tursotui.provision import CREATE_STEPS, ProvisionError, StepReport, create_tenant, slug_problem
 from tursotui.registry import RegistryError, Tenant
 from tursotui.ui.literal import literal
+from tursotui.ui.typed import tursotui_app
 
 STEP_MARKS = {
     "pending": ("○", "dim"),
@@ -60,7 +61,7 @@ class NewTenantScreen(ModalScreen[Tenant | None]):
         """True while the saga runs (the form is locked, escape does not leave)."""
 
     def compose(self) -> ComposeResult:
-        settings = self.app.settings  # type: ignore[attr-defined]
+        settings = tursotui_app(self).settings
         turso = settings.uses_platform_api
         with Vertical(id="form") as form:
             form.border_title = "New tenant"
@@ -98,7 +99,7 @@ class NewTenantScreen(ModalScreen[Tenant | None]):
                 yield Button("Back (esc)", id="cancel", compact=True)
 
     def on_mount(self) -> None:
-        if not self.app.settings.uses_platform_api:  # type: ignore[attr-defined]
+        if not tursotui_app(self).settings.uses_platform_api:
             for widget in self.query(".turso-only"):
                 widget.display = False
         self._load_slugs()
@@ -107,7 +108,7 @@ class NewTenantScreen(ModalScreen[Tenant | None]):
     async def _load_slugs(self) -> None:
         """The slugs already taken, to say so while the user types."""
         try:
-            workspace = await self.app.wait_workspace()  # type: ignore[attr-defined]
+            workspace = await tursotui_app(self).wait_workspace()
             self._existing = {t.slug for t in await workspace.registry.tenants()}
         except RegistryError:
             return  # the saga checks again, and says what is wrong with the registry
@@ -193,7 +194,7 @@ class NewTenantScreen(ModalScreen[Tenant | None]):
     ) -> None:
         outcome = self.query_one("#outcome", Static)
         try:
-            workspace = await self.app.wait_workspace()  # type: ignore[attr-defined]
+            workspace = await tursotui_app(self).wait_workspace()
             tenant = await create_tenant(
                 workspace,
                 slug,
@@ -207,7 +208,7 @@ class NewTenantScreen(ModalScreen[Tenant | None]):
             outcome.set_class(True, "failed")
             self._lock(False)
             return
-        self.app.registry_changed = True  # type: ignore[attr-defined]
+        tursotui_app(self).registry_changed = True
         self.running = False
         self.app.notify(f"Tenant {tenant.slug} created.", title="New tenant", markup=False)
         self.dismiss(tenant)

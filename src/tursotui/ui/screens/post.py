@@ -23,6 +23,7 @@ from tursotui.ui.literal import literal
 from tursotui.ui.post_cells import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.posts import tenant_connection
+from tursotui.ui.typed import tursotui_app
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
@@ -118,7 +119,7 @@ class PostScreen(Screen[None]):
         self.reload()
 
     def _writes(self) -> int:
-        return self.app.workspace.audit.generation(self.tenant.slug)  # type: ignore[attr-defined]
+        return tursotui_app(self).workspace.audit.generation(self.tenant.slug)
 
     def on_screen_resume(self) -> None:
         self.catch_up()
@@ -299,7 +300,7 @@ class PostScreen(Screen[None]):
 
     def action_delete(self) -> None:
         """Delete the marked comments, or the current one, after a confirmation."""
-        if self.app.workspace.settings.read_only:  # type: ignore[attr-defined]
+        if tursotui_app(self).workspace.settings.read_only:
             self.notify(READ_ONLY_HINT.format("deleting comments"), severity="warning")
             return
         table = self.query_one("#post-comments", RowList)
@@ -332,9 +333,9 @@ class PostScreen(Screen[None]):
             conn = await tenant_connection(self, self.tenant)
             result = await moderation.delete_comments(
                 conn,
-                self.app.workspace.audit,
+                tursotui_app(self).workspace.audit,
                 self.tenant.slug,
-                ids,  # type: ignore[attr-defined]
+                ids,
             )
         except ModerationError as error:
             self.notify(str(error), title="Not deleted", severity="error", markup=False)
@@ -364,7 +365,7 @@ class PostScreen(Screen[None]):
 
     def action_moderate(self, new_status: str) -> None:
         """Publish / archive / move this post back to draft."""
-        if self.app.workspace.settings.read_only:  # type: ignore[attr-defined]
+        if tursotui_app(self).workspace.settings.read_only:
             self.notify(READ_ONLY_HINT.format(VERBS[new_status]), severity="warning")
             return
         if self.post is None:
@@ -393,8 +394,8 @@ class PostScreen(Screen[None]):
             conn = await tenant_connection(self, self.tenant)
             result = await moderation.set_status(
                 conn,
-                self.app.workspace.audit,
-                self.tenant.slug,  # type: ignore[attr-defined]
+                tursotui_app(self).workspace.audit,
+                self.tenant.slug,
                 [(self.post_id, shown)],
                 new_status,
             )

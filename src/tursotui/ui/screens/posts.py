@@ -29,6 +29,7 @@ from tursotui.ui.literal import literal
 from tursotui.ui.post_cells import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.typeahead import hold_keys_for
+from tursotui.ui.typed import tursotui_app
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
@@ -57,7 +58,7 @@ def failure(error: BaseException) -> str:
 async def tenant_connection(screen: Screen, tenant: Tenant) -> Connection:
     """The workspace's connection to `tenant` (raises ModerationError with a readable message)."""
     try:
-        return await screen.app.workspace.connection(tenant)  # type: ignore[attr-defined]
+        return await tursotui_app(screen).workspace.connection(tenant)
     except (LibsqlError, RegistryError) as error:
         raise ModerationError(failure(error)) from None
 
@@ -264,7 +265,7 @@ class PostsScreen(Screen[None]):
 
     def _writes(self) -> int:
         """The tenant's write count this session (every write anywhere is audited)."""
-        return self.app.workspace.audit.generation(self.tenant.slug)  # type: ignore[attr-defined]
+        return tursotui_app(self).workspace.audit.generation(self.tenant.slug)
 
     def on_screen_resume(self) -> None:
         self.catch_up()
@@ -305,7 +306,7 @@ class PostsScreen(Screen[None]):
         if self._side is not None and self._side[0] is tenant and not self._side[1].closed:
             return self._side[1]
         await self._close_side()
-        workspace = self.app.workspace  # type: ignore[attr-defined]
+        workspace = tursotui_app(self).workspace
         opening = asyncio.ensure_future(workspace.open_tenant(tenant, read_only=True))
         try:
             conn = await asyncio.shield(opening)
@@ -571,7 +572,7 @@ class PostsScreen(Screen[None]):
                 self.tail = False
                 self.restart()
             return
-        self.app.action_back()  # type: ignore[attr-defined]
+        tursotui_app(self).action_back()
 
     def action_cursor(self, direction: str) -> None:
         """Move the cursor (j/k)."""
@@ -616,7 +617,7 @@ class PostsScreen(Screen[None]):
 
     def action_moderate(self, new_status: str) -> None:
         """Publish / archive / move back to draft the marked posts, or the current one."""
-        if self.app.workspace.settings.read_only:  # type: ignore[attr-defined]
+        if tursotui_app(self).workspace.settings.read_only:
             self.notify(READ_ONLY_HINT.format(VERBS[new_status]), severity="warning")
             return
         table = self.query_one("#posts-table", RowList)
@@ -665,10 +666,10 @@ class PostsScreen(Screen[None]):
             conn = await tenant_connection(self, tenant)
             result = await moderation.set_status(
                 conn,
-                self.app.workspace.audit,
+                tursotui_app(self).workspace.audit,
                 tenant.slug,
                 posts,
-                new_status,  # type: ignore[attr-defined]
+                new_status,
             )
             fresh = await moderation.fetch_posts_by_id(conn, [i for i, _ in posts])
         except ModerationError as error:

@@ -25,6 +25,7 @@ from tursotui.ui import stale
 from tursotui.ui.literal import literal
 from tursotui.ui.post_cells import ALREADY, PAST, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.typed import tursotui_app
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 
@@ -86,7 +87,7 @@ class QueueScreen(Screen[None]):
     @property
     def workspace(self) -> Workspace:
         """The app's workspace."""
-        return self.app.workspace  # type: ignore[attr-defined]
+        return tursotui_app(self).workspace
 
     def compose(self) -> ComposeResult:
         yield TenantHeader("moderation queue", id="queue-header")
@@ -169,7 +170,7 @@ class QueueScreen(Screen[None]):
         """Read the next merged page and append it."""
         if first:
             try:
-                workspace = await self.app.wait_workspace()  # type: ignore[attr-defined]
+                workspace = await tursotui_app(self).wait_workspace()
                 tenants = await workspace.registry.tenants()
             except (RegistryError, LibsqlError) as error:
                 self.fetching = False
@@ -245,7 +246,7 @@ class QueueScreen(Screen[None]):
         if item is None:
             return
         post_id = item.post.id if isinstance(item, queue.QueuedPost) else item.post_id
-        self.app.open_screen("post", "PostScreen", item.tenant, str(post_id))  # type: ignore[attr-defined]
+        tursotui_app(self).open_screen("post", "PostScreen", item.tenant, str(post_id))
 
     # --- keys -----------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from tursotui.provision import ROTATE_STEPS, ProvisionError, StepReport, rotate_
 from tursotui.registry import RegistryError, Tenant
 from tursotui.ui.literal import literal
 from tursotui.ui.screens.new_tenant import step_line
+from tursotui.ui.typed import tursotui_app
 
 
 class RotateTokenScreen(ModalScreen[bool]):
@@ -80,7 +81,7 @@ class RotateTokenScreen(ModalScreen[bool]):
     async def _rotate(self) -> None:
         outcome = self.query_one("#outcome", Static)
         try:
-            workspace = await self.app.wait_workspace()  # type: ignore[attr-defined]
+            workspace = await tursotui_app(self).wait_workspace()
             await rotate_token(workspace, self.tenant.slug, progress=self._show)
         except (ProvisionError, RegistryError) as error:
             outcome.update(literal(str(error)))
@@ -89,7 +90,7 @@ class RotateTokenScreen(ModalScreen[bool]):
             for widget in self.query("#rotate, #cancel"):
                 widget.disabled = False
             return
-        self.app.registry_changed = True  # type: ignore[attr-defined]
+        tursotui_app(self).registry_changed = True
         self.running = False
         self.app.notify(f"Token of {self.tenant.slug} rotated.", title="Rotate token", markup=False)
         self.dismiss(True)

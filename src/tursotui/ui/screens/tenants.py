@@ -25,6 +25,7 @@ from tursotui.ui.commands import Command
 from tursotui.ui.literal import literal
 from tursotui.ui.tenant_cells import Row, count_cell, health_cell, schema_cell, where
 from tursotui.ui.typeahead import hold_keys_for
+from tursotui.ui.typed import tursotui_app
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
@@ -218,14 +219,16 @@ class TenantsScreen(Screen[None]):
             line.append_text(literal(self._location(tenant), 60))
             if tenant.is_remote and not tenant.broken:
                 # Where its token comes from (stored, command, group, minted), never the token.
-                source = self.app.workspace.tokens.choose(tenant).label  # type: ignore[attr-defined]
+                source = tursotui_app(self).workspace.tokens.choose(tenant).label
                 line.append(f" · token {source}", style="dim")
             problem = tenant.problem or (row.health.error if row.health else None)
             if problem:
                 line.append(" — ")
                 line.append_text(literal(problem, 120, style="red"))
-        if self.app.workspace_open:  # how the registry was understood, last: least urgent
-            line.append_text(literal(f" │ {self.app.workspace.registry.summary()}", style="dim"))
+        if tursotui_app(self).workspace_open:  # how the registry was understood, last: least urgent
+            line.append_text(
+                literal(f" │ {tursotui_app(self).workspace.registry.summary()}", style="dim")
+            )
         detail.update(line)
 
     def _location(self, tenant: Tenant) -> str:
@@ -235,7 +238,7 @@ class TenantsScreen(Screen[None]):
         if tenant.is_remote:
             return tenant.host
         path = Path(tenant.host)
-        data_dir = Path(self.app.settings.data_dir)
+        data_dir = Path(tursotui_app(self).settings.data_dir)
         if path.is_relative_to(data_dir):
             return f"<data dir>/{path.relative_to(data_dir)}"
         return str(path)
@@ -256,7 +259,7 @@ class TenantsScreen(Screen[None]):
         self.generation += 1
         generation = self.generation
         try:
-            workspace = await self.app.wait_workspace()
+            workspace = await tursotui_app(self).wait_workspace()
             tenants = await workspace.registry.tenants()
         except RegistryError as error:
             self.registry_error = str(error)
@@ -284,7 +287,7 @@ class TenantsScreen(Screen[None]):
         await self._ask(generation, rows)
 
     async def _ask(self, generation: int, rows: list[Row]) -> None:
-        workspace = self.app.workspace
+        workspace = tursotui_app(self).workspace
         audit = workspace.audit
         asked = {row.tenant.slug: audit.generation(row.tenant.slug) for row in rows}
         self._probed.update(asked)
@@ -369,7 +372,7 @@ class TenantsScreen(Screen[None]):
         if self.query_one("#filter", Input).display:
             self.clear_filter()
         else:
-            self.app.action_back()
+            tursotui_app(self).action_back()
 
     def action_filter_move(self, step: int) -> None:
         """Arrows typed in the filter box move the table's cursor."""
@@ -401,44 +404,44 @@ class TenantsScreen(Screen[None]):
 
     def action_open(self) -> None:
         """Open the highlighted tenant's posts."""
-        if not self.app.workspace_open:
+        if not tursotui_app(self).workspace_open:
             self.notify("The registry is still opening.", severity="warning")
             return
         tenant = self._chosen("open")
         if tenant is not None:
-            self.app.open_screen("posts", "PostsScreen", tenant)
+            tursotui_app(self).open_screen("posts", "PostsScreen", tenant)
 
     def action_console(self) -> None:
         """Open a SQL console on the highlighted tenant."""
         tenant = self._chosen("open a console on")
         if tenant is not None:
-            self.app.open_screen("console", "ConsoleScreen", tenant)
+            tursotui_app(self).open_screen("console", "ConsoleScreen", tenant)
 
     def action_destroy(self) -> None:
         """Drop the highlighted tenant (its screen asks to type the slug)."""
         row = self.highlighted()
         if row is None:
             return
-        if self.app.settings.read_only:
+        if tursotui_app(self).settings.read_only:
             self.notify("Read-only session: tenants cannot be destroyed.", severity="warning")
             return
-        self.app.open_screen("destroy_tenant", "DestroyTenantScreen", row.tenant)
+        tursotui_app(self).open_screen("destroy_tenant", "DestroyTenantScreen", row.tenant)
 
     def action_new(self) -> None:
         """Create a new tenant."""
-        if self.app.settings.read_only:
+        if tursotui_app(self).settings.read_only:
             self.notify("Read-only session: tenants cannot be created.", severity="warning")
             return
-        self.app.open_screen("new_tenant", "NewTenantScreen")
+        tursotui_app(self).open_screen("new_tenant", "NewTenantScreen")
 
     def action_rotate_token(self) -> None:
         """Rotate the highlighted tenant's token (its screen confirms first)."""
-        if self.app.settings.read_only:
+        if tursotui_app(self).settings.read_only:
             self.notify("Read-only session: tokens cannot be rotated.", severity="warning")
             return
         tenant = self._chosen("rotate the token of")
         if tenant is not None:
-            self.app.open_screen("rotate_token", "RotateTokenScreen", tenant)
+            tursotui_app(self).open_screen("rotate_token", "RotateTokenScreen", tenant)
 
     def palette_commands(self) -> Iterator[Command]:
         """Commands about the highlighted tenant, named after it."""
@@ -453,26 +456,26 @@ class TenantsScreen(Screen[None]):
 
     def action_fleet(self) -> None:
         """All tenants side by side."""
-        self.app.open_screen("fleet", "FleetScreen")
+        tursotui_app(self).open_screen("fleet", "FleetScreen")
 
     def action_audit(self) -> None:
         """The audit log."""
-        self.app.open_screen("audit", "AuditScreen")
+        tursotui_app(self).open_screen("audit", "AuditScreen")
 
     def on_screen_resume(self) -> None:
         self.catch_up()
 
     def catch_up(self) -> None:
         """Read again what a write made stale since it was read (see `ui.stale`)."""
-        if not self.app.workspace_open:
+        if not tursotui_app(self).workspace_open:
             return
         # Back from a screen that may have created or destroyed tenants: read the registry again.
         if getattr(self.app, "registry_changed", False):
-            self.app.registry_changed = False
+            tursotui_app(self).registry_changed = False
             self.load()
             return
         # Back from a screen that wrote to tenants: their counts and schema are asked again.
-        audit = self.app.workspace.audit
+        audit = tursotui_app(self).workspace.audit
         stale = [
             row
             for row in self.rows

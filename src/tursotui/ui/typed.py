@@ -1,0 +1,30 @@
+"""A typed way for screens and widgets to reach the tursotui app.
+
+Textual types `self.app` as a plain `App`, which knows nothing of the workspace or
+the settings. `tursotui_app(self)` gives the same object as `TursotuiApp`. The app
+module is imported only for type checking: it opens screens, so a run-time import
+from a screen would close a cycle.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual.message_pump import MessagePump
+
+if TYPE_CHECKING:
+    from tursotui.ui.app import TursotuiApp
+    from tursotui.workspace import Workspace
+
+
+def tursotui_app(node: MessagePump) -> TursotuiApp:
+    """The running app as `TursotuiApp` (every screen runs inside one)."""
+    return cast("TursotuiApp", node.app)
+
+
+def workspace_of(node: MessagePump) -> Workspace:
+    """The app's open workspace (raises RuntimeError while it is still opening)."""
+    return tursotui_app(node).workspace
+
+
+__all__ = ["tursotui_app", "workspace_of"]
