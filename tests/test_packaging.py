@@ -1,4 +1,5 @@
-"""The wheel ships what the app loads at run time: styles and the built-in migrations."""
+"""The wheel ships what the app loads at run time: styles and the built-in migrations,
+and the `py.typed` marker that lets type checkers read the package's own hints."""
 
 from __future__ import annotations
 
@@ -28,3 +29,4 @@ def test_the_wheel_holds_every_tcss_and_migration_file(tmp_path: Path) -> None:
     }
     assert any(name.endswith(".tcss") for name in needed)
     assert needed - shipped == set()
+    assert "tursotui/py.typed" in shipped

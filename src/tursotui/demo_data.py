@@ -226,7 +226,8 @@ def hostile_posts(rows: Rows, authors: list[str], *, orphan: bool = True) -> lis
         orphan: Include a post whose author does not exist; servers that enforce
             foreign keys (sqld) refuse it, as a real Turso database would.
     """
-    posts = []
+    # Deliberately mixed: some of these rows break the column types on purpose.
+    posts: list[tuple[object, ...]] = []
     for i, (title, content) in enumerate(HOSTILE_TEXTS):
         status = STATUS_WEIGHTS[i % 3][0]
         published = None if status == "draft" else rows.now - (i + 1) * 3600

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
@@ -110,7 +110,7 @@ async def bounded(
             answer, error = await answers.get()
             if error is not None:
                 raise error
-            yield answer  # type: ignore[misc]
+            yield cast(R, answer)  # no error: `ask` answered, so this is its R
     finally:
         for task in tasks:
             task.cancel()
@@ -208,13 +208,13 @@ async def _inspect_remote(
     )
 
 
-def _schema_label(folder: MigrationFolder, newest: object) -> str:
+def _schema_label(folder: MigrationFolder, newest: float | str | bytes | None) -> str:
     """The label `migrations.schema_state` gives, from the newest recorded `created_at`."""
     from tursotui.migrations import SchemaState
 
     if newest is None:
         return SchemaState(applied=0, pending=list(folder.migrations)).label
-    when = float(newest)  # type: ignore[arg-type]
+    when = float(newest)
     latest = folder.latest
     return SchemaState(
         applied=sum(1 for m in folder.migrations if m.when <= when),

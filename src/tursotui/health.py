@@ -149,7 +149,7 @@ async def _probe(
     return TenantHealth(
         tenant,
         reachable=True,
-        latency_ms=latency,
+        latency_ms=latency if isinstance(latency, float) else None,
         error="; ".join(dict.fromkeys(problems)) or None,
         counts=counts if isinstance(counts, dict) else None,
         schema=schema.label if hasattr(schema, "label") else "unknown",

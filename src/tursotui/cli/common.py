@@ -17,7 +17,7 @@ import json
 import math
 import sys
 import unicodedata
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TextIO
 
@@ -30,7 +30,8 @@ from tursotui.registry import RegistryError
 from tursotui.settings import Settings, SettingsError, load_settings
 from tursotui.workspace import Workspace
 
-Handler = Callable[[argparse.Namespace], Awaitable[int]]
+# A coroutine, not any awaitable: `asyncio.run` takes the handler's result directly.
+Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
 OK = 0
 FAILED = 1

@@ -21,7 +21,7 @@ from tursotui.cli.common import (
 )
 from tursotui.fleet_migrate import TenantMigration, migrate_fleet
 from tursotui.migrations import load_folder
-from tursotui.registry import RegistryError
+from tursotui.registry import RegistryError, Tenant
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,7 +56,7 @@ async def run(args: argparse.Namespace) -> int:
         if args.all:
             chosen = everyone
         else:
-            by_slug = {}
+            by_slug: dict[str, Tenant] = {}
             for tenant in everyone:
                 by_slug.setdefault(tenant.slug, tenant)
             unknown = [s for s in args.slugs if s not in by_slug]

@@ -122,7 +122,7 @@ async def list_tenants(args: argparse.Namespace) -> int:
         return await explain(args)
     async with open_workspace(args) as workspace:
         tenants = await workspace.registry.tenants()
-        answers: dict[str, TenantHealth] = {}
+        answers: dict[int, TenantHealth] = {}  # keyed by id(): slugs may repeat
         rows = list(tenants)
         async for health in probe_all(workspace, rows, workspace.settings.fleet_concurrency):
             answers[id(health.tenant)] = health  # slugs may repeat in broken registries

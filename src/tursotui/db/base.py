@@ -70,7 +70,8 @@ class Transaction:
         await self.close()
 
 
-class Connection(Client):  # type: ignore[misc]  # libsql-client ships no types: its Client is Any to the checker
+# libsql-client ships no types, so its Client is Any to the checker.
+class Connection(Client):  # type: ignore[misc]
     """A connection to one libSQL database, whatever its URL.
 
     Attributes:

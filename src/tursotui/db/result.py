@@ -5,7 +5,8 @@ from __future__ import annotations
 from libsql_client import ResultSet, Row, Value
 
 
-class Result(ResultSet):  # type: ignore[misc]  # libsql-client ships no types: its ResultSet is Any to the checker
+# libsql-client ships no types, so its ResultSet is Any to the checker.
+class Result(ResultSet):  # type: ignore[misc]
     """A `ResultSet` that also carries what the server says about the statement.
 
     Attributes:

@@ -35,7 +35,8 @@ T = TypeVar("T")
 _LOST_CODES = {"HRANA_WEBSOCKET_ERROR", "STREAM_CLOSED", "HRANA_PROTO_ERROR"}
 
 
-class _Conn(HranaConn):  # type: ignore[misc]  # libsql-client ships no types: its HranaConn is Any to the checker
+# libsql-client ships no types, so its HranaConn is Any to the checker.
+class _Conn(HranaConn):  # type: ignore[misc]
     """libsql-client's connection, remembering why the server refused the hello.
 
     The server answers a bad token with `hello_error` and closes the socket; which of the
@@ -51,7 +52,8 @@ class _Conn(HranaConn):  # type: ignore[misc]  # libsql-client ships no types: i
         super()._receive(text)
 
 
-class _Client(HranaClient):  # type: ignore[misc]  # libsql-client ships no types: its HranaClient is Any to the checker
+# libsql-client ships no types, so its HranaClient is Any to the checker.
+class _Client(HranaClient):  # type: ignore[misc]
     def _open_conn(self) -> HranaConn:
         return _Conn(self._session, self._url, self._auth_token)
 

@@ -195,7 +195,9 @@ class TursotuiApp(App[None]):
         """The tenant of the screen on top, if it is about one."""
         return getattr(self.screen, "tenant", None)
 
-    def action_back(self) -> None:
+    # Textual's own `action_back` is async; this one is sync on purpose so that screens can
+    # call it directly, and Textual runs sync and async actions alike.
+    def action_back(self) -> None:  # type: ignore[override]
         """Back to the previous screen (the tenants screen stays)."""
         if len(self.screen_stack) > 1:
             self.pop_screen()

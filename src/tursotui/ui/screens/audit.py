@@ -37,7 +37,7 @@ def settled(entries: list[AuditEntry]) -> list[AuditEntry]:
     latest: dict[str, AuditEntry] = {}
     for entry in entries:
         latest[entry.id or str(id(entry))] = entry
-    first_time = {}
+    first_time: dict[str, float] = {}
     for entry in entries:
         first_time.setdefault(entry.id or str(id(entry)), entry.time)
     ordered = sorted(latest.items(), key=lambda item: first_time[item[0]], reverse=True)

@@ -337,22 +337,20 @@ class ConsoleScreen(Screen[None]):
             if result is None:
                 question = Text(f"{touches}\n\n") + literal(statement.sql, 500, multiline=True)
                 question.append("\n\nThis server cannot hold a transaction: run it now?")
-                return bool(
-                    await self.app.push_screen_wait(
-                        ConfirmScreen(question, yes="Run", no="Don't", title="Write")
-                    )
+                run_now = await self.app.push_screen_wait(
+                    ConfirmScreen(question, yes="Run", no="Don't", title="Write")
                 )
+                return bool(run_now)
             changed = rows_changed(kind, result)
             question = Text(f"{touches}\n\n")
             question.append(
                 f"It changed {plural(changed, 'row')} (not committed yet).", style="bold"
             )
             question.append("\nCommit, or roll back?")
-            return bool(
-                await self.app.push_screen_wait(
-                    ConfirmScreen(question, yes="Commit", no="Roll back", title="Write")
-                )
+            commit = await self.app.push_screen_wait(
+                ConfirmScreen(question, yes="Commit", no="Roll back", title="Write")
             )
+            return bool(commit)
 
         self._status(Text(f"running the write… ({literal(statement.sql, 60).plain})"))
         outcome = await run_write(

@@ -38,6 +38,11 @@ if TYPE_CHECKING:
     from tursotui.workspace import Workspace
 
 
+def _missing(row: FleetRow) -> tuple[indexes.WantedIndex, ...]:
+    """The indexes `row` lacks (none while its advice has not loaded)."""
+    return row.indexes.missing if row.indexes is not None else ()
+
+
 def _number(value: int | None) -> Text:
     return (
         Text("—", style="dim", justify="right")
@@ -498,8 +503,8 @@ class FleetScreen(Screen[None]):
         if results.has_focus and results.row_count:
             key = results.coordinate_to_cell_key(results.cursor_coordinate).row_key.value
             if key in self.hits:
-                tenant, post_id = self.hits[key]
-                tursotui_app(self).open_screen("post", "PostScreen", tenant, post_id)
+                hit_tenant, post_id = self.hits[key]
+                tursotui_app(self).open_screen("post", "PostScreen", hit_tenant, post_id)
             return
         tenant = self.current_tenant()
         if tenant is None:
@@ -624,7 +629,7 @@ class FleetScreen(Screen[None]):
         question.append("?\n\n")
         for row in targets[:8]:
             question.append_text(literal(row.slug, 20))
-            question.append(": " + ", ".join(i.label for i in row.indexes.missing) + "\n")  # type: ignore[union-attr]
+            question.append(": " + ", ".join(i.label for i in _missing(row)) + "\n")
         if len(targets) > 8:
             question.append(f"… and {len(targets) - 8} more\n")
         question.append(
@@ -642,7 +647,7 @@ class FleetScreen(Screen[None]):
                     conn,
                     self.workspace.audit,
                     row.slug,
-                    row.indexes.missing,  # type: ignore[union-attr]
+                    _missing(row),
                 )
                 done += 1
             except (indexes.IndexAdviceError, AuditError, LibsqlError, RegistryError) as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -90,7 +91,9 @@ class HelpScreen(ModalScreen[None]):
             yield Label(literal(f"Keys: {self.help_title}", style="bold"), id="help-title")
             if self.about:
                 yield Label(literal(self.about), id="help-about")
-            table: DataTable[str] = DataTable(id="help-keys", cursor_type="row", zebra_stripes=True)
+            table: DataTable[Text] = DataTable(
+                id="help-keys", cursor_type="row", zebra_stripes=True
+            )
             table.add_columns("key", "does", "details")
             for key, what, details in self.keys:
                 table.add_row(literal(key), literal(what), literal(details))

@@ -195,9 +195,11 @@ class QueueScreen(Screen[None]):
             self.items[key] = item
             table.add_row(*self._cells(item), key=key)
         if first and self._keep is not None:
-            key, row = self._keep
+            kept_key, kept_row = self._keep
             self._keep = None
-            table.move_cursor(row=table.get_row_index(key) if key in self.items else row)
+            table.move_cursor(
+                row=table.get_row_index(kept_key) if kept_key in self.items else kept_row
+            )
         self.fetching = False
         self.show_status()
         self.call_after_refresh(self._maybe_more)

@@ -194,8 +194,8 @@ class RowList(ScrollView, can_focus=True):
         # Rows added below the view only change the scrollbar: no repaint of the lines.
         self._resize(repaint=first < self.scroll_offset.y + self._visible_rows())
         if self._ahead is not None:
-            row, top = self._ahead
-            self._go(row, top)
+            ahead_row, top = self._ahead
+            self._go(ahead_row, top)
 
     def insert_rows_at_top(self, rows: Iterable[tuple[str, Sequence[Text]]]) -> None:
         """Add rows above the first one, in the order given; the view and cursor stay put.
@@ -282,9 +282,11 @@ class RowList(ScrollView, can_focus=True):
             if text.spans:
                 segments.extend(text.render(console))
             else:  # the common case: one style for the whole cell
-                style = text.style
-                if isinstance(style, str):
-                    style = get_style(style, default="") if style else None
+                style: Style | None = None
+                if isinstance(text.style, str):
+                    style = get_style(text.style, default="") if text.style else None
+                else:
+                    style = text.style
                 segments.append(Segment(text.plain, style or None))
             segments.append(Segment(" " * (width - length) + pad, pad_style))
         return segments
@@ -329,9 +331,10 @@ class RowList(ScrollView, can_focus=True):
             if row >= len(self._keys):
                 return None
             key = self._keys[row]
-            segments = self._segments.get(key)
-            if segments is None:
-                segments = self._segments[key] = self._row_segments(self._cells[key])
+            cached = self._segments.get(key)
+            if cached is None:
+                cached = self._segments[key] = self._row_segments(self._cells[key])
+            segments = cached
             if row == self._cursor_row:
                 style = self._style("row-list--cursor")
             elif row % 2 == 0:
