@@ -84,6 +84,7 @@ class TursotuiApp(App[None]):
         self._owns_workspace = workspace is None
         self._workspace_error: BaseException | None = None
         self._workspace_ready = asyncio.Event()
+        self._asking_quit = False
         self.registry_changed = False
         """Set by screens that add or remove tenants: the tenants screen reloads on return."""
         if workspace is not None:
@@ -207,22 +208,38 @@ class TursotuiApp(App[None]):
             if worker.is_running and worker.group not in QUIET_GROUPS
         ]
 
+    async def action_quit(self) -> None:
+        """`ctrl+q` (Textual's own quit key): the same question as `q` when work is running."""
+        await self.action_quit_app()
+
+    def exit(self, *args: Any, **kwargs: Any) -> None:
+        """Exit; a write cut short from now on is recorded as cut short by closing the app."""
+        if self._workspace is not None:
+            from tursotui.audit import APP_CLOSED
+
+            self._workspace.audit.cancelled_because = APP_CLOSED
+        super().exit(*args, **kwargs)
+
     async def action_quit_app(self) -> None:
         """Quit, asking first if work is still running."""
         pending = self.pending_work()
         if not pending:
             self.exit()
             return
+        if self._asking_quit:
+            return  # `q` or `ctrl+q` again while asked: one question is enough
 
         from tursotui.ui.screens.confirm import ConfirmScreen
 
         def answered(quit_anyway: bool | None) -> None:
+            self._asking_quit = False
             if quit_anyway:
                 self.exit()
 
         more = f" and {len(pending) - 3} more" if len(pending) > 3 else ""
         listed = ", ".join(pending[:3]) + more
         question = f"Work is still running ({listed}).\nQuit anyway?"
+        self._asking_quit = True
         self.push_screen(ConfirmScreen(question, yes="Quit", no="Stay"), answered)
 
     def action_open_fleet(self) -> None:
