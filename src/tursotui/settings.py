@@ -237,6 +237,10 @@ class Settings(BaseSettings):
     console_row_cap: int = Field(default=100_000, ge=100)
     """Most rows the SQL console loads into its grid for one result (export takes all)."""
 
+    console_timeout: float = Field(default=300.0, gt=0)
+    """Seconds a statement run in the SQL console may take on a remote tenant: analytic
+    queries outlast `timeout`, which stays the limit for connecting and everything else."""
+
     @field_validator("registry_table")
     @classmethod
     def _table_name(cls, value: str) -> str:

@@ -26,7 +26,8 @@ from textual.widgets import ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from tursotui.db import LibsqlError
-from tursotui.db.errors import describe
+from tursotui.db.base import RemoteConnection
+from tursotui.db.errors import TIMEOUT, describe
 from tursotui.sql.classify import statement_at
 from tursotui.sql.export import ExportError, export_path, export_result
 from tursotui.sql.history import History, HistoryError
@@ -70,6 +71,13 @@ FETCH_GROUP = "console-fetch"
 EXPORT_GROUP = "console-export"
 
 
+def _hint(error: BaseException) -> str:
+    """What to try after a failure, where there is something."""
+    if getattr(error, "code", None) == TIMEOUT:
+        return " · f5 runs it with no time limit (ctrl+g stops it)"
+    return ""
+
+
 class ConsoleScreen(Screen[None]):
     """A SQL editor, a schema panel and an incremental result grid on one tenant."""
 
@@ -81,6 +89,13 @@ class ConsoleScreen(Screen[None]):
             "ctrl+r", "run", "Run", tooltip="Run the statement under the cursor, or the selection"
         ),
         Binding("ctrl+enter", "run", "Run", show=False),
+        Binding(
+            "f5",
+            "run_unlimited",
+            "Run, no time limit",
+            tooltip="Run like ctrl+r, for as long as it takes (ctrl+g stops it)",
+            show=False,
+        ),
         Binding("ctrl+g", "cancel", "Cancel", tooltip="Cancel the running query or export"),
         Binding("f8", "history", "History", tooltip="Search the statements run on this tenant"),
         Binding("ctrl+s", "export", "Export", tooltip="Export the whole result to CSV or JSON"),
@@ -144,11 +159,8 @@ class ConsoleScreen(Screen[None]):
 
     @work(exclusive=True, group="console-open", exit_on_error=False, description="connect")
     async def _open(self) -> None:
-        settings = self.workspace.settings
         try:
-            self.connection = await self.tenant.connect(
-                read_only=settings.read_only, timeout=settings.timeout
-            )
+            self.connection = await self._connect()
         except Exception as error:  # RegistryError or LibsqlError: both have human messages
             self._status(f"cannot connect: {describe(error)}", error=True)
             return
@@ -195,7 +207,11 @@ class ConsoleScreen(Screen[None]):
         span = statement_at(text, offset)
         return span.sql if span else ""
 
-    def action_run(self) -> None:
+    def action_run_unlimited(self) -> None:
+        """Run like `action_run`, without the console's time limit on remote calls."""
+        self.action_run(unlimited=True)
+
+    def action_run(self, unlimited: bool = False) -> None:
         """Run the statement under the cursor or the selection (several: in order)."""
         if self.connection is None:
             self.notify("Not connected yet.", severity="warning")
@@ -207,26 +223,52 @@ class ConsoleScreen(Screen[None]):
         if not sql.strip():
             self.notify("Nothing to run: the editor has no statement here.", severity="warning")
             return
-        self.run_sql(sql)
+        self.run_sql(sql, unlimited=unlimited)
 
     @property
     def busy(self) -> bool:
         """True while a statement or an export runs."""
         return any(w.is_running and w.group in (QUERY_GROUP, EXPORT_GROUP) for w in self.workers)
 
+    async def _connect(self) -> Connection:
+        """A connection of the console's own: connecting is held to the app-wide timeout,
+        its statements to the console's (analytic queries take longer than a page read)."""
+        settings = self.workspace.settings
+        connection = await self.tenant.connect(
+            read_only=settings.read_only, timeout=settings.timeout
+        )
+        if isinstance(connection, RemoteConnection):
+            connection.timeout = settings.console_timeout
+        return connection
+
+    def _limit(self, seconds: float | None) -> None:
+        """How long each remote call may take from now on (None: as long as it takes)."""
+        if isinstance(self.connection, RemoteConnection):
+            self.connection.timeout = seconds
+
     @work(exclusive=True, group=QUERY_GROUP, exit_on_error=False, description="SQL query")
-    async def run_sql(self, text: str) -> None:
-        """Run every statement of `text` in order; stop at the first error or refusal."""
+    async def run_sql(self, text: str, *, unlimited: bool = False) -> None:
+        """Run every statement of `text` in order; stop at the first error or refusal.
+
+        Args:
+            text: One or more statements.
+            unlimited: Remote calls wait as long as the server takes (`ctrl+g` still stops).
+        """
         # What exists now lives on; a collection during the query walks only its rows.
         heap.set_aside()
         await self._close_cursor()
         if self.connection is None or self.connection.closed:
             # The connection died (server restarted, closed under us): open a fresh one.
             self._status("reconnecting…")
-            settings = self.workspace.settings
-            self.connection = await self.tenant.connect(
-                read_only=settings.read_only, timeout=settings.timeout
-            )
+            self.connection = await self._connect()
+        self._limit(None if unlimited else self.workspace.settings.console_timeout)
+        try:
+            await self._run_all(text)
+        finally:
+            if unlimited:
+                self._limit(self.workspace.settings.console_timeout)
+
+    async def _run_all(self, text: str) -> None:
         statements = plan(text, read_only=self.read_only)
         log: list[Text] = []
         for number, statement in enumerate(statements, 1):
@@ -244,10 +286,10 @@ class ConsoleScreen(Screen[None]):
                 self._remember(statement, ok=False, summary=describe(error))
                 log.append(prefix + Text(f"✗ {describe(error)}", style="red"))
                 self._log(log if len(statements) > 1 else [])
-                self._status(f"failed: {describe(error)}", error=True)
+                self._status(f"failed: {describe(error)}{_hint(error)}", error=True)
                 code = getattr(error, "code", None)
                 await self.app.push_screen_wait(
-                    SqlErrorScreen(describe(error), code=code, sql=statement.sql)
+                    SqlErrorScreen(describe(error) + _hint(error), code=code, sql=statement.sql)
                 )
                 return
             ok = outcome is not None and not outcome.startswith("refused")
@@ -275,7 +317,11 @@ class ConsoleScreen(Screen[None]):
     async def _read(self, statement: PlannedStatement) -> str:
         assert self.connection is not None
         grid = self.query_one(ResultGrid)
-        self._status(Text(f"running… ({literal(statement.sql, 60).plain})"))
+        unlimited = (
+            isinstance(self.connection, RemoteConnection) and self.connection.timeout is None
+        )
+        limit = "no time limit · ctrl+g stops it · " if unlimited else ""
+        self._status(Text(f"running… ({limit}{literal(statement.sql, 60).plain})"))
         started = time.perf_counter()
         cursor = ResultCursor(self.connection, statement.sql, chunk_size=FIRST_PAGE_ROWS)
         await cursor.open()
