@@ -4,6 +4,7 @@ letters stay in the console, its text is kept per tenant, and it has its own tim
 from __future__ import annotations
 
 import json
+import stat
 import time
 import uuid
 from pathlib import Path
@@ -14,6 +15,8 @@ from textual.widgets import TextArea
 from moderation_fixtures import make_test_app, rows, screen_text, workspace_with
 from test_console import console, grid, idle, open_console, run, status, wait_until
 from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.screens.console import ConsoleScreen
+from tursotui.ui.widgets.result_grid import ResultGrid
 from tursotui.ui.widgets.sql_editor import SqlEditor
 from tursotui.ui.widgets.sql_error import SqlErrorScreen
 
@@ -115,4 +118,88 @@ async def test_console_has_its_own_timeout_and_a_run_without_one(
         assert time.monotonic() - started < 2
         assert "cancelled" in status(app)
         fault_proxy.pass_through()
+    await workspace.close()
+
+
+# -- letters stay in the console; its text is kept per tenant ---------------------------
+
+
+def draft_file(workspace, slug: str) -> Path:
+    return workspace.settings.data_dir / "history" / f"{slug}.draft.sql"
+
+
+async def test_letters_after_escape_stay_in_the_console_and_its_text_is_kept(tmp_path: Path):
+    workspace, _ = await workspace_with(tmp_path, {"acme": dict(drafts=2), "beta": {}})
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_console(app, pilot, workspace)
+        # One burst: SQL typed, escape (to the grid), then the app's letters.
+        await pilot.press(*"select 7 as x", "escape", "t", "q", "question_mark", "s", "t")
+        await pilot.pause()
+        assert app.is_running
+        assert isinstance(app.screen, ConsoleScreen)
+        assert console(app).query_one(SqlEditor).text == "select 7 as x"
+        assert console(app).query_one(ResultGrid).has_focus
+        assert "letters go to the editor" in status(app)
+        # The footer and help do not offer keys that do nothing here.
+        footer = screen_text(app).splitlines()[-1]
+        assert " t " not in footer and " q " not in footer
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        keys = [row[0] for row in app.screen.keys]
+        assert "t" not in keys and "q" not in keys and "?" not in keys
+        assert "f5" in keys and "escape" in keys
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+        # escape from the grid leaves; the text is kept on disk, for the owner only.
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConsoleScreen))
+        kept = draft_file(workspace, "acme")
+        assert kept.read_text() == "select 7 as x"
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+        assert not any("select 7" in line for line in _history_lines(workspace, "acme"))
+        # Reopened on the same tenant: the text is back; another tenant has its own.
+        await open_console(app, pilot, workspace)
+        assert console(app).query_one(SqlEditor).text == "select 7 as x"
+        assert "the text you left here is back" in status(app)
+        await pilot.press("end", *" + 1")  # escape saves at once, not after the quiet time
+        await pilot.press("escape", "escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConsoleScreen))
+        await open_console(app, pilot, workspace, "beta")
+        assert console(app).query_one(SqlEditor).text == ""
+        await pilot.press(*"select 2")
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: not app.is_running)
+    assert draft_file(workspace, "beta").read_text() == "select 2"
+    # A restart: a new app on the same data directory finds each tenant's text.
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_console(app, pilot, workspace)
+        assert console(app).query_one(SqlEditor).text == "select 7 as x + 1"
+    await workspace.close()
+
+
+def _history_lines(workspace, slug: str) -> list[str]:
+    path = workspace.settings.data_dir / "history" / f"{slug}.jsonl"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+async def test_leaving_asks_when_the_text_cannot_be_kept(tmp_path: Path):
+    workspace, _ = await workspace_with(tmp_path, {"acme": {}})
+    history = workspace.settings.data_dir / "history"
+    history.mkdir(parents=True, exist_ok=True)
+    (history / "acme.draft.sql").mkdir()  # a directory where the file should go
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_console(app, pilot, workspace)
+        await pilot.press(*"select 1", "escape", "escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "cannot be kept" in screen_text(app)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+        assert console(app).query_one(SqlEditor).text == "select 1"
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConsoleScreen))
     await workspace.close()

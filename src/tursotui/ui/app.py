@@ -35,6 +35,10 @@ Textual's `default` group) counts as pending work, and `q` asks first.
 """
 
 
+LETTER_ACTIONS = frozenset({"help", "switch_tenant", "quit_app"})
+"""The app's actions bound to a single character (`?`, `t`, `q`)."""
+
+
 def _tenants_screen() -> Screen:
     from tursotui.ui.screens.tenants import TenantsScreen
 
@@ -147,6 +151,11 @@ class TursotuiApp(App[None]):
         self.notify(f"{message}", title=f"{what} failed"[:60], severity="error", markup=False)
 
     # --- navigation -----------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # A screen that takes typed text everywhere (the SQL console) keeps the one-letter
+        # keys: hidden from its footer and help, and never run there.
+        return not (action in LETTER_ACTIONS and getattr(self.screen, "KEEPS_LETTERS", False))
 
     def open_screen(self, module: str, class_name: str, *args: Any) -> Screen | None:
         """Push `tursotui.ui.screens.<module>.<class_name>(*args)`, importing it when needed.

@@ -13,16 +13,17 @@ grid a chunk at a time as you scroll, up to `console_row_cap` rows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import ProgressBar, Static
+from textual.widgets import ProgressBar, Static, TextArea
 from textual.worker import Worker, WorkerState
 
 from tursotui.db import LibsqlError
@@ -30,7 +31,7 @@ from tursotui.db.base import RemoteConnection
 from tursotui.db.errors import TIMEOUT, describe
 from tursotui.sql.classify import statement_at
 from tursotui.sql.export import ExportError, export_path, export_result
-from tursotui.sql.history import History, HistoryError
+from tursotui.sql.history import Draft, History, HistoryError
 from tursotui.sql.runner import (
     PlannedStatement,
     ResultCursor,
@@ -66,6 +67,8 @@ FIRST_PAGE_ROWS = 200
 """Rows shown as soon as a query answers."""
 PAGE_ROWS = 500
 """Rows fetched each time the user scrolls near the end."""
+KEEP_TEXT_EVERY_S = 1.0
+"""How often, at most, the editor's text is written to its file while it changes."""
 QUERY_GROUP = "console-query"
 FETCH_GROUP = "console-fetch"
 EXPORT_GROUP = "console-export"
@@ -102,7 +105,19 @@ class ConsoleScreen(Screen[None]):
         Binding("ctrl+b", "toggle_schema", "Schema", tooltip="Show or hide the schema panel"),
         Binding("f2", "focus_editor", "Editor", tooltip="Move to the editor"),
         Binding("f3", "focus_results", "Results", tooltip="Move to the result grid"),
+        Binding(
+            "escape",
+            "leave",
+            "Back",
+            tooltip="Back to the previous screen; the editor's text is kept for this tenant",
+        ),
+        # `?` is a character the editor takes; in the console, help is a function key.
+        Binding("f1", "help", "Help", tooltip="Every key of the console", show=False),
     ]
+
+    KEEPS_LETTERS = True
+    """The app's one-letter keys (`t`, `q`, `?`) do nothing here: a letter typed while the
+    grid has focus must not close the console or quit the app."""
 
     def __init__(self, tenant: Tenant) -> None:
         super().__init__()
@@ -114,6 +129,11 @@ class ConsoleScreen(Screen[None]):
         self._fetching = False
         self._last_select = ""
         self._history: History | None = None
+        self._draft: Draft | None = None
+        self._editor: SqlEditor | None = None
+        self._kept_at = 0.0
+        """When the editor's text was last written to its file (monotonic seconds)."""
+        self._restored = False
 
     # -- layout -----------------------------------------------------------------------
 
@@ -139,14 +159,31 @@ class ConsoleScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#export-progress").display = False
-        self._history = History.for_tenant(self.workspace.settings.data_dir, self.tenant.slug)
+        data_dir = self.workspace.settings.data_dir
+        self._history = History.for_tenant(data_dir, self.tenant.slug)
+        self._draft = Draft.for_tenant(data_dir, self.tenant.slug)
+        self._editor = editor = self.query_one(SqlEditor)
+        try:
+            kept = self._draft.read()
+        except HistoryError as error:
+            self.notify(str(error), title="SQL console", severity="warning", markup=False)
+            kept = ""
+        if kept:
+            editor.load_text(kept)
+            editor.move_cursor(editor.document.end)
+            self._restored = True
         mode = "read-only mode: writes are refused · " if self.read_only else ""
         self._status(f"{mode}connecting to {self.tenant.slug}…")
-        self.query_one(SqlEditor).focus()
+        editor.focus()
         self._open()
 
     async def on_unmount(self) -> None:
         heap.release()  # this screen's widgets and result, set aside by a query, die with it
+        if self._draft is not None and self._editor is not None:
+            # However the console is left (the app quitting too), its text is kept; if it
+            # cannot be, `escape` has asked already and there is nobody left to tell.
+            with contextlib.suppress(HistoryError):
+                self._draft.save(self._editor.text)
         # Leaving mid-query must not wait for it: stop it, then release the connection.
         if self.connection is not None:
             self.connection.interrupt()
@@ -165,7 +202,8 @@ class ConsoleScreen(Screen[None]):
             self._status(f"cannot connect: {describe(error)}", error=True)
             return
         mode = "read-only mode · " if self.read_only else ""
-        self._status(f"{mode}connected · ctrl+r runs the statement under the cursor")
+        kept = "the text you left here is back · " if self._restored else ""
+        self._status(f"{mode}connected · {kept}ctrl+r runs the statement under the cursor")
         await self._load_schema()
 
     async def _load_schema(self) -> None:
@@ -516,6 +554,59 @@ class ConsoleScreen(Screen[None]):
         ):
             error = event.worker.error
             self._status(f"failed: {describe(error) if error else 'unknown error'}", error=True)
+
+    # -- letters, leaving, the kept text --------------------------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        # A character the focused widget did not take (the grid, the schema panel) stops
+        # here unless a key of the console itself wants it: the app's one-letter keys
+        # would close the console or quit the app in the middle of a typed burst.
+        if not event.is_printable:
+            return
+        bound = self.active_bindings.get(event.key)
+        if bound is not None and bound.node is not self.app:
+            return
+        event.stop()
+        event.prevent_default()
+        self.app.bell()
+        self._status("letters go to the editor (F2) · escape leaves the console · F1 lists keys")
+
+    def action_help(self) -> None:
+        """Every key of the console."""
+        self.app.action_help()  # type: ignore[attr-defined]
+
+    @on(TextArea.Changed, "#editor")
+    def _text_changed(self) -> None:
+        # Written at most once a second while typing (a burst of keys is one write), and
+        # always on the way out; a timer for the last keys would outlive the screen.
+        if time.monotonic() - self._kept_at >= KEEP_TEXT_EVERY_S:
+            self._keep_text()
+
+    def _keep_text(self) -> str | None:
+        """Write the editor's text to this tenant's file; why it could not be, or None."""
+        self._kept_at = time.monotonic()
+        if self._draft is None or self._editor is None:
+            return None
+        try:
+            self._draft.save(self._editor.text)
+        except HistoryError as error:
+            self._status(str(error), error=True)
+            return str(error)
+        return None
+
+    def action_leave(self) -> None:
+        """Back to the previous screen, keeping the editor's text (asks if it cannot)."""
+        problem = self._keep_text()
+        if problem is None:
+            self.app.pop_screen()
+            return
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                self.app.pop_screen()
+
+        question = Text(f"{problem}.\n\nLeave anyway? The editor's text would be lost.")
+        self.app.push_screen(ConfirmScreen(question, yes="Leave", no="Stay"), answered)
 
     # -- history, export, schema, values ----------------------------------------------
 
