@@ -35,6 +35,40 @@ def _provisioner_for_tenant(settings: Settings, tenant: Tenant) -> Provisioner |
     return LocalProvisioner(settings.data_dir / "tenants")
 
 
+def destroy_refusal(settings: Settings, tenant: Tenant) -> str | None:
+    """Why `destroy_tenant` would refuse `tenant` before changing anything, or None.
+
+    Screens ask this before their confirmation: a confirmation that ends in a refusal
+    asks for attention (and a typed slug) for nothing.
+    """
+    if settings.read_only:
+        return f"cannot destroy tenant {tenant.slug}: tursotui is in read-only mode"
+    if tenant.broken:
+        return None  # only the row goes, and that is always possible
+    if tenant.is_remote:
+        return None if settings.uses_platform_api else _cannot_delete(settings, tenant)
+    if LocalProvisioner(settings.data_dir / "tenants").owned_database(tenant) is None:
+        return _cannot_delete(settings, tenant)
+    return None
+
+
+def rotate_refusal(settings: Settings, tenant: Tenant) -> str | None:
+    """Why `rotate_token` would refuse `tenant` before changing anything, or None."""
+    slug = tenant.slug
+    if settings.read_only:
+        return f"cannot rotate the token of {slug}: tursotui is in read-only mode"
+    if tenant.broken:
+        return f"cannot rotate the token of {slug}: {tenant.problem}"
+    if not tenant.is_remote:
+        return f"cannot rotate the token of {slug}: a local tenant has none"
+    if not settings.uses_platform_api:
+        return (
+            f"cannot rotate the token of {slug}: no Platform API credentials are set "
+            "(TURSO_ORG, TURSO_PLATFORM_API_TOKEN)"
+        )
+    return None
+
+
 async def destroy_tenant(
     workspace: Workspace,
     slug: str,
@@ -174,13 +208,9 @@ async def rotate_token(
     except RegistryError as error:
         raise ProvisionError(str(error)) from None
     if provisioner is None:
-        if not tenant.is_remote:
-            raise ProvisionError(f"cannot rotate the token of {slug}: a local tenant has none")
-        if not settings.uses_platform_api:
-            raise ProvisionError(
-                f"cannot rotate the token of {slug}: no Platform API credentials are set "
-                "(TURSO_ORG, TURSO_PLATFORM_API_TOKEN)"
-            )
+        refusal = rotate_refusal(settings, tenant)
+        if refusal is not None:
+            raise ProvisionError(refusal)
         own, provisioner = True, provisioner_for(settings)
     else:
         own = False
