@@ -29,7 +29,6 @@ from textual.worker import Worker, WorkerState
 from tursotui.db import LibsqlError
 from tursotui.db.base import RemoteConnection
 from tursotui.db.errors import TIMEOUT, describe
-from tursotui.sql.classify import statement_at
 from tursotui.sql.export import ExportError, export_path, export_result
 from tursotui.sql.history import Draft, History, HistoryError
 from tursotui.sql.runner import (
@@ -43,6 +42,7 @@ from tursotui.sql.runner import (
     what_it_touches,
 )
 from tursotui.sql.schema import count_rows, read_schema
+from tursotui.sqltext import statement_at
 from tursotui.ui import heap
 from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
