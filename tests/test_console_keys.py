@@ -203,3 +203,31 @@ async def test_leaving_asks_when_the_text_cannot_be_kept(tmp_path: Path):
         await pilot.press("y")
         await wait_until(pilot, lambda: not isinstance(app.screen, ConsoleScreen))
     await workspace.close()
+
+
+async def test_a_cancelled_write_is_audited_in_words(tmp_path: Path):
+    """The audit log's reason for a write whose task was cancelled: words, not an exception
+    name; the app's own reason once it is closing."""
+    import asyncio
+
+    from tursotui.audit import APP_CLOSED, CANCELLED, AuditLog
+
+    audit = AuditLog(tmp_path / "audit.jsonl", "tester")
+    started = asyncio.Event()
+
+    async def write() -> None:
+        async with audit.recording("sql", "acme", detail="DELETE FROM posts"):
+            started.set()
+            await asyncio.sleep(60)
+
+    for reason in (CANCELLED, APP_CLOSED):
+        audit.cancelled_because = reason
+        started.clear()
+        task = asyncio.create_task(write())
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        last = audit.entries()[-1]
+        assert (last.status, last.detail) == ("failed", reason)
+    assert CANCELLED == "the write was stopped before it was committed"
