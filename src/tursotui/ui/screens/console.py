@@ -8,6 +8,10 @@ before you commit or roll back (or are confirmed before sending, where the
 server cannot hold a transaction), destructive ones need the tenant's slug
 typed first, and every write goes to the audit log with its SQL. Reads fill the
 grid a chunk at a time as you scroll, up to `console_row_cap` rows.
+
+On a remote tenant each call may take `console_timeout` seconds (connecting keeps
+the app-wide `timeout`); `f5` runs with no limit. Typed characters never reach the
+app's one-letter keys, and the editor's text is kept per tenant across sessions.
 """
 
 from __future__ import annotations
@@ -577,8 +581,8 @@ class ConsoleScreen(Screen[None]):
 
     @on(TextArea.Changed, "#editor")
     def _text_changed(self) -> None:
-        # Written at most once a second while typing (a burst of keys is one write), and
-        # always on the way out; a timer for the last keys would outlive the screen.
+        # Written at most once a second while typing, not once per key of a burst, and
+        # always on the way out (a timer for the last keys would outlive the screen).
         if time.monotonic() - self._kept_at >= KEEP_TEXT_EVERY_S:
             self._keep_text()
 
