@@ -231,3 +231,22 @@ async def test_a_cancelled_write_is_audited_in_words(tmp_path: Path):
         last = audit.entries()[-1]
         assert (last.status, last.detail) == ("failed", reason)
     assert CANCELLED == "the write was stopped before it was committed"
+
+
+async def test_the_palette_still_offers_help_and_quit_in_the_console(tmp_path: Path):
+    """The console keeps `?` and `q` for typing; their commands stay in the palette."""
+    workspace, _ = await workspace_with(tmp_path, {"acme": {}})
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_console(app, pilot, workspace)
+        await pilot.press("ctrl+p", *"help: keys")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+        await pilot.press("ctrl+p", *"app: quit")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not app.is_running)
+    await workspace.close()

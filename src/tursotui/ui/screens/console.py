@@ -63,8 +63,11 @@ from tursotui.ui.widgets.typed_confirm import TypedConfirmScreen
 from tursotui.ui.widgets.value_view import ValueScreen
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from tursotui.db import Connection
     from tursotui.registry import Tenant
+    from tursotui.ui.commands import Command
     from tursotui.workspace import Workspace
 
 FIRST_PAGE_ROWS = 200
@@ -578,6 +581,14 @@ class ConsoleScreen(Screen[None]):
     def action_help(self) -> None:
         """Every key of the console."""
         self.app.action_help()  # type: ignore[attr-defined]
+
+    def palette_commands(self) -> Iterator[Command]:
+        """The app's commands whose keys the console keeps for typing, offered by name: the
+        app refuses their actions while the console is on top, so these call them directly."""
+        app: Any = self.app
+        yield "help: keys", self.action_help, "Every key of the console (F1)"
+        yield "tenant: switch", app.action_switch_tenant, "Back to the tenants list"
+        yield "app: quit", app.action_quit_app, "Quit tursotui (asks while work is running)"
 
     @on(TextArea.Changed, "#editor")
     def _text_changed(self) -> None:
