@@ -20,7 +20,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
-from tursotui.provision import CREATE_STEPS, ProvisionError, StepReport, create_tenant, slug_problem
+from tursotui.provision import (
+    CREATE_STEPS,
+    LocalProvisioner,
+    ProvisionError,
+    StepReport,
+    create_tenant,
+    slug_problem,
+)
 from tursotui.registry import RegistryError, Tenant
 from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
@@ -191,9 +198,10 @@ class NewTenantScreen(ModalScreen[Tenant | None]):
                 ("token", f"{token} access, stored in the registry"),
             ]
         else:
-            path = settings.data_dir / "tenants" / f"{slug}.db"
+            path = LocalProvisioner(settings.data_dir / "tenants").path(slug)
             lines.append(("where", f"a new local file {path}"))
-        text = Text("Create this tenant, migrate it and register it?\n", style="bold")
+        text = Text()
+        text.append("Create this tenant, migrate it and register it?\n", style="bold")
         for label, value in lines:
             text.append(f"\n{label:>6}  ", style="dim")
             text.append_text(literal(value, max_len=200))
