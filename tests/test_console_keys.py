@@ -140,7 +140,7 @@ async def test_letters_after_escape_stay_in_the_console_and_its_text_is_kept(tmp
         assert isinstance(app.screen, ConsoleScreen)
         assert console(app).query_one(SqlEditor).text == "select 7 as x"
         assert console(app).query_one(ResultGrid).has_focus
-        assert "letters go to the editor" in status(app)
+        assert "type in the editor (F2)" in status(app)
         # The footer and help do not offer keys that do nothing here.
         footer = screen_text(app).splitlines()[-1]
         assert " t " not in footer and " q " not in footer

@@ -576,7 +576,7 @@ class ConsoleScreen(Screen[None]):
         event.stop()
         event.prevent_default()
         self.app.bell()
-        self._status("letters go to the editor (F2) · escape leaves the console · F1 lists keys")
+        self._status("type in the editor (F2) · esc leaves · F1 keys")
 
     def action_help(self) -> None:
         """Every key of the console."""
