@@ -16,6 +16,7 @@ from tursotui.provision.base import (
 from tursotui.provision.provisioners import LocalProvisioner, provisioner_for
 from tursotui.registry import RegistryError, Tenant
 from tursotui.settings import Settings
+from tursotui.tokens import choose as choose_token_source
 from tursotui.workspace import Workspace
 
 
@@ -52,6 +53,14 @@ def destroy_refusal(settings: Settings, tenant: Tenant) -> str | None:
     return None
 
 
+_COMMAND_TOKEN = (
+    "cannot rotate the token of {slug}: its stored token goes through "
+    "TURSOTUI_TOKEN_COMMAND (kept encrypted by the app); rotate it with the app's tools"
+)
+"""The registry keeps what the token command decrypts; tursotui cannot encrypt the new
+token the app's way, and a plain one there would fail the command next time."""
+
+
 def rotate_refusal(settings: Settings, tenant: Tenant) -> str | None:
     """Why `rotate_token` would refuse `tenant` before changing anything, or None."""
     slug = tenant.slug
@@ -59,6 +68,8 @@ def rotate_refusal(settings: Settings, tenant: Tenant) -> str | None:
         return f"cannot rotate the token of {slug}: tursotui is in read-only mode"
     if tenant.broken:
         return f"cannot rotate the token of {slug}: {tenant.problem}"
+    if choose_token_source(tenant, settings).source == "command":
+        return _COMMAND_TOKEN.format(slug=slug)
     if not tenant.is_remote:
         return f"cannot rotate the token of {slug}: a local tenant has none"
     if not settings.uses_platform_api:
@@ -120,7 +131,7 @@ async def destroy_tenant(
                     if database is None:
                         # Not in the organization: gone already, or somebody else's. A
                         # database that still answers is not removed from under its users.
-                        if await _answers(tenant, settings.timeout):
+                        if await _answers(workspace, tenant):
                             raise ProvisionError(
                                 f"cannot destroy tenant {slug}: its database answers but is not "
                                 "a database of the organization; to unregister it and keep "
@@ -157,9 +168,9 @@ async def destroy_tenant(
             await provisioner.close()
 
 
-async def _answers(tenant: Tenant, timeout: float) -> bool:
+async def _answers(workspace: Workspace, tenant: Tenant) -> bool:
     try:
-        connection = await tenant.connect(timeout=timeout)
+        connection = await workspace.open_tenant(tenant)
     except (LibsqlError, RegistryError):
         return False
     try:
@@ -207,6 +218,8 @@ async def rotate_token(
         tenant = await workspace.registry.get(slug)
     except RegistryError as error:
         raise ProvisionError(str(error)) from None
+    if workspace.tokens.choose(tenant).source == "command":
+        raise ProvisionError(_COMMAND_TOKEN.format(slug=slug))
     if provisioner is None:
         refusal = rotate_refusal(settings, tenant)
         if refusal is not None:

@@ -278,12 +278,9 @@ class ConsoleScreen(Screen[None]):
     async def _connect(self) -> Connection:
         """A connection of the console's own: connecting is held to the app-wide timeout,
         its statements to the console's (analytic queries take longer than a page read)."""
-        settings = self.workspace.settings
-        connection = await self.tenant.connect(
-            read_only=settings.read_only, timeout=settings.timeout
-        )
+        connection = await self.workspace.open_tenant(self.tenant)
         if isinstance(connection, RemoteConnection):
-            connection.timeout = settings.console_timeout
+            connection.timeout = self.workspace.settings.console_timeout
         return connection
 
     def _limit(self, seconds: float | None) -> None:

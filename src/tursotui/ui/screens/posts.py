@@ -238,8 +238,8 @@ class PostsScreen(WriteKeys):
         if self._side is not None and self._side[0] is tenant and not self._side[1].closed:
             return self._side[1]
         await self._close_side()
-        timeout = self.app.workspace.settings.timeout  # type: ignore[attr-defined]
-        opening = asyncio.ensure_future(tenant.connect(read_only=True, timeout=timeout))
+        workspace = self.app.workspace  # type: ignore[attr-defined]
+        opening = asyncio.ensure_future(workspace.open_tenant(tenant, read_only=True))
         try:
             conn = await asyncio.shield(opening)
         except asyncio.CancelledError:

@@ -210,6 +210,10 @@ class TenantsScreen(WriteKeys):
             line.append_text(literal(tenant.name, 40, style="bold"))
             line.append(" ")
             line.append_text(literal(self._location(tenant), 60))
+            if tenant.is_remote and not tenant.broken:
+                # Where its token comes from (stored, command, group, minted), never the token.
+                source = self.app.workspace.tokens.choose(tenant).label  # type: ignore[attr-defined]
+                line.append(f" · token {source}", style="dim")
             problem = tenant.problem or (row.health.error if row.health else None)
             if problem:
                 line.append(" — ")
