@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from moderation_fixtures import screen_text, settle, until_confirm
+from moderation_fixtures import rows, screen_text, settle, until_confirm
 from test_provision_screens import open_app, slugs
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.new_tenant import NewTenantScreen
@@ -45,7 +45,9 @@ async def test_enter_in_the_new_tenant_form_never_creates(tmp_path: Path) -> Non
         await settle(app, pilot)
         assert not isinstance(app.screen, (NewTenantScreen, ConfirmScreen))
     assert await slugs(workspace) == ["acme"]
-    assert tenant_file.is_file()
+    registered = await workspace.registry.get("acme")
+    assert registered.url == f"file:{tenant_file}"
+    assert rows(tenant_file, "SELECT count(*) FROM posts") == [(0,)]  # created and migrated
     await workspace.close()
 
 
@@ -117,7 +119,7 @@ async def test_rotate_on_a_local_and_destroy_on_a_remote_tenant_refuse_before_as
 
 
 async def test_a_read_only_session_shows_only_keys_that_can_act(tmp_path: Path) -> None:
-    from moderation_fixtures import make_test_app, rows, workspace_with
+    from moderation_fixtures import make_test_app, workspace_with
     from shell_fixtures import notifications
     from tursotui.ui.screens.help import HelpScreen, screen_keys
     from tursotui.ui.screens.posts import PostsScreen
