@@ -69,6 +69,27 @@ async def test_quit_key_asks_while_a_write_preview_is_open(tmp_path: Path, key: 
     await workspace.close()
 
 
+async def test_ctrl_q_asks_while_a_query_runs_and_staying_keeps_it_running(tmp_path: Path):
+    workspace, _ = await workspace_with(tmp_path, {"acme": {}})
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_console(app, pilot, workspace)
+        endless = (
+            "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT count(*) FROM c"
+        )
+        await run(app, pilot, endless, wait=False)
+        await wait_until(pilot, lambda: console(app).busy)
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: "Quit anyway?" in screen_text(app))
+        assert "SQL query" in screen_text(app)  # it names what is running
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+        assert app.is_running and console(app).busy
+        await pilot.press("ctrl+g")
+        await wait_until(pilot, lambda: idle(app))
+    await workspace.close()
+
+
 # -- the console's own timeout -----------------------------------------------------------
 
 
