@@ -26,6 +26,7 @@ from tursotui.registry import RegistryError, Tenant
 from tursotui.search import search_titles
 from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.text_line import TextLine
@@ -543,6 +544,7 @@ class FleetScreen(WriteKeys):
         search = self.query_one("#fleet-search", Input)
         search.display = True
         search.focus()
+        hold_keys_for(self.app, search)
 
     @on(Input.Submitted, "#fleet-search")
     def _on_search(self, event: Input.Submitted) -> None:

@@ -23,6 +23,7 @@ from tursotui.registry import RegistryError, Tenant
 from tursotui.ui.commands import Command
 from tursotui.ui.literal import literal
 from tursotui.ui.tenant_cells import Row, count_cell, health_cell, schema_cell, where
+from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
@@ -342,6 +343,7 @@ class TenantsScreen(WriteKeys):
         box = self.query_one("#filter", Input)
         box.display = True
         box.focus()
+        hold_keys_for(self.app, box)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
