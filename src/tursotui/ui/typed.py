@@ -14,7 +14,6 @@ from textual.message_pump import MessagePump
 
 if TYPE_CHECKING:
     from tursotui.ui.app import TursotuiApp
-    from tursotui.workspace import Workspace
 
 
 def tursotui_app(node: MessagePump) -> TursotuiApp:
@@ -22,9 +21,4 @@ def tursotui_app(node: MessagePump) -> TursotuiApp:
     return cast("TursotuiApp", node.app)
 
 
-def workspace_of(node: MessagePump) -> Workspace:
-    """The app's open workspace (raises RuntimeError while it is still opening)."""
-    return tursotui_app(node).workspace
-
-
-__all__ = ["tursotui_app", "workspace_of"]
+__all__ = ["tursotui_app"]
