@@ -429,3 +429,15 @@ async def test_a_first_page_asked_for_early_is_not_shown_for_another_filter(tmp_
         assert _shown_ids(app) == ids["published"]
         assert "4 of 4 posts shown" in screen_text(app)
     await workspace.close()
+
+
+async def test_a_title_with_nul_is_listed_whole_as_the_post_screen_shows_it(tmp_path):
+    workspace, (path, ids), app = await _open(tmp_path, dict(drafts=1))
+    db = sqlite3.connect(path)
+    db.execute("UPDATE posts SET title = ? WHERE id = ?", ("cut\x00here", ids["draft"][0]))
+    db.commit()
+    db.close()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _start(app, pilot, workspace)
+        assert "cut␀here" in screen_text(app)
+    await workspace.close()

@@ -31,6 +31,7 @@ from tursotui.moderation import (
     PostRow,
     delete_comments,
     fetch_posts,
+    preview_sql,
     set_status,
 )
 from tursotui.registry import RegistryError, Tenant
@@ -97,8 +98,8 @@ class QueuedComment:
 
 
 COMMENTS_SQL = (
-    f"SELECT c.id, substr(c.content, 1, {COMMENT_PREVIEW}), c.post_id, "
-    f"substr(p.title, 1, {TITLE_PREVIEW}), u.name, c.created_at "
+    f"SELECT c.id, {preview_sql('c.content', COMMENT_PREVIEW)}, c.post_id, "
+    f"{preview_sql('p.title', TITLE_PREVIEW)}, u.name, c.created_at "
     "FROM comments AS c LEFT JOIN users AS u ON u.id = c.author_id "
     "LEFT JOIN posts AS p ON p.id = c.post_id "
 )
