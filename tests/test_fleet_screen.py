@@ -290,7 +290,13 @@ async def test_cancel_keeps_the_rows_that_arrived_while_a_stalled_tenant_hangs(s
             assert "1/2 tenants answered" in line_text(screen, "#fleet-progress")
             await pilot.press("c")
             await pilot.pause()
-            assert cell_texts(table, "state") == ["ok", "…"]
+            # The stalled row says it was stopped, not `…` forever; the others stay.
+            assert cell_texts(table, "state") == ["ok", "stop"]
+            assert "stopped before it answered" in cell_texts(table, "error")[1]
+            await pilot.press("down")
+            assert "stopped before it answered" in line_text(screen, "#fleet-detail")
+            await pilot.press("o")  # sorting keeps saying so
+            assert cell_texts(table, "state") == ["ok", "stop"]
             assert cell_texts(table, "draft")[0] == "2"
             assert "cancelled" in line_text(screen, "#fleet-progress")
             assert not screen.loading

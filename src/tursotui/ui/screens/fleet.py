@@ -93,6 +93,9 @@ NARROW_COLUMNS = ("tenant", "state", "schema", "draft", "comments", "indexes", "
 
 WIDE_FROM = 120
 
+STOPPED = Text("stopped before it answered (r asks again)", style="yellow")
+"""The error cell of a row whose tenant was still being asked when `c` stopped the asking."""
+
 
 class FleetScreen(Screen[None]):
     """Every tenant at once: health, schema, counts, activity, index advice."""
@@ -298,8 +301,28 @@ class FleetScreen(Screen[None]):
             self._resort()
 
     def _pending_cells(self, tenant: Tenant) -> list[Text]:
-        cells = [literal(tenant.slug or "(no slug)", 16), Text("…", style="dim")]
-        return cells + [Text("")] * (len(self.columns()) - 2)
+        """A row that has not answered: still being asked (`…`) or stopped by `c`."""
+        if self.cancelled:
+            # A `…` left after `c` would read as "still asking" forever.
+            state, error = Text("stop", style="yellow"), STOPPED
+        else:
+            state, error = Text("…", style="dim"), Text("")
+        cells = [literal(tenant.slug or "(no slug)", 16), state]
+        cells += [Text("")] * (len(self.columns()) - 3)
+        return [*cells, error]
+
+    def _show_stopped(self) -> None:
+        """Mark every row that had not answered when `c` stopped the asking."""
+        table = self.query_one("#fleet-table", DataTable)
+        for index, tenant in enumerate(self.tenants):
+            key = str(index)
+            if key in self.rows or key not in table.rows:
+                continue
+            for (column, *_rest), cell in zip(
+                self.columns(), self._pending_cells(tenant), strict=True
+            ):
+                table.update_cell(key, column, cell)
+        self.show_detail()
 
     def _cells(self, row: FleetRow) -> list[Text]:
         shown = {key for key, *_rest in self.columns()}
@@ -350,7 +373,10 @@ class FleetScreen(Screen[None]):
             line.append("  ")
             line.append_text(literal(tenant.host, 60))
             row = self.rows.get(self.current_key() or "")
-            if row is not None and row.error:
+            if row is None and self.cancelled:
+                line.append("  ")
+                line.append_text(STOPPED)
+            elif row is not None and row.error:
                 line.append("  ! ", style="bold red")
                 line.append_text(literal(row.error, 500))
             elif row is not None and row.indexes and row.indexes.missing:
@@ -366,6 +392,7 @@ class FleetScreen(Screen[None]):
             self.workers.cancel_group(self, "fleet")
             self.loading = False
             self.cancelled = True
+            self._show_stopped()
             self.show_progress()
         self.workers.cancel_group(self, "fleet-search")
 
