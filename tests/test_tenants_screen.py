@@ -387,3 +387,57 @@ async def test_a_tenant_on_a_real_sqld_is_remote_reachable_and_counted(jwt_sqld)
     line = next(line for line in text.splitlines() if " remote " in line)
     assert "☁ 127.0.0.1" in line and " ms" in line and "current" in line
     assert token not in text
+
+
+# --- schema drift the migrations cannot see ---------------------------------------------------
+
+
+def _rename_title(path) -> bytes:
+    """Rename `posts.title` by hand (migrations still read `current`); the bytes after."""
+    db = sqlite3.connect(path)
+    try:
+        db.execute("ALTER TABLE posts RENAME COLUMN title TO headline")
+        db.commit()
+    finally:
+        db.close()
+    return path.read_bytes()
+
+
+async def test_probe_says_which_columns_the_screens_need_are_missing() -> None:
+    fleet = await build_fleet(broken=False)
+    before = _rename_title(fleet.paths["acme"])
+    workspace = await Workspace.open(fleet.settings)
+    try:
+        acme = await probe(workspace, await workspace.registry.get("acme"))
+        globex = await probe(workspace, await workspace.registry.get("globex"))
+    finally:
+        await workspace.close()
+    assert acme.reachable and acme.schema == "current"
+    assert acme.error is not None and "posts lacks title" in acme.error
+    assert globex.error is None
+    assert fleet.paths["acme"].read_bytes() == before  # reading changed nothing
+
+
+async def test_a_tenant_lacking_a_needed_column_is_flagged_on_its_row() -> None:
+    fleet = await build_fleet(broken=False)
+    _rename_title(fleet.paths["acme"])
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+        acme = next(line for line in text.splitlines() if " acme " in line)
+        assert "⚠" in acme
+        assert "posts lacks title" in text  # the detail line of the highlighted row
+
+
+def test_tenants_json_names_the_missing_column(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from tursotui.cli import main
+
+    fleet = asyncio.run(build_fleet(broken=False))
+    _rename_title(fleet.paths["acme"])
+    assert main(["tenants", "--json"]) == 0
+    records = {r["slug"]: r for r in json.loads(capsys.readouterr().out)}
+    assert "posts lacks title" in records["acme"]["error"]
+    assert records["globex"]["error"] is None
