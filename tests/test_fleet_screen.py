@@ -29,6 +29,16 @@ def line_text(screen, selector: str) -> str:
     return str(screen.query_one(selector).render())
 
 
+async def _until_modal(pilot) -> None:
+    from tursotui.ui.screens.confirm import ConfirmScreen
+
+    for _ in range(200):
+        if isinstance(pilot.app.screen, ConfirmScreen):
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("no confirmation appeared")
+
+
 async def _settle(pilot) -> None:
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
@@ -73,22 +83,51 @@ async def test_creating_missing_indexes_from_the_fleet_asks_and_is_audited() -> 
             app.push_screen(FleetScreen())
             await _settle(pilot)
             await pilot.press("i")
-            await pilot.pause()
+            await _until_modal(pilot)
             await pilot.press("n")  # declined: nothing happens
             await _settle(pilot)
             assert rows(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_idx'") == [
                 (0,)
             ]
             await pilot.press("i")
-            await pilot.pause()
+            await _until_modal(pilot)
+            # The tenant is behind: the pending migration creates these indexes, so `i`
+            # runs it rather than creating them under the migration's own names.
+            question = str(app.screen.query_one("#confirm-message", Static).render())
+            assert "migrate (0001_tursotui_indexes)" in question
             await pilot.press("y")
             await _settle(pilot)
             table = app.screen.query_one("#fleet-table", DataTable)
             assert cell_texts(table, "indexes") == ["ok"]
+            assert cell_texts(table, "schema") == ["current"]
     finally:
         await workspace.close()
     assert rows(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_idx'") == [(4,)]
-    assert [e.status for e in workspace.audit.entries()] == ["pending", "ok"]
+    assert rows(path, "SELECT count(*) FROM __drizzle_migrations") == [(2,)]
+    entries = workspace.audit.entries()
+    assert [(e.action, e.status) for e in entries] == [("migrate", "pending"), ("migrate", "ok")]
+
+
+async def test_i_on_a_current_tenant_lacking_an_index_creates_it() -> None:
+    workspace = await open_workspace()
+    try:
+        path = await add_local(workspace, "dropped")
+        db = sqlite3.connect(path)
+        db.execute("DROP INDEX posts_author_id_idx")
+        db.commit()
+        db.close()
+        app = make_app(workspace.settings, workspace)
+        async with app.run_test(size=SIZE) as pilot:
+            app.push_screen(FleetScreen())
+            await _settle(pilot)
+            await pilot.press("i")
+            await _until_modal(pilot)
+            await pilot.press("y")
+            await _settle(pilot)
+            assert cell_texts(app.screen.query_one("#fleet-table", DataTable), "indexes") == ["ok"]
+    finally:
+        await workspace.close()
+    assert [e.action for e in workspace.audit.entries()] == ["create-indexes"] * 2
 
 
 async def test_search_across_tenants_lists_matches_from_each() -> None:

@@ -588,43 +588,73 @@ class FleetScreen(Screen[None]):
 
     @work(group="indexes", exit_on_error=False, description="creating indexes")
     async def create_indexes(self, targets: list[FleetRow]) -> None:
-        """Confirm, create (audited), then ask the tenants again."""
-        question = Text("Create missing indexes on ")
-        if len(targets) == 1:
-            question.append_text(literal(targets[0].slug, 40))
-        else:
-            question.append(f"{len(targets)} tenants")
-        question.append("?\n\n")
-        for row in targets[:8]:
-            question.append_text(literal(row.slug, 20))
-            question.append(": " + ", ".join(i.label for i in row.indexes.missing) + "\n")  # type: ignore[union-attr]
-        if len(targets) > 8:
-            question.append(f"… and {len(targets) - 8} more\n")
-        question.append(
-            "\nBuilding an index on a large table takes a while and holds a write lock."
-        )
-        if not await self.app.push_screen_wait(
-            ConfirmScreen(question, yes="Create", title="Indexes")
-        ):
+        """Plan (migrations first), confirm, apply (audited), then ask the tenants again."""
+        from tursotui.fleet_migrate import apply_index_plan
+        from tursotui.migrations import MigrationError, load_folder
+
+        workspace = self.workspace
+        try:
+            folder = load_folder(workspace.settings.migrations_dir)
+        except MigrationError as error:
+            self.notify(str(error), title="Indexes", severity="error", markup=False)
             return
-        done, failed = 0, []
+        plans: list[tuple[FleetRow, indexes.IndexPlan]] = []
+        failed: list[str] = []
         for row in targets:
             try:
-                conn = await self.workspace.connection(row.tenant)
-                await indexes.create_missing(
-                    conn,
-                    self.workspace.audit,
-                    row.slug,
-                    row.indexes.missing,  # type: ignore[union-attr]
-                )
+                conn = await workspace.connection(row.tenant)
+                plan = await indexes.plan(conn, row.indexes.missing, folder)  # type: ignore[union-attr]
+            except (LibsqlError, RegistryError) as error:
+                failed.append(f"{row.slug}: {describe(error)}")
+                continue
+            plans.append((row, plan))
+        if plans and not await self.app.push_screen_wait(
+            ConfirmScreen(self._indexes_question(plans), yes="Create", title="Indexes")
+        ):
+            return
+        done = 0
+        for row, plan in plans:
+            try:
+                await apply_index_plan(workspace, row.tenant, plan, folder)
                 done += 1
-            except (indexes.IndexAdviceError, AuditError, LibsqlError, RegistryError) as error:
+            except (indexes.IndexAdviceError, AuditError) as error:
                 failed.append(f"{row.slug}: {describe(error)}")
         if done:
             self.notify(f"Created the missing indexes on {done} tenant(s).")
         for message in failed:
             self.notify(message, title="Indexes not created", severity="error", markup=False)
         self.action_refresh()
+
+    @staticmethod
+    def _indexes_question(plans: list[tuple[FleetRow, indexes.IndexPlan]]) -> Text:
+        """What `i`/`I` will do on each tenant: migrate (when that builds the indexes), create."""
+        question = Text("Create missing indexes on ")
+        if len(plans) == 1:
+            question.append_text(literal(plans[0][0].slug, 40))
+        else:
+            question.append(f"{len(plans)} tenants")
+        question.append("?\n\n")
+        for row, plan in plans[:8]:
+            question.append_text(literal(row.slug, 20))
+            steps = []
+            if plan.migrations:
+                tags = ", ".join(m.tag for m in plan.migrations)
+                covered = ", ".join(i.label for i in plan.covered)
+                steps.append(f"migrate ({tags}), which creates {covered}")
+            if plan.create:
+                steps.append("create " + ", ".join(i.label for i in plan.create))
+            question.append(": " + "; then ".join(steps) + "\n")
+        if len(plans) > 8:
+            question.append(f"… and {len(plans) - 8} more\n")
+        if any(plan.migrations for _row, plan in plans):
+            question.append(
+                "\nIndexes a pending migration creates come from that migration, so the "
+                "migration and the index advice never conflict."
+            )
+        question.append(
+            "\nBuilding an index on a large table takes a while and holds a write lock."
+        )
+        return question
 
     # --- migrations -----------------------------------------------------------------
 
