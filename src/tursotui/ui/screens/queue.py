@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from tursotui.workspace import Workspace
 
 PREFETCH_ROWS = 10
+ANSWER_PATIENCE = 0.3
+"""Seconds a page waits for slow tenants before showing the others' rows (the slow ones
+fill in as they answer): a hung tenant must not hold the queue for the whole timeout."""
 MODES = {"drafts": "drafts awaiting review", "comments": "newest comments"}
 
 
@@ -93,6 +96,10 @@ class QueueScreen(Screen[None]):
     def on_mount(self) -> None:
         self.restart()
 
+    def on_unmount(self) -> None:
+        if self.merged is not None:
+            self.merged.close()
+
     # --- loading --------------------------------------------------------------------
 
     def _setup_columns(self) -> None:
@@ -116,6 +123,8 @@ class QueueScreen(Screen[None]):
         self.token += 1
         self.items.clear()
         self.marked.clear()
+        if self.merged is not None:
+            self.merged.close()
         self.merged = None
         self.fetching = True
         self._setup_columns()
@@ -141,15 +150,26 @@ class QueueScreen(Screen[None]):
             line.append(" (all)")
         if self.marked:
             line.append(f" · {len(self.marked)} marked", style="bold")
+        waiting = self.merged.waiting if self.merged is not None else []
+        if waiting:
+            names = ", ".join(waiting[:3]) + ("…" if len(waiting) > 3 else "")
+            line.append(" · waiting for ", style="yellow")
+            line.append_text(literal(names, 60, style="yellow"))
+            if len(waiting) > 3:
+                line.append(f" ({len(waiting)})", style="yellow")
         if self.fetching:
             line.append(" · loading…", style="dim")
-        elif not self.items:
+        elif not self.items and not waiting:
             line.append(" · nothing to review", style="dim")
         errors = self.merged.errors if self.merged is not None else {}
         if errors:
             line.append(f" · {len(errors)} tenant(s) failed: ", style="red")
-            first = next(iter(errors.items()))
-            line.append_text(literal(f"{first[0]}: {first[1]}", 120))
+            # Messages usually start with the slug already ("acme: no answer…").
+            told = "; ".join(
+                error if error.startswith(f"{slug}:") else f"{slug}: {error}"
+                for slug, error in errors.items()
+            )
+            line.append_text(literal(told, 240))
         self.query_one("#queue-status", Static).update(line)
 
     @work(exclusive=True, group="page", exit_on_error=False, description="queue page")
@@ -171,19 +191,49 @@ class QueueScreen(Screen[None]):
         merged = self.merged
         if merged is None:
             return
-        page = await merged.next_page()
+        page = await merged.next_page(patience=ANSWER_PATIENCE)
         if token != self.token:
             return
-        table = self.query_one("#queue-table", DataTable)
-        for item in page:
-            key = self._key(item)
-            if key in self.items:
-                continue
-            self.items[key] = item
-            table.add_row(*self._cells(item), key=key)
+        self._add(page)
         self.fetching = False
         self.show_status()
+        if merged.waiting or merged.has_arrivals:
+            self.fill_in(token, merged)
         self.call_after_refresh(self._maybe_more)
+
+    @work(exclusive=True, group="arrivals", exit_on_error=False, description="late tenants")
+    async def fill_in(self, token: int, merged: queue.MergedQueue[Any]) -> None:
+        """Add the rows of tenants that answer after their page was shown, as they answer."""
+        while merged.waiting or merged.has_arrivals:
+            rows = await merged.arrivals()
+            if token != self.token:
+                return
+            self._add(rows)
+            self.show_status()
+        self.show_status()
+        self.call_after_refresh(self._maybe_more)
+
+    def _add(self, rows: list[Any]) -> None:
+        """Show new rows in queue order (a late tenant's rows go among those shown)."""
+        table = self.query_one("#queue-table", DataTable)
+        fresh = [item for item in rows if self._key(item) not in self.items]
+        if not fresh:
+            return
+        shown = list(self.items.values())
+        in_order = not shown or max(item.order for item in fresh) <= min(i.order for i in shown)
+        for item in fresh:
+            self.items[self._key(item)] = item
+        if in_order:
+            for item in fresh:
+                table.add_row(*self._cells(item), key=self._key(item))
+            return
+        # Rebuilt rather than inserted (DataTable appends only); the cursor stays on its row.
+        current = self.current_key()
+        table.clear()
+        for item in sorted(self.items.values(), key=lambda i: i.order, reverse=True):
+            table.add_row(*self._cells(item), key=self._key(item))
+        if current is not None:
+            table.move_cursor(row=table.get_row_index(current))
 
     @staticmethod
     def _key(item: Any) -> str:
