@@ -286,7 +286,7 @@ async def test_fleet_migration_skips_past_a_failing_tenant_which_stays_unchanged
             lines = str(summary.query_one("#migration-lines", Static).render())
             assert "a: applied 1 (0001_tursotui_indexes)" in lines
             assert "bad: failed:" in lines and "posts_author_id_idx" in lines
-            assert summary.title_text == "Migrated 2 tenant(s), 1 failed"
+            assert summary.title_text == "Migrated 2 tenants, 1 failed"
             await pilot.press("escape")
             await _settle(pilot)
             table = app.screen.query_one("#fleet-table", DataTable)

@@ -256,7 +256,7 @@ async def test_the_queue_screen_shows_answered_tenants_while_one_hangs(
             assert "hung" in status()
             while "failed" not in status() and time.perf_counter() - start < 10:
                 await pilot.pause(0.1)
-            assert "1 tenant(s) failed: hung: no answer within 4 s" in status()
+            assert "1 tenant failed: hung: no answer within 4 s" in status()
             assert "waiting" not in status()
     finally:
         slow_proxy.pass_through()

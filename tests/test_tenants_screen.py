@@ -441,3 +441,38 @@ def test_tenants_json_names_the_missing_column(capsys: pytest.CaptureFixture[str
     records = {r["slug"]: r for r in json.loads(capsys.readouterr().out)}
     assert "posts lacks title" in records["acme"]["error"]
     assert records["globex"]["error"] is None
+
+
+# --- a fresh install --------------------------------------------------------------------------
+
+
+async def test_a_fresh_home_says_how_to_start_and_which_registry_is_open(isolated_env) -> None:
+    from tursotui.settings import load_settings
+
+    settings = load_settings()
+    app = make_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+    assert "No tenants in this registry yet" in text
+    assert "tursotui demo" in text and " n " in text
+    assert "registry.db" in text and "the default" in text  # which registry, and why
+    assert "TURSOTUI_REGISTRY_URL" in text  # how it is looked for
+    header = text.splitlines()[0]
+    assert "registry.db (default)" in header
+    assert "0 tenants" in text
+
+
+async def test_the_header_names_a_registry_given_in_the_environment(monkeypatch) -> None:
+    fleet = await build_fleet(slugs=("acme",), broken=False)
+    registry = fleet.settings.data_dir / "registry.db"
+    monkeypatch.setenv("TURSOTUI_REGISTRY_URL", f"file:{registry}")
+    from tursotui.settings import load_settings
+
+    app = make_app(load_settings())
+    async with app.run_test(size=(120, 24)) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+    assert "($TURSOTUI_REGISTRY_URL)" in text.splitlines()[0]
+    assert "No tenants" not in text
+    assert "1 tenant │" in text and "1 tenants" not in text

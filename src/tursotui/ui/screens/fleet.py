@@ -30,6 +30,7 @@ from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.text_line import TextLine
+from tursotui.words import plural
 
 if TYPE_CHECKING:
     from tursotui.fleet import FleetRow
@@ -234,7 +235,7 @@ class FleetScreen(Screen[None]):
         answered = len(self.rows)
         failed = sum(1 for r in self.rows.values() if not r.reachable)
         line = Text(no_wrap=True, overflow="ellipsis", end="")
-        line.append(f" {answered}/{total} tenants answered", style="bold")
+        line.append(f" {answered}/{plural(total, 'tenant')} answered", style="bold")
         if failed:
             line.append(f" · {failed} down", style="red")
         missing = sum(1 for r in self.rows.values() if r.indexes and r.indexes.missing)
@@ -538,7 +539,7 @@ class FleetScreen(Screen[None]):
         tenants = self.tenants or await workspace.registry.tenants()
         asked = answered = failed = 0
         asked = len(tenants)
-        self.note = Text(f"searching {asked} tenants…", style="dim")
+        self.note = Text(f"searching {plural(asked, 'tenant')}…", style="dim")
         self.show_progress()
         async for answer in search_titles(workspace, tenants, text):
             if text != self.search_text:
@@ -560,7 +561,7 @@ class FleetScreen(Screen[None]):
             # By tenant, each tenant's matches newest first: the list does not jump around.
             results.sort("tenant", key=lambda cell: str(cell).lower())
             self.note = Text(
-                f"search: {answered}/{asked} tenants, {len(self.hits)} posts"
+                f"search: {answered}/{plural(asked, 'tenant')}, {plural(len(self.hits), 'post')}"
                 + (f", {failed} failed" if failed else ""),
                 style="bold",
             )
@@ -620,7 +621,7 @@ class FleetScreen(Screen[None]):
             except (indexes.IndexAdviceError, AuditError) as error:
                 failed.append(f"{row.slug}: {describe(error)}")
         if done:
-            self.notify(f"Created the missing indexes on {done} tenant(s).")
+            self.notify(f"Created the missing indexes on {plural(done, 'tenant')}.")
         for message in failed:
             self.notify(message, title="Indexes not created", severity="error", markup=False)
         self.action_refresh()
@@ -632,7 +633,7 @@ class FleetScreen(Screen[None]):
         if len(plans) == 1:
             question.append_text(literal(plans[0][0].slug, 40))
         else:
-            question.append(f"{len(plans)} tenants")
+            question.append(plural(len(plans), "tenant"))
         question.append("?\n\n")
         for row, plan in plans[:8]:
             question.append_text(literal(row.slug, 20))

@@ -26,6 +26,7 @@ from tursotui.ui.post_cells import PAST, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
+from tursotui.words import plural
 
 if TYPE_CHECKING:
     from tursotui.workspace import Workspace
@@ -163,7 +164,7 @@ class QueueScreen(Screen[None]):
             line.append(" · nothing to review", style="dim")
         errors = self.merged.errors if self.merged is not None else {}
         if errors:
-            line.append(f" · {len(errors)} tenant(s) failed: ", style="red")
+            line.append(f" · {plural(len(errors), 'tenant')} failed: ", style="red")
             # Messages usually start with the slug already ("acme: no answer…").
             told = "; ".join(
                 error if error.startswith(f"{slug}:") else f"{slug}: {error}"
@@ -359,12 +360,13 @@ class QueueScreen(Screen[None]):
         if len(targets) > 1:
             tenants = len({t.tenant.slug for t in targets})
             question = Text(
-                f"{VERBS[new_status].capitalize()} {len(targets)} posts on {tenants} tenant(s)?"
+                f"{VERBS[new_status].capitalize()} {plural(len(targets), 'post')} on "
+                f"{plural(tenants, 'tenant')}?"
             )
             if not await self.app.push_screen_wait(ConfirmScreen(question, title="Bulk action")):
                 return
         outcome = await queue.set_status_across(self.workspace, targets, new_status)
-        self._report(outcome, PAST[new_status], "post(s)")
+        self._report(outcome, PAST[new_status], "post")
         if token != self.token:
             return
         # Rows that are no drafts any more leave the queue; conflicts show as they are now.
@@ -411,10 +413,12 @@ class QueueScreen(Screen[None]):
     def _report(self, outcome: queue.FleetActionResult, past: str, noun: str) -> None:
         if outcome.changed:
             tenants = len({slug for slug, _ in outcome.changed})
-            self.notify(f"{past} {len(outcome.changed)} {noun} on {tenants} tenant(s).")
+            self.notify(
+                f"{past} {plural(len(outcome.changed), noun)} on {plural(tenants, 'tenant')}."
+            )
         if outcome.conflicts:
             self.notify(
-                f"{len(outcome.conflicts)} {noun} were changed by someone else meanwhile and were "
+                f"{plural(len(outcome.conflicts), noun)} changed by someone else meanwhile: "
                 "left alone.",
                 title="Conflict",
                 severity="warning",
@@ -439,7 +443,9 @@ class QueueScreen(Screen[None]):
         """Confirm, delete on each comment's own tenant, drop the deleted rows."""
         token = self.token
         tenants = len({t.tenant.slug for t in targets})
-        question = Text(f"Delete {len(targets)} comment(s) on {tenants} tenant(s)?\n\n")
+        question = Text(
+            f"Delete {plural(len(targets), 'comment')} on {plural(tenants, 'tenant')}?\n\n"
+        )
         for item in targets[:5]:
             question.append_text(literal(item.tenant.slug, 14))
             question.append(": ")
@@ -452,7 +458,7 @@ class QueueScreen(Screen[None]):
         ):
             return
         outcome = await queue.delete_comments_across(self.workspace, targets)
-        self._report(outcome, "Deleted", "comment(s)")
+        self._report(outcome, "Deleted", "comment")
         if token != self.token:
             return
         for slug, comment_id in outcome.changed + outcome.conflicts:

@@ -17,13 +17,22 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from tursotui.health import STATUSES, TenantHealth, probe_all
 from tursotui.registry import RegistryError, Tenant
 from tursotui.ui.commands import Command
 from tursotui.ui.literal import literal
-from tursotui.ui.tenant_cells import Row, count_cell, health_cell, schema_cell, where
+from tursotui.ui.tenant_cells import (
+    Row,
+    count_cell,
+    empty_registry_hint,
+    health_cell,
+    registry_origin_short,
+    registry_where,
+    schema_cell,
+    where,
+)
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
@@ -103,6 +112,8 @@ class TenantsScreen(Screen[None]):
         self.registry_error: str | None = None
         self._wide: bool | None = None
         self._unpainted: list[Row] = []
+        self.registry_read = False
+        """The registry has been read once (until then an empty table means "not yet")."""
 
     # --- layout -------------------------------------------------------------------------
 
@@ -112,11 +123,17 @@ class TenantsScreen(Screen[None]):
             placeholder="filter: slug, name or host — enter opens, escape clears", id="filter"
         )
         yield RowList(id="tenants")
+        yield Static(id="empty-hint")
         yield TextLine(Text("opening the registry…", style="dim"), id="detail")
         yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
+        self.query_one("#empty-hint").display = False
+        # Which registry is open, and why this one, is the first thing a new user needs.
+        settings = self.app.settings
+        where, origin = registry_where(settings, 32), registry_origin_short(settings)
+        self.query_one(TenantHeader).title = f"tenants │ {where} ({origin})"
         self._build_columns()
         self.set_interval(PAINT_EVERY_S, self.paint_health)
         self.load()
@@ -191,6 +208,11 @@ class TenantsScreen(Screen[None]):
 
     def _show_detail(self) -> None:
         detail = self.query_one("#detail", TextLine)
+        hint = self.query_one("#empty-hint", Static)
+        empty = self.registry_read and not self.rows and not self.registry_error
+        if empty and not hint.display:
+            hint.update(empty_registry_hint(self.app.settings))
+        hint.display = empty
         if self.registry_error:
             detail.update(literal(self.registry_error, style="bold red"))
             return
@@ -198,7 +220,8 @@ class TenantsScreen(Screen[None]):
         line = Text(no_wrap=True, overflow="ellipsis", end="")
         shown, total = self.table.row_count, len(self.rows)
         answered = sum(1 for r in self.rows if r.health is not None)
-        line.append(f"{shown}/{total} tenants" if shown != total else f"{total} tenants")
+        noun = "tenant" if total == 1 else "tenants"
+        line.append(f"{shown}/{total} {noun}" if shown != total else f"{total} {noun}")
         if answered < total:
             line.append(f" · asking {total - answered}…", style="dim")
         if row is not None:
@@ -252,6 +275,7 @@ class TenantsScreen(Screen[None]):
         if generation != self.generation:
             return
         self.registry_error = None
+        self.registry_read = True
         self._unpainted = []
         self.rows = [Row(str(index), tenant) for index, tenant in enumerate(tenants)]
         self._fill()
