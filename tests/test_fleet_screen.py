@@ -361,3 +361,22 @@ async def test_enter_on_a_queued_draft_opens_that_tenants_post() -> None:
             assert app.screen.tenant.slug == "b"
     finally:
         await workspace.close()
+
+
+async def test_at_80_columns_the_detail_line_shows_the_columns_left_out() -> None:
+    workspace = await open_workspace()
+    try:
+        fill(await add_local(workspace, "alpha"), drafts=2, published=3, comments=1)
+        app = make_app(workspace.settings, workspace)
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.push_screen(FleetScreen())
+            await _settle(pilot)
+            screen = app.screen
+            table = screen.query_one("#fleet-table", DataTable)
+            shown = {str(column.key.value) for column in table.columns.values()}
+            assert "published" not in shown and "newest" not in shown  # too narrow for them
+            detail = line_text(screen, "#fleet-detail")
+    finally:
+        await workspace.close()
+    assert "publ. 3" in detail and "arch. 0" in detail
+    assert "ms " in detail and "newest 20" in detail

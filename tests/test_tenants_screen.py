@@ -476,3 +476,24 @@ async def test_the_header_names_a_registry_given_in_the_environment(monkeypatch)
     assert "($TURSOTUI_REGISTRY_URL)" in text.splitlines()[0]
     assert "No tenants" not in text
     assert "1 tenant │" in text and "1 tenants" not in text
+
+
+async def test_six_digit_counts_fit_at_80_columns_and_the_detail_line_has_them_exact() -> None:
+    fleet = await build_fleet(slugs=("acme",), broken=False)
+    db = sqlite3.connect(fleet.paths["acme"])
+    db.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 250000) "
+        "INSERT INTO posts (id, title, content, author_id, status) "
+        "SELECT 'bulk-' || i, 't', 'c', 'nobody', 'draft' FROM n"
+    )
+    db.commit()
+    db.close()
+    drafts = db_counts(fleet.paths["acme"])["draft"]
+    assert drafts > 250_000
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+    row = next(line for line in text.splitlines() if " acme " in line)
+    assert f"{drafts // 1000}k" in row and "250,…" not in row
+    assert f"draft {drafts:,}" in text  # the detail line of the highlighted row

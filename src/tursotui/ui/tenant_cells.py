@@ -47,13 +47,30 @@ def health_cell(health: TenantHealth | None) -> Text:
     return text
 
 
-def count_cell(health: TenantHealth | None, status: str) -> Text:
-    """Posts with one status, right-aligned."""
+def compact_count(count: int, width: int) -> str:
+    """`count` in at most `width` characters: `250,000` where it fits, else `250k`, `1.2M`."""
+    full = f"{count:,}"
+    if len(full) <= width:
+        return full
+    for limit, suffix in ((10**9, "G"), (10**6, "M"), (10**3, "k")):
+        if count >= limit:
+            scaled = count / limit
+            short = f"{scaled:.1f}{suffix}" if scaled < 10 else f"{count // limit:,}{suffix}"
+            if len(short) <= width:
+                return short
+            return f"{count // limit:,}{suffix}"
+    return full
+
+
+def count_cell(health: TenantHealth | None, status: str, width: int | None = None) -> Text:
+    """Posts with one status, right-aligned; shortened (`250k`) to fit `width` if given."""
     if health is None:
         return PENDING
     if health.counts is None:
         return DASH
-    return Text(f"{health.counts.get(status, 0):,}", justify="right")
+    count = health.counts.get(status, 0)
+    shown = f"{count:,}" if width is None else compact_count(count, width)
+    return Text(shown, justify="right")
 
 
 def schema_cell(health: TenantHealth | None, *, narrow: bool = False) -> Text:

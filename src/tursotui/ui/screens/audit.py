@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -16,6 +16,7 @@ from tursotui.audit import AuditEntry
 from tursotui.ui.literal import literal
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
+from tursotui.ui.widgets.text_line import TextLine
 
 OUTCOME_STYLES = {"ok": "green", "failed": "bold red", "pending": "yellow"}
 
@@ -52,12 +53,17 @@ class AuditScreen(Screen[None]):
     DEFAULT_CSS = """
     AuditScreen #audit-summary { height: 1; background: $boost; }
     AuditScreen #audit-table { height: 1fr; }
+    AuditScreen #audit-detail { height: 1; background: $boost; }
     """
+
+    entries: list[AuditEntry] = []
+    """The entries shown, in table order (row key = index)."""
 
     def compose(self) -> ComposeResult:
         yield TenantHeader("audit log")
         yield Static(id="audit-summary")
         yield DataTable(id="audit-table", cursor_type="row", zebra_stripes=True)
+        yield TextLine(id="audit-detail")
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -74,6 +80,28 @@ class AuditScreen(Screen[None]):
             table.add_column("detail", key="detail", width=40)
         self.action_reload()
 
+    @on(DataTable.RowHighlighted, "#audit-table")
+    def show_detail(self) -> None:
+        """Every field of the highlighted entry on one line: narrow tables leave some out."""
+        table = self.query_one("#audit-table", DataTable)
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        if table.row_count and 0 <= table.cursor_row < len(self.entries):
+            entry = self.entries[table.cursor_row]
+            stamp = datetime.fromtimestamp(entry.time or 0).strftime("%Y-%m-%d %H:%M:%S")
+            fields = [
+                Text(f" {stamp}"),
+                literal(entry.operator, 40),
+                literal(entry.tenant, 63),
+                literal(entry.action, 40),
+                Text(entry.status, style=OUTCOME_STYLES.get(entry.status, "")),
+                literal(change_text(entry.before, entry.after), 80),
+                literal("rows " + ", ".join(entry.row_ids), 200),
+            ]
+            if entry.detail:
+                fields.append(literal(entry.detail, 500))
+            line = Text(" · ", style="dim", no_wrap=True, overflow="ellipsis", end="").join(fields)
+        self.query_one("#audit-detail", TextLine).update(line)
+
     def action_reload(self) -> None:
         """Read the log again."""
         self.load()
@@ -88,7 +116,8 @@ class AuditScreen(Screen[None]):
         table = self.query_one("#audit-table", DataTable)
         table.clear()
         wide = len(table.columns) > 7
-        for entry in entries:
+        self.entries = entries
+        for index, entry in enumerate(entries):
             stamp = datetime.fromtimestamp(entry.time or 0)
             rows = ", ".join(entry.row_ids) if wide else str(len(entry.row_ids))
             cells = [
@@ -102,7 +131,8 @@ class AuditScreen(Screen[None]):
             ]
             if wide:
                 cells.append(literal(entry.detail, 200))
-            table.add_row(*cells)
+            table.add_row(*cells, key=str(index))
+        self.show_detail()
         failed = sum(1 for e in entries if e.status == "failed")
         summary = Text(f" {len(entries)} writes", end="")
         if failed:

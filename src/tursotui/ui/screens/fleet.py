@@ -374,6 +374,8 @@ class FleetScreen(Screen[None]):
             line.append("  ")
             line.append_text(literal(tenant.host, 60))
             row = self.rows.get(self.current_key() or "")
+            if row is not None and not row.error:
+                self._append_hidden(line, row)  # a row with an error shows the error instead
             if row is None and self.cancelled:
                 line.append("  ")
                 line.append_text(STOPPED)
@@ -385,6 +387,17 @@ class FleetScreen(Screen[None]):
                     "  missing: " + ", ".join(i.label for i in row.indexes.missing), style="yellow"
                 )
         self.query_one("#fleet-detail", TextLine).update(line)
+
+    def _append_hidden(self, line: Text, row: FleetRow) -> None:
+        """The columns too wide for the terminal, for the current row (`ms 12 · publ. 3`)."""
+        shown = {key for key, *_rest in self.columns()}
+        for (key, header, _width, _sort), cell in zip(COLUMNS, self._all_cells(row), strict=True):
+            if key in shown or key == "error":
+                continue
+            line.append(f"  {header} ", style="dim")
+            cell = cell.copy()
+            cell.justify = None
+            line.append_text(cell)
 
     def action_cancel(self) -> None:
         """Stop asking the tenants (or stop the search); rows that arrived stay."""

@@ -171,7 +171,8 @@ class TenantsScreen(Screen[None]):
             literal(row.tenant.slug or "(no slug)", 20),
             where(row.tenant, 32 if self._wide else 16),
             health_cell(health),
-            *(count_cell(health, status) for status in STATUSES),
+            # Six-digit counts would be cut (`250,…`) in 80 columns: `250k` there.
+            *(count_cell(health, status, 7 if self._wide else 5) for status in STATUSES),
             schema_cell(health, narrow=not self._wide),
         ]
         if self._wide:
@@ -230,6 +231,11 @@ class TenantsScreen(Screen[None]):
             line.append_text(literal(tenant.name, 40, style="bold"))
             line.append(" ")
             line.append_text(literal(self._location(tenant), 60))
+            counts = row.health.counts if row.health else None
+            if counts and not self._wide and any(v >= 10_000 for v in counts.values()):
+                # The narrow table shows `250k`; the exact figures are here.
+                exact = " · ".join(f"{s} {counts.get(s, 0):,}" for s in STATUSES)
+                line.append(f" · {exact}", style="dim")
             problem = tenant.problem or (row.health.error if row.health else None)
             if problem:
                 line.append(" — ")
