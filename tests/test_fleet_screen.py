@@ -125,6 +125,10 @@ async def test_i_on_a_current_tenant_lacking_an_index_creates_it() -> None:
             await pilot.press("y")
             await _settle(pilot)
             assert cell_texts(app.screen.query_one("#fleet-table", DataTable), "indexes") == ["ok"]
+            # Said in the progress line, not in a toast over the rows.
+            progress = line_text(app.screen, "#fleet-progress")
+            assert "Created the missing indexes on 1 tenant." in progress
+            assert not app._notifications
     finally:
         await workspace.close()
     assert [e.action for e in workspace.audit.entries()] == ["create-indexes"] * 2
@@ -180,6 +184,9 @@ async def test_queue_publishes_marked_drafts_on_their_own_tenants() -> None:
                 "b draft 0",
                 "a draft 0",
             ]
+            status = line_text(screen, "#queue-status")
+            assert "Published 2 posts on 2 tenants." in status  # not a toast over the rows
+            assert not app._notifications
     finally:
         await workspace.close()
     for slug, path in paths.items():

@@ -25,6 +25,7 @@ from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.registry import RegistryError, Tenant
 from tursotui.search import search_titles
+from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.widgets.footer import KeysFooter
@@ -98,11 +99,12 @@ STOPPED = Text("stopped before it answered (r asks again)", style="yellow")
 """The error cell of a row whose tenant was still being asked when `c` stopped the asking."""
 
 
-class FleetScreen(Screen[None]):
+class FleetScreen(StatusFeedback, Screen[None]):
     """Every tenant at once: health, schema, counts, activity, index advice."""
 
     CSS_PATH = "fleet.tcss"
     AUTO_FOCUS = "#fleet-table"
+    FEEDBACK_REPAINT = "show_progress"
     HELP_TITLE = "fleet"
 
     BINDINGS = [
@@ -251,6 +253,7 @@ class FleetScreen(Screen[None]):
         if self.note is not None:
             line.append(" · ")
             line.append_text(self.note)
+        self.append_feedback(line)
         self.query_one("#fleet-progress", TextLine).update(line)
         bar = self.query_one("#fleet-bar", ProgressBar)
         bar.update(total=max(total, 1), progress=answered)
@@ -594,8 +597,9 @@ class FleetScreen(Screen[None]):
             row = self.rows.get(key) if key is not None else None
             targets = [row] if row and row.indexes and row.indexes.missing else []
         if not targets:
-            self.notify(
-                "No missing indexes here (wait for the row to load, or see the indexes column)."
+            self.say(
+                "No missing indexes here (wait for the row to load, or see the indexes column).",
+                style="yellow",
             )
             return
         self.create_indexes(targets)
@@ -634,7 +638,7 @@ class FleetScreen(Screen[None]):
             except (indexes.IndexAdviceError, AuditError) as error:
                 failed.append(f"{row.slug}: {describe(error)}")
         if done:
-            self.notify(f"Created the missing indexes on {plural(done, 'tenant')}.")
+            self.say(f"Created the missing indexes on {plural(done, 'tenant')}.")
         for message in failed:
             self.notify(message, title="Indexes not created", severity="error", markup=False)
         self.action_refresh()

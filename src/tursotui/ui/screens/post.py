@@ -18,6 +18,7 @@ from textual.widgets import Log, Static
 
 from tursotui import moderation
 from tursotui.moderation import CommentRow, ModerationError, PageCursor, Post
+from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.literal import literal
 from tursotui.ui.post_cells import PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
@@ -26,6 +27,7 @@ from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
 from tursotui.ui.widgets.text_line import TextLine
+from tursotui.words import plural
 
 if TYPE_CHECKING:
     from tursotui.registry import Tenant
@@ -50,11 +52,12 @@ def literal_lines(content: Any, width: int) -> list[str]:
     return wrap_lines(literal(content, multiline=True).plain, width)
 
 
-class PostScreen(Screen[None]):
+class PostScreen(StatusFeedback, Screen[None]):
     """A post in full, with its comments; moderation keys for the post, `x` for comments."""
 
     CSS_PATH = "post.tcss"
     AUTO_FOCUS = "#post-comments"
+    FEEDBACK_REPAINT = "show_comments_title"
 
     BINDINGS = [
         Binding("p", "moderate('published')", "Publish", tooltip="Publish this post"),
@@ -187,7 +190,7 @@ class PostScreen(Screen[None]):
             text.append(">")
         text.append(" · published ")
         text.append_text(when(post.published_at))
-        text.append(f" · {post.comment_count} comment(s) · id ", style="dim")
+        text.append(f" · {plural(post.comment_count, 'comment')} · id ", style="dim")
         text.append_text(literal(post.id, 40, style="dim"))
         self.query_one("#post-meta", Static).update(text)
 
@@ -203,6 +206,7 @@ class PostScreen(Screen[None]):
             line.append(f" · {len(self.marked)} marked", style="bold")
         if self.fetching:
             line.append(" · loading…", style="dim")
+        self.append_feedback(line)
         self.query_one("#post-comments-title", TextLine).update(line)
 
     @work(exclusive=True, group="page", exit_on_error=False)
@@ -324,10 +328,10 @@ class PostScreen(Screen[None]):
             count = max(0, self.post.comment_count - len(result.changed))
             self.post = moderation.Post(**{**self.post.__dict__, "comment_count": count})
             self.show_meta(self.post)
-        message = f"Deleted {len(result.changed)} comment(s)."
+        message = f"Deleted {plural(len(result.changed), 'comment')}."
         if result.conflicts:
             message += f" {len(result.conflicts)} were already gone."
-        self.notify(message)
+        self.say(message)  # in the comments line: a toast would cover the comments
         self.show_comments_title()
 
     # --- moderating the post ---------------------------------------------------------------
@@ -359,13 +363,12 @@ class PostScreen(Screen[None]):
             self.notify(str(error), title="Not written", severity="error", markup=False)
             return
         if result.changed:
-            self.notify(f"{PAST[new_status]} the post on {self.tenant.slug}.")
+            self.say(f"{PAST[new_status]} the post on {self.tenant.slug}.")
         else:
-            self.notify(
+            self.say(
                 "The post was changed by someone else meanwhile and was left alone; "
                 "it is shown as it is now.",
-                title="Conflict",
-                severity="warning",
+                style="bold yellow",
             )
         self.post = post
         if post is not None:

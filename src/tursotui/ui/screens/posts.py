@@ -23,6 +23,7 @@ from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.moderation import ModerationError, PageCursor, PostFilter, PostRow
 from tursotui.registry import RegistryError
+from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.literal import literal
 from tursotui.ui.post_cells import PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
@@ -30,6 +31,7 @@ from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
 from tursotui.ui.widgets.text_line import TextLine
+from tursotui.words import plural
 
 if TYPE_CHECKING:
     from tursotui.db import Connection
@@ -70,7 +72,7 @@ def _close_when_opened(opening: asyncio.Future[Connection]) -> None:
         closing.add_done_callback(_closing.discard)
 
 
-class PostsScreen(Screen[None]):
+class PostsScreen(StatusFeedback, Screen[None]):
     """One tenant's posts by status, newest first, with moderation keys."""
 
     CSS_PATH = "posts.tcss"
@@ -296,13 +298,14 @@ class PostsScreen(Screen[None]):
             line.append(f" {len(self.rows)}")
             if total is not None:
                 line.append(f" of {total}")
-            line.append(" posts shown")
+            line.append(" post shown" if (total or len(self.rows)) == 1 else " posts shown")
             if self.marked:
                 line.append(f" · {len(self.marked)} marked", style="bold")
             if self.fetching:
                 line.append(" · loading…", style="dim")
             elif not self.rows:
                 line.append(" · nothing matches", style="dim")
+            self.append_feedback(line)
         self.query_one("#posts-status", TextLine).update(line)
 
     # --- loading ------------------------------------------------------------------------
@@ -517,15 +520,22 @@ class PostsScreen(Screen[None]):
         except ModerationError as error:
             self.notify(str(error), title="Not written", severity="error", markup=False)
             return
+        # Said in the status line: a toast would sit on the rows being worked on.
+        said = Text()
         if result.changed:
-            self.notify(f"{PAST[new_status]} {len(result.changed)} post(s) on {tenant.slug}.")
-        if result.conflicts:
-            self.notify(
-                f"{len(result.conflicts)} post(s) were changed by someone else meanwhile and were "
-                "left alone; they are shown as they are now.",
-                title="Conflict",
-                severity="warning",
+            said.append(
+                f"{PAST[new_status]} {plural(len(result.changed), 'post')} on {tenant.slug}.",
+                style="bold green",
             )
+        if result.conflicts:
+            said.append(" " if said else "")
+            said.append(
+                f"{plural(len(result.conflicts), 'post')} changed by someone else meanwhile: "
+                "left alone, shown as they are now.",
+                style="bold yellow",
+            )
+        if said:
+            self.say(said)
         if not self._current(token, tenant):
             return
         self._apply_fresh([i for i, _ in posts], fresh)

@@ -21,6 +21,7 @@ from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.moderation import ModerationError, fetch_posts_by_id
 from tursotui.registry import RegistryError
+from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.literal import literal
 from tursotui.ui.post_cells import PAST, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
@@ -38,7 +39,7 @@ fill in as they answer): a hung tenant must not hold the queue for the whole tim
 MODES = {"drafts": "drafts awaiting review", "comments": "newest comments"}
 
 
-class QueueScreen(Screen[None]):
+class QueueScreen(StatusFeedback, Screen[None]):
     """Drafts and newest comments across every tenant, moderated from one list."""
 
     CSS_PATH = "queue.tcss"
@@ -171,6 +172,7 @@ class QueueScreen(Screen[None]):
                 for slug, error in errors.items()
             )
             line.append_text(literal(told, 240))
+        self.append_feedback(line)
         self.query_one("#queue-status", Static).update(line)
 
     @work(exclusive=True, group="page", exit_on_error=False, description="queue page")
@@ -345,7 +347,7 @@ class QueueScreen(Screen[None]):
             return
         if new_status == "draft":
             # Every row here is a draft: writing draft over draft would only fill the audit log.
-            self.notify("These posts are drafts already.", severity="information")
+            self.say("These posts are drafts already.", style="yellow")
             return
         if not self._writable(VERBS[new_status]):
             return
@@ -411,18 +413,22 @@ class QueueScreen(Screen[None]):
             self.query_one("#queue-table", DataTable).remove_row(key)
 
     def _report(self, outcome: queue.FleetActionResult, past: str, noun: str) -> None:
+        said = Text()
         if outcome.changed:
             tenants = len({slug for slug, _ in outcome.changed})
-            self.notify(
-                f"{past} {plural(len(outcome.changed), noun)} on {plural(tenants, 'tenant')}."
+            said.append(
+                f"{past} {plural(len(outcome.changed), noun)} on {plural(tenants, 'tenant')}.",
+                style="bold green",
             )
         if outcome.conflicts:
-            self.notify(
+            said.append(" " if said else "")
+            said.append(
                 f"{plural(len(outcome.conflicts), noun)} changed by someone else meanwhile: "
                 "left alone.",
-                title="Conflict",
-                severity="warning",
+                style="bold yellow",
             )
+        if said:
+            self.say(said)
         for slug, error in outcome.errors.items():
             message = error if error.startswith(slug) else f"{slug}: {error}"
             self.notify(message, title="Not written", severity="error", markup=False)
