@@ -202,7 +202,11 @@ class QueueScreen(StatusFeedback, Screen[None]):
         self.show_status()
         if merged.waiting or merged.has_arrivals:
             self.fill_in(token, merged)
-        self.call_after_refresh(self._maybe_more)
+        if page:
+            # An empty page while tenants are still asked: their rows come through
+            # `fill_in`, which asks for more when they are in; asking again now would
+            # only wait on the same slow tenants every few tenths of a second.
+            self.call_after_refresh(self._maybe_more)
 
     @work(exclusive=True, group="arrivals", exit_on_error=False, description="late tenants")
     async def fill_in(self, token: int, merged: queue.MergedQueue[Any]) -> None:
