@@ -11,6 +11,16 @@
 
 500 local tenant files (migrated, 30 posts each) are copies of one template, cached
 under `.cache/bench/b5-<n>/`. `--quick` uses 20 tenants.
+
+The same two figures again for 500 remote tenants (registry rows on one sqld with JWT
+auth, migrated, 30 posts), by where their tokens come from:
+
+- `B5.command_*`: each row stores its token "encrypted" and `TURSOTUI_TOKEN_COMMAND`
+  (`sleep 0.02; rev`: 20 ms per call) decrypts it, once per tenant;
+- `B5.minted_*`: no row stores a token; each is minted through the Platform API test
+  server (`tests/platform_server.py`, in a thread of its own), once per database.
+
+Their baseline is the same remote fleet with the tokens stored as they are, same run.
 """
 
 from __future__ import annotations
@@ -29,10 +39,10 @@ REPO = Path(__file__).resolve().parents[1]
 POSTS_PER_TENANT = 30
 
 
-def _settings(data_dir: Path):
+def _settings(data_dir: Path, **values: object):
     from tursotui.settings import Settings
 
-    return Settings(data_dir=data_dir, registry_url=None)
+    return Settings(data_dir=data_dir, registry_url=None, **values)
 
 
 async def _build(data_dir: Path, tenants: int) -> None:
@@ -73,15 +83,15 @@ async def _fleet(tenants: int) -> Path:
     return data_dir
 
 
-async def _screen_run(data_dir: Path, tenants: int) -> tuple[float, float]:
-    """(interactive ms, all health shown ms) for one start of the app."""
+async def _screen_run(data_dir: Path, tenants: int, **values: object) -> tuple[float, float]:
+    """(interactive ms, all health shown ms) for one start of the app (`values`: settings)."""
     from textual import events
     from textual.widgets import Input
 
     from tursotui.ui.app import make_app
 
     start = time.perf_counter()
-    app = make_app(_settings(data_dir))
+    app = make_app(_settings(data_dir, **values))
     interactive = health_all = float("nan")
     async with app.run_test(size=(160, 50)) as pilot:
         screen = app.screen
@@ -134,6 +144,19 @@ async def run(quick: bool) -> list[Figure]:
     registry_ms, sequential_ms = await _sequential(data_dir)
     interactive = statistics.median(r[0] for r in runs)
     health_all = statistics.median(r[1] for r in runs)
+    return _local_figures(tenants, repeat, interactive, health_all, registry_ms, sequential_ms) + (
+        await _token_figures(tenants, repeat)
+    )
+
+
+def _local_figures(
+    tenants: int,
+    repeat: int,
+    interactive: float,
+    health_all: float,
+    registry_ms: float,
+    sequential_ms: float,
+) -> list[Figure]:
     return [
         Figure(
             "B5.tenants_interactive_ms",
@@ -152,3 +175,140 @@ async def run(quick: bool) -> list[Figure]:
             note=f"every tenant's health shown, concurrent probes (median of {repeat})",
         ),
     ]
+
+
+# -- remote tenants, tokens from a command or minted -------------------------------------------
+
+COMMAND = "sleep 0.02; rev"
+"""A token command taking 20 ms per call; the stored values are the tokens reversed."""
+
+
+async def _remote_fleet(directory: Path, tenants: int, url: str, stored: str) -> Path:
+    """A registry of `tenants` rows on `url`, each storing `stored` (may be empty)."""
+    from tursotui.registry import Registry
+
+    data_dir = directory / f"remote-{uuid.uuid4().hex[:8]}"
+    registry = await Registry.open(_settings(data_dir))
+    try:
+        await registry.connection.batch(
+            [
+                (
+                    "INSERT INTO organizations (id, name, slug, db_url, db_token, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [str(uuid.uuid4()), f"Tenant {i}", f"tenant-{i:04d}", url, stored, i],
+                )
+                for i in range(tenants)
+            ]
+        )
+    finally:
+        await registry.close()
+    return data_dir
+
+
+async def _token_figures(tenants: int, repeat: int) -> list[Figure]:
+    import sys
+    import tempfile
+
+    tests = REPO / "tests"
+    if str(tests) not in sys.path:
+        sys.path.insert(0, str(tests))
+    from platform_server import FakeDatabase, platform_in_thread
+    from servers import JWTKeys, start_sqld
+    from tursotui.db import connect
+    from tursotui.demo import seed_tenant
+    from tursotui.migrations import load_folder, migrate
+    from tursotui.registry import Registry
+
+    keys = JWTKeys()
+    token = keys.token("rw", expires_in=None)
+    server = start_sqld(keys.public_key)
+    workdir = Path(tempfile.mkdtemp(prefix="b5-tokens-"))
+    real_tenants = Registry.tenants
+    try:
+        conn = await connect(server.http_url, token, name="template")
+        try:
+            await migrate(conn, load_folder(None))
+            await seed_tenant(conn, posts=POSTS_PER_TENANT, seed=5)
+        finally:
+            await conn.close()
+
+        async def median_runs(data_dir: Path, **values: object) -> tuple[float, float]:
+            runs = [await _screen_run(data_dir, tenants, **values) for _ in range(repeat)]
+            return (
+                statistics.median(r[0] for r in runs),
+                statistics.median(r[1] for r in runs),
+            )
+
+        stored = await median_runs(await _remote_fleet(workdir, tenants, server.http_url, token))
+        command = await median_runs(
+            await _remote_fleet(workdir, tenants, server.http_url, token[::-1]),
+            token_command=COMMAND,
+        )
+
+        class OneSqld:
+            """Every database of the test API is the one sqld; tokens signed by its key."""
+
+            async def create(self, name: str, hostname: str) -> None: ...
+            async def delete(self, name: str) -> None: ...
+            async def rotate(self, name: str) -> None: ...
+            async def close(self) -> None: ...
+
+            async def mint(self, name: str, read_only: bool) -> str:
+                return keys.token("ro" if read_only else "rw", expires_in=None)
+
+            def url_for(self, hostname: str) -> str:
+                return server.http_url
+
+        with platform_in_thread(OneSqld()) as platform:  # type: ignore[arg-type]
+            for i in range(tenants):
+                name = f"tenant-{i:04d}"
+                platform.databases[name] = FakeDatabase(
+                    name, str(uuid.uuid4()), f"{name}-{platform.org}.turso.io", "default"
+                )
+
+            # The rows are on 127.0.0.1 (no `<db>-<org>.turso.io` host to read the database
+            # name from): the database name is the slug, as a registry's database-name
+            # column would give it.
+            async def named(self: Registry) -> list:
+                import dataclasses
+
+                return [dataclasses.replace(t, db_name=t.slug) for t in await real_tenants(self)]
+
+            Registry.tenants = named  # type: ignore[method-assign]
+            minted = await median_runs(
+                await _remote_fleet(workdir, tenants, server.http_url, ""),
+                turso_org=platform.org,
+                platform_api_token=platform.token,
+                platform_url=platform.url,
+            )
+            Registry.tenants = real_tenants  # type: ignore[method-assign]
+            mints = platform.calls("createDatabaseToken")
+        if mints != tenants * repeat:  # once per database in each run (a session each)
+            raise RuntimeError(f"B5: {mints} tokens minted for {tenants} tenants ({repeat} runs)")
+    finally:
+        Registry.tenants = real_tenants  # type: ignore[method-assign]
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    figures = []
+    for kind, (interactive, health_all), what in (
+        ("command", command, "a 20 ms token command per tenant"),
+        ("minted", minted, "tokens minted through the Platform API"),
+    ):
+        figures += [
+            Figure(
+                f"B5.{kind}_interactive_ms",
+                round(interactive, 1),
+                "ms",
+                baseline=round(stored[0], 1),
+                bar="<= 1000",
+                note=f"{tenants} remote tenants, {what}; `/` answered (median of {repeat})",
+            ),
+            Figure(
+                f"B5.{kind}_health_all_ms",
+                round(health_all, 1),
+                "ms",
+                baseline=round(stored[1], 1),
+                note=f"every tenant's health shown; baseline: tokens stored (median of {repeat})",
+            ),
+        ]
+    return figures

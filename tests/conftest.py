@@ -22,6 +22,12 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "TURSOTUI_MIGRATIONS_DIR",
         "TURSOTUI_PLATFORM_URL",
         "TURSOTUI_GROUP",
+        "TURSOTUI_TOKEN_COMMAND",
+        "TURSOTUI_TOKEN_COMMAND_TIMEOUT",
+        "TURSOTUI_TOKEN_SOURCE",
+        "TURSOTUI_MINTED_TOKEN_TTL",
+        "TURSOTUI_GROUP_AUTH_TOKEN",
+        "TURSO_GROUP_AUTH_TOKEN",
     ):
         monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"

@@ -159,6 +159,8 @@ class ServerProcess:
     workdir: Path
     log: Path
     owns_workdir: bool = True
+    admin_port: int | None = None
+    """sqld's admin API port, when started with namespaces."""
 
     @property
     def http_url(self) -> str:
@@ -240,6 +242,8 @@ def start_sqld(
     jwt_public_key: str | None = None,
     workdir: Path | None = None,
     extra_args: tuple[str, ...] = (),
+    *,
+    namespaces: bool = False,
 ) -> ServerProcess:
     """Start sqld on a free port; Hrana over HTTP and over WebSocket share that port.
 
@@ -247,6 +251,10 @@ def start_sqld(
         jwt_public_key: base64url Ed25519 public key; turns JWT auth on.
         workdir: Where its database lives; a fresh temporary directory by default.
         extra_args: More command-line options (e.g. `--http-self-url URL`).
+        namespaces: One database per namespace, chosen by the first label of the request's
+            `Host` (like Turso's `<db>-<org>.turso.io`); adds the admin API on `admin_port`
+            (`create_namespace`). Clients reach a namespace by a name that resolves to
+            127.0.0.1 (`loopback_host`).
     """
     binary = sqld_binary()
     own = workdir is None
@@ -255,12 +263,57 @@ def start_sqld(
     env = {"RUST_LOG": "error"}
     if jwt_public_key:
         env["SQLD_AUTH_JWT_KEY"] = jwt_public_key
+    admin_port = free_port() if namespaces else None
+    if admin_port is not None:
+        extra_args = (
+            "--enable-namespaces", "--admin-listen-addr", f"127.0.0.1:{admin_port}", *extra_args,
+        )  # fmt: skip
     argv = [str(binary), "--db-path", str(workdir / "data.sqld"),
             "--http-listen-addr", f"127.0.0.1:{port}", "--no-welcome", *extra_args]  # fmt: skip
     server = _spawn("sqld", argv, workdir, port, env)
     server.owns_workdir = own
+    server.admin_port = admin_port
     _wait_until_up(server, "/health")
     return server
+
+
+def create_namespace(server: ServerProcess, name: str) -> None:
+    """Create namespace `name` (an empty database) on a sqld started with `namespaces=True`."""
+    assert server.admin_port is not None, "sqld was started without namespaces"
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.admin_port}/v1/namespaces/{name}/create",
+        data=b"{}",
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200, answer.status
+
+
+HOSTS_FILE = Path("/etc/hosts")
+
+
+def loopback_host(name: str) -> str:
+    """Make `name` resolve to 127.0.0.1 (a line in /etc/hosts) and return it.
+
+    sqld picks a namespace by the first label of the `Host` header, so a client must
+    reach it by a name, not by 127.0.0.1; glibc does not resolve `*.localhost` by itself.
+    Needs a writable /etc/hosts (the test machine runs as root); the test is skipped
+    otherwise. The line is left for later tests (it only names the loopback address).
+    """
+    with _install_lock():
+        try:
+            text = HOSTS_FILE.read_text()
+            if not any(name in line.split()[1:] for line in text.splitlines()):
+                with HOSTS_FILE.open("a") as hosts:
+                    hosts.write(("" if text.endswith("\n") else "\n") + f"127.0.0.1 {name}\n")
+        except OSError as error:
+            pytest.skip(f"cannot make {name} resolve to 127.0.0.1 ({error.strerror})")
+    try:
+        socket.getaddrinfo(name, None)
+    except socket.gaierror:
+        pytest.skip(f"{name} does not resolve even with a line in {HOSTS_FILE}")
+    return name
 
 
 def start_tursodb(workdir: Path | None = None) -> ServerProcess:

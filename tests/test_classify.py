@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tursotui.sql import classify, split_statements, statement_at
+from tursotui.sqltext import classify, split_statements, statement_at
 
 
 @pytest.mark.parametrize(

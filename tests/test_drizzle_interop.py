@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tursotui.audit import AuditLog
 from tursotui.db import connect
 from tursotui.migrations import BUILTIN_DIR, load_folder, migrate, schema_state
 
@@ -30,7 +31,7 @@ def drizzle() -> Path:
             pytest.fail("npm is needed for the drizzle interoperability tests")
         pytest.skip("npm is not installed")
     CACHE.mkdir(parents=True, exist_ok=True)
-    for name in ("package.json", "migrate.mjs"):
+    for name in ("package.json", "migrate.mjs", "read_post.mjs"):
         shutil.copy(HERE / name, CACHE / name)
     if not (CACHE / "node_modules" / "drizzle-orm").exists():
         subprocess.run(
@@ -143,3 +144,44 @@ async def test_a_migration_that_skipped_an_index_already_built_leaves_drizzles_r
     assert fingerprint(tenant)[1] == fingerprint(reference)[1]
     drizzle_migrate(drizzle, tenant, BUILTIN_DIR)  # nothing left to do: no error
     assert fingerprint(tenant)[1] == fingerprint(reference)[1]
+
+
+def drizzle_read_post(runner: Path, db: Path, post_id: str) -> dict:
+    done = subprocess.run(
+        ["node", str(runner / "read_post.mjs"), f"file:{db}", post_id],
+        check=True,
+        capture_output=True,
+        timeout=60,
+        text=True,
+    )
+    return json.loads(done.stdout)
+
+
+async def test_drizzle_reads_back_to_draft_as_unpublished_then_a_new_date(
+    drizzle: Path, tmp_path: Path
+) -> None:
+    """Back to draft clears published_at; drizzle's `timestamp` column then reads null, and after
+    a new publish a Date of now (seconds, as drizzle stores them), not the old date."""
+    import time
+
+    from moderation_fixtures import fill
+    from tursotui import moderation
+
+    tenant = tmp_path / "tenant.db"
+    drizzle_migrate(drizzle, tenant, BUILTIN_DIR)
+    post_id = fill(tenant, published=1)["published"][0]
+    old = drizzle_read_post(drizzle, tenant, post_id)
+    assert old["status"] == "published" and old["publishedAt"]["date"] is True
+    audit = AuditLog(tmp_path / "audit.jsonl", "tester")
+    async with await connect(f"file:{tenant}") as connection:
+        await moderation.set_status(connection, audit, "t", [(post_id, "published")], "draft")
+        assert drizzle_read_post(drizzle, tenant, post_id) == {
+            "status": "draft",
+            "publishedAt": None,
+        }
+        start = time.time()
+        await moderation.set_status(connection, audit, "t", [(post_id, "draft")], "published")
+    new = drizzle_read_post(drizzle, tenant, post_id)
+    assert new["status"] == "published" and new["publishedAt"]["date"] is True
+    assert int(start) * 1000 <= new["publishedAt"]["ms"] <= time.time() * 1000
+    assert new["publishedAt"]["ms"] != old["publishedAt"]["ms"]

@@ -54,6 +54,23 @@ class AuditLog:
     def __init__(self, path: Path, operator: str) -> None:
         self.path = path
         self.operator = operator
+        self._generations: dict[str, int] = {}
+        self._generation = 0
+
+    def generation(self, tenant: str | None = None) -> int:
+        """How many writes this session has finished on `tenant` (on any tenant if None).
+
+        Every write the app makes is recorded here, whichever screen or command made it,
+        so this is where anything showing a tenant's data learns that it may be stale:
+        remember the number when you read, compare it when you are shown again.
+        """
+        if tenant is None:
+            return self._generation
+        return self._generations.get(tenant, 0)
+
+    def _changed(self, tenant: str) -> None:
+        self._generations[tenant] = self._generations.get(tenant, 0) + 1
+        self._generation += 1
 
     def _append(self, entry: AuditEntry) -> None:
         line = json.dumps(asdict(entry), ensure_ascii=False, default=str) + "\n"
@@ -116,8 +133,10 @@ class AuditLog:
         except BaseException as error:
             outcome.status = "failed"
             outcome.detail = str(error) or type(error).__name__
+            self._changed(tenant)  # a failed write may still have been applied, say, by a server
             self.record(outcome)
             raise
+        self._changed(tenant)
         self.record(outcome)
 
     def entries(self) -> list[AuditEntry]:
@@ -134,3 +153,23 @@ class AuditLog:
                 except (ValueError, TypeError):
                     continue
         return entries
+
+
+def describe_change(before: Any, after: Any) -> str:
+    """`before → after` on one line, for lists.
+
+    `before` may be one status, per-row statuses (`{id: status}`), or a status with the
+    dates a move back to draft cleared (`{"status": …, "published_at": {id: date}}`).
+    """
+
+    def brief(value: Any) -> Any:
+        if isinstance(value, dict) and "status" in value:
+            value = value["status"]
+        if isinstance(value, dict):
+            return "/".join(sorted({str(v) for v in value.values()}))
+        return value
+
+    text = " → ".join(str(p) for p in (brief(before), brief(after)) if p is not None)
+    if isinstance(before, dict) and before.get("published_at"):
+        text += " (published_at cleared)"
+    return text

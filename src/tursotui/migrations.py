@@ -188,7 +188,7 @@ def _statements(text: str, breakpoints: bool) -> tuple[str, ...]:
     if not breakpoints:
         # Without breakpoints drizzle hands the whole file to the driver; sqlite3 runs
         # one statement per call, so split it properly to run every statement.
-        from tursotui.sql.classify import split_statements
+        from tursotui.sqltext import split_statements
 
         pieces = [span.sql for piece in pieces for span in split_statements(piece)]
     return tuple(piece for piece in pieces if piece.strip())

@@ -2,11 +2,12 @@
 
 Pages use keyset pagination so a 10⁶-post tenant costs the same as a small one:
 
-- a status filter orders by `published_at DESC, rowid DESC`, the order of the built-in
+- posts are ordered by `published_at DESC, rowid DESC`, the order of the built-in
   index `posts(status, published_at)` (SQLite keeps the rowid as its last column) walked
   backwards; posts without `published_at` (drafts) come after the dated ones, newest
   inserted first, since the schema has no creation time and the rowid is insertion order;
-- "all" orders by `rowid DESC` (insertion order, newest first), the table's own order.
+- "all" is the same order over every status, merged from each status's run of that index;
+- oldest first is the same walk the other way (the other end of the list, at once).
 
 Writes are guarded: `UPDATE … WHERE id = ? AND status IS <the status the screen showed>
 RETURNING id`, all of one action in one batch (one request on a remote tenant); a post
@@ -65,10 +66,11 @@ class MissingTableError(ModerationError):
 
 @dataclass(frozen=True)
 class PostFilter:
-    """What a posts list shows: a status (None for all) and a title search."""
+    """What a posts list shows: a status (None for all), a title search, and which end first."""
 
     status: str | None = None
     search: str | None = None
+    oldest_first: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,14 +78,16 @@ class PageCursor:
     """Where the next page starts: after the last row shown.
 
     Attributes:
-        published_at: The last row's `published_at` (status filters only).
+        published_at: The last row's `published_at` (None when it has none).
         key: The last row's rowid.
-        undated: The last page already reached the posts without `published_at`.
+        undated: The last row shown has no `published_at` (its run goes on).
+        statuses: The status values an "all" list walks (found once, on its first page).
     """
 
     published_at: int | None
     key: Any
     undated: bool = False
+    statuses: tuple[Any, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -148,10 +152,12 @@ class ModerationResult:
     Attributes:
         changed: Ids the database changed.
         conflicts: Ids it did not change: changed or deleted underneath.
+        unchanged: Ids that already had the status asked for: nothing was sent for them.
     """
 
     changed: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
 
 
 def _error(conn: Connection, error: LibsqlError, doing: str) -> ModerationError:
@@ -208,8 +214,15 @@ async def fetch_posts(
     after: PageCursor | None = None,
     limit: int = PAGE_SIZE,
     search: str | None = None,
+    oldest_first: bool = False,
 ) -> PostPage:
-    """One page of posts, newest first.
+    """One page of posts, newest first (or oldest first).
+
+    Newest first is: posts with `published_at`, latest first, then those without it
+    (drafts), newest inserted first. Oldest first is exactly the reverse. "All" is the
+    same order over every status: each status's run of the index `posts(status,
+    published_at)` is read (a page at most each) and the runs merged, so a page costs
+    a few index seeks whatever the tenant's size.
 
     Args:
         conn: The tenant's connection.
@@ -217,75 +230,116 @@ async def fetch_posts(
         after: The cursor of the previous page, or None for the first page.
         limit: Posts per page.
         search: Only posts whose title contains this text (case-insensitive for ASCII).
+        oldest_first: Walk the order backwards (the other end of the list).
 
     Raises:
         MissingTableError: the tenant has no `posts`/`users` table.
         ModerationError: the tenant cannot be read.
     """
-    if status is None:
-        return await _fetch_all(conn, after, limit, search)
-    rows: list[Any] = []
-    undated = after is not None and after.undated
-    if not undated:
-        args: list[Any] = [status]
-        where = "p.status = ? AND p.published_at IS NOT NULL"
-        if after is not None:
-            where += " AND (p.published_at, p.rowid) < (?, ?)"
-            args += [after.published_at, after.key]
-        where += _search_clause(search, args)
-        args.append(limit)
-        rows = await _query(
-            conn,
-            f"SELECT {_POST_COLUMNS} {_POST_FROM} WHERE {where} "
-            "ORDER BY p.published_at DESC, p.rowid DESC LIMIT ?",
-            args,
-            "read posts",
-        )
-    if len(rows) < limit:
-        # The dated posts are exhausted: go on with those that have no published_at.
-        args = [status]
-        where = "p.status = ? AND p.published_at IS NULL"
-        if undated and after is not None:
-            where += " AND p.rowid < ?"
-            args.append(after.key)
-        where += _search_clause(search, args)
-        args.append(limit - len(rows))
-        undated_rows = await _query(
-            conn,
-            f"SELECT {_POST_COLUMNS} {_POST_FROM} WHERE {where} ORDER BY p.rowid DESC LIMIT ?",
-            args,
-            "read posts",
-        )
-        posts = [_post_row(r) for r in rows + undated_rows]
-        if len(undated_rows) < limit - len(rows) or not posts:
-            return PostPage(posts, None)
-        last = posts[-1]
-        return PostPage(posts, PageCursor(None, last.rowid, undated=True))
-    posts = [_post_row(r) for r in rows]
-    last = posts[-1]
-    return PostPage(posts, PageCursor(last.published_at, last.rowid))
-
-
-async def _fetch_all(
-    conn: Connection, after: PageCursor | None, limit: int, search: str | None
-) -> PostPage:
-    args: list[Any] = []
-    where = "1"
+    if status is not None:
+        statuses: tuple[Any, ...] = (status,)
+    elif after is not None and after.statuses is not None:
+        statuses = after.statuses
+    else:
+        statuses = await _all_statuses(conn)
+    # Newest first: the dated run, then the undated one; oldest first: the reverse.
+    phases = [True, False] if not oldest_first else [False, True]
     if after is not None:
-        where = "p.rowid < ?"
-        args.append(after.key)
-    where += _search_clause(search, args)
-    args.append(limit)
+        phases = phases[phases.index(not after.undated) :]
+    posts: list[PostRow] = []
+    for dated in phases:
+        bound = after if after is not None and dated == (not after.undated) else None
+        posts += await _run(conn, statuses, dated, bound, limit - len(posts), search, oldest_first)
+        if len(posts) >= limit:
+            break
+    if len(posts) < limit or not posts:
+        return PostPage(posts, None)
+    last = posts[-1]
+    undated = last.published_at is None
+    return PostPage(
+        posts,
+        PageCursor(
+            None if undated else last.published_at,
+            last.rowid,
+            undated=undated,
+            statuses=statuses if status is None else None,
+        ),
+    )
+
+
+async def _all_statuses(conn: Connection) -> tuple[Any, ...]:
+    """Every status value present, found with one index seek per value (a loose index scan).
+
+    The app's own statuses and NULL are always included (an empty run costs one seek), so
+    a post moved into a status no other post had yet is still listed on later pages.
+    """
     rows = await _query(
         conn,
-        f"SELECT {_POST_COLUMNS} {_POST_FROM} WHERE {where} ORDER BY p.rowid DESC LIMIT ?",
-        args,
+        "WITH RECURSIVE s(v) AS (SELECT (SELECT min(status) FROM posts) UNION ALL "
+        "SELECT (SELECT min(status) FROM posts WHERE status > s.v) FROM s "
+        "WHERE s.v IS NOT NULL) SELECT v FROM s WHERE v IS NOT NULL",
+        [],
         "read posts",
     )
-    posts = [_post_row(r) for r in rows]
-    if len(posts) < limit:
-        return PostPage(posts, None)
-    return PostPage(posts, PageCursor(None, posts[-1].rowid))
+    found = [row[0] for row in rows]
+    extra = [s for s in STATUSES if s not in found]
+    return (*found, *extra, None)
+
+
+async def _run(
+    conn: Connection,
+    statuses: tuple[Any, ...],
+    dated: bool,
+    after: PageCursor | None,
+    limit: int,
+    search: str | None,
+    oldest_first: bool,
+) -> list[PostRow]:
+    """Up to `limit` posts of the dated (or undated) run of these statuses, after `after`.
+
+    With several statuses, each status's run is read on its own (one index range each,
+    `LIMIT` applied inside) and SQLite merges them: `UNION ALL` of ordered subqueries.
+    """
+    direction = "ASC" if oldest_first else "DESC"
+    compare = ">" if oldest_first else "<"
+    parts: list[str] = []
+    args: list[Any] = []
+    # A title search over every status reads the whole table once: each title must be
+    # looked at anyway when matches are rare, and one scan in table order costs about a
+    # tenth of walking every status's index run (1M posts: 0.6 s against 7.7 s).
+    everything = search is not None and len(statuses) > 1
+    for status in [None] if everything else statuses:
+        if everything:
+            where = "1"
+        elif status is None:
+            where = "p.status IS NULL"
+        else:
+            where = "p.status = ?"
+            args.append(status)
+        if dated:
+            where += " AND p.published_at IS NOT NULL"
+            if after is not None:
+                where += f" AND (p.published_at, p.rowid) {compare} (?, ?)"
+                args += [after.published_at, after.key]
+            order = f"p.published_at {direction}, p.rowid {direction}"
+        else:
+            where += " AND p.published_at IS NULL"
+            if after is not None:
+                where += f" AND p.rowid {compare} ?"
+                args.append(after.key)
+            order = f"p.rowid {direction}"
+        where += _search_clause(search, args)
+        args.append(limit)
+        parts.append(f"SELECT {_POST_COLUMNS} {_POST_FROM} WHERE {where} ORDER BY {order} LIMIT ?")
+    if len(parts) == 1:
+        sql = parts[0]
+    else:
+        # Columns by position: 5 is published_at, 1 the rowid (see _POST_COLUMNS).
+        outer = f"5 {direction}, 1 {direction}" if dated else f"1 {direction}"
+        union = " UNION ALL ".join(f"SELECT * FROM ({part})" for part in parts)
+        sql = f"{union} ORDER BY {outer} LIMIT ?"
+        args.append(limit)
+    return [_post_row(r) for r in await _query(conn, sql, args, "read posts")]
 
 
 async def status_counts(conn: Connection) -> dict[str, int]:
@@ -405,7 +459,11 @@ async def set_status(
     """Move posts to `new_status`, each only if it still has the status the screen showed.
 
     All updates go in one batch (one transaction, one request on a remote tenant).
-    Publishing sets `published_at` to now (integer seconds) where it is empty.
+    Publishing sets `published_at` to now (integer seconds) where it is empty; moving
+    back to draft clears it (a draft has not been published; a later publish stamps
+    its own date), and the audit entry keeps the dates it cleared. Archiving keeps it.
+    Posts shown with the status asked for are left alone, not written and not
+    audited (`unchanged`).
 
     Args:
         conn: The tenant's connection.
@@ -415,7 +473,8 @@ async def set_status(
         new_status: `draft`, `published` or `archived`.
 
     Returns:
-        Which posts changed, and which were changed underneath (conflicts).
+        Which posts changed, which were changed underneath (conflicts), which already
+        had the status (unchanged).
 
     Raises:
         ModerationError: the audit log cannot be written (nothing was sent) or the write failed
@@ -423,27 +482,47 @@ async def set_status(
     """
     if new_status not in STATUSES:
         raise ModerationError(f"unknown status {new_status!r}")
+    unchanged = [post_id for post_id, shown in posts if shown == new_status]
+    posts = [(post_id, shown) for post_id, shown in posts if shown != new_status]
     if not posts:
-        return ModerationResult()
+        return ModerationResult(unchanged=unchanged)
     now = int(time.time())
-    statements = [
+    statements: list[tuple[str, list[Any]]] = []
+    ids = [post_id for post_id, _ in posts]
+    if new_status == "draft":
+        # Read in the same transaction as the update: the dates it is about to clear.
+        marks = ", ".join("?" for _ in ids)
+        statements.append(
+            (
+                f"SELECT id, published_at FROM posts WHERE id IN ({marks}) "
+                "AND published_at IS NOT NULL",
+                list(ids),
+            )
+        )
+    first_update = len(statements)
+    statements += [
         (
-            "UPDATE posts SET status = ?, published_at = CASE WHEN ? = 'published' "
-            "THEN coalesce(published_at, ?) ELSE published_at END "
+            "UPDATE posts SET status = ?, published_at = CASE ? "
+            "WHEN 'published' THEN coalesce(published_at, ?) WHEN 'draft' THEN NULL "
+            "ELSE published_at END "
             "WHERE id = ? AND status IS ? RETURNING id",
             [new_status, new_status, now, post_id, shown],
         )
         for post_id, shown in posts
     ]
-    ids = [post_id for post_id, _ in posts]
     try:
         async with audit.recording(
             ACTIONS[new_status], tenant_slug, ids, before=_before(posts), after=new_status
         ) as entry:
             results = await conn.batch(statements)  # type: ignore[arg-type]
-            changed = [str(row[0]) for result in results for row in result.rows]
+            changed = [str(row[0]) for result in results[first_update:] for row in result.rows]
             conflicts = [post_id for post_id in ids if post_id not in set(changed)]
             entry.row_ids = changed
+            if first_update:
+                cleared = {str(row[0]): row[1] for row in results[0].rows if str(row[0]) in changed}
+                if cleared:
+                    entry.before = {"status": entry.before, "published_at": cleared}
+                    entry.after = {"status": new_status, "published_at": None}
             if conflicts:
                 entry.detail = (
                     f"conflicts (changed underneath, not written): {', '.join(conflicts)}"
@@ -452,7 +531,7 @@ async def set_status(
         raise ModerationError(str(error)) from None
     except LibsqlError as error:
         raise _error(conn, error, f"{ACTIONS[new_status]} posts") from None
-    return ModerationResult(changed, conflicts)
+    return ModerationResult(changed, conflicts, unchanged)
 
 
 async def delete_comments(

@@ -355,6 +355,11 @@ class FleetActionResult:
         """(slug, id) of every row changed underneath (not written)."""
         return [(slug, i) for slug, r in self.results.items() for i in r.conflicts]
 
+    @property
+    def unchanged(self) -> list[tuple[str, str]]:
+        """(slug, id) of every row that already had the status asked for (not written)."""
+        return [(slug, i) for slug, r in self.results.items() for i in r.unchanged]
+
 
 def _by_tenant(rows: Iterable[Any]) -> dict[str, tuple[Tenant, list[Any]]]:
     groups: dict[str, tuple[Tenant, list[Any]]] = {}

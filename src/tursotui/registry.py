@@ -47,6 +47,7 @@ class Tenant:
         id: The row's id, when the registry has that column.
         created_at: Seconds since the epoch, when known.
         problem: Why the row cannot be used (broken), or None for a healthy tenant.
+        db_name: The Turso database name, when the registry stores it.
     """
 
     slug: str
@@ -56,6 +57,7 @@ class Tenant:
     id: str | None = None
     created_at: int | None = None
     problem: str | None = None
+    db_name: str | None = None
 
     @property
     def broken(self) -> bool:
@@ -89,7 +91,11 @@ class Tenant:
         return "••••••" if self.token and self.token.get_secret_value() else "(none)"
 
     async def connect(self, *, read_only: bool = False, timeout: float = 10.0) -> Connection:
-        """Open a connection to this tenant's database, named after the tenant in messages."""
+        """Open a connection to this tenant's database, named after the tenant in messages.
+
+        It sends the stored token as it is; tursotui itself opens tenants through
+        `Workspace.open_tenant`, which gets the token from its source (`tursotui.tokens`).
+        """
         if self.problem:
             raise RegistryError(f"tenant {self.slug}: {self.problem}")
         return await connect(

@@ -7,7 +7,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dotenv import dotenv_values
 from pydantic import (
@@ -177,6 +177,30 @@ def _redact(text: str) -> str:
     return _SECRET_QUERY.sub(lambda m: f"{m.group(1)}=•••", text)
 
 
+_DURATION = re.compile(r"(\d+)\s*([wdhms])")
+_UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(value: Any) -> int:
+    """Seconds in `value`: a number of seconds, or units like `1h`, `30m`, `2w1d30m`.
+
+    Raises:
+        ValueError: the text is neither.
+    """
+    if isinstance(value, bool):
+        raise ValueError("must be a duration such as 3600, 30m, 1h or 1d")
+    if isinstance(value, int | float):
+        return int(value)
+    text = str(value).strip().lower()
+    if text.isdigit():
+        return int(text)
+    compact = text.replace(" ", "")
+    parts = _DURATION.findall(compact)
+    if not parts or "".join(n + u for n, u in parts) != compact:
+        raise ValueError("must be a duration such as 3600, 30m, 1h or 1d")
+    return sum(int(n) * _UNIT_SECONDS[u] for n, u in parts)
+
+
 def _default_operator() -> str:
     try:
         return getpass.getuser()
@@ -252,6 +276,50 @@ class Settings(BaseSettings):
     """Most rows the SQL console loads into its grid for one result (export takes all)."""
 
     _registry_source: str = PrivateAttr(default="")
+
+    token_command: str | None = None
+    """A shell command that turns a tenant's stored token into the token to send.
+
+    It reads the stored value on stdin and the slug from `TURSOTUI_TENANT_SLUG`, and
+    prints the token on stdout (like a git credential helper); for encrypted registries.
+    """
+
+    token_command_timeout: float = Field(default=5.0, gt=0)
+    """Seconds the token command may take for one tenant before it is killed."""
+
+    group_auth_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "group_auth_token", "TURSOTUI_GROUP_AUTH_TOKEN", "TURSO_GROUP_AUTH_TOKEN"
+        ),
+    )
+    """One token for every tenant of a Turso group, for tenants that store none."""
+
+    minted_token_ttl: int = 3600
+    """Lifetime of tokens minted through the Platform API: seconds, or `30m`, `1h`, `1d`."""
+
+    token_source: Literal["command", "stored", "group", "mint"] | None = None
+    """Pin where every tenant's token comes from; unset means the first source that applies."""
+
+    @field_validator("minted_token_ttl", mode="before")
+    @classmethod
+    def _ttl(cls, value: Any) -> int:
+        seconds = parse_duration(value)
+        if seconds < 60:
+            raise ValueError("must be at least one minute (e.g. 3600, 30m, 1h, 1d)")
+        return seconds
+
+    @field_validator("token_command")
+    @classmethod
+    def _command(cls, value: str | None) -> str | None:
+        return (value.strip() or None) if value is not None else None
+
+    @field_validator("token_source", mode="before")
+    @classmethod
+    def _source(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value
 
     @field_validator("registry_table")
     @classmethod
@@ -347,7 +415,26 @@ def load_settings(**overrides: Any) -> Settings:
         settings.registry_auth_token = None
     if settings.registry_url is not None:
         settings._registry_source = setting_source("registry_url", given)
+    _check_token_source(settings, given)
     return settings
+
+
+def _check_token_source(settings: Settings, given: dict[str, Any]) -> None:
+    """A pinned token source needs its own setting; without it no tenant could open."""
+    needs = {
+        "command": ("TURSOTUI_TOKEN_COMMAND", bool(settings.token_command)),
+        "group": (
+            "TURSO_GROUP_AUTH_TOKEN",
+            bool(settings.group_auth_token and settings.group_auth_token.get_secret_value()),
+        ),
+        "mint": ("TURSO_ORG and TURSO_PLATFORM_API_TOKEN", settings.uses_platform_api),
+    }
+    pinned = settings.token_source
+    if pinned in needs and not needs[pinned][1]:
+        where = setting_source("token_source", given)
+        raise SettingsError(
+            f"setting token_source (from {where}): {pinned!r} needs {needs[pinned][0]} set"
+        )
 
 
 def _fallback_sources(field_name: str) -> set[str]:

@@ -15,6 +15,7 @@ from tursotui.db.http import close_shared_client
 from tursotui.db.local import LocalConnection
 from tursotui.registry import Registry, Tenant
 from tursotui.settings import Settings
+from tursotui.tokens import TokenResolver
 
 MAX_CACHED_LOCAL_CONNECTIONS = 512
 """Most local tenants whose connection stays open between uses (each holds a thread)."""
@@ -52,6 +53,8 @@ class Workspace:
         """Closes of least used connections, in flight (nobody waits for them but `close`)."""
         self.local_connection_cap = local_connection_cap()
         """Local connections kept open; beyond, the least recently used idle one is closed."""
+        self.tokens = TokenResolver(settings)
+        """Each tenant's token from its source (stored, command, group, minted), per session."""
 
     @classmethod
     async def open(cls, settings: Settings) -> Workspace:
@@ -68,13 +71,33 @@ class Workspace:
                 return cached[1]
             if cached:
                 await cached[1].close()
-            connection = await tenant.connect(
-                read_only=self.settings.read_only, timeout=self.settings.timeout
-            )
+            connection = await self.open_tenant(tenant)
             self._connections[tenant.slug] = (tenant, connection)
         if isinstance(connection, LocalConnection):
             self._close_least_used(keep=connection)
         return connection
+
+    async def open_tenant(
+        self, tenant: Tenant, *, read_only: bool | None = None, timeout: float | None = None
+    ) -> Connection:
+        """A new connection of the caller's own to `tenant`, with the token from its source.
+
+        Every way tursotui reaches a tenant goes through here (or `connection`), so the
+        token command, the group token and minted tokens apply everywhere alike.
+
+        Args:
+            read_only: Default: the session's read-only setting.
+            timeout: Default: the session's timeout.
+
+        Raises:
+            RegistryError: the row is broken.
+            LibsqlError: the tenant or its token's source failed.
+        """
+        return await self.tokens.connect(
+            tenant,
+            read_only=self.settings.read_only if read_only is None else read_only,
+            timeout=self.settings.timeout if timeout is None else timeout,
+        )
 
     def _close_least_used(self, keep: Connection) -> None:
         """Close idle local connections, least recently used first, down to the cap."""
@@ -105,11 +128,13 @@ class Workspace:
         cached = self._connections.pop(slug, None)
         if cached:
             await cached[1].close()
+        self.tokens.forget(slug)
 
     async def close(self) -> None:
         """Close every connection and the registry."""
         for slug in list(self._connections):
             await self.forget(slug)
         await asyncio.gather(*self._closing, return_exceptions=True)
+        await self.tokens.close()
         await self.registry.close()
         await close_shared_client()

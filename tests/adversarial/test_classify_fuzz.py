@@ -21,7 +21,7 @@ from adversarial_stats import count
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tursotui.sql import classify, split_statements
+from tursotui.sqltext import classify, split_statements
 
 EXAMPLES = 300
 

@@ -8,7 +8,7 @@ import sys
 from dataclasses import asdict
 from datetime import datetime
 
-from tursotui.audit import AuditLog
+from tursotui.audit import AuditLog, describe_change
 from tursotui.cli.common import add_settings_arguments, command, note, settings_from_args
 from tursotui.sql.export import json_safe
 
@@ -50,10 +50,7 @@ async def run(args: argparse.Namespace) -> int:
         return 0
     for e in entries:
         stamp = datetime.fromtimestamp(e.time or 0).strftime("%Y-%m-%d %H:%M:%S")
-        before = e.before
-        if isinstance(before, dict):
-            before = "/".join(sorted({str(v) for v in before.values()}))
-        change = " -> ".join(str(p) for p in (before, e.after) if p is not None)
+        change = describe_change(e.before, e.after).replace(" → ", " -> ")
         fields = [stamp, e.operator, e.tenant, e.action, e.status, ",".join(e.row_ids), change]
         line = "  ".join(_clean(f) for f in fields)
         if e.detail:

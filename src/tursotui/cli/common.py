@@ -138,6 +138,7 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
     settings = load_settings(**overrides)
     remember_secret(settings.registry_auth_token)
     remember_secret(settings.platform_api_token)
+    remember_secret(settings.group_auth_token)
     return settings
 
 
@@ -154,6 +155,8 @@ async def open_workspace(
     if settings is None:
         settings = settings_from_args(args or argparse.Namespace())
     workspace = await Workspace.open(settings)
+    # Tokens a command printed or the Platform API minted are kept out of messages too.
+    workspace.tokens.on_secret = remember_secret
     try:
         try:
             for tenant in await workspace.registry.tenants():

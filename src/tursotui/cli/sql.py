@@ -74,7 +74,7 @@ async def run(args: argparse.Namespace) -> int:
             print("error: no SQL statement given", file=sys.stderr)
             return USAGE
         tenant = await workspace.registry.get(args.slug)
-        connection = await tenant.connect(read_only=read_only, timeout=workspace.settings.timeout)
+        connection = await workspace.open_tenant(tenant, read_only=read_only)
         try:
             return await _run_all(workspace, connection, tenant.slug, statements, args)
         finally:

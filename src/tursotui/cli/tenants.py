@@ -81,13 +81,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     provision.register(sub)
 
 
-def tenant_record(tenant: Tenant, health: TenantHealth | None) -> dict[str, Any]:
-    """One tenant as `tenants --json` prints it (never the token)."""
+def tenant_record(
+    tenant: Tenant, health: TenantHealth | None, token_source: str | None = None
+) -> dict[str, Any]:
+    """One tenant as `tenants --json` prints it (never the token).
+
+    `token_source` is where its token comes from: `stored`, `command`, `group`,
+    `minted` or `none`.
+    """
     record: dict[str, Any] = {
         "slug": tenant.slug,
         "name": tenant.name,
         "url": tenant.url,
         "has_token": bool(tenant.token and tenant.token.get_secret_value()),
+        "token_source": token_source,
         "broken": tenant.broken,
         "reachable": bool(health and health.reachable),
         "error": tenant.problem if tenant.broken else (health.error if health else None),
@@ -112,7 +119,8 @@ async def list_tenants(args: argparse.Namespace) -> int:
         rows = list(tenants)
         async for health in probe_all(workspace, rows, workspace.settings.fleet_concurrency):
             answers[id(health.tenant)] = health  # slugs may repeat in broken registries
-    records = [tenant_record(t, answers.get(id(t))) for t in rows]
+        sources = {id(t): workspace.tokens.choose(t).label for t in rows}
+    records = [tenant_record(t, answers.get(id(t)), sources[id(t)]) for t in rows]
     if args.json:
         write_json(records)
     elif not records:

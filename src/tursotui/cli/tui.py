@@ -19,6 +19,7 @@ async def run_app(settings: Settings) -> int:
     from tursotui.ui.app import make_app
 
     workspace = await Workspace.open(settings)
+    workspace.tokens.on_secret = remember_secret
     try:
         for tenant in await workspace.registry.tenants():
             remember_secret(tenant.token)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any, Self
 
@@ -138,3 +138,6 @@ class RemoteConnection(Connection):
         self.timeout = timeout
         self._token = token
         self._closed = False
+        self.renew_token: Callable[[str], Awaitable[str]] | None = None
+        """Called with a token the server rejected (401) to get a new one (a minted token
+        that expired); the request is then sent once more. None: a rejection is final."""

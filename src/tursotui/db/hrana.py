@@ -17,7 +17,7 @@ from libsql_client import LibsqlError, Statement
 from tursotui.db import errors
 from tursotui.db.base import to_statement
 from tursotui.db.result import Result, make_rows
-from tursotui.sql.classify import _PARAM, _tokenize, classify
+from tursotui.sqltext import PARAM, classify, tokenize
 
 UNSUPPORTED_VALUE = "UNSUPPORTED_VALUE"
 """A value the wire format cannot carry (an infinite float, an integer beyond 64 bits)."""
@@ -108,8 +108,8 @@ def _named_to_positional(sql: str, named: dict[str, Any], where: str) -> tuple[s
     highest = 0
     pieces: list[str] = []
     last = 0
-    for token in _tokenize(sql):
-        if token.kind != _PARAM:
+    for token in tokenize(sql):
+        if token.kind != PARAM:
             continue
         text = token.value
         if text == "?":

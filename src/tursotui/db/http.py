@@ -109,6 +109,23 @@ class HranaHTTPConnection(RemoteConnection):
         Raises:
             LibsqlError: the request failed (network, HTTP status, malformed answer).
         """
+        try:
+            return await self._pipeline_once(requests, baton=baton, base_url=base_url)
+        except LibsqlError as error:
+            if error.code != errors.UNAUTHORIZED or self.renew_token is None or not self._token:
+                raise
+            rejected = self._token
+        # The server refused the token before doing anything: get a new one, send it again.
+        self._token = await self.renew_token(rejected)
+        return await self._pipeline_once(requests, baton=baton, base_url=base_url)
+
+    async def _pipeline_once(
+        self,
+        requests: list[dict[str, Any]],
+        *,
+        baton: str | None = None,
+        base_url: str | None = None,
+    ) -> tuple[list[Any], str | None, str | None]:
         if self._closed:
             raise self._error("the connection is closed", errors.CLOSED)
         endpoint = (base_url or self.url.target).rstrip("/") + "/v2/pipeline"

@@ -24,7 +24,7 @@ from tursotui.db import errors
 from tursotui.db.base import Connection, Transaction, to_statement
 from tursotui.db.result import Result, make_rows
 from tursotui.db.urls import DatabaseURL
-from tursotui.sql.classify import classify
+from tursotui.sqltext import classify
 
 T = TypeVar("T")
 

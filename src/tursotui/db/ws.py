@@ -28,7 +28,7 @@ from tursotui.db.base import RemoteConnection, Transaction
 from tursotui.db.http import chunked
 from tursotui.db.result import Result
 from tursotui.db.urls import DatabaseURL
-from tursotui.sql.classify import classify
+from tursotui.sqltext import classify
 
 T = TypeVar("T")
 

@@ -86,7 +86,7 @@ async def destroy_tenant(
                     if database is None:
                         # Not in the organization: gone already, or somebody else's. A
                         # database that still answers is not removed from under its users.
-                        if await _answers(tenant, settings.timeout):
+                        if await _answers(workspace, tenant):
                             raise ProvisionError(
                                 f"cannot destroy tenant {slug}: its database answers but is not "
                                 "a database of the organization; to unregister it and keep "
@@ -123,9 +123,9 @@ async def destroy_tenant(
             await provisioner.close()
 
 
-async def _answers(tenant: Tenant, timeout: float) -> bool:
+async def _answers(workspace: Workspace, tenant: Tenant) -> bool:
     try:
-        connection = await tenant.connect(timeout=timeout)
+        connection = await workspace.open_tenant(tenant)
     except (LibsqlError, RegistryError):
         return False
     try:
@@ -173,6 +173,13 @@ async def rotate_token(
         tenant = await workspace.registry.get(slug)
     except RegistryError as error:
         raise ProvisionError(str(error)) from None
+    if workspace.tokens.choose(tenant).source == "command":
+        # The registry keeps what the token command decrypts; tursotui cannot encrypt the
+        # new token the app's way, and a plain one there would fail the command next time.
+        raise ProvisionError(
+            f"cannot rotate the token of {slug}: its stored token goes through "
+            "TURSOTUI_TOKEN_COMMAND (kept encrypted by the app); rotate it with the app's tools"
+        )
     if provisioner is None:
         if not tenant.is_remote:
             raise ProvisionError(f"cannot rotate the token of {slug}: a local tenant has none")

@@ -1,14 +1,5 @@
-"""SQL as the console and `tursotui sql` see it: classification, history, export, running.
+"""SQL as the console and `tursotui sql` see it: running, history, export, schema.
 
-Nothing here imports textual.
+The tokenizer and classifier they rest on are `tursotui.sqltext`, a leaf module the connection
+layer uses too. Nothing here imports textual.
 """
-
-from tursotui.sql.classify import (
-    StatementKind,
-    StatementSpan,
-    classify,
-    split_statements,
-    statement_at,
-)
-
-__all__ = ["StatementKind", "StatementSpan", "classify", "split_statements", "statement_at"]

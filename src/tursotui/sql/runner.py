@@ -15,7 +15,7 @@ from libsql_client import LibsqlError
 
 from tursotui.audit import AuditLog
 from tursotui.db import Connection, Result
-from tursotui.sql.classify import StatementKind, StatementSpan, classify, split_statements
+from tursotui.sqltext import StatementKind, StatementSpan, classify, split_statements
 
 TRANSACTION_CONTROL_REFUSED = (
     "BEGIN, COMMIT, ROLLBACK and savepoints are handled by tursotui: "

@@ -27,6 +27,11 @@ class StatusFeedback:
     def say(self, message: str | Text, style: str = "bold green") -> None:
         """Show `message` (what an action did) in the status line."""
         text = message if isinstance(message, Text) else Text(message, style=style)
+        if not getattr(self, "is_attached", True):
+            # The user went back before the action finished: no status line of this
+            # screen is on view, so a toast is the only way they learn what it did.
+            self.app.notify(text.plain)  # type: ignore[attr-defined]
+            return
         self._feedback = text
         self._repaint_feedback()
         self.set_timer(FEEDBACK_SECONDS, lambda: self._expire(text))  # type: ignore[attr-defined]

@@ -15,6 +15,12 @@ from tursotui.ui.literal import literal
 
 VERBS = {"published": "publish", "archived": "archive", "draft": "move back to draft"}
 PAST = {"published": "Published", "archived": "Archived", "draft": "Moved back to draft"}
+ALREADY = {
+    "published": "already published",
+    "archived": "already archived",
+    "draft": "already a draft",
+}
+"""What a write that would change nothing says instead (nothing is written or audited)."""
 
 READ_ONLY_HINT = "read-only session (--read-only / TURSOTUI_READ_ONLY): {} is disabled"
 

@@ -1,7 +1,12 @@
-"""The audit log: every write tursotui made, newest first, with its outcome."""
+"""The audit log: every write tursotui made, newest first, with its outcome.
+
+`enter` shows an entry whole; `/` filters (words anywhere, or `tenant:` / `action:` /
+`status:` for one field); `f` shows only the failed writes, which stand out in red.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -10,15 +15,17 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
-from tursotui.audit import AuditEntry
+from tursotui.audit import AuditEntry, describe_change
 from tursotui.ui.literal import literal
+from tursotui.ui.screens.audit_entry import FAILED_ROW, OUTCOME_STYLES, AuditEntryScreen
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.text_line import TextLine
 
-OUTCOME_STYLES = {"ok": "green", "failed": "bold red", "pending": "yellow"}
+FIELDS = ("tenant", "action", "status", "operator")
+"""Fields a filter word can name (`tenant:acme`); other words match anywhere."""
 
 
 def settled(entries: list[AuditEntry]) -> list[AuditEntry]:
@@ -39,34 +46,98 @@ def settled(entries: list[AuditEntry]) -> list[AuditEntry]:
 
 def change_text(before: Any, after: Any) -> str:
     """`before → after` as one line (a dict of per-row states is summarised)."""
-    if isinstance(before, dict):
-        before = "/".join(sorted({str(v) for v in before.values()}))
-    parts = [str(p) for p in (before, after) if p is not None]
-    return " → ".join(parts)
+    return describe_change(before, after)
+
+
+def matches(entry: AuditEntry, query: str, *, failed_only: bool = False) -> bool:
+    """Whether an entry passes the filter.
+
+    Each word of `query` must match: `field:value` (a field of FIELDS) the start of that
+    field, any other word anywhere in the entry (tenant, action, operator, outcome, row
+    ids, before/after, detail). Case-insensitive.
+    """
+    if failed_only and entry.status != "failed":
+        return False
+    haystack = None
+    for word in query.lower().split():
+        field, _, value = word.partition(":")
+        if value and field in FIELDS:
+            if not str(getattr(entry, field) or "").lower().startswith(value):
+                return False
+            continue
+        if haystack is None:
+            haystack = " ".join(
+                str(part)
+                for part in (
+                    entry.tenant,
+                    entry.action,
+                    entry.operator,
+                    entry.status,
+                    " ".join(entry.row_ids),
+                    entry.before,
+                    entry.after,
+                    entry.detail,
+                )
+            ).lower()
+        if word not in haystack:
+            return False
+    return True
 
 
 class AuditScreen(Screen[None]):
-    """The audit log as a table; `r` reloads."""
+    """The audit log as a table; `enter` shows an entry, `/` and `f` filter, `r` reloads."""
 
-    BINDINGS = [Binding("r", "reload", "Reload", tooltip="Read the log again")]
+    HELP_TITLE = "audit log"
+    AUTO_FOCUS = "#audit-table"
+
+    BINDINGS = [
+        Binding("enter", "show", "Show", tooltip="The whole entry: SQL, rows, before → after"),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            tooltip="Words, or tenant:/action:/status: for one field",
+            key_display="/",
+            id="audit.filter",
+        ),
+        Binding("f", "failed", "Failed only", tooltip="Only the writes that failed"),
+        Binding("r", "reload", "Reload", tooltip="Read the log again"),
+        Binding("escape", "back", "Back", tooltip="Close the filter, else back"),
+    ]
 
     DEFAULT_CSS = """
     AuditScreen #audit-summary { height: 1; background: $boost; }
+    AuditScreen #audit-filter { height: 3; border: tall $accent; }
     AuditScreen #audit-table { height: 1fr; }
     AuditScreen #audit-detail { height: 1; background: $boost; }
     """
 
-    entries: list[AuditEntry] = []
-    """The entries shown, in table order (row key = index)."""
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: list[AuditEntry] = []
+        """Every write in the log, newest first."""
+        self.shown: dict[str, AuditEntry] = {}
+        """The entries the filter lets through, by row key (the entry's id)."""
+        self.asked: dict[str, AuditEntry] = {}
+        """Each write's first (`pending`) line, by id: what was asked, before the outcome."""
+        self.query_text = ""
+        self.failed_only = False
+        self.seen_writes = -1
 
     def compose(self) -> ComposeResult:
         yield TenantHeader("audit log")
         yield Static(id="audit-summary")
+        yield Input(
+            placeholder="filter: words, tenant:acme, action:publish, status:failed — "
+            "enter applies, escape clears",
+            id="audit-filter",
+        )
         yield DataTable(id="audit-table", cursor_type="row", zebra_stripes=True)
         yield TextLine(id="audit-detail")
         yield KeysFooter()
 
     def on_mount(self) -> None:
+        self.query_one("#audit-filter").display = False
         table = self.query_one("#audit-table", DataTable)
         wide = (self.app.size.width or 80) >= 100
         table.add_column("time", key="time", width=19 if wide else 11)
@@ -83,10 +154,9 @@ class AuditScreen(Screen[None]):
     @on(DataTable.RowHighlighted, "#audit-table")
     def show_detail(self) -> None:
         """Every field of the highlighted entry on one line: narrow tables leave some out."""
-        table = self.query_one("#audit-table", DataTable)
         line = Text(no_wrap=True, overflow="ellipsis", end="")
-        if table.row_count and 0 <= table.cursor_row < len(self.entries):
-            entry = self.entries[table.cursor_row]
+        entry = self.current_entry()
+        if entry is not None:
             stamp = datetime.fromtimestamp(entry.time or 0).strftime("%Y-%m-%d %H:%M:%S")
             fields = [
                 Text(f" {stamp}"),
@@ -102,40 +172,145 @@ class AuditScreen(Screen[None]):
             line = Text(" · ", style="dim", no_wrap=True, overflow="ellipsis", end="").join(fields)
         self.query_one("#audit-detail", TextLine).update(line)
 
+    @property
+    def table(self) -> DataTable:
+        """The log's table."""
+        return self.query_one("#audit-table", DataTable)
+
     def action_reload(self) -> None:
-        """Read the log again."""
+        """Read the log again (the cursor stays on its entry)."""
         self.load()
+
+    def on_screen_resume(self) -> None:
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Read again what a write made stale since it was read (see `ui.stale`)."""
+        # Back from a screen that wrote: its entries show.
+        audit = self.app.workspace.audit  # type: ignore[attr-defined]
+        if self.seen_writes != -1 and audit.generation() != self.seen_writes:
+            self.load()
 
     @work(exclusive=True, group="load", exit_on_error=False)
     async def load(self) -> None:
         """Read the log in a thread (it may be long) and show it."""
-        import asyncio
-
         audit = self.app.workspace.audit  # type: ignore[attr-defined]
-        entries = settled(await asyncio.to_thread(audit.entries))
-        table = self.query_one("#audit-table", DataTable)
+        self.seen_writes = audit.generation()
+        lines = await asyncio.to_thread(audit.entries)
+        self.asked = {}
+        for entry in lines:
+            self.asked.setdefault(entry.id, entry)
+        self.entries = settled(lines)
+        self.fill()
+
+    def current_entry(self) -> AuditEntry | None:
+        """The entry under the cursor."""
+        table = self.table
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.shown.get(str(key))
+
+    def fill(self) -> None:
+        """Show the entries the filter lets through, the cursor on the entry it was on."""
+        table = self.table
+        current = self.current_entry()
+        row = table.cursor_row
         table.clear()
         wide = len(table.columns) > 7
-        self.entries = entries
-        for index, entry in enumerate(entries):
-            stamp = datetime.fromtimestamp(entry.time or 0)
-            rows = ", ".join(entry.row_ids) if wide else str(len(entry.row_ids))
-            cells = [
-                Text(stamp.strftime("%Y-%m-%d %H:%M:%S" if wide else "%m-%d %H:%M")),
-                literal(entry.operator, 10),
-                literal(entry.tenant, 14),
-                literal(entry.action, 14),
-                literal(rows, 40),
-                literal(change_text(entry.before, entry.after), 40),
-                Text(entry.status, style=OUTCOME_STYLES.get(entry.status, "")),
-            ]
-            if wide:
-                cells.append(literal(entry.detail, 200))
-            table.add_row(*cells, key=str(index))
+        self.shown = {}
+        for index, entry in enumerate(self.entries):
+            if not matches(entry, self.query_text, failed_only=self.failed_only):
+                continue
+            key = entry.id or f"\x00{index}"
+            self.shown[key] = entry
+            table.add_row(*self._cells(entry, wide), key=key)
+        if current is not None and (current.id or "") in self.shown:
+            table.move_cursor(row=table.get_row_index(current.id))
+        elif table.row_count:
+            table.move_cursor(row=min(row, table.row_count - 1))
+        self.show_summary()
         self.show_detail()
-        failed = sum(1 for e in entries if e.status == "failed")
-        summary = Text(f" {len(entries)} writes", end="")
+
+    def _cells(self, entry: AuditEntry, wide: bool) -> list[Text]:
+        stamp = datetime.fromtimestamp(entry.time or 0)
+        rows = ", ".join(entry.row_ids) if wide else str(len(entry.row_ids))
+        failed = entry.status == "failed"
+        style = FAILED_ROW if failed else ""
+        cells = [
+            Text(stamp.strftime("%Y-%m-%d %H:%M:%S" if wide else "%m-%d %H:%M"), style=style),
+            literal(entry.operator, 10, style=style),
+            literal(entry.tenant, 14, style=style),
+            literal(entry.action, 14, style=style),
+            literal(rows, 40, style=style),
+            literal(change_text(entry.before, entry.after), 40, style=style),
+            Text(entry.status, style=OUTCOME_STYLES.get(entry.status, "")),
+        ]
+        if wide:
+            cells.append(literal(entry.detail, 200, style=style))
+        return cells
+
+    def show_summary(self) -> None:
+        """The line above the table: how many writes, failed, and the filter."""
+        failed = sum(1 for e in self.entries if e.status == "failed")
+        summary = Text(no_wrap=True, overflow="ellipsis", end="")
+        if len(self.shown) != len(self.entries):
+            summary.append(f" {len(self.shown)} of {len(self.entries)} writes")
+        else:
+            summary.append(f" {len(self.entries)} writes")
         if failed:
             summary.append(f" · {failed} failed", style="bold red")
-        summary.append("  newest first · r reloads", style="dim")
+        if self.failed_only:
+            summary.append(" · failed only (f)", style="bold")
+        if self.query_text:
+            summary.append(" · / ", style="bold")
+            summary.append_text(literal(self.query_text, 40))
+        summary.append("  newest first · enter shows · r reloads", style="dim")
         self.query_one("#audit-summary", Static).update(summary)
+
+    # --- keys ---------------------------------------------------------------------------
+
+    def action_show(self) -> None:
+        """Show the entry under the cursor whole."""
+        entry = self.current_entry()
+        if entry is not None:
+            self.app.push_screen(AuditEntryScreen(entry, self.asked.get(entry.id)))
+
+    @on(DataTable.RowSelected, "#audit-table")
+    def _selected(self) -> None:
+        self.action_show()
+
+    def action_filter(self) -> None:
+        """Open the filter box."""
+        box = self.query_one("#audit-filter", Input)
+        box.display = True
+        box.value = self.query_text
+        box.focus()
+
+    @on(Input.Submitted, "#audit-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.query_text = event.value.strip()
+        if not self.query_text:
+            event.input.display = False
+        self.table.focus()
+        self.fill()
+
+    def action_failed(self) -> None:
+        """Only the failed writes, or every write again."""
+        self.failed_only = not self.failed_only
+        self.fill()
+
+    def action_back(self) -> None:
+        """Close the filter (clearing it) if open, else go back."""
+        box = self.query_one("#audit-filter", Input)
+        if box.display:
+            box.display = False
+            self.table.focus()
+            if self.query_text:
+                self.query_text = ""
+                self.fill()
+            return
+        self.app.action_back()  # type: ignore[attr-defined]
+
+
+__all__ = ["AuditScreen", "change_text", "matches", "settled"]

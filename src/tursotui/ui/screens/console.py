@@ -27,7 +27,6 @@ from textual.worker import Worker, WorkerState
 
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
-from tursotui.sql.classify import statement_at
 from tursotui.sql.export import ExportError, export_path, export_result
 from tursotui.sql.history import History, HistoryError
 from tursotui.sql.runner import (
@@ -41,6 +40,7 @@ from tursotui.sql.runner import (
     what_it_touches,
 )
 from tursotui.sql.schema import count_rows, read_schema
+from tursotui.sqltext import statement_at
 from tursotui.ui import heap
 from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
@@ -144,11 +144,8 @@ class ConsoleScreen(Screen[None]):
 
     @work(exclusive=True, group="console-open", exit_on_error=False, description="connect")
     async def _open(self) -> None:
-        settings = self.workspace.settings
         try:
-            self.connection = await self.tenant.connect(
-                read_only=settings.read_only, timeout=settings.timeout
-            )
+            self.connection = await self.workspace.open_tenant(self.tenant)
         except Exception as error:  # RegistryError or LibsqlError: both have human messages
             self._status(f"cannot connect: {describe(error)}", error=True)
             return
@@ -223,10 +220,7 @@ class ConsoleScreen(Screen[None]):
         if self.connection is None or self.connection.closed:
             # The connection died (server restarted, closed under us): open a fresh one.
             self._status("reconnecting…")
-            settings = self.workspace.settings
-            self.connection = await self.tenant.connect(
-                read_only=settings.read_only, timeout=settings.timeout
-            )
+            self.connection = await self.workspace.open_tenant(self.tenant)
         statements = plan(text, read_only=self.read_only)
         log: list[Text] = []
         for number, statement in enumerate(statements, 1):

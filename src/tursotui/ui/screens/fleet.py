@@ -176,6 +176,10 @@ class FleetScreen(StatusFeedback, Screen[None]):
         self.search_text: str | None = None
         self.hits: dict[str, tuple[Tenant, str]] = {}
         self.note: Text | None = None
+        self._asked: dict[str, int] = {}
+        """Each tenant's write count (audit generation) when its row was last asked for."""
+        self._keep: tuple[str | None, int] = (None, 0)
+        """`r`: the tenant under the cursor (its slug) and its row, to put the cursor back."""
 
     # --- layout ---------------------------------------------------------------------
 
@@ -261,7 +265,9 @@ class FleetScreen(StatusFeedback, Screen[None]):
     # --- loading --------------------------------------------------------------------
 
     def action_refresh(self) -> None:
-        """Reload the registry and ask every tenant again."""
+        """Reload the registry and ask every tenant again (the cursor stays on its tenant)."""
+        tenant = self.current_tenant() if self.tenants else None
+        self._keep = (tenant.slug if tenant else None, self._cursor_row())
         self.token += 1
         self.rows.clear()
         self.cancelled = False
@@ -287,8 +293,10 @@ class FleetScreen(StatusFeedback, Screen[None]):
         table = self.query_one("#fleet-table", DataTable)
         for index, tenant in enumerate(tenants):
             table.add_row(*self._pending_cells(tenant), key=str(index))
+        self._restore_cursor(tenants)
         self.show_progress()
         keys = {id(t): str(i) for i, t in enumerate(tenants)}
+        self._asked = {t.slug: workspace.audit.generation(t.slug) for t in tenants}
         try:
             async for row in fleet.overview(workspace, tenants):
                 if token != self.token:
@@ -303,6 +311,49 @@ class FleetScreen(StatusFeedback, Screen[None]):
                 self.show_progress()
         if self.sort_column is not None:
             self._resort()
+
+    def _cursor_row(self) -> int:
+        return self.query_one("#fleet-table", DataTable).cursor_row
+
+    def _restore_cursor(self, tenants: list[Tenant]) -> None:
+        """After a reload: the cursor on the tenant it was on, else on the row where it was."""
+        slug, row = self._keep
+        self._keep = (None, 0)
+        slugs = [t.slug for t in tenants]
+        if slug is not None and slug in slugs:
+            row = slugs.index(slug)
+        self.query_one("#fleet-table", DataTable).move_cursor(row=row)
+
+    def on_screen_resume(self) -> None:
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Read again what a write made stale since it was read (see `ui.stale`)."""
+        # Back from a screen that wrote to tenants (posts, console…): their rows are asked again.
+        audit = self.workspace.audit
+        stale = [
+            (str(index), tenant)
+            for index, tenant in enumerate(self.tenants)
+            if tenant.slug in self._asked
+            and audit.generation(tenant.slug) != self._asked[tenant.slug]
+            and str(index) in self.rows
+        ]
+        if stale and not self.loading:
+            for _key, tenant in stale:
+                self._asked[tenant.slug] = audit.generation(tenant.slug)
+            self.ask_again(self.token, stale)
+
+    @work(group="load", exit_on_error=False, description="fleet rows again")
+    async def ask_again(self, token: int, stale: list[tuple[str, Tenant]]) -> None:
+        """Ask these tenants again and show their new rows (the others keep theirs)."""
+        keys = {id(tenant): key for key, tenant in stale}
+        async for row in fleet.overview(self.workspace, [tenant for _key, tenant in stale]):
+            if token != self.token:
+                return
+            key = keys[id(row.tenant)]
+            self.rows[key] = row
+            self._update_row(key, row)
+        self.show_progress()
 
     def _pending_cells(self, tenant: Tenant) -> list[Text]:
         """A row that has not answered: still being asked (`…`) or stopped by `c`."""

@@ -18,9 +18,10 @@ from textual.widgets import Log, Static
 
 from tursotui import moderation
 from tursotui.moderation import CommentRow, ModerationError, PageCursor, Post
+from tursotui.ui import stale
 from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.literal import literal
-from tursotui.ui.post_cells import PAST, READ_ONLY_HINT, VERBS, status_text, when
+from tursotui.ui.post_cells import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.posts import tenant_connection
 from tursotui.ui.widgets.footer import KeysFooter
@@ -82,6 +83,10 @@ class PostScreen(StatusFeedback, Screen[None]):
         self.token = 0
         """Bumped on reload; older answers are dropped."""
         self._wrapped_for: int | None = None
+        self.seen_writes = -1
+        """The tenant's write count (audit generation) the post was read at."""
+        self._writing = asyncio.Lock()
+        """Held by a status write; the next waits for it (and for the status it left)."""
 
     def compose(self) -> ComposeResult:
         yield TenantHeader("post", id="post-header")
@@ -115,8 +120,21 @@ class PostScreen(StatusFeedback, Screen[None]):
         """Reload the post and its comments."""
         self.reload()
 
+    def _writes(self) -> int:
+        return self.app.workspace.audit.generation(self.tenant.slug)  # type: ignore[attr-defined]
+
+    def on_screen_resume(self) -> None:
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Read again what a write made stale since it was read (see `ui.stale`)."""
+        # Back from the console (say): a write to this tenant meanwhile shows now.
+        if self.seen_writes != -1 and self._writes() != self.seen_writes:
+            self.reload()
+
     def reload(self) -> None:
         """Forget what is shown and load the post and the first page of comments."""
+        self.seen_writes = self._writes()
         self.token += 1
         self.comments.clear()
         self.marked.clear()
@@ -295,9 +313,14 @@ class PostScreen(StatusFeedback, Screen[None]):
         if not ids:
             self.notify("No comment here to delete.", severity="warning")
             return
-        self.delete_comments([i for i in ids if i is not None])
+        # On the app, not this screen: going back while it runs must not cut the write short.
+        self.app.run_worker(
+            self.delete_comments([i for i in ids if i is not None]),
+            group="moderate",
+            exit_on_error=False,
+            description="deleting comments",
+        )
 
-    @work(group="moderate", exit_on_error=False, description="deleting comments")
     async def delete_comments(self, ids: list[str]) -> None:
         """Confirm, delete, then drop the deleted rows from the list."""
         if len(ids) == 1:
@@ -318,6 +341,13 @@ class PostScreen(StatusFeedback, Screen[None]):
         except ModerationError as error:
             self.notify(str(error), title="Not deleted", severity="error", markup=False)
             return
+        message = f"Deleted {plural(len(result.changed), 'comment')}."
+        if result.conflicts:
+            message += f" {len(result.conflicts)} were already gone."
+        if not self.is_attached:
+            self.notify(message)  # the user went back meanwhile: this screen's line is gone
+            stale.catch_up(self.app)  # the user went back meanwhile: that screen catches up
+            return
         table = self.query_one("#post-comments", RowList)
         for comment_id in ids:
             self.marked.discard(comment_id)
@@ -328,10 +358,9 @@ class PostScreen(StatusFeedback, Screen[None]):
             count = max(0, self.post.comment_count - len(result.changed))
             self.post = moderation.Post(**{**self.post.__dict__, "comment_count": count})
             self.show_meta(self.post)
-        message = f"Deleted {plural(len(result.changed), 'comment')}."
-        if result.conflicts:
-            message += f" {len(result.conflicts)} were already gone."
         self.say(message)  # in the comments line: a toast would cover the comments
+        if result.changed:
+            self.seen_writes = self._writes()  # shown already
         self.show_comments_title()
 
     # --- moderating the post ---------------------------------------------------------------
@@ -344,11 +373,25 @@ class PostScreen(StatusFeedback, Screen[None]):
         if self.post is None:
             self.notify("The post is not loaded.", severity="warning")
             return
-        self.moderate(self.post.status, new_status)
+        # On the app, not this screen: going back while it runs must not cut the write short.
+        self.app.run_worker(
+            self.moderate(new_status),
+            group="moderate",
+            exit_on_error=False,
+            description="moderation write",
+        )
 
-    @work(group="moderate", exit_on_error=False, description="moderation write")
-    async def moderate(self, shown: Any, new_status: str) -> None:
-        """Write the new status, guarded by the one shown; show the post as it is now."""
+    async def moderate(self, new_status: str) -> None:
+        """Write the new status, guarded by the one shown; show the post as it is now.
+
+        Keys typed in a burst (`p` `u`) write one after the other, each guarded by the
+        status the previous one left, as if typed slowly.
+        """
+        async with self._writing:
+            if self.post is not None:
+                await self._moderate(self.post.status, new_status)
+
+    async def _moderate(self, shown: Any, new_status: str) -> None:
         try:
             conn = await tenant_connection(self, self.tenant)
             result = await moderation.set_status(
@@ -364,6 +407,9 @@ class PostScreen(StatusFeedback, Screen[None]):
             return
         if result.changed:
             self.say(f"{PAST[new_status]} the post on {self.tenant.slug}.")
+            self.seen_writes = self._writes()  # shown below
+        elif result.unchanged:
+            self.say(f"The post is {ALREADY[new_status]}: nothing written.", style="bold yellow")
         else:
             self.say(
                 "The post was changed by someone else meanwhile and was left alone; "
@@ -371,9 +417,10 @@ class PostScreen(StatusFeedback, Screen[None]):
                 style="bold yellow",
             )
         self.post = post
+        if not self.is_attached:
+            stale.catch_up(self.app)  # the user went back meanwhile: that screen catches up
+            return
         if post is not None:
             self.show_meta(post)
-        for screen in self.app.screen_stack:
-            refresh = getattr(screen, "post_changed", None)
-            if refresh is not None and screen is not self:
-                refresh(self.tenant, self.post_id, post)
+        # The screens below (posts list, queue…) see the tenant's write count move and
+        # read the database again when they are shown.

@@ -9,6 +9,7 @@ dropped, so one tenant's rows never show under another's name.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -23,9 +24,10 @@ from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.moderation import ModerationError, PageCursor, PostFilter, PostRow
 from tursotui.registry import RegistryError
+from tursotui.ui import stale
 from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.literal import literal
-from tursotui.ui.post_cells import PAST, READ_ONLY_HINT, VERBS, status_text, when
+from tursotui.ui.post_cells import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
@@ -83,6 +85,14 @@ class PostsScreen(StatusFeedback, Screen[None]):
         Binding("2", "filter('published')", "Published", show=False, id="posts.published"),
         Binding("3", "filter('archived')", "Archived", show=False, id="posts.archived"),
         Binding("0", "filter('')", "All", show=False, id="posts.all"),
+        Binding(
+            "o",
+            "order",
+            "Oldest first",
+            tooltip="Newest first ↔ oldest first (queues are worked oldest first)",
+            show=False,
+            id="posts.order",
+        ),
         Binding("enter", "open", "Open", tooltip="Open the post with its comments"),
         Binding("slash", "search", "Search", tooltip="Search titles", id="posts.search"),
         Binding("space", "mark", "Mark", tooltip="Mark the post for a bulk action"),
@@ -94,6 +104,16 @@ class PostsScreen(StatusFeedback, Screen[None]):
         Binding("j", "cursor('down')", "Down", show=False),
         Binding("k", "cursor('up')", "Up", show=False),
         Binding("escape", "back", "Back", show=False),
+        # Priority: the list would only move within the rows loaded so far.
+        Binding(
+            "end",
+            "edge(True)",
+            "Last post",
+            tooltip="The far end of the list, read at once",
+            show=False,
+            priority=True,
+        ),
+        Binding("home", "edge(False)", "First post", show=False, priority=True),
     ]
 
     def __init__(self, tenant: Tenant, *, status: str | None = "draft") -> None:
@@ -115,6 +135,16 @@ class PostsScreen(StatusFeedback, Screen[None]):
         """A second connection to a local tenant for the counts (see `counts_connection`)."""
         self._early: tuple[Tenant, PostFilter, asyncio.Task[moderation.PostPage]] | None = None
         """The first page (of that tenant and filter), asked for while the screen is built."""
+        self.tail = False
+        """The list shows the other end (`end`): pages come in from the top, read backwards."""
+        self._restore: tuple[str | None, int, int] | None = None
+        """On a reload: the post under the cursor, its row and how many rows were loaded."""
+        self.seen_writes = -1
+        """The tenant's write count (audit generation) the list was read at."""
+        self._writing = asyncio.Lock()
+        """Held by a status write; the next waits for it (and for the statuses it left)."""
+        self._fresh_status: dict[str, Any] = {}
+        """Statuses read back after this screen's last writes (their rows may have left)."""
         self._fetch_early()
 
     # --- layout -------------------------------------------------------------------------
@@ -153,10 +183,23 @@ class PostsScreen(StatusFeedback, Screen[None]):
         self._early = (self.tenant, self.post_filter, task)
 
     async def _fetch(
-        self, tenant: Tenant, wanted: PostFilter, after: PageCursor | None
+        self,
+        tenant: Tenant,
+        wanted: PostFilter,
+        after: PageCursor | None,
+        *,
+        backwards: bool = False,
+        limit: int = moderation.PAGE_SIZE,
     ) -> moderation.PostPage:
         conn = await tenant_connection(self, tenant)
-        return await moderation.fetch_posts(conn, wanted.status, after=after, search=wanted.search)
+        return await moderation.fetch_posts(
+            conn,
+            wanted.status,
+            after=after,
+            search=wanted.search,
+            limit=limit,
+            oldest_first=wanted.oldest_first != backwards,
+        )
 
     def _take_early(
         self, tenant: Tenant, wanted: PostFilter, after: PageCursor | None
@@ -191,8 +234,19 @@ class PostsScreen(StatusFeedback, Screen[None]):
             ]
         )
 
-    def restart(self) -> None:
-        """Forget what is shown and load the first page of the current tenant and filter."""
+    def restart(self, *, keep: bool = False) -> None:
+        """Forget what is shown and load the first page of the current tenant and filter.
+
+        Args:
+            keep: A reload of the same list: read as many rows as were loaded and put the
+                cursor back on the same post (or, if it is gone, on the row where it was).
+        """
+        table = self.query_one("#posts-table", RowList)
+        self._restore = None
+        if keep and self.rows:
+            self._restore = (table.cursor_key, table.cursor_row, len(self.rows))
+        self.seen_writes = self._writes()
+        self._fresh_status = {}
         self.token += 1
         self.rows.clear()
         self.marked.clear()
@@ -206,16 +260,32 @@ class PostsScreen(StatusFeedback, Screen[None]):
         self.query_one("#posts-header", TenantHeader).tenant = self.tenant
         self.show_filters()
         self.show_status()
-        self.load_page(self.token, self.tenant, self.post_filter, None)
+        limit = max(moderation.PAGE_SIZE, self._restore[2] if self._restore else 0)
+        self.load_page(self.token, self.tenant, self.post_filter, None, limit)
+
+    def _writes(self) -> int:
+        """The tenant's write count this session (every write anywhere is audited)."""
+        return self.app.workspace.audit.generation(self.tenant.slug)  # type: ignore[attr-defined]
+
+    def on_screen_resume(self) -> None:
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Read again what a write made stale since it was read (see `ui.stale`)."""
+        # Back from another screen (a post, the console, the queue…): whatever was written to
+        # this tenant meanwhile shows now, with the cursor on the same post.
+        if self.seen_writes != -1 and self._writes() != self.seen_writes:
+            self.counts = None
+            self.restart(keep=True)
 
     def on_resize(self) -> None:
         """Re-lay the columns for the new width, keeping the loaded rows."""
         if self._columns_for is None or self._columns_for == self.title_width():
             return
         table = self.query_one("#posts-table", RowList)
-        row = table.cursor_row
+        row, keys = table.cursor_row, table.ordered_keys  # (read from the far end: not dict order)
         self._setup_columns()
-        table.add_rows((post.id, self._row_cells(post)) for post in self.rows.values())
+        table.add_rows((key, self._row_cells(self.rows[key])) for key in keys)
         table.move_cursor(row=row)
 
     def show_tenant(self, tenant: Tenant) -> None:
@@ -236,8 +306,8 @@ class PostsScreen(StatusFeedback, Screen[None]):
         if self._side is not None and self._side[0] is tenant and not self._side[1].closed:
             return self._side[1]
         await self._close_side()
-        timeout = self.app.workspace.settings.timeout  # type: ignore[attr-defined]
-        opening = asyncio.ensure_future(tenant.connect(read_only=True, timeout=timeout))
+        workspace = self.app.workspace  # type: ignore[attr-defined]
+        opening = asyncio.ensure_future(workspace.open_tenant(tenant, read_only=True))
         try:
             conn = await asyncio.shield(opening)
         except asyncio.CancelledError:
@@ -277,6 +347,8 @@ class PostsScreen(StatusFeedback, Screen[None]):
         if self.post_filter.search:
             bar.append("  / ", style="bold")
             bar.append_text(literal(self.post_filter.search, 30))
+        bar.append(" o ", style="bold")
+        bar.append(" oldest first " if self.post_filter.oldest_first else " newest first ")
         self.query_one("#posts-filters", TextLine).update(bar)
 
     def _count(self, status: str | None) -> int | None:
@@ -301,6 +373,9 @@ class PostsScreen(StatusFeedback, Screen[None]):
             line.append(" post shown" if (total or len(self.rows)) == 1 else " posts shown")
             if self.marked:
                 line.append(f" · {len(self.marked)} marked", style="bold")
+            if self.tail and (self.next_page is not None or self.fetching):
+                end = "newest" if self.post_filter.oldest_first else "oldest"
+                line.append(f" · the {end} end (home: back to the top)", style="bold")
             if self.fetching:
                 line.append(" · loading…", style="dim")
             elif not self.rows:
@@ -325,12 +400,23 @@ class PostsScreen(StatusFeedback, Screen[None]):
 
     @work(exclusive=True, group="page", exit_on_error=False)
     async def load_page(
-        self, token: int, tenant: Tenant, wanted: PostFilter, after: PageCursor | None
+        self,
+        token: int,
+        tenant: Tenant,
+        wanted: PostFilter,
+        after: PageCursor | None,
+        limit: int = moderation.PAGE_SIZE,
     ) -> None:
-        """Fetch one page and append it, unless the screen has moved on meanwhile."""
-        early = self._take_early(tenant, wanted, after)
+        """Fetch one page and add it, unless the screen has moved on meanwhile.
+
+        At the other end (`tail`) pages are read backwards and added above the rows shown.
+        """
+        tail = self.tail
+        early = None
+        if not tail and limit == moderation.PAGE_SIZE:
+            early = self._take_early(tenant, wanted, after)
         try:
-            page = await (early or self._fetch(tenant, wanted, after))
+            page = await (early or self._fetch(tenant, wanted, after, backwards=tail, limit=limit))
         except ModerationError as error:
             if self._current(token, tenant):
                 self.fetching = False
@@ -338,7 +424,7 @@ class PostsScreen(StatusFeedback, Screen[None]):
                 self.show_status()
                 self.notify(str(error), title="Posts", severity="error", markup=False)
             return
-        if not self._current(token, tenant):
+        if not self._current(token, tenant) or tail != self.tail:
             return
         new = []
         for post in page.posts:
@@ -346,7 +432,13 @@ class PostsScreen(StatusFeedback, Screen[None]):
                 continue  # moved since the previous page was read
             self.rows[post.id] = post
             new.append((post.id, self._row_cells(post)))
-        self.query_one("#posts-table", RowList).add_rows(new)
+        table = self.query_one("#posts-table", RowList)
+        if tail:
+            table.insert_rows_at_top(reversed(new))
+        else:
+            table.add_rows(new)
+        if after is None:
+            self._place_cursor()
         self.next_page = page.next
         self.fetching = False
         self.show_status()
@@ -356,6 +448,19 @@ class PostsScreen(StatusFeedback, Screen[None]):
             # depend on the filter: only a new tenant, a write or `r` recounts.
             self.call_after_refresh(self._count_after_page, token, tenant)
         self.call_after_refresh(self._maybe_more)
+
+    def _place_cursor(self) -> None:
+        """After a first page: the cursor back where a reload found it, or at the list's end."""
+        table = self.query_one("#posts-table", RowList)
+        restore, self._restore = self._restore, None
+        if restore is not None:
+            key, row, _loaded = restore
+            if key is not None and table.has_row(key):
+                table.move_cursor(row=table.get_row_index(key))
+            else:  # gone (or moved out of this list): the post that took its place
+                table.move_cursor(row=row)
+        elif self.tail:
+            table.move_cursor(row=table.row_count - 1)
 
     def _count_after_page(self, token: int, tenant: Tenant) -> None:
         if self.counts is None and self._counting is not tenant and tenant is self.tenant:
@@ -384,7 +489,8 @@ class PostsScreen(StatusFeedback, Screen[None]):
         """Fetch the next page when the cursor or the view nears the last loaded rows."""
         if self.fetching or self.next_page is None or self.error:
             return
-        if self.query_one("#posts-table", RowList).wants_rows():
+        table = self.query_one("#posts-table", RowList)
+        if table.wants_rows_above() if self.tail else table.wants_rows():
             self.fetching = True
             self.show_status()
             self.load_page(self.token, self.tenant, self.post_filter, self.next_page)
@@ -409,8 +515,31 @@ class PostsScreen(StatusFeedback, Screen[None]):
 
     def action_filter(self, status: str) -> None:
         """Show the posts with this status ('' for all)."""
-        self.post_filter = PostFilter(status or None, self.post_filter.search)
+        self.post_filter = replace(self.post_filter, status=status or None)
+        self.tail = False
         self.restart()
+
+    def action_order(self) -> None:
+        """Newest first ↔ oldest first (for any filter; the filter bar says which)."""
+        self.post_filter = replace(self.post_filter, oldest_first=not self.post_filter.oldest_first)
+        self.tail = False
+        self.restart()
+
+    def action_edge(self, last: bool) -> None:
+        """`end`: the last post of the list, read from that end at once; `home`: the first."""
+        focused = self.focused
+        if isinstance(focused, Input):  # the search box keeps its own home/end
+            focused.action_end() if last else focused.action_home()
+            return
+        table = self.query_one("#posts-table", RowList)
+        if last and not self.tail and self.next_page is not None and not self.error:
+            self.tail = True  # more than is loaded: read the list from its other end
+            self.restart()
+        elif not last and self.tail and (self.next_page is not None or self.fetching):
+            self.tail = False
+            self.restart()
+        else:
+            table.action_edge(last)
 
     def action_search(self) -> None:
         """Open the title search."""
@@ -421,7 +550,8 @@ class PostsScreen(StatusFeedback, Screen[None]):
 
     @on(Input.Submitted, "#posts-search")
     def _on_search(self, event: Input.Submitted) -> None:
-        self.post_filter = PostFilter(self.post_filter.status, event.value.strip() or None)
+        self.post_filter = replace(self.post_filter, search=event.value.strip() or None)
+        self.tail = False
         if not self.post_filter.search:
             event.input.display = False
         self.query_one("#posts-table").focus()
@@ -434,7 +564,8 @@ class PostsScreen(StatusFeedback, Screen[None]):
             search.display = False
             self.query_one("#posts-table").focus()
             if self.post_filter.search:
-                self.post_filter = PostFilter(self.post_filter.status, None)
+                self.post_filter = replace(self.post_filter, search=None)
+                self.tail = False
                 self.restart()
             return
         self.app.action_back()  # type: ignore[attr-defined]
@@ -448,9 +579,9 @@ class PostsScreen(StatusFeedback, Screen[None]):
             table.action_cursor_up()
 
     def action_reload(self) -> None:
-        """Reload the list and the counts from the database."""
+        """Reload the list and the counts from the database, the cursor on the same post."""
         self.counts = None
-        self.restart()
+        self.restart(keep=True)
 
     def current_id(self) -> str | None:
         """The id of the post under the cursor."""
@@ -495,12 +626,32 @@ class PostsScreen(StatusFeedback, Screen[None]):
         if not targets:
             self.notify("No post here to " + VERBS[new_status], severity="warning")
             return
-        self.moderate([(i, self.rows[i].status) for i in targets], new_status)
+        # On the app, not this screen: going back while it runs must not cut the write short.
+        self.app.run_worker(
+            self.moderate(self.tenant, [(i, self.rows[i].status) for i in targets], new_status),
+            group="moderate",
+            exit_on_error=False,
+            description="moderation write",
+        )
 
-    @work(group="moderate", exit_on_error=False, description="moderation write")
-    async def moderate(self, posts: list[tuple[str, Any]], new_status: str) -> None:
-        """Ask (for more than one post), write, then show what changed and what conflicted."""
-        tenant, token = self.tenant, self.token
+    async def moderate(self, tenant: Tenant, posts: list[tuple[str, Any]], new_status: str) -> None:
+        """Ask (for more than one post), write, then show what changed and what conflicted.
+
+        Writes typed in a burst (`p` `u`) run one after the other, each guarded by the
+        status the previous one left (as if typed slowly), not the one shown at the key.
+        """
+        async with self._writing:
+            if tenant is self.tenant:
+                posts = [
+                    (i, self.rows[i].status if i in self.rows else self._fresh_status.get(i, s))
+                    for i, s in posts
+                ]
+            await self._moderate(tenant, posts, new_status)
+
+    async def _moderate(
+        self, tenant: Tenant, posts: list[tuple[str, Any]], new_status: str
+    ) -> None:
+        token = self.token
         if len(posts) > 1:
             question = Text(f"{VERBS[new_status].capitalize()} {len(posts)} posts on ")
             question.append_text(literal(tenant.name or tenant.slug, 40))
@@ -527,6 +678,14 @@ class PostsScreen(StatusFeedback, Screen[None]):
                 f"{PAST[new_status]} {plural(len(result.changed), 'post')} on {tenant.slug}.",
                 style="bold green",
             )
+        if result.unchanged:
+            said.append(" " if said else "")
+            said.append(
+                f"{plural(len(result.unchanged), 'post')} {ALREADY[new_status]}: nothing written."
+                if len(posts) > 1
+                else f"The post is {ALREADY[new_status]}: nothing written.",
+                style="bold yellow",
+            )
         if result.conflicts:
             said.append(" " if said else "")
             said.append(
@@ -536,27 +695,22 @@ class PostsScreen(StatusFeedback, Screen[None]):
             )
         if said:
             self.say(said)
+        if tenant is self.tenant:
+            self._fresh_status = {i: post.status for i, post in fresh.items()}
         if not self._current(token, tenant):
+            stale.catch_up(self.app)  # the user went on: the screen shown now catches up
             return
         self._apply_fresh([i for i, _ in posts], fresh)
-        self.load_counts(self.token, self.tenant)
-
-    def post_changed(self, tenant: Tenant, post_id: str, post: moderation.Post | None) -> None:
-        """Another screen (the post screen) changed a post: show it as it is now."""
-        if tenant is not self.tenant or post_id not in self.rows:
+        wanted = self.post_filter.status
+        if any(i not in self.rows and wanted in (None, p.status) for i, p in fresh.items()):
+            # A post came (back) into this list, say `p` `u` typed at once on a draft: the
+            # list is read again, so it shows in its place (the cursor stays on its post).
+            self.counts = None
+            self.restart(keep=True)
             return
-        fresh = {}
-        if post is not None:
-            fresh[post_id] = PostRow(
-                id=post.id,
-                title=post.title,
-                status=post.status,
-                published_at=post.published_at,
-                author_id=post.author_id,
-                author_name=post.author_name,
-                rowid=self.rows[post_id].rowid,
-            )
-        self._apply_fresh([post_id], fresh)
+        if result.changed:
+            # This screen's own write is shown already (the rows above, the counts below).
+            self.seen_writes = self._writes()
         self.load_counts(self.token, self.tenant)
 
     def _apply_fresh(self, ids: list[str], fresh: dict[str, PostRow]) -> None:

@@ -21,9 +21,10 @@ from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.moderation import ModerationError, fetch_posts_by_id
 from tursotui.registry import RegistryError
+from tursotui.ui import stale
 from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.literal import literal
-from tursotui.ui.post_cells import PAST, VERBS, status_text, when
+from tursotui.ui.post_cells import ALREADY, PAST, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
@@ -82,6 +83,10 @@ class QueueScreen(StatusFeedback, Screen[None]):
         self.merged: queue.MergedQueue[Any] | None = None
         self.fetching = False
         self.token = 0
+        self.seen_writes = -1
+        """The session's write count (audit generation) the queue was read at."""
+        self._keep: tuple[str | None, int] | None = None
+        """On a reload: the row key under the cursor and its row, to put the cursor back."""
 
     @property
     def workspace(self) -> Workspace:
@@ -120,8 +125,15 @@ class QueueScreen(StatusFeedback, Screen[None]):
             table.add_column("on post", key="post", width=rest * 2 // 5)
             table.add_column("created", key="when", width=16)
 
-    def restart(self) -> None:
-        """Forget the rows and read the first page of the current mode."""
+    def restart(self, *, keep: bool = False) -> None:
+        """Forget the rows and read the first page of the current mode.
+
+        Args:
+            keep: A reload: put the cursor back on the same row (or where it was).
+        """
+        table = self.query_one("#queue-table", DataTable)
+        self._keep = (self.current_key(), table.cursor_row) if keep and self.items else None
+        self.seen_writes = self.workspace.audit.generation()
         self.token += 1
         self.items.clear()
         self.marked.clear()
@@ -198,6 +210,11 @@ class QueueScreen(StatusFeedback, Screen[None]):
         if token != self.token:
             return
         self._add(page)
+        if first and self._keep is not None:
+            key, row = self._keep
+            self._keep = None
+            table = self.query_one("#queue-table", DataTable)
+            table.move_cursor(row=table.get_row_index(key) if key in self.items else row)
         self.fetching = False
         self.show_status()
         if merged.waiting or merged.has_arrivals:
@@ -297,8 +314,17 @@ class QueueScreen(StatusFeedback, Screen[None]):
             self.restart()
 
     def action_reload(self) -> None:
-        """Read the queue again from every tenant."""
-        self.restart()
+        """Read the queue again from every tenant (the cursor stays on its row)."""
+        self.restart(keep=True)
+
+    def on_screen_resume(self) -> None:
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Read again what a write made stale since it was read (see `ui.stale`)."""
+        # Back from a screen that wrote (a post, a tenant's posts, the console): read again.
+        if self.seen_writes != -1 and self.workspace.audit.generation() != self.seen_writes:
+            self.restart(keep=True)
 
     def action_cursor(self, step: int) -> None:
         """Move the cursor (j/k)."""
@@ -357,9 +383,14 @@ class QueueScreen(StatusFeedback, Screen[None]):
             return
         targets = self.targets()
         if targets:
-            self.moderate(targets, new_status)
+            # On the app, not this screen: going back while it runs must not cut it short.
+            self.app.run_worker(
+                self.moderate(targets, new_status),
+                group="moderate",
+                exit_on_error=False,
+                description="queue moderation write",
+            )
 
-    @work(group="moderate", exit_on_error=False, description="queue moderation write")
     async def moderate(self, targets: list[queue.QueuedPost], new_status: str) -> None:
         """Ask (for more than one), write on each tenant, then show what happened."""
         token = self.token
@@ -372,8 +403,11 @@ class QueueScreen(StatusFeedback, Screen[None]):
             if not await self.app.push_screen_wait(ConfirmScreen(question, title="Bulk action")):
                 return
         outcome = await queue.set_status_across(self.workspace, targets, new_status)
-        self._report(outcome, PAST[new_status], "post")
-        if token != self.token:
+        self._report(outcome, PAST[new_status], "post", already=ALREADY[new_status])
+        if outcome.changed:
+            self.seen_writes = self.workspace.audit.generation()  # shown below
+        if token != self.token or not self.is_attached:
+            stale.catch_up(self.app)  # the user went on: the screen shown now catches up
             return
         # Rows that are no drafts any more leave the queue; conflicts show as they are now.
         for slug, post_id in outcome.changed:
@@ -416,13 +450,27 @@ class QueueScreen(StatusFeedback, Screen[None]):
         if self.items.pop(key, None) is not None:
             self.query_one("#queue-table", DataTable).remove_row(key)
 
-    def _report(self, outcome: queue.FleetActionResult, past: str, noun: str) -> None:
+    def _report(
+        self,
+        outcome: queue.FleetActionResult,
+        past: str,
+        noun: str,
+        *,
+        already: str | None = None,
+    ) -> None:
+        """Say what an action did in the status line; each tenant's error in a toast."""
         said = Text()
         if outcome.changed:
             tenants = len({slug for slug, _ in outcome.changed})
             said.append(
                 f"{past} {plural(len(outcome.changed), noun)} on {plural(tenants, 'tenant')}.",
                 style="bold green",
+            )
+        if already is not None and outcome.unchanged:
+            said.append(" " if said else "")
+            said.append(
+                f"{plural(len(outcome.unchanged), noun)} {already}: nothing written.",
+                style="bold yellow",
             )
         if outcome.conflicts:
             said.append(" " if said else "")
@@ -446,9 +494,13 @@ class QueueScreen(StatusFeedback, Screen[None]):
             return
         targets = self.targets()
         if targets:
-            self.delete(targets)
+            self.app.run_worker(
+                self.delete(targets),
+                group="moderate",
+                exit_on_error=False,
+                description="deleting comments",
+            )
 
-    @work(group="moderate", exit_on_error=False, description="deleting comments")
     async def delete(self, targets: list[queue.QueuedComment]) -> None:
         """Confirm, delete on each comment's own tenant, drop the deleted rows."""
         token = self.token
@@ -469,7 +521,10 @@ class QueueScreen(StatusFeedback, Screen[None]):
             return
         outcome = await queue.delete_comments_across(self.workspace, targets)
         self._report(outcome, "Deleted", "comment")
-        if token != self.token:
+        if outcome.changed:
+            self.seen_writes = self.workspace.audit.generation()  # shown below
+        if token != self.token or not self.is_attached:
+            stale.catch_up(self.app)  # the user went on: the screen shown now catches up
             return
         for slug, comment_id in outcome.changed + outcome.conflicts:
             self._remove(f"{slug}\x00{comment_id}")

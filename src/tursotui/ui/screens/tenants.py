@@ -114,6 +114,8 @@ class TenantsScreen(Screen[None]):
         self._unpainted: list[Row] = []
         self.registry_read = False
         """The registry has been read once (until then an empty table means "not yet")."""
+        self._probed: dict[str, int] = {}
+        """Each tenant's write count (audit generation) when its health was last asked for."""
 
     # --- layout -------------------------------------------------------------------------
 
@@ -185,14 +187,20 @@ class TenantsScreen(Screen[None]):
         return [row for row in self.rows if row.matches(needle)]
 
     def _fill(self) -> None:
-        """Redraw the table from `rows` and the filter, keeping the cursor on the same tenant."""
+        """Redraw the table from `rows` and the filter, keeping the cursor on the same tenant.
+
+        Rows are keyed by slug, so after a reload of the registry the cursor is on the
+        tenant it was on, wherever that tenant now is; a tenant that is gone leaves it on
+        the row that took its place.
+        """
         table = self.table
-        current = self.highlighted()
+        key, index = table.cursor_key, table.cursor_row
         table.clear()
         table.add_rows((row.key, self._cells(row)) for row in self.visible_rows())
-        # A tenant the filter left out leaves the cursor on the first match.
-        if current is not None and table.has_row(current.key):
-            table.move_cursor(row=table.get_row_index(current.key))
+        if key is not None and table.has_row(key):
+            table.move_cursor(row=table.get_row_index(key))
+        elif key is not None:
+            table.move_cursor(row=index)
         self._show_detail()
 
     def highlighted(self) -> Row | None:
@@ -236,6 +244,10 @@ class TenantsScreen(Screen[None]):
                 # The narrow table shows `250k`; the exact figures are here.
                 exact = " · ".join(f"{s} {counts.get(s, 0):,}" for s in STATUSES)
                 line.append(f" · {exact}", style="dim")
+            if tenant.is_remote and not tenant.broken:
+                # Where its token comes from (stored, command, group, minted), never the token.
+                source = self.app.workspace.tokens.choose(tenant).label  # type: ignore[attr-defined]
+                line.append(f" · token {source}", style="dim")
             problem = tenant.problem or (row.health.error if row.health else None)
             if problem:
                 line.append(" — ")
@@ -283,22 +295,36 @@ class TenantsScreen(Screen[None]):
         self.registry_error = None
         self.registry_read = True
         self._unpainted = []
-        self.rows = [Row(str(index), tenant) for index, tenant in enumerate(tenants)]
+        self.rows = _keyed_rows(tenants)
         self._fill()
-        self.probe(generation)
+        self._probed = {}
+        self.probe(generation, self.rows)
 
     @work(exclusive=True, group="health", exit_on_error=False, description="asking the tenants")
-    async def probe(self, generation: int) -> None:
+    async def probe(self, generation: int, rows: list[Row]) -> None:
         """Fill in each tenant's health as it answers (answers of an older load are dropped)."""
+        await self._ask(generation, rows)
+
+    @work(group="health", exit_on_error=False, description="asking the changed tenants")
+    async def probe_again(self, generation: int, rows: list[Row]) -> None:
+        """Ask these tenants again (written to since they answered); the others keep theirs."""
+        await self._ask(generation, rows)
+
+    async def _ask(self, generation: int, rows: list[Row]) -> None:
         workspace = self.app.workspace
-        by_tenant = {id(row.tenant): row for row in self.rows}
+        audit = workspace.audit
+        asked = {row.tenant.slug: audit.generation(row.tenant.slug) for row in rows}
+        self._probed.update(asked)
+        by_tenant = {id(row.tenant): row for row in rows}
         async for health in probe_all(
-            workspace, [row.tenant for row in self.rows], workspace.settings.fleet_concurrency
+            workspace, [row.tenant for row in rows], workspace.settings.fleet_concurrency
         ):
             if generation != self.generation:
                 return  # the registry was reloaded meanwhile: these rows are gone
             row = by_tenant.get(id(health.tenant))
-            if row is not None:
+            slug = health.tenant.slug
+            # An answer older than a later question (asked after a write) is not shown.
+            if row is not None and self._probed.get(slug) == asked.get(slug):
                 row.health = health
                 self._unpainted.append(row)
         self.paint_health(everything=True)
@@ -460,7 +486,39 @@ class TenantsScreen(Screen[None]):
         self.app.open_screen("audit", "AuditScreen")
 
     def on_screen_resume(self) -> None:
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Read again what a write made stale since it was read (see `ui.stale`)."""
+        if not self.app.workspace_open:
+            return
         # Back from a screen that may have created or destroyed tenants: read the registry again.
-        if self.app.workspace_open and getattr(self.app, "registry_changed", False):
+        if getattr(self.app, "registry_changed", False):
             self.app.registry_changed = False
             self.load()
+            return
+        # Back from a screen that wrote to tenants: their counts and schema are asked again.
+        audit = self.app.workspace.audit
+        stale = [
+            row
+            for row in self.rows
+            if row.tenant.slug in self._probed
+            and audit.generation(row.tenant.slug) != self._probed[row.tenant.slug]
+        ]
+        if stale:
+            for row in stale:
+                row.health = None
+                if self.table.has_row(row.key):
+                    self.table.update_row(row.key, self._cells(row))
+            self.probe_again(self.generation, stale)
+
+
+def _keyed_rows(tenants: list[Tenant]) -> list[Row]:
+    """Rows keyed by slug (unique in a registry); a blank or repeated slug (a broken row) by
+    its position, so it still has a row of its own."""
+    rows, seen = [], set()
+    for index, tenant in enumerate(tenants):
+        key = tenant.slug if tenant.slug and tenant.slug not in seen else f"\x00{index}"
+        seen.add(tenant.slug)
+        rows.append(Row(key, tenant))
+    return rows

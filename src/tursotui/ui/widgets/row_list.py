@@ -176,6 +176,28 @@ class RowList(ScrollView, can_focus=True):
         # Rows added below the view only change the scrollbar: no repaint of the lines.
         self._resize(repaint=first < self.scroll_offset.y + self._visible_rows())
 
+    def insert_rows_at_top(self, rows: Iterable[tuple[str, Sequence[Text]]]) -> None:
+        """Add rows above the first one, in the order given; the view and cursor stay put.
+
+        For a list read from its far end (the oldest posts first shown, newer ones coming
+        in above): what is on screen does not move when rows arrive.
+        """
+        new = [(key, tuple(row)) for key, row in rows]
+        for key, _ in new:
+            if key in self._cells:
+                raise KeyError(f"duplicate row key {key!r}")
+        if not new:
+            return
+        was_empty = not self._keys
+        self._keys[:0] = [key for key, _ in new]
+        self._cells.update(new)
+        self._index = None
+        self._strips.clear()
+        self._resize()
+        if not was_empty:
+            self._cursor_row += len(new)
+            self.scroll_to(y=self.scroll_offset.y + len(new), animate=False, immediate=True)
+
     def update_row(self, key: str, cells: Sequence[Text]) -> None:
         """Show new cells in the row with this key."""
         if key not in self._cells:
@@ -351,6 +373,10 @@ class RowList(ScrollView, can_focus=True):
         below_view = rows - (self.scroll_offset.y + self._visible_rows())
         below_cursor = rows - 1 - self._cursor_row
         return min(below_view, below_cursor) < self._visible_rows() + PREFETCH_ROWS
+
+    def wants_rows_above(self) -> bool:
+        """`wants_rows` for a list that grows upwards (see `insert_rows_at_top`)."""
+        return min(self.scroll_offset.y, self._cursor_row) < self._visible_rows() + PREFETCH_ROWS
 
     def move_cursor(self, *, row: int, scroll: bool = True) -> None:
         """Put the cursor on a row (clamped to the rows) and keep it in view."""

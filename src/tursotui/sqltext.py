@@ -1,4 +1,8 @@
-"""What a SQL statement will do, decided before it is sent.
+"""SQL text: a tokenizer, and what a statement will do, decided before it is sent.
+
+A leaf of the package (it imports nothing of tursotui): the connection layer uses the tokenizer
+to find parameters and the classifier to refuse writes in read-only sessions, and the console
+uses the same classifier to decide what to ask.
 
 The console and the `tursotui sql` command ask before anything that writes, ask harder before
 anything destructive, and refuse what could reach another tenant's database. Those decisions
@@ -15,11 +19,13 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 __all__ = [
+    "PARAM",
     "StatementKind",
     "StatementSpan",
     "classify",
     "split_statements",
     "statement_at",
+    "tokenize",
 ]
 
 # Token kinds.
@@ -28,12 +34,12 @@ _NAME = "name"  # "quoted", `quoted` or [quoted] identifier; value is the unquot
 _STRING = "string"
 _BLOB = "blob"
 _NUMBER = "number"
-_PARAM = "param"
+PARAM = "param"
 _PUNCT = "punct"
 _COMMENT = "comment"
 
 
-class _Token(NamedTuple):
+class Token(NamedTuple):
     kind: str
     value: str
     start: int
@@ -66,9 +72,9 @@ def _scan_quoted(text: str, i: int, close: str) -> int:
     return n
 
 
-def _tokenize(text: str) -> list[_Token]:
+def tokenize(text: str) -> list[Token]:
     """Split SQL text into tokens the way SQLite's tokenizer would (close enough to be safe)."""
-    tokens: list[_Token] = []
+    tokens: list[Token] = []
     n = len(text)
     i = 0
     while i < n:
@@ -79,23 +85,23 @@ def _tokenize(text: str) -> list[_Token]:
         if ch == "-" and text.startswith("--", i):
             j = text.find("\n", i)
             j = n if j < 0 else j
-            tokens.append(_Token(_COMMENT, text[i:j], i, j))
+            tokens.append(Token(_COMMENT, text[i:j], i, j))
             i = j
             continue
         if ch == "/" and text.startswith("/*", i):
             j = text.find("*/", i + 2)
             j = n if j < 0 else j + 2
-            tokens.append(_Token(_COMMENT, text[i:j], i, j))
+            tokens.append(Token(_COMMENT, text[i:j], i, j))
             i = j
             continue
         if ch == "'":
             j = _scan_quoted(text, i, "'")
-            tokens.append(_Token(_STRING, text[i + 1 : j - 1].replace("''", "'"), i, j))
+            tokens.append(Token(_STRING, text[i + 1 : j - 1].replace("''", "'"), i, j))
             i = j
             continue
         if ch in "xX" and i + 1 < n and text[i + 1] == "'":
             j = _scan_quoted(text, i + 1, "'")
-            tokens.append(_Token(_BLOB, text[i + 2 : j - 1], i, j))
+            tokens.append(Token(_BLOB, text[i + 2 : j - 1], i, j))
             i = j
             continue
         if ch in '"`[':
@@ -104,14 +110,14 @@ def _tokenize(text: str) -> list[_Token]:
             inner = text[i + 1 : j - 1]
             if close != "]":
                 inner = inner.replace(close * 2, close)
-            tokens.append(_Token(_NAME, inner, i, j))
+            tokens.append(Token(_NAME, inner, i, j))
             i = j
             continue
         if _is_ident_start(ch):
             j = i + 1
             while j < n and _is_ident_char(text[j]):
                 j += 1
-            tokens.append(_Token(_WORD, text[i:j].upper(), i, j))
+            tokens.append(Token(_WORD, text[i:j].upper(), i, j))
             i = j
             continue
         if ch.isdigit() or (ch == "." and i + 1 < n and text[i + 1].isdigit()):
@@ -121,17 +127,17 @@ def _tokenize(text: str) -> list[_Token]:
                 j += 1
                 if text[j - 1] in "eE" and j < n and text[j] in "+-":
                     j += 1
-            tokens.append(_Token(_NUMBER, text[i:j], i, j))
+            tokens.append(Token(_NUMBER, text[i:j], i, j))
             i = j
             continue
         if ch in "?:@$":
             j = i + 1
             while j < n and _is_ident_char(text[j]):
                 j += 1
-            tokens.append(_Token(_PARAM, text[i:j], i, j))
+            tokens.append(Token(PARAM, text[i:j], i, j))
             i = j
             continue
-        tokens.append(_Token(_PUNCT, ch, i, i + 1))
+        tokens.append(Token(_PUNCT, ch, i, i + 1))
         i += 1
     return tokens
 
@@ -151,10 +157,10 @@ class StatementSpan:
     sql: str
 
 
-def _split_tokens(text: str, tokens: list[_Token]) -> list[tuple[StatementSpan, list[_Token]]]:
+def _split_tokens(text: str, tokens: list[Token]) -> list[tuple[StatementSpan, list[Token]]]:
     """Group tokens into statements at top-level semicolons (trigger bodies included whole)."""
-    out: list[tuple[StatementSpan, list[_Token]]] = []
-    current: list[_Token] = []
+    out: list[tuple[StatementSpan, list[Token]]] = []
+    current: list[Token] = []
     in_trigger_body = False
     case_depth = 0
 
@@ -189,7 +195,7 @@ def _split_tokens(text: str, tokens: list[_Token]) -> list[tuple[StatementSpan, 
     return out
 
 
-def _is_create_trigger(tokens: list[_Token]) -> bool:
+def _is_create_trigger(tokens: list[Token]) -> bool:
     words = [t.value for t in tokens if t.kind != _COMMENT][:3]
     if words[:1] != ["CREATE"]:
         return False
@@ -210,7 +216,7 @@ def split_statements(text: str) -> list[StatementSpan]:
     Returns:
         The statements in order, with their offsets in `text`.
     """
-    return [span for span, _ in _split_tokens(text, _tokenize(text))]
+    return [span for span, _ in _split_tokens(text, tokenize(text))]
 
 
 def statement_at(text: str, offset: int) -> StatementSpan | None:
@@ -309,7 +315,7 @@ _FORBIDDEN_NAMES = {
 }
 
 
-def _forbidden(tokens: list[_Token]) -> str | None:
+def _forbidden(tokens: list[Token]) -> str | None:
     for tok in tokens:
         if tok.kind == _WORD and tok.value in _FORBIDDEN_NAMES:
             return _FORBIDDEN_NAMES[tok.value]
@@ -319,7 +325,7 @@ def _forbidden(tokens: list[_Token]) -> str | None:
     return None
 
 
-def _skip_parens(code: list[_Token], i: int) -> int:
+def _skip_parens(code: list[Token], i: int) -> int:
     """Given `code[i]` is `(`, the index just past its matching `)` (or the end)."""
     depth = 0
     while i < len(code):
@@ -335,19 +341,19 @@ def _skip_parens(code: list[_Token], i: int) -> int:
     return i
 
 
-def _is_punct(code: list[_Token], i: int, value: str) -> bool:
+def _is_punct(code: list[Token], i: int, value: str) -> bool:
     return i < len(code) and code[i].kind == _PUNCT and code[i].value == value
 
 
-def _is_word(code: list[_Token], i: int, *values: str) -> bool:
+def _is_word(code: list[Token], i: int, *values: str) -> bool:
     return i < len(code) and code[i].kind == _WORD and code[i].value in values
 
 
-def _is_ident(code: list[_Token], i: int) -> bool:
+def _is_ident(code: list[Token], i: int) -> bool:
     return i < len(code) and code[i].kind in (_WORD, _NAME)
 
 
-def _skip_with(code: list[_Token], i: int) -> int | None:
+def _skip_with(code: list[Token], i: int) -> int | None:
     """Given `code[i]` is WITH, the index of the main statement's verb; None if unparsable.
 
     Grammar: WITH [RECURSIVE] name [(cols)] AS [[NOT] MATERIALIZED] (select) [, …]
@@ -379,7 +385,7 @@ def _skip_with(code: list[_Token], i: int) -> int | None:
         return i
 
 
-def _has_top_level_where(code: list[_Token], i: int) -> bool:
+def _has_top_level_where(code: list[Token], i: int) -> bool:
     depth = 0
     for tok in code[i:]:
         if tok.kind == _PUNCT:
@@ -392,7 +398,7 @@ def _has_top_level_where(code: list[_Token], i: int) -> bool:
     return False
 
 
-def _pragma_writes(code: list[_Token], i: int) -> bool:
+def _pragma_writes(code: list[Token], i: int) -> bool:
     """Given `code[i]` is PRAGMA: whether it can change anything."""
     i += 1
     if _is_ident(code, i) and _is_punct(code, i + 1, "."):
@@ -412,7 +418,7 @@ _TABLE_KEYWORDS = frozenset({"FROM", "JOIN", "INTO", "UPDATE", "TABLE", "VIEW"})
 _NOT_TABLES = frozenset({"SELECT", "VALUES", "WITH", "IF", "OR", "ONLY"})
 
 
-def _tables(code: list[_Token], source: str) -> tuple[str, ...]:
+def _tables(code: list[Token], source: str) -> tuple[str, ...]:
     found: list[str] = []
     i = 0
     while i < len(code):
@@ -478,11 +484,11 @@ _CLAUSE_WORDS = frozenset(
 )
 
 
-def _read_name_src(code: list[_Token], i: int, source: str) -> tuple[str | None, int]:
+def _read_name_src(code: list[Token], i: int, source: str) -> tuple[str | None, int]:
     if not _is_ident(code, i):
         return None, i
 
-    def text_of(tok: _Token) -> str:
+    def text_of(tok: Token) -> str:
         return tok.value if tok.kind == _NAME else source[tok.start : tok.end]
 
     parts = [text_of(code[i])]
@@ -493,7 +499,7 @@ def _read_name_src(code: list[_Token], i: int, source: str) -> tuple[str | None,
     return ".".join(parts), i
 
 
-def _classify_tokens(sql: str, tokens: list[_Token], source: str) -> StatementKind:
+def _classify_tokens(sql: str, tokens: list[Token], source: str) -> StatementKind:
     """Classify one statement's tokens; offsets in `tokens` are into `source`."""
     code = [t for t in tokens if t.kind != _COMMENT]
     forbidden = _forbidden(code)
@@ -537,7 +543,7 @@ def classify(sql: str) -> StatementKind:
     Returns:
         What the statement does.
     """
-    tokens = _tokenize(sql)
+    tokens = tokenize(sql)
     parts = _split_tokens(sql, tokens)
     if len(parts) <= 1:
         return _classify_tokens(sql, tokens if not parts else parts[0][1], sql)
