@@ -22,6 +22,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "TURSOTUI_MIGRATIONS_DIR",
         "TURSOTUI_PLATFORM_URL",
         "TURSOTUI_GROUP",
+        "TURSOTUI_REGISTRY_COLUMNS",
+        "TURSOTUI_TENANT_URL_TEMPLATE",
         "TURSOTUI_TOKEN_COMMAND",
         "TURSOTUI_TOKEN_COMMAND_TIMEOUT",
         "TURSOTUI_TOKEN_SOURCE",

@@ -176,18 +176,40 @@ async def test_a_registry_without_its_table_is_one_clear_error(
     with pytest.raises(RegistryError) as caught:
         await open_registry(path, monkeypatch)
     assert str(caught.value) == (
-        f"registry {path}: there is no table 'organizations' (is TURSOTUI_REGISTRY_TABLE right?)"
+        f"registry {path}: there is no table 'organizations'; the database has no tables "
+        "(is TURSOTUI_REGISTRY_URL right?)"
     )
 
 
-async def test_a_table_without_db_url_is_refused(
+async def test_a_missing_table_error_lists_the_tables_and_the_likely_registry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "meta.db"
     with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE organizations (slug TEXT, url TEXT)")
-    with pytest.raises(RegistryError, match="table 'organizations' has no column db_url"):
+        db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)")
+        db.execute("CREATE TABLE tenants (id TEXT, slug TEXT, dbName TEXT)")
+        db.execute("CREATE TABLE __drizzle_migrations (id INTEGER, hash TEXT)")
+    with pytest.raises(RegistryError) as caught:
         await open_registry(path, monkeypatch)
+    assert str(caught.value) == (
+        f"registry {path}: there is no table 'organizations'; it has tenants, users; "
+        "tenants looks like a registry (set TURSOTUI_REGISTRY_TABLE=tenants)"
+    )
+
+
+async def test_a_table_without_url_or_database_name_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "meta.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE organizations (slug TEXT, website TEXT, plan TEXT)")
+    with pytest.raises(RegistryError) as caught:
+        await open_registry(path, monkeypatch)
+    assert str(caught.value) == (
+        f"registry {path}: table 'organizations' has no database URL or database name column "
+        "(columns: slug, website, plan); say which with TURSOTUI_REGISTRY_COLUMNS=url=<column> "
+        "(or db_name=<column>)"
+    )
 
 
 async def test_a_missing_registry_file_is_not_created(

@@ -1,10 +1,20 @@
-"""The tenant registry: the `organizations` table of the app's metadata database (SPEC §2.1)."""
+"""The tenant registry: the table of the app's metadata database that lists its tenants.
+
+Apps name that table's columns their own way (snake_case by hand, camelCase by
+Drizzle's defaults, only a database name in the most common starters), so the
+columns are read first and each role (slug, name, url, db_name, token, id,
+created_at) is found by the names apps use, or by an explicit mapping
+(`registry_columns`). Reading changes nothing; writes (`add`, `remove`,
+`set_token`) fill the columns the registry actually has.
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import unquote
 
 from pydantic import SecretStr
@@ -12,7 +22,7 @@ from pydantic import SecretStr
 from tursotui.db import Connection, LibsqlError, connect
 from tursotui.db.errors import describe
 from tursotui.db.urls import DatabaseURL, InvalidURL, parse_url
-from tursotui.settings import Settings
+from tursotui.settings import REGISTRY_ROLES, Settings
 
 
 class RegistryError(Exception):
@@ -32,7 +42,146 @@ REGISTRY_SCHEMA = (
 )
 """The same shape drizzle-kit makes (fixtures/drizzle-registry), for a registry tursotui owns."""
 
-REQUIRED_COLUMNS = ("slug", "db_url")
+ROLE_NAMES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "slug": (("slug",), ("tenantslug", "orgslug", "organizationslug", "subdomain")),
+    "name": (("name",), ("displayname", "title", "tenantname", "orgname", "organizationname")),
+    "url": (("dburl", "databaseurl", "libsqlurl", "tursourl"), ("url",)),
+    "db_name": (("dbname", "databasename", "tursodbname"),),
+    "token": (
+        ("dbtoken", "databasetoken", "authtoken", "dbauthtoken", "databaseauthtoken"),
+        ("token",),
+    ),
+    "id": (("id",),),
+    "created_at": (("createdat",), ("created",)),
+}
+"""The column names each role is recognised by, compared in lower case without `_`
+(`db_url`, `dbUrl` and `DB_URL` are one name); an earlier group wins over a later one
+(`db_url` is the database's URL even when the table also has a generic `url`)."""
+
+
+RELIST_AFTER_S = 60.0
+"""How long the Platform API's list of databases stands for names it does not have."""
+
+
+def _plain(name: str) -> str:
+    return name.lower().replace("_", "")
+
+
+def quote_name(name: str) -> str:
+    """An SQL identifier for any column or table name."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the registry table, as `PRAGMA table_info` describes it."""
+
+    name: str
+    type: str
+    not_null: bool
+    default: str | None
+    primary_key: bool
+
+    @property
+    def integer(self) -> bool:
+        """SQLite's integer affinity (the declared type holds INT)."""
+        return "INT" in self.type.upper()
+
+    @property
+    def rowid_alias(self) -> bool:
+        """An `INTEGER PRIMARY KEY`: SQLite numbers new rows itself."""
+        return self.primary_key and self.type.upper() == "INTEGER"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How the registry table was understood: its columns and the column of each role.
+
+    Attributes:
+        table: The table's name.
+        columns: Its columns in table order.
+        roles: Role -> column name, for the roles the table has.
+        found: Role -> how its column was found (`by name`, `explicit mapping`), or why
+            there is none (`not found`, `mapped to none`).
+    """
+
+    table: str
+    columns: tuple[Column, ...]
+    roles: dict[str, str]
+    found: dict[str, str]
+
+    def column(self, role: str) -> Column | None:
+        """The column holding `role`, if the table has one."""
+        name = self.roles.get(role)
+        return next((c for c in self.columns if c.name == name), None) if name else None
+
+    def summary(self) -> str:
+        """`organizations · url=dbUrl token=dbToken`: the table and its telling roles."""
+        parts = [
+            f"{role}={self.roles[role]}"
+            for role in ("url", "db_name", "token")
+            if role in self.roles
+        ]
+        if "token" not in self.roles:
+            parts.append("no token column")
+        return f"{self.table} · {' '.join(parts)}"
+
+
+def understand(table: str, columns: list[Column], mapping: dict[str, str]) -> Shape:
+    """Find each role's column: the explicit `mapping` first, then by the names apps use.
+
+    Raises:
+        RegistryError: a mapping names a column the table lacks, two columns both look
+            like one role, or the table has no slug or no URL/database name column. The
+            message starts with the table (the caller adds the registry).
+    """
+    names = [c.name for c in columns]
+    by_lower = {n.lower(): n for n in names}
+    roles: dict[str, str] = {}
+    found: dict[str, str] = {}
+    for role, column in mapping.items():
+        if not column:
+            found[role] = "mapped to none"
+            continue
+        actual = column if column in names else by_lower.get(column.lower())
+        if actual is None:
+            raise RegistryError(
+                f"setting registry_columns maps {role} to {column!r}, but table {table!r} "
+                f"has no such column (columns: {', '.join(names)})"
+            )
+        roles[role] = actual
+        found[role] = "explicit mapping"
+    taken = set(roles.values())
+    for role in REGISTRY_ROLES:
+        if role in found:
+            continue
+        for group in ROLE_NAMES[role]:
+            matches = [n for n in names if _plain(n) in group and n not in taken]
+            if len(matches) > 1:
+                raise RegistryError(
+                    f"table {table!r}: columns {' and '.join(repr(m) for m in matches)} both "
+                    f"look like the {role} column; say which with "
+                    f"TURSOTUI_REGISTRY_COLUMNS={role}=<column>"
+                )
+            if matches:
+                roles[role] = matches[0]
+                found[role] = "by name"
+                taken.add(matches[0])
+                break
+        else:
+            found[role] = "not found"
+    if "slug" not in roles:
+        raise RegistryError(
+            f"table {table!r} has no slug column (columns: {', '.join(names)}); say which "
+            "with TURSOTUI_REGISTRY_COLUMNS=slug=<column>"
+        )
+    if "url" not in roles and "db_name" not in roles:
+        raise RegistryError(
+            f"table {table!r} has no database URL or database name column (columns: "
+            f"{', '.join(names)}); say which with TURSOTUI_REGISTRY_COLUMNS=url=<column> "
+            "(or db_name=<column>)"
+        )
+    return Shape(table, tuple(columns), roles, found)
 
 
 @dataclass(frozen=True)
@@ -42,12 +191,15 @@ class Tenant:
     Attributes:
         slug: The tenant's unique short name.
         name: Its display name.
-        url: The database URL as stored (holds no token).
-        token: The database token; `SecretStr`, so it never prints.
+        url: The database URL (holds no token): as stored, or found from its database name.
+        token: The token as STORED in the registry (`SecretStr`, so it never prints); it may
+            be ciphertext that a token command turns into the real one.
         id: The row's id, when the registry has that column.
         created_at: Seconds since the epoch, when known.
         problem: Why the row cannot be used (broken), or None for a healthy tenant.
-        db_name: The Turso database name, when the registry stores it.
+        db_name: The row's database name, when the registry keeps one.
+        url_source: Where `url` came from: `column`, `platform` (the Platform API's
+            hostname for `db_name`) or `template` (`tenant_url_template`); empty when none.
     """
 
     slug: str
@@ -58,6 +210,7 @@ class Tenant:
     created_at: int | None = None
     problem: str | None = None
     db_name: str | None = None
+    url_source: str = "column"
 
     @property
     def broken(self) -> bool:
@@ -75,7 +228,7 @@ class Tenant:
         try:
             return self.location.host
         except InvalidURL:
-            return self.url
+            return self.url or (self.db_name or "")
 
     @property
     def is_remote(self) -> bool:
@@ -126,27 +279,47 @@ def split_token(url: str) -> tuple[str, str | None]:
     return (f"{base}?{'&'.join(kept)}" if kept else base), token
 
 
-def _check(slug: str, url: str, seen: set[str]) -> str | None:
-    if not slug:
-        return "the row has no slug"
-    if slug in seen:
-        return f"duplicate slug {slug!r} (an earlier row has it)"
-    if not url:
-        return "the row has no database URL"
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _seconds(value: Any) -> int | None:
+    """A created-at value as seconds since the epoch: seconds, milliseconds or date text."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        number = int(value)
+        return number // 1000 if number > 100_000_000_000 else number  # milliseconds
+    text = str(value).strip()
+    if text.isdigit():
+        return _seconds(int(text))
     try:
-        parse_url(url)
-    except InvalidURL as error:
-        return str(error)
-    return None
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:  # SQLite's CURRENT_TIMESTAMP is UTC
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
 
 
 class Registry:
     """Reads and changes the tenant registry table, tolerating what drizzle and hands left in it."""
 
-    def __init__(self, connection: Connection, table: str = "organizations") -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        table: str = "organizations",
+        settings: Settings | None = None,
+    ) -> None:
         self.connection = connection
         self.table = table
-        self._columns: set[str] | None = None
+        self.settings = settings
+        self.mapping: dict[str, str] = dict(settings.registry_columns) if settings else {}
+        self.template: str | None = settings.tenant_url_template if settings else None
+        self._shape: Shape | None = None
+        self._hostnames: dict[str, str] | None = None
+        """Database name -> hostname, from the Platform API's last listing."""
+        self._listed_at = 0.0
         self.label = f"registry {connection.url.host}"
         """What messages call this registry: its host or file, never its token."""
 
@@ -170,31 +343,26 @@ class Registry:
         except LibsqlError as error:
             cause = describe(error).removeprefix("registry: ")
             raise RegistryError(f"registry {parse_url(url).host}: {cause}") from None
-        registry = cls(connection, settings.registry_table)
+        registry = cls(connection, settings.registry_table, settings)
         try:
             # Only a missing table is created: on an existing one the unique index would
             # fail over duplicate slugs (a hand-edited registry) and make every tenant unusable.
             if settings.owns_registry and not settings.read_only and not await registry._exists():
                 await registry.create_table()
-            await registry.columns()
+            await registry.shape()
         except BaseException:
             await connection.close()
             raise
         return registry
 
     async def _exists(self) -> bool:
-        try:
-            result = await self.connection.execute(
-                "SELECT count(*) FROM pragma_table_info(?)", [self.table]
-            )
-        except LibsqlError as error:
-            raise RegistryError(self._explain(error)) from None
+        result = await self._execute("SELECT count(*) FROM pragma_table_info(?)", [self.table])
         return bool(result.rows[0][0])
 
     async def create_table(self) -> None:
         """Create the registry table (same shape as drizzle makes) if it does not exist."""
         await self._run_batch([s.format(table=self.table) for s in REGISTRY_SCHEMA])
-        self._columns = None
+        self._shape = None
 
     async def _run_batch(self, statements: list) -> None:
         try:
@@ -202,124 +370,397 @@ class Registry:
         except LibsqlError as error:
             raise RegistryError(self._explain(error)) from None
 
-    async def columns(self) -> set[str]:
-        """The registry table's columns (RegistryError if it lacks the ones tursotui needs)."""
-        if self._columns is None:
-            try:
-                result = await self.connection.execute(
-                    "SELECT name FROM pragma_table_info(?)", [self.table]
-                )
-            except LibsqlError as error:
-                raise RegistryError(self._explain(error)) from None
-            columns = {str(row[0]) for row in result.rows}
+    # -- understanding the table ---------------------------------------------------------
+
+    async def shape(self) -> Shape:
+        """How the table was understood (RegistryError if it cannot serve as a registry)."""
+        if self._shape is None:
+            columns = await self._table_columns(self.table)
             if not columns:
-                raise RegistryError(
-                    f"{self.label}: there is no table {self.table!r} "
-                    "(is TURSOTUI_REGISTRY_TABLE right?)"
-                )
-            missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-            if missing:
-                raise RegistryError(
-                    f"{self.label}: table {self.table!r} has no column {', '.join(missing)}"
-                )
-            self._columns = columns
-        return self._columns
+                raise RegistryError(await self._no_table())
+            try:
+                self._shape = understand(self.table, columns, self.mapping)
+            except RegistryError as error:
+                raise RegistryError(f"{self.label}: {error}") from None
+        return self._shape
+
+    @property
+    def known_shape(self) -> Shape:
+        """The shape read when the registry was opened (`shape()` reads it if need be)."""
+        if self._shape is None:
+            raise RegistryError(f"{self.label}: the table has not been read yet")
+        return self._shape
+
+    async def columns(self) -> set[str]:
+        """The names of the registry table's columns."""
+        return {c.name for c in (await self.shape()).columns}
+
+    async def keeps_tokens(self) -> bool:
+        """Whether the registry has a column for tenant tokens."""
+        return "token" in (await self.shape()).roles
+
+    def summary(self) -> str:
+        """One line on how the registry was understood (empty before it was read)."""
+        if self._shape is None:
+            return ""
+        line = f"registry {self._shape.summary()}"
+        if "db_name" in self._shape.roles:
+            line += f" · URLs of names from {self.url_origin() or 'nowhere'}"
+        return line
+
+    @property
+    def shown_template(self) -> str | None:
+        """The URL template as it may be printed: a token in its query is masked."""
+        if not self.template:
+            return None
+        base, token = split_token(self.template)
+        return f"{base} (with a token)" if token else base
+
+    def url_origin(self) -> str | None:
+        """Where the URL of a row with only a database name comes from, or None."""
+        if self.settings is not None and self.settings.uses_platform_api:
+            return "the Platform API"
+        if self.template:
+            return "the URL template"
+        return None
+
+    async def _table_columns(self, table: str) -> list[Column]:
+        result = await self._execute(
+            'SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?)', [table]
+        )
+        return [
+            Column(str(r[0]), str(r[1] or ""), bool(r[2]), r[3], bool(r[4])) for r in result.rows
+        ]
+
+    async def _no_table(self) -> str:
+        """The missing table's error: which tables there are, and which look like a registry."""
+        message = f"{self.label}: there is no table {self.table!r}"
+        try:
+            result = await self.connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+                "AND name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name"
+            )
+            tables = [str(r[0]) for r in result.rows]
+            likely = []
+            for name in tables[:200]:
+                try:
+                    understand(name, await self._table_columns(name), {})
+                    likely.append(name)
+                except RegistryError:
+                    pass
+        except (LibsqlError, RegistryError):
+            return f"{message} (is TURSOTUI_REGISTRY_TABLE right?)"
+        if not tables:
+            return f"{message}; the database has no tables (is TURSOTUI_REGISTRY_URL right?)"
+        listed = ", ".join(tables[:20]) + (
+            f" and {len(tables) - 20} more" if len(tables) > 20 else ""
+        )
+        if likely:
+            hint = f"{', '.join(likely)} look{'s' if len(likely) == 1 else ''} like a registry"
+            return f"{message}; it has {listed}; {hint} (set TURSOTUI_REGISTRY_TABLE={likely[0]})"
+        return f"{message}; it has {listed}, none of which looks like a registry"
+
+    # -- reading -------------------------------------------------------------------------
 
     async def tenants(self) -> list[Tenant]:
         """Every registry row, healthy ones and broken ones (with their problem), by slug."""
-        columns = await self.columns()
-        wanted = ["slug", "db_url", "name", "db_token", "id", "created_at"]
-        select = ", ".join(f"`{c}`" if c in columns else "NULL" for c in wanted)
-        order = "rowid" if "id" not in columns else "created_at, rowid"
+        shape = await self.shape()
+        wanted = ("slug", "url", "name", "token", "id", "created_at", "db_name")
+        select = ", ".join(
+            quote_name(shape.roles[r]) if r in shape.roles else "NULL" for r in wanted
+        )
+        created = shape.roles.get("created_at")
+        order = f"{quote_name(created)}, rowid" if created else "rowid"
         try:
             result = await self.connection.execute(
-                f"SELECT {select} FROM `{self.table}` ORDER BY {order}"
+                f"SELECT {select} FROM {quote_name(self.table)} ORDER BY {order}"
             )
         except LibsqlError as error:
-            raise RegistryError(self._explain(error)) from None
+            if "rowid" not in str(error):
+                raise RegistryError(self._explain(error)) from None
+            # a WITHOUT ROWID table: the stored order is the primary key's
+            result = await self._execute(f"SELECT {select} FROM {quote_name(self.table)}", [])
+        rows = list(result.rows)
+        names = {
+            _text(row[6]) for row in rows if _text(row[6]) and not _text(row[1])
+        }  # rows that need their URL found
+        found, failure = await self._find_urls(names)
         tenants: list[Tenant] = []
         seen: set[str] = set()
-        for slug, url, name, token, id_, created_at in result.rows:
-            slug_text = "" if slug is None else str(slug).strip()
-            url_text, url_token = split_token("" if url is None else str(url).strip())
+        for slug, url, name, token, id_, created_at, db_name in rows:
+            slug_text = _text(slug)
+            url_text, url_token = split_token(_text(url))
+            db_name_text = _text(db_name)
             token = token or url_token
-            problem = _check(slug_text, url_text, seen)
+            source = "column"
+            problem = None
+            if not slug_text:
+                problem = "the row has no slug"
+            elif slug_text in seen:
+                problem = f"duplicate slug {slug_text!r} (an earlier row has it)"
+            elif url_text:
+                problem = _url_problem(url_text)
+            elif db_name_text:
+                url_text, source, problem = self._url_of(slug_text, db_name_text, found, failure)
+                # a token written into the template (`?authToken=`) is kept out of the URL too
+                url_text, template_token = split_token(url_text)
+                token = token or template_token
+            elif "db_name" in shape.roles:
+                problem = "the row has no database URL or database name"
+            else:
+                problem = "the row has no database URL"
             seen.add(slug_text)
             tenants.append(
                 Tenant(
                     slug=slug_text,
-                    name=str(name) if name is not None else slug_text,
+                    name=_text(name) or slug_text,
                     url=url_text,
                     token=SecretStr(str(token)) if token else None,
                     id=None if id_ is None else str(id_),
-                    created_at=created_at if isinstance(created_at, int) else None,
+                    created_at=_seconds(created_at),
                     problem=problem,
+                    db_name=db_name_text or None,
+                    url_source=source if problem is None else "",
                 )
             )
         tenants.sort(key=lambda t: (t.slug.lower(), t.broken))
         return tenants
 
+    async def _find_urls(self, names: set[str]) -> tuple[dict[str, str], str | None]:
+        """Hostnames of the databases `names` from the Platform API (when it is the source).
+
+        The organization's databases are listed once and kept for the session; the list
+        is asked again when a row names a database it does not have (a new one), at most
+        once per RELIST_AFTER_S, and after `add`.
+        Returns `(name -> hostname, why the listing failed)`.
+        """
+        if not names or self.url_origin() != "the Platform API":
+            return {}, None
+        if self._hostnames is not None and (
+            names <= self._hostnames.keys() or time.monotonic() - self._listed_at < RELIST_AFTER_S
+        ):
+            return self._hostnames, None
+        from tursotui.platform.api import PlatformClient
+        from tursotui.platform.errors import PlatformError
+
+        assert self.settings is not None
+        try:
+            async with PlatformClient.from_settings(self.settings) as api:
+                # The API answers the whole list at once: its spec has no pages here.
+                databases = await api.list_databases()
+        except PlatformError as error:
+            return self._hostnames or {}, str(error)
+        self._hostnames = {d.name: d.hostname for d in databases if d.name and d.hostname}
+        self._listed_at = time.monotonic()
+        return self._hostnames, None
+
+    def _url_of(
+        self, slug: str, db_name: str, found: dict[str, str], failure: str | None
+    ) -> tuple[str, str, str | None]:
+        """`(url, source, problem)` for a row that keeps only a database name."""
+        origin = self.url_origin()
+        if origin == "the Platform API":
+            assert self.settings is not None
+            hostname = found.get(db_name)
+            if hostname:
+                url = f"libsql://{hostname}"
+                return url, "platform", _url_problem(url)
+            if failure:
+                return "", "", f"cannot find the URL of database {db_name!r}: {failure}"
+            return (
+                "",
+                "",
+                (f"the organization {self.settings.turso_org} has no database {db_name!r}"),
+            )
+        if origin == "the URL template":
+            assert self.template is not None
+            org = self.settings.turso_org if self.settings else None
+            url = self.template.format(db_name=db_name, slug=slug, org=org or "")
+            problem = _url_problem(split_token(url)[0])
+            if problem:
+                shown = split_token(url)[0]  # never a token written into the template
+                return (
+                    shown,
+                    "",
+                    (f"the URL template (tenant_url_template) makes {shown!r}: {problem}"),
+                )
+            return url, "template", None
+        return (
+            "",
+            "",
+            (
+                f"the row has only a database name ({db_name!r}); set "
+                "TURSOTUI_TENANT_URL_TEMPLATE, or TURSO_ORG and TURSO_PLATFORM_API_TOKEN, "
+                "to find its URL"
+            ),
+        )
+
     async def get(self, slug: str) -> Tenant:
         """The healthy tenant with this slug, or the broken row's problem as a RegistryError."""
-        for tenant in await self.tenants():
+        tenants = await self.tenants()
+        for tenant in tenants:
             if tenant.slug == slug and not tenant.broken:
                 return tenant
-        for tenant in await self.tenants():
+        for tenant in tenants:
             if tenant.slug == slug:
                 raise RegistryError(f"tenant {slug}: {tenant.problem}")
         raise RegistryError(f"no tenant {slug!r} in the registry")
 
-    async def add(
-        self, slug: str, url: str, token: str | SecretStr | None = None, name: str | None = None
-    ) -> Tenant:
-        """Insert a registry row (with a UUID id and a timestamp in seconds, like the app does).
+    # -- writing -------------------------------------------------------------------------
 
-        A token in the URL's query (`?authToken=`) is moved to the row's token.
+    async def add(
+        self,
+        slug: str,
+        url: str | None,
+        token: str | SecretStr | None = None,
+        name: str | None = None,
+        *,
+        db_name: str | None = None,
+    ) -> Tenant:
+        """Insert a registry row into the columns the registry has, like the app would.
+
+        A token in the URL's query (`?authToken=`) is moved to the row's token. A new id
+        is a UUID when the id column is text without a default (SQLite numbers an
+        `INTEGER PRIMARY KEY` itself); created-at is written in the unit the rows already
+        use (seconds unless they hold milliseconds), or left to the column's default.
+        Returns the row as read back (broken, with its problem, if its URL cannot be found).
+
+        Raises:
+            RegistryError: the registry's shape cannot hold what was asked (a token with no
+                token column, a URL with only a database name column...); nothing is written.
         """
-        url, url_token = split_token(url.strip())
-        token = token or url_token
-        try:
-            parse_url(url)
-        except InvalidURL as error:
-            raise RegistryError(f"tenant {slug}: {error}") from None
+        shape = await self.shape()
+        token_text = token.get_secret_value() if isinstance(token, SecretStr) else token
+        url_text = None
+        if url is not None and not url.strip():
+            raise RegistryError(f"tenant {slug}: the database URL is empty")
+        if url:
+            url_text, url_token = split_token(url.strip())
+            token_text = token_text or url_token
+            try:
+                parse_url(url_text)
+            except InvalidURL as error:
+                raise RegistryError(f"tenant {slug}: {error}") from None
+        db_name = (db_name or "").strip() or None
+        where = f"{self.label}: table {self.table!r}"
+        if url_text and "url" not in shape.roles and not db_name:
+            raise RegistryError(
+                f"{where} keeps database names ({shape.roles['db_name']}), not URLs: "
+                "give the database name (--db-name) instead"
+            )
+        if db_name and not url_text and "db_name" not in shape.roles:
+            raise RegistryError(
+                f"{where} keeps URLs ({shape.roles['url']}), not database names: "
+                "give the URL (--url) instead"
+            )
+        if not url_text and not db_name:
+            raise RegistryError(f"tenant {slug}: give its database URL or database name")
+        if token_text and "token" not in shape.roles:
+            raise RegistryError(
+                f"{where} has no token column, so it cannot keep a token for {slug}"
+            )
         if any(t.slug == slug for t in await self.tenants()):
             raise RegistryError(f"tenant {slug} is already in the registry")
-        secret = token.get_secret_value() if isinstance(token, SecretStr) else (token or "")
-        columns = await self.columns()
-        values: dict[str, object] = {
-            "slug": slug,
-            "db_url": url,
-            "name": name or slug,
-            "db_token": secret,
-            "id": str(uuid.uuid4()),
-            "created_at": int(time.time()),
-        }
-        values = {k: v for k, v in values.items() if k in columns}
-        names = ", ".join(f"`{k}`" for k in values)
-        marks = ", ".join("?" for _ in values)
+        values: dict[str, tuple[str, list[Any]]] = {}
+
+        def put(role: str, value: Any) -> None:
+            column = shape.roles.get(role)
+            if column is not None:
+                values[column] = ("?", [value])
+
+        put("slug", slug)
+        put("name", name or slug)
+        if url_text:
+            put("url", url_text)
+        if db_name:
+            put("db_name", db_name)
+        token_column = shape.column("token")
+        if token_text or (token_column and token_column.not_null and token_column.default is None):
+            put("token", token_text or "")
+        id_column = shape.column("id")
+        if id_column and id_column.default is None and not id_column.rowid_alias:
+            if id_column.integer:
+                table = quote_name(self.table)
+                column = quote_name(id_column.name)
+                values[id_column.name] = (
+                    f"(SELECT coalesce(max({column}), 0) + 1 FROM {table})",
+                    [],
+                )
+            else:
+                values[id_column.name] = ("?", [str(uuid.uuid4())])
+        created = shape.column("created_at")
+        if created and created.default is None:
+            values[created.name] = ("?", [await self._now(created)])
+        missing = [
+            c.name
+            for c in shape.columns
+            if c.not_null and c.default is None and not c.rowid_alias and c.name not in values
+        ]
+        if missing:
+            raise RegistryError(
+                f"{where} needs a value in {', '.join(missing)} (NOT NULL, no default), "
+                "which tursotui cannot know; add the row with the app"
+            )
+        names = ", ".join(quote_name(k) for k in values)
+        marks = ", ".join(mark for mark, _ in values.values())
+        args = [a for _, value_args in values.values() for a in value_args]
         await self._run_batch(
-            [(f"INSERT INTO `{self.table}` ({names}) VALUES ({marks})", list(values.values()))]
+            [(f"INSERT INTO {quote_name(self.table)} ({names}) VALUES ({marks})", args)]
         )
-        return await self.get(slug)
+        self._hostnames = None  # a database made just now is not in the last listing
+        for tenant in await self.tenants():
+            if tenant.slug == slug:
+                return tenant
+        raise RegistryError(f"{self.label}: the row of {slug} was written but cannot be read")
+
+    async def _now(self, column: Column) -> Any:
+        """Now, as the column's other rows keep time (seconds, milliseconds or date text)."""
+        latest = await self._execute(
+            f"SELECT max({quote_name(column.name)}) FROM {quote_name(self.table)}", []
+        )
+        sample = latest.rows[0][0] if latest.rows else None
+        now = time.time()
+        if isinstance(sample, str) and not sample.strip().isdigit():
+            moment = datetime.fromtimestamp(now, UTC)
+            if "T" in sample:
+                return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+            return moment.strftime("%Y-%m-%d %H:%M:%S")
+        declared = column.type.upper()
+        if sample is None and not column.integer and ("TEXT" in declared or "DATE" in declared):
+            return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        if isinstance(sample, int | float) and sample > 100_000_000_000:
+            return int(now * 1000)
+        return int(now)
 
     async def remove(self, slug: str) -> None:
         """Delete the registry row; the tenant's database is left alone."""
+        column = quote_name((await self.shape()).roles["slug"])
         result = await self._execute(
-            f"DELETE FROM `{self.table}` WHERE slug = ? RETURNING slug", [slug]
+            f"DELETE FROM {quote_name(self.table)} WHERE {column} = ? RETURNING {column}", [slug]
         )
         if not result.rows:
             raise RegistryError(f"no tenant {slug!r} in the registry")
 
     async def set_token(self, slug: str, token: str | SecretStr) -> None:
-        """Replace a tenant's token (after a rotation)."""
+        """Replace a tenant's stored token (after a rotation)."""
+        shape = await self.shape()
+        if "token" not in shape.roles:
+            raise RegistryError(
+                f"{self.label}: table {self.table!r} has no token column, so it cannot keep "
+                f"a token for {slug}"
+            )
         secret = token.get_secret_value() if isinstance(token, SecretStr) else token
+        slug_column = quote_name(shape.roles["slug"])
         result = await self._execute(
-            f"UPDATE `{self.table}` SET db_token = ? WHERE slug = ? RETURNING slug", [secret, slug]
+            f"UPDATE {quote_name(self.table)} SET {quote_name(shape.roles['token'])} = ? "
+            f"WHERE {slug_column} = ? RETURNING {slug_column}",
+            [secret, slug],
         )
         if not result.rows:
             raise RegistryError(f"no tenant {slug!r} in the registry")
 
-    async def _execute(self, sql: str, args: list) -> object:
+    async def _execute(self, sql: str, args: list) -> Any:
         try:
             return await self.connection.execute(sql, args)
         except LibsqlError as error:
@@ -333,3 +774,11 @@ class Registry:
     async def close(self) -> None:
         """Close the registry's connection."""
         await self.connection.close()
+
+
+def _url_problem(url: str) -> str | None:
+    try:
+        parse_url(url)
+    except InvalidURL as error:
+        return str(error)
+    return None

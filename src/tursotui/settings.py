@@ -5,9 +5,10 @@ from __future__ import annotations
 import getpass
 import os
 import re
+import string
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from dotenv import dotenv_values
 from pydantic import (
@@ -20,6 +21,7 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -172,6 +174,13 @@ def setting_source(field_name: str, cli: dict[str, Any] | None = None) -> str:
 _SECRET_QUERY = re.compile(r"(?i)(auth_?token|token|jwt|password)=[^&\s'\"]*")
 
 
+REGISTRY_ROLES = ("slug", "name", "url", "db_name", "token", "id", "created_at")
+"""What a registry column can hold, for `registry_columns`."""
+
+TEMPLATE_PLACEHOLDERS = ("db_name", "slug", "org")
+"""What `tenant_url_template` may use."""
+
+
 def _redact(text: str) -> str:
     """Hide token-looking query parameters that a URL in a message may carry."""
     return _SECRET_QUERY.sub(lambda m: f"{m.group(1)}=•••", text)
@@ -236,6 +245,14 @@ class Settings(BaseSettings):
 
     registry_table: str = "organizations"
     """Name of the registry table."""
+
+    registry_columns: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    """Which column holds which role (`url=tenantDbUrl,token=secretBlob`), over the names
+    tursotui recognises by itself; an empty column (`token=`) means the registry has none."""
+
+    tenant_url_template: str | None = None
+    """URL of a tenant whose row has only a database name, e.g.
+    `libsql://{db_name}-{org}.turso.io` (placeholders `{db_name}`, `{slug}`, `{org}`)."""
 
     turso_org: str | None = Field(
         default=None, validation_alias=AliasChoices("turso_org", "TURSO_ORG")
@@ -328,6 +345,45 @@ class Settings(BaseSettings):
             raise ValueError("must be a plain table name (letters, digits, _)")
         return value
 
+    @field_validator("registry_columns", mode="before")
+    @classmethod
+    def _columns(cls, value: Any) -> Any:
+        if isinstance(value, str):  # the environment's `role=column,role=column`
+            pairs: dict[str, str] = {}
+            for part in value.split(","):
+                if not part.strip():
+                    continue
+                role, mark, column = part.partition("=")
+                if not mark:
+                    raise ValueError(f"{part.strip()!r} is not role=column")
+                pairs[role.strip()] = column.strip()
+            value = pairs
+        if isinstance(value, dict):
+            for role in value:
+                if str(role).strip().lower() not in REGISTRY_ROLES:
+                    raise ValueError(f"unknown role {role!r} (roles: {', '.join(REGISTRY_ROLES)})")
+            value = {str(k).strip().lower(): str(v).strip() for k, v in value.items()}
+        return value
+
+    @field_validator("tenant_url_template")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            fields = list(string.Formatter().parse(value))
+        except ValueError as error:  # an unmatched brace
+            raise ValueError(f"not a valid template ({error})") from None
+        for _, placeholder, spec, conversion in fields:
+            if placeholder is None:
+                continue
+            if placeholder not in TEMPLATE_PLACEHOLDERS or spec or conversion:
+                raise ValueError(
+                    f"unknown placeholder {{{placeholder}}} "
+                    f"(known: {', '.join('{' + p + '}' for p in TEMPLATE_PLACEHOLDERS)})"
+                )
+        return value
+
     @field_validator("data_dir", "migrations_dir")
     @classmethod
     def _home(cls, value: Path | None) -> Path | None:
@@ -405,6 +461,12 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError(f"setting {field} (from {where}): {message}") from None
     except ValueError as error:  # pydantic-settings' own parse errors (e.g. a bad .env line)
         raise SettingsError(f"settings: {_redact(str(error))}") from None
+    template = settings.tenant_url_template
+    if template and "{org}" in template and not settings.turso_org:
+        where = setting_source("tenant_url_template", given)
+        raise SettingsError(
+            f"setting tenant_url_template (from {where}): uses {{org}} but TURSO_ORG is not set"
+        )
     # The app's TURSO_AUTH_TOKEN belongs to the app's TURSO_DATABASE_URL: never send it
     # to a registry named by a tursotui setting.
     if (

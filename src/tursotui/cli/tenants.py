@@ -28,7 +28,9 @@ from tursotui.cli.common import (
 from tursotui.health import STATUSES, TenantHealth, probe_all
 from tursotui.provision import slug_problem
 from tursotui.registry import Tenant
+from tursotui.settings import REGISTRY_ROLES
 from tursotui.words import plural
+from tursotui.workspace import Workspace
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,6 +44,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(exit status 0: the list itself worked).",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON array on stdout")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="say how the registry was understood: its table, the column of each role, where "
+        "URLs and tokens come from, and why each broken row is broken (no tenant is contacted)",
+    )
     add_settings_arguments(parser)
     parser.set_defaults(handler=list_tenants)
     sub = parser.add_subparsers(title="subcommands", metavar="SUBCOMMAND")
@@ -57,8 +65,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SLUG",
         help="the tenant's unique short name (lowercase letters, digits, dashes; at most 63)",
     )
+    add.add_argument("--url", help="the database URL (libsql://, https://, file:...)")
     add.add_argument(
-        "--url", required=True, help="the database URL (libsql://, https://, file:...)"
+        "--db-name",
+        help="the database's name, for a registry that keeps names, not URLs (the URL then "
+        "comes from the Platform API or TURSOTUI_TENANT_URL_TEMPLATE)",
     )
     add.add_argument(
         "--token",
@@ -66,7 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add.add_argument("--name", help="display name (default: the slug)")
     add_settings_arguments(add)
-    add.set_defaults(handler=add_tenant)
+    add.set_defaults(handler=add_tenant, parser=add)
 
     remove = sub.add_parser(
         "remove",
@@ -93,6 +104,7 @@ def tenant_record(
         "slug": tenant.slug,
         "name": tenant.name,
         "url": tenant.url,
+        "db_name": tenant.db_name,
         "has_token": bool(tenant.token and tenant.token.get_secret_value()),
         "token_source": token_source,
         "broken": tenant.broken,
@@ -113,6 +125,8 @@ def tenant_record(
 @command
 async def list_tenants(args: argparse.Namespace) -> int:
     """Print every tenant with its health (broken and unreachable ones with their reason)."""
+    if args.explain:
+        return await explain(args)
     async with open_workspace(args) as workspace:
         tenants = await workspace.registry.tenants()
         answers: dict[str, TenantHealth] = {}
@@ -182,9 +196,16 @@ async def add_tenant(args: argparse.Namespace) -> int:
     if args.token == "-":
         args.token = sys.stdin.readline().strip()
     remember_secret(args.token)
+    if args.url is None and args.db_name is None:
+        args.parser.error("give the database's --url (or --db-name)")
     async with open_workspace(args) as workspace:
-        tenant = await workspace.registry.add(args.slug, args.url, args.token, args.name)
-    note(f"added {tenant.slug} ({tenant.url})")
+        tenant = await workspace.registry.add(
+            args.slug, args.url, args.token, args.name, db_name=args.db_name
+        )
+    if tenant.broken:
+        note(f"added {tenant.slug}, but the row is broken: {tenant.problem}")
+    else:
+        note(f"added {tenant.slug} ({tenant.url})")
     return OK
 
 
@@ -194,4 +215,87 @@ async def remove_tenant(args: argparse.Namespace) -> int:
     async with open_workspace(args) as workspace:
         await workspace.registry.remove(args.slug)
     note(f"removed {args.slug} from the registry; its database was left alone")
+    return OK
+
+
+# -- --explain ---------------------------------------------------------------------------
+
+
+def explanation(workspace: Workspace, tenants: list[Tenant]) -> dict[str, Any]:
+    """How the registry was understood, as `tenants --explain --json` prints it."""
+    registry = workspace.registry
+    shape = registry.known_shape
+    origin = registry.url_origin()
+    settings = workspace.settings
+    urls: dict[str, Any] = {"column": shape.roles.get("url")}
+    if "db_name" in shape.roles:
+        urls["names"] = {
+            "column": shape.roles["db_name"],
+            "from": {
+                "the Platform API": "platform",
+                "the URL template": "template",
+            }.get(origin or ""),
+        }
+        if origin == "the Platform API":
+            urls["names"]["org"] = settings.turso_org
+        elif origin == "the URL template":
+            urls["names"]["template"] = registry.shown_template
+    return {
+        "registry": registry.label.removeprefix("registry "),
+        "table": shape.table,
+        "columns": {
+            role: {"column": shape.roles.get(role), "found": shape.found.get(role, "not found")}
+            for role in REGISTRY_ROLES
+        },
+        "urls": urls,
+        "tenants": [
+            {
+                "slug": t.slug,
+                "url": t.url,
+                "db_name": t.db_name,
+                "url_from": t.url_source or None,
+                "token": workspace.tokens.choose(t).label,
+                "token_why": workspace.tokens.explain(t),
+                "broken": t.broken,
+                "problem": t.problem,
+            }
+            for t in tenants
+        ],
+    }
+
+
+@command
+async def explain(args: argparse.Namespace) -> int:
+    """Print how the registry was understood; no tenant is contacted."""
+    async with open_workspace(args) as workspace:
+        tenants = await workspace.registry.tenants()
+        report = explanation(workspace, tenants)
+    if args.json:
+        write_json(report)
+        return OK
+    lines = [f"registry {report['registry']}", f"table    {report['table']}", "columns"]
+    for role, entry in report["columns"].items():
+        column = entry["column"] if entry["column"] is not None else "-"
+        lines.append(f"  {role:<11} {column:<24} ({entry['found']})")
+    urls = report["urls"]
+    label = "urls    "
+    if urls["column"]:
+        lines.append(f"{label} from column {urls['column']}")
+        label = " " * len(label)
+    names = urls.get("names")
+    if names:
+        where = {
+            "platform": f"the Platform API (databases of organization {names.get('org')})",
+            "template": f"the template {names.get('template')}",
+        }.get(names["from"] or "", "nowhere (set TURSOTUI_TENANT_URL_TEMPLATE or TURSO_ORG)")
+        lines.append(f"{label} rows with only a database name ({names['column']}): from {where}")
+    lines.append(f"tenants  {len(tenants)}")
+    for entry in report["tenants"]:
+        slug = entry["slug"] or "(no slug)"
+        if entry["broken"]:
+            lines.append(f"  {slug}: broken: {entry['problem']}")
+        else:
+            lines.append(f"  {slug}: url from {entry['url_from']} · token {entry['token_why']}")
+    for line in lines:
+        print(printable(line))  # slugs, names and URLs are database content
     return OK

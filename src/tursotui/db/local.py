@@ -99,7 +99,14 @@ class _Guard:
 
 
 def _open(path: str, *, read_only: bool, create: bool) -> tuple[sqlite3.Connection, _Guard]:
+    """Open the file; only a file this call creates is switched to WAL.
+
+    The journal mode is a persistent setting of the file: an app's registry or tenant
+    is opened as it is (its own journal mode, rows untouched), and WAL is chosen only
+    for files tursotui makes itself (its own registry, its local tenants).
+    """
     mode = "ro" if read_only else ("rwc" if create else "rw")
+    new = create and not read_only and not Path(path).exists()
     if create:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(
@@ -111,7 +118,7 @@ def _open(path: str, *, read_only: bool, create: bool) -> tuple[sqlite3.Connecti
         cached_statements=256,
     )
     try:
-        if not read_only:
+        if new:
             db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA schema_version").fetchone()  # fails here, not later, on a non-database
     except BaseException:

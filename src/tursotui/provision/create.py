@@ -72,6 +72,12 @@ async def create_tenant(
         raise ProvisionError(f"cannot create tenant {slug}: {error}") from None
     if taken:
         raise ProvisionError(f"tenant {slug} is already in the registry")
+    registry = workspace.registry
+    if "url" not in registry.known_shape.roles and registry.url_origin() is None:
+        raise ProvisionError(
+            f"cannot create tenant {slug}: the registry keeps database names, not URLs; set "
+            "TURSOTUI_TENANT_URL_TEMPLATE (or TURSO_ORG and TURSO_PLATFORM_API_TOKEN) first"
+        )
     try:
         folder = load_folder(settings.migrations_dir)
     except MigrationError as error:
@@ -148,8 +154,20 @@ async def _create(
         await _verify(slug, url, token, folder, timeout)
         steps.done()
         steps.start("register")
-        tenant = await workspace.registry.add(slug, url, token, name or slug)
-        steps.done()
+        # Written in the registry's own shape: its URL or database-name column (the
+        # database is named after the slug), and the token only where there is a column
+        # for it (a registry without one opens its tenants with a group or minted token).
+        keeps_tokens = await workspace.registry.keeps_tokens()
+        tenant = await workspace.registry.add(
+            slug, url, token if keeps_tokens else None, name or slug, db_name=slug
+        )
+        if tenant.broken or tenant.url != url:
+            # The registry keeps names, and their URL does not lead to the new database:
+            # the row is taken back, so the undo below also removes the database.
+            await workspace.registry.remove(slug)
+            why = tenant.problem or f"its database name gives the URL {tenant.url}, not {url}"
+            raise ProvisionError(f"the registry cannot find tenant {slug}'s database: {why}")
+        steps.done(None if keeps_tokens or token is None else "the registry keeps no token")
         return tenant
     except BaseException as error:
         failed = steps.current

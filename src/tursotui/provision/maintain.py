@@ -171,8 +171,15 @@ async def rotate_token(
         raise ProvisionError(f"cannot rotate the token of {slug}: tursotui is in read-only mode")
     try:
         tenant = await workspace.registry.get(slug)
+        keeps_tokens = await workspace.registry.keeps_tokens()
     except RegistryError as error:
         raise ProvisionError(str(error)) from None
+    if not keeps_tokens:
+        # Checked before anything is rotated: the old tokens would stop working and the
+        # new one would have nowhere to go.
+        raise ProvisionError(
+            f"cannot rotate the token of {slug}: the registry has no token column to keep it in"
+        )
     if workspace.tokens.choose(tenant).source == "command":
         # The registry keeps what the token command decrypts; tursotui cannot encrypt the
         # new token the app's way, and a plain one there would fail the command next time.

@@ -252,12 +252,14 @@ class TenantsScreen(Screen[None]):
             if problem:
                 line.append(" — ")
                 line.append_text(literal(problem, 120, style="red"))
+        if self.app.workspace_open:  # how the registry was understood, last: least urgent
+            line.append_text(literal(f" │ {self.app.workspace.registry.summary()}", style="dim"))
         detail.update(line)
 
     def _location(self, tenant: Tenant) -> str:
         """Where a tenant lives, in full; local files under the data dir relative to it."""
         if tenant.broken:
-            return tenant.url
+            return tenant.url or tenant.host  # a row with only a database name: the name
         if tenant.is_remote:
             return tenant.host
         path = Path(tenant.host)
