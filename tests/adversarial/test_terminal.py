@@ -136,3 +136,74 @@ def _quote(text: str) -> str:
     import shlex
 
     return shlex.quote(text)
+
+
+GRID_ROW = re.compile(r"▕ *(\d+) +(\d+)\b")
+"""A row of the console grid for the test's query (`i`, `twice`), right of the schema panel."""
+
+
+def _grid_rows(pane: str) -> list[int]:
+    return [int(i) for i, _ in GRID_ROW.findall(pane)]
+
+
+def _settled_pane(tmux: Tmux) -> str:
+    """The pane once it stops changing (the keys sent have all been handled)."""
+    previous = tmux.pane()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        pane = tmux.pane()
+        if pane == previous:
+            return pane
+        previous = pane
+    raise AssertionError(f"the pane never settled:\n{previous}")
+
+
+def test_keys_sent_in_one_burst_act_as_typed_one_by_one(tmp_path: Path) -> None:
+    """`tmux send-keys` with whole strings: `t` and a name, `s` and SQL, F3 and 20 PageDown."""
+    ran = cli("demo", "--tenants", "2", "--posts", "20", "--no-tui")
+    assert ran.code == 0, ran.err
+    env = {k: os.environ[k] for k in PASSED_ON}
+    env["TERM"] = "xterm-256color"
+    if "PYTHONPATH" in os.environ:  # the code under test, when it is not the installed one
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    exports = " ".join(f"{k}={_quote(v)}" for k, v in env.items())
+    tmux = Tmux(f"tursotui-test-{os.getpid()}-burst")
+    try:
+        tmux.run(
+            "new-session", "-d", "-s", "app", "-x", "80", "-y", "24",
+            f"env -i {exports} {_quote(sys.executable)} -m tursotui",
+        )  # fmt: skip
+        tmux.wait_for("current")
+        tmux.keys("Enter")
+        tmux.wait_for(re.compile(r"posts │ .*\(acme\)"))
+        # `t`, a name and Enter in one go: that tenant's posts (not the fleet, not a lost name).
+        tmux.keys("tmal", "Enter")
+        pane = tmux.wait_for(re.compile(r"posts │ .*\(mallory\)"))
+        assert "fleet" not in pane.splitlines()[0]
+        tmux.keys("Escape")
+        tmux.wait_for("slug")
+        sql = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<5000) "
+        sql += "SELECT i, i*2 AS twice FROM n"
+        tmux.keys("s", sql)  # the SQL typed right after `s` lands in the editor
+        tmux.wait_for("connected")
+        tmux.keys("C-r")
+        tmux.wait_for("showing the first")
+        tmux.keys("F3", *["PageDown"] * 20)
+        burst = _grid_rows(_settled_pane(tmux))
+        page = len(burst)
+        assert page >= 3, tmux.pane()
+        assert burst[-1] == 20 * page + 1  # the cursor, on the last line, went 20 pages down
+
+        tmux.keys("F2", "C-r")  # the same query again: the grid starts at the top
+        tmux.wait_for(re.compile(r"▕ *1 +2\b"))
+        tmux.keys("F3")
+        for _ in range(20):
+            tmux.keys("PageDown")
+            time.sleep(0.15)
+        one_by_one = _grid_rows(_settled_pane(tmux))
+        assert burst == one_by_one
+        assert "Traceback" not in tmux.pane()
+    finally:
+        tmux.run("kill-server", check=False)
+    count("terminal_flows")

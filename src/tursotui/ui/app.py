@@ -11,7 +11,7 @@ import asyncio
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
@@ -22,6 +22,7 @@ from tursotui.db.errors import describe
 from tursotui.settings import Settings
 from tursotui.ui import heap
 from tursotui.ui.commands import TursotuiCommands
+from tursotui.ui.typeahead import KeyGate, hold_keys_for
 from tursotui.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -84,6 +85,8 @@ class TursotuiApp(App[None]):
         self._owns_workspace = workspace is None
         self._workspace_error: BaseException | None = None
         self._workspace_ready = asyncio.Event()
+        self.key_gate = KeyGate(self)
+        """Lets the keys of a burst through one at a time (see typeahead)."""
         self.registry_changed = False
         """Set by screens that add or remove tenants: the tenants screen reloads on return."""
         if workspace is not None:
@@ -136,6 +139,22 @@ class TursotuiApp(App[None]):
         if self._owns_workspace and self._workspace is not None:
             await self._workspace.close()
 
+    # --- keys ----------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        # Every key and paste from the terminal goes through the gate, in order; see typeahead.
+        gate = self.key_gate
+        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            if gate.is_admitted(event):
+                await gate.admitted(event, lambda: super(TursotuiApp, self).on_event(event))
+            else:
+                gate.arrived(event)
+            return
+        if isinstance(event, events.Key) and gate.is_returning(event):
+            await gate.returned(event, lambda: super(TursotuiApp, self).on_event(event))
+            return
+        await super().on_event(event)
+
     # --- failures --------------------------------------------------------------------------
 
     def report_worker_failure(self, worker: Worker) -> None:
@@ -185,8 +204,11 @@ class TursotuiApp(App[None]):
         """Back to the tenants screen, with the filter open to type the next tenant's name."""
         while len(self.screen_stack) > 1:
             self.pop_screen()
-        start_filter = getattr(self.tenants_screen(), "action_filter", None)
+        tenants = self.tenants_screen()
+        start_filter = getattr(tenants, "action_filter", None)
         if start_filter is not None:
+            # The name typed right after `t` goes into the filter, however fast it comes.
+            hold_keys_for(self, lambda: tenants.query_one("#filter"))
             self.call_later(start_filter)
 
     def action_help(self) -> None:

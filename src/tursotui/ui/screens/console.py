@@ -44,6 +44,7 @@ from tursotui.sqltext import statement_at
 from tursotui.ui import heap
 from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.widgets.export_picker import ExportFormatScreen
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
@@ -75,6 +76,8 @@ class ConsoleScreen(Screen[None]):
 
     CSS_PATH = "console.tcss"
     PALETTE_NOUN = "console"
+    AUTO_FOCUS = "#editor"
+    """The editor has focus from the start, so SQL typed right after `s` lands in it."""
 
     BINDINGS = [
         Binding(
@@ -84,7 +87,9 @@ class ConsoleScreen(Screen[None]):
         Binding("ctrl+g", "cancel", "Cancel", tooltip="Cancel the running query or export"),
         Binding("f8", "history", "History", tooltip="Search the statements run on this tenant"),
         Binding("ctrl+s", "export", "Export", tooltip="Export the whole result to CSV or JSON"),
-        Binding("ctrl+b", "toggle_schema", "Schema", tooltip="Show or hide the schema panel"),
+        # F4 first: ctrl+b is tmux's prefix key and never reaches an app running inside tmux.
+        Binding("f4", "toggle_schema", "Schema", tooltip="Show or hide the schema panel"),
+        Binding("ctrl+b", "toggle_schema", "Schema", show=False),
         Binding("f2", "focus_editor", "Editor", tooltip="Move to the editor"),
         Binding("f3", "focus_results", "Results", tooltip="Move to the result grid"),
     ]
@@ -530,12 +535,16 @@ class ConsoleScreen(Screen[None]):
         panel.display = not panel.display
 
     def action_focus_editor(self) -> None:
-        """Move to the editor."""
-        self.query_one(SqlEditor).focus()
+        """Move to the editor (the keys typed next go there, however fast)."""
+        editor = self.query_one(SqlEditor)
+        editor.focus()
+        hold_keys_for(self.app, editor)
 
     def action_focus_results(self) -> None:
-        """Move to the result grid."""
-        self.query_one(ResultGrid).focus()
+        """Move to the result grid (the keys typed next go there, however fast)."""
+        grid = self.query_one(ResultGrid)
+        grid.focus()
+        hold_keys_for(self.app, grid)
 
     @on(ResultGrid.ValueWanted)
     def _show_value(self, event: ResultGrid.ValueWanted) -> None:

@@ -28,6 +28,7 @@ from tursotui.search import search_titles
 from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.text_line import TextLine
@@ -584,6 +585,7 @@ class FleetScreen(StatusFeedback, Screen[None]):
         search = self.query_one("#fleet-search", Input)
         search.display = True
         search.focus()
+        hold_keys_for(self.app, search)
 
     @on(Input.Submitted, "#fleet-search")
     def _on_search(self, event: Input.Submitted) -> None:

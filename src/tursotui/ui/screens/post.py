@@ -236,6 +236,7 @@ class PostScreen(StatusFeedback, Screen[None]):
         except ModerationError as error:
             if token == self.token:
                 self.fetching = False
+                self.query_one("#post-comments", RowList).more_available = False
                 self.notify(str(error), title="Comments", severity="error", markup=False)
                 self.show_comments_title()
             return
@@ -250,6 +251,7 @@ class PostScreen(StatusFeedback, Screen[None]):
             new.append((comment.id, self._cells(comment)))
         table.add_rows(new)
         self.next_page = page.next
+        table.more_available = page.next is not None  # keys past the last row wait for it
         self.fetching = False
         self.show_comments_title()
         self.call_after_refresh(self._maybe_more)

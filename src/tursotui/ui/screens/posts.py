@@ -29,6 +29,7 @@ from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.literal import literal
 from tursotui.ui.post_cells import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
@@ -420,6 +421,7 @@ class PostsScreen(StatusFeedback, Screen[None]):
         except ModerationError as error:
             if self._current(token, tenant):
                 self.fetching = False
+                self.query_one("#posts-table", RowList).more_available = False
                 self.error = str(error)
                 self.show_status()
                 self.notify(str(error), title="Posts", severity="error", markup=False)
@@ -440,6 +442,9 @@ class PostsScreen(StatusFeedback, Screen[None]):
         if after is None:
             self._place_cursor()
         self.next_page = page.next
+        # Keys past the last row wait for the next page; read from the far end (`end`), the
+        # next page goes above the first row, so nothing below is worth waiting for.
+        table.more_available = page.next is not None and not tail
         self.fetching = False
         self.show_status()
         if self.counts is None and self._counting is not tenant:
@@ -547,6 +552,7 @@ class PostsScreen(StatusFeedback, Screen[None]):
         search.display = True
         search.value = self.post_filter.search or ""
         search.focus()
+        hold_keys_for(self.app, search)
 
     @on(Input.Submitted, "#posts-search")
     def _on_search(self, event: Input.Submitted) -> None:

@@ -33,6 +33,7 @@ from tursotui.ui.tenant_cells import (
     schema_cell,
     where,
 )
+from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
@@ -369,6 +370,7 @@ class TenantsScreen(Screen[None]):
         box = self.query_one("#filter", Input)
         box.display = True
         box.focus()
+        hold_keys_for(self.app, box)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:

@@ -139,8 +139,13 @@ class ResultGrid(ScrollView, can_focus=True):
         """The raw values of the loaded rows, as the database sent them."""
         self.result_columns: tuple[str, ...] = ()
         """All of the result's column names (also those not shown)."""
-        self.more_available = False
-        """Set by the screen: whether the result has rows not loaded yet."""
+        self._more_available = False
+        self._ahead_row: int | None = None
+        """The row keys took the cursor to, past the loaded rows (more being fetched).
+
+        A burst of `pagedown` outruns the chunks being fetched: the keys are kept here and
+        the cursor gets there as the rows arrive, as if they had been pressed one by one.
+        """
         self._headers: list[Text] = []
         self._widths: list[int] = []
         self._line_cache: LRUCache[int, list[Segment]] = LRUCache(LINE_CACHE_ROWS)
@@ -152,6 +157,17 @@ class ResultGrid(ScrollView, can_focus=True):
         self._strips_for: tuple[int, int] = (-1, -1)
 
     # -- data -----------------------------------------------------------------------
+
+    @property
+    def more_available(self) -> bool:
+        """Set by the screen: whether the result has rows not loaded yet."""
+        return self._more_available
+
+    @more_available.setter
+    def more_available(self, more: bool) -> None:
+        self._more_available = more
+        if not more:
+            self._ahead_row = None  # the cursor stays on the last row, where the keys took it
 
     @property
     def row_count(self) -> int:
@@ -194,6 +210,8 @@ class ResultGrid(ScrollView, can_focus=True):
         if grew:
             self._forget_lines()
         self._resize(repaint=grew or visible)
+        if self._ahead_row is not None:
+            self._go(self._ahead_row)
 
     def cell_text(self, row: int, column: int) -> Text:
         """The text a cell shows."""
@@ -361,6 +379,7 @@ class ResultGrid(ScrollView, can_focus=True):
     def move_cursor(self, *, row: int | None = None, column: int | None = None) -> None:
         """Put the cursor on a cell (clamped to the loaded rows) and keep it in view."""
         if row is not None:
+            self._ahead_row = None
             self.cursor_row = max(0, min(row, len(self.values) - 1))
         if column is not None:
             self.cursor_column = max(0, min(column, len(self._headers) - 1))
@@ -403,13 +422,26 @@ class ResultGrid(ScrollView, can_focus=True):
         if max(self.cursor_row, bottom) >= len(self.values) - NEAR_END_ROWS:
             self.post_message(self.RowsWanted())
 
+    def _intended_row(self) -> int:
+        """The row the keys so far took the cursor to (even past the loaded rows)."""
+        return self.cursor_row if self._ahead_row is None else self._ahead_row
+
+    def _go(self, row: int) -> None:
+        """Move where a key asked; past the loaded rows (more coming), as far as they go."""
+        ahead = row if row >= len(self.values) and self._more_available else None
+        self.move_cursor(row=row)
+        self._ahead_row = ahead
+
     def action_move(self, rows: int, columns: int) -> None:
         """Move the cursor."""
-        self.move_cursor(row=self.cursor_row + rows, column=self.cursor_column + columns)
+        if rows:
+            self._go(self._intended_row() + rows)
+        if columns:
+            self.move_cursor(column=self.cursor_column + columns)
 
     def action_page(self, direction: int) -> None:
         """Move the cursor a page."""
-        self.move_cursor(row=self.cursor_row + direction * self._visible_rows())
+        self._go(self._intended_row() + direction * self._visible_rows())
 
     def action_edge_row(self, last: bool) -> None:
         """To the first or last loaded row."""

@@ -114,6 +114,13 @@ class RowList(ScrollView, can_focus=True):
         """Rendered lines by row index (-1: the header), for `_strips_width`."""
         self._strips_width = -1
         self._cursor_row = 0
+        self._more_available = False
+        self._ahead: tuple[int, int | None] | None = None
+        """Where keys took the cursor (row, and the top row for a page) past the loaded rows.
+
+        A burst of `pagedown` outruns the pages being fetched: the keys are kept here and
+        the cursor gets there as the rows arrive, as if they had been pressed one by one.
+        """
 
     # -- data -----------------------------------------------------------------------
 
@@ -124,6 +131,17 @@ class RowList(ScrollView, can_focus=True):
         # starts every cell's text in an element of its own, at its column.
         self._pad_styles = [Style(meta={"column": i}) for i in range(len(columns))]
         self.clear()
+
+    @property
+    def more_available(self) -> bool:
+        """Set by the owner: rows past the last one exist and are being (or will be) added."""
+        return self._more_available
+
+    @more_available.setter
+    def more_available(self, more: bool) -> None:
+        self._more_available = more
+        if not more:
+            self._ahead = None  # the cursor stays on the last row, where the keys took it
 
     @property
     def row_count(self) -> int:
@@ -175,6 +193,9 @@ class RowList(ScrollView, can_focus=True):
             cells[key] = tuple(row)
         # Rows added below the view only change the scrollbar: no repaint of the lines.
         self._resize(repaint=first < self.scroll_offset.y + self._visible_rows())
+        if self._ahead is not None:
+            row, top = self._ahead
+            self._go(row, top)
 
     def insert_rows_at_top(self, rows: Iterable[tuple[str, Sequence[Text]]]) -> None:
         """Add rows above the first one, in the order given; the view and cursor stay put.
@@ -227,6 +248,7 @@ class RowList(ScrollView, can_focus=True):
         self._segments.clear()
         self._strips.clear()
         self._cursor_row = 0
+        self._ahead = None
         self.scroll_to(0, 0, animate=False, immediate=True)
         self._resize()
 
@@ -380,6 +402,24 @@ class RowList(ScrollView, can_focus=True):
 
     def move_cursor(self, *, row: int, scroll: bool = True) -> None:
         """Put the cursor on a row (clamped to the rows) and keep it in view."""
+        self._ahead = None
+        self._move(row, scroll)
+
+    def _intended(self) -> tuple[int, int]:
+        """Where the keys so far took the cursor and the view (even past the loaded rows)."""
+        if self._ahead is not None:
+            row, top = self._ahead
+            return row, self.scroll_offset.y if top is None else top
+        return self._cursor_row, self.scroll_offset.y
+
+    def _go(self, row: int, top: int | None) -> None:
+        """Move where a key asked; past the loaded rows (more coming), as far as they go."""
+        self._ahead = (row, top) if row >= len(self._keys) and self._more_available else None
+        if top is not None:
+            self.scroll_to(y=top, animate=False, immediate=True)
+        self._move(row, True)
+
+    def _move(self, row: int, scroll: bool) -> None:
         new = max(0, min(row, len(self._keys) - 1))
         old, self._cursor_row = self._cursor_row, new
         if scroll:
@@ -398,17 +438,17 @@ class RowList(ScrollView, can_focus=True):
 
     def action_cursor_up(self) -> None:
         """Cursor one row up."""
-        self.move_cursor(row=self._cursor_row - 1)
+        self._go(self._intended()[0] - 1, None)
 
     def action_cursor_down(self) -> None:
         """Cursor one row down."""
-        self.move_cursor(row=self._cursor_row + 1)
+        self._go(self._intended()[0] + 1, None)
 
     def action_page(self, direction: int) -> None:
         """The view and the cursor a page up or down (the cursor keeps its place on screen)."""
         visible = self._visible_rows()
-        self.scroll_to(y=self.scroll_offset.y + direction * visible, animate=False, immediate=True)
-        self.move_cursor(row=self._cursor_row + direction * visible)
+        row, top = self._intended()
+        self._go(row + direction * visible, top + direction * visible)
 
     def action_edge(self, last: bool) -> None:
         """Cursor to the first or last row."""
