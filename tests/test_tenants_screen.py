@@ -100,7 +100,9 @@ async def test_probe_all_bounds_how_many_are_in_flight(
     fleet = await build_fleet(
         slugs=tuple(f"local{i}" for i in range(6)),
         broken=False,
-        timeout=0.3,
+        # Long enough that a local probe answers in time on a loaded machine (at 0.3 s the
+        # first local probes missed it there), short enough to keep the rounds cheap.
+        timeout=1.0,
         extra_urls={f"hung{i}": silent_url for i in range(6)},
     )
     in_flight = {"remote": 0, "local": 0}
@@ -130,11 +132,11 @@ async def test_probe_all_bounds_how_many_are_in_flight(
             assert peak["remote"] == concurrency
             assert peak["local"] == min(concurrency, health_module.LOCAL_CONCURRENCY)
             hung = [h for slug, h in answers.items() if slug.startswith("hung")]
-            # Our deadline or the transport's own timeout (same 0.3 s), whichever fires first.
-            assert all(not h.reachable and ("0.3" in h.error or "tim" in h.error) for h in hung)
+            # Our deadline or the transport's own timeout (same 1 s), whichever fires first.
+            assert all(not h.reachable and ("1" in h.error or "tim" in h.error) for h in hung)
             assert all(answers[f"local{i}"].reachable for i in range(6))
             # Each hung tenant costs its own deadline only: rounds of `concurrency` of them.
-            assert elapsed >= 0.3 * -(-6 // concurrency)
+            assert elapsed >= 1.0 * -(-6 // concurrency)
     finally:
         await workspace.close()
 
@@ -326,8 +328,8 @@ async def test_read_only_refuses_new_and_destroy_and_says_why() -> None:
         await pilot.pause()
         assert app.screen is tenants_screen(app)
         said = notifications(app)
-        assert any("cannot be created" in n for n in said)
-        assert any("cannot be destroyed" in n for n in said)
+        assert any("New is not available in a read-only session" in n for n in said)
+        assert any("Destroy is not available in a read-only session" in n for n in said)
 
 
 async def test_coming_back_after_a_registry_change_reloads_it() -> None:

@@ -294,6 +294,10 @@ class Settings(BaseSettings):
 
     _registry_source: str = PrivateAttr(default="")
 
+    console_timeout: float = Field(default=300.0, gt=0)
+    """Seconds a statement run in the SQL console may take on a remote tenant: analytic
+    queries outlast `timeout`, which stays the limit for connecting and everything else."""
+
     token_command: str | None = None
     """A shell command that turns a tenant's stored token into the token to send.
 

@@ -16,7 +16,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Input, ProgressBar
 
 from tursotui import fleet, indexes
@@ -32,6 +31,7 @@ from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.text_line import TextLine
+from tursotui.ui.write_keys import WriteKeys
 from tursotui.words import plural
 
 if TYPE_CHECKING:
@@ -100,13 +100,16 @@ STOPPED = Text("stopped before it answered (r asks again)", style="yellow")
 """The error cell of a row whose tenant was still being asked when `c` stopped the asking."""
 
 
-class FleetScreen(StatusFeedback, Screen[None]):
+class FleetScreen(StatusFeedback, WriteKeys):
     """Every tenant at once: health, schema, counts, activity, index advice."""
 
     CSS_PATH = "fleet.tcss"
     AUTO_FOCUS = "#fleet-table"
     FEEDBACK_REPAINT = "show_progress"
     HELP_TITLE = "fleet"
+
+    WRITE_ACTIONS = frozenset({"migrate", "indexes"})
+    """Hidden and refused in a read-only session."""
 
     BINDINGS = [
         Binding(

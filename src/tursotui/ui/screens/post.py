@@ -13,7 +13,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Log, Static
 
 from tursotui import moderation
@@ -28,6 +27,7 @@ from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
 from tursotui.ui.widgets.text_line import TextLine
+from tursotui.ui.write_keys import WriteKeys
 from tursotui.words import plural
 
 if TYPE_CHECKING:
@@ -53,12 +53,15 @@ def literal_lines(content: Any, width: int) -> list[str]:
     return wrap_lines(literal(content, multiline=True).plain, width)
 
 
-class PostScreen(StatusFeedback, Screen[None]):
+class PostScreen(StatusFeedback, WriteKeys):
     """A post in full, with its comments; moderation keys for the post, `x` for comments."""
 
     CSS_PATH = "post.tcss"
     AUTO_FOCUS = "#post-comments"
     FEEDBACK_REPAINT = "show_comments_title"
+
+    WRITE_ACTIONS = frozenset({"moderate", "mark", "delete"})
+    """Hidden and refused in a read-only session."""
 
     BINDINGS = [
         Binding("p", "moderate('published')", "Publish", tooltip="Publish this post"),

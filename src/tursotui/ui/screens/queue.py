@@ -13,7 +13,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from tursotui import queue
@@ -28,6 +27,7 @@ from tursotui.ui.post_cells import ALREADY, PAST, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
+from tursotui.ui.write_keys import WriteKeys
 from tursotui.words import plural
 
 if TYPE_CHECKING:
@@ -40,12 +40,15 @@ fill in as they answer): a hung tenant must not hold the queue for the whole tim
 MODES = {"drafts": "drafts awaiting review", "comments": "newest comments"}
 
 
-class QueueScreen(StatusFeedback, Screen[None]):
+class QueueScreen(StatusFeedback, WriteKeys):
     """Drafts and newest comments across every tenant, moderated from one list."""
 
     CSS_PATH = "queue.tcss"
     AUTO_FOCUS = "#queue-table"
     HELP_TITLE = "moderation queue"
+
+    WRITE_ACTIONS = frozenset({"moderate", "mark", "delete"})
+    """Hidden and refused in a read-only session."""
 
     BINDINGS = [
         Binding(
