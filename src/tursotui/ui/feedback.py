@@ -8,7 +8,10 @@ screen's own status line instead, where it stays until the next action or for
 
 from __future__ import annotations
 
+import contextlib
+
 from rich.text import Text
+from textual.css.query import NoMatches
 
 FEEDBACK_SECONDS = 12.0
 """How long an action's outcome stays in the status line (unless another replaces it)."""
@@ -42,7 +45,11 @@ class StatusFeedback:
             self._repaint_feedback()
 
     def _repaint_feedback(self) -> None:
-        if getattr(self, "is_mounted", False):
+        if not getattr(self, "is_mounted", False):
+            return
+        # A screen being taken down (keys typed in a burst end with `escape`) has lost its
+        # lines already: nothing to repaint, and the write that said it must go on.
+        with contextlib.suppress(NoMatches):
             getattr(self, self.FEEDBACK_REPAINT)()
 
     @property
