@@ -17,9 +17,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tursotui.errors import TursotuiError
 
-class AuditError(Exception):
+
+class AuditError(TursotuiError):
     """The audit log cannot be written, so the write it guards must not happen."""
+
+    title = "Audit log"
 
 
 @dataclass

@@ -27,7 +27,9 @@ from typing import Any
 from urllib.parse import quote
 
 from tursotui.db import Connection, LibsqlError
+from tursotui.db import errors as db_errors
 from tursotui.db.errors import describe
+from tursotui.errors import TursotuiError
 from tursotui.registry import RegistryError, Tenant
 
 MANIFEST = "manifest.json"
@@ -48,8 +50,10 @@ SCHEMA_SQL = (
 """The schema to recreate: tables, then indexes, views and triggers (server internals skipped)."""
 
 
-class BackupError(Exception):
+class BackupError(TursotuiError):
     """A backup or a verification cannot be made; the message names the tenant and the cause."""
+
+    title = "Backup"
 
 
 @dataclass
@@ -216,7 +220,7 @@ async def _copy_remote(connection: Connection, target: Path, report: Callable[[s
 
 
 def _transaction_unsupported(error: LibsqlError) -> bool:
-    return error.code == "TRANSACTION_UNSUPPORTED"
+    return error.code == db_errors.TRANSACTION_UNSUPPORTED
 
 
 async def _copy_in_batch(

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
+from tursotui.errors import TursotuiError
 
 BUILTIN_DIR = Path(__file__).parent / "migrations_builtin"
 """The tenant schema of SPEC §2.2 (drizzle-kit's own 0000 file) plus the screens' indexes."""
@@ -36,8 +37,10 @@ CREATE_MIGRATIONS_TABLE = (
 )
 
 
-class MigrationError(Exception):
+class MigrationError(TursotuiError):
     """A migrations folder that cannot be read, or a tenant that cannot be migrated."""
+
+    title = "Migrations"
 
 
 @dataclass(frozen=True)

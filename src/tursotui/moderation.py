@@ -26,6 +26,7 @@ from typing import Any
 from tursotui.audit import AuditError, AuditLog
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
+from tursotui.errors import TursotuiError
 
 STATUSES = ("draft", "published", "archived")
 """The statuses the app knows; a row may still hold any other value (no CHECK constraint)."""
@@ -41,8 +42,10 @@ COMMENT_PREVIEW = 2000
 """Characters of a comment fetched for the comments list."""
 
 
-class ModerationError(Exception):
+class ModerationError(TursotuiError):
     """A moderation read or write failed; the message names the tenant and the cause."""
+
+    title = "Moderation"
 
 
 class MissingTableError(ModerationError):

@@ -33,7 +33,7 @@ from tursotui.db import errors, hrana
 from tursotui.db.base import RemoteConnection, Transaction
 from tursotui.db.result import Result
 
-NO_INTERACTIVE_TRANSACTIONS = "TRANSACTION_UNSUPPORTED"
+NO_INTERACTIVE_TRANSACTIONS = errors.TRANSACTION_UNSUPPORTED
 """The server keeps no streams (tursodb 0.6), so interactive transactions are impossible."""
 
 _closeless: set[str] = set()

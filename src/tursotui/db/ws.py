@@ -176,7 +176,7 @@ class WebSocketConnection(RemoteConnection):
             return self._error(
                 f"the connection to {self.url.host} was lost ({said})", errors.CONNECTION_LOST
             )
-        if error.code == "CLIENT_CLOSED":
+        if error.code == errors.CLOSED:
             return self._error("the connection is closed", errors.CLOSED)
         if ("permission" in lowered and "write" in lowered) or "read-only" in lowered:
             return self._error(
@@ -317,7 +317,7 @@ def _unwrap(error: LibsqlError, name: str) -> LibsqlError:
     """The server's error without our `<name>: ` prefix, so `_translate` can add it once."""
     prefix = f"{name}: "
     message = error.explanation
-    return LibsqlError(
+    return errors.DatabaseError(
         message[len(prefix) :] if message.startswith(prefix) else message, error.code
     )
 

@@ -24,13 +24,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tursotui.db import Connection
+from tursotui.errors import TursotuiError
 
 FORMATS = ("csv", "json")
 CHUNK_ROWS = 5000
 
 
-class ExportError(Exception):
+class ExportError(TursotuiError):
     """The export file cannot be written."""
+
+    title = "Export"
 
 
 @dataclass(frozen=True, slots=True)
