@@ -141,3 +141,40 @@ class RemoteConnection(Connection):
         self.renew_token: Callable[[str], Awaitable[str]] | None = None
         """Called with a token the server rejected (401) to get a new one (a minted token
         that expired); the request is then sent once more. None: a rejection is final."""
+
+    async def stream(
+        self, stmt: InStatement, args: InArgs = None, *, chunk_size: int = 500
+    ) -> AsyncIterator[Result]:
+        # Hrana sends a result whole: fetch it in one request, then cut it up.
+        result = await self.execute(stmt, args)
+        for chunk in chunked(result, chunk_size):
+            yield chunk
+
+    def interrupt(self) -> None:
+        """Nothing to do: a remote statement cannot be interrupted.
+
+        The caller abandons it instead by cancelling the task awaiting it; the transport
+        survives that (httpx, for one, drops only the connection the request was using).
+        """
+
+
+def chunked(result: Result, size: int) -> list[Result]:
+    """A result cut into results of at most `size` rows each (statistics on the first)."""
+    size = max(1, size)
+    if not result.rows:
+        return [result]  # one chunk even with no rows: it carries the columns
+    chunks = []
+    for start in range(0, len(result.rows), size):
+        first = start == 0
+        chunks.append(
+            Result(
+                result.columns,
+                result.rows[start : start + size],
+                result.rows_affected if first else 0,
+                result.last_insert_rowid if first else None,
+                rows_read=result.rows_read if first else None,
+                rows_written=result.rows_written if first else None,
+                duration_ms=result.duration_ms if first else None,
+            )
+        )
+    return chunks

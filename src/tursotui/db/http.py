@@ -23,7 +23,6 @@ import errno
 import json
 import socket
 import weakref
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -265,20 +264,6 @@ class HranaHTTPConnection(RemoteConnection):
     def transaction(self) -> HTTPTransaction:  # type: ignore[override]
         return HTTPTransaction(self)
 
-    async def stream(
-        self, stmt: InStatement, args: InArgs = None, *, chunk_size: int = 500
-    ) -> AsyncIterator[Result]:
-        result = await self.execute(stmt, args)
-        for chunk in chunked(result, chunk_size):
-            yield chunk
-
-    def interrupt(self) -> None:
-        """Nothing to do: a remote statement cannot be interrupted.
-
-        The caller abandons it instead by cancelling the task awaiting it; the shared
-        client survives that (httpx drops the one connection the request was using).
-        """
-
     async def close(self) -> None:
         # The shared client belongs to the event loop, not to this connection.
         self._closed = True
@@ -389,28 +374,6 @@ class HTTPTransaction(Transaction):
     @property
     def closed(self) -> bool:
         return self._done
-
-
-def chunked(result: Result, size: int) -> list[Result]:
-    """A result cut into results of at most `size` rows each (statistics on the first)."""
-    size = max(1, size)
-    if not result.rows:
-        return [result]  # one chunk even with no rows: it carries the columns
-    chunks = []
-    for start in range(0, len(result.rows), size):
-        first = start == 0
-        chunks.append(
-            Result(
-                result.columns,
-                result.rows[start : start + size],
-                result.rows_affected if first else 0,
-                result.last_insert_rowid if first else None,
-                rows_read=result.rows_read if first else None,
-                rows_written=result.rows_written if first else None,
-                duration_ms=result.duration_ms if first else None,
-            )
-        )
-    return chunks
 
 
 def _root_os_error(error: BaseException) -> OSError | None:

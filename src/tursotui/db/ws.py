@@ -14,7 +14,7 @@ import binascii
 import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import aiohttp
@@ -25,7 +25,6 @@ from libsql_client.hrana.convert import _error_from_proto
 
 from tursotui.db import errors, hrana
 from tursotui.db.base import RemoteConnection, Transaction
-from tursotui.db.http import chunked
 from tursotui.db.result import Result
 from tursotui.db.urls import DatabaseURL
 from tursotui.sqltext import classify
@@ -225,16 +224,6 @@ class WebSocketConnection(RemoteConnection):
 
     def transaction(self) -> WebSocketTransaction:  # type: ignore[override]
         return WebSocketTransaction(self)
-
-    async def stream(
-        self, stmt: InStatement, args: InArgs = None, *, chunk_size: int = 500
-    ) -> AsyncIterator[Result]:
-        result = await self.execute(stmt, args)
-        for chunk in chunked(result, chunk_size):
-            yield chunk
-
-    def interrupt(self) -> None:
-        """Nothing to do: a remote statement cannot be interrupted; cancel the awaiting task."""
 
     async def close(self) -> None:
         self._closed = True

@@ -26,8 +26,10 @@ from tursotui.moderation import ModerationError, PageCursor, PostFilter, PostRow
 from tursotui.registry import RegistryError
 from tursotui.ui import stale
 from tursotui.ui.literal import literal
+from tursotui.ui.moderating import status_bindings, tenant_connection
 from tursotui.ui.post_cells import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.screens.post import PostScreen
 from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
@@ -45,21 +47,6 @@ FILTERS: tuple[tuple[str, str | None, str], ...] = (
     ("0", None, "all"),
 )
 """Key, status and label of each status filter, in the order the filter bar shows them."""
-
-
-def failure(error: BaseException) -> str:
-    """The human message of any error a moderation worker can meet."""
-    if isinstance(error, LibsqlError):
-        return describe(error)
-    return str(error) or type(error).__name__
-
-
-async def tenant_connection(screen: Screen, tenant: Tenant) -> Connection:
-    """The workspace's connection to `tenant` (raises ModerationError with a readable message)."""
-    try:
-        return await screen.app.workspace.connection(tenant)  # type: ignore[attr-defined]
-    except (LibsqlError, RegistryError) as error:
-        raise ModerationError(failure(error)) from None
 
 
 _closing: set[asyncio.Future[None]] = set()
@@ -95,9 +82,9 @@ class PostsScreen(Screen[None]):
         Binding("enter", "open", "Open", tooltip="Open the post with its comments"),
         Binding("slash", "search", "Search", tooltip="Search titles", id="posts.search"),
         Binding("space", "mark", "Mark", tooltip="Mark the post for a bulk action"),
-        Binding("p", "moderate('published')", "Publish", tooltip="Publish current/marked"),
-        Binding("a", "moderate('archived')", "Archive", tooltip="Archive current/marked"),
-        Binding("u", "moderate('draft')", "To draft", tooltip="Back to draft current/marked"),
+        *status_bindings(
+            "Publish current/marked", "Archive current/marked", "Back to draft current/marked"
+        ),
         Binding("s", "console", "SQL", tooltip="SQL console on this tenant"),
         Binding("r", "reload", "Reload", show=False),
         Binding("j", "cursor('down')", "Down", show=False),
@@ -314,7 +301,7 @@ class PostsScreen(Screen[None]):
             opening.add_done_callback(_close_when_opened)
             raise
         except (LibsqlError, RegistryError) as error:
-            raise ModerationError(failure(error)) from None
+            raise ModerationError(describe(error)) from None
         self._side = (tenant, conn)
         return conn
 
@@ -509,8 +496,6 @@ class PostsScreen(Screen[None]):
         """Open the post under the cursor."""
         post_id = self.current_id()
         if post_id is not None:
-            from tursotui.ui.screens.post import PostScreen
-
             self.app.push_screen(PostScreen(self.tenant, post_id))
 
     # --- keys ---------------------------------------------------------------------------

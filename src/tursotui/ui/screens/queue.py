@@ -23,6 +23,7 @@ from tursotui.moderation import ModerationError, fetch_posts_by_id
 from tursotui.registry import RegistryError
 from tursotui.ui import stale
 from tursotui.ui.literal import literal
+from tursotui.ui.moderating import status_bindings
 from tursotui.ui.post_cells import ALREADY, PAST, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.widgets.footer import KeysFooter
@@ -54,14 +55,11 @@ class QueueScreen(Screen[None]):
             id="queue.comments",
         ),
         Binding("space", "mark", "Mark", tooltip="Mark the row for a bulk action"),
-        Binding("p", "moderate('published')", "Publish", tooltip="Publish current/marked drafts"),
-        Binding("a", "moderate('archived')", "Archive", tooltip="Archive current/marked drafts"),
-        Binding(
-            "u",
-            "moderate('draft')",
-            "To draft",
-            show=False,
-            tooltip="As on the posts screen; queue rows are drafts already, so it only says so",
+        *status_bindings(
+            "Publish current/marked drafts",
+            "Archive current/marked drafts",
+            "As on the posts screen; queue rows are drafts already, so it only says so",
+            show_draft=False,
         ),
         Binding("x", "delete", "Delete", tooltip="Delete current/marked comments (asks first)"),
         Binding("r", "reload", "Reload", tooltip="Read the queue again"),

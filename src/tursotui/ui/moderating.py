@@ -1,0 +1,47 @@
+"""What the moderation screens (posts, one post, the fleet queue) share.
+
+The status keys p/a/u are declared here once, so the three screens cannot drift apart
+on which key does what; each screen says in its own words what the key acts on. The
+posts list and the post screen both reach the tenant's connection through
+`tenant_connection`, which lives here rather than in either screen so that neither
+screen has to import the other.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.binding import Binding
+
+from tursotui.db import LibsqlError
+from tursotui.db.errors import describe
+from tursotui.moderation import ModerationError
+from tursotui.registry import RegistryError
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from tursotui.db import Connection
+    from tursotui.registry import Tenant
+
+
+def status_bindings(
+    publish: str, archive: str, draft: str, *, show_draft: bool = True
+) -> list[Binding]:
+    """The p/a/u keys that set a post's status; the arguments are each key's tooltip."""
+    return [
+        Binding("p", "moderate('published')", "Publish", tooltip=publish),
+        Binding("a", "moderate('archived')", "Archive", tooltip=archive),
+        Binding("u", "moderate('draft')", "To draft", show=show_draft, tooltip=draft),
+    ]
+
+
+async def tenant_connection(screen: Screen, tenant: Tenant) -> Connection:
+    """The workspace's connection to `tenant` (raises ModerationError with a readable message)."""
+    try:
+        return await screen.app.workspace.connection(tenant)  # type: ignore[attr-defined]
+    except (LibsqlError, RegistryError) as error:
+        raise ModerationError(describe(error)) from None
+
+
+__all__ = ["status_bindings", "tenant_connection"]
