@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button
 
-from moderation_fixtures import screen_text, settle
+from moderation_fixtures import screen_text, settle, until_confirm
 from tursotui.registry import RegistryError
 from tursotui.settings import load_settings
 from tursotui.ui.app import make_app
@@ -29,8 +29,8 @@ async def slugs(workspace: Workspace) -> list[str]:
 
 
 async def test_new_tenant_form_validates_as_you_type_and_creates(tmp_path: Path) -> None:
-    """`n` opens the form; bad slugs are explained while typing; enter runs every step and
-    the new tenant is registered, migrated and listed."""
+    """`n` opens the form; bad slugs are explained while typing; ctrl+s shows what will be
+    created, `y` runs every step and the new tenant is registered, migrated and listed."""
     workspace, app = await open_app()
     await workspace.registry.add("taken", f"file:{tmp_path / 'taken.db'}")
     async with app.run_test(size=SIZE) as pilot:
@@ -49,7 +49,9 @@ async def test_new_tenant_form_validates_as_you_type_and_creates(tmp_path: Path)
         await pilot.press("1")
         text = screen_text(app)
         assert "✓ available" in text and "a local file under" in text
-        await pilot.press("enter")
+        await pilot.press("ctrl+s")
+        await until_confirm(app, pilot)
+        await pilot.press("y")
         await settle(app, pilot)
         assert not isinstance(app.screen, NewTenantScreen)
         assert "acme-1" in screen_text(app)  # the tenants screen lists it
@@ -75,6 +77,8 @@ async def test_a_failed_create_stays_on_screen_and_leaves_nothing(
         app.push_screen(NewTenantScreen())
         await settle(app, pilot)
         await pilot.press(*"acme", "ctrl+s")
+        await until_confirm(app, pilot)
+        await pilot.press("y")
         await settle(app, pilot)
         assert isinstance(app.screen, NewTenantScreen)
         text = screen_text(app)
@@ -84,6 +88,8 @@ async def test_a_failed_create_stays_on_screen_and_leaves_nothing(
         assert not (workspace.settings.data_dir / "tenants" / "acme.db").exists()
         monkeypatch.setattr(workspace.registry, "add", real_add)
         await pilot.press("ctrl+s")
+        await until_confirm(app, pilot)
+        await pilot.press("y")
         await settle(app, pilot)
         assert not isinstance(app.screen, NewTenantScreen)
     assert await slugs(workspace) == ["acme"]

@@ -328,8 +328,8 @@ async def test_read_only_refuses_new_and_destroy_and_says_why() -> None:
         await pilot.pause()
         assert app.screen is tenants_screen(app)
         said = notifications(app)
-        assert any("cannot be created" in n for n in said)
-        assert any("cannot be destroyed" in n for n in said)
+        assert any("New is not available in a read-only session" in n for n in said)
+        assert any("Destroy is not available in a read-only session" in n for n in said)
 
 
 async def test_coming_back_after_a_registry_change_reloads_it() -> None:

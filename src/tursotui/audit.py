@@ -7,6 +7,7 @@ so a write is on record even if the process dies right after it) and then `ok` o
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -18,6 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from tursotui.errors import TursotuiError
+
+CANCELLED = "the write was stopped before it was committed"
+"""What a write cut short (its task cancelled) is recorded as, unless told a reason."""
+APP_CLOSED = "the app was closed before the write was committed"
+"""The reason recorded for writes cut short because the app was closing."""
 
 
 class AuditError(TursotuiError):
@@ -58,6 +64,9 @@ class AuditLog:
     def __init__(self, path: Path, operator: str) -> None:
         self.path = path
         self.operator = operator
+        self.cancelled_because = CANCELLED
+        """Why a write whose task is cancelled did not finish (the app sets `APP_CLOSED`
+        as it exits): a cancellation carries no message of its own."""
         self._generations: dict[str, int] = {}
         self._generation = 0
 
@@ -134,6 +143,12 @@ class AuditLog:
         )
         try:
             yield outcome
+        except asyncio.CancelledError as error:
+            outcome.status = "failed"
+            outcome.detail = str(error) or self.cancelled_because
+            self._changed(tenant)  # cut short after sending, it may have been applied
+            self.record(outcome)
+            raise
         except BaseException as error:
             outcome.status = "failed"
             outcome.detail = str(error) or type(error).__name__

@@ -281,6 +281,10 @@ class Settings(BaseSettings):
     console_row_cap: int = Field(default=100_000, ge=100)
     """Most rows the SQL console loads into its grid for one result (export takes all)."""
 
+    console_timeout: float = Field(default=300.0, gt=0)
+    """Seconds a statement run in the SQL console may take on a remote tenant: analytic
+    queries outlast `timeout`, which stays the limit for connecting and everything else."""
+
     token_command: str | None = None
     """A shell command that turns a tenant's stored token into the token to send.
 

@@ -120,7 +120,8 @@ class RemoteConnection(Connection):
         name: What messages call the database (a tenant slug, or its host).
         token: The database token, or None; kept private and never shown.
         read_only: Refuse every write before sending it.
-        timeout: Seconds any one call may take, end to end.
+        timeout: Seconds any one call may take, end to end; None waits as long as it takes
+            (the SQL console's run without a timeout, which `ctrl+g` still stops).
     """
 
     def __init__(
@@ -130,7 +131,7 @@ class RemoteConnection(Connection):
         token: str | None,
         *,
         read_only: bool = False,
-        timeout: float = 10.0,
+        timeout: float | None = 10.0,
     ) -> None:
         self.url = url
         self.name = name
@@ -141,6 +142,11 @@ class RemoteConnection(Connection):
         self.renew_token: Callable[[str], Awaitable[str]] | None = None
         """Called with a token the server rejected (401) to get a new one (a minted token
         that expired); the request is then sent once more. None: a rejection is final."""
+
+    def _no_answer(self) -> str:
+        """The message of a call that took longer than the timeout."""
+        within = f" within {self.timeout:g} s" if self.timeout is not None else ""
+        return f"{self.url.host} did not answer{within}"
 
     async def stream(
         self, stmt: InStatement, args: InArgs = None, *, chunk_size: int = 500

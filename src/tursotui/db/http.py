@@ -134,9 +134,7 @@ class HranaHTTPConnection(RemoteConnection):
             async with asyncio.timeout(self.timeout):
                 response = await shared_client().post(endpoint, json=body, headers=self._headers())
         except TimeoutError:
-            failure = self._error(
-                f"{self.url.host} did not answer within {self.timeout:g} s", errors.TIMEOUT
-            )
+            failure = self._error(self._no_answer(), errors.TIMEOUT)
         except httpx.HTTPError as error:
             failure = self._transport_error(error)
         except httpx.InvalidURL:
@@ -168,7 +166,7 @@ class HranaHTTPConnection(RemoteConnection):
     def _transport_error(self, error: httpx.HTTPError) -> LibsqlError:
         host = self.url.host
         if isinstance(error, httpx.TimeoutException):
-            return self._error(f"{host} did not answer within {self.timeout:g} s", errors.TIMEOUT)
+            return self._error(self._no_answer(), errors.TIMEOUT)
         if isinstance(error, httpx.ConnectError):
             cause = _root_os_error(error)
             if isinstance(cause, socket.gaierror):

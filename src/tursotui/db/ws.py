@@ -29,6 +29,9 @@ from tursotui.db.result import Result
 from tursotui.db.urls import DatabaseURL
 from tursotui.sqltext import classify
 
+CLOSE_TIMEOUT_S = 10.0
+"""Longest wait for a closing handshake when calls themselves may wait without limit."""
+
 T = TypeVar("T")
 
 _LOST_CODES = {"HRANA_WEBSOCKET_ERROR", "STREAM_CLOSED", "HRANA_PROTO_ERROR"}
@@ -69,7 +72,7 @@ class WebSocketConnection(RemoteConnection):
         token: str | None,
         *,
         read_only: bool = False,
-        timeout: float = 10.0,
+        timeout: float | None = 10.0,
     ) -> None:
         super().__init__(url, name, token, read_only=read_only, timeout=timeout)
         self._token_read_only = _claims_read_only(token)
@@ -98,7 +101,7 @@ class WebSocketConnection(RemoteConnection):
         if client is not None:
             # A dead server never answers the closing handshake; do not wait for it forever.
             with contextlib.suppress(Exception):
-                async with asyncio.timeout(self.timeout):
+                async with asyncio.timeout(self.timeout or CLOSE_TIMEOUT_S):
                     await client.close()
 
     # -- errors --------------------------------------------------------------------
@@ -128,7 +131,7 @@ class WebSocketConnection(RemoteConnection):
         """What went wrong, as the layer's error."""
         host = self.url.host
         if isinstance(error, TimeoutError):
-            return self._error(f"{host} did not answer within {self.timeout:g} s", errors.TIMEOUT)
+            return self._error(self._no_answer(), errors.TIMEOUT)
         if isinstance(error, LibsqlError):
             # A refused hello is the real reason behind whatever broke after it.
             refused = getattr(self._client._conn, "refused", None) if self._client else None

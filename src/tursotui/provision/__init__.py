@@ -26,7 +26,12 @@ from tursotui.provision.base import (
     wait_until_answers,
 )
 from tursotui.provision.create import create_tenant
-from tursotui.provision.maintain import destroy_tenant, rotate_token
+from tursotui.provision.maintain import (
+    destroy_refusal,
+    destroy_tenant,
+    rotate_refusal,
+    rotate_token,
+)
 from tursotui.provision.provisioners import LocalProvisioner, TursoProvisioner, provisioner_for
 
 # The CLI treats the error types of `tursotui.provision` as the user's to act on
@@ -47,8 +52,10 @@ __all__ = [
     "StepReport",
     "TursoProvisioner",
     "create_tenant",
+    "destroy_refusal",
     "destroy_tenant",
     "provisioner_for",
+    "rotate_refusal",
     "rotate_token",
     "slug_problem",
     "wait_until_answers",

@@ -16,6 +16,7 @@ from tursotui.provision.base import (
 from tursotui.provision.provisioners import LocalProvisioner, provisioner_for
 from tursotui.registry import RegistryError, Tenant
 from tursotui.settings import Settings
+from tursotui.tokens import choose as choose_token_source
 from tursotui.workspace import Workspace
 
 
@@ -33,6 +34,50 @@ def _provisioner_for_tenant(settings: Settings, tenant: Tenant) -> Provisioner |
     if tenant.is_remote:
         return provisioner_for(settings) if settings.uses_platform_api else None
     return LocalProvisioner(settings.data_dir / "tenants")
+
+
+def destroy_refusal(settings: Settings, tenant: Tenant) -> str | None:
+    """Why `destroy_tenant` would refuse `tenant` before changing anything, or None.
+
+    Screens ask this before their confirmation: a confirmation that ends in a refusal
+    asks for attention (and a typed slug) for nothing.
+    """
+    if settings.read_only:
+        return f"cannot destroy tenant {tenant.slug}: tursotui is in read-only mode"
+    if tenant.broken:
+        return None  # only the row goes, and that is always possible
+    if tenant.is_remote:
+        return None if settings.uses_platform_api else _cannot_delete(settings, tenant)
+    if LocalProvisioner(settings.data_dir / "tenants").owned_database(tenant) is None:
+        return _cannot_delete(settings, tenant)
+    return None
+
+
+_COMMAND_TOKEN = (
+    "cannot rotate the token of {slug}: its stored token goes through "
+    "TURSOTUI_TOKEN_COMMAND (kept encrypted by the app); rotate it with the app's tools"
+)
+"""The registry keeps what the token command decrypts; tursotui cannot encrypt the new
+token the app's way, and a plain one there would fail the command next time."""
+
+
+def rotate_refusal(settings: Settings, tenant: Tenant) -> str | None:
+    """Why `rotate_token` would refuse `tenant` before changing anything, or None."""
+    slug = tenant.slug
+    if settings.read_only:
+        return f"cannot rotate the token of {slug}: tursotui is in read-only mode"
+    if tenant.broken:
+        return f"cannot rotate the token of {slug}: {tenant.problem}"
+    if choose_token_source(tenant, settings).source == "command":
+        return _COMMAND_TOKEN.format(slug=slug)
+    if not tenant.is_remote:
+        return f"cannot rotate the token of {slug}: a local tenant has none"
+    if not settings.uses_platform_api:
+        return (
+            f"cannot rotate the token of {slug}: no Platform API credentials are set "
+            "(TURSO_ORG, TURSO_PLATFORM_API_TOKEN)"
+        )
+    return None
 
 
 async def destroy_tenant(
@@ -181,20 +226,11 @@ async def rotate_token(
             f"cannot rotate the token of {slug}: the registry has no token column to keep it in"
         )
     if workspace.tokens.choose(tenant).source == "command":
-        # The registry keeps what the token command decrypts; tursotui cannot encrypt the
-        # new token the app's way, and a plain one there would fail the command next time.
-        raise ProvisionError(
-            f"cannot rotate the token of {slug}: its stored token goes through "
-            "TURSOTUI_TOKEN_COMMAND (kept encrypted by the app); rotate it with the app's tools"
-        )
+        raise ProvisionError(_COMMAND_TOKEN.format(slug=slug))
     if provisioner is None:
-        if not tenant.is_remote:
-            raise ProvisionError(f"cannot rotate the token of {slug}: a local tenant has none")
-        if not settings.uses_platform_api:
-            raise ProvisionError(
-                f"cannot rotate the token of {slug}: no Platform API credentials are set "
-                "(TURSO_ORG, TURSO_PLATFORM_API_TOKEN)"
-            )
+        refusal = rotate_refusal(settings, tenant)
+        if refusal is not None:
+            raise ProvisionError(refusal)
         own, provisioner = True, provisioner_for(settings)
     else:
         own = False

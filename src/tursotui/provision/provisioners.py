@@ -79,6 +79,10 @@ class LocalProvisioner:
         raise ProvisionError(f"{slug}: a local tenant has no token to rotate")
 
     async def database_for(self, tenant: Tenant) -> str | None:
+        return self.owned_database(tenant)
+
+    def owned_database(self, tenant: Tenant) -> str | None:
+        """The database of `tenant` if it is a file this provisioner made, else None."""
         try:
             location = tenant.location
         except ValueError:

@@ -3,6 +3,9 @@
 One JSON-lines file per tenant (`<data dir>/history/<slug>.jsonl`), appended as
 statements run, so history survives restarts and crashes. The file is trimmed to
 the newest `MAX_ENTRIES` when it grows to twice that.
+
+Next to it, `<slug>.draft.sql` keeps the console editor's text as it was left
+(`Draft`), run or not, so closing the console or the app never loses typed SQL.
 """
 
 from __future__ import annotations
@@ -43,10 +46,10 @@ class HistoryEntry:
     summary: str = ""
 
 
-def _file_name(slug: str) -> str:
+def _file_name(slug: str, suffix: str = ".jsonl") -> str:
     # Slugs are usually safe already; anything else is escaped so no slug can name a path.
     safe = re.sub(r"[^A-Za-z0-9_.-]", lambda m: f"%{ord(m.group()):02x}", slug)
-    return (safe if safe.strip(".") else "%2e" + safe) + ".jsonl"
+    return (safe if safe.strip(".") else "%2e" + safe) + suffix
 
 
 class History:
@@ -137,4 +140,59 @@ class History:
         return [e for e in self.entries() if all(w in e.sql.lower() for w in words)]
 
 
-__all__ = ["MAX_ENTRIES", "History", "HistoryEntry", "HistoryError"]
+class Draft:
+    """The console editor's text on one tenant, kept between consoles and sessions.
+
+    Written whole (to a temporary file, then renamed over the old one), readable by
+    the owner only: SQL typed by hand may hold values nobody else should read.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def for_tenant(cls, data_dir: Path, slug: str) -> Draft:
+        """The draft of tenant `slug` under `data_dir`, next to its history."""
+        return cls(data_dir / "history" / _file_name(slug, ".draft.sql"))
+
+    def read(self) -> str:
+        """The kept text ("" when there is none).
+
+        Raises:
+            HistoryError: the file exists but cannot be read.
+        """
+        try:
+            return self.path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+        except OSError as error:
+            raise HistoryError(
+                f"the console's kept text {self.path} cannot be read ({error.strerror or error})"
+            ) from None
+
+    def save(self, text: str) -> None:
+        """Keep `text` (blank text removes the file).
+
+        Raises:
+            HistoryError: the file cannot be written; the previous text stays.
+        """
+        try:
+            if not text.strip():
+                self.path.unlink(missing_ok=True)
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp.unlink(missing_ok=True)  # a leftover keeps its mode; a new file gets 0600
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                file.write(text)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(tmp, self.path)
+        except OSError as error:
+            raise HistoryError(
+                f"the console's text cannot be kept in {self.path} ({error.strerror or error})"
+            ) from None
+
+
+__all__ = ["MAX_ENTRIES", "Draft", "History", "HistoryEntry", "HistoryError"]

@@ -36,6 +36,10 @@ Textual's `default` group) counts as pending work, and `q` asks first.
 """
 
 
+LETTER_ACTIONS = frozenset({"help", "switch_tenant", "quit_app"})
+"""The app's actions bound to a single character (`?`, `t`, `q`)."""
+
+
 def _tenants_screen() -> Screen:
     from tursotui.ui.screens.tenants import TenantsScreen
 
@@ -85,6 +89,7 @@ class TursotuiApp(App[None]):
         self._owns_workspace = workspace is None
         self._workspace_error: BaseException | None = None
         self._workspace_ready = asyncio.Event()
+        self._asking_quit = False
         self.key_gate = KeyGate(self)
         """Lets the keys of a burst through one at a time (see typeahead)."""
         self.registry_changed = False
@@ -166,6 +171,11 @@ class TursotuiApp(App[None]):
 
     # --- navigation -----------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # A screen that takes typed text everywhere (the SQL console) keeps the one-letter
+        # keys: hidden from its footer and help, and never run there.
+        return not (action in LETTER_ACTIONS and getattr(self.screen, "KEEPS_LETTERS", False))
+
     def open_screen(self, module: str, class_name: str, *args: Any) -> Screen | None:
         """Push `tursotui.ui.screens.<module>.<class_name>(*args)`, importing it when needed.
 
@@ -229,22 +239,38 @@ class TursotuiApp(App[None]):
             if worker.is_running and worker.group not in QUIET_GROUPS
         ]
 
+    async def action_quit(self) -> None:
+        """`ctrl+q` (Textual's own quit key): the same question as `q` when work is running."""
+        await self.action_quit_app()
+
+    def exit(self, *args: Any, **kwargs: Any) -> None:
+        """Exit; a write cut short from now on is recorded as cut short by closing the app."""
+        if self._workspace is not None:
+            from tursotui.audit import APP_CLOSED
+
+            self._workspace.audit.cancelled_because = APP_CLOSED
+        super().exit(*args, **kwargs)
+
     async def action_quit_app(self) -> None:
         """Quit, asking first if work is still running."""
         pending = self.pending_work()
         if not pending:
             self.exit()
             return
+        if self._asking_quit:
+            return  # `q` or `ctrl+q` again while asked: one question is enough
 
         from tursotui.ui.screens.confirm import ConfirmScreen
 
         def answered(quit_anyway: bool | None) -> None:
+            self._asking_quit = False
             if quit_anyway:
                 self.exit()
 
         more = f" and {len(pending) - 3} more" if len(pending) > 3 else ""
         listed = ", ".join(pending[:3]) + more
         question = f"Work is still running ({listed}).\nQuit anyway?"
+        self._asking_quit = True
         self.push_screen(ConfirmScreen(question, yes="Quit", no="Stay"), answered)
 
     def action_open_fleet(self) -> None:

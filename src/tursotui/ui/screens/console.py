@@ -8,27 +8,33 @@ before you commit or roll back (or are confirmed before sending, where the
 server cannot hold a transaction), destructive ones need the tenant's slug
 typed first, and every write goes to the audit log with its SQL. Reads fill the
 grid a chunk at a time as you scroll, up to `console_row_cap` rows.
+
+On a remote tenant each call may take `console_timeout` seconds (connecting keeps
+the app-wide `timeout`); `f5` runs with no limit. Typed characters never reach the
+app's one-letter keys, and the editor's text is kept per tenant across sessions.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import ProgressBar, Static
+from textual.widgets import ProgressBar, Static, TextArea
 from textual.worker import Worker, WorkerState
 
 from tursotui.db import LibsqlError
-from tursotui.db.errors import describe
+from tursotui.db.base import RemoteConnection
+from tursotui.db.errors import TIMEOUT, describe
 from tursotui.sql.export import ExportError, export_path, export_result
-from tursotui.sql.history import History, HistoryError
+from tursotui.sql.history import Draft, History, HistoryError
 from tursotui.sql.runner import (
     PlannedStatement,
     ResultCursor,
@@ -58,17 +64,29 @@ from tursotui.ui.widgets.typed_confirm import TypedConfirmScreen
 from tursotui.ui.widgets.value_view import ValueScreen
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from tursotui.db import Connection
     from tursotui.registry import Tenant
+    from tursotui.ui.commands import Command
     from tursotui.workspace import Workspace
 
 FIRST_PAGE_ROWS = 200
 """Rows shown as soon as a query answers."""
 PAGE_ROWS = 500
 """Rows fetched each time the user scrolls near the end."""
+KEEP_TEXT_EVERY_S = 1.0
+"""How often, at most, the editor's text is written to its file while it changes."""
 QUERY_GROUP = "console-query"
 FETCH_GROUP = "console-fetch"
 EXPORT_GROUP = "console-export"
+
+
+def _hint(error: BaseException) -> str:
+    """What to try after a failure, where there is something."""
+    if getattr(error, "code", None) == TIMEOUT:
+        return " · f5 runs it with no time limit (ctrl+g stops it)"
+    return ""
 
 
 class ConsoleScreen(Screen[None]):
@@ -84,6 +102,13 @@ class ConsoleScreen(Screen[None]):
             "ctrl+r", "run", "Run", tooltip="Run the statement under the cursor, or the selection"
         ),
         Binding("ctrl+enter", "run", "Run", show=False),
+        Binding(
+            "f5",
+            "run_unlimited",
+            "Run, no time limit",
+            tooltip="Run like ctrl+r, for as long as it takes (ctrl+g stops it)",
+            show=False,
+        ),
         Binding("ctrl+g", "cancel", "Cancel", tooltip="Cancel the running query or export"),
         Binding("f8", "history", "History", tooltip="Search the statements run on this tenant"),
         Binding("ctrl+s", "export", "Export", tooltip="Export the whole result to CSV or JSON"),
@@ -92,7 +117,19 @@ class ConsoleScreen(Screen[None]):
         Binding("ctrl+b", "toggle_schema", "Schema", show=False),
         Binding("f2", "focus_editor", "Editor", tooltip="Move to the editor"),
         Binding("f3", "focus_results", "Results", tooltip="Move to the result grid"),
+        Binding(
+            "escape",
+            "leave",
+            "Back",
+            tooltip="Back to the previous screen; the editor's text is kept for this tenant",
+        ),
+        # `?` is a character the editor takes; in the console, help is a function key.
+        Binding("f1", "help", "Help", tooltip="Every key of the console", show=False),
     ]
+
+    KEEPS_LETTERS = True
+    """The app's one-letter keys (`t`, `q`, `?`) do nothing here: a letter typed while the
+    grid has focus must not close the console or quit the app."""
 
     def __init__(self, tenant: Tenant) -> None:
         super().__init__()
@@ -104,6 +141,11 @@ class ConsoleScreen(Screen[None]):
         self._fetching = False
         self._last_select = ""
         self._history: History | None = None
+        self._draft: Draft | None = None
+        self._editor: SqlEditor | None = None
+        self._kept_at = 0.0
+        """When the editor's text was last written to its file (monotonic seconds)."""
+        self._restored = False
 
     # -- layout -----------------------------------------------------------------------
 
@@ -129,14 +171,31 @@ class ConsoleScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#export-progress").display = False
-        self._history = History.for_tenant(self.workspace.settings.data_dir, self.tenant.slug)
+        data_dir = self.workspace.settings.data_dir
+        self._history = History.for_tenant(data_dir, self.tenant.slug)
+        self._draft = Draft.for_tenant(data_dir, self.tenant.slug)
+        self._editor = editor = self.query_one(SqlEditor)
+        try:
+            kept = self._draft.read()
+        except HistoryError as error:
+            self.notify(str(error), title="SQL console", severity="warning", markup=False)
+            kept = ""
+        if kept:
+            editor.load_text(kept)
+            editor.move_cursor(editor.document.end)
+            self._restored = True
         mode = "read-only mode: writes are refused · " if self.read_only else ""
         self._status(f"{mode}connecting to {self.tenant.slug}…")
-        self.query_one(SqlEditor).focus()
+        editor.focus()
         self._open()
 
     async def on_unmount(self) -> None:
         heap.release()  # this screen's widgets and result, set aside by a query, die with it
+        if self._draft is not None and self._editor is not None:
+            # However the console is left (the app quitting too), its text is kept; if it
+            # cannot be, `escape` has asked already and there is nobody left to tell.
+            with contextlib.suppress(HistoryError):
+                self._draft.save(self._editor.text)
         # Leaving mid-query must not wait for it: stop it, then release the connection.
         if self.connection is not None:
             self.connection.interrupt()
@@ -150,12 +209,13 @@ class ConsoleScreen(Screen[None]):
     @work(exclusive=True, group="console-open", exit_on_error=False, description="connect")
     async def _open(self) -> None:
         try:
-            self.connection = await self.workspace.open_tenant(self.tenant)
+            self.connection = await self._connect()
         except Exception as error:  # RegistryError or LibsqlError: both have human messages
             self._status(f"cannot connect: {describe(error)}", error=True)
             return
         mode = "read-only mode · " if self.read_only else ""
-        self._status(f"{mode}connected · ctrl+r runs the statement under the cursor")
+        kept = "the text you left here is back · " if self._restored else ""
+        self._status(f"{mode}connected · {kept}ctrl+r runs the statement under the cursor")
         await self._load_schema()
 
     async def _load_schema(self) -> None:
@@ -197,7 +257,11 @@ class ConsoleScreen(Screen[None]):
         span = statement_at(text, offset)
         return span.sql if span else ""
 
-    def action_run(self) -> None:
+    def action_run_unlimited(self) -> None:
+        """Run like `action_run`, without the console's time limit on remote calls."""
+        self.action_run(unlimited=True)
+
+    def action_run(self, unlimited: bool = False) -> None:
         """Run the statement under the cursor or the selection (several: in order)."""
         if self.connection is None:
             self.notify("Not connected yet.", severity="warning")
@@ -209,23 +273,49 @@ class ConsoleScreen(Screen[None]):
         if not sql.strip():
             self.notify("Nothing to run: the editor has no statement here.", severity="warning")
             return
-        self.run_sql(sql)
+        self.run_sql(sql, unlimited=unlimited)
 
     @property
     def busy(self) -> bool:
         """True while a statement or an export runs."""
         return any(w.is_running and w.group in (QUERY_GROUP, EXPORT_GROUP) for w in self.workers)
 
+    async def _connect(self) -> Connection:
+        """A connection of the console's own: connecting is held to the app-wide timeout,
+        its statements to the console's (analytic queries take longer than a page read)."""
+        connection = await self.workspace.open_tenant(self.tenant)
+        if isinstance(connection, RemoteConnection):
+            connection.timeout = self.workspace.settings.console_timeout
+        return connection
+
+    def _limit(self, seconds: float | None) -> None:
+        """How long each remote call may take from now on (None: as long as it takes)."""
+        if isinstance(self.connection, RemoteConnection):
+            self.connection.timeout = seconds
+
     @work(exclusive=True, group=QUERY_GROUP, exit_on_error=False, description="SQL query")
-    async def run_sql(self, text: str) -> None:
-        """Run every statement of `text` in order; stop at the first error or refusal."""
+    async def run_sql(self, text: str, *, unlimited: bool = False) -> None:
+        """Run every statement of `text` in order; stop at the first error or refusal.
+
+        Args:
+            text: One or more statements.
+            unlimited: Remote calls wait as long as the server takes (`ctrl+g` still stops).
+        """
         # What exists now lives on; a collection during the query walks only its rows.
         heap.set_aside()
         await self._close_cursor()
         if self.connection is None or self.connection.closed:
             # The connection died (server restarted, closed under us): open a fresh one.
             self._status("reconnecting…")
-            self.connection = await self.workspace.open_tenant(self.tenant)
+            self.connection = await self._connect()
+        self._limit(None if unlimited else self.workspace.settings.console_timeout)
+        try:
+            await self._run_all(text)
+        finally:
+            if unlimited:
+                self._limit(self.workspace.settings.console_timeout)
+
+    async def _run_all(self, text: str) -> None:
         statements = plan(text, read_only=self.read_only)
         log: list[Text] = []
         for number, statement in enumerate(statements, 1):
@@ -243,10 +333,10 @@ class ConsoleScreen(Screen[None]):
                 self._remember(statement, ok=False, summary=describe(error))
                 log.append(prefix + Text(f"✗ {describe(error)}", style="red"))
                 self._log(log if len(statements) > 1 else [])
-                self._status(f"failed: {describe(error)}", error=True)
+                self._status(f"failed: {describe(error)}{_hint(error)}", error=True)
                 code = getattr(error, "code", None)
                 await self.app.push_screen_wait(
-                    SqlErrorScreen(describe(error), code=code, sql=statement.sql)
+                    SqlErrorScreen(describe(error) + _hint(error), code=code, sql=statement.sql)
                 )
                 return
             ok = outcome is not None and not outcome.startswith("refused")
@@ -274,7 +364,11 @@ class ConsoleScreen(Screen[None]):
     async def _read(self, statement: PlannedStatement) -> str:
         assert self.connection is not None
         grid = self.query_one(ResultGrid)
-        self._status(Text(f"running… ({literal(statement.sql, 60).plain})"))
+        unlimited = (
+            isinstance(self.connection, RemoteConnection) and self.connection.timeout is None
+        )
+        limit = "no time limit · ctrl+g stops it · " if unlimited else ""
+        self._status(Text(f"running… ({limit}{literal(statement.sql, 60).plain})"))
         started = time.perf_counter()
         cursor = ResultCursor(self.connection, statement.sql, chunk_size=FIRST_PAGE_ROWS)
         await cursor.open()
@@ -469,6 +563,67 @@ class ConsoleScreen(Screen[None]):
         ):
             error = event.worker.error
             self._status(f"failed: {describe(error) if error else 'unknown error'}", error=True)
+
+    # -- letters, leaving, the kept text --------------------------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        # A character the focused widget did not take (the grid, the schema panel) stops
+        # here unless a key of the console itself wants it: the app's one-letter keys
+        # would close the console or quit the app in the middle of a typed burst.
+        if not event.is_printable:
+            return
+        bound = self.active_bindings.get(event.key)
+        if bound is not None and bound.node is not self.app:
+            return
+        event.stop()
+        event.prevent_default()
+        self.app.bell()
+        self._status("type in the editor (F2) · esc leaves · F1 keys")
+
+    def action_help(self) -> None:
+        """Every key of the console."""
+        self.app.action_help()  # type: ignore[attr-defined]
+
+    def palette_commands(self) -> Iterator[Command]:
+        """The app's commands whose keys the console keeps for typing, offered by name: the
+        app refuses their actions while the console is on top, so these call them directly."""
+        app: Any = self.app
+        yield "help: keys", self.action_help, "Every key of the console (F1)"
+        yield "tenant: switch", app.action_switch_tenant, "Back to the tenants list"
+        yield "app: quit", app.action_quit_app, "Quit tursotui (asks while work is running)"
+
+    @on(TextArea.Changed, "#editor")
+    def _text_changed(self) -> None:
+        # Written at most once a second while typing, not once per key of a burst, and
+        # always on the way out (a timer for the last keys would outlive the screen).
+        if time.monotonic() - self._kept_at >= KEEP_TEXT_EVERY_S:
+            self._keep_text()
+
+    def _keep_text(self) -> str | None:
+        """Write the editor's text to this tenant's file; why it could not be, or None."""
+        self._kept_at = time.monotonic()
+        if self._draft is None or self._editor is None:
+            return None
+        try:
+            self._draft.save(self._editor.text)
+        except HistoryError as error:
+            self._status(str(error), error=True)
+            return str(error)
+        return None
+
+    def action_leave(self) -> None:
+        """Back to the previous screen, keeping the editor's text (asks if it cannot)."""
+        problem = self._keep_text()
+        if problem is None:
+            self.app.pop_screen()
+            return
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                self.app.pop_screen()
+
+        question = Text(f"{problem}.\n\nLeave anyway? The editor's text would be lost.")
+        self.app.push_screen(ConfirmScreen(question, yes="Leave", no="Stay"), answered)
 
     # -- history, export, schema, values ----------------------------------------------
 

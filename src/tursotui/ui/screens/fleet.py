@@ -16,7 +16,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Input, ProgressBar
 
 from tursotui import fleet, indexes
@@ -31,6 +30,7 @@ from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.text_line import TextLine
+from tursotui.ui.write_keys import WriteKeys
 
 if TYPE_CHECKING:
     from tursotui.fleet import FleetRow
@@ -95,12 +95,15 @@ NARROW_COLUMNS = ("tenant", "state", "schema", "draft", "comments", "indexes", "
 WIDE_FROM = 120
 
 
-class FleetScreen(Screen[None]):
+class FleetScreen(WriteKeys):
     """Every tenant at once: health, schema, counts, activity, index advice."""
 
     CSS_PATH = "fleet.tcss"
     AUTO_FOCUS = "#fleet-table"
     HELP_TITLE = "fleet"
+
+    WRITE_ACTIONS = frozenset({"migrate", "indexes"})
+    """Hidden and refused in a read-only session."""
 
     BINDINGS = [
         Binding(

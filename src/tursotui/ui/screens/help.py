@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.actions import parse
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -51,6 +52,9 @@ def screen_keys(screen: Screen) -> list[tuple[str, str, str]]:
         entry[0].append(describe_key(key, binding.key_display))
 
     for binding in _declared(screen):
+        _, action, parameters = parse(binding.action)
+        if screen.check_action(action, parameters) is False:
+            continue  # not possible here (a write in a read-only session): not listed
         for key in binding.key.split(","):
             add(key.strip(), binding)
     active = list(screen.active_bindings.items())

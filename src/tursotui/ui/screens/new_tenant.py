@@ -1,6 +1,9 @@
 """The new-tenant form (`n` on the tenants screen): slug, name and group, checked as you type,
 then the create saga step by step (SPEC §4).
 
+`enter` moves to the next field, never creates: creating is `ctrl+s` or the Create button,
+and both first show what will be created (slug, name, group, where) and wait for a yes.
+
 The saga runs in a worker; the screen dismisses with the new `Tenant`, or with
 None when the user goes back. A failure stays on screen (the message may hold a
 cleanup command to copy), and the form can be sent again: re-running finishes
@@ -17,9 +20,17 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
-from tursotui.provision import CREATE_STEPS, ProvisionError, StepReport, create_tenant, slug_problem
+from tursotui.provision import (
+    CREATE_STEPS,
+    LocalProvisioner,
+    ProvisionError,
+    StepReport,
+    create_tenant,
+    slug_problem,
+)
 from tursotui.registry import RegistryError, Tenant
 from tursotui.ui.literal import literal
+from tursotui.ui.screens.confirm import ConfirmScreen
 
 STEP_MARKS = {
     "pending": ("○", "dim"),
@@ -49,7 +60,13 @@ class NewTenantScreen(ModalScreen[Tenant | None]):
     AUTO_FOCUS = "#slug"
 
     BINDINGS = [
-        Binding("ctrl+s", "create", "Create", tooltip="Create the tenant", id="create"),
+        Binding(
+            "ctrl+s",
+            "create",
+            "Create…",
+            tooltip="Show what will be created, then create it",
+            id="create",
+        ),
         Binding("escape", "cancel", "Back", tooltip="Back without creating", id="cancel"),
     ]
 
@@ -93,7 +110,7 @@ class NewTenantScreen(ModalScreen[Tenant | None]):
             yield Static("", id="outcome")
             with Horizontal(id="buttons"):
                 yield Button(
-                    "Create (ctrl+s)", id="create", variant="success", disabled=True, compact=True
+                    "Create… (ctrl+s)", id="create", variant="success", disabled=True, compact=True
                 )
                 yield Button("Back (esc)", id="cancel", compact=True)
 
@@ -139,8 +156,20 @@ class NewTenantScreen(ModalScreen[Tenant | None]):
         self.query_one("#create", Button).disabled = problem is not None or self.running
 
     @on(Input.Submitted)
-    def _submitted(self) -> None:
-        self.action_create()
+    def _submitted(self, event: Input.Submitted) -> None:
+        """`enter` goes to the next field; after the last, to the Create button."""
+        event.stop()
+        fields = [self.query_one("#slug", Input), self.query_one("#name", Input)]
+        if self.app.settings.uses_platform_api:  # type: ignore[attr-defined]
+            fields.append(self.query_one("#group", Input))
+        if event.input in fields[:-1]:
+            fields[fields.index(event.input) + 1].focus()
+            return
+        create = self.query_one("#create", Button)
+        if create.disabled:
+            self.query_one("#slug", Input).focus()  # the line under it says what is wrong
+        else:
+            create.focus()
 
     @on(Button.Pressed, "#create")
     def _create_pressed(self, event: Button.Pressed) -> None:
@@ -154,13 +183,50 @@ class NewTenantScreen(ModalScreen[Tenant | None]):
 
     # -- the saga ----------------------------------------------------------------------------
 
+    def summary(self) -> Text:
+        """What creating would do with what the form holds: slug, name, group, where."""
+        settings = self.app.settings  # type: ignore[attr-defined]
+        slug = self.query_one("#slug", Input).value
+        name = self.query_one("#name", Input).value.strip()
+        lines: list[tuple[str, str]] = [("slug", slug), ("name", name or f"{slug} (the slug)")]
+        if settings.uses_platform_api:
+            group = self.query_one("#group", Input).value.strip() or settings.group
+            token = "read-only" if self.query_one("#read-only-token", Checkbox).value else "full"
+            lines += [
+                ("where", f"a new database in Turso organization {settings.turso_org}"),
+                ("group", group),
+                ("token", f"{token} access, stored in the registry"),
+            ]
+        else:
+            path = LocalProvisioner(settings.data_dir / "tenants").path(slug)
+            lines.append(("where", f"a new local file {path}"))
+        text = Text()
+        text.append("Create this tenant, migrate it and register it?\n", style="bold")
+        for label, value in lines:
+            text.append(f"\n{label:>6}  ", style="dim")
+            text.append_text(literal(value, max_len=200))
+        return text
+
     def action_create(self) -> None:
-        """Run the create saga with what the form holds."""
+        """Show what will be created; create it once the user says yes."""
         if self.running:
             return
         problem = self.problem()
         if problem is not None:
             self.notify(problem, title="New tenant", severity="warning", markup=False)
+            return
+
+        def answered(create: bool | None) -> None:
+            if create:
+                self._start()
+
+        self.app.push_screen(
+            ConfirmScreen(self.summary(), yes="Create", no="Back", title="New tenant"), answered
+        )
+
+    def _start(self) -> None:
+        """Run the create saga with what the form holds (checked again: it may have changed)."""
+        if self.running or self.problem() is not None:
             return
         for step in CREATE_STEPS:
             self._show(StepReport(step, "pending"))

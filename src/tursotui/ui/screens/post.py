@@ -13,7 +13,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Log, Static
 
 from tursotui import moderation
@@ -27,6 +26,7 @@ from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
 from tursotui.ui.widgets.text_line import TextLine
+from tursotui.ui.write_keys import WriteKeys
 
 if TYPE_CHECKING:
     from tursotui.registry import Tenant
@@ -51,11 +51,14 @@ def literal_lines(content: Any, width: int) -> list[str]:
     return wrap_lines(literal(content, multiline=True).plain, width)
 
 
-class PostScreen(Screen[None]):
+class PostScreen(WriteKeys):
     """A post in full, with its comments; moderation keys for the post, `x` for comments."""
 
     CSS_PATH = "post.tcss"
     AUTO_FOCUS = "#post-comments"
+
+    WRITE_ACTIONS = frozenset({"moderate", "mark", "delete"})
+    """Hidden and refused in a read-only session."""
 
     BINDINGS = [
         *status_bindings("Publish this post", "Archive this post", "Move this post back to draft"),

@@ -16,7 +16,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Input
 
 from tursotui import moderation
@@ -35,6 +34,7 @@ from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
 from tursotui.ui.widgets.text_line import TextLine
+from tursotui.ui.write_keys import WriteKeys
 
 if TYPE_CHECKING:
     from tursotui.db import Connection
@@ -60,11 +60,14 @@ def _close_when_opened(opening: asyncio.Future[Connection]) -> None:
         closing.add_done_callback(_closing.discard)
 
 
-class PostsScreen(Screen[None]):
+class PostsScreen(WriteKeys):
     """One tenant's posts by status, newest first, with moderation keys."""
 
     CSS_PATH = "posts.tcss"
     AUTO_FOCUS = "#posts-table"
+
+    WRITE_ACTIONS = frozenset({"moderate", "mark"})
+    """Hidden and refused in a read-only session."""
 
     BINDINGS = [
         Binding("1", "filter('draft')", "Drafts", show=False, id="posts.drafts"),

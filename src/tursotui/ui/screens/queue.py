@@ -13,7 +13,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from tursotui import queue
@@ -28,6 +27,7 @@ from tursotui.ui.post_cells import ALREADY, PAST, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
+from tursotui.ui.write_keys import WriteKeys
 
 if TYPE_CHECKING:
     from tursotui.workspace import Workspace
@@ -36,12 +36,15 @@ PREFETCH_ROWS = 10
 MODES = {"drafts": "drafts awaiting review", "comments": "newest comments"}
 
 
-class QueueScreen(Screen[None]):
+class QueueScreen(WriteKeys):
     """Drafts and newest comments across every tenant, moderated from one list."""
 
     CSS_PATH = "queue.tcss"
     AUTO_FOCUS = "#queue-table"
     HELP_TITLE = "moderation queue"
+
+    WRITE_ACTIONS = frozenset({"moderate", "mark", "delete"})
+    """Hidden and refused in a read-only session."""
 
     BINDINGS = [
         Binding(

@@ -16,7 +16,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.events import Resize
-from textual.screen import Screen
 from textual.widgets import Input
 
 from tursotui.health import STATUSES, TenantHealth, probe_all
@@ -29,6 +28,7 @@ from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
 from tursotui.ui.widgets.text_line import TextLine
+from tursotui.ui.write_keys import WriteKeys
 
 WIDE = 110
 """From this width on, the table also shows the tenant's name."""
@@ -40,13 +40,16 @@ PAINT_EVERY_S = 0.5
 """How often health answers are painted into the table while they stream in."""
 
 
-class TenantsScreen(Screen[None]):
+class TenantsScreen(WriteKeys):
     """The registry's tenants with their health: pick one to work on."""
 
     CSS_PATH = "tenants.tcss"
     HELP_TITLE = "tenants"
     PALETTE_NOUN = "tenants"
     AUTO_FOCUS = "#tenants"
+
+    WRITE_ACTIONS = frozenset({"new", "destroy", "rotate_token"})
+    """Hidden and refused in a read-only session."""
 
     BINDINGS = [
         Binding("enter", "open", "Open", tooltip="Moderate this tenant's posts", id="open"),
@@ -422,7 +425,18 @@ class TenantsScreen(Screen[None]):
         if self.app.settings.read_only:
             self.notify("Read-only session: tenants cannot be destroyed.", severity="warning")
             return
+        from tursotui.provision import destroy_refusal  # provisioning loads only when used
+
+        if self._refused(destroy_refusal(self.app.settings, row.tenant), "Destroy tenant"):
+            return
         self.app.open_screen("destroy_tenant", "DestroyTenantScreen", row.tenant)
+
+    def _refused(self, refusal: str | None, title: str) -> bool:
+        """Say why an action cannot be done here, before any confirmation asks for it."""
+        if refusal is None:
+            return False
+        self.notify(refusal, title=title, severity="warning", markup=False)
+        return True
 
     def action_new(self) -> None:
         """Create a new tenant."""
@@ -437,8 +451,13 @@ class TenantsScreen(Screen[None]):
             self.notify("Read-only session: tokens cannot be rotated.", severity="warning")
             return
         tenant = self._chosen("rotate the token of")
-        if tenant is not None:
-            self.app.open_screen("rotate_token", "RotateTokenScreen", tenant)
+        if tenant is None:
+            return
+        from tursotui.provision import rotate_refusal  # provisioning loads only when used
+
+        if self._refused(rotate_refusal(self.app.settings, tenant), "Rotate token"):
+            return
+        self.app.open_screen("rotate_token", "RotateTokenScreen", tenant)
 
     def palette_commands(self) -> Iterator[Command]:
         """Commands about the highlighted tenant, named after it."""
