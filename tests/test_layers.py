@@ -7,7 +7,8 @@ From the bottom up (a module may import its own layer and the layers below it, n
 1. `tursotui.db`: one connection interface for every libSQL URL.
 2. the domain: the session (settings, registry, tokens, workspace, audit), one tenant
    (moderation, health, indexes, migrations, backup), the fleet (fleet, fleet_migrate,
-   search, queue), the Turso Platform API and the demo fleet.
+   search, queue, and `fanout`, the one helper that asks many tenants at once), the Turso
+   Platform API and the demo fleet.
 3. the console's SQL (`tursotui.sql`) and provisioning (`tursotui.provision`), which
    know nothing of each other.
 4. the front ends: `tursotui.cli` and `tursotui.ui`.
@@ -45,6 +46,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "tursotui.backup",
         "tursotui.fleet",
         "tursotui.fleet_migrate",
+        "tursotui.fanout",
         "tursotui.search",
         "tursotui.queue",
         "tursotui.platform",

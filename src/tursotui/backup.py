@@ -30,6 +30,7 @@ from tursotui.db import Connection, LibsqlError
 from tursotui.db import errors as db_errors
 from tursotui.db.errors import describe
 from tursotui.errors import TursotuiError
+from tursotui.fanout import for_each
 from tursotui.registry import RegistryError, Tenant
 
 MANIFEST = "manifest.json"
@@ -449,29 +450,27 @@ async def backup_tenants(
     }
     names = {t.slug: file_name(t.slug, taken) for t in tenants}
     run = BackupRun(directory)
-    gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(tenant: Tenant) -> None:
-        async with gate:
-            try:
-                connection = None
-                if not tenant.broken and tenant.is_remote:
-                    connection = await connect(tenant)
-                record = await backup_tenant(
-                    tenant, connection, directory, names[tenant.slug], progress=progress
-                )
-            except (BackupError, RegistryError) as error:
-                run.failures.append(BackupFailure(tenant.slug, str(error)))
-                if progress:
-                    progress(tenant.slug, f"failed: {error}")
-            except LibsqlError as error:
-                run.failures.append(BackupFailure(tenant.slug, describe(error)))
-                if progress:
-                    progress(tenant.slug, f"failed: {describe(error)}")
-            else:
-                run.records.append(record)
+        try:
+            connection = None
+            if not tenant.broken and tenant.is_remote:
+                connection = await connect(tenant)
+            record = await backup_tenant(
+                tenant, connection, directory, names[tenant.slug], progress=progress
+            )
+        except (BackupError, RegistryError) as error:
+            run.failures.append(BackupFailure(tenant.slug, str(error)))
+            if progress:
+                progress(tenant.slug, f"failed: {error}")
+        except LibsqlError as error:
+            run.failures.append(BackupFailure(tenant.slug, describe(error)))
+            if progress:
+                progress(tenant.slug, f"failed: {describe(error)}")
+        else:
+            run.records.append(record)
 
-    await asyncio.gather(*(one(t) for t in tenants))
+    await for_each(tenants, one, concurrency)
     run.records.sort(key=lambda r: r.tenant)
     run.failures.sort(key=lambda f: f.tenant)
     if run.records:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from tursotui.audit import AuditError
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
+from tursotui.fanout import for_each
 from tursotui.moderation import (
     COMMENT_PREVIEW,
     TITLE_PREVIEW,
@@ -190,7 +191,8 @@ class MergedQueue(Generic[T]):
         while len(page) < self.page_size:
             empty = [s for s in self._sources if not s.buffer and not s.done]
             if empty:
-                await asyncio.gather(*(self._refill(s) for s in empty))
+                # The queue's one gate bounds every refill, whichever call of next_page asks.
+                await for_each(empty, self._refill, len(empty), gate=lambda _: self._gate)
                 for source in empty:
                     if source.error:
                         self.errors[source.tenant.slug] = source.error

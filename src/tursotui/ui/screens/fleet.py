@@ -9,7 +9,6 @@ fleet, create missing indexes, and open the cross-tenant moderation queue.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -25,7 +24,9 @@ from tursotui.db.errors import describe
 from tursotui.registry import RegistryError, Tenant
 from tursotui.search import search_titles
 from tursotui.ui.literal import literal
+from tursotui.ui.post_cells import status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.tenant_cells import schema_style
 from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
@@ -45,28 +46,10 @@ def _number(value: int | None) -> Text:
     )
 
 
-def _when(value: int | None) -> Text:
-    if value is None:
-        return Text("—", style="dim")
-    try:
-        return Text(datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M"))
-    except (OverflowError, OSError, ValueError):
-        return literal(value, 16)
-
-
 def _schema(label: str | None) -> Text:
     if label is None:
         return Text("—", style="dim")
-    style = (
-        "green"
-        if label == "current"
-        else "red"
-        if label in {"not migrated", "unknown"}
-        else "yellow"
-    )
-    if label == "ahead":
-        style = "magenta"
-    return Text(label, style=style)
+    return Text(label, style=schema_style(label))
 
 
 COLUMNS: tuple[tuple[str, str, int, Callable[[FleetRow], Any]], ...] = (
@@ -382,7 +365,7 @@ class FleetScreen(WriteKeys):
             _number(row.count("published")),
             _number(row.count("archived")),
             _number(row.comments),
-            _when(row.newest_activity),
+            when(row.newest_activity),
             index_cell,
             literal(row.error, 200) if row.error else Text(""),
         ]
@@ -578,8 +561,6 @@ class FleetScreen(WriteKeys):
             for post in answer.posts:
                 key = f"{len(self.hits)}"
                 self.hits[key] = (answer.tenant, str(post.id))
-                from tursotui.ui.post_cells import status_text
-
                 results.add_row(
                     literal(answer.tenant.slug, 16),
                     status_text(post.status),
