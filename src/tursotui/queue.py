@@ -204,6 +204,23 @@ class MergedQueue(Generic[T]):
         return page
 
 
+def _session_queue(
+    workspace: Workspace,
+    tenants: Iterable[Tenant],
+    fetch: Callable[[Tenant, Any, int], Awaitable[tuple[list[T], Any]]],
+    page_size: int,
+) -> MergedQueue[T]:
+    """A queue of rows that have an `order`, with the session's concurrency and timeout."""
+    return MergedQueue(
+        tenants,
+        fetch,
+        lambda row: row.order,  # type: ignore[attr-defined]
+        page_size=page_size,
+        concurrency=workspace.settings.fleet_concurrency,
+        timeout=workspace.settings.timeout,
+    )
+
+
 def drafts_queue(
     workspace: Workspace, tenants: Iterable[Tenant], *, page_size: int = PAGE_SIZE
 ) -> MergedQueue[QueuedPost]:
@@ -216,14 +233,7 @@ def drafts_queue(
         page = await fetch_posts(conn, "draft", after=cursor, limit=limit)
         return [QueuedPost(tenant, p) for p in page.posts], page.next
 
-    return MergedQueue(
-        tenants,
-        fetch,
-        lambda row: row.order,
-        page_size=page_size,
-        concurrency=workspace.settings.fleet_concurrency,
-        timeout=workspace.settings.timeout,
-    )
+    return _session_queue(workspace, tenants, fetch, page_size)
 
 
 def comments_queue(
@@ -238,14 +248,7 @@ def comments_queue(
         rows = await newest_comments(conn, tenant, after=cursor, limit=limit)
         return rows, (rows[-1].order if len(rows) == limit else None)
 
-    return MergedQueue(
-        tenants,
-        fetch,
-        lambda row: row.order,
-        page_size=page_size,
-        concurrency=workspace.settings.fleet_concurrency,
-        timeout=workspace.settings.timeout,
-    )
+    return _session_queue(workspace, tenants, fetch, page_size)
 
 
 @dataclass

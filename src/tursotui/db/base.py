@@ -70,6 +70,26 @@ class Transaction:
         await self.close()
 
 
+class RemoteTransaction(Transaction):
+    """What the network transports' transactions share: ending one is a statement sent once."""
+
+    _done: bool = False
+
+    @abstractmethod
+    async def _finish(self, sql: str) -> None:
+        """Send `COMMIT` or `ROLLBACK` (the first call only) and release the stream."""
+
+    async def commit(self) -> None:
+        await self._finish("COMMIT")
+
+    async def rollback(self) -> None:
+        await self._finish("ROLLBACK")
+
+    @property
+    def closed(self) -> bool:
+        return self._done
+
+
 class Connection(Client):
     """A connection to one libSQL database, whatever its URL.
 

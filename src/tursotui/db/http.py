@@ -29,7 +29,7 @@ import httpx
 from libsql_client import InArgs, InStatement, LibsqlError
 
 from tursotui.db import errors, hrana
-from tursotui.db.base import RemoteConnection, Transaction
+from tursotui.db.base import RemoteConnection, RemoteTransaction
 from tursotui.db.result import Result
 
 NO_INTERACTIVE_TRANSACTIONS = errors.TRANSACTION_UNSUPPORTED
@@ -271,7 +271,7 @@ class HranaHTTPConnection(RemoteConnection):
         return self._closed
 
 
-class HTTPTransaction(Transaction):
+class HTTPTransaction(RemoteTransaction):
     """An interactive transaction on a Hrana stream held by the server through the baton.
 
     BEGIN travels with the first statement; COMMIT or ROLLBACK travel with the `close` of
@@ -362,16 +362,6 @@ class HTTPTransaction(Transaction):
                     requests[:1], baton=self._baton, base_url=self._base_url
                 )
             self._conn._ok(results[0], "execute")
-
-    async def commit(self) -> None:
-        await self._finish("COMMIT")
-
-    async def rollback(self) -> None:
-        await self._finish("ROLLBACK")
-
-    @property
-    def closed(self) -> bool:
-        return self._done
 
 
 def _root_os_error(error: BaseException) -> OSError | None:

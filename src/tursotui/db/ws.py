@@ -24,7 +24,7 @@ from libsql_client.hrana.conn import HranaConn, HranaStream
 from libsql_client.hrana.convert import _error_from_proto
 
 from tursotui.db import errors, hrana
-from tursotui.db.base import RemoteConnection, Transaction
+from tursotui.db.base import RemoteConnection, RemoteTransaction
 from tursotui.db.result import Result
 from tursotui.db.urls import DatabaseURL
 from tursotui.sqltext import classify
@@ -237,7 +237,7 @@ class WebSocketConnection(RemoteConnection):
         return self._closed
 
 
-class WebSocketTransaction(Transaction):
+class WebSocketTransaction(RemoteTransaction):
     """An interactive transaction on a Hrana stream of its own."""
 
     def __init__(self, connection: WebSocketConnection) -> None:
@@ -293,16 +293,6 @@ class WebSocketTransaction(Transaction):
             with contextlib.suppress(Exception):
                 stream.close()
         await self._conn._wait(reply, writes=sql == "COMMIT")
-
-    async def commit(self) -> None:
-        await self._finish("COMMIT")
-
-    async def rollback(self) -> None:
-        await self._finish("ROLLBACK")
-
-    @property
-    def closed(self) -> bool:
-        return self._done
 
 
 def _unwrap(error: LibsqlError, name: str) -> LibsqlError:
