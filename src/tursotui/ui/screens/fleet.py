@@ -23,6 +23,7 @@ from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.registry import RegistryError, Tenant
 from tursotui.search import search_titles
+from tursotui.ui import navigation
 from tursotui.ui.literal import literal
 from tursotui.ui.post_cells import status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
@@ -484,7 +485,7 @@ class FleetScreen(WriteKeys):
             key = results.coordinate_to_cell_key(results.cursor_coordinate).row_key.value
             if key in self.hits:
                 tenant, post_id = self.hits[key]
-                self.app.open_screen("post", "PostScreen", tenant, post_id)  # type: ignore[attr-defined]
+                navigation.post(self.app, tenant, post_id)
             return
         tenant = self.current_tenant()
         if tenant is None:
@@ -494,9 +495,7 @@ class FleetScreen(WriteKeys):
                 f"{tenant.slug or 'this row'}: {tenant.problem}", severity="warning", markup=False
             )
             return
-        from tursotui.ui.screens.posts import PostsScreen
-
-        self.app.push_screen(PostsScreen(tenant))
+        navigation.posts(self.app, tenant)
 
     @on(DataTable.RowSelected, "#fleet-table")
     @on(DataTable.RowSelected, "#fleet-results")
@@ -506,7 +505,7 @@ class FleetScreen(WriteKeys):
 
     def action_queue(self) -> None:
         """The moderation queue across tenants."""
-        self.app.open_screen("queue", "QueueScreen")  # type: ignore[attr-defined]
+        navigation.queue(self.app)
 
     def action_back(self) -> None:
         """Close the search if open, else go back."""

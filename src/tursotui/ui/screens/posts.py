@@ -23,7 +23,7 @@ from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.moderation import ModerationError, PageCursor, PostFilter, PostRow
 from tursotui.registry import RegistryError
-from tursotui.ui import stale
+from tursotui.ui import navigation, stale
 from tursotui.ui.literal import literal
 from tursotui.ui.moderating import status_bindings, tenant_connection
 from tursotui.ui.post_cells import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
@@ -596,11 +596,7 @@ class PostsScreen(WriteKeys):
 
     def action_console(self) -> None:
         """Open the SQL console on this tenant."""
-        open_screen = getattr(self.app, "open_screen", None)
-        if open_screen is None:
-            self.notify("The SQL console is not available.")
-            return
-        open_screen("console", "ConsoleScreen", self.tenant)
+        navigation.console(self.app, self.tenant)
 
     def action_moderate(self, new_status: str) -> None:
         """Publish / archive / move back to draft the marked posts, or the current one."""

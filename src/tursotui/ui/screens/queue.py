@@ -20,7 +20,7 @@ from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.moderation import ModerationError, fetch_posts_by_id
 from tursotui.registry import RegistryError
-from tursotui.ui import stale
+from tursotui.ui import navigation, stale
 from tursotui.ui.literal import literal
 from tursotui.ui.moderating import status_bindings
 from tursotui.ui.post_cells import ALREADY, PAST, VERBS, status_text, when
@@ -246,7 +246,7 @@ class QueueScreen(WriteKeys):
         if item is None:
             return
         post_id = item.post.id if isinstance(item, queue.QueuedPost) else item.post_id
-        self.app.open_screen("post", "PostScreen", item.tenant, str(post_id))  # type: ignore[attr-defined]
+        navigation.post(self.app, item.tenant, str(post_id))
 
     # --- keys -----------------------------------------------------------------------
 
