@@ -17,7 +17,7 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from tursotui.audit import AuditError
 from tursotui.db import Connection, LibsqlError
@@ -204,17 +204,25 @@ class MergedQueue(Generic[T]):
         return page
 
 
+class _Ordered(Protocol):
+    @property
+    def order(self) -> tuple[int, str]: ...
+
+
+_O = TypeVar("_O", bound=_Ordered)
+
+
 def _session_queue(
     workspace: Workspace,
     tenants: Iterable[Tenant],
-    fetch: Callable[[Tenant, Any, int], Awaitable[tuple[list[T], Any]]],
+    fetch: Callable[[Tenant, Any, int], Awaitable[tuple[list[_O], Any]]],
     page_size: int,
-) -> MergedQueue[T]:
+) -> MergedQueue[_O]:
     """A queue of rows that have an `order`, with the session's concurrency and timeout."""
     return MergedQueue(
         tenants,
         fetch,
-        lambda row: row.order,  # type: ignore[attr-defined]
+        lambda row: row.order,
         page_size=page_size,
         concurrency=workspace.settings.fleet_concurrency,
         timeout=workspace.settings.timeout,
