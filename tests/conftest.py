@@ -40,7 +40,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.setenv("TURSOTUI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TURSOTUI_CONFIG_FILE", str(home / "config.toml"))
+    config = home / "config.toml"
+    config.touch()  # named by TURSOTUI_CONFIG_FILE, so it must exist (empty: no settings)
+    monkeypatch.setenv("TURSOTUI_CONFIG_FILE", str(config))
     monkeypatch.setenv("TURSOTUI_OPERATOR", "tester")
     monkeypatch.chdir(work)
     return tmp_path

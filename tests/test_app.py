@@ -267,3 +267,21 @@ async def test_an_unusable_registry_is_shown_on_the_tenants_screen(tmp_path) -> 
         assert isinstance(app.screen, TenantsScreen) and app.is_running
     assert "registry" in text and "missing.db: no database file" in text
     assert len([n for n in said if "no database file" in n]) == 1
+
+
+async def test_help_wraps_long_details_at_80_columns() -> None:
+    """The details column used to run off the box's right edge at 80x24."""
+    from textual.widgets import DataTable
+
+    from tursotui.settings import load_settings
+
+    app = make_app(load_settings())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one(DataTable)
+        assert table.virtual_size.width <= table.size.width  # nothing to scroll sideways to
+        text = screen_text(app)
+    assert "Reload the registry and ask every" in text and "tenant again" in text

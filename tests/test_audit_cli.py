@@ -89,3 +89,21 @@ async def test_audit_screen_shows_each_write_once_with_its_outcome(tmp_path):
         assert "draft → published" in text and "published → archived" in text
         assert ids["draft"][0] in text
     await workspace.close()
+
+
+async def test_at_80_columns_the_detail_line_shows_what_the_table_leaves_out(tmp_path):
+    workspace, _ids = await _log_some_writes(tmp_path)
+    app = make_test_app(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(AuditScreen())
+        await settle(app, pilot)
+        newest = settled(workspace.audit.entries())[0]
+        detail = str(app.screen.query_one("#audit-detail").render())
+        # The narrow table shows a count of rows and no outcome column in view; the
+        # highlighted entry's line has its outcome, row ids and whole time.
+        assert "failed" in detail and "rows " + ", ".join(newest.row_ids) in detail
+        assert ":" in detail.split(" · ")[0] and len(detail.split(" · ")[0].strip()) == 19
+        await pilot.press("down")
+        detail = str(app.screen.query_one("#audit-detail").render())
+        assert "ok" in detail and "published" in detail
+    await workspace.close()

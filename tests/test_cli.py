@@ -296,8 +296,9 @@ def test_the_installed_command_runs(tmp_path: Path) -> None:
     """A smoke test of the real process: entry point, exit codes, stdout/stderr split."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TURSO_", "TURSOTUI_"))} | {
         "TURSOTUI_DATA_DIR": str(tmp_path / "data"),
-        "TURSOTUI_CONFIG_FILE": str(tmp_path / "none.toml"),
+        "TURSOTUI_CONFIG_FILE": str(tmp_path / "empty.toml"),
     }
+    (tmp_path / "empty.toml").touch()
 
     def tursotui(*argv: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -319,3 +320,30 @@ def test_the_installed_command_runs(tmp_path: Path) -> None:
     missing = tursotui("tenants", "remove", "nobody")
     assert missing.returncode == 1
     assert missing.stderr == "error: no tenant 'nobody' in the registry\n"
+
+
+@pytest.mark.parametrize(
+    ("slug", "reason"),
+    [
+        ("Acme", "lowercase"),
+        ("acme_corp", "only lowercase letters, digits and dashes"),
+        ("acme-", "start or end with a dash"),
+        ("a" * 64, "at most 63"),
+    ],
+)
+def test_tenants_add_refuses_a_slug_tenants_create_would_refuse(
+    capsys: pytest.CaptureFixture[str], tenant_db: Path, slug: str, reason: str
+) -> None:
+    status, out, err = run(capsys, "tenants", "add", slug, "--url", f"file:{tenant_db}")
+    assert status == 1 and out == ""
+    assert reason in err and len(err.strip().splitlines()) == 1
+    assert run(capsys, "tenants", "--json")[1] == "[]\n"  # nothing was registered
+
+
+def test_messages_count_one_tenant_in_the_singular(
+    capsys: pytest.CaptureFixture[str], tenant_db: Path
+) -> None:
+    assert run(capsys, "tenants", "add", "far", "--url", "http://127.0.0.1:9")[0] == 0
+    _status, _out, err = run(capsys, "tenants")
+    assert "1 of 1 tenant is broken or did not answer" in err
+    assert "tenants" not in err.replace("tenants add", "")

@@ -123,6 +123,29 @@ async def test_the_apps_own_folder_is_recognised(drizzle: Path, tmp_path: Path) 
     assert await tursotui_migrate(tenant, BUILTIN_DIR) == ["0001_tursotui_indexes"]
 
 
+async def test_a_migration_that_skipped_an_index_already_built_leaves_drizzles_records(
+    drizzle: Path, tmp_path: Path
+) -> None:
+    """An index built ahead of its migration (an older index advice) is skipped, not fatal.
+
+    The records are what drizzle writes, and drizzle's migrator, run afterwards, finds the
+    tenant current: either tool continues where the other stopped.
+    """
+    from tursotui import indexes
+
+    half = first_migrations(BUILTIN_DIR, 1, tmp_path / "half")
+    tenant, reference = tmp_path / "tenant.db", tmp_path / "reference.db"
+    drizzle_migrate(drizzle, tenant, half)
+    async with await connect(f"file:{tenant}") as connection:
+        advice = await indexes.advise(connection)
+        await connection.batch([index.sql for index in advice.missing])
+    assert await tursotui_migrate(tenant, BUILTIN_DIR) == ["0001_tursotui_indexes"]
+    drizzle_migrate(drizzle, reference, BUILTIN_DIR)
+    assert fingerprint(tenant)[1] == fingerprint(reference)[1]
+    drizzle_migrate(drizzle, tenant, BUILTIN_DIR)  # nothing left to do: no error
+    assert fingerprint(tenant)[1] == fingerprint(reference)[1]
+
+
 def drizzle_read_post(runner: Path, db: Path, post_id: str) -> dict:
     done = subprocess.run(
         ["node", str(runner / "read_post.mjs"), f"file:{db}", post_id],

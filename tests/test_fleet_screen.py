@@ -29,6 +29,16 @@ def line_text(screen, selector: str) -> str:
     return str(screen.query_one(selector).render())
 
 
+async def _until_modal(pilot) -> None:
+    from tursotui.ui.screens.confirm import ConfirmScreen
+
+    for _ in range(200):
+        if isinstance(pilot.app.screen, ConfirmScreen):
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("no confirmation appeared")
+
+
 async def _settle(pilot) -> None:
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
@@ -73,22 +83,55 @@ async def test_creating_missing_indexes_from_the_fleet_asks_and_is_audited() -> 
             app.push_screen(FleetScreen())
             await _settle(pilot)
             await pilot.press("i")
-            await pilot.pause()
+            await _until_modal(pilot)
             await pilot.press("n")  # declined: nothing happens
             await _settle(pilot)
             assert rows(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_idx'") == [
                 (0,)
             ]
             await pilot.press("i")
-            await pilot.pause()
+            await _until_modal(pilot)
+            # The tenant is behind: the pending migration creates these indexes, so `i`
+            # runs it rather than creating them under the migration's own names.
+            question = str(app.screen.query_one("#confirm-message", Static).render())
+            assert "migrate (0001_tursotui_indexes)" in question
             await pilot.press("y")
             await _settle(pilot)
             table = app.screen.query_one("#fleet-table", DataTable)
             assert cell_texts(table, "indexes") == ["ok"]
+            assert cell_texts(table, "schema") == ["current"]
     finally:
         await workspace.close()
     assert rows(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_idx'") == [(4,)]
-    assert [e.status for e in workspace.audit.entries()] == ["pending", "ok"]
+    assert rows(path, "SELECT count(*) FROM __drizzle_migrations") == [(2,)]
+    entries = workspace.audit.entries()
+    assert [(e.action, e.status) for e in entries] == [("migrate", "pending"), ("migrate", "ok")]
+
+
+async def test_i_on_a_current_tenant_lacking_an_index_creates_it() -> None:
+    workspace = await open_workspace()
+    try:
+        path = await add_local(workspace, "dropped")
+        db = sqlite3.connect(path)
+        db.execute("DROP INDEX posts_author_id_idx")
+        db.commit()
+        db.close()
+        app = make_app(workspace.settings, workspace)
+        async with app.run_test(size=SIZE) as pilot:
+            app.push_screen(FleetScreen())
+            await _settle(pilot)
+            await pilot.press("i")
+            await _until_modal(pilot)
+            await pilot.press("y")
+            await _settle(pilot)
+            assert cell_texts(app.screen.query_one("#fleet-table", DataTable), "indexes") == ["ok"]
+            # Said in the progress line, not in a toast over the rows.
+            progress = line_text(app.screen, "#fleet-progress")
+            assert "Created the missing indexes on 1 tenant." in progress
+            assert not app._notifications
+    finally:
+        await workspace.close()
+    assert [e.action for e in workspace.audit.entries()] == ["create-indexes"] * 2
 
 
 async def test_search_across_tenants_lists_matches_from_each() -> None:
@@ -141,6 +184,9 @@ async def test_queue_publishes_marked_drafts_on_their_own_tenants() -> None:
                 "b draft 0",
                 "a draft 0",
             ]
+            status = line_text(screen, "#queue-status")
+            assert "Published 2 posts on 2 tenants." in status  # not a toast over the rows
+            assert not app._notifications
     finally:
         await workspace.close()
     for slug, path in paths.items():
@@ -247,7 +293,7 @@ async def test_fleet_migration_skips_past_a_failing_tenant_which_stays_unchanged
             lines = str(summary.query_one("#migration-lines", Static).render())
             assert "a: applied 1 (0001_tursotui_indexes)" in lines
             assert "bad: failed:" in lines and "posts_author_id_idx" in lines
-            assert summary.title_text == "Migrated 2 tenant(s), 1 failed"
+            assert summary.title_text == "Migrated 2 tenants, 1 failed"
             await pilot.press("escape")
             await _settle(pilot)
             table = app.screen.query_one("#fleet-table", DataTable)
@@ -290,7 +336,13 @@ async def test_cancel_keeps_the_rows_that_arrived_while_a_stalled_tenant_hangs(s
             assert "1/2 tenants answered" in line_text(screen, "#fleet-progress")
             await pilot.press("c")
             await pilot.pause()
-            assert cell_texts(table, "state") == ["ok", "…"]
+            # The stalled row says it was stopped, not `…` forever; the others stay.
+            assert cell_texts(table, "state") == ["ok", "stop"]
+            assert "stopped before it answered" in cell_texts(table, "error")[1]
+            await pilot.press("down")
+            assert "stopped before it answered" in line_text(screen, "#fleet-detail")
+            await pilot.press("o")  # sorting keeps saying so
+            assert cell_texts(table, "state") == ["ok", "stop"]
             assert cell_texts(table, "draft")[0] == "2"
             assert "cancelled" in line_text(screen, "#fleet-progress")
             assert not screen.loading
@@ -316,3 +368,22 @@ async def test_enter_on_a_queued_draft_opens_that_tenants_post() -> None:
             assert app.screen.tenant.slug == "b"
     finally:
         await workspace.close()
+
+
+async def test_at_80_columns_the_detail_line_shows_the_columns_left_out() -> None:
+    workspace = await open_workspace()
+    try:
+        fill(await add_local(workspace, "alpha"), drafts=2, published=3, comments=1)
+        app = make_app(workspace.settings, workspace)
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.push_screen(FleetScreen())
+            await _settle(pilot)
+            screen = app.screen
+            table = screen.query_one("#fleet-table", DataTable)
+            shown = {str(column.key.value) for column in table.columns.values()}
+            assert "published" not in shown and "newest" not in shown  # too narrow for them
+            detail = line_text(screen, "#fleet-detail")
+    finally:
+        await workspace.close()
+    assert "publ. 3" in detail and "arch. 0" in detail
+    assert "ms " in detail and "newest 20" in detail

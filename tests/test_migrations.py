@@ -298,3 +298,75 @@ def test_an_empty_journal_is_an_empty_folder(tmp_path: Path) -> None:
     folder = load_folder(tmp_path)
     assert folder == MigrationFolder(tmp_path, [])
     assert folder.latest is None
+
+
+# -- index advice and migrations never conflict ------------------------------------------
+
+
+def _builtin_upto(count: int) -> MigrationFolder:
+    folder = load_folder(BUILTIN_DIR)
+    return MigrationFolder(folder.path, folder.migrations[:count])
+
+
+def _records(db: Path) -> list[tuple]:
+    with sqlite3.connect(db) as raw:
+        return raw.execute(
+            "SELECT id, hash, created_at FROM __drizzle_migrations ORDER BY created_at"
+        ).fetchall()
+
+
+async def test_a_migration_finding_its_index_already_built_the_same_way_skips_it(
+    tmp_path: Path,
+) -> None:
+    """What an older `i` did: the index under the migration's own name, then `migrate`."""
+    from tursotui import indexes
+
+    tenant, reference = tmp_path / "tenant.db", tmp_path / "reference.db"
+    async with await connect(f"file:{tenant}", create=True) as connection:
+        await migrate(connection, _builtin_upto(1))
+        advice = await indexes.advise(connection)
+        await connection.batch([index.sql for index in advice.missing[:2]])  # IF NOT EXISTS
+        applied = await migrate(connection, load_folder(BUILTIN_DIR))
+        assert [m.tag for m in applied] == ["0001_tursotui_indexes"]
+        assert (await schema_state(connection, load_folder(BUILTIN_DIR))).label == "current"
+        assert (await indexes.advise(connection)).label == "ok"
+    async with await connect(f"file:{reference}", create=True) as connection:
+        await migrate(connection, load_folder(BUILTIN_DIR))
+    # The records are byte for byte what a straight run (and drizzle) writes.
+    assert _records(tenant) == _records(reference)
+    with sqlite3.connect(tenant) as raw:
+        names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert {i.name for i in indexes.wanted_indexes()} <= names
+
+
+async def test_an_index_of_that_name_built_differently_still_fails_the_migration(
+    tmp_path: Path,
+) -> None:
+    tenant = tmp_path / "tenant.db"
+    async with await connect(f"file:{tenant}", create=True) as connection:
+        await migrate(connection, _builtin_upto(1))
+        await connection.execute('CREATE INDEX "posts_status_published_at_idx" ON posts (title)')
+        with pytest.raises(MigrationError, match="already exists"):
+            await migrate(connection, load_folder(BUILTIN_DIR))
+        assert (await schema_state(connection, load_folder(BUILTIN_DIR))).label == "behind by 1"
+
+
+async def test_missing_indexes_a_pending_migration_creates_are_planned_as_that_migration(
+    tmp_path: Path,
+) -> None:
+    from tursotui import indexes
+
+    behind, dropped = tmp_path / "behind.db", tmp_path / "dropped.db"
+    folder = load_folder(BUILTIN_DIR)
+    async with await connect(f"file:{behind}", create=True) as connection:
+        await migrate(connection, _builtin_upto(1))
+        advice = await indexes.advise(connection)
+        plan = await indexes.plan(connection, advice.missing, folder)
+    assert [m.tag for m in plan.migrations] == ["0001_tursotui_indexes"]
+    assert set(plan.covered) == set(advice.missing) and plan.create == ()
+    async with await connect(f"file:{dropped}", create=True) as connection:
+        await migrate(connection, folder)
+        await connection.execute("DROP INDEX posts_author_id_idx")  # current, one dropped
+        advice = await indexes.advise(connection)
+        plan = await indexes.plan(connection, advice.missing, folder)
+    assert plan.migrations == () and [i.name for i in plan.create] == ["posts_author_id_idx"]

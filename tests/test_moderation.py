@@ -296,3 +296,56 @@ async def test_bulk_publish_on_sqld_is_one_http_request(slow_proxy, audit):
     assert await remote_rows(
         slow_proxy.url, "SELECT count(*) FROM posts WHERE status = 'published'"
     ) == [(20,)]
+
+
+# -- control characters in previews ----------------------------------------------------
+
+_NUL_TITLE = "before\x00after"
+
+
+async def _nul_previews(conn) -> tuple[str, str]:
+    """Insert a post and comment holding NUL through `conn`; their previews as lists read them."""
+    await conn.execute(
+        "INSERT INTO users (id, email, name, created_at) VALUES ('u-nul', 'n@x', 'N', 1)"
+    )
+    await conn.execute(
+        "INSERT INTO posts (id, title, content, author_id, published_at, status) "
+        "VALUES ('p-nul', ?, 'body', 'u-nul', NULL, 'draft')",
+        [_NUL_TITLE],
+    )
+    await conn.execute(
+        "INSERT INTO comments (id, content, post_id, author_id, created_at) "
+        "VALUES ('c-nul', ?, 'p-nul', 'u-nul', 5)",
+        ["one\x00two"],
+    )
+    listed = await moderation.fetch_posts_by_id(conn, ["p-nul"])
+    comments = await moderation.fetch_comments(conn, "p-nul")
+    return listed["p-nul"].title, comments.comments[0].content
+
+
+async def test_list_previews_keep_text_after_a_nul_in_a_file(tmp_path: Path):
+    """SQLite's substr() stops at NUL: the list showed `before`, the post screen the whole title."""
+    path = tmp_path / "nul.db"
+    await make_tenant(path)
+    conn = await connect(f"file:{path}", name="nul")
+    try:
+        assert await _nul_previews(conn) == (_NUL_TITLE, "one\x00two")
+        page = await moderation.fetch_posts(conn, "draft")
+        assert [p.title for p in page.posts] == [_NUL_TITLE]
+        long_title = "x" * (moderation.TITLE_PREVIEW * 4 + 1)  # more bytes than a preview can hold
+        await conn.execute("UPDATE posts SET title = ? WHERE id = 'p-nul'", [long_title])
+        listed = await moderation.fetch_posts_by_id(conn, ["p-nul"])
+        assert listed["p-nul"].title == "x" * moderation.TITLE_PREVIEW  # long ones still cut
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("server", ["own_sqld", "tursodb"])
+async def test_list_previews_keep_text_after_a_nul_on_servers(server, request):
+    url = request.getfixturevalue(server).http_url
+    await fill_remote(url)
+    conn = await connect(url, name="remote")
+    try:
+        assert await _nul_previews(conn) == (_NUL_TITLE, "one\x00two")
+    finally:
+        await conn.close()

@@ -126,9 +126,11 @@ async def test_p_on_a_published_post_says_so_and_is_not_audited(tmp_path):
         await settle(app, pilot)
         await pilot.press("p", "enter", "p")  # on the list, then on the post screen
         await settle(app, pilot)
-        messages = [n.message for n in app._notifications]
-        assert sum("already published: nothing written" in m for m in messages) == 2
-        assert not any(m.startswith("Published") for m in messages)
+        # Said in each screen's status line (not in toasts over the rows).
+        said = [screen.feedback.plain for screen in app.screen_stack[-2:]]
+        assert all("already published: nothing written" in s for s in said), said
+        assert not any("Published" in s for s in said)
+        assert not app._notifications
     assert workspace.audit.entries() == []
     assert rows(path, "SELECT * FROM posts ORDER BY id") == before
     await workspace.close()

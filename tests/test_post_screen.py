@@ -49,7 +49,7 @@ async def test_post_shows_metadata_content_and_comments_newest_first(tmp_path):
         await _open_post(app, pilot, workspace, ids["published"][0])
         text = screen_text(app)
         assert "published 1" in text and "body of published 1" in text
-        assert "Author 1" in text and "3 comment(s)" in text
+        assert "Author 1" in text and "3 comments" in text
         assert text.index("comment 2 on") < text.index("comment 1 on") < text.index("comment 0 on")
     await workspace.close()
 
@@ -73,7 +73,7 @@ async def test_x_deletes_the_current_comment_after_confirmation(tmp_path):
         await settle(app, pilot)
         assert rows(path, "SELECT count(*) FROM comments WHERE id = ?", (first,)) == [(0,)]
         assert first not in _comment_ids(app) and len(_comment_ids(app)) == 2
-        assert "2 comment(s)" in screen_text(app)
+        assert "2 comments" in screen_text(app)
         last = workspace.audit.entries()[-1]
         assert (last.action, last.status, last.row_ids) == ("delete-comment", "ok", [first])
     await workspace.close()

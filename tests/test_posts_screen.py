@@ -147,7 +147,7 @@ async def test_conflict_is_reported_and_reloaded_not_overwritten(tmp_path):
         await pilot.press("p")
         await settle(app, pilot)
         assert rows(path, "SELECT status FROM posts WHERE id = ?", (target,)) == [("archived",)]
-        assert any("changed by someone else" in n.message for n in app._notifications)
+        assert "changed by someone else" in app.screen.feedback.plain  # in the status line
         first_row = _table(app).get_row_at(0)
         assert first_row[1].plain == "archived"  # reloaded as it is now
         assert workspace.audit.entries()[-1].row_ids == []
@@ -315,7 +315,7 @@ async def test_remote_publish_bulk_conflict_in_one_request(tmp_path, slow_proxy)
         assert statuses[ids["draft"][1]] == "archived"  # changed underneath: left alone
         assert statuses[ids["draft"][2]] == "published"
         assert statuses[ids["draft"][3]] == "draft"
-        assert any("changed by someone else" in n.message for n in app._notifications)
+        assert "changed by someone else" in app.screen.feedback.plain  # in the status line
         assert _shown_ids(app) == [ids["draft"][3]]
         last = workspace.audit.entries()[-1]
         assert last.status == "ok" and set(last.row_ids) == {ids["draft"][0], ids["draft"][2]}
@@ -428,4 +428,30 @@ async def test_a_first_page_asked_for_early_is_not_shown_for_another_filter(tmp_
         await settle(app, pilot)
         assert _shown_ids(app) == ids["published"]
         assert "4 of 4 posts shown" in screen_text(app)
+    await workspace.close()
+
+
+async def test_a_title_with_nul_is_listed_whole_as_the_post_screen_shows_it(tmp_path):
+    workspace, (path, ids), app = await _open(tmp_path, dict(drafts=1))
+    db = sqlite3.connect(path)
+    db.execute("UPDATE posts SET title = ? WHERE id = ?", ("cut\x00here", ids["draft"][0]))
+    db.commit()
+    db.close()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _start(app, pilot, workspace)
+        assert "cut␀here" in screen_text(app)
+    await workspace.close()
+
+
+async def test_what_a_write_did_is_said_in_the_status_line_not_a_toast(tmp_path):
+    """A toast sat over the rows being worked on for seconds after every action."""
+    workspace, (path, _ids), app = await _open(tmp_path, dict(drafts=3))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _start(app, pilot, workspace)
+        await pilot.press("p")
+        await settle(app, pilot)
+        assert rows(path, "SELECT count(*) FROM posts WHERE status = 'published'") == [(1,)]
+        status = str(app.screen.query_one("#posts-status").render())
+        assert "Published 1 post on acme." in status
+        assert not app._notifications
     await workspace.close()

@@ -40,7 +40,7 @@ def test_create_makes_a_local_tenant_that_drizzle_finds_up_to_date(
     assert main(["tenants", "create", "acme", "--name", "Acme Inc"]) == 0
     err = capsys.readouterr().err
     assert "creating tenant acme in a local file" in err
-    assert "  migrate ... ok (2 migration(s) applied)" in err
+    assert "  migrate ... ok (2 migrations applied)" in err
     assert "  register ... ok" in err
     path = data_dir() / "tenants" / "acme.db"
     assert registry_rows() == [("acme", "Acme Inc", f"file:{path}")]

@@ -128,3 +128,136 @@ async def test_a_dead_tenant_is_reported_and_the_queue_goes_on() -> None:
         await workspace.close()
     assert len(page) == 6
     assert "dead" in merged.errors
+
+
+# -- a slow or hung tenant costs only itself ------------------------------------------------
+
+import time  # noqa: E402
+
+import pytest  # noqa: E402
+
+import fleet_fixtures  # noqa: E402
+from shell_fixtures import silent_url_fixture  # noqa: E402, F401 - the silent_url fixture
+
+fleet_sqld = fleet_fixtures.fleet_sqld
+slow_proxy = fleet_fixtures.slow_proxy
+sqld_tenant_url = fleet_fixtures.sqld_tenant_url
+
+
+async def _fill_remote_drafts(url: str, times: list[int]) -> set[str]:
+    """Drafts on the sqld tenant, one per time; their ids."""
+    import uuid
+
+    from tursotui.db import connect
+
+    author = str(uuid.uuid4())
+    ids = [str(uuid.uuid4()) for _ in times]
+    conn = await connect(url, name="late")
+    try:
+        await conn.batch(
+            ["DELETE FROM comments", "DELETE FROM posts", "DELETE FROM users"]
+            + [("INSERT INTO users VALUES (?, ?, ?, ?)", [author, "l@x", "Late", BASE_TIME])]
+            + [
+                (
+                    "INSERT INTO posts VALUES (?, ?, 'body', ?, ?, 'draft')",
+                    [post_id, f"late {n}", author, when],
+                )
+                for n, (post_id, when) in enumerate(zip(ids, times, strict=True))
+            ]
+        )
+    finally:
+        await conn.close()
+    return set(ids)
+
+
+@pytest.mark.servers
+async def test_a_slow_tenant_fills_in_among_the_rows_already_shown(
+    sqld_tenant_url: str, slow_proxy
+) -> None:
+    workspace = await open_workspace(timeout=10.0)
+    try:
+        _paths, ids = await _fleet(workspace, n=2, drafts=6, comments=0)
+        # The slow tenant's drafts fall between the others' (they are a minute apart).
+        late_ids = await _fill_remote_drafts(
+            sqld_tenant_url, [BASE_TIME + 30 + k * 60 for k in range(10)]
+        )
+        await workspace.registry.add("late", slow_proxy.url)
+        slow_proxy.delay(1500)
+        merged = queue.drafts_queue(workspace, await workspace.registry.tenants())
+        start = time.perf_counter()
+        page = await merged.next_page(patience=0.3)
+        first = time.perf_counter() - start
+        assert first < 1.2, first  # not held until the slow tenant answers
+        assert merged.waiting == ["late"]
+        assert {row.tenant.slug for row in page} == {"t0", "t1"} and len(page) == 12
+        arrived = await merged.arrivals()
+        assert arrived and {row.tenant.slug for row in arrived} == {"late"}
+        floor = min(row.order for row in page)
+        assert all(row.order >= floor for row in arrived)  # they belong among those shown
+        rest = []
+        while not merged.exhausted:
+            more = await merged.next_page(patience=0.3)
+            rest.extend(more)
+            rest.extend(await merged.arrivals())
+            if not more and not merged.waiting:
+                break
+    finally:
+        slow_proxy.pass_through()
+        await workspace.close()
+    everything = page + arrived + rest
+    keys = [row.key for row in everything]
+    assert len(keys) == len(set(keys))  # nothing twice
+    expected = {("late", i) for i in late_ids} | {
+        (slug, i) for slug, by_kind in ids.items() for i in by_kind["draft"]
+    }
+    assert set(keys) == expected  # nothing lost
+    # Shown newest first once sorted the way the screen shows them; later pages are older.
+    assert all(row.order < floor for row in rest if row.tenant.slug != "late")
+
+
+@pytest.mark.servers
+async def test_the_queue_screen_shows_answered_tenants_while_one_hangs(
+    silent_url: str, sqld_tenant_url: str, slow_proxy
+) -> None:
+    """One hung tenant (never answers) and one slow one: rows long before the 4 s timeout."""
+    from textual.widgets import DataTable, Static
+
+    from tursotui.ui.app import make_app
+    from tursotui.ui.screens.queue import QueueScreen
+
+    workspace = await open_workspace(timeout=4.0)
+    try:
+        await _fleet(workspace, n=2, drafts=3, comments=0)
+        await _fill_remote_drafts(sqld_tenant_url, [BASE_TIME + 30 + k * 60 for k in range(3)])
+        await workspace.registry.add("hung", silent_url)
+        await workspace.registry.add("late", slow_proxy.url)
+        slow_proxy.delay(1200)
+        app = make_app(workspace.settings, workspace)
+        async with app.run_test(size=(120, 30)) as pilot:
+            screen = QueueScreen()
+            start = time.perf_counter()
+            app.push_screen(screen)
+            await pilot.pause()
+            table = screen.query_one("#queue-table", DataTable)
+
+            def status() -> str:
+                return str(screen.query_one("#queue-status", Static).render())
+
+            while table.row_count < 6 and time.perf_counter() - start < 10:
+                await pilot.pause(0.05)
+            shown_after = time.perf_counter() - start
+            assert table.row_count == 6 and shown_after < 2.0, shown_after
+            assert "waiting for hung" in status() or "waiting for late, hung" in status()
+            while table.row_count < 9 and time.perf_counter() - start < 10:
+                await pilot.pause(0.05)
+            assert table.row_count == 9  # the slow tenant's rows, among the others
+            times = [screen.items[str(r.key.value)].order for r in table.ordered_rows]
+            assert times == sorted(times, reverse=True)
+            assert "hung" in status()
+            while "failed" not in status() and time.perf_counter() - start < 10:
+                await pilot.pause(0.1)
+            assert "1 tenant failed: hung: no answer within 4 s" in status()
+            assert "waiting" not in status()
+    finally:
+        slow_proxy.pass_through()
+        await workspace.close()

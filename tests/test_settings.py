@@ -190,3 +190,32 @@ def test_a_home_relative_data_dir_is_expanded(
     settings = load_settings()
     assert settings.data_dir == isolated_env / "home" / "fleet"
     assert settings.migrations_dir == isolated_env / "home" / "app" / "drizzle"
+
+
+def test_a_config_file_named_by_the_environment_must_exist(tmp_path: Path, monkeypatch) -> None:
+    missing = tmp_path / "typo.toml"
+    monkeypatch.setenv("TURSOTUI_CONFIG_FILE", str(missing))
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert str(missing) in message and "TURSOTUI_CONFIG_FILE" in message
+    assert "does not exist" in message
+    monkeypatch.setenv("TURSOTUI_CONFIG_FILE", str(tmp_path))  # a directory
+    with pytest.raises(SettingsError, match="is not a file"):
+        load_settings()
+    # The default file in the config dir may well be absent: no settings, no error.
+    monkeypatch.delenv("TURSOTUI_CONFIG_FILE")
+    assert load_settings().registry_table == "organizations"
+
+
+def test_the_registry_says_where_it_came_from(isolated_env: Path, monkeypatch) -> None:
+    assert load_settings().registry_origin.startswith("the default")
+    path = write_toml('registry_url = "file:from-toml.db"\n')
+    assert load_settings().registry_origin == f"config file {path}"
+    Path(".env.local").write_text("TURSO_DATABASE_URL=file:app.db\n")
+    write_toml("")
+    assert load_settings().registry_origin == ".env.local file (TURSO_DATABASE_URL)"
+    monkeypatch.setenv("TURSOTUI_REGISTRY_URL", "file:env.db")
+    settings = load_settings()
+    assert settings.registry_location == "file:env.db"
+    assert settings.registry_origin == "environment variable TURSOTUI_REGISTRY_URL"

@@ -85,8 +85,18 @@ async def _open_fleet(pilot) -> None:
 
 
 async def _pin_latency(pilot) -> None:
-    table = pilot.app.screen.query_one("#fleet-table", DataTable)
+    import dataclasses
+
+    screen = pilot.app.screen
+    # Narrow terminals show the latency on the detail line, from the row's health.
+    for key, row in list(screen.rows.items()):
+        if row.health.latency_ms is not None:
+            health = dataclasses.replace(row.health, latency_ms=1.0)
+            screen.rows[key] = dataclasses.replace(row, health=health)
+    screen.show_detail()
+    table = screen.query_one("#fleet-table", DataTable)
     if "latency" not in table.columns:
+        await pilot.pause()
         return
     for row in table.ordered_rows:
         if str(table.get_cell(row.key, "latency")).strip() not in {"", "—"}:

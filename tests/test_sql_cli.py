@@ -134,3 +134,20 @@ def test_history_is_shared_with_the_console(tenant, capsys):
     sql(capsys, "acme", "SELECT count(*) FROM users")
     entries = History.for_tenant(load_settings().data_dir, "acme").entries()
     assert entries[0].sql == "SELECT count(*) FROM users" and entries[0].ok
+
+
+def test_json_escapes_del_and_c1_controls_as_the_table_does(tenant, capsys):
+    """U+009B is a one-byte CSI: printed raw, the terminal would obey what follows it."""
+    code, out, _ = sql(
+        capsys,
+        "acme",
+        "SELECT 'a' || char(127) || 'b' || char(155) || '2J' || char(8238) AS t",
+        "--format",
+        "json",
+    )
+    assert code == 0
+    assert json.loads(out) == [{"t": "a\x7fb\x9b2J\u202e"}]
+    assert not any(0x7F <= ord(ch) <= 0x9F or ch == "\u202e" for ch in out)
+    assert "\\u009b" in out and "\\u007f" in out
+    code, out, _ = sql(capsys, "acme", "SELECT char(155) AS t", "--format", "table")
+    assert code == 0 and "\x9b" not in out

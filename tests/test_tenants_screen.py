@@ -389,3 +389,113 @@ async def test_a_tenant_on_a_real_sqld_is_remote_reachable_and_counted(jwt_sqld)
     line = next(line for line in text.splitlines() if " remote " in line)
     assert "☁ 127.0.0.1" in line and " ms" in line and "current" in line
     assert token not in text
+
+
+# --- schema drift the migrations cannot see ---------------------------------------------------
+
+
+def _rename_title(path) -> bytes:
+    """Rename `posts.title` by hand (migrations still read `current`); the bytes after."""
+    db = sqlite3.connect(path)
+    try:
+        db.execute("ALTER TABLE posts RENAME COLUMN title TO headline")
+        db.commit()
+    finally:
+        db.close()
+    return path.read_bytes()
+
+
+async def test_probe_says_which_columns_the_screens_need_are_missing() -> None:
+    fleet = await build_fleet(broken=False)
+    before = _rename_title(fleet.paths["acme"])
+    workspace = await Workspace.open(fleet.settings)
+    try:
+        acme = await probe(workspace, await workspace.registry.get("acme"))
+        globex = await probe(workspace, await workspace.registry.get("globex"))
+    finally:
+        await workspace.close()
+    assert acme.reachable and acme.schema == "current"
+    assert acme.error is not None and "posts lacks title" in acme.error
+    assert globex.error is None
+    assert fleet.paths["acme"].read_bytes() == before  # reading changed nothing
+
+
+async def test_a_tenant_lacking_a_needed_column_is_flagged_on_its_row() -> None:
+    fleet = await build_fleet(broken=False)
+    _rename_title(fleet.paths["acme"])
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+        acme = next(line for line in text.splitlines() if " acme " in line)
+        assert "⚠" in acme
+        assert "posts lacks title" in text  # the detail line of the highlighted row
+
+
+def test_tenants_json_names_the_missing_column(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from tursotui.cli import main
+
+    fleet = asyncio.run(build_fleet(broken=False))
+    _rename_title(fleet.paths["acme"])
+    assert main(["tenants", "--json"]) == 0
+    records = {r["slug"]: r for r in json.loads(capsys.readouterr().out)}
+    assert "posts lacks title" in records["acme"]["error"]
+    assert records["globex"]["error"] is None
+
+
+# --- a fresh install --------------------------------------------------------------------------
+
+
+async def test_a_fresh_home_says_how_to_start_and_which_registry_is_open(isolated_env) -> None:
+    from tursotui.settings import load_settings
+
+    settings = load_settings()
+    app = make_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+    assert "No tenants in this registry yet" in text
+    assert "tursotui demo" in text and " n " in text
+    assert "registry.db" in text and "the default" in text  # which registry, and why
+    assert "TURSOTUI_REGISTRY_URL" in text  # how it is looked for
+    header = text.splitlines()[0]
+    assert "registry.db (default)" in header
+    assert "0 tenants" in text
+
+
+async def test_the_header_names_a_registry_given_in_the_environment(monkeypatch) -> None:
+    fleet = await build_fleet(slugs=("acme",), broken=False)
+    registry = fleet.settings.data_dir / "registry.db"
+    monkeypatch.setenv("TURSOTUI_REGISTRY_URL", f"file:{registry}")
+    from tursotui.settings import load_settings
+
+    app = make_app(load_settings())
+    async with app.run_test(size=(120, 24)) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+    assert "($TURSOTUI_REGISTRY_URL)" in text.splitlines()[0]
+    assert "No tenants" not in text
+    assert "1 tenant │" in text and "1 tenants" not in text
+
+
+async def test_six_digit_counts_fit_at_80_columns_and_the_detail_line_has_them_exact() -> None:
+    fleet = await build_fleet(slugs=("acme",), broken=False)
+    db = sqlite3.connect(fleet.paths["acme"])
+    db.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 250000) "
+        "INSERT INTO posts (id, title, content, author_id, status) "
+        "SELECT 'bulk-' || i, 't', 'c', 'nobody', 'draft' FROM n"
+    )
+    db.commit()
+    db.close()
+    drafts = db_counts(fleet.paths["acme"])["draft"]
+    assert drafts > 250_000
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+    row = next(line for line in text.splitlines() if " acme " in line)
+    assert f"{drafts // 1000}k" in row and "250,…" not in row
+    assert f"draft {drafts:,}" in text  # the detail line of the highlighted row

@@ -17,6 +17,7 @@ from tursotui.audit import AuditError
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.fanout import bounded
+from tursotui.indexes import IndexAdviceError, IndexPlan, create_missing
 from tursotui.migrations import MigrationError, MigrationFolder, load_folder, migrate, schema_state
 from tursotui.registry import RegistryError, Tenant
 
@@ -128,6 +129,37 @@ async def migrate_tenant(
         return TenantMigration(tenant, FAILED, error=describe(error), dry_run=dry_run)
 
 
+async def apply_index_plan(
+    workspace: Workspace, tenant: Tenant, plan: IndexPlan, folder: MigrationFolder
+) -> str:
+    """Give a tenant its missing indexes as `plan` says: its migrations first, then the rest.
+
+    Each step is in the audit log (`migrate`, `create-indexes`) before it is sent.
+
+    Returns:
+        What was done, for people (`migrated (0001_x); created posts(a)`).
+
+    Raises:
+        IndexAdviceError: a step failed (the message says which and why); a failed
+            migration leaves the tenant as it was, and no index is created after it.
+        AuditError: the audit log cannot be written; nothing was sent.
+    """
+    done: list[str] = []
+    if plan.migrations:
+        outcome = await migrate_tenant(workspace, tenant, folder)
+        if not outcome.ok:
+            raise IndexAdviceError(f"{tenant.slug}: migrating {outcome.summary}")
+        done.append(f"migrated ({', '.join(outcome.tags)})" if outcome.tags else "migrated")
+    if plan.create:
+        try:
+            connection = await workspace.connection(tenant)
+        except (LibsqlError, RegistryError) as error:
+            raise IndexAdviceError(describe(error)) from None
+        await create_missing(connection, workspace.audit, tenant.slug, plan.create)
+        done.append("created " + ", ".join(index.label for index in plan.create))
+    return "; ".join(done)
+
+
 async def migrate_fleet(
     workspace: Workspace,
     tenants: Iterable[Tenant],
@@ -179,6 +211,7 @@ __all__ = [
     "CURRENT",
     "FAILED",
     "TenantMigration",
+    "apply_index_plan",
     "migrate_fleet",
     "migrate_tenant",
 ]

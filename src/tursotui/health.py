@@ -38,6 +38,20 @@ with the UI, on machines with a handful of cores.
 COUNTS_SQL = "SELECT status, count(*) FROM posts GROUP BY status"
 """Served from the built-in `posts(status, published_at)` index without reading the posts."""
 
+NEEDED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "users": ("id", "name", "email"),
+    "posts": ("id", "title", "content", "author_id", "published_at", "status"),
+    "comments": ("id", "content", "post_id", "author_id", "created_at"),
+}
+"""The columns the moderation screens read, per table: a tenant whose schema drifted
+(a column renamed by hand) reads as `current` by its migrations yet fails when opened."""
+
+COLUMNS_SQL = (
+    "SELECT m.name, p.name FROM sqlite_schema AS m JOIN pragma_table_info(m.name) AS p "
+    "WHERE m.type = 'table' AND m.name IN ('users', 'posts', 'comments')"
+)
+"""The needed tables' columns in one read-only query (no table is touched, only the schema)."""
+
 
 @dataclass(frozen=True)
 class TenantHealth:
@@ -124,23 +138,28 @@ async def _probe(
         await connection.execute("SELECT 1")
         return (time.perf_counter() - start) * 1000
 
-    questions = (ping, lambda: _counts(connection), lambda: _schema(connection, folder))
+    questions = (
+        ping,
+        lambda: _counts(connection),
+        lambda: _schema(connection, folder),
+        lambda: _missing_columns(connection),
+    )
     if tenant.is_remote:
         # Asked together: a remote tenant answers in two round trips (the schema needs
-        # two queries in a row) instead of four one after the other.
-        latency, counts, schema = await asyncio.gather(
+        # two queries in a row) instead of five one after the other.
+        latency, counts, schema, columns = await asyncio.gather(
             *(ask() for ask in questions), return_exceptions=True
         )
     else:
         # A local tenant runs them one by one on its thread anyway; asking in order
         # spares the event loop the extra tasks.
-        latency, counts, schema = [await _outcome(ask()) for ask in questions]
+        latency, counts, schema, columns = [await _outcome(ask()) for ask in questions]
     if isinstance(latency, BaseException):
         if not isinstance(latency, LibsqlError):
             raise latency
         return TenantHealth(tenant, reachable=False, error=describe(latency))
     problems: list[str] = []
-    for answer in (counts, schema):
+    for answer in (counts, schema, columns):
         if isinstance(answer, LibsqlError):
             problems.append(_short(answer))
         elif isinstance(answer, str):
@@ -172,6 +191,31 @@ async def _counts(connection: Connection) -> dict[str, int]:
         key = "NULL" if status is None else str(status)
         counts[key] = counts.get(key, 0) + int(count or 0)
     return counts
+
+
+async def _missing_columns(connection: Connection) -> str | None:
+    """What the screens need and the tenant lacks (`posts lacks title`), or None.
+
+    A tenant with none of the tables is left to the counts (`no posts table`) and the
+    migrations label (`not migrated`), which already say so.
+    """
+    present: dict[str, set[str]] = {}
+    for table, column in (await connection.execute(COLUMNS_SQL)).rows:
+        present.setdefault(str(table).lower(), set()).add(str(column).lower())
+    if not present:
+        return None
+    problems = []
+    for table, needed in NEEDED_COLUMNS.items():
+        if table not in present:
+            if table != "posts":  # the counts report a missing posts table
+                problems.append(f"no {table} table")
+            continue
+        lacking = [column for column in needed if column not in present[table]]
+        if lacking:
+            problems.append(f"{table} lacks {', '.join(lacking)}")
+    if not problems:
+        return None
+    return "; ".join(problems) + " (the moderation screens need them)"
 
 
 async def _schema(connection: Connection, folder: MigrationFolder | str) -> SchemaState | str:

@@ -19,6 +19,7 @@ from tursotui.audit import AuditLog
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
 from tursotui.errors import TursotuiError
+from tursotui.migrations import Migration, MigrationFolder, load_folder, schema_state
 
 
 class IndexAdviceError(TursotuiError):
@@ -101,8 +102,6 @@ def parse_indexes(sql: str) -> list[WantedIndex]:
 @cache
 def wanted_indexes() -> tuple[WantedIndex, ...]:
     """The non-unique indexes the built-in migrations create (unique ones are the app's schema)."""
-    from tursotui.migrations import load_folder
-
     folder = load_folder(None)
     wanted: list[WantedIndex] = []
     for migration in folder.migrations:
@@ -156,6 +155,61 @@ def advice_from_schema(
     return IndexAdvice(tuple(missing), tuple(no_table))
 
 
+@dataclass(frozen=True)
+class IndexPlan:
+    """How to give one tenant its missing indexes without ever conflicting with its migrations.
+
+    Attributes:
+        migrations: Pending migrations to apply first (all of them, in order, as drizzle
+            would): at least one of them creates some of the missing indexes.
+        covered: The missing indexes those migrations create.
+        create: The missing indexes no pending migration creates, made with
+            `CREATE INDEX IF NOT EXISTS`.
+    """
+
+    migrations: tuple[Migration, ...]
+    covered: tuple[WantedIndex, ...]
+    create: tuple[WantedIndex, ...]
+
+
+def plan_missing(missing: tuple[WantedIndex, ...], pending: Iterable[Migration]) -> IndexPlan:
+    """Split a tenant's missing indexes between its pending migrations and plain creation.
+
+    Creating an index that a pending migration creates with a plain `CREATE INDEX` (the
+    same name) would make that migration fail; one on the same columns under another
+    name would be built twice. Either way, the migration is the way to get it.
+
+    Args:
+        missing: What the advice says the tenant lacks.
+        pending: The tenant's pending migrations (`SchemaState.pending`), oldest first.
+    """
+    pending = tuple(pending)
+    from_migrations = [index for m in pending for index in parse_indexes(m.sql)]
+    names = {index.name.lower() for index in from_migrations}
+    shapes = {
+        (index.table.lower(), tuple(c.lower() for c in index.columns)) for index in from_migrations
+    }
+    covered = tuple(
+        index
+        for index in missing
+        if index.name.lower() in names
+        or (index.table.lower(), tuple(c.lower() for c in index.columns)) in shapes
+    )
+    create = tuple(index for index in missing if index not in covered)
+    return IndexPlan(pending if covered else (), covered, create)
+
+
+async def plan(
+    connection: Connection, missing: tuple[WantedIndex, ...], folder: MigrationFolder
+) -> IndexPlan:
+    """`plan_missing` for one tenant against the session's migrations folder.
+
+    Raises:
+        LibsqlError: the tenant's migrations cannot be read.
+    """
+    return plan_missing(missing, (await schema_state(connection, folder)).pending)
+
+
 async def create_missing(
     connection: Connection, audit: AuditLog, tenant_slug: str, indexes: tuple[WantedIndex, ...]
 ) -> list[str]:
@@ -186,10 +240,13 @@ async def create_missing(
 __all__ = [
     "IndexAdvice",
     "IndexAdviceError",
+    "IndexPlan",
     "WantedIndex",
     "advice_from_schema",
     "advise",
     "create_missing",
     "parse_indexes",
+    "plan",
+    "plan_missing",
     "wanted_indexes",
 ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,35 @@ CREATE_MIGRATIONS_TABLE = (
     "\t\t\tcreated_at numeric\n"
     "\t\t)"
 )
+
+
+_SINGLE_INDEX = re.compile(
+    r"\s*CREATE\s+(UNIQUE\s+)?INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?([`\"\[]?)(\w+)[`\"\]]?\s+"
+    r"ON\s+[`\"\[]?(\w+)[`\"\]]?\s*\(([^()]*)\)\s*;?\s*",
+    re.IGNORECASE,
+)
+"""One whole `CREATE INDEX` statement on plain columns (no WHERE clause, no expressions)."""
+
+
+def index_definition(sql: str) -> tuple[bool, str, str, tuple[str, ...]] | None:
+    """What a lone `CREATE INDEX` statement defines, normalised for comparison, or None.
+
+    Returns (unique, name, table, columns) with names unquoted and lower-cased and each
+    column's own words (`DESC`, `COLLATE nocase`) kept, so two statements that build the
+    same index compare equal however they quote names or spell `IF NOT EXISTS`.
+    """
+    match = _SINGLE_INDEX.fullmatch(sql)
+    if match is None:
+        return None
+    unique, _quote, name, table, columns = match.groups()
+    parts = []
+    for column in columns.split(","):
+        words = column.split()
+        if not words:
+            return None
+        words[0] = words[0].strip('`"[]')
+        parts.append(" ".join(words).lower())
+    return bool(unique), name.lower(), table.lower(), tuple(parts)
 
 
 class MigrationError(TursotuiError):
@@ -197,6 +227,23 @@ async def schema_state(connection: Connection, folder: MigrationFolder) -> Schem
     )
 
 
+async def _present_indexes(connection: Connection) -> dict[str, str]:
+    """The tenant's indexes by lower-cased name, with the SQL that built each."""
+    result = await connection.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    )
+    return {str(name).lower(): str(sql) for name, sql in result.rows}
+
+
+def _already_built(statement: str, present: dict[str, str]) -> bool:
+    """Whether `statement` creates an index the tenant already has, defined identically."""
+    wanted = index_definition(statement)
+    if wanted is None:
+        return False
+    existing = present.get(wanted[1])
+    return existing is not None and index_definition(existing) == wanted
+
+
 async def migrate(
     connection: Connection, folder: MigrationFolder, *, dry_run: bool = False
 ) -> list[Migration]:
@@ -217,9 +264,23 @@ async def migrate(
         )
     if dry_run or not state.pending:
         return state.pending
+    try:
+        present = await _present_indexes(connection)
+    except LibsqlError as error:
+        raise MigrationError(f"{name}: cannot read its indexes ({describe(error)})") from None
     statements: list[str | tuple[str, list[object]]] = []
     for migration in state.pending:
-        statements.extend(migration.statements)
+        # A plain `CREATE INDEX` whose index is already there, built exactly the same way
+        # (by an older tursotui's index advice, or by hand), would fail the migration on
+        # every run, forever. Skipping that one statement leaves the schema the migration
+        # wants; the `__drizzle_migrations` row below is still the file's hash and `when`,
+        # byte for byte what drizzle's migrator writes. An index of that name built
+        # differently is not skipped: the migration fails and says so.
+        statements.extend(
+            statement
+            for statement in migration.statements
+            if not _already_built(statement, present)
+        )
         statements.append(
             (
                 f'INSERT INTO "{MIGRATIONS_TABLE}" ("hash", "created_at") VALUES(?, ?)',

@@ -43,6 +43,21 @@ COMMENT_PREVIEW = 2000
 """Characters of a comment fetched for the comments list."""
 
 
+def preview_sql(column: str, chars: int) -> str:
+    """SQL for the first `chars` characters of a text `column`, NUL characters included.
+
+    SQLite's `substr()` stops at the first NUL of a text value, so a title holding one
+    would be cut short in lists while the post screen shows it whole. A value of at most
+    `chars * 4` bytes (what `chars` characters of UTF-8 can take) is fetched unchanged, so
+    no more bytes travel than before; only a longer one is cut with `substr()` (and still
+    stops at a NUL among its first `chars` characters: rare, and the list marks it cut).
+    """
+    return (
+        f"CASE WHEN typeof({column}) = 'text' AND length(CAST({column} AS BLOB)) <= {chars * 4} "
+        f"THEN {column} ELSE substr({column}, 1, {chars}) END"
+    )
+
+
 class ModerationError(TursotuiError):
     """A moderation read or write failed; the message names the tenant and the cause."""
 
@@ -169,7 +184,7 @@ async def _query(conn: Connection, sql: str, args: list[Any], doing: str) -> lis
 _Row = TypeVar("_Row")
 
 _POST_COLUMNS = (
-    f"p.rowid, p.id, substr(p.title, 1, {TITLE_PREVIEW}), p.status, p.published_at, "
+    f"p.rowid, p.id, {preview_sql('p.title', TITLE_PREVIEW)}, p.status, p.published_at, "
     "p.author_id, u.name"
 )
 _POST_FROM = "FROM posts AS p LEFT JOIN users AS u ON u.id = p.author_id"
@@ -428,7 +443,7 @@ async def fetch_comments(
         ModerationError: the tenant cannot be read.
     """
     columns = (
-        f"c.id, substr(c.content, 1, {COMMENT_PREVIEW}), c.author_id, u.name, c.created_at "
+        f"c.id, {preview_sql('c.content', COMMENT_PREVIEW)}, c.author_id, u.name, c.created_at "
         "FROM comments AS c LEFT JOIN users AS u ON u.id = c.author_id"
     )
 

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from tursotui.audit import AuditError
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
-from tursotui.fanout import for_each
 from tursotui.moderation import (
     COMMENT_PREVIEW,
     TITLE_PREVIEW,
@@ -32,6 +31,7 @@ from tursotui.moderation import (
     PostRow,
     delete_comments,
     fetch_posts,
+    preview_sql,
     set_status,
 )
 from tursotui.registry import RegistryError, Tenant
@@ -98,8 +98,8 @@ class QueuedComment:
 
 
 COMMENTS_SQL = (
-    f"SELECT c.id, substr(c.content, 1, {COMMENT_PREVIEW}), c.post_id, "
-    f"substr(p.title, 1, {TITLE_PREVIEW}), u.name, c.created_at "
+    f"SELECT c.id, {preview_sql('c.content', COMMENT_PREVIEW)}, c.post_id, "
+    f"{preview_sql('p.title', TITLE_PREVIEW)}, u.name, c.created_at "
     "FROM comments AS c LEFT JOIN users AS u ON u.id = c.author_id "
     "LEFT JOIN posts AS p ON p.id = c.post_id "
 )
@@ -126,15 +126,27 @@ async def newest_comments(
     return [QueuedComment(tenant, str(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in result.rows]
 
 
-@dataclass
+@dataclass(eq=False)
 class _Source(Generic[T]):
-    """One tenant's place in the merge: its buffered rows and where its next page starts."""
+    """One tenant's place in the merge: its buffered rows and where its next page starts.
+
+    Attributes:
+        late: A page was emitted while this tenant had not answered: when it does, its
+            rows newer than the oldest row shown belong among the rows already shown.
+    """
 
     tenant: Tenant
     buffer: deque[T] = field(default_factory=deque)
     cursor: Any = None
     done: bool = False
     error: str | None = None
+    late: bool = False
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def asking(self) -> bool:
+        """A page of this tenant's has been asked for and has not arrived."""
+        return self.task is not None and not self.task.done()
 
 
 class MergedQueue(Generic[T]):
@@ -143,6 +155,11 @@ class MergedQueue(Generic[T]):
     `fetch(tenant, cursor, limit)` returns `(rows, next_cursor)` (next None at the end)
     and raises for the tenant's failures; a failing tenant is dropped from the queue
     with its error kept in `errors`.
+
+    A slow tenant costs only itself: `next_page(patience=...)` merges the tenants that
+    have answered by then, and a tenant answering later hands its rows that belong among
+    those already shown (newer than the oldest one) to `arrivals()`; its older rows stay
+    for the pages to come. `waiting` names the tenants still being asked.
     """
 
     def __init__(
@@ -162,46 +179,114 @@ class MergedQueue(Generic[T]):
         self._gate = asyncio.Semaphore(max(1, concurrency))
         self._timeout = timeout
         self.errors: dict[str, str] = {t.slug: t.problem or "" for t in tenants if t.broken}
+        self._floor: Any = None
+        """Sort key of the oldest row handed out so far (None before the first)."""
+        self._arrived: list[T] = []
+        self._changed = asyncio.Event()
 
     @property
     def exhausted(self) -> bool:
         """True when every tenant has given all its rows."""
-        return all(s.done and not s.buffer for s in self._sources)
+        return all(s.done and not s.buffer for s in self._sources) and not self._arrived
+
+    @property
+    def waiting(self) -> list[str]:
+        """Slugs of the tenants asked for a page that has not arrived yet."""
+        return [s.tenant.slug for s in self._sources if s.asking]
+
+    @property
+    def has_arrivals(self) -> bool:
+        """Rows from late tenants are ready for `arrivals()`."""
+        return bool(self._arrived)
 
     async def _refill(self, source: _Source[T]) -> None:
-        async with self._gate:
-            try:
-                async with asyncio.timeout(self._timeout):
-                    rows, cursor = await self._fetch(source.tenant, source.cursor, self.page_size)
-            except TimeoutError:
-                source.error = f"{source.tenant.slug}: no answer within {self._timeout:g} s"
-                source.done = True
-                return
-            except (ModerationError, LibsqlError, RegistryError) as error:
-                source.error = describe(error)
-                source.done = True
-                return
-        source.buffer.extend(rows)
-        source.cursor = cursor
-        source.done = cursor is None
+        try:
+            async with self._gate:
+                try:
+                    async with asyncio.timeout(self._timeout):
+                        rows, cursor = await self._fetch(
+                            source.tenant, source.cursor, self.page_size
+                        )
+                except TimeoutError:
+                    source.error = f"{source.tenant.slug}: no answer within {self._timeout:g} s"
+                    source.done = True
+                    return
+                except (ModerationError, LibsqlError, RegistryError) as error:
+                    source.error = describe(error)
+                    source.done = True
+                    return
+            source.buffer.extend(rows)
+            source.cursor = cursor
+            source.done = cursor is None
+            if source.late:
+                source.late = False
+                # Its rows newer than the oldest shown belong among the shown ones.
+                floor = self._floor
+                while source.buffer and (floor is None or self._order(source.buffer[0]) >= floor):
+                    self._arrived.append(source.buffer.popleft())
+                if floor is None and self._arrived:
+                    self._floor = min(self._order(row) for row in self._arrived)
+        finally:
+            if source.error:
+                self.errors[source.tenant.slug] = source.error
+            self._changed.set()
 
-    async def next_page(self) -> list[T]:
-        """The next `page_size` rows of the merged queue (fewer at the end)."""
+    def _ask(self) -> list[_Source[T]]:
+        """Start a refill for every tenant whose buffer is empty; those still being asked."""
+        for source in self._sources:
+            if not source.buffer and not source.done and not source.asking:
+                source.task = asyncio.ensure_future(self._refill(source))
+        return [s for s in self._sources if s.asking]
+
+    async def next_page(self, *, patience: float | None = None) -> list[T]:
+        """The next `page_size` rows of the merged queue (fewer at the end).
+
+        Args:
+            patience: Seconds to wait for tenants that have not answered before merging
+                those that have; None waits for every tenant (each up to the timeout).
+                A tenant left out answers into `arrivals()`.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = None if patience is None else loop.time() + patience
         page: list[T] = []
         while len(page) < self.page_size:
-            empty = [s for s in self._sources if not s.buffer and not s.done]
-            if empty:
-                # The queue's one gate bounds every refill, whichever call of next_page asks.
-                await for_each(empty, self._refill, len(empty), gate=lambda _: self._gate)
-                for source in empty:
-                    if source.error:
-                        self.errors[source.tenant.slug] = source.error
+            asking = [s for s in self._ask() if not s.buffer]
+            if asking:
+                remaining = None if deadline is None else max(0.0, deadline - loop.time())
+                if remaining is None or remaining > 0:
+                    await asyncio.wait(
+                        [s.task for s in asking if s.task is not None], timeout=remaining
+                    )
             ready = [s for s in self._sources if s.buffer]
             if not ready:
                 break
             best = max(ready, key=lambda s: self._order(s.buffer[0]))
-            page.append(best.buffer.popleft())
+            row = best.buffer.popleft()
+            page.append(row)
+            key = self._order(row)
+            self._floor = key if self._floor is None else min(self._floor, key)
+        for source in self._sources:
+            if source.asking and not source.buffer and (page or patience is not None):
+                source.late = True
         return page
+
+    async def arrivals(self) -> list[T]:
+        """Rows of late tenants that belong among those shown, newest first.
+
+        Waits for the next late answer (or failure, then it may return nothing) while
+        some tenant is still being asked; returns at once when nothing is.
+        """
+        if not self._arrived and self.waiting:
+            self._changed.clear()
+            await self._changed.wait()
+        rows, self._arrived = self._arrived, []
+        return sorted(rows, key=self._order, reverse=True)
+
+    def close(self) -> None:
+        """Stop asking the tenants that have not answered (the queue is not read any more)."""
+        for source in self._sources:
+            if source.task is not None and not source.task.done():
+                source.task.cancel()
 
 
 class _Ordered(Protocol):

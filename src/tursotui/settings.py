@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from dotenv import dotenv_values
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -57,6 +64,13 @@ class TomlFileSource(PydanticBaseSettingsSource):
 
     def _load(self) -> dict[str, Any]:
         if not self.path.is_file():
+            if os.environ.get("TURSOTUI_CONFIG_FILE"):
+                # Named on purpose: a typo in the path must not silently mean "no settings".
+                what = "is not a file" if self.path.exists() else "does not exist"
+                raise SettingsError(
+                    f"config file {self.path} (from environment variable TURSOTUI_CONFIG_FILE) "
+                    f"{what}"
+                )
             return {}
         try:
             values = tomllib.loads(self.path.read_text(encoding="utf-8"))
@@ -281,6 +295,8 @@ class Settings(BaseSettings):
     console_row_cap: int = Field(default=100_000, ge=100)
     """Most rows the SQL console loads into its grid for one result (export takes all)."""
 
+    _registry_source: str = PrivateAttr(default="")
+
     console_timeout: float = Field(default=300.0, gt=0)
     """Seconds a statement run in the SQL console may take on a remote tenant: analytic
     queries outlast `timeout`, which stays the limit for connecting and everything else."""
@@ -397,6 +413,13 @@ class Settings(BaseSettings):
         return self.registry_url or f"file:{self.data_dir / 'registry.db'}"
 
     @property
+    def registry_origin(self) -> str:
+        """Where the registry URL in force came from, in words (`environment variable …`)."""
+        if self.registry_url is None:
+            return "the default: registry.db in the data dir"
+        return self._registry_source or "settings"
+
+    @property
     def owns_registry(self) -> bool:
         """True when the registry is tursotui's own local default (it may create it)."""
         return self.registry_url is None
@@ -459,6 +482,8 @@ def load_settings(**overrides: Any) -> Settings:
         and setting_source("registry_url", given) not in _fallback_sources("registry_url")
     ):
         settings.registry_auth_token = None
+    if settings.registry_url is not None:
+        settings._registry_source = setting_source("registry_url", given)
     _check_token_source(settings, given)
     return settings
 

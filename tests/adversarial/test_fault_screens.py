@@ -87,7 +87,11 @@ async def test_posts_screen_publish_under_fault(tenant: ProxiedTenant, fault: st
             app.clear_notifications()
             await pilot.press("p")
             await wait_until(
-                pilot, lambda: any("post(s)" in n or "Conflict" in n for n in notifications(app))
+                pilot,
+                lambda: (
+                    getattr(app.screen, "feedback", None) is not None
+                    or any("Not written" in n for n in notifications(app))
+                ),
             )
             await settle(app, pilot)
         assert tenant.rows("SELECT status FROM posts WHERE id = ?", (target,)) == [("published",)]

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from tursotui.audit import AuditLog, describe_change
 from tursotui.cli.common import add_settings_arguments, command, note, settings_from_args
+from tursotui.sql.export import json_safe
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,8 +42,8 @@ async def run(args: argparse.Namespace) -> int:
     audit = AuditLog(settings.data_dir / "audit.jsonl", settings.operator)
     entries = audit.entries()
     if args.json:
-        json.dump([asdict(e) for e in entries], sys.stdout, ensure_ascii=False, default=str)
-        sys.stdout.write("\n")
+        text = json.dumps([asdict(e) for e in entries], ensure_ascii=False, default=str)
+        sys.stdout.write(json_safe(text) + "\n")  # logged SQL may hold DEL or C1 bytes
         return 0
     if not entries:
         note(f"the audit log {audit.path} is empty")

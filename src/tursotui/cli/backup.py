@@ -22,6 +22,7 @@ from tursotui.cli.common import (
     note,
     open_workspace,
 )
+from tursotui.words import plural
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -72,7 +73,7 @@ async def run(args: argparse.Namespace) -> int:
             return fail("the registry has no tenants")
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         out: Path = args.out or workspace.settings.data_dir / "backups" / stamp
-        note(f"backing up {len(tenants)} tenant(s) into {out}")
+        note(f"backing up {plural(len(tenants), 'tenant')} into {out}")
         started = time.perf_counter()
         result = await backup_tenants(
             tenants,

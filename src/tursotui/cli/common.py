@@ -28,6 +28,7 @@ from tursotui.db.errors import describe
 from tursotui.errors import TursotuiError
 from tursotui.registry import RegistryError
 from tursotui.settings import Settings, load_settings
+from tursotui.sql.export import json_safe
 from tursotui.workspace import Workspace
 
 Handler = Callable[[argparse.Namespace], Awaitable[int]]
@@ -212,7 +213,8 @@ def write_json(records: Any, out: TextIO | None = None) -> None:
             return [convert(v) for v in item]
         return json_value(item)
 
-    out.write(json.dumps(convert(records), ensure_ascii=False, indent=2) + "\n")
+    # Escaped like the table's cells: raw DEL or C1 bytes would drive the terminal.
+    out.write(json_safe(json.dumps(convert(records), ensure_ascii=False, indent=2)) + "\n")
 
 
 def write_csv(

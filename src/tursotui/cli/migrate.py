@@ -22,6 +22,7 @@ from tursotui.cli.common import (
 from tursotui.fleet_migrate import TenantMigration, migrate_fleet
 from tursotui.migrations import load_folder
 from tursotui.registry import RegistryError
+from tursotui.words import plural
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -84,6 +85,7 @@ def print_summary(outcomes: list[TenantMigration], *, folder_path: str) -> None:
     failed = [o for o in outcomes if not o.ok]
     mode = " (dry run, nothing written)" if outcomes and outcomes[0].dry_run else ""
     print(
-        f"{len(outcomes) - len(failed)} of {len(outcomes)} tenants ok against {folder_path}{mode}",
+        f"{len(outcomes) - len(failed)} of {plural(len(outcomes), 'tenant')} ok against "
+        f"{folder_path}{mode}",
         file=sys.stderr,
     )

@@ -17,6 +17,7 @@ from tursotui.cli.common import (
     OK,
     add_settings_arguments,
     command,
+    fail,
     note,
     open_workspace,
     printable,
@@ -25,8 +26,10 @@ from tursotui.cli.common import (
     write_table,
 )
 from tursotui.health import STATUSES, TenantHealth, probe_all
+from tursotui.provision import slug_problem
 from tursotui.registry import Tenant
 from tursotui.settings import REGISTRY_ROLES
+from tursotui.words import plural
 from tursotui.workspace import Workspace
 
 
@@ -57,7 +60,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Add a registry row for an existing database. Nothing is created or "
         "migrated; the database is not contacted.",
     )
-    add.add_argument("slug", metavar="SLUG", help="the tenant's unique short name")
+    add.add_argument(
+        "slug",
+        metavar="SLUG",
+        help="the tenant's unique short name (lowercase letters, digits, dashes; at most 63)",
+    )
     add.add_argument("--url", help="the database URL (libsql://, https://, file:...)")
     add.add_argument(
         "--db-name",
@@ -140,7 +147,10 @@ async def list_tenants(args: argparse.Namespace) -> int:
         )
     failed = [r for r in records if r["broken"] or not r["reachable"]]
     if failed and not args.json:
-        note(f"{len(failed)} of {len(records)} tenants are broken or did not answer")
+        note(
+            f"{len(failed)} of {plural(len(records), 'tenant')} "
+            f"{'is' if len(failed) == 1 else 'are'} broken or did not answer"
+        )
     return OK
 
 
@@ -178,6 +188,11 @@ def _others(counts: dict[str, int]) -> int:
 @command
 async def add_tenant(args: argparse.Namespace) -> int:
     """Add a registry row for an existing database."""
+    # The same rules as `tenants create`: a slug that could not name a tenant created
+    # here (and that the screens' filter and commands rely on) is refused before anything.
+    problem = slug_problem(args.slug)
+    if problem:
+        return fail(f"cannot add tenant {printable(args.slug, 80)!r}: {problem}")
     if args.token == "-":
         args.token = sys.stdin.readline().strip()
     remember_secret(args.token)

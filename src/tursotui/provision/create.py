@@ -29,6 +29,7 @@ from tursotui.provision.base import (
 )
 from tursotui.provision.provisioners import provisioner_for
 from tursotui.registry import RegistryError, Tenant
+from tursotui.words import plural
 from tursotui.workspace import Workspace
 
 
@@ -148,7 +149,7 @@ async def _create(
                 applied = await migrate(connection, folder)
         finally:
             await connection.close()
-        steps.done(f"{len(applied)} migration(s) applied")
+        steps.done(f"{plural(len(applied), 'migration')} applied")
         steps.start("verify")
         await _verify(slug, url, token, folder, timeout)
         steps.done()

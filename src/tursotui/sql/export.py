@@ -60,6 +60,24 @@ def export_path(data_dir: Path, slug: str, fmt: str) -> Path:
     return data_dir / "exports" / f"{safe}-{stamp}.{fmt}"
 
 
+_INVISIBLE_IN_JSON = re.compile(
+    r"[\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]"
+)
+"""Characters `json.dumps(ensure_ascii=False)` leaves raw: DEL, the C1 controls (0x9b is a
+one-byte CSI a terminal obeys), bidi overrides and invisible separators. C0 controls are
+escaped by `json` itself."""
+
+
+def json_safe(text: str) -> str:
+    """JSON text with every character a terminal could act on written as a `\\uXXXX` escape.
+
+    JSON output is printed to terminals and read by people as much as by programs; the
+    escapes keep it the same data (any JSON parser reads them back), only harmless to
+    print. The characters only ever occur inside strings, so replacing them anywhere is safe.
+    """
+    return _INVISIBLE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _plain(value: Any) -> Any:
     """A value as the file holds it: blobs as base64 text, infinities as text."""
     if isinstance(value, bytes):
@@ -109,7 +127,7 @@ class _JSONWriter:
             out.write("\n" if self._first else ",\n")
             self._first = False
             record = dict(zip(self._columns, values, strict=False))
-            out.write(json.dumps(record, ensure_ascii=False))
+            out.write(json_safe(json.dumps(record, ensure_ascii=False)))
         self._file.write(out.getvalue())
 
     def finish(self) -> None:
@@ -187,4 +205,11 @@ async def export_result(
     return ExportResult(path, rows, fmt, (time.perf_counter() - started) * 1000)
 
 
-__all__ = ["FORMATS", "ExportError", "ExportResult", "export_path", "export_result"]
+__all__ = [
+    "FORMATS",
+    "ExportError",
+    "ExportResult",
+    "export_path",
+    "export_result",
+    "json_safe",
+]

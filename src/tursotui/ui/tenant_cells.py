@@ -7,11 +7,14 @@ through `literal()`, so a hostile name or URL is shown, never interpreted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.text import Text
 
+from tursotui.db.urls import InvalidURL, parse_url
 from tursotui.health import TenantHealth
 from tursotui.registry import Tenant
+from tursotui.settings import Settings, config_file
 from tursotui.ui.literal import literal
 from tursotui.ui.widgets.header import short_location
 
@@ -44,13 +47,30 @@ def health_cell(health: TenantHealth | None) -> Text:
     return text
 
 
-def count_cell(health: TenantHealth | None, status: str) -> Text:
-    """Posts with one status, right-aligned."""
+def compact_count(count: int, width: int) -> str:
+    """`count` in at most `width` characters: `250,000` where it fits, else `250k`, `1.2M`."""
+    full = f"{count:,}"
+    if len(full) <= width:
+        return full
+    for limit, suffix in ((10**9, "G"), (10**6, "M"), (10**3, "k")):
+        if count >= limit:
+            scaled = count / limit
+            short = f"{scaled:.1f}{suffix}" if scaled < 10 else f"{count // limit:,}{suffix}"
+            if len(short) <= width:
+                return short
+            return f"{count // limit:,}{suffix}"
+    return full
+
+
+def count_cell(health: TenantHealth | None, status: str, width: int | None = None) -> Text:
+    """Posts with one status, right-aligned; shortened (`250k`) to fit `width` if given."""
     if health is None:
         return PENDING
     if health.counts is None:
         return DASH
-    return Text(f"{health.counts.get(status, 0):,}", justify="right")
+    count = health.counts.get(status, 0)
+    shown = f"{count:,}" if width is None else compact_count(count, width)
+    return Text(shown, justify="right")
 
 
 SCHEMA_STYLES = {"current": "green", "ahead": "magenta", "not migrated": "red", "unknown": "red"}
@@ -73,6 +93,72 @@ def schema_cell(health: TenantHealth | None, *, narrow: bool = False) -> Text:
     if narrow:
         label = "unmigrated" if label == "not migrated" else label.replace("behind by", "behind")
     return Text(label, style=schema_style(health.schema))
+
+
+def registry_where(settings: Settings, max_len: int | None = None) -> str:
+    """The registry in force, token-free: a file (`~` for home) or a host.
+
+    Args:
+        settings: The session's settings.
+        max_len: Cut a long path at its start (`…/data/registry.db`): the file name and
+            the folders nearest it say the most.
+    """
+    try:
+        url = parse_url(settings.registry_location)
+    except InvalidURL:
+        return "(unusable registry URL)"
+    if url.is_remote:
+        return url.host
+    home = str(Path.home())
+    path = url.target
+    data_dir = Path(settings.data_dir)
+    if max_len is not None and Path(path).is_relative_to(data_dir):
+        # As the tenants' own locations are shown; the empty registry's hint gives it whole.
+        return f"<data dir>/{Path(path).relative_to(data_dir)}"
+    if path.startswith(home + "/"):
+        path = "~" + path[len(home) :]
+    if max_len is not None and len(path) > max_len:
+        path = "…" + path[-(max_len - 1) :]
+    return path
+
+
+def registry_origin_short(settings: Settings) -> str:
+    """Where the registry URL came from, in a word or two for the header."""
+    origin = settings.registry_origin
+    if origin.startswith("the default"):
+        return "default"
+    if origin.startswith("environment variable "):
+        return "$" + origin.removeprefix("environment variable ")
+    if origin.startswith("config file"):
+        return "config file"
+    return origin.split(" file (")[0]  # `.env.local file (X)` -> `.env.local`
+
+
+def empty_registry_hint(settings: Settings) -> Text:
+    """What a fresh install shows instead of an empty table: how to start, where things are."""
+    hint = Text()
+    hint.append("No tenants in this registry yet.\n", style="bold")
+    hint.append("  n", style="bold")
+    hint.append("              create a tenant here (local; on Turso once TURSO_ORG and\n")
+    hint.append("                 TURSO_PLATFORM_API_TOKEN are set)\n")
+    hint.append("  tursotui demo", style="bold")
+    hint.append("  build a demo fleet to try things on (q quits first)\n\n")
+    hint.append("Registry: ")
+    hint.append_text(literal(registry_where(settings), 120, style="bold"))
+    hint.append(", from ")
+    hint.append_text(literal(settings.registry_origin, 120))
+    hint.append(".\n")
+    hint.append(
+        "tursotui looks for it in TURSOTUI_REGISTRY_URL (environment, .env, .env.local), "
+        "then the config file ",
+        style="dim",
+    )
+    hint.append_text(literal(str(config_file()), 120, style="dim"))
+    hint.append(
+        ", then the app's own TURSO_DATABASE_URL, else registry.db in the data dir.",
+        style="dim",
+    )
+    return hint
 
 
 @dataclass(eq=False)

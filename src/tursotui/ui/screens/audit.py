@@ -22,6 +22,7 @@ from tursotui.ui.literal import literal
 from tursotui.ui.screens.audit_entry import FAILED_ROW, OUTCOME_STYLES, AuditEntryScreen
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
+from tursotui.ui.widgets.text_line import TextLine
 
 FIELDS = ("tenant", "action", "status", "operator")
 """Fields a filter word can name (`tenant:acme`); other words match anywhere."""
@@ -108,6 +109,7 @@ class AuditScreen(Screen[None]):
     AuditScreen #audit-summary { height: 1; background: $boost; }
     AuditScreen #audit-filter { height: 3; border: tall $accent; }
     AuditScreen #audit-table { height: 1fr; }
+    AuditScreen #audit-detail { height: 1; background: $boost; }
     """
 
     def __init__(self) -> None:
@@ -131,6 +133,7 @@ class AuditScreen(Screen[None]):
             id="audit-filter",
         )
         yield DataTable(id="audit-table", cursor_type="row", zebra_stripes=True)
+        yield TextLine(id="audit-detail")
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -147,6 +150,27 @@ class AuditScreen(Screen[None]):
         if wide:
             table.add_column("detail", key="detail", width=40)
         self.action_reload()
+
+    @on(DataTable.RowHighlighted, "#audit-table")
+    def show_detail(self) -> None:
+        """Every field of the highlighted entry on one line: narrow tables leave some out."""
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        entry = self.current_entry()
+        if entry is not None:
+            stamp = datetime.fromtimestamp(entry.time or 0).strftime("%Y-%m-%d %H:%M:%S")
+            fields = [
+                Text(f" {stamp}"),
+                literal(entry.operator, 40),
+                literal(entry.tenant, 63),
+                literal(entry.action, 40),
+                Text(entry.status, style=OUTCOME_STYLES.get(entry.status, "")),
+                literal(change_text(entry.before, entry.after), 80),
+                literal("rows " + ", ".join(entry.row_ids), 200),
+            ]
+            if entry.detail:
+                fields.append(literal(entry.detail, 500))
+            line = Text(" · ", style="dim", no_wrap=True, overflow="ellipsis", end="").join(fields)
+        self.query_one("#audit-detail", TextLine).update(line)
 
     @property
     def table(self) -> DataTable:
@@ -206,6 +230,7 @@ class AuditScreen(Screen[None]):
         elif table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))
         self.show_summary()
+        self.show_detail()
 
     def _cells(self, entry: AuditEntry, wide: bool) -> list[Text]:
         stamp = datetime.fromtimestamp(entry.time or 0)

@@ -24,6 +24,7 @@ from tursotui.db.errors import describe
 from tursotui.registry import RegistryError, Tenant
 from tursotui.search import search_titles
 from tursotui.ui import navigation
+from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.literal import literal
 from tursotui.ui.post_cells import status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
@@ -33,6 +34,7 @@ from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.text_line import TextLine
 from tursotui.ui.write_keys import WriteKeys
+from tursotui.words import plural
 
 if TYPE_CHECKING:
     from tursotui.fleet import FleetRow
@@ -78,12 +80,16 @@ NARROW_COLUMNS = ("tenant", "state", "schema", "draft", "comments", "indexes", "
 
 WIDE_FROM = 120
 
+STOPPED = Text("stopped before it answered (r asks again)", style="yellow")
+"""The error cell of a row whose tenant was still being asked when `c` stopped the asking."""
 
-class FleetScreen(WriteKeys):
+
+class FleetScreen(StatusFeedback, WriteKeys):
     """Every tenant at once: health, schema, counts, activity, index advice."""
 
     CSS_PATH = "fleet.tcss"
     AUTO_FOCUS = "#fleet-table"
+    FEEDBACK_REPAINT = "show_progress"
     HELP_TITLE = "fleet"
 
     WRITE_ACTIONS = frozenset({"migrate", "indexes"})
@@ -223,7 +229,7 @@ class FleetScreen(WriteKeys):
         answered = len(self.rows)
         failed = sum(1 for r in self.rows.values() if not r.reachable)
         line = Text(no_wrap=True, overflow="ellipsis", end="")
-        line.append(f" {answered}/{total} tenants answered", style="bold")
+        line.append(f" {answered}/{plural(total, 'tenant')} answered", style="bold")
         if failed:
             line.append(f" · {failed} down", style="red")
         missing = sum(1 for r in self.rows.values() if r.indexes and r.indexes.missing)
@@ -239,6 +245,7 @@ class FleetScreen(WriteKeys):
         if self.note is not None:
             line.append(" · ")
             line.append_text(self.note)
+        self.append_feedback(line)
         self.query_one("#fleet-progress", TextLine).update(line)
         bar = self.query_one("#fleet-bar", ProgressBar)
         bar.update(total=max(total, 1), progress=answered)
@@ -337,8 +344,28 @@ class FleetScreen(WriteKeys):
         self.show_progress()
 
     def _pending_cells(self, tenant: Tenant) -> list[Text]:
-        cells = [literal(tenant.slug or "(no slug)", 16), Text("…", style="dim")]
-        return cells + [Text("")] * (len(self.columns()) - 2)
+        """A row that has not answered: still being asked (`…`) or stopped by `c`."""
+        if self.cancelled:
+            # A `…` left after `c` would read as "still asking" forever.
+            state, error = Text("stop", style="yellow"), STOPPED
+        else:
+            state, error = Text("…", style="dim"), Text("")
+        cells = [literal(tenant.slug or "(no slug)", 16), state]
+        cells += [Text("")] * (len(self.columns()) - 3)
+        return [*cells, error]
+
+    def _show_stopped(self) -> None:
+        """Mark every row that had not answered when `c` stopped the asking."""
+        table = self.query_one("#fleet-table", DataTable)
+        for index, tenant in enumerate(self.tenants):
+            key = str(index)
+            if key in self.rows or key not in table.rows:
+                continue
+            for (column, *_rest), cell in zip(
+                self.columns(), self._pending_cells(tenant), strict=True
+            ):
+                table.update_cell(key, column, cell)
+        self.show_detail()
 
     def _cells(self, row: FleetRow) -> list[Text]:
         shown = {key for key, *_rest in self.columns()}
@@ -389,7 +416,12 @@ class FleetScreen(WriteKeys):
             line.append("  ")
             line.append_text(literal(tenant.host, 60))
             row = self.rows.get(self.current_key() or "")
-            if row is not None and row.error:
+            if row is not None and not row.error:
+                self._append_hidden(line, row)  # a row with an error shows the error instead
+            if row is None and self.cancelled:
+                line.append("  ")
+                line.append_text(STOPPED)
+            elif row is not None and row.error:
                 line.append("  ! ", style="bold red")
                 line.append_text(literal(row.error, 500))
             elif row is not None and row.indexes and row.indexes.missing:
@@ -398,6 +430,17 @@ class FleetScreen(WriteKeys):
                 )
         self.query_one("#fleet-detail", TextLine).update(line)
 
+    def _append_hidden(self, line: Text, row: FleetRow) -> None:
+        """The columns too wide for the terminal, for the current row (`ms 12 · publ. 3`)."""
+        shown = {key for key, *_rest in self.columns()}
+        for (key, header, _width, _sort), cell in zip(COLUMNS, self._all_cells(row), strict=True):
+            if key in shown or key == "error":
+                continue
+            line.append(f"  {header} ", style="dim")
+            cell = cell.copy()
+            cell.justify = None
+            line.append_text(cell)
+
     def action_cancel(self) -> None:
         """Stop asking the tenants (or stop the search); rows that arrived stay."""
         if self.loading:
@@ -405,6 +448,7 @@ class FleetScreen(WriteKeys):
             self.workers.cancel_group(self, "fleet")
             self.loading = False
             self.cancelled = True
+            self._show_stopped()
             self.show_progress()
         self.workers.cancel_group(self, "fleet-search")
 
@@ -549,7 +593,7 @@ class FleetScreen(WriteKeys):
         tenants = self.tenants or await workspace.registry.tenants()
         asked = answered = failed = 0
         asked = len(tenants)
-        self.note = Text(f"searching {asked} tenants…", style="dim")
+        self.note = Text(f"searching {plural(asked, 'tenant')}…", style="dim")
         self.show_progress()
         async for answer in search_titles(workspace, tenants, text):
             if text != self.search_text:
@@ -569,7 +613,7 @@ class FleetScreen(WriteKeys):
             # By tenant, each tenant's matches newest first: the list does not jump around.
             results.sort("tenant", key=lambda cell: str(cell).lower())
             self.note = Text(
-                f"search: {answered}/{asked} tenants, {len(self.hits)} posts"
+                f"search: {answered}/{plural(asked, 'tenant')}, {plural(len(self.hits), 'post')}"
                 + (f", {failed} failed" if failed else ""),
                 style="bold",
             )
@@ -589,51 +633,82 @@ class FleetScreen(WriteKeys):
             row = self.rows.get(key) if key is not None else None
             targets = [row] if row and row.indexes and row.indexes.missing else []
         if not targets:
-            self.notify(
-                "No missing indexes here (wait for the row to load, or see the indexes column)."
+            self.say(
+                "No missing indexes here (wait for the row to load, or see the indexes column).",
+                style="yellow",
             )
             return
         self.create_indexes(targets)
 
     @work(group="indexes", exit_on_error=False, description="creating indexes")
     async def create_indexes(self, targets: list[FleetRow]) -> None:
-        """Confirm, create (audited), then ask the tenants again."""
-        question = Text("Create missing indexes on ")
-        if len(targets) == 1:
-            question.append_text(literal(targets[0].slug, 40))
-        else:
-            question.append(f"{len(targets)} tenants")
-        question.append("?\n\n")
-        for row in targets[:8]:
-            question.append_text(literal(row.slug, 20))
-            question.append(": " + ", ".join(i.label for i in row.indexes.missing) + "\n")  # type: ignore[union-attr]
-        if len(targets) > 8:
-            question.append(f"… and {len(targets) - 8} more\n")
-        question.append(
-            "\nBuilding an index on a large table takes a while and holds a write lock."
-        )
-        if not await self.app.push_screen_wait(
-            ConfirmScreen(question, yes="Create", title="Indexes")
-        ):
+        """Plan (migrations first), confirm, apply (audited), then ask the tenants again."""
+        from tursotui.fleet_migrate import apply_index_plan
+        from tursotui.migrations import MigrationError, load_folder
+
+        workspace = self.workspace
+        try:
+            folder = load_folder(workspace.settings.migrations_dir)
+        except MigrationError as error:
+            self.notify(str(error), title="Indexes", severity="error", markup=False)
             return
-        done, failed = 0, []
+        plans: list[tuple[FleetRow, indexes.IndexPlan]] = []
+        failed: list[str] = []
         for row in targets:
             try:
-                conn = await self.workspace.connection(row.tenant)
-                await indexes.create_missing(
-                    conn,
-                    self.workspace.audit,
-                    row.slug,
-                    row.indexes.missing,  # type: ignore[union-attr]
-                )
+                conn = await workspace.connection(row.tenant)
+                plan = await indexes.plan(conn, row.indexes.missing, folder)  # type: ignore[union-attr]
+            except (LibsqlError, RegistryError) as error:
+                failed.append(f"{row.slug}: {describe(error)}")
+                continue
+            plans.append((row, plan))
+        if plans and not await self.app.push_screen_wait(
+            ConfirmScreen(self._indexes_question(plans), yes="Create", title="Indexes")
+        ):
+            return
+        done = 0
+        for row, plan in plans:
+            try:
+                await apply_index_plan(workspace, row.tenant, plan, folder)
                 done += 1
-            except (indexes.IndexAdviceError, AuditError, LibsqlError, RegistryError) as error:
+            except (indexes.IndexAdviceError, AuditError) as error:
                 failed.append(f"{row.slug}: {describe(error)}")
         if done:
-            self.notify(f"Created the missing indexes on {done} tenant(s).")
+            self.say(f"Created the missing indexes on {plural(done, 'tenant')}.")
         for message in failed:
             self.notify(message, title="Indexes not created", severity="error", markup=False)
         self.action_refresh()
+
+    @staticmethod
+    def _indexes_question(plans: list[tuple[FleetRow, indexes.IndexPlan]]) -> Text:
+        """What `i`/`I` will do on each tenant: migrate (when that builds the indexes), create."""
+        question = Text("Create missing indexes on ")
+        if len(plans) == 1:
+            question.append_text(literal(plans[0][0].slug, 40))
+        else:
+            question.append(plural(len(plans), "tenant"))
+        question.append("?\n\n")
+        for row, plan in plans[:8]:
+            question.append_text(literal(row.slug, 20))
+            steps = []
+            if plan.migrations:
+                tags = ", ".join(m.tag for m in plan.migrations)
+                covered = ", ".join(i.label for i in plan.covered)
+                steps.append(f"migrate ({tags}), which creates {covered}")
+            if plan.create:
+                steps.append("create " + ", ".join(i.label for i in plan.create))
+            question.append(": " + "; then ".join(steps) + "\n")
+        if len(plans) > 8:
+            question.append(f"… and {len(plans) - 8} more\n")
+        if any(plan.migrations for _row, plan in plans):
+            question.append(
+                "\nIndexes a pending migration creates come from that migration, so the "
+                "migration and the index advice never conflict."
+            )
+        question.append(
+            "\nBuilding an index on a large table takes a while and holds a write lock."
+        )
+        return question
 
     # --- migrations -----------------------------------------------------------------
 

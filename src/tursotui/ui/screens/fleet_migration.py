@@ -19,6 +19,7 @@ from textual.widgets import ProgressBar, Static
 from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.widgets.footer import KeysFooter
+from tursotui.words import plural
 
 if TYPE_CHECKING:
     from tursotui.ui.screens.fleet import FleetScreen
@@ -34,7 +35,7 @@ def _progress(screen: FleetScreen, verb: str, total: int) -> Callable[[Any], Non
         nonlocal done
         done += 1
         bar.update(total=max(total, 1), progress=done)
-        screen.note = Text(f"{verb} {done}/{total} tenants…", style="bold")
+        screen.note = Text(f"{verb} {done}/{plural(total, 'tenant')}…", style="bold")
         screen.show_progress()
         bar.update(total=max(total, 1), progress=done)
 
@@ -66,7 +67,7 @@ async def run_fleet_migration(screen: FleetScreen) -> None:
     if not pending:
         await app.push_screen_wait(MigrationSummary("Nothing to migrate", plan))
         return
-    question = Text(f"Migrate {len(pending)} of {len(plan)} tenants?\n\n")
+    question = Text(f"Migrate {len(pending)} of {plural(len(plan), 'tenant')}?\n\n")
     question.append_text(summary_text(plan, limit=10))
     question.append("\nEach tenant in its own transaction; the others go on if one fails.")
     if not await app.push_screen_wait(
@@ -85,7 +86,7 @@ async def run_fleet_migration(screen: FleetScreen) -> None:
     by_tenant = {id(m.tenant): m for m in outcomes}
     report = [by_tenant.get(id(m.tenant), m) for m in plan]
     failed = sum(1 for m in outcomes if not m.ok)
-    title = f"Migrated {len(outcomes) - failed} tenant(s)" + (
+    title = f"Migrated {plural(len(outcomes) - failed, 'tenant')}" + (
         f", {failed} failed" if failed else ""
     )
     await app.push_screen_wait(MigrationSummary(title, report))

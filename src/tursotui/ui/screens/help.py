@@ -68,6 +68,10 @@ def screen_keys(screen: Screen) -> list[tuple[str, str, str]]:
     return [(", ".join(keys), what, details) for keys, what, details in rows.values()]
 
 
+HELP_WIDTH = 90
+"""The help box's widest (help.tcss says the same); narrower terminals get all of theirs."""
+
+
 class HelpScreen(ModalScreen[None]):
     """The keys of the screen beneath, in a table; `escape` or `?` closes it."""
 
@@ -95,11 +99,28 @@ class HelpScreen(ModalScreen[None]):
             if self.about:
                 yield Label(literal(self.about), id="help-about")
             table: DataTable[str] = DataTable(id="help-keys", cursor_type="row", zebra_stripes=True)
-            table.add_columns("key", "does", "details")
+            key_width, what_width, details_width = self._widths()
+            table.add_column("key", width=key_width)
+            table.add_column("does", width=what_width)
+            table.add_column("details", width=details_width)
             for key, what, details in self.keys:
-                table.add_row(literal(key), literal(what), literal(details))
+                # The details wrap onto more lines rather than being cut at 80 columns.
+                wrapped = literal(details)
+                wrapped.no_wrap = False
+                table.add_row(
+                    literal(key, key_width), literal(what, what_width), wrapped, height=None
+                )
             yield table
         yield KeysFooter()
+
+    def _widths(self) -> tuple[int, int, int]:
+        """Column widths that fit the box: keys and names as long as they are, details the rest."""
+        box = min(HELP_WIDTH, self.app.size.width or 80) - 4  # border and padding
+        key_width = min(20, max((len(k) for k, _w, _d in self.keys), default=3))
+        what_width = min(22, max((len(w) for _k, w, _d in self.keys), default=4))
+        # Each column has a cell of padding on both sides; one more for the scrollbar.
+        details_width = max(16, box - key_width - what_width - 3 * 2 - 2)
+        return key_width, what_width, details_width
 
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()

@@ -18,6 +18,7 @@ from textual.widgets import Log, Static
 from tursotui import moderation
 from tursotui.moderation import CommentRow, ModerationError, PageCursor, Post
 from tursotui.ui import stale
+from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.literal import literal
 from tursotui.ui.moderating import status_bindings, tenant_connection
 from tursotui.ui.post_cells import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
@@ -27,6 +28,7 @@ from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
 from tursotui.ui.widgets.text_line import TextLine
 from tursotui.ui.write_keys import WriteKeys
+from tursotui.words import plural
 
 if TYPE_CHECKING:
     from tursotui.registry import Tenant
@@ -51,11 +53,12 @@ def literal_lines(content: Any, width: int) -> list[str]:
     return wrap_lines(literal(content, multiline=True).plain, width)
 
 
-class PostScreen(WriteKeys):
+class PostScreen(StatusFeedback, WriteKeys):
     """A post in full, with its comments; moderation keys for the post, `x` for comments."""
 
     CSS_PATH = "post.tcss"
     AUTO_FOCUS = "#post-comments"
+    FEEDBACK_REPAINT = "show_comments_title"
 
     WRITE_ACTIONS = frozenset({"moderate", "mark", "delete"})
     """Hidden and refused in a read-only session."""
@@ -206,7 +209,7 @@ class PostScreen(WriteKeys):
             text.append(">")
         text.append(" · published ")
         text.append_text(when(post.published_at))
-        text.append(f" · {post.comment_count} comment(s) · id ", style="dim")
+        text.append(f" · {plural(post.comment_count, 'comment')} · id ", style="dim")
         text.append_text(literal(post.id, 40, style="dim"))
         self.query_one("#post-meta", Static).update(text)
 
@@ -222,6 +225,7 @@ class PostScreen(WriteKeys):
             line.append(f" · {len(self.marked)} marked", style="bold")
         if self.fetching:
             line.append(" · loading…", style="dim")
+        self.append_feedback(line)
         self.query_one("#post-comments-title", TextLine).update(line)
 
     @work(exclusive=True, group="page", exit_on_error=False)
@@ -340,11 +344,11 @@ class PostScreen(WriteKeys):
         except ModerationError as error:
             self.notify(str(error), title="Not deleted", severity="error", markup=False)
             return
-        message = f"Deleted {len(result.changed)} comment(s)."
+        message = f"Deleted {plural(len(result.changed), 'comment')}."
         if result.conflicts:
             message += f" {len(result.conflicts)} were already gone."
-        self.notify(message)
         if not self.is_attached:
+            self.notify(message)  # the user went back meanwhile: this screen's line is gone
             stale.catch_up(self.app)  # the user went back meanwhile: that screen catches up
             return
         table = self.query_one("#post-comments", RowList)
@@ -357,6 +361,7 @@ class PostScreen(WriteKeys):
             count = max(0, self.post.comment_count - len(result.changed))
             self.post = moderation.Post(**{**self.post.__dict__, "comment_count": count})
             self.show_meta(self.post)
+        self.say(message)  # in the comments line: a toast would cover the comments
         if result.changed:
             self.seen_writes = self._writes()  # shown already
         self.show_comments_title()
@@ -404,16 +409,15 @@ class PostScreen(WriteKeys):
             self.notify(str(error), title="Not written", severity="error", markup=False)
             return
         if result.changed:
-            self.notify(f"{PAST[new_status]} the post on {self.tenant.slug}.")
+            self.say(f"{PAST[new_status]} the post on {self.tenant.slug}.")
             self.seen_writes = self._writes()  # shown below
         elif result.unchanged:
-            self.notify(f"The post is {ALREADY[new_status]}: nothing written.", severity="warning")
+            self.say(f"The post is {ALREADY[new_status]}: nothing written.", style="bold yellow")
         else:
-            self.notify(
+            self.say(
                 "The post was changed by someone else meanwhile and was left alone; "
                 "it is shown as it is now.",
-                title="Conflict",
-                severity="warning",
+                style="bold yellow",
             )
         self.post = post
         if not self.is_attached:

@@ -24,6 +24,7 @@ from tursotui.db.errors import describe
 from tursotui.moderation import ModerationError, PageCursor, PostFilter, PostRow
 from tursotui.registry import RegistryError
 from tursotui.ui import navigation, stale
+from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.literal import literal
 from tursotui.ui.moderating import status_bindings, tenant_connection
 from tursotui.ui.post_cells import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
@@ -35,6 +36,7 @@ from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
 from tursotui.ui.widgets.text_line import TextLine
 from tursotui.ui.write_keys import WriteKeys
+from tursotui.words import plural
 
 if TYPE_CHECKING:
     from tursotui.db import Connection
@@ -60,7 +62,7 @@ def _close_when_opened(opening: asyncio.Future[Connection]) -> None:
         closing.add_done_callback(_closing.discard)
 
 
-class PostsScreen(WriteKeys):
+class PostsScreen(StatusFeedback, WriteKeys):
     """One tenant's posts by status, newest first, with moderation keys."""
 
     CSS_PATH = "posts.tcss"
@@ -359,7 +361,7 @@ class PostsScreen(WriteKeys):
             line.append(f" {len(self.rows)}")
             if total is not None:
                 line.append(f" of {total}")
-            line.append(" posts shown")
+            line.append(" post shown" if (total or len(self.rows)) == 1 else " posts shown")
             if self.marked:
                 line.append(f" · {len(self.marked)} marked", style="bold")
             if self.tail and (self.next_page is not None or self.fetching):
@@ -369,6 +371,7 @@ class PostsScreen(WriteKeys):
                 line.append(" · loading…", style="dim")
             elif not self.rows:
                 line.append(" · nothing matches", style="dim")
+            self.append_feedback(line)
         self.query_one("#posts-status", TextLine).update(line)
 
     # --- loading ------------------------------------------------------------------------
@@ -658,22 +661,30 @@ class PostsScreen(WriteKeys):
         except ModerationError as error:
             self.notify(str(error), title="Not written", severity="error", markup=False)
             return
+        # Said in the status line: a toast would sit on the rows being worked on.
+        said = Text()
         if result.changed:
-            self.notify(f"{PAST[new_status]} {len(result.changed)} post(s) on {tenant.slug}.")
+            said.append(
+                f"{PAST[new_status]} {plural(len(result.changed), 'post')} on {tenant.slug}.",
+                style="bold green",
+            )
         if result.unchanged:
-            self.notify(
-                f"{len(result.unchanged)} post(s) {ALREADY[new_status]}: nothing written."
+            said.append(" " if said else "")
+            said.append(
+                f"{plural(len(result.unchanged), 'post')} {ALREADY[new_status]}: nothing written."
                 if len(posts) > 1
                 else f"The post is {ALREADY[new_status]}: nothing written.",
-                severity="warning",
+                style="bold yellow",
             )
         if result.conflicts:
-            self.notify(
-                f"{len(result.conflicts)} post(s) were changed by someone else meanwhile and were "
-                "left alone; they are shown as they are now.",
-                title="Conflict",
-                severity="warning",
+            said.append(" " if said else "")
+            said.append(
+                f"{plural(len(result.conflicts), 'post')} changed by someone else meanwhile: "
+                "left alone, shown as they are now.",
+                style="bold yellow",
             )
+        if said:
+            self.say(said)
         if tenant is self.tenant:
             self._fresh_status = {i: post.status for i, post in fresh.items()}
         if not self._current(token, tenant):

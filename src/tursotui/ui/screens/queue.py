@@ -21,6 +21,7 @@ from tursotui.db.errors import describe
 from tursotui.moderation import ModerationError, fetch_posts_by_id
 from tursotui.registry import RegistryError
 from tursotui.ui import navigation, stale
+from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.literal import literal
 from tursotui.ui.moderating import status_bindings
 from tursotui.ui.post_cells import ALREADY, PAST, VERBS, status_text, when
@@ -28,15 +29,19 @@ from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.write_keys import WriteKeys
+from tursotui.words import plural
 
 if TYPE_CHECKING:
     from tursotui.workspace import Workspace
 
 PREFETCH_ROWS = 10
+ANSWER_PATIENCE = 0.3
+"""Seconds a page waits for slow tenants before showing the others' rows (the slow ones
+fill in as they answer): a hung tenant must not hold the queue for the whole timeout."""
 MODES = {"drafts": "drafts awaiting review", "comments": "newest comments"}
 
 
-class QueueScreen(WriteKeys):
+class QueueScreen(StatusFeedback, WriteKeys):
     """Drafts and newest comments across every tenant, moderated from one list."""
 
     CSS_PATH = "queue.tcss"
@@ -99,6 +104,10 @@ class QueueScreen(WriteKeys):
     def on_mount(self) -> None:
         self.restart()
 
+    def on_unmount(self) -> None:
+        if self.merged is not None:
+            self.merged.close()
+
     # --- loading --------------------------------------------------------------------
 
     def _setup_columns(self) -> None:
@@ -129,6 +138,8 @@ class QueueScreen(WriteKeys):
         self.token += 1
         self.items.clear()
         self.marked.clear()
+        if self.merged is not None:
+            self.merged.close()
         self.merged = None
         self.fetching = True
         self._setup_columns()
@@ -154,15 +165,27 @@ class QueueScreen(WriteKeys):
             line.append(" (all)")
         if self.marked:
             line.append(f" · {len(self.marked)} marked", style="bold")
+        waiting = self.merged.waiting if self.merged is not None else []
+        if waiting:
+            names = ", ".join(waiting[:3]) + ("…" if len(waiting) > 3 else "")
+            line.append(" · waiting for ", style="yellow")
+            line.append_text(literal(names, 60, style="yellow"))
+            if len(waiting) > 3:
+                line.append(f" ({len(waiting)})", style="yellow")
         if self.fetching:
             line.append(" · loading…", style="dim")
-        elif not self.items:
+        elif not self.items and not waiting:
             line.append(" · nothing to review", style="dim")
         errors = self.merged.errors if self.merged is not None else {}
         if errors:
-            line.append(f" · {len(errors)} tenant(s) failed: ", style="red")
-            first = next(iter(errors.items()))
-            line.append_text(literal(f"{first[0]}: {first[1]}", 120))
+            line.append(f" · {plural(len(errors), 'tenant')} failed: ", style="red")
+            # Messages usually start with the slug already ("acme: no answer…").
+            told = "; ".join(
+                error if error.startswith(f"{slug}:") else f"{slug}: {error}"
+                for slug, error in errors.items()
+            )
+            line.append_text(literal(told, 240))
+        self.append_feedback(line)
         self.query_one("#queue-status", Static).update(line)
 
     @work(exclusive=True, group="page", exit_on_error=False, description="queue page")
@@ -184,23 +207,58 @@ class QueueScreen(WriteKeys):
         merged = self.merged
         if merged is None:
             return
-        page = await merged.next_page()
+        page = await merged.next_page(patience=ANSWER_PATIENCE)
         if token != self.token:
             return
-        table = self.query_one("#queue-table", DataTable)
-        for item in page:
-            key = self._key(item)
-            if key in self.items:
-                continue
-            self.items[key] = item
-            table.add_row(*self._cells(item), key=key)
+        self._add(page)
         if first and self._keep is not None:
             key, row = self._keep
             self._keep = None
+            table = self.query_one("#queue-table", DataTable)
             table.move_cursor(row=table.get_row_index(key) if key in self.items else row)
         self.fetching = False
         self.show_status()
+        if merged.waiting or merged.has_arrivals:
+            self.fill_in(token, merged)
+        if page:
+            # An empty page while tenants are still asked: their rows come through
+            # `fill_in`, which asks for more when they are in; asking again now would
+            # only wait on the same slow tenants every few tenths of a second.
+            self.call_after_refresh(self._maybe_more)
+
+    @work(exclusive=True, group="arrivals", exit_on_error=False, description="late tenants")
+    async def fill_in(self, token: int, merged: queue.MergedQueue[Any]) -> None:
+        """Add the rows of tenants that answer after their page was shown, as they answer."""
+        while merged.waiting or merged.has_arrivals:
+            rows = await merged.arrivals()
+            if token != self.token:
+                return
+            self._add(rows)
+            self.show_status()
+        self.show_status()
         self.call_after_refresh(self._maybe_more)
+
+    def _add(self, rows: list[Any]) -> None:
+        """Show new rows in queue order (a late tenant's rows go among those shown)."""
+        table = self.query_one("#queue-table", DataTable)
+        fresh = [item for item in rows if self._key(item) not in self.items]
+        if not fresh:
+            return
+        shown = list(self.items.values())
+        in_order = not shown or max(item.order for item in fresh) <= min(i.order for i in shown)
+        for item in fresh:
+            self.items[self._key(item)] = item
+        if in_order:
+            for item in fresh:
+                table.add_row(*self._cells(item), key=self._key(item))
+            return
+        # Rebuilt rather than inserted (DataTable appends only); the cursor stays on its row.
+        current = self.current_key()
+        table.clear()
+        for item in sorted(self.items.values(), key=lambda i: i.order, reverse=True):
+            table.add_row(*self._cells(item), key=self._key(item))
+        if current is not None:
+            table.move_cursor(row=table.get_row_index(current))
 
     @staticmethod
     def _key(item: Any) -> str:
@@ -320,7 +378,7 @@ class QueueScreen(WriteKeys):
             return
         if new_status == "draft":
             # Every row here is a draft: writing draft over draft would only fill the audit log.
-            self.notify("These posts are drafts already.", severity="information")
+            self.say("These posts are drafts already.", style="yellow")
             return
         if not self._writable(VERBS[new_status]):
             return
@@ -340,17 +398,13 @@ class QueueScreen(WriteKeys):
         if len(targets) > 1:
             tenants = len({t.tenant.slug for t in targets})
             question = Text(
-                f"{VERBS[new_status].capitalize()} {len(targets)} posts on {tenants} tenant(s)?"
+                f"{VERBS[new_status].capitalize()} {plural(len(targets), 'post')} on "
+                f"{plural(tenants, 'tenant')}?"
             )
             if not await self.app.push_screen_wait(ConfirmScreen(question, title="Bulk action")):
                 return
         outcome = await queue.set_status_across(self.workspace, targets, new_status)
-        self._report(outcome, PAST[new_status], "post(s)")
-        if outcome.unchanged:
-            self.notify(
-                f"{len(outcome.unchanged)} post(s) {ALREADY[new_status]}: nothing written.",
-                severity="warning",
-            )
+        self._report(outcome, PAST[new_status], "post", already=ALREADY[new_status])
         if outcome.changed:
             self.seen_writes = self.workspace.audit.generation()  # shown below
         if token != self.token or not self.is_attached:
@@ -397,17 +451,37 @@ class QueueScreen(WriteKeys):
         if self.items.pop(key, None) is not None:
             self.query_one("#queue-table", DataTable).remove_row(key)
 
-    def _report(self, outcome: queue.FleetActionResult, past: str, noun: str) -> None:
+    def _report(
+        self,
+        outcome: queue.FleetActionResult,
+        past: str,
+        noun: str,
+        *,
+        already: str | None = None,
+    ) -> None:
+        """Say what an action did in the status line; each tenant's error in a toast."""
+        said = Text()
         if outcome.changed:
             tenants = len({slug for slug, _ in outcome.changed})
-            self.notify(f"{past} {len(outcome.changed)} {noun} on {tenants} tenant(s).")
-        if outcome.conflicts:
-            self.notify(
-                f"{len(outcome.conflicts)} {noun} were changed by someone else meanwhile and were "
-                "left alone.",
-                title="Conflict",
-                severity="warning",
+            said.append(
+                f"{past} {plural(len(outcome.changed), noun)} on {plural(tenants, 'tenant')}.",
+                style="bold green",
             )
+        if already is not None and outcome.unchanged:
+            said.append(" " if said else "")
+            said.append(
+                f"{plural(len(outcome.unchanged), noun)} {already}: nothing written.",
+                style="bold yellow",
+            )
+        if outcome.conflicts:
+            said.append(" " if said else "")
+            said.append(
+                f"{plural(len(outcome.conflicts), noun)} changed by someone else meanwhile: "
+                "left alone.",
+                style="bold yellow",
+            )
+        if said:
+            self.say(said)
         for slug, error in outcome.errors.items():
             message = error if error.startswith(slug) else f"{slug}: {error}"
             self.notify(message, title="Not written", severity="error", markup=False)
@@ -432,7 +506,9 @@ class QueueScreen(WriteKeys):
         """Confirm, delete on each comment's own tenant, drop the deleted rows."""
         token = self.token
         tenants = len({t.tenant.slug for t in targets})
-        question = Text(f"Delete {len(targets)} comment(s) on {tenants} tenant(s)?\n\n")
+        question = Text(
+            f"Delete {plural(len(targets), 'comment')} on {plural(tenants, 'tenant')}?\n\n"
+        )
         for item in targets[:5]:
             question.append_text(literal(item.tenant.slug, 14))
             question.append(": ")
@@ -445,7 +521,7 @@ class QueueScreen(WriteKeys):
         ):
             return
         outcome = await queue.delete_comments_across(self.workspace, targets)
-        self._report(outcome, "Deleted", "comment(s)")
+        self._report(outcome, "Deleted", "comment")
         if outcome.changed:
             self.seen_writes = self.workspace.audit.generation()  # shown below
         if token != self.token or not self.is_attached:

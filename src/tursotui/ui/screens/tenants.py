@@ -16,14 +16,23 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.events import Resize
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from tursotui.health import STATUSES, TenantHealth, probe_all
 from tursotui.registry import RegistryError, Tenant
 from tursotui.ui import navigation
 from tursotui.ui.commands import Command
 from tursotui.ui.literal import literal
-from tursotui.ui.tenant_cells import Row, count_cell, health_cell, schema_cell, where
+from tursotui.ui.tenant_cells import (
+    Row,
+    count_cell,
+    empty_registry_hint,
+    health_cell,
+    registry_origin_short,
+    registry_where,
+    schema_cell,
+    where,
+)
 from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
@@ -108,6 +117,8 @@ class TenantsScreen(WriteKeys):
         self.registry_error: str | None = None
         self._wide: bool | None = None
         self._unpainted: list[Row] = []
+        self.registry_read = False
+        """The registry has been read once (until then an empty table means "not yet")."""
         self._probed: dict[str, int] = {}
         """Each tenant's write count (audit generation) when its health was last asked for."""
 
@@ -119,11 +130,17 @@ class TenantsScreen(WriteKeys):
             placeholder="filter: slug, name or host — enter opens, escape clears", id="filter"
         )
         yield RowList(id="tenants")
+        yield Static(id="empty-hint")
         yield TextLine(Text("opening the registry…", style="dim"), id="detail")
         yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
+        self.query_one("#empty-hint").display = False
+        # Which registry is open, and why this one, is the first thing a new user needs.
+        settings = self.app.settings
+        where, origin = registry_where(settings, 32), registry_origin_short(settings)
+        self.query_one(TenantHeader).title = f"tenants │ {where} ({origin})"
         self._build_columns()
         self.set_interval(PAINT_EVERY_S, self.paint_health)
         self.load()
@@ -161,7 +178,8 @@ class TenantsScreen(WriteKeys):
             literal(row.tenant.slug or "(no slug)", 20),
             where(row.tenant, 32 if self._wide else 16),
             health_cell(health),
-            *(count_cell(health, status) for status in STATUSES),
+            # Six-digit counts would be cut (`250,…`) in 80 columns: `250k` there.
+            *(count_cell(health, status, 7 if self._wide else 5) for status in STATUSES),
             schema_cell(health, narrow=not self._wide),
         ]
         if self._wide:
@@ -204,6 +222,11 @@ class TenantsScreen(WriteKeys):
 
     def _show_detail(self) -> None:
         detail = self.query_one("#detail", TextLine)
+        hint = self.query_one("#empty-hint", Static)
+        empty = self.registry_read and not self.rows and not self.registry_error
+        if empty and not hint.display:
+            hint.update(empty_registry_hint(self.app.settings))
+        hint.display = empty
         if self.registry_error:
             detail.update(literal(self.registry_error, style="bold red"))
             return
@@ -211,7 +234,8 @@ class TenantsScreen(WriteKeys):
         line = Text(no_wrap=True, overflow="ellipsis", end="")
         shown, total = self.table.row_count, len(self.rows)
         answered = sum(1 for r in self.rows if r.health is not None)
-        line.append(f"{shown}/{total} tenants" if shown != total else f"{total} tenants")
+        noun = "tenant" if total == 1 else "tenants"
+        line.append(f"{shown}/{total} {noun}" if shown != total else f"{total} {noun}")
         if answered < total:
             line.append(f" · asking {total - answered}…", style="dim")
         if row is not None:
@@ -220,6 +244,11 @@ class TenantsScreen(WriteKeys):
             line.append_text(literal(tenant.name, 40, style="bold"))
             line.append(" ")
             line.append_text(literal(self._location(tenant), 60))
+            counts = row.health.counts if row.health else None
+            if counts and not self._wide and any(v >= 10_000 for v in counts.values()):
+                # The narrow table shows `250k`; the exact figures are here.
+                exact = " · ".join(f"{s} {counts.get(s, 0):,}" for s in STATUSES)
+                line.append(f" · {exact}", style="dim")
             if tenant.is_remote and not tenant.broken:
                 # Where its token comes from (stored, command, group, minted), never the token.
                 source = self.app.workspace.tokens.choose(tenant).label  # type: ignore[attr-defined]
@@ -271,6 +300,7 @@ class TenantsScreen(WriteKeys):
         if generation != self.generation:
             return
         self.registry_error = None
+        self.registry_read = True
         self._unpainted = []
         self.rows = _keyed_rows(tenants)
         self._fill()
