@@ -1,9 +1,9 @@
 """Asking many tenants at once, a bounded number in flight: the one fan-out helper.
 
-The fleet overview, the health probes, title search, fleet migrations, backups and
-the merged moderation queue all ask many tenants the same question. They all go
-through `bounded`, so that the limit, early exit and cancellation behave the same
-everywhere: leaving early cancels what is still running, and nothing is left behind.
+The fleet overview, the health probes, title search, fleet migrations and backups all
+ask many tenants the same question. They all go through `bounded`, so that the limit,
+early exit and cancellation behave the same everywhere: leaving early cancels what is
+still running, and nothing is left behind.
 """
 
 from __future__ import annotations
