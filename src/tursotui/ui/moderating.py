@@ -1,7 +1,8 @@
 """What the moderation screens (posts, one post, the fleet queue) share.
 
 The status keys p/a/u are declared here once, so the three screens cannot drift apart
-on which key does what; each screen says in its own words what the key acts on. The
+on which key does what; each screen says in its own words what the key acts on. What a
+write did is put together into one status line here too (`outcome_text`). The
 posts list and the post screen both reach the tenant's connection through
 `tenant_connection`, which lives here rather than in either screen so that neither
 screen has to import the other.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual.binding import Binding
 
 from tursotui.db import LibsqlError
@@ -36,6 +38,23 @@ def status_bindings(
     ]
 
 
+def outcome_text(
+    *, done: str | None = None, unchanged: str | None = None, conflicts: str | None = None
+) -> Text:
+    """The status line after a moderation write: what was done (green), then what was left
+    alone because it already had the status, or because someone else changed it (yellow)."""
+    said = Text()
+    for part, style in (
+        (done, "bold green"),
+        (unchanged, "bold yellow"),
+        (conflicts, "bold yellow"),
+    ):
+        if part:
+            said.append(" " if said else "")
+            said.append(part, style=style)
+    return said
+
+
 async def tenant_connection(screen: Screen, tenant: Tenant) -> Connection:
     """The workspace's connection to `tenant` (raises ModerationError with a readable message)."""
     try:
@@ -44,4 +63,4 @@ async def tenant_connection(screen: Screen, tenant: Tenant) -> Connection:
         raise ModerationError(describe(error)) from None
 
 
-__all__ = ["status_bindings", "tenant_connection"]
+__all__ = ["outcome_text", "status_bindings", "tenant_connection"]

@@ -26,7 +26,7 @@ from tursotui.registry import RegistryError
 from tursotui.ui import navigation, stale
 from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.literal import literal
-from tursotui.ui.moderating import status_bindings, tenant_connection
+from tursotui.ui.moderating import outcome_text, status_bindings, tenant_connection
 from tursotui.ui.post_cells import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.post import PostScreen
@@ -662,27 +662,22 @@ class PostsScreen(StatusFeedback, WriteKeys):
             self.notify(str(error), title="Not written", severity="error", markup=False)
             return
         # Said in the status line: a toast would sit on the rows being worked on.
-        said = Text()
-        if result.changed:
-            said.append(
-                f"{PAST[new_status]} {plural(len(result.changed), 'post')} on {tenant.slug}.",
-                style="bold green",
-            )
-        if result.unchanged:
-            said.append(" " if said else "")
-            said.append(
+        said = outcome_text(
+            done=f"{PAST[new_status]} {plural(len(result.changed), 'post')} on {tenant.slug}."
+            if result.changed
+            else None,
+            unchanged=(
                 f"{plural(len(result.unchanged), 'post')} {ALREADY[new_status]}: nothing written."
                 if len(posts) > 1
-                else f"The post is {ALREADY[new_status]}: nothing written.",
-                style="bold yellow",
+                else f"The post is {ALREADY[new_status]}: nothing written."
             )
-        if result.conflicts:
-            said.append(" " if said else "")
-            said.append(
-                f"{plural(len(result.conflicts), 'post')} changed by someone else meanwhile: "
-                "left alone, shown as they are now.",
-                style="bold yellow",
-            )
+            if result.unchanged
+            else None,
+            conflicts=f"{plural(len(result.conflicts), 'post')} changed by someone else meanwhile: "
+            "left alone, shown as they are now."
+            if result.conflicts
+            else None,
+        )
         if said:
             self.say(said)
         if tenant is self.tenant:

@@ -23,7 +23,7 @@ from tursotui.registry import RegistryError
 from tursotui.ui import navigation, stale
 from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.literal import literal
-from tursotui.ui.moderating import status_bindings
+from tursotui.ui.moderating import outcome_text, status_bindings
 from tursotui.ui.post_cells import ALREADY, PAST, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.widgets.footer import KeysFooter
@@ -460,26 +460,19 @@ class QueueScreen(StatusFeedback, WriteKeys):
         already: str | None = None,
     ) -> None:
         """Say what an action did in the status line; each tenant's error in a toast."""
-        said = Text()
-        if outcome.changed:
-            tenants = len({slug for slug, _ in outcome.changed})
-            said.append(
-                f"{past} {plural(len(outcome.changed), noun)} on {plural(tenants, 'tenant')}.",
-                style="bold green",
-            )
-        if already is not None and outcome.unchanged:
-            said.append(" " if said else "")
-            said.append(
-                f"{plural(len(outcome.unchanged), noun)} {already}: nothing written.",
-                style="bold yellow",
-            )
-        if outcome.conflicts:
-            said.append(" " if said else "")
-            said.append(
-                f"{plural(len(outcome.conflicts), noun)} changed by someone else meanwhile: "
-                "left alone.",
-                style="bold yellow",
-            )
+        tenants = len({slug for slug, _ in outcome.changed})
+        said = outcome_text(
+            done=f"{past} {plural(len(outcome.changed), noun)} on {plural(tenants, 'tenant')}."
+            if outcome.changed
+            else None,
+            unchanged=f"{plural(len(outcome.unchanged), noun)} {already}: nothing written."
+            if already is not None and outcome.unchanged
+            else None,
+            conflicts=f"{plural(len(outcome.conflicts), noun)} changed by someone else meanwhile: "
+            "left alone."
+            if outcome.conflicts
+            else None,
+        )
         if said:
             self.say(said)
         for slug, error in outcome.errors.items():
