@@ -58,9 +58,13 @@ SHOTS: tuple[Shot, ...] = (
     Shot("fleet", keys=("f",), settle=0.5),
     Shot("queue", push=("queue", "QueueScreen", "drafts")),
     Shot("audit", keys=("A",)),
+    Shot("audit-entry", keys=("A", "enter")),
     Shot("new-tenant", keys=("n",)),
+    Shot("new-tenant-summary", keys=("n", *"zeta", "ctrl+s")),
     Shot("destroy-tenant", keys=("D",)),
-    Shot("rotate-token", keys=("R",)),
+    # Only remote tenants can have their token rotated; the demo fleet is local, so the
+    # confirmation is opened directly on its first tenant to show how it looks.
+    Shot("rotate-token", push=("rotate_token", "RotateTokenScreen", "@tenant")),
 )
 """Every screen, in the order the README shows them."""
 
