@@ -18,14 +18,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tursotui.errors import TursotuiError
+
 CANCELLED = "the write was stopped before it was committed"
 """What a write cut short (its task cancelled) is recorded as, unless told a reason."""
 APP_CLOSED = "the app was closed before the write was committed"
 """The reason recorded for writes cut short because the app was closing."""
 
 
-class AuditError(Exception):
+class AuditError(TursotuiError):
     """The audit log cannot be written, so the write it guards must not happen."""
+
+    title = "Audit log"
 
 
 @dataclass

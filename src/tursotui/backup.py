@@ -27,7 +27,10 @@ from typing import Any
 from urllib.parse import quote
 
 from tursotui.db import Connection, LibsqlError
+from tursotui.db import errors as db_errors
 from tursotui.db.errors import describe
+from tursotui.errors import TursotuiError
+from tursotui.fanout import for_each
 from tursotui.registry import RegistryError, Tenant
 
 MANIFEST = "manifest.json"
@@ -48,8 +51,10 @@ SCHEMA_SQL = (
 """The schema to recreate: tables, then indexes, views and triggers (server internals skipped)."""
 
 
-class BackupError(Exception):
+class BackupError(TursotuiError):
     """A backup or a verification cannot be made; the message names the tenant and the cause."""
+
+    title = "Backup"
 
 
 @dataclass
@@ -216,7 +221,7 @@ async def _copy_remote(connection: Connection, target: Path, report: Callable[[s
 
 
 def _transaction_unsupported(error: LibsqlError) -> bool:
-    return error.code == "TRANSACTION_UNSUPPORTED"
+    return error.code == db_errors.TRANSACTION_UNSUPPORTED
 
 
 async def _copy_in_batch(
@@ -445,29 +450,27 @@ async def backup_tenants(
     }
     names = {t.slug: file_name(t.slug, taken) for t in tenants}
     run = BackupRun(directory)
-    gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(tenant: Tenant) -> None:
-        async with gate:
-            try:
-                connection = None
-                if not tenant.broken and tenant.is_remote:
-                    connection = await connect(tenant)
-                record = await backup_tenant(
-                    tenant, connection, directory, names[tenant.slug], progress=progress
-                )
-            except (BackupError, RegistryError) as error:
-                run.failures.append(BackupFailure(tenant.slug, str(error)))
-                if progress:
-                    progress(tenant.slug, f"failed: {error}")
-            except LibsqlError as error:
-                run.failures.append(BackupFailure(tenant.slug, describe(error)))
-                if progress:
-                    progress(tenant.slug, f"failed: {describe(error)}")
-            else:
-                run.records.append(record)
+        try:
+            connection = None
+            if not tenant.broken and tenant.is_remote:
+                connection = await connect(tenant)
+            record = await backup_tenant(
+                tenant, connection, directory, names[tenant.slug], progress=progress
+            )
+        except (BackupError, RegistryError) as error:
+            run.failures.append(BackupFailure(tenant.slug, str(error)))
+            if progress:
+                progress(tenant.slug, f"failed: {error}")
+        except LibsqlError as error:
+            run.failures.append(BackupFailure(tenant.slug, describe(error)))
+            if progress:
+                progress(tenant.slug, f"failed: {describe(error)}")
+        else:
+            run.records.append(record)
 
-    await asyncio.gather(*(one(t) for t in tenants))
+    await for_each(tenants, one, concurrency)
     run.records.sort(key=lambda r: r.tenant)
     run.failures.sort(key=lambda f: f.tenant)
     if run.records:

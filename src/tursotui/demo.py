@@ -40,6 +40,7 @@ from tursotui.demo_data import (
     hostile_posts,
     user_count,
 )
+from tursotui.errors import TursotuiError
 from tursotui.migrations import MigrationFolder, load_folder, migrate
 from tursotui.registry import Registry, RegistryError, Tenant
 from tursotui.settings import Settings
@@ -239,8 +240,10 @@ def _seed_file(path: Path, spec: DemoTenant, seed: int, now: int) -> None:
 # -- building the fleet -------------------------------------------------------------
 
 
-class DemoError(Exception):
+class DemoError(TursotuiError):
     """The demo fleet cannot be built; the message says why."""
+
+    title = "Demo"
 
 
 def tenants_dir(settings: Settings) -> Path:

@@ -12,12 +12,13 @@ iteration early (the screen's cancel) cancels the questions still in flight.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar
 
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
+from tursotui.fanout import bounded
 from tursotui.health import TenantHealth, probe
 from tursotui.indexes import IndexAdvice, advise
 from tursotui.registry import RegistryError, Tenant
@@ -79,42 +80,6 @@ class FleetRow:
         """Posts with `status`, or None when unknown."""
         counts = self.health.counts
         return None if counts is None else counts.get(status, 0)
-
-
-async def bounded(
-    items: Iterable[T], ask: Callable[[T], Awaitable[R]], concurrency: int
-) -> AsyncIterator[R]:
-    """Run `ask(item)` for every item, at most `concurrency` at once; yield answers as they come.
-
-    Leaving the loop early cancels what is still running. `ask` must not raise for
-    an item's own failures (turn them into an answer); anything it raises ends the loop.
-    """
-    todo = list(items)
-    if not todo:
-        return
-    gate = asyncio.Semaphore(max(1, concurrency))
-    answers: asyncio.Queue[tuple[R | None, BaseException | None]] = asyncio.Queue()
-
-    async def one(item: T) -> None:
-        async with gate:
-            try:
-                answers.put_nowait((await ask(item), None))
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                answers.put_nowait((None, error))
-
-    tasks = [asyncio.create_task(one(item)) for item in todo]
-    try:
-        for _ in todo:
-            answer, error = await answers.get()
-            if error is not None:
-                raise error
-            yield cast(R, answer)  # no error: `ask` answered, so this is its R
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def inspect_tenant(
@@ -308,4 +273,4 @@ async def overview_sequential(workspace: Workspace, tenants: Iterable[Tenant]) -
     ]
 
 
-__all__ = ["FleetRow", "bounded", "inspect_tenant", "overview", "overview_sequential"]
+__all__ = ["FleetRow", "inspect_tenant", "overview", "overview_sequential"]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from tursotui.audit import AuditError
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
-from tursotui.fleet import bounded
+from tursotui.fanout import bounded
 from tursotui.indexes import IndexAdviceError, IndexPlan, create_missing
 from tursotui.migrations import MigrationError, MigrationFolder, load_folder, migrate, schema_state
 from tursotui.registry import RegistryError, Tenant

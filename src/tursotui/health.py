@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
+from tursotui.fanout import bounded
 from tursotui.registry import RegistryError, Tenant
 
 if TYPE_CHECKING:
@@ -260,24 +261,18 @@ async def probe_all(
     folder = _folder(workspace)
     remote_gate = asyncio.Semaphore(limit)
     local_gate = asyncio.Semaphore(min(limit, LOCAL_CONCURRENCY))
-    answers: asyncio.Queue[TenantHealth] = asyncio.Queue()
 
-    async def one(tenant: Tenant) -> None:
-        async with remote_gate if tenant.is_remote else local_gate:
-            try:
-                health = await probe(workspace, tenant, folder=folder)
-            except Exception as error:  # a bug in one probe must not stop the others
-                health = TenantHealth(tenant, reachable=False, error=describe(error))
-        answers.put_nowait(health)
+    async def one(tenant: Tenant) -> TenantHealth:
+        try:
+            return await probe(workspace, tenant, folder=folder)
+        except Exception as error:  # a bug in one probe must not stop the others
+            return TenantHealth(tenant, reachable=False, error=describe(error))
 
-    tasks = [asyncio.create_task(one(tenant)) for tenant in healthy]
-    try:
-        for _ in healthy:
-            yield await answers.get()
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    def gate(tenant: Tenant) -> asyncio.Semaphore:
+        return remote_gate if tenant.is_remote else local_gate
+
+    async for health in bounded(healthy, one, limit, gate=gate):
+        yield health
 
 
 __all__ = ["STATUSES", "TenantHealth", "probe", "probe_all"]

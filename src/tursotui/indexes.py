@@ -18,11 +18,14 @@ from typing import Any
 from tursotui.audit import AuditLog
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
+from tursotui.errors import TursotuiError
 from tursotui.migrations import Migration, MigrationFolder, load_folder, schema_state
 
 
-class IndexAdviceError(Exception):
+class IndexAdviceError(TursotuiError):
     """The missing indexes cannot be created; the message names the tenant and the cause."""
+
+    title = "Indexes"
 
 
 _CREATE_INDEX = re.compile(

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
+from tursotui.errors import TursotuiError
 
 BUILTIN_DIR = Path(__file__).parent / "migrations_builtin"
 """The tenant schema of SPEC §2.2 (drizzle-kit's own 0000 file) plus the screens' indexes."""
@@ -66,8 +67,10 @@ def index_definition(sql: str) -> tuple[bool, str, str, tuple[str, ...]] | None:
     return bool(unique), name.lower(), table.lower(), tuple(parts)
 
 
-class MigrationError(Exception):
+class MigrationError(TursotuiError):
     """A migrations folder that cannot be read, or a tenant that cannot be migrated."""
+
+    title = "Migrations"
 
 
 @dataclass(frozen=True)

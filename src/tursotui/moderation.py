@@ -20,12 +20,14 @@ Nothing here imports textual.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from tursotui.audit import AuditError, AuditLog
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
+from tursotui.errors import TursotuiError
 
 STATUSES = ("draft", "published", "archived")
 """The statuses the app knows; a row may still hold any other value (no CHECK constraint)."""
@@ -56,8 +58,10 @@ def preview_sql(column: str, chars: int) -> str:
     )
 
 
-class ModerationError(Exception):
+class ModerationError(TursotuiError):
     """A moderation read or write failed; the message names the tenant and the cause."""
+
+    title = "Moderation"
 
 
 class MissingTableError(ModerationError):
@@ -177,6 +181,8 @@ async def _query(conn: Connection, sql: str, args: list[Any], doing: str) -> lis
         raise _error(conn, error, doing) from None
 
 
+_Row = TypeVar("_Row")
+
 _POST_COLUMNS = (
     f"p.rowid, p.id, {preview_sql('p.title', TITLE_PREVIEW)}, p.status, p.published_at, "
     "p.author_id, u.name"
@@ -242,29 +248,62 @@ async def fetch_posts(
         statuses = after.statuses
     else:
         statuses = await _all_statuses(conn)
+
+    async def run(dated: bool, bound: PageCursor | None, wanted: int) -> list[PostRow]:
+        return await _run(conn, statuses, dated, bound, wanted, search, oldest_first)
+
     # Newest first: the dated run, then the undated one; oldest first: the reverse.
-    phases = [True, False] if not oldest_first else [False, True]
+    posts = await _two_runs(after, limit, run, dated_first=not oldest_first)
+    cursor = _next_cursor(
+        posts,
+        limit,
+        date=lambda post: post.published_at,
+        key=lambda post: post.rowid,
+        statuses=statuses if status is None else None,
+    )
+    return PostPage(posts, cursor)
+
+
+async def _two_runs(
+    after: PageCursor | None,
+    limit: int,
+    run: Callable[[bool, PageCursor | None, int], Awaitable[list[_Row]]],
+    *,
+    dated_first: bool = True,
+) -> list[_Row]:
+    """Up to `limit` rows of an order made of two runs, resuming after `after`.
+
+    Rows with a date come in one run (by date, then key), rows without in the other (by
+    key); `run(dated, bound, wanted)` reads up to `wanted` rows of one run after `bound`.
+    Each run is a keyset range on an index, so a page costs a seek whatever the table's
+    size; the second run is read only when the first one ends inside the page.
+    """
+    phases = [True, False] if dated_first else [False, True]
     if after is not None:
         phases = phases[phases.index(not after.undated) :]
-    posts: list[PostRow] = []
+    rows: list[_Row] = []
     for dated in phases:
         bound = after if after is not None and dated == (not after.undated) else None
-        posts += await _run(conn, statuses, dated, bound, limit - len(posts), search, oldest_first)
-        if len(posts) >= limit:
+        rows += await run(dated, bound, limit - len(rows))
+        if len(rows) >= limit:
             break
-    if len(posts) < limit or not posts:
-        return PostPage(posts, None)
-    last = posts[-1]
-    undated = last.published_at is None
-    return PostPage(
-        posts,
-        PageCursor(
-            None if undated else last.published_at,
-            last.rowid,
-            undated=undated,
-            statuses=statuses if status is None else None,
-        ),
-    )
+    return rows
+
+
+def _next_cursor(
+    rows: list[_Row],
+    limit: int,
+    *,
+    date: Callable[[_Row], Any],
+    key: Callable[[_Row], Any],
+    statuses: tuple[Any, ...] | None = None,
+) -> PageCursor | None:
+    """Where the page after `rows` starts, or None when this page was the last."""
+    if len(rows) < limit or not rows:
+        return None
+    last = rows[-1]
+    dated = date(last)
+    return PageCursor(dated, key(last), undated=dated is None, statuses=statuses)
 
 
 async def _all_statuses(conn: Connection) -> tuple[Any, ...]:
@@ -407,39 +446,34 @@ async def fetch_comments(
         f"c.id, {preview_sql('c.content', COMMENT_PREVIEW)}, c.author_id, u.name, c.created_at "
         "FROM comments AS c LEFT JOIN users AS u ON u.id = c.author_id"
     )
-    rows: list[Any] = []
-    undated = after is not None and after.undated
-    if not undated:
+
+    async def run(dated: bool, bound: PageCursor | None, wanted: int) -> list[CommentRow]:
         args: list[Any] = [post_id]
-        where = "c.post_id = ? AND c.created_at IS NOT NULL"
-        if after is not None:
-            where += " AND (c.created_at, c.id) < (?, ?)"
-            args += [after.published_at, after.key]
+        if dated:
+            where = "c.post_id = ? AND c.created_at IS NOT NULL"
+            if bound is not None:
+                where += " AND (c.created_at, c.id) < (?, ?)"
+                args += [bound.published_at, bound.key]
+            order = "c.created_at DESC, c.id DESC"
+        else:
+            where = "c.post_id = ? AND c.created_at IS NULL"
+            if bound is not None:
+                where += " AND c.id < ?"
+                args.append(bound.key)
+            order = "c.id DESC"
         rows = await _query(
             conn,
-            f"SELECT {columns} WHERE {where} ORDER BY c.created_at DESC, c.id DESC LIMIT ?",
-            [*args, limit],
+            f"SELECT {columns} WHERE {where} ORDER BY {order} LIMIT ?",
+            [*args, wanted],
             "read comments",
         )
-    if len(rows) < limit:
-        args = [post_id]
-        where = "c.post_id = ? AND c.created_at IS NULL"
-        if undated and after is not None:
-            where += " AND c.id < ?"
-            args.append(after.key)
-        more = await _query(
-            conn,
-            f"SELECT {columns} WHERE {where} ORDER BY c.id DESC LIMIT ?",
-            [*args, limit - len(rows)],
-            "read comments",
-        )
-        comments = [CommentRow(*r) for r in rows + more]
-        if len(more) < limit - len(rows) or not comments:
-            return CommentPage(comments, None)
-        return CommentPage(comments, PageCursor(None, comments[-1].id, undated=True))
-    comments = [CommentRow(*r) for r in rows]
-    last = comments[-1]
-    return CommentPage(comments, PageCursor(last.created_at, last.id))
+        return [CommentRow(*r) for r in rows]
+
+    comments = await _two_runs(after, limit, run)
+    cursor = _next_cursor(
+        comments, limit, date=lambda comment: comment.created_at, key=lambda comment: comment.id
+    )
+    return CommentPage(comments, cursor)
 
 
 def _before(posts: list[tuple[str, Any]]) -> Any:

@@ -17,7 +17,7 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from tursotui.audit import AuditError
 from tursotui.db import Connection, LibsqlError
@@ -289,6 +289,31 @@ class MergedQueue(Generic[T]):
                 source.task.cancel()
 
 
+class _Ordered(Protocol):
+    @property
+    def order(self) -> tuple[int, str]: ...
+
+
+_O = TypeVar("_O", bound=_Ordered)
+
+
+def _session_queue(
+    workspace: Workspace,
+    tenants: Iterable[Tenant],
+    fetch: Callable[[Tenant, Any, int], Awaitable[tuple[list[_O], Any]]],
+    page_size: int,
+) -> MergedQueue[_O]:
+    """A queue of rows that have an `order`, with the session's concurrency and timeout."""
+    return MergedQueue(
+        tenants,
+        fetch,
+        lambda row: row.order,
+        page_size=page_size,
+        concurrency=workspace.settings.fleet_concurrency,
+        timeout=workspace.settings.timeout,
+    )
+
+
 def drafts_queue(
     workspace: Workspace, tenants: Iterable[Tenant], *, page_size: int = PAGE_SIZE
 ) -> MergedQueue[QueuedPost]:
@@ -301,14 +326,7 @@ def drafts_queue(
         page = await fetch_posts(conn, "draft", after=cursor, limit=limit)
         return [QueuedPost(tenant, p) for p in page.posts], page.next
 
-    return MergedQueue(
-        tenants,
-        fetch,
-        lambda row: row.order,
-        page_size=page_size,
-        concurrency=workspace.settings.fleet_concurrency,
-        timeout=workspace.settings.timeout,
-    )
+    return _session_queue(workspace, tenants, fetch, page_size)
 
 
 def comments_queue(
@@ -323,14 +341,7 @@ def comments_queue(
         rows = await newest_comments(conn, tenant, after=cursor, limit=limit)
         return rows, (rows[-1].order if len(rows) == limit else None)
 
-    return MergedQueue(
-        tenants,
-        fetch,
-        lambda row: row.order,
-        page_size=page_size,
-        concurrency=workspace.settings.fleet_concurrency,
-        timeout=workspace.settings.timeout,
-    )
+    return _session_queue(workspace, tenants, fetch, page_size)
 
 
 @dataclass

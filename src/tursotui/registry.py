@@ -22,11 +22,14 @@ from pydantic import SecretStr
 from tursotui.db import Connection, LibsqlError, connect
 from tursotui.db.errors import describe
 from tursotui.db.urls import DatabaseURL, InvalidURL, parse_url
+from tursotui.errors import TursotuiError
 from tursotui.settings import REGISTRY_ROLES, Settings
 
 
-class RegistryError(Exception):
+class RegistryError(TursotuiError):
     """The registry cannot be read or changed; the message says which registry and why."""
+
+    title = "Registry"
 
 
 REGISTRY_SCHEMA = (

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
-from tursotui.fleet import bounded
+from tursotui.fanout import bounded
 from tursotui.moderation import ModerationError, PostRow, fetch_posts
 from tursotui.registry import RegistryError, Tenant
 

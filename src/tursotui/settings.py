@@ -27,10 +27,13 @@ from pydantic_settings import (
 )
 
 from tursotui.db.urls import InvalidURL, parse_url
+from tursotui.errors import TursotuiError
 
 
-class SettingsError(Exception):
+class SettingsError(TursotuiError):
     """A bad setting: one line naming the setting and where it came from."""
+
+    title = "Settings"
 
 
 def config_dir() -> Path:

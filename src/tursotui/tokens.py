@@ -46,7 +46,7 @@ LABELS: dict[str, str] = {
 }
 """What screens and `tenants --json` call each source."""
 
-TOKEN_UNAVAILABLE = "TOKEN_UNAVAILABLE"
+TOKEN_UNAVAILABLE = db_errors.TOKEN_UNAVAILABLE
 """Code of the error raised when a tenant's token source fails (the command, minting)."""
 
 COMMAND_CONCURRENCY = 4

@@ -23,11 +23,11 @@ from typing import Any, TextIO
 
 from pydantic import SecretStr
 
-from tursotui.audit import AuditError
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
+from tursotui.errors import TursotuiError
 from tursotui.registry import RegistryError
-from tursotui.settings import Settings, SettingsError, load_settings
+from tursotui.settings import Settings, load_settings
 from tursotui.sql.export import json_safe
 from tursotui.workspace import Workspace
 
@@ -62,15 +62,12 @@ def scrub(text: str) -> str:
 def is_user_error(error: BaseException) -> bool:
     """True for errors a user can act on: the layers' own error types, not bugs.
 
-    Every layer of tursotui has one error type with a human message (SettingsError,
-    RegistryError, MigrationError, PlatformError, AuditError...), plus the connection
-    layer's LibsqlError; anything else is a bug and keeps its traceback.
+    Every layer's error type derives from `TursotuiError` (the connection layer's
+    DatabaseError is one too). A bare LibsqlError can still come from inside
+    libsql-client before the connection layer names the database; its message is
+    for people as well. Anything else is a bug and keeps its traceback.
     """
-    if isinstance(error, LibsqlError | SettingsError | RegistryError | AuditError):
-        return True
-    return isinstance(error, Exception) and any(
-        cls.__module__.startswith("tursotui.") for cls in type(error).__mro__[:-2]
-    )
+    return isinstance(error, TursotuiError | LibsqlError)
 
 
 def error_line(error: BaseException) -> str:

@@ -70,6 +70,26 @@ class Transaction:
         await self.close()
 
 
+class RemoteTransaction(Transaction):
+    """What the network transports' transactions share: ending one is a statement sent once."""
+
+    _done: bool = False
+
+    @abstractmethod
+    async def _finish(self, sql: str) -> None:
+        """Send `COMMIT` or `ROLLBACK` (the first call only) and release the stream."""
+
+    async def commit(self) -> None:
+        await self._finish("COMMIT")
+
+    async def rollback(self) -> None:
+        await self._finish("ROLLBACK")
+
+    @property
+    def closed(self) -> bool:
+        return self._done
+
+
 # libsql-client ships no types, so its Client is Any to the checker.
 class Connection(Client):  # type: ignore[misc]
     """A connection to one libSQL database, whatever its URL.
@@ -148,3 +168,40 @@ class RemoteConnection(Connection):
         """The message of a call that took longer than the timeout."""
         within = f" within {self.timeout:g} s" if self.timeout is not None else ""
         return f"{self.url.host} did not answer{within}"
+
+    async def stream(
+        self, stmt: InStatement, args: InArgs = None, *, chunk_size: int = 500
+    ) -> AsyncGenerator[Result, None]:
+        # Hrana sends a result whole: fetch it in one request, then cut it up.
+        result = await self.execute(stmt, args)
+        for chunk in chunked(result, chunk_size):
+            yield chunk
+
+    def interrupt(self) -> None:
+        """Nothing to do: a remote statement cannot be interrupted.
+
+        The caller abandons it instead by cancelling the task awaiting it; the transport
+        survives that (httpx, for one, drops only the connection the request was using).
+        """
+
+
+def chunked(result: Result, size: int) -> list[Result]:
+    """A result cut into results of at most `size` rows each (statistics on the first)."""
+    size = max(1, size)
+    if not result.rows:
+        return [result]  # one chunk even with no rows: it carries the columns
+    chunks = []
+    for start in range(0, len(result.rows), size):
+        first = start == 0
+        chunks.append(
+            Result(
+                result.columns,
+                result.rows[start : start + size],
+                result.rows_affected if first else 0,
+                result.last_insert_rowid if first else None,
+                rows_read=result.rows_read if first else None,
+                rows_written=result.rows_written if first else None,
+                duration_ms=result.duration_ms if first else None,
+            )
+        )
+    return chunks

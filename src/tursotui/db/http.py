@@ -23,17 +23,16 @@ import errno
 import json
 import socket
 import weakref
-from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
 from libsql_client import InArgs, InStatement, LibsqlError
 
 from tursotui.db import errors, hrana
-from tursotui.db.base import RemoteConnection, Transaction
+from tursotui.db.base import RemoteConnection, RemoteTransaction
 from tursotui.db.result import Result
 
-NO_INTERACTIVE_TRANSACTIONS = "TRANSACTION_UNSUPPORTED"
+NO_INTERACTIVE_TRANSACTIONS = errors.TRANSACTION_UNSUPPORTED
 """The server keeps no streams (tursodb 0.6), so interactive transactions are impossible."""
 
 _closeless: set[str] = set()
@@ -263,20 +262,6 @@ class HranaHTTPConnection(RemoteConnection):
     def transaction(self) -> HTTPTransaction:
         return HTTPTransaction(self)
 
-    async def stream(
-        self, stmt: InStatement, args: InArgs = None, *, chunk_size: int = 500
-    ) -> AsyncGenerator[Result, None]:
-        result = await self.execute(stmt, args)
-        for chunk in chunked(result, chunk_size):
-            yield chunk
-
-    def interrupt(self) -> None:
-        """Nothing to do: a remote statement cannot be interrupted.
-
-        The caller abandons it instead by cancelling the task awaiting it; the shared
-        client survives that (httpx drops the one connection the request was using).
-        """
-
     async def close(self) -> None:
         # The shared client belongs to the event loop, not to this connection.
         self._closed = True
@@ -286,7 +271,7 @@ class HranaHTTPConnection(RemoteConnection):
         return self._closed
 
 
-class HTTPTransaction(Transaction):
+class HTTPTransaction(RemoteTransaction):
     """An interactive transaction on a Hrana stream held by the server through the baton.
 
     BEGIN travels with the first statement; COMMIT or ROLLBACK travel with the `close` of
@@ -377,38 +362,6 @@ class HTTPTransaction(Transaction):
                     requests[:1], baton=self._baton, base_url=self._base_url
                 )
             self._conn._ok(results[0], "execute")
-
-    async def commit(self) -> None:
-        await self._finish("COMMIT")
-
-    async def rollback(self) -> None:
-        await self._finish("ROLLBACK")
-
-    @property
-    def closed(self) -> bool:
-        return self._done
-
-
-def chunked(result: Result, size: int) -> list[Result]:
-    """A result cut into results of at most `size` rows each (statistics on the first)."""
-    size = max(1, size)
-    if not result.rows:
-        return [result]  # one chunk even with no rows: it carries the columns
-    chunks = []
-    for start in range(0, len(result.rows), size):
-        first = start == 0
-        chunks.append(
-            Result(
-                result.columns,
-                result.rows[start : start + size],
-                result.rows_affected if first else 0,
-                result.last_insert_rowid if first else None,
-                rows_read=result.rows_read if first else None,
-                rows_written=result.rows_written if first else None,
-                duration_ms=result.duration_ms if first else None,
-            )
-        )
-    return chunks
 
 
 def _root_os_error(error: BaseException) -> OSError | None:

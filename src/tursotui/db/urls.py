@@ -6,14 +6,21 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
+from tursotui.errors import TursotuiError
+
 Transport = Literal["file", "http", "ws"]
 
 _HTTP_SCHEMES = {"libsql": "https", "https": "https", "http": "http"}
 _WS_SCHEMES = {"ws": "ws", "wss": "wss"}
 
 
-class InvalidURL(ValueError):
-    """A database URL that tursotui cannot use; the message says why."""
+class InvalidURL(TursotuiError, ValueError):
+    """A database URL that tursotui cannot use; the message says why.
+
+    Also a ValueError, so that settings validation reports it as a bad value.
+    """
+
+    title = "Database URL"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import binascii
 import contextlib
 import json
 import socket
-from collections.abc import AsyncGenerator, Awaitable
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import aiohttp
@@ -24,8 +24,7 @@ from libsql_client.hrana.conn import HranaConn, HranaStream
 from libsql_client.hrana.convert import _error_from_proto
 
 from tursotui.db import errors, hrana
-from tursotui.db.base import RemoteConnection, Transaction
-from tursotui.db.http import chunked
+from tursotui.db.base import RemoteConnection, RemoteTransaction
 from tursotui.db.result import Result
 from tursotui.db.urls import DatabaseURL
 from tursotui.sqltext import classify
@@ -181,7 +180,7 @@ class WebSocketConnection(RemoteConnection):
             return self._error(
                 f"the connection to {self.url.host} was lost ({said})", errors.CONNECTION_LOST
             )
-        if error.code == "CLIENT_CLOSED":
+        if error.code == errors.CLOSED:
             return self._error("the connection is closed", errors.CLOSED)
         if ("permission" in lowered and "write" in lowered) or "read-only" in lowered:
             return self._error(
@@ -231,16 +230,6 @@ class WebSocketConnection(RemoteConnection):
     def transaction(self) -> WebSocketTransaction:
         return WebSocketTransaction(self)
 
-    async def stream(
-        self, stmt: InStatement, args: InArgs = None, *, chunk_size: int = 500
-    ) -> AsyncGenerator[Result, None]:
-        result = await self.execute(stmt, args)
-        for chunk in chunked(result, chunk_size):
-            yield chunk
-
-    def interrupt(self) -> None:
-        """Nothing to do: a remote statement cannot be interrupted; cancel the awaiting task."""
-
     async def close(self) -> None:
         self._closed = True
         await self._drop_client()
@@ -250,7 +239,7 @@ class WebSocketConnection(RemoteConnection):
         return self._closed
 
 
-class WebSocketTransaction(Transaction):
+class WebSocketTransaction(RemoteTransaction):
     """An interactive transaction on a Hrana stream of its own."""
 
     def __init__(self, connection: WebSocketConnection) -> None:
@@ -307,22 +296,12 @@ class WebSocketTransaction(Transaction):
                 stream.close()
         await self._conn._wait(reply, writes=sql == "COMMIT")
 
-    async def commit(self) -> None:
-        await self._finish("COMMIT")
-
-    async def rollback(self) -> None:
-        await self._finish("ROLLBACK")
-
-    @property
-    def closed(self) -> bool:
-        return self._done
-
 
 def _unwrap(error: LibsqlError, name: str) -> LibsqlError:
     """The server's error without our `<name>: ` prefix, so `_translate` can add it once."""
     prefix = f"{name}: "
     message = error.explanation
-    return LibsqlError(
+    return errors.DatabaseError(
         message[len(prefix) :] if message.startswith(prefix) else message, error.code
     )
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from tursotui.errors import TursotuiError
 
-class PlatformError(Exception):
+
+class PlatformError(TursotuiError):
     """A Turso Platform API call failed.
 
     Attributes:
         status: The HTTP status, or None when no answer came (network failure, timeout).
         message: The API's own `error` text, or what went wrong on the way; never a token.
     """
+
+    title = "Turso Platform"
 
     def __init__(self, status: int | None, message: str) -> None:
         self.status = status

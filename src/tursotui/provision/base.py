@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from tursotui.db import LibsqlError, connect
 from tursotui.db.errors import describe
+from tursotui.errors import TursotuiError
 from tursotui.registry import RegistryError, Tenant
 from tursotui.workspace import Workspace
 
@@ -39,13 +40,15 @@ SETUP_TOKEN_EXPIRATION = "1h"
 """Lifetime of the full-access token that migrates a tenant registered with a read-only token."""
 
 
-class ProvisionError(Exception):
+class ProvisionError(TursotuiError):
     """A tenant could not be created, destroyed or re-keyed; the message says why and what is left.
 
     Attributes:
         step: The step that failed, if one did.
         cleanup: The exact command that removes what was left behind, when something was.
     """
+
+    title = "Provisioning"
 
     def __init__(self, message: str, *, step: str | None = None, cleanup: str | None = None):
         super().__init__(message)

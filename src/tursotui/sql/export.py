@@ -26,13 +26,16 @@ from typing import Any, TextIO
 from libsql_client import Value
 
 from tursotui.db import Connection
+from tursotui.errors import TursotuiError
 
 FORMATS = ("csv", "json")
 CHUNK_ROWS = 5000
 
 
-class ExportError(Exception):
+class ExportError(TursotuiError):
     """The export file cannot be written."""
+
+    title = "Export"
 
 
 @dataclass(frozen=True, slots=True)

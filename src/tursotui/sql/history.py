@@ -17,12 +17,16 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from tursotui.errors import TursotuiError
+
 MAX_ENTRIES = 2000
 """How many statements a tenant's history keeps."""
 
 
-class HistoryError(Exception):
+class HistoryError(TursotuiError):
     """The history file cannot be read or written."""
+
+    title = "History"
 
 
 @dataclass(frozen=True, slots=True)

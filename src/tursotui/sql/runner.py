@@ -15,6 +15,7 @@ from libsql_client import LibsqlError, Value
 
 from tursotui.audit import AuditEntry, AuditLog
 from tursotui.db import Connection, Result
+from tursotui.db import errors as db_errors
 from tursotui.sqltext import StatementKind, StatementSpan, classify, split_statements
 
 TRANSACTION_CONTROL_REFUSED = (
@@ -243,9 +244,6 @@ Decide = Callable[[Result | None], Awaitable[bool]]
 Called with None, before anything is sent, where the server cannot hold a transaction.
 """
 
-NO_TRANSACTIONS = "TRANSACTION_UNSUPPORTED"
-"""The code of a server that keeps no interactive transactions (tursodb)."""
-
 
 async def run_write(
     connection: Connection,
@@ -279,7 +277,7 @@ async def run_write(
             try:
                 return await _run_in_transaction(connection, sql, entry, decide, on_transaction)
             except LibsqlError as error:
-                if error.code != NO_TRANSACTIONS:
+                if error.code != db_errors.TRANSACTION_UNSUPPORTED:
                     raise
         if decide is not None and not await decide(None):
             # No transaction to preview in (tursodb): the decision comes before sending.

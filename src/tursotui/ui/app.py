@@ -8,7 +8,6 @@ the network.
 from __future__ import annotations
 
 import asyncio
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from textual import events, work
@@ -20,7 +19,7 @@ from textual.worker_manager import WorkerManager
 
 from tursotui.db.errors import describe
 from tursotui.settings import Settings
-from tursotui.ui import heap
+from tursotui.ui import heap, navigation
 from tursotui.ui.commands import TursotuiCommands
 from tursotui.ui.typeahead import KeyGate, hold_keys_for
 from tursotui.workspace import Workspace
@@ -177,25 +176,8 @@ class TursotuiApp(App[None]):
         return not (action in LETTER_ACTIONS and getattr(self.screen, "KEEPS_LETTERS", False))
 
     def open_screen(self, module: str, class_name: str, *args: Any) -> Screen | None:
-        """Push `tursotui.ui.screens.<module>.<class_name>(*args)`, importing it when needed.
-
-        Screens are imported lazily, so start-up loads only the tenants screen; a screen
-        that cannot load says so instead of taking the app down.
-        """
-        name = f"tursotui.ui.screens.{module}"
-        try:
-            screen_module = importlib.import_module(name)
-        except Exception as error:  # a screen that cannot load must not take the app down
-            self.notify(
-                f"{type(error).__name__}: {error}",
-                title=f"The {module.replace('_', ' ')} screen failed to load",
-                severity="error",
-                markup=False,
-            )
-            return None
-        screen = getattr(screen_module, class_name)(*args)
-        self.push_screen(screen)
-        return screen
+        """Push `tursotui.ui.screens.<module>.<class_name>(*args)` (see `ui.navigation`)."""
+        return navigation.open_by_name(self, module, class_name, *args)
 
     def tenants_screen(self) -> Screen:
         """The tenants screen at the bottom of the stack."""
@@ -277,19 +259,19 @@ class TursotuiApp(App[None]):
 
     def action_open_fleet(self) -> None:
         """All tenants side by side."""
-        self.open_screen("fleet", "FleetScreen")
+        navigation.fleet(self)
 
     def action_open_audit(self) -> None:
         """The audit log of every write."""
-        self.open_screen("audit", "AuditScreen")
+        navigation.audit(self)
 
     def action_open_queue(self, mode: str = "drafts") -> None:
         """The moderation queue across tenants (`drafts` or `comments`)."""
-        self.open_screen("queue", "QueueScreen", mode)
+        navigation.queue(self, mode)
 
     def action_new_tenant(self) -> None:
         """Create, migrate and register a tenant."""
-        self.open_screen("new_tenant", "NewTenantScreen")
+        navigation.new_tenant(self)
 
 
 def make_app(settings: Settings, workspace: Workspace | None = None) -> TursotuiApp:

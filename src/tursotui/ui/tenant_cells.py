@@ -73,19 +73,26 @@ def count_cell(health: TenantHealth | None, status: str, width: int | None = Non
     return Text(shown, justify="right")
 
 
+SCHEMA_STYLES = {"current": "green", "ahead": "magenta", "not migrated": "red", "unknown": "red"}
+"""The colour of each schema label; any other (`behind by N`) is yellow. A schema that could
+not be read (`unknown`) needs a look as much as one never migrated."""
+
+
+def schema_style(label: str) -> str:
+    """How a schema label is coloured, wherever it is shown (the tenants and fleet tables)."""
+    return SCHEMA_STYLES.get(label, "yellow")
+
+
 def schema_cell(health: TenantHealth | None, *, narrow: bool = False) -> Text:
     """The schema label, coloured by how much it needs attention."""
     if health is None:
         return PENDING
     if health.schema is None:
         return DASH
-    style = {"current": "green", "ahead": "magenta", "not migrated": "red"}.get(
-        health.schema, "yellow"
-    )
     label = health.schema
     if narrow:
         label = "unmigrated" if label == "not migrated" else label.replace("behind by", "behind")
-    return Text(label, style=style)
+    return Text(label, style=schema_style(health.schema))
 
 
 def registry_where(settings: Settings, max_len: int | None = None) -> str:

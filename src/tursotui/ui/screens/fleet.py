@@ -9,7 +9,6 @@ fleet, create missing indexes, and open the cross-tenant moderation queue.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -24,9 +23,12 @@ from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.registry import RegistryError, Tenant
 from tursotui.search import search_titles
+from tursotui.ui import navigation
 from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.literal import literal
+from tursotui.ui.post_cells import status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.tenant_cells import schema_style
 from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.typed import tursotui_app
 from tursotui.ui.widgets.footer import KeysFooter
@@ -53,28 +55,10 @@ def _number(value: int | None) -> Text:
     )
 
 
-def _when(value: int | None) -> Text:
-    if value is None:
-        return Text("—", style="dim")
-    try:
-        return Text(datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M"))
-    except (OverflowError, OSError, ValueError):
-        return literal(value, 16)
-
-
 def _schema(label: str | None) -> Text:
     if label is None:
         return Text("—", style="dim")
-    style = (
-        "green"
-        if label == "current"
-        else "red"
-        if label in {"not migrated", "unknown"}
-        else "yellow"
-    )
-    if label == "ahead":
-        style = "magenta"
-    return Text(label, style=style)
+    return Text(label, style=schema_style(label))
 
 
 COLUMNS: tuple[tuple[str, str, int, Callable[[FleetRow], Any]], ...] = (
@@ -415,7 +399,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
             _number(row.count("published")),
             _number(row.count("archived")),
             _number(row.comments),
-            _when(row.newest_activity),
+            when(row.newest_activity),
             index_cell,
             literal(row.error, 200) if row.error else Text(""),
         ]
@@ -551,7 +535,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
             key = results.coordinate_to_cell_key(results.cursor_coordinate).row_key.value
             if key in self.hits:
                 hit_tenant, post_id = self.hits[key]
-                tursotui_app(self).open_screen("post", "PostScreen", hit_tenant, post_id)
+                navigation.post(self.app, hit_tenant, post_id)
             return
         tenant = self.current_tenant()
         if tenant is None:
@@ -561,9 +545,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
                 f"{tenant.slug or 'this row'}: {tenant.problem}", severity="warning", markup=False
             )
             return
-        from tursotui.ui.screens.posts import PostsScreen
-
-        self.app.push_screen(PostsScreen(tenant))
+        navigation.posts(self.app, tenant)
 
     @on(DataTable.RowSelected, "#fleet-table")
     @on(DataTable.RowSelected, "#fleet-results")
@@ -573,7 +555,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
 
     def action_queue(self) -> None:
         """The moderation queue across tenants."""
-        tursotui_app(self).open_screen("queue", "QueueScreen")
+        navigation.queue(self.app)
 
     def action_back(self) -> None:
         """Close the search if open, else go back."""
@@ -628,8 +610,6 @@ class FleetScreen(StatusFeedback, WriteKeys):
             for post in answer.posts:
                 key = f"{len(self.hits)}"
                 self.hits[key] = (answer.tenant, str(post.id))
-                from tursotui.ui.post_cells import status_text
-
                 results.add_row(
                     literal(answer.tenant.slug, 16),
                     status_text(post.status),

@@ -20,9 +20,9 @@ from tursotui.moderation import CommentRow, ModerationError, PageCursor, Post
 from tursotui.ui import stale
 from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.literal import literal
+from tursotui.ui.moderating import status_bindings, tenant_connection
 from tursotui.ui.post_cells import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
-from tursotui.ui.screens.posts import tenant_connection
 from tursotui.ui.typed import tursotui_app
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
@@ -65,9 +65,7 @@ class PostScreen(StatusFeedback, WriteKeys):
     """Hidden and refused in a read-only session."""
 
     BINDINGS = [
-        Binding("p", "moderate('published')", "Publish", tooltip="Publish this post"),
-        Binding("a", "moderate('archived')", "Archive", tooltip="Archive this post"),
-        Binding("u", "moderate('draft')", "To draft", tooltip="Move this post back to draft"),
+        *status_bindings("Publish this post", "Archive this post", "Move this post back to draft"),
         Binding("space", "mark", "Mark", tooltip="Mark the comment for deletion"),
         Binding("x", "delete", "Delete", tooltip="Delete current/marked comments (asks first)"),
         Binding("r", "reload", "Reload", show=False),

@@ -16,7 +16,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Input
 
 from tursotui import moderation
@@ -24,11 +23,13 @@ from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.moderation import ModerationError, PageCursor, PostFilter, PostRow
 from tursotui.registry import RegistryError
-from tursotui.ui import stale
+from tursotui.ui import navigation, stale
 from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.literal import literal
+from tursotui.ui.moderating import outcome_text, status_bindings, tenant_connection
 from tursotui.ui.post_cells import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.screens.post import PostScreen
 from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.typed import tursotui_app
 from tursotui.ui.widgets.footer import KeysFooter
@@ -49,21 +50,6 @@ FILTERS: tuple[tuple[str, str | None, str], ...] = (
     ("0", None, "all"),
 )
 """Key, status and label of each status filter, in the order the filter bar shows them."""
-
-
-def failure(error: BaseException) -> str:
-    """The human message of any error a moderation worker can meet."""
-    if isinstance(error, LibsqlError):
-        return describe(error)
-    return str(error) or type(error).__name__
-
-
-async def tenant_connection(screen: Screen, tenant: Tenant) -> Connection:
-    """The workspace's connection to `tenant` (raises ModerationError with a readable message)."""
-    try:
-        return await tursotui_app(screen).workspace.connection(tenant)
-    except (LibsqlError, RegistryError) as error:
-        raise ModerationError(failure(error)) from None
 
 
 _closing: set[asyncio.Future[None]] = set()
@@ -102,9 +88,9 @@ class PostsScreen(StatusFeedback, WriteKeys):
         Binding("enter", "open", "Open", tooltip="Open the post with its comments"),
         Binding("slash", "search", "Search", tooltip="Search titles", id="posts.search"),
         Binding("space", "mark", "Mark", tooltip="Mark the post for a bulk action"),
-        Binding("p", "moderate('published')", "Publish", tooltip="Publish current/marked"),
-        Binding("a", "moderate('archived')", "Archive", tooltip="Archive current/marked"),
-        Binding("u", "moderate('draft')", "To draft", tooltip="Back to draft current/marked"),
+        *status_bindings(
+            "Publish current/marked", "Archive current/marked", "Back to draft current/marked"
+        ),
         Binding("s", "console", "SQL", tooltip="SQL console on this tenant"),
         Binding("r", "reload", "Reload", show=False),
         Binding("j", "cursor('down')", "Down", show=False),
@@ -321,7 +307,7 @@ class PostsScreen(StatusFeedback, WriteKeys):
             opening.add_done_callback(_close_when_opened)
             raise
         except (LibsqlError, RegistryError) as error:
-            raise ModerationError(failure(error)) from None
+            raise ModerationError(describe(error)) from None
         self._side = (tenant, conn)
         return conn
 
@@ -517,8 +503,6 @@ class PostsScreen(StatusFeedback, WriteKeys):
         """Open the post under the cursor."""
         post_id = self.current_id()
         if post_id is not None:
-            from tursotui.ui.screens.post import PostScreen
-
             self.app.push_screen(PostScreen(self.tenant, post_id))
 
     # --- keys ---------------------------------------------------------------------------
@@ -616,11 +600,7 @@ class PostsScreen(StatusFeedback, WriteKeys):
 
     def action_console(self) -> None:
         """Open the SQL console on this tenant."""
-        open_screen = getattr(self.app, "open_screen", None)
-        if open_screen is None:
-            self.notify("The SQL console is not available.")
-            return
-        open_screen("console", "ConsoleScreen", self.tenant)
+        navigation.console(self.app, self.tenant)
 
     def action_moderate(self, new_status: str) -> None:
         """Publish / archive / move back to draft the marked posts, or the current one."""
@@ -683,27 +663,22 @@ class PostsScreen(StatusFeedback, WriteKeys):
             self.notify(str(error), title="Not written", severity="error", markup=False)
             return
         # Said in the status line: a toast would sit on the rows being worked on.
-        said = Text()
-        if result.changed:
-            said.append(
-                f"{PAST[new_status]} {plural(len(result.changed), 'post')} on {tenant.slug}.",
-                style="bold green",
-            )
-        if result.unchanged:
-            said.append(" " if said else "")
-            said.append(
+        said = outcome_text(
+            done=f"{PAST[new_status]} {plural(len(result.changed), 'post')} on {tenant.slug}."
+            if result.changed
+            else None,
+            unchanged=(
                 f"{plural(len(result.unchanged), 'post')} {ALREADY[new_status]}: nothing written."
                 if len(posts) > 1
-                else f"The post is {ALREADY[new_status]}: nothing written.",
-                style="bold yellow",
+                else f"The post is {ALREADY[new_status]}: nothing written."
             )
-        if result.conflicts:
-            said.append(" " if said else "")
-            said.append(
-                f"{plural(len(result.conflicts), 'post')} changed by someone else meanwhile: "
-                "left alone, shown as they are now.",
-                style="bold yellow",
-            )
+            if result.unchanged
+            else None,
+            conflicts=f"{plural(len(result.conflicts), 'post')} changed by someone else meanwhile: "
+            "left alone, shown as they are now."
+            if result.conflicts
+            else None,
+        )
         if said:
             self.say(said)
         if tenant is self.tenant:

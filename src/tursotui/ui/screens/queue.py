@@ -20,9 +20,10 @@ from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.moderation import ModerationError, fetch_posts_by_id
 from tursotui.registry import RegistryError
-from tursotui.ui import stale
+from tursotui.ui import navigation, stale
 from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.literal import literal
+from tursotui.ui.moderating import outcome_text, status_bindings
 from tursotui.ui.post_cells import ALREADY, PAST, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.typed import tursotui_app
@@ -63,14 +64,11 @@ class QueueScreen(StatusFeedback, WriteKeys):
             id="queue.comments",
         ),
         Binding("space", "mark", "Mark", tooltip="Mark the row for a bulk action"),
-        Binding("p", "moderate('published')", "Publish", tooltip="Publish current/marked drafts"),
-        Binding("a", "moderate('archived')", "Archive", tooltip="Archive current/marked drafts"),
-        Binding(
-            "u",
-            "moderate('draft')",
-            "To draft",
-            show=False,
-            tooltip="As on the posts screen; queue rows are drafts already, so it only says so",
+        *status_bindings(
+            "Publish current/marked drafts",
+            "Archive current/marked drafts",
+            "As on the posts screen; queue rows are drafts already, so it only says so",
+            show_draft=False,
         ),
         Binding("x", "delete", "Delete", tooltip="Delete current/marked comments (asks first)"),
         Binding("r", "reload", "Reload", tooltip="Read the queue again"),
@@ -307,7 +305,7 @@ class QueueScreen(StatusFeedback, WriteKeys):
         if item is None:
             return
         post_id = item.post.id if isinstance(item, queue.QueuedPost) else item.post_id
-        tursotui_app(self).open_screen("post", "PostScreen", item.tenant, str(post_id))
+        navigation.post(self.app, item.tenant, str(post_id))
 
     # --- keys -----------------------------------------------------------------------
 
@@ -463,26 +461,19 @@ class QueueScreen(StatusFeedback, WriteKeys):
         already: str | None = None,
     ) -> None:
         """Say what an action did in the status line; each tenant's error in a toast."""
-        said = Text()
-        if outcome.changed:
-            tenants = len({slug for slug, _ in outcome.changed})
-            said.append(
-                f"{past} {plural(len(outcome.changed), noun)} on {plural(tenants, 'tenant')}.",
-                style="bold green",
-            )
-        if already is not None and outcome.unchanged:
-            said.append(" " if said else "")
-            said.append(
-                f"{plural(len(outcome.unchanged), noun)} {already}: nothing written.",
-                style="bold yellow",
-            )
-        if outcome.conflicts:
-            said.append(" " if said else "")
-            said.append(
-                f"{plural(len(outcome.conflicts), noun)} changed by someone else meanwhile: "
-                "left alone.",
-                style="bold yellow",
-            )
+        tenants = len({slug for slug, _ in outcome.changed})
+        said = outcome_text(
+            done=f"{past} {plural(len(outcome.changed), noun)} on {plural(tenants, 'tenant')}."
+            if outcome.changed
+            else None,
+            unchanged=f"{plural(len(outcome.unchanged), noun)} {already}: nothing written."
+            if already is not None and outcome.unchanged
+            else None,
+            conflicts=f"{plural(len(outcome.conflicts), noun)} changed by someone else meanwhile: "
+            "left alone."
+            if outcome.conflicts
+            else None,
+        )
         if said:
             self.say(said)
         for slug, error in outcome.errors.items():

@@ -20,6 +20,7 @@ from textual.widgets import Input, Static
 
 from tursotui.health import STATUSES, TenantHealth, probe_all
 from tursotui.registry import RegistryError, Tenant
+from tursotui.ui import navigation
 from tursotui.ui.commands import Command
 from tursotui.ui.literal import literal
 from tursotui.ui.tenant_cells import (
@@ -442,13 +443,13 @@ class TenantsScreen(WriteKeys):
             return
         tenant = self._chosen("open")
         if tenant is not None:
-            tursotui_app(self).open_screen("posts", "PostsScreen", tenant)
+            navigation.posts(self.app, tenant)
 
     def action_console(self) -> None:
         """Open a SQL console on the highlighted tenant."""
         tenant = self._chosen("open a console on")
         if tenant is not None:
-            tursotui_app(self).open_screen("console", "ConsoleScreen", tenant)
+            navigation.console(self.app, tenant)
 
     def action_destroy(self) -> None:
         """Drop the highlighted tenant (its screen asks to type the slug)."""
@@ -464,7 +465,7 @@ class TenantsScreen(WriteKeys):
             destroy_refusal(tursotui_app(self).settings, row.tenant), "Destroy tenant"
         ):
             return
-        tursotui_app(self).open_screen("destroy_tenant", "DestroyTenantScreen", row.tenant)
+        navigation.destroy_tenant(self.app, row.tenant)
 
     def _refused(self, refusal: str | None, title: str) -> bool:
         """Say why an action cannot be done here, before any confirmation asks for it."""
@@ -478,7 +479,7 @@ class TenantsScreen(WriteKeys):
         if tursotui_app(self).settings.read_only:
             self.notify("Read-only session: tenants cannot be created.", severity="warning")
             return
-        tursotui_app(self).open_screen("new_tenant", "NewTenantScreen")
+        navigation.new_tenant(self.app)
 
     def action_rotate_token(self) -> None:
         """Rotate the highlighted tenant's token (its screen confirms first)."""
@@ -492,7 +493,7 @@ class TenantsScreen(WriteKeys):
 
         if self._refused(rotate_refusal(tursotui_app(self).settings, tenant), "Rotate token"):
             return
-        tursotui_app(self).open_screen("rotate_token", "RotateTokenScreen", tenant)
+        navigation.rotate_token(self.app, tenant)
 
     def palette_commands(self) -> Iterator[Command]:
         """Commands about the highlighted tenant, named after it."""
@@ -507,11 +508,11 @@ class TenantsScreen(WriteKeys):
 
     def action_fleet(self) -> None:
         """All tenants side by side."""
-        tursotui_app(self).open_screen("fleet", "FleetScreen")
+        navigation.fleet(self.app)
 
     def action_audit(self) -> None:
         """The audit log."""
-        tursotui_app(self).open_screen("audit", "AuditScreen")
+        navigation.audit(self.app)
 
     def on_screen_resume(self) -> None:
         self.catch_up()

@@ -1,0 +1,78 @@
+"""Asking many tenants at once, a bounded number in flight: the one fan-out helper.
+
+The fleet overview, the health probes, title search, fleet migrations and backups all
+ask many tenants the same question. They all go through `bounded`, so that the limit,
+early exit and cancellation behave the same everywhere: leaving early cancels what is
+still running, and nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import TypeVar, cast
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+async def bounded(
+    items: Iterable[T],
+    ask: Callable[[T], Awaitable[R]],
+    concurrency: int,
+    *,
+    gate: Callable[[T], asyncio.Semaphore] | None = None,
+) -> AsyncIterator[R]:
+    """Run `ask(item)` for every item, at most `concurrency` at once; yield answers as they come.
+
+    Leaving the loop early cancels what is still running. `ask` must not raise for
+    an item's own failures (turn them into an answer); anything it raises ends the loop.
+
+    Args:
+        items: What to ask about.
+        ask: The question, for one item.
+        concurrency: Most questions in flight.
+        gate: The semaphore an item waits on, where items are limited apart (local and
+            remote tenants) or a limit is shared with other calls; it replaces the
+            `concurrency` gate.
+    """
+    todo = list(items)
+    if not todo:
+        return
+    shared = asyncio.Semaphore(max(1, concurrency))
+    answers: asyncio.Queue[tuple[R | None, BaseException | None]] = asyncio.Queue()
+
+    async def one(item: T) -> None:
+        async with gate(item) if gate is not None else shared:
+            try:
+                answers.put_nowait((await ask(item), None))
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                answers.put_nowait((None, error))
+
+    tasks = [asyncio.create_task(one(item)) for item in todo]
+    try:
+        for _ in todo:
+            answer, error = await answers.get()
+            if error is not None:
+                raise error
+            yield cast(R, answer)  # no error: `ask` answered, so this is its R
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def for_each(
+    items: Iterable[T],
+    ask: Callable[[T], Awaitable[R]],
+    concurrency: int,
+    *,
+    gate: Callable[[T], asyncio.Semaphore] | None = None,
+) -> list[R]:
+    """`bounded`, waited for to the end: every answer, in the order they came."""
+    return [answer async for answer in bounded(items, ask, concurrency, gate=gate)]
+
+
+__all__ = ["bounded", "for_each"]
