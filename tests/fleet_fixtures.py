@@ -101,7 +101,7 @@ async def add_local(
     return path
 
 
-# -- real servers (SPEC §9) ---------------------------------------------------------
+# -- real servers ---------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""A Turso Platform API test server that really listens on 127.0.0.1 (SPEC §4, §9).
+"""A Turso Platform API test server that really listens on 127.0.0.1.
 
 It follows `turso-platform-openapi.json`: every request it receives and every
 answer it gives is validated against the spec with jsonschema (`$ref`s

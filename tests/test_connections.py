@@ -1,4 +1,4 @@
-"""One connection suite, run against every transport (SPEC §3, §9).
+"""One connection suite, run against every transport.
 
 `file:` (the local thread-backed connection), a real sqld over HTTP and over WebSocket
 with JWT auth on, and a real tursodb sync server. Each test asserts what the database

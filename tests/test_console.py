@@ -427,7 +427,7 @@ async def test_typed_confirmation_input_is_focused(tmp_path: Path):
     await workspace.close()
 
 
-# -- the same console on real servers (SPEC §9) ------------------------------------------
+# -- the same console on real servers ------------------------------------------
 
 
 async def _remote_workspace(url: str, token: str | None, table: str):

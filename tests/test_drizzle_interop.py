@@ -1,4 +1,4 @@
-"""tursotui's migrator and drizzle-orm's own migrator continue each other's work (SPEC §2.3).
+"""tursotui's migrator and drizzle-orm's own migrator continue each other's work.
 
 Runs the real drizzle-orm libsql migrator under Node.js (installed from npm into
 `.cache/drizzle` on first use) and compares what both leave in the database.

@@ -1,4 +1,4 @@
-"""Remote failures give the right code and a clear message, quickly (SPEC §3).
+"""Remote failures give the right code and a clear message, quickly.
 
 A real sqld sits behind `FaultProxy`, which delays, stalls, trickles, drops or answers
 requests itself; unreachable hosts and refused ports need no proxy.

@@ -1,4 +1,4 @@
-"""Settings (SPEC §5): CLI > env > .env/.env.local > TOML > defaults; fallbacks; errors."""
+"""Settings: CLI > env > .env/.env.local > TOML > defaults; fallbacks; errors."""
 
 from __future__ import annotations
 

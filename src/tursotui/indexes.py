@@ -1,7 +1,7 @@
 """Index advice: which indexes the screens rely on a tenant lacks, and creating them.
 
 The indexes wanted are the `CREATE INDEX` statements of the built-in migrations
-folder (SPEC §2.3). Tenants created by the app before tursotui existed often lack
+folder. Tenants created by the app before tursotui existed often lack
 them, and then every page of the posts screen scans the whole table. An index
 counts as present when any index on the same table starts with the same columns,
 whatever its name.

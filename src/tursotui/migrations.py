@@ -1,4 +1,4 @@
-"""Drizzle-compatible migrations (SPEC §2.3).
+"""Drizzle-compatible migrations.
 
 Applies a drizzle-kit migrations folder exactly as drizzle-orm's libsql migrator
 does, so that a tenant migrated by tursotui and one migrated by drizzle are
@@ -25,7 +25,7 @@ from tursotui.db.errors import describe
 from tursotui.errors import TursotuiError
 
 BUILTIN_DIR = Path(__file__).parent / "migrations_builtin"
-"""The tenant schema of SPEC §2.2 (drizzle-kit's own 0000 file) plus the screens' indexes."""
+"""The app's tenant schema (drizzle-kit's own 0000 file) plus the screens' indexes."""
 
 BREAKPOINT = "--> statement-breakpoint"
 MIGRATIONS_TABLE = "__drizzle_migrations"

@@ -1,4 +1,4 @@
-"""Settings (SPEC §5): CLI flags, environment, `.env`/`.env.local`, a TOML file, defaults."""
+"""Settings: CLI flags, environment, `.env`/`.env.local`, a TOML file, defaults."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Moderating a tenant while its owning app writes to the same rows (issue 7, SPEC §7).
+"""Moderating a tenant while its owning app writes to the same rows.
 
 The owning app is simulated by a real subprocess with its own sqlite3 connection
 (busy timeout, autocommit, like a web app) that, for a few seconds, moves random posts

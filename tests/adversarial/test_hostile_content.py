@@ -1,4 +1,4 @@
-"""Hostile tenant data through every screen that shows it (issue 7, SPEC §8).
+"""Hostile tenant data through every screen that shows it.
 
 Hypothesis builds text from the pieces attackers use — SGR and cursor-moving CSI, OSC
 titles, OSC 8 hyperlinks and OSC 52 clipboard writes, one-byte C1 CSI/DCS, BEL, NUL,

@@ -1,4 +1,4 @@
-"""The `tursotui` command line (SPEC §6).
+"""The `tursotui` command line.
 
 Each command group lives in its own module with a `register(subparsers)` that
 adds its parser and sets `handler`, an `async def (args) -> int`.

@@ -1,4 +1,4 @@
-"""`tursotui tenants create|destroy|rotate-token` (SPEC §4, §6): the provisioning sagas.
+"""`tursotui tenants create|destroy|rotate-token`: the provisioning sagas.
 
 `register(tenant_subparsers)` is called by `tursotui.cli.tenants` with the
 subparsers of the `tenants` command. Progress goes to stderr, one line per step.

@@ -1,4 +1,4 @@
-"""`tursotui sql SLUG "SQL"`: the console's headless twin (SPEC §6).
+"""`tursotui sql SLUG "SQL"`: the console's headless twin.
 
 Same classification and refusals as the console: anything that writes needs
 `--write`, destructive statements (DELETE/UPDATE without WHERE, DROP, ALTER,

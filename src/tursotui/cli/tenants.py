@@ -1,4 +1,4 @@
-"""`tursotui tenants`: list the registry with each tenant's health, add and remove rows (SPEC §6).
+"""`tursotui tenants`: list the registry with each tenant's health, add and remove rows.
 
 The list asks every tenant at once (at most `fleet_concurrency` in flight, each
 with its own deadline), so a dead tenant costs one timeout, not one per tenant.

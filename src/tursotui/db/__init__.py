@@ -1,4 +1,4 @@
-"""One async connection interface for every libSQL URL (SPEC §3).
+"""One async connection interface for every libSQL URL.
 
 `connect()` returns a `Connection` with libsql-client's `Client` interface
 (`execute`, `batch`, `close`, `async with`) whatever the URL:
@@ -34,7 +34,7 @@ async def connect(
     """Open a connection to the database at `url`.
 
     Args:
-        url: Any URL form of SPEC §2.1, or an already parsed `DatabaseURL`.
+        url: Any URL form a registry holds, or an already parsed `DatabaseURL`.
         auth_token: The database token, if it needs one; never shown anywhere.
         name: What messages call this database (a tenant slug); defaults to its host.
         read_only: Refuse every write (SQLite itself for `file:`, before sending for remote).

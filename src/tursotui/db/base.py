@@ -17,7 +17,7 @@ def to_value(value: InValue) -> Value:
     """A plain SQLite value: bool as 0/1, bytes-likes as bytes, datetime as epoch SECONDS.
 
     libsql-client turns datetimes into milliseconds; the tenant schema stores
-    seconds (SPEC §2.2), and milliseconds would corrupt the app's view of the data.
+    seconds, and milliseconds would corrupt the app's view of the data.
     """
     if isinstance(value, datetime):
         return int(value.timestamp())

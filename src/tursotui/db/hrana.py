@@ -1,6 +1,6 @@
 """The Hrana wire format shared by the HTTP and WebSocket transports.
 
-Values, statements, batches and results as Hrana 3 encodes them (SPEC §3), plus the
+Values, statements, batches and results as Hrana 3 encodes them, plus the
 checks every remote transport makes before sending: read-only mode and the statements
 no tenant may run (ATTACH, DETACH, load_extension).
 """

@@ -1,6 +1,6 @@
 """Hrana over HTTP (`POST <base>/v2/pipeline`) with httpx: Turso Cloud, sqld and tursodb.
 
-SPEC §3. Every call is exactly one HTTP request: `execute` and `batch` send a pipeline
+Every call is exactly one HTTP request: `execute` and `batch` send a pipeline
 without a baton, followed in the same request by `close`, so the server frees the stream
 at once. That `close` matters: sqld keeps an unclosed stream (and its database
 connection) until it expires, and answers HTTP 429 after a few thousand quick calls.

@@ -1,7 +1,7 @@
 """`file:` databases: one persistent sqlite3 connection on a thread of its own.
 
 libsql-client's own `file:` client runs sqlite3 on the event loop and opens a
-connection per statement (SPEC §3); here every call hops to the connection's
+connection per statement; here every call hops to the connection's
 single worker thread, so SQLite never blocks the UI and the connection (and its
 statement cache) lives as long as the `LocalConnection`.
 """

@@ -1,4 +1,4 @@
-"""Parsing of the database URLs found in registries and settings (SPEC §2.1)."""
+"""Parsing of the database URLs found in registries and settings."""
 
 from __future__ import annotations
 

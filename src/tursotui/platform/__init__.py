@@ -1,4 +1,4 @@
-"""The Turso Platform API (SPEC §4): an async client, its models and its one error type.
+"""The Turso Platform API: an async client, its models and its one error type.
 
 Plain async Python; nothing here knows about the UI.
 """

@@ -1,4 +1,4 @@
-"""An async client of the Turso Platform API (SPEC §4), on httpx.
+"""An async client of the Turso Platform API, on httpx.
 
 Every call goes through `PlatformClient._request`, the one place where HTTP and
 transport failures become `PlatformError`, where retries happen and where the

@@ -1,7 +1,7 @@
 """What the Turso Platform API answers, as pydantic models.
 
 Every field is optional and unknown fields are kept, because the API's shapes
-have changed over time (SPEC §4); a missing field is None, never an error.
+have changed over time; a missing field is None, never an error.
 """
 
 from __future__ import annotations

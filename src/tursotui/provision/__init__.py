@@ -1,4 +1,4 @@
-"""Creating, destroying and re-keying tenants as sagas that never leave orphans (SPEC §4).
+"""Creating, destroying and re-keying tenants as sagas that never leave orphans.
 
 A tenant is created in steps that must all succeed: create its database, mint
 its token, wait until it answers, migrate it, check it answers a query, and

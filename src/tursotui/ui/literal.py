@@ -1,4 +1,4 @@
-"""Literal display of untrusted values (SPEC §8): database content is shown, never interpreted.
+"""Literal display of untrusted values: database content is shown, never interpreted.
 
 Textual widgets parse a plain `str` as markup, and a terminal obeys escape
 sequences; `literal()` turns any value into a `rich.text.Text` in which markup is

@@ -1,4 +1,4 @@
-"""The SQL console of one tenant (issue 4, SPEC §7–8).
+"""The SQL console of one tenant.
 
 It opens a connection of its own (so cancelling a query never touches other
 screens) and closes it when it is dismissed. Statements are classified before

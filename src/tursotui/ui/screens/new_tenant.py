@@ -1,5 +1,5 @@
 """The new-tenant form (`n` on the tenants screen): slug, name and group, checked as you type,
-then the create saga step by step (SPEC §4).
+then the create saga step by step.
 
 `enter` moves to the next field, never creates: creating is `ctrl+s` or the Create button,
 and both first show what will be created (slug, name, group, where) and wait for a yes.

@@ -1,4 +1,4 @@
-"""A confirmation that must be typed: for statements that destroy data (SPEC §8)."""
+"""A confirmation that must be typed: for statements that destroy data."""
 
 from __future__ import annotations
 
