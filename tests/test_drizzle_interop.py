@@ -115,9 +115,7 @@ async def test_drizzle_continues_a_tenant_tursotui_half_migrated(
 
 async def test_the_apps_own_folder_is_recognised(drizzle: Path, tmp_path: Path) -> None:
     """A tenant migrated by the app's drizzle folder (the fixture) needs only tursotui's indexes."""
-    fixture = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "drizzle-tenant"
-    if not fixture.exists():
-        pytest.skip("shared/fixtures is not beside the repository")
+    fixture = Path(__file__).resolve().parent / "fixtures" / "drizzle-tenant"
     tenant = tmp_path / "app.db"
     drizzle_migrate(drizzle, tenant, fixture)
     assert await tursotui_migrate(tenant, BUILTIN_DIR) == ["0001_tursotui_indexes"]

@@ -1,4 +1,4 @@
-"""The migrator against the app's drizzle-kit folder (fixtures/drizzle-tenant), without Node.
+"""The migrator against the app's drizzle-kit folder (tests/fixtures/drizzle-tenant), without Node.
 
 Known answers: drizzle records `hash` = SHA-256 hex of the file's text and
 `created_at` = the journal's `when`, with a NULL `id` (its `SERIAL` column). The
@@ -30,14 +30,12 @@ from tursotui.registry import Registry
 from tursotui.settings import load_settings
 from tursotui.workspace import Workspace
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "drizzle-tenant"
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "drizzle-tenant"
 
 
 @pytest.fixture
 def app_folder(tmp_path: Path) -> Path:
     """A copy of the app's drizzle-kit migrations folder."""
-    if not FIXTURE.exists():
-        pytest.skip("shared/fixtures is not beside the repository")
     return Path(shutil.copytree(FIXTURE, tmp_path / "drizzle"))
 
 

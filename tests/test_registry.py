@@ -12,15 +12,13 @@ from secrets_watch import CANARY
 from tursotui.registry import Registry, RegistryError
 from tursotui.settings import load_settings
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DRIZZLE_REGISTRY = FIXTURES / "drizzle-registry" / "0000_square_zeigeist.sql"
 TOKEN = f"{CANARY}-tenant-token"
 
 
 def drizzle_registry(path: Path) -> None:
     """A registry made by the app's own drizzle-kit migration (the fixture)."""
-    if not DRIZZLE_REGISTRY.exists():
-        pytest.skip("shared/fixtures is not beside the repository")
     text = DRIZZLE_REGISTRY.read_text(encoding="utf-8")
     with sqlite3.connect(path) as db:
         for statement in text.split("--> statement-breakpoint"):
