@@ -1,7 +1,7 @@
 """The posts page query on a 1M-post tenant: tursotui's file: connection vs raw sqlite3.
 
 `B1.ratio` is the median time of the posts screen's first-page query (status
-filter, newest 50, join on users: the SQL of `tursotui.moderation.fetch_posts`)
+filter, newest 50, join on users: the SQL of `tursotui.tenant.moderation.fetch_posts`)
 through `tursotui.db.connect("file:...")`, divided by the same query on a raw
 persistent `sqlite3` connection in the same run. Bar <= 2.5, aim 1.5.
 libsql-client's own `file:` client is measured too (`B1.libsql_client_ratio`).
@@ -39,7 +39,7 @@ STATUSES = ("published", "archived", "published", "archived")
 
 async def bench_tenant(quick: bool) -> Path:
     """The cached benchmark tenant (built on first use by the demo's bulk loader)."""
-    from tursotui.demo import build_tenant_file
+    from tursotui.demo.build import build_tenant_file
 
     posts = QUICK_POSTS if quick else FULL_POSTS
     path = CACHE / f"posts-{posts}.db"
@@ -50,7 +50,7 @@ async def bench_tenant(quick: bool) -> Path:
     else:
         # a cache from an older checkout gets the built-in migrations added since
         from tursotui.db import connect
-        from tursotui.migrations import load_folder, migrate
+        from tursotui.tenant.migrations import load_folder, migrate
 
         async with await connect(f"file:{path}") as connection:
             await migrate(connection, load_folder(None))

@@ -1,9 +1,9 @@
 """HTTP requests reaching a real sqld to publish one post and to fetch one page of posts.
 
-A `FaultProxy` (tests/servers.py) in pass-through mode sits in front of a real sqld and
+A `FaultProxy` (tests/support/servers.py) in pass-through mode sits in front of a real sqld and
 counts every HTTP request. The tenant is migrated with the built-in folder and seeded with
-the demo data; then `tursotui.moderation.fetch_posts` loads the newest 50 published posts
-(status filter, join on users) and `tursotui.moderation.set_status` publishes drafts with
+the demo data; then `tursotui.tenant.moderation.fetch_posts` loads the newest 50 published posts
+(status filter, join on users) and `tursotui.tenant.moderation.set_status` publishes drafts with
 the guarded `UPDATE … WHERE id = ? AND status = ? RETURNING id` (audited locally). Bar:
 exactly 1 request each.
 """
@@ -25,12 +25,12 @@ _TESTS = Path(__file__).resolve().parents[1] / "tests"
 async def run(quick: bool) -> list[Figure]:
     if str(_TESTS) not in sys.path:
         sys.path.insert(0, str(_TESTS))
-    from servers import FaultProxy, JWTKeys, start_sqld
-    from tursotui.audit import AuditLog
+    from support.servers import FaultProxy, JWTKeys, start_sqld
     from tursotui.db import connect
-    from tursotui.demo import seed_tenant
-    from tursotui.migrations import load_folder, migrate
-    from tursotui.moderation import fetch_posts, set_status
+    from tursotui.demo.build import seed_tenant
+    from tursotui.session.audit import AuditLog
+    from tursotui.tenant.migrations import load_folder, migrate
+    from tursotui.tenant.moderation import fetch_posts, set_status
 
     keys = JWTKeys()
     server = start_sqld(keys.public_key)

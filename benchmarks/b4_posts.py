@@ -100,11 +100,11 @@ async def _settle(app) -> None:
 async def _measure(path: Path, opens: int, pages: int) -> dict[str, list[float] | float]:
     import psutil
 
-    from tursotui.settings import load_settings
+    from tursotui.session.settings import load_settings
+    from tursotui.session.workspace import Workspace
     from tursotui.ui.app import make_app
     from tursotui.ui.screens.posts import PostsScreen
     from tursotui.ui.widgets.row_list import RowList
-    from tursotui.workspace import Workspace
 
     figures: dict[str, list[float] | float] = {
         "first": [],
@@ -214,7 +214,7 @@ def _naive(path: str, rows: int, queue) -> None:  # runs in a child process
     from textual.app import App
     from textual.widgets import DataTable
 
-    from tursotui.ui.literal import literal
+    from tursotui.display.literal import literal
 
     class NaiveApp(App[None]):
         def compose(self):

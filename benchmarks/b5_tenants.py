@@ -18,7 +18,7 @@ auth, migrated, 30 posts), by where their tokens come from:
 - `B5.command_*`: each row stores its token "encrypted" and `TURSOTUI_TOKEN_COMMAND`
   (`sleep 0.02; rev`: 20 ms per call) decrypts it, once per tenant;
 - `B5.minted_*`: no row stores a token; each is minted through the Platform API test
-  server (`tests/platform_server.py`, in a thread of its own), once per database.
+  server (`tests/support/platform_server.py`, in a thread of its own), once per database.
 
 Their baseline is the same remote fleet with the tokens stored as they are, same run.
 """
@@ -40,14 +40,14 @@ POSTS_PER_TENANT = 30
 
 
 def _settings(data_dir: Path, **values: object):
-    from tursotui.settings import Settings
+    from tursotui.session.settings import Settings
 
     return Settings(data_dir=data_dir, registry_url=None, **values)
 
 
 async def _build(data_dir: Path, tenants: int) -> None:
     """The cached fleet: one template tenant copied `tenants` times, and the registry rows."""
-    from tursotui.registry import Registry
+    from tursotui.session.registry import Registry
 
     building = data_dir.with_name(data_dir.name + ".building")
     shutil.rmtree(building, ignore_errors=True)
@@ -118,8 +118,8 @@ async def _screen_run(data_dir: Path, tenants: int, **values: object) -> tuple[f
 
 async def _sequential(data_dir: Path) -> tuple[float, float]:
     """(registry read ms, sequential probes ms): the loop probing one tenant after another."""
-    from tursotui.health import probe
-    from tursotui.workspace import Workspace
+    from tursotui.session.workspace import Workspace
+    from tursotui.tenant.health import probe
 
     start = time.perf_counter()
     workspace = await Workspace.open(_settings(data_dir))
@@ -185,7 +185,7 @@ COMMAND = "sleep 0.02; rev"
 
 async def _remote_fleet(directory: Path, tenants: int, url: str, stored: str) -> Path:
     """A registry of `tenants` rows on `url`, each storing `stored` (may be empty)."""
-    from tursotui.registry import Registry
+    from tursotui.session.registry import Registry
 
     data_dir = directory / f"remote-{uuid.uuid4().hex[:8]}"
     registry = await Registry.open(_settings(data_dir))
@@ -212,12 +212,12 @@ async def _token_figures(tenants: int, repeat: int) -> list[Figure]:
     tests = REPO / "tests"
     if str(tests) not in sys.path:
         sys.path.insert(0, str(tests))
-    from platform_server import FakeDatabase, platform_in_thread
-    from servers import JWTKeys, start_sqld
+    from support.platform_server import FakeDatabase, platform_in_thread
+    from support.servers import JWTKeys, start_sqld
     from tursotui.db import connect
-    from tursotui.demo import seed_tenant
-    from tursotui.migrations import load_folder, migrate
-    from tursotui.registry import Registry
+    from tursotui.demo.build import seed_tenant
+    from tursotui.session.registry import Registry
+    from tursotui.tenant.migrations import load_folder, migrate
 
     keys = JWTKeys()
     token = keys.token("rw", expires_in=None)

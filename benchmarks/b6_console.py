@@ -83,11 +83,11 @@ async def run(quick: bool) -> list[Figure]:
     from textual.app import App
 
     from benchmarks.b1_page_query import bench_tenant
-    from tursotui.settings import load_settings
+    from tursotui.session.settings import load_settings
+    from tursotui.session.workspace import Workspace
     from tursotui.ui.screens.console import ConsoleScreen
     from tursotui.ui.widgets.result_grid import ResultGrid
     from tursotui.ui.widgets.sql_editor import SqlEditor
-    from tursotui.workspace import Workspace
 
     path = await bench_tenant(quick)
     scroll_rows = 2_000 if quick else 10_000

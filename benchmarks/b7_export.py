@@ -1,6 +1,6 @@
 """Exporting every row of `SELECT * FROM posts` (1M posts) to CSV, against Python's csv module.
 
-`B7.export_ratio` is the time of `tursotui.sql.export.export_result` (the console's
+`B7.export_ratio` is the time of `tursotui.console.export.export_result` (the console's
 export: the query streamed through the `file:` connection, rows written on a thread)
 divided by Python's `csv.writer` writing the same rows from a raw `sqlite3` cursor,
 in the same run; bar <= 2. Both files are compared for equality.
@@ -38,8 +38,8 @@ def _raw_csv(db_path: Path, out: Path) -> float:
 
 
 async def _ours(db_path: Path, out: Path) -> tuple[float, int]:
+    from tursotui.console.export import export_result
     from tursotui.db import connect
-    from tursotui.sql.export import export_result
 
     connection = await connect(f"file:{db_path}", read_only=True)
     try:

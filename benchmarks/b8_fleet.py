@@ -36,7 +36,7 @@ POSTS_PER_TENANT = 200
 
 
 def _settings(data_dir: Path, **extra: object):
-    from tursotui.settings import Settings
+    from tursotui.session.settings import Settings
 
     return Settings(data_dir=data_dir, registry_url=None, **extra)
 
@@ -48,7 +48,7 @@ async def _template(path: Path) -> None:
 
 async def _registry(data_dir: Path, rows: list[tuple[str, str]]) -> None:
     """Create the local registry and insert the tenants' rows in one go."""
-    from tursotui.registry import Registry
+    from tursotui.session.registry import Registry
 
     registry = await Registry.open(_settings(data_dir))
     try:
@@ -87,8 +87,8 @@ async def time_overview(
 
     With `rss`, appends the process's RSS in MB once every row arrived (connections still open).
     """
-    from tursotui import fleet
-    from tursotui.workspace import Workspace
+    from tursotui.fleet import overview as fleet
+    from tursotui.session.workspace import Workspace
 
     workspace = await Workspace.open(_settings(data_dir, **settings))
     try:
@@ -139,10 +139,10 @@ async def _remote(count: int, delay_ms: float, *, sequential: bool) -> float:
     on sqld until it expires, and a second run on the same server would queue behind them.
     """
     sys.path.insert(0, str(REPO / "tests"))
-    from servers import FaultProxy, start_sqld
+    from support.servers import FaultProxy, start_sqld
     from tursotui.db import connect
-    from tursotui.demo import seed_tenant
-    from tursotui.migrations import load_folder, migrate
+    from tursotui.demo.build import seed_tenant
+    from tursotui.tenant.migrations import load_folder, migrate
 
     # Twenty tenants share one database here; sqld's adaptive throttling would answer
     # 429 to the burst of streams on it, which twenty separate databases never see.

@@ -47,8 +47,8 @@ class Figure:
 async def seeded_tenant_file(path: Path, posts: int, seed: int) -> None:
     """A migrated tenant file with `posts` demo posts, checkpointed so it can be copied whole."""
     from tursotui.db import connect
-    from tursotui.demo import seed_tenant
-    from tursotui.migrations import load_folder, migrate
+    from tursotui.demo.build import seed_tenant
+    from tursotui.tenant.migrations import load_folder, migrate
 
     conn = await connect(f"file:{path}", create=True, name="template")
     try:

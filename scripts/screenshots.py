@@ -71,8 +71,8 @@ SHOTS: tuple[Shot, ...] = (
 
 async def build_fleet(data_dir: Path, posts: int):
     """The demo fleet (built once, then reused: `build_demo` is idempotent)."""
-    from tursotui.demo import build_demo
-    from tursotui.settings import Settings
+    from tursotui.demo.build import build_demo
+    from tursotui.session.settings import Settings
 
     settings = Settings(data_dir=data_dir, registry_url=None, operator="demo")
     await build_demo(settings, posts=posts, progress=lambda line: print(f"  demo: {line}"))

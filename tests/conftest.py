@@ -48,4 +48,4 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-pytest_plugins = ["secrets_watch", "servers", "moderation_fixtures"]
+pytest_plugins = ["support.secrets_watch", "support.servers", "support.moderation_fixtures"]

@@ -10,11 +10,11 @@ from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
-from moderation_fixtures import settle
-from shell_fixtures import build_fleet, notifications, screen_text, silent_url_fixture  # noqa: F401
+from support.moderation_fixtures import settle
+from support.shell_fixtures import build_fleet, notifications, screen_text, silent_url_fixture  # noqa: F401
 from tursotui.cli.tui import run_tui
-from tursotui.registry import Tenant
-from tursotui.settings import load_settings
+from tursotui.session.registry import Tenant
+from tursotui.session.settings import load_settings
 from tursotui.ui.app import make_app
 from tursotui.ui.screens.help import HelpScreen
 from tursotui.ui.screens.tenants import TenantsScreen
@@ -273,7 +273,7 @@ async def test_help_wraps_long_details_at_80_columns() -> None:
     """The details column used to run off the box's right edge at 80x24."""
     from textual.widgets import DataTable
 
-    from tursotui.settings import load_settings
+    from tursotui.session.settings import load_settings
 
     app = make_app(load_settings())
     async with app.run_test(size=(80, 24)) as pilot:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tursotui.audit import AuditEntry, AuditError, AuditLog
+from tursotui.session.audit import AuditEntry, AuditError, AuditLog
 
 
 async def test_a_write_is_logged_pending_then_ok(tmp_path: Path) -> None:
@@ -58,7 +58,7 @@ def test_an_entry_survives_kill_9_right_after_it_is_recorded(tmp_path: Path) -> 
     script = (
         "import asyncio, os, signal, sys\n"
         "from pathlib import Path\n"
-        "from tursotui.audit import AuditLog\n"
+        "from tursotui.session.audit import AuditLog\n"
         "async def main():\n"
         f"    log = AuditLog(Path({str(path)!r}), 'ada')\n"
         "    async with log.recording('delete-comment', 'acme', ['c1']):\n"

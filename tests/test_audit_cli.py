@@ -7,11 +7,11 @@ import contextlib
 import json
 from pathlib import Path
 
-from moderation_fixtures import make_test_app, screen_text, settle, workspace_with
-from tursotui import moderation
+from support.moderation_fixtures import make_test_app, screen_text, settle, workspace_with
 from tursotui.cli import audit as cli_audit
 from tursotui.cli import main
 from tursotui.db import connect
+from tursotui.tenant import moderation
 from tursotui.ui.screens.audit import AuditScreen, settled
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable
 
-from moderation_fixtures import make_test_app, screen_text, settle, workspace_with
+from support.moderation_fixtures import make_test_app, screen_text, settle, workspace_with
 from tursotui.ui.screens.audit import AuditScreen, matches
 from tursotui.ui.screens.audit_entry import AuditEntryScreen
 
@@ -112,7 +112,7 @@ async def test_r_keeps_the_cursor_on_its_entry_and_new_writes_show_on_return(tmp
 
 
 def test_filter_words_match_fields_or_anywhere():
-    from tursotui.audit import AuditEntry
+    from tursotui.session.audit import AuditEntry
 
     entry = AuditEntry("publish", "acme", ["p1"], "draft", "published", "ok", None, "ann")
     assert matches(entry, "tenant:ac action:pub")

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-import fleet_fixtures
-import servers
-from fleet_fixtures import add_local, fill, open_workspace, rows
-from tursotui.backup import MANIFEST, backup_tenants, verify
+from support import fleet_fixtures, servers
+from support.fleet_fixtures import add_local, fill, open_workspace, rows
 from tursotui.cli import main
+from tursotui.tenant.backup import MANIFEST, backup_tenants, verify
 
 # The real servers' fixtures, used by name below.
 fleet_sqld = fleet_fixtures.fleet_sqld
@@ -140,7 +139,7 @@ def test_cli_usage_errors_and_unknown_tenants(capsys: pytest.CaptureFixture[str]
 def test_cli_all_reports_a_failed_tenant_and_exits_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from servers import free_port
+    from support.servers import free_port
 
     async def setup() -> None:
         workspace = await open_workspace()

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from secrets_watch import CANARY
-from tursotui.audit import AuditLog
+from support.secrets_watch import CANARY
 from tursotui.cli import main
+from tursotui.session.audit import AuditLog
 
 TOKEN = f"{CANARY}-cli-token"
 

@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, TextArea
 
-from moderation_fixtures import make_test_app, rows, screen_text, workspace_with
+from support.moderation_fixtures import make_test_app, rows, screen_text, workspace_with
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.console import ConsoleScreen
-from tursotui.ui.widgets.history_picker import HistoryScreen
+from tursotui.ui.screens.history_picker import HistoryScreen
+from tursotui.ui.screens.sql_error import SqlErrorScreen
+from tursotui.ui.screens.typed_confirm import TypedConfirmScreen
+from tursotui.ui.screens.value_view import ValueScreen
 from tursotui.ui.widgets.result_grid import ResultGrid
 from tursotui.ui.widgets.sql_editor import SqlEditor
-from tursotui.ui.widgets.sql_error import SqlErrorScreen
-from tursotui.ui.widgets.typed_confirm import TypedConfirmScreen
-from tursotui.ui.widgets.value_view import ValueScreen
 
 SIZE = (120, 40)
 
@@ -317,8 +317,8 @@ async def test_history_survives_restart_and_is_searchable(tmp_path: Path):
     await workspace.close()
 
     # A new session: the history is still there.
-    from tursotui.settings import load_settings
-    from tursotui.workspace import Workspace
+    from tursotui.session.settings import load_settings
+    from tursotui.session.workspace import Workspace
 
     workspace = await Workspace.open(load_settings())
     app = make_test_app(workspace)
@@ -433,8 +433,8 @@ async def test_typed_confirmation_input_is_focused(tmp_path: Path):
 async def _remote_workspace(url: str, token: str | None, table: str):
     """A local registry with one tenant `acme` on the server, and a fresh table on it."""
     from tursotui.db import connect
-    from tursotui.settings import load_settings
-    from tursotui.workspace import Workspace
+    from tursotui.session.settings import load_settings
+    from tursotui.session.workspace import Workspace
 
     conn = await connect(url, token, name="acme")
     try:
@@ -460,7 +460,7 @@ async def _count(url: str, token: str | None, table: str) -> int:
 
 @pytest.mark.servers
 async def test_sqld_read_write_in_a_transaction_rollback_and_refusals(sqld, jwt_keys, tmp_path):
-    from secrets_watch import watch
+    from support.secrets_watch import watch
 
     token = watch(jwt_keys.token())
     table = f"t_{uuid.uuid4().hex[:10]}"
@@ -490,12 +490,12 @@ async def test_sqld_read_write_in_a_transaction_rollback_and_refusals(sqld, jwt_
 
 @pytest.mark.servers
 async def test_sqld_read_only_token_gives_a_clear_message(sqld, jwt_keys, tmp_path):
-    from secrets_watch import watch
+    from support.secrets_watch import watch
 
     table = f"t_{uuid.uuid4().hex[:10]}"
     await _remote_workspace(sqld.http_url, watch(jwt_keys.token()), table)
-    from tursotui.settings import load_settings
-    from tursotui.workspace import Workspace
+    from tursotui.session.settings import load_settings
+    from tursotui.session.workspace import Workspace
 
     workspace = await Workspace.open(load_settings())
     await workspace.registry.remove("acme")

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from textual.widgets import TextArea
 
-from moderation_fixtures import make_test_app, rows, screen_text, workspace_with
+from support.moderation_fixtures import make_test_app, rows, screen_text, workspace_with
 from test_console import console, grid, idle, open_console, run, status, wait_until
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.console import ConsoleScreen
+from tursotui.ui.screens.sql_error import SqlErrorScreen
 from tursotui.ui.widgets.result_grid import ResultGrid
 from tursotui.ui.widgets.sql_editor import SqlEditor
-from tursotui.ui.widgets.sql_error import SqlErrorScreen
 
 SIZE = (120, 40)
 
@@ -97,7 +97,7 @@ async def test_ctrl_q_asks_while_a_query_runs_and_staying_keeps_it_running(tmp_p
 async def test_console_has_its_own_timeout_and_a_run_without_one(
     fault_proxy, jwt_keys, tmp_path: Path, monkeypatch
 ):
-    from secrets_watch import watch
+    from support.secrets_watch import watch
     from test_console import _remote_workspace
 
     monkeypatch.setenv("TURSOTUI_TIMEOUT", "0.5")
@@ -231,7 +231,7 @@ async def test_a_cancelled_write_is_audited_in_words(tmp_path: Path):
     name; the app's own reason once it is closing."""
     import asyncio
 
-    from tursotui.audit import APP_CLOSED, CANCELLED, AuditLog
+    from tursotui.session.audit import APP_CLOSED, CANCELLED, AuditLog
 
     audit = AuditLog(tmp_path / "audit.jsonl", "tester")
     started = asyncio.Event()

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from tursotui.db import connect
-from tursotui.demo import DemoError, build_demo, plan, seed_tenant, tenants_dir
-from tursotui.migrations import load_folder, migrate, schema_state
-from tursotui.registry import Registry
-from tursotui.settings import Settings, load_settings
+from tursotui.demo.build import DemoError, build_demo, plan, seed_tenant, tenants_dir
+from tursotui.session.registry import Registry
+from tursotui.session.settings import Settings, load_settings
+from tursotui.tenant.migrations import load_folder, migrate, schema_state
 
 
 def rows(db: Path, sql: str) -> list[tuple]:
@@ -214,7 +214,7 @@ async def test_a_big_tenant_is_built_in_bulk(isolated_env: Path) -> None:
 @pytest.fixture(scope="module", params=["sqld", "tursodb"])
 def server_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """A real sqld and a real tursodb of this module's own (no auth), one at a time."""
-    from servers import running, start_sqld, start_tursodb
+    from support.servers import running, start_sqld, start_tursodb
 
     workdir = tmp_path_factory.mktemp(request.param)
     start = {
@@ -228,7 +228,7 @@ def server_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 @pytest.mark.servers
 async def test_hostile_content_survives_the_wire_byte_for_byte(server_url: str) -> None:
     """seed_tenant over Hrana HTTP: escapes, NUL, RTL, a 1 MB body and a blob come back exact."""
-    from tursotui.demo_data import HOSTILE_TEXTS
+    from tursotui.demo.data import HOSTILE_TEXTS
 
     async with await connect(server_url, name="remote") as connection:
         await migrate(connection, load_folder(None))

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tursotui.audit import AuditLog
 from tursotui.db import connect
-from tursotui.migrations import BUILTIN_DIR, load_folder, migrate, schema_state
+from tursotui.session.audit import AuditLog
+from tursotui.tenant.migrations import BUILTIN_DIR, load_folder, migrate, schema_state
 
 HERE = Path(__file__).parent / "drizzle"
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "drizzle"
@@ -129,7 +129,7 @@ async def test_a_migration_that_skipped_an_index_already_built_leaves_drizzles_r
     The records are what drizzle writes, and drizzle's migrator, run afterwards, finds the
     tenant current: either tool continues where the other stopped.
     """
-    from tursotui import indexes
+    from tursotui.tenant import indexes
 
     half = first_migrations(BUILTIN_DIR, 1, tmp_path / "half")
     tenant, reference = tmp_path / "tenant.db", tmp_path / "reference.db"
@@ -162,8 +162,8 @@ async def test_drizzle_reads_back_to_draft_as_unpublished_then_a_new_date(
     a new publish a Date of now (seconds, as drizzle stores them), not the old date."""
     import time
 
-    from moderation_fixtures import fill
-    from tursotui import moderation
+    from support.moderation_fixtures import fill
+    from tursotui.tenant import moderation
 
     tenant = tmp_path / "tenant.db"
     drizzle_migrate(drizzle, tenant, BUILTIN_DIR)

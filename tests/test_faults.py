@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from secrets_watch import watch
-from servers import FaultProxy, JWTKeys, ServerProcess, free_port, start_sqld
+from support.secrets_watch import watch
+from support.servers import FaultProxy, JWTKeys, ServerProcess, free_port, start_sqld
 from tursotui.db import Connection, LibsqlError, connect, errors
 
 pytestmark = pytest.mark.servers

@@ -7,10 +7,11 @@ import time
 
 import pytest
 
-import fleet_fixtures
-from fleet_fixtures import BASE_TIME, add_local, fill, open_workspace, rows
-from tursotui import fleet, indexes
-from tursotui.search import search_titles
+from support import fleet_fixtures
+from support.fleet_fixtures import BASE_TIME, add_local, fill, open_workspace, rows
+from tursotui.fleet import overview as fleet
+from tursotui.fleet.search import search_titles
+from tursotui.tenant import indexes
 
 # The real servers' fixtures, used by name below.
 fleet_sqld = fleet_fixtures.fleet_sqld
@@ -19,7 +20,7 @@ slow_proxy = fleet_fixtures.slow_proxy
 
 
 def closed_port_url() -> str:
-    from servers import free_port
+    from support.servers import free_port
 
     return f"http://127.0.0.1:{free_port()}"
 

@@ -7,9 +7,9 @@ import sqlite3
 import pytest
 from textual.widgets import DataTable, Static
 
-import fleet_fixtures
-from fleet_fixtures import BASE_TIME, add_local, fill, open_workspace, rows
-from servers import free_port
+from support import fleet_fixtures
+from support.fleet_fixtures import BASE_TIME, add_local, fill, open_workspace, rows
+from support.servers import free_port
 from tursotui.ui.app import make_app
 from tursotui.ui.screens.fleet import FleetScreen
 from tursotui.ui.screens.queue import QueueScreen

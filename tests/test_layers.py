@@ -9,7 +9,7 @@ From the bottom up (a module may import its own layer and the layers below it, n
    (moderation, health, indexes, migrations, backup), the fleet (fleet, fleet_migrate,
    search, queue, and `fanout`, the one helper that asks many tenants at once), the Turso
    Platform API and the demo fleet.
-3. the console's SQL (`tursotui.sql`) and provisioning (`tursotui.provision`), which
+3. the console's SQL (`tursotui.console`) and provisioning (`tursotui.provision`), which
    know nothing of each other.
 4. the front ends: `tursotui.cli` and `tursotui.ui`.
 
@@ -31,34 +31,21 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "tursotui"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("tursotui", "tursotui.sqltext", "tursotui.errors"),
+    ("tursotui", "tursotui.sqltext", "tursotui.errors", "tursotui.words", "tursotui.display"),
     ("tursotui.db",),
     (
-        "tursotui.settings",
-        "tursotui.registry",
-        "tursotui.tokens",
-        "tursotui.workspace",
-        "tursotui.audit",
-        "tursotui.moderation",
-        "tursotui.health",
-        "tursotui.indexes",
-        "tursotui.migrations",
-        "tursotui.backup",
+        "tursotui.session",
+        "tursotui.tenant",
         "tursotui.fleet",
-        "tursotui.fleet_migrate",
-        "tursotui.fanout",
-        "tursotui.search",
-        "tursotui.queue",
         "tursotui.platform",
         "tursotui.demo",
-        "tursotui.demo_data",
     ),
-    ("tursotui.sql", "tursotui.provision"),
+    ("tursotui.console", "tursotui.provision"),
     ("tursotui.cli", "tursotui.ui", "tursotui.__main__"),
 )
 """Each layer's top-level modules and packages, bottom first."""
 
-INDEPENDENT: tuple[tuple[str, ...], ...] = (("tursotui.sql", "tursotui.provision"),)
+INDEPENDENT: tuple[tuple[str, ...], ...] = (("tursotui.console", "tursotui.provision"),)
 """Groups whose members never import one another."""
 
 
@@ -259,7 +246,7 @@ def test_the_checks_see_the_imports() -> None:
     graph = import_graph()
     assert len(graph) > 50
     assert "tursotui.db.errors" in graph["tursotui.db.http"]
-    assert "tursotui.errors" in graph["tursotui.settings"]
+    assert "tursotui.errors" in graph["tursotui.session.settings"]
     # a lazy import inside a function counts
     assert "tursotui.ui.screens.fleet_migration" in graph["tursotui.ui.screens.fleet"]
     # relative imports resolve as absolute ones do

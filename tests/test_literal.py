@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 from rich.text import Text
 
-from tursotui.ui.literal import ESCAPED_STYLE, NULL_STYLE, literal
+from tursotui.display.literal import ESCAPED_STYLE, NULL_STYLE, literal
 
 UNSAFE = (
     {chr(c) for c in range(0x20)}

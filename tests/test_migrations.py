@@ -15,10 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from tursotui.audit import AuditLog
 from tursotui.db import connect
-from tursotui.fleet_migrate import migrate_fleet
-from tursotui.migrations import (
+from tursotui.fleet.migrate import migrate_fleet
+from tursotui.session.audit import AuditLog
+from tursotui.session.registry import Registry
+from tursotui.session.settings import load_settings
+from tursotui.session.workspace import Workspace
+from tursotui.tenant.migrations import (
     BUILTIN_DIR,
     MigrationError,
     MigrationFolder,
@@ -26,9 +29,6 @@ from tursotui.migrations import (
     migrate,
     schema_state,
 )
-from tursotui.registry import Registry
-from tursotui.settings import load_settings
-from tursotui.workspace import Workspace
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "drizzle-tenant"
 
@@ -317,7 +317,7 @@ async def test_a_migration_finding_its_index_already_built_the_same_way_skips_it
     tmp_path: Path,
 ) -> None:
     """What an older `i` did: the index under the migration's own name, then `migrate`."""
-    from tursotui import indexes
+    from tursotui.tenant import indexes
 
     tenant, reference = tmp_path / "tenant.db", tmp_path / "reference.db"
     async with await connect(f"file:{tenant}", create=True) as connection:
@@ -352,7 +352,7 @@ async def test_an_index_of_that_name_built_differently_still_fails_the_migration
 async def test_missing_indexes_a_pending_migration_creates_are_planned_as_that_migration(
     tmp_path: Path,
 ) -> None:
-    from tursotui import indexes
+    from tursotui.tenant import indexes
 
     behind, dropped = tmp_path / "behind.db", tmp_path / "dropped.db"
     folder = load_folder(BUILTIN_DIR)

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from moderation_fixtures import (
+from support.moderation_fixtures import (
     fill,
     fill_remote,
     make_tenant,
     remote_rows,
     rows,
 )
-from tursotui import moderation
-from tursotui.audit import AuditLog
 from tursotui.db import connect
-from tursotui.moderation import MissingTableError, ModerationError
+from tursotui.session.audit import AuditLog
+from tursotui.tenant import moderation
+from tursotui.tenant.moderation import MissingTableError, ModerationError
 
 """The sqld fixtures (`own_sqld`, `slow_proxy`) live in moderation_fixtures."""
 

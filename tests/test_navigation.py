@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from textual.screen import Screen
 
-from tursotui.registry import Tenant
+from tursotui.session.registry import Tenant
 from tursotui.ui import navigation
 
 OPENERS = [

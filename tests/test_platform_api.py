@@ -1,4 +1,4 @@
-"""The Platform API client against the spec-checking test server (tests/platform_server.py)."""
+"""The Platform API client against the spec-checking test server (tests/support)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from platform_server import PlatformServer, file_backed
-from secrets_watch import CANARY, watch
+from support.platform_server import PlatformServer, file_backed
+from support.secrets_watch import CANARY, watch
 from tursotui.platform import Database, Group, PlatformClient, PlatformError
 from tursotui.platform.api import retry_after_seconds
-from tursotui.settings import load_settings
+from tursotui.session.settings import load_settings
 
 
 @pytest.fixture

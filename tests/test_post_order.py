@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from moderation_fixtures import (
+from support.moderation_fixtures import (
     fill,
     fill_remote,
     make_tenant,
@@ -20,9 +20,9 @@ from moderation_fixtures import (
     settle,
     workspace_with,
 )
-from tursotui import moderation
-from tursotui.audit import AuditLog
 from tursotui.db import connect
+from tursotui.session.audit import AuditLog
+from tursotui.tenant import moderation
 from tursotui.ui.screens.posts import PostsScreen
 from tursotui.ui.widgets.row_list import RowList
 

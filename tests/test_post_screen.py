@@ -9,7 +9,7 @@ from pathlib import Path
 
 from textual.widgets import Log
 
-from moderation_fixtures import (
+from support.moderation_fixtures import (
     BASE_TIME,
     make_test_app,
     rows,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from moderation_fixtures import (
+from support.moderation_fixtures import (
     make_test_app,
     rows,
     screen_text,
@@ -15,7 +15,7 @@ from moderation_fixtures import (
     until_confirm,
     workspace_with,
 )
-from tursotui.moderation import PostFilter
+from tursotui.tenant.moderation import PostFilter
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.post import PostScreen
 from tursotui.ui.screens.posts import PostsScreen
@@ -224,8 +224,8 @@ async def test_enter_opens_the_post(tmp_path):
 
 
 async def test_a_tenant_without_tables_says_so(tmp_path):
-    from tursotui.settings import load_settings
-    from tursotui.workspace import Workspace
+    from tursotui.session.settings import load_settings
+    from tursotui.session.workspace import Workspace
 
     path = tmp_path / "bare.db"
     sqlite3.connect(path).execute("CREATE TABLE other (x)").connection.close()
@@ -273,9 +273,9 @@ async def test_hostile_content_renders_literally(tmp_path, size):
 
 
 async def _remote_app(tmp_path: Path, proxy, spec: dict):
-    from moderation_fixtures import fill_remote
-    from tursotui.settings import load_settings
-    from tursotui.workspace import Workspace
+    from support.moderation_fixtures import fill_remote
+    from tursotui.session.settings import load_settings
+    from tursotui.session.workspace import Workspace
 
     ids = await fill_remote(proxy.url, **spec)
     workspace = await Workspace.open(load_settings())
@@ -291,7 +291,7 @@ async def _start_remote(app, pilot, workspace, status="draft"):
 @pytest.mark.servers
 async def test_remote_publish_bulk_conflict_in_one_request(tmp_path, slow_proxy):
     """On sqld: bulk publish is one HTTP request; a conflict is reported, not overwritten."""
-    from moderation_fixtures import remote_rows
+    from support.moderation_fixtures import remote_rows
 
     workspace, ids, app = await _remote_app(tmp_path, slow_proxy, dict(drafts=4, published=1))
     url = slow_proxy.url
@@ -325,7 +325,7 @@ async def test_remote_publish_bulk_conflict_in_one_request(tmp_path, slow_proxy)
 @pytest.mark.servers
 async def test_remote_archive_draft_and_delete_comment(tmp_path, slow_proxy):
     """On sqld: archive, back to draft, and deleting a comment from the post screen."""
-    from moderation_fixtures import remote_rows
+    from support.moderation_fixtures import remote_rows
 
     workspace, ids, app = await _remote_app(
         tmp_path, slow_proxy, dict(published=2, comments_per_post=2)
@@ -362,8 +362,8 @@ async def test_remote_archive_draft_and_delete_comment(tmp_path, slow_proxy):
 @pytest.mark.servers
 async def test_remote_tenant_that_stops_answering_reports_and_retries(tmp_path, slow_proxy):
     """A tenant that drops connections gives an error line with a retry, then `r` recovers."""
-    from tursotui.settings import load_settings
-    from tursotui.workspace import Workspace
+    from tursotui.session.settings import load_settings
+    from tursotui.session.workspace import Workspace
 
     workspace, ids, app = await _remote_app(tmp_path, slow_proxy, dict(drafts=3))
     await workspace.close()

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from platform_server import PlatformServer, file_backed, sqld_backed
-from secrets_watch import watch
+from support.platform_server import PlatformServer, file_backed, sqld_backed
+from support.secrets_watch import watch
 from tursotui.db import LibsqlError, connect
 from tursotui.db import errors as db_errors
-from tursotui.migrations import load_folder
 from tursotui.platform import PlatformClient
 from tursotui.provision import (
     CREATE_STEPS,
@@ -32,9 +31,10 @@ from tursotui.provision import (
     slug_problem,
 )
 from tursotui.provision import create as create_saga
-from tursotui.registry import RegistryError
-from tursotui.settings import load_settings
-from tursotui.workspace import Workspace
+from tursotui.session.registry import RegistryError
+from tursotui.session.settings import load_settings
+from tursotui.session.workspace import Workspace
+from tursotui.tenant.migrations import load_folder
 
 
 @pytest.fixture

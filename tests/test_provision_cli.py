@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from platform_server import FileBackend, platform_in_thread
-from secrets_watch import CANARY
+from support.platform_server import FileBackend, platform_in_thread
+from support.secrets_watch import CANARY
 from test_drizzle_interop import drizzle, drizzle_migrate  # noqa: F401 - fixture
 from tursotui.cli import main
-from tursotui.migrations import load_folder
+from tursotui.tenant.migrations import load_folder
 
 
 def data_dir() -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from moderation_fixtures import rows, screen_text, settle, until_confirm
+from support.moderation_fixtures import rows, screen_text, settle, until_confirm
 from test_provision_screens import open_app, slugs
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.new_tenant import NewTenantScreen
@@ -85,7 +85,7 @@ async def test_new_tenant_summary_names_the_turso_organization_and_group(
 async def test_rotate_on_a_local_and_destroy_on_a_remote_tenant_refuse_before_asking(
     tmp_path: Path,
 ) -> None:
-    from shell_fixtures import notifications
+    from support.shell_fixtures import notifications
     from tursotui.provision import create_tenant
     from tursotui.ui.screens.destroy_tenant import DestroyTenantScreen
     from tursotui.ui.screens.rotate_token import RotateTokenScreen
@@ -119,8 +119,8 @@ async def test_rotate_on_a_local_and_destroy_on_a_remote_tenant_refuse_before_as
 
 
 async def test_a_read_only_session_shows_only_keys_that_can_act(tmp_path: Path) -> None:
-    from moderation_fixtures import make_test_app, workspace_with
-    from shell_fixtures import notifications
+    from support.moderation_fixtures import make_test_app, workspace_with
+    from support.shell_fixtures import notifications
     from tursotui.ui.screens.help import HelpScreen, screen_keys
     from tursotui.ui.screens.posts import PostsScreen
     from tursotui.ui.screens.tenants import TenantsScreen

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button
 
-from moderation_fixtures import screen_text, settle, until_confirm
-from tursotui.registry import RegistryError
-from tursotui.settings import load_settings
+from support.moderation_fixtures import screen_text, settle, until_confirm
+from tursotui.session.registry import RegistryError
+from tursotui.session.settings import load_settings
+from tursotui.session.workspace import Workspace
 from tursotui.ui.app import make_app
 from tursotui.ui.screens.destroy_tenant import DestroyTenantScreen
 from tursotui.ui.screens.new_tenant import NewTenantScreen
-from tursotui.workspace import Workspace
 
 SIZE = (80, 24)
 
@@ -142,7 +142,7 @@ async def test_destroy_escape_changes_nothing() -> None:
 async def test_rotate_token_screen(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """`y` rotates through the Platform API and shows each step; the unreachable test host
     makes the last step fail, and the screen says so instead of closing."""
-    from platform_server import FileBackend, PlatformServer
+    from support.platform_server import FileBackend, PlatformServer
     from tursotui.ui.screens.rotate_token import RotateTokenScreen
 
     async with PlatformServer(FileBackend(tmp_path / "p"), domain="turso.invalid") as server:

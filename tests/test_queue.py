@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from fleet_fixtures import BASE_TIME, add_local, fill, open_workspace, rows
-from tursotui import queue
+from support.fleet_fixtures import BASE_TIME, add_local, fill, open_workspace, rows
+from tursotui.fleet import queue
 
 
 async def _fleet(workspace, n: int = 3, drafts: int = 7, comments: int = 5):
@@ -116,7 +116,7 @@ async def test_deleting_spam_comments_everywhere_from_one_queue() -> None:
 
 
 async def test_a_dead_tenant_is_reported_and_the_queue_goes_on() -> None:
-    from servers import free_port
+    from support.servers import free_port
 
     workspace = await open_workspace(timeout=2.0)
     try:
@@ -136,8 +136,8 @@ import time  # noqa: E402
 
 import pytest  # noqa: E402
 
-import fleet_fixtures  # noqa: E402
-from shell_fixtures import silent_url_fixture  # noqa: E402, F401 - the silent_url fixture
+from support import fleet_fixtures  # noqa: E402
+from support.shell_fixtures import silent_url_fixture  # noqa: E402, F401 - the silent_url fixture
 
 fleet_sqld = fleet_fixtures.fleet_sqld
 slow_proxy = fleet_fixtures.slow_proxy

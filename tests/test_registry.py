@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from secrets_watch import CANARY
-from tursotui.registry import Registry, RegistryError
-from tursotui.settings import load_settings
+from support.secrets_watch import CANARY
+from tursotui.session.registry import Registry, RegistryError
+from tursotui.session.settings import load_settings
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DRIZZLE_REGISTRY = FIXTURES / "drizzle-registry" / "0000_square_zeigeist.sql"

@@ -24,12 +24,12 @@ from typing import Any
 
 import pytest
 
-from secrets_watch import CANARY
-from servers import JWTKeys, ServerProcess
+from support.secrets_watch import CANARY
+from support.servers import JWTKeys, ServerProcess
 from tursotui.cli import main
 from tursotui.db import LibsqlError
-from tursotui.registry import Registry, RegistryError
-from tursotui.settings import SettingsError, load_settings
+from tursotui.session.registry import Registry, RegistryError
+from tursotui.session.settings import SettingsError, load_settings
 
 HERE = Path(__file__).parent / "drizzle"
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "drizzle-registry"
@@ -279,7 +279,7 @@ async def test_listing_a_drizzle_made_registry_changes_no_byte(
     drizzle: Path, registry_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Neither `tenants --json` nor the TUI's tenants screen changes the registry or a tenant."""
-    from moderation_fixtures import settle
+    from support.moderation_fixtures import settle
     from tursotui.ui.app import make_app
     from tursotui.ui.screens.tenants import TenantsScreen
 
@@ -492,7 +492,7 @@ async def test_a_shape_that_cannot_hold_a_new_row_is_refused_before_writing(
 @pytest.fixture
 async def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The spec-checking Platform API test server, named by the settings."""
-    from platform_server import file_backed
+    from support.platform_server import file_backed
 
     async with file_backed(tmp_path / "platform") as server:
         monkeypatch.setenv("TURSO_ORG", server.org)
@@ -696,7 +696,7 @@ async def test_a_url_template_reaches_each_tenants_own_sqld_namespace(
 ) -> None:
     import httpx
 
-    from servers import free_port, start_sqld
+    from support.servers import free_port, start_sqld
 
     admin = free_port()
     server = start_sqld(
@@ -860,11 +860,11 @@ async def test_the_tui_works_on_tenants_whose_url_came_from_the_template(
     """Tenants screen, fleet and a tenant's posts on a names-only registry."""
     from textual.widgets import DataTable
 
-    from moderation_fixtures import settle
-    from shell_fixtures import screen_text
+    from support.moderation_fixtures import settle
+    from support.shell_fixtures import screen_text
     from tursotui.db import connect
-    from tursotui.demo import seed_tenant
-    from tursotui.migrations import load_folder, migrate
+    from tursotui.demo.build import seed_tenant
+    from tursotui.tenant.migrations import load_folder, migrate
     from tursotui.ui.app import make_app
     from tursotui.ui.screens.fleet import FleetScreen
     from tursotui.ui.screens.posts import PostsScreen

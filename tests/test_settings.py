@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from secrets_watch import CANARY
-from tursotui.settings import SettingsError, load_settings
+from support.secrets_watch import CANARY
+from tursotui.session.settings import SettingsError, load_settings
 
 TOKEN = f"{CANARY}-registry-token"
 

@@ -16,8 +16,8 @@ import pytest
 from rich.text import Text
 from textual.widgets import DataTable
 
-from fleet_fixtures import BASE_TIME, fill, make_tenant_file
-from tursotui.settings import load_settings
+from support.fleet_fixtures import BASE_TIME, fill, make_tenant_file
+from tursotui.session.settings import load_settings
 from tursotui.ui.app import make_app
 
 SIZES = [(80, 24), (160, 50)]
@@ -31,7 +31,7 @@ def fleet(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
 
     async def build() -> None:
-        from tursotui.workspace import Workspace
+        from tursotui.session.workspace import Workspace
 
         workspace = await Workspace.open(settings)
         try:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from moderation_fixtures import fill, make_tenant, settle
-from tursotui.audit import AuditEntry, AuditLog
-from tursotui.settings import load_settings
+from support.moderation_fixtures import fill, make_tenant, settle
+from tursotui.session.audit import AuditEntry, AuditLog
+from tursotui.session.settings import load_settings
 from tursotui.ui.app import make_app
 
 SIZES = [(80, 24), (160, 50)]
@@ -30,7 +30,7 @@ def fleet(monkeypatch: pytest.MonkeyPatch) -> Path:
     settings = load_settings()
 
     async def build() -> None:
-        from tursotui.workspace import Workspace
+        from tursotui.session.workspace import Workspace
 
         path = Path("tenants") / "acme.db"
         path.parent.mkdir()

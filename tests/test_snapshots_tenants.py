@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 import tursotui.ui.screens.tenants as tenants_module
-from shell_fixtures import build_fleet
+from support.shell_fixtures import build_fleet
 from tursotui.ui.app import make_app
 
 NARROW = (80, 24)

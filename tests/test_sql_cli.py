@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from moderation_fixtures import rows, workspace_with
+from support.moderation_fixtures import rows, workspace_with
 from tursotui.cli import main
-from tursotui.sql.history import History
+from tursotui.console.history import History
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ def test_errors_are_one_line_and_usage_is_2(tenant, capsys):
 
 
 def test_history_is_shared_with_the_console(tenant, capsys):
-    from tursotui.settings import load_settings
+    from tursotui.session.settings import load_settings
 
     sql(capsys, "acme", "SELECT count(*) FROM users")
     entries = History.for_tenant(load_settings().data_dir, "acme").entries()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from moderation_fixtures import (
+from support.moderation_fixtures import (
     fill_remote,
     make_test_app,
     screen_text,

@@ -9,8 +9,8 @@ import time
 import pytest
 from textual.widgets import Input
 
-from moderation_fixtures import settle
-from shell_fixtures import (
+from support.moderation_fixtures import settle
+from support.shell_fixtures import (
     SECRET,
     build_fleet,
     closed_url,
@@ -18,12 +18,12 @@ from shell_fixtures import (
     screen_text,
     silent_url_fixture,  # noqa: F401 - registers the silent_url fixture
 )
-from tursotui.health import probe, probe_all
-from tursotui.registry import Registry
+from tursotui.session.registry import Registry
+from tursotui.session.workspace import Workspace
+from tursotui.tenant.health import probe, probe_all
 from tursotui.ui.app import make_app
 from tursotui.ui.screens.tenants import TenantsScreen
 from tursotui.ui.widgets.row_list import RowList
-from tursotui.workspace import Workspace
 
 
 def db_counts(path) -> dict[str, int]:
@@ -95,7 +95,7 @@ async def test_probe_all_bounds_how_many_are_in_flight(
     silent_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Six hung remote tenants and six local ones: never more in flight than allowed."""
-    import tursotui.health as health_module
+    import tursotui.tenant.health as health_module
 
     fleet = await build_fleet(
         slugs=tuple(f"local{i}" for i in range(6)),
@@ -352,7 +352,7 @@ async def test_coming_back_after_a_registry_change_reloads_it() -> None:
 @pytest.fixture(scope="module")
 def jwt_sqld(tmp_path_factory):
     """A sqld of this module's own, with JWT auth on, and a token it accepts."""
-    from servers import JWTKeys, running, start_sqld
+    from support.servers import JWTKeys, running, start_sqld
 
     keys = JWTKeys()
     workdir = tmp_path_factory.mktemp("sqld")
@@ -363,8 +363,8 @@ def jwt_sqld(tmp_path_factory):
 @pytest.mark.servers
 async def test_a_tenant_on_a_real_sqld_is_remote_reachable_and_counted(jwt_sqld) -> None:
     from tursotui.db import connect
-    from tursotui.demo import seed_tenant
-    from tursotui.migrations import load_folder, migrate
+    from tursotui.demo.build import seed_tenant
+    from tursotui.tenant.migrations import load_folder, migrate
 
     server, token = jwt_sqld
     conn = await connect(server.http_url, token, name="remote")
@@ -449,7 +449,7 @@ def test_tenants_json_names_the_missing_column(capsys: pytest.CaptureFixture[str
 
 
 async def test_a_fresh_home_says_how_to_start_and_which_registry_is_open(isolated_env) -> None:
-    from tursotui.settings import load_settings
+    from tursotui.session.settings import load_settings
 
     settings = load_settings()
     app = make_app(settings)
@@ -469,7 +469,7 @@ async def test_the_header_names_a_registry_given_in_the_environment(monkeypatch)
     fleet = await build_fleet(slugs=("acme",), broken=False)
     registry = fleet.settings.data_dir / "registry.db"
     monkeypatch.setenv("TURSOTUI_REGISTRY_URL", f"file:{registry}")
-    from tursotui.settings import load_settings
+    from tursotui.session.settings import load_settings
 
     app = make_app(load_settings())
     async with app.run_test(size=(120, 24)) as pilot:

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from platform_server import PlatformServer, sqld_backed
-from secrets_watch import watch
-from servers import (
+from support.platform_server import PlatformServer, sqld_backed
+from support.secrets_watch import watch
+from support.servers import (
     JWTKeys,
     ServerProcess,
     create_namespace,
@@ -34,11 +34,10 @@ from servers import (
 from tursotui.cli import main
 from tursotui.db import LibsqlError, connect
 from tursotui.db import errors as db_errors
-from tursotui.health import probe_all
 from tursotui.platform import PlatformClient
-from tursotui.registry import Tenant
-from tursotui.settings import Settings, load_settings
-from tursotui.tokens import (
+from tursotui.session.registry import Tenant
+from tursotui.session.settings import Settings, load_settings
+from tursotui.session.tokens import (
     TOKEN_UNAVAILABLE,
     TokenResolver,
     choose,
@@ -46,7 +45,8 @@ from tursotui.tokens import (
     expiration,
     explain_source,
 )
-from tursotui.workspace import Workspace
+from tursotui.session.workspace import Workspace
+from tursotui.tenant.health import probe_all
 
 HERE = Path(__file__).parent
 VAULT = HERE / "tokens" / "vault.mjs"
@@ -554,9 +554,9 @@ async def test_a_refused_mint_is_one_line_naming_the_tenant(
 async def test_the_tenants_screen_says_where_each_token_comes_from(
     sqld: ServerProcess, jwt_keys: JWTKeys
 ) -> None:
-    from moderation_fixtures import settle
-    from shell_fixtures import build_fleet, screen_text
-    from tursotui.registry import Registry
+    from support.moderation_fixtures import settle
+    from support.shell_fixtures import build_fleet, screen_text
+    from tursotui.session.registry import Registry
     from tursotui.ui.app import make_app
 
     token = watch(jwt_keys.token("rw"))

@@ -16,7 +16,7 @@ import pytest
 from textual import events
 from textual.widgets import Input
 
-from moderation_fixtures import make_test_app, screen_text, settle, workspace_with
+from support.moderation_fixtures import make_test_app, screen_text, settle, workspace_with
 from tursotui.ui.screens.console import ConsoleScreen
 from tursotui.ui.screens.posts import PostsScreen
 from tursotui.ui.screens.tenants import TenantsScreen
@@ -192,7 +192,7 @@ async def test_pagedowns_in_a_burst_move_the_grid_as_far_as_one_by_one(
     The rows after the first chunk take a while to come (as from a remote tenant), so the
     keys outrun them.
     """
-    from tursotui.sql.runner import ResultCursor
+    from tursotui.console.runner import ResultCursor
 
     fetch = ResultCursor.fetch
 
@@ -413,7 +413,7 @@ async def test_comments_pagedowns_in_a_burst_reach_as_far_as_one_by_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     """20 `pagedown` in one burst on a post's 2,000 comments (fetched a page at a time, slowly)."""
-    from tursotui import moderation
+    from tursotui.tenant import moderation
     from tursotui.ui.screens.post import PostScreen
 
     fetch = moderation.fetch_comments

@@ -9,10 +9,10 @@ import shutil
 import subprocess
 import sys
 
-from shell_fixtures import add_tenant, build_fleet
-from tursotui.registry import Registry
-from tursotui.settings import load_settings
-from tursotui.workspace import Workspace
+from support.shell_fixtures import add_tenant, build_fleet
+from tursotui.session.registry import Registry
+from tursotui.session.settings import load_settings
+from tursotui.session.workspace import Workspace
 
 
 async def closed_soon(connection) -> bool:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from moderation_fixtures import fill_remote
-from secrets_watch import leaks, watch
-from servers import FaultProxy, JWTKeys, ServerProcess, ServerUnavailable, start_sqld
+from support.moderation_fixtures import fill_remote
+from support.secrets_watch import leaks, watch
+from support.servers import FaultProxy, JWTKeys, ServerProcess, ServerUnavailable, start_sqld
 from tursotui.db import connect
 
 SLUG = "acme"
@@ -124,8 +124,8 @@ def tenant(proxied_server: ProxiedTenant, monkeypatch: pytest.MonkeyPatch) -> Pr
 
 
 async def _register(url: str, token: str) -> None:
-    from tursotui.registry import Registry
-    from tursotui.settings import load_settings
+    from tursotui.session.registry import Registry
+    from tursotui.session.settings import load_settings
 
     registry = await Registry.open(load_settings())
     try:
@@ -138,8 +138,8 @@ async def _register(url: str, token: str) -> None:
 
 async def set_token(token: str) -> None:
     """Rotate `acme`'s token in the registry, as `tenants rotate-token` would."""
-    from tursotui.registry import Registry
-    from tursotui.settings import load_settings
+    from tursotui.session.registry import Registry
+    from tursotui.session.settings import load_settings
 
     registry = await Registry.open(load_settings())
     try:

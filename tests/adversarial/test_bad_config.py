@@ -23,7 +23,7 @@ import pytest
 from adversarial_stats import count
 from fault_fixtures import cli
 
-from moderation_fixtures import fill, make_tenant
+from support.moderation_fixtures import fill, make_tenant
 
 TABLE = "organizations"
 
@@ -208,10 +208,10 @@ def test_ten_thousand_registry_rows(capsys) -> None:
     _record_time("tenants_cli_10000_rows_s", took)
 
     async def screen() -> float:
-        from tursotui.settings import load_settings
+        from tursotui.session.settings import load_settings
+        from tursotui.session.workspace import Workspace
         from tursotui.ui.app import make_app
         from tursotui.ui.widgets.row_list import RowList
-        from tursotui.workspace import Workspace
 
         workspace = await Workspace.open(load_settings())
         app = make_app(workspace.settings, workspace)

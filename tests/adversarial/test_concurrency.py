@@ -33,10 +33,10 @@ import pytest
 from adversarial_stats import count
 from fault_fixtures import ProxiedTenant
 
-from moderation_fixtures import fill, fill_remote, make_tenant, screen_text, settle
-from tursotui import moderation
-from tursotui.audit import AuditLog
+from support.moderation_fixtures import fill, fill_remote, make_tenant, screen_text, settle
 from tursotui.db import connect
+from tursotui.session.audit import AuditLog
+from tursotui.tenant import moderation
 from tursotui.ui.widgets.row_list import RowList
 from tursotui.words import plural
 
@@ -179,7 +179,7 @@ async def test_set_status_against_the_owning_app(tmp_path: Path) -> None:
 
 
 async def test_posts_screen_bulk_publish_against_the_owning_app(tmp_path: Path) -> None:
-    from moderation_fixtures import make_test_app, workspace_with
+    from support.moderation_fixtures import make_test_app, workspace_with
     from tursotui.ui.screens.confirm import ConfirmScreen
     from tursotui.ui.screens.posts import PostsScreen
 
@@ -259,11 +259,11 @@ def _rows(path: Path, sql: str) -> list[tuple]:
 async def test_bulk_publish_of_200_marked_posts_on_a_slow_tenant(tenant: ProxiedTenant) -> None:
     """200 posts marked on the posts screen of a tenant 300 ms away: one request, all
     published, and the screen answers keys while the write is in flight."""
-    from tursotui.settings import load_settings
+    from tursotui.session.settings import load_settings
+    from tursotui.session.workspace import Workspace
     from tursotui.ui.app import make_app
     from tursotui.ui.screens.confirm import ConfirmScreen
     from tursotui.ui.screens.posts import PostsScreen
-    from tursotui.workspace import Workspace
 
     await fill_remote(tenant.server.http_url, tenant.token, drafts=200)
     workspace = await Workspace.open(load_settings(timeout=20))

@@ -20,11 +20,11 @@ from adversarial_stats import count
 from fault_fixtures import SLUG, ProxiedTenant
 from textual.widgets import DataTable, TextArea
 
-from moderation_fixtures import screen_text, settle
-from tursotui.settings import load_settings
+from support.moderation_fixtures import screen_text, settle
+from tursotui.session.settings import load_settings
+from tursotui.session.workspace import Workspace
 from tursotui.ui.app import make_app
 from tursotui.ui.widgets.row_list import RowList
-from tursotui.workspace import Workspace
 
 pytestmark = pytest.mark.servers
 
@@ -105,8 +105,8 @@ async def test_posts_screen_publish_under_fault(tenant: ProxiedTenant, fault: st
 @pytest.mark.parametrize("fault", ["reset", "http503"])
 async def test_console_under_fault(tenant: ProxiedTenant, fault: str) -> None:
     from tursotui.ui.screens.console import ConsoleScreen
+    from tursotui.ui.screens.sql_error import SqlErrorScreen
     from tursotui.ui.widgets.sql_editor import SqlEditor
-    from tursotui.ui.widgets.sql_error import SqlErrorScreen
 
     workspace = await Workspace.open(load_settings())
     app = make_app(workspace.settings, workspace)

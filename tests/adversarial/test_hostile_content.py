@@ -36,8 +36,8 @@ from hypothesis import strategies as st
 from rich.console import Console
 from textual.widgets import DataTable
 
-from tursotui.settings import load_settings
-from tursotui.workspace import Workspace
+from tursotui.session.settings import load_settings
+from tursotui.session.workspace import Workspace
 
 EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", 4))
 """Hypothesis examples; each builds a tenant and walks all six screens (~3 s)."""
@@ -79,7 +79,7 @@ def terminal_bytes(app) -> str:
 
 
 def screen_text(app) -> str:
-    from moderation_fixtures import screen_text as text
+    from support.moderation_fixtures import screen_text as text
 
     return text(app)
 
@@ -114,7 +114,7 @@ async def _wait(pilot, predicate, timeout: float = 20) -> None:
 
 async def _build(data_dir: Path, values: list[str]) -> tuple[Workspace, str]:
     """A tenant whose name, posts, author and comments carry `values`; returns a post id."""
-    from moderation_fixtures import make_tenant
+    from support.moderation_fixtures import make_tenant
 
     os.environ["TURSOTUI_DATA_DIR"] = str(data_dir)
     workspace = await Workspace.open(load_settings())

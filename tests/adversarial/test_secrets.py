@@ -8,7 +8,7 @@ command line runs its commands, success and failure paths, with every logger at 
 (httpx logs each request), the Platform API test server serves `tenants create` and
 `destroy`, and the app's screens are screenshotted. A canary or the JWT in any
 stdout, stderr, log record, error message or SVG fails the test; the secrets plugin
-(tests/secrets_watch.py) checks pytest's own captures as well.
+(tests/support/secrets_watch.py) checks pytest's own captures as well.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 from adversarial_stats import count
 
-from moderation_fixtures import fill, make_tenant, settle
-from platform_server import FileBackend, platform_in_thread
-from secrets_watch import CANARY, leaks, watch
-from servers import free_port
+from support.moderation_fixtures import fill, make_tenant, settle
+from support.platform_server import FileBackend, platform_in_thread
+from support.secrets_watch import CANARY, leaks, watch
+from support.servers import free_port
 from tursotui.cli import main
 
 REGISTRY_TOKEN = f"registry-{CANARY}-a1"
@@ -53,8 +53,8 @@ def fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqld, jwt_keys) -> di
     fill(path, drafts=2, published=1, comments_per_post=1)
 
     async def register() -> None:
-        from tursotui.registry import Registry
-        from tursotui.settings import load_settings
+        from tursotui.session.registry import Registry
+        from tursotui.session.settings import load_settings
 
         registry = await Registry.open(load_settings())
         try:
@@ -139,14 +139,14 @@ def test_platform_create_and_destroy_never_print_the_platform_token(
 
 
 async def test_no_screen_shows_a_token(fleet: dict[str, str]) -> None:
-    from tursotui.settings import load_settings
+    from tursotui.session.settings import load_settings
+    from tursotui.session.workspace import Workspace
     from tursotui.ui.app import make_app
     from tursotui.ui.screens.audit import AuditScreen
     from tursotui.ui.screens.console import ConsoleScreen
     from tursotui.ui.screens.fleet import FleetScreen
     from tursotui.ui.screens.posts import PostsScreen
     from tursotui.ui.screens.queue import QueueScreen
-    from tursotui.workspace import Workspace
 
     workspace = await Workspace.open(load_settings())
     app = make_app(workspace.settings, workspace)

@@ -34,7 +34,7 @@ from adversarial_stats import count
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from secrets_watch import watch
+from support.secrets_watch import watch
 from tursotui.db import LibsqlError, connect
 
 EXAMPLES = 40

@@ -8,9 +8,9 @@ import sys
 from dataclasses import asdict
 from datetime import datetime
 
-from tursotui.audit import AuditLog, describe_change
 from tursotui.cli.common import add_settings_arguments, command, note, settings_from_args
-from tursotui.sql.export import json_safe
+from tursotui.console.export import json_safe
+from tursotui.session.audit import AuditLog, describe_change
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _clean(value: object) -> str:
     """A value on one line with control characters made visible (the log holds database text)."""
-    from tursotui.ui.literal import literal_str
+    from tursotui.display.literal import literal_str
 
     return literal_str(value)
 

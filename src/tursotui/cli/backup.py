@@ -12,7 +12,6 @@ import argparse
 import time
 from pathlib import Path
 
-from tursotui.backup import BackupError, backup_tenants, verify
 from tursotui.cli.common import (
     FAILED,
     OK,
@@ -22,6 +21,7 @@ from tursotui.cli.common import (
     note,
     open_workspace,
 )
+from tursotui.tenant.backup import BackupError, backup_tenants, verify
 from tursotui.words import plural
 
 

@@ -23,13 +23,13 @@ from typing import Any, TextIO
 
 from pydantic import SecretStr
 
+from tursotui.console.export import json_safe
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.errors import TursotuiError
-from tursotui.registry import RegistryError
-from tursotui.settings import Settings, load_settings
-from tursotui.sql.export import json_safe
-from tursotui.workspace import Workspace
+from tursotui.session.registry import RegistryError
+from tursotui.session.settings import Settings, load_settings
+from tursotui.session.workspace import Workspace
 
 # A coroutine, not any awaitable: `asyncio.run` takes the handler's result directly.
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]

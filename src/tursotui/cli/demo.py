@@ -6,7 +6,7 @@ import argparse
 import time
 
 from tursotui.cli.common import OK, add_settings_arguments, command, note, settings_from_args
-from tursotui.demo import build_demo
+from tursotui.demo.build import build_demo
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

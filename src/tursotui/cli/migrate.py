@@ -19,9 +19,9 @@ from tursotui.cli.common import (
     open_workspace,
     scrub,
 )
-from tursotui.fleet_migrate import TenantMigration, migrate_fleet
-from tursotui.migrations import load_folder
-from tursotui.registry import RegistryError, Tenant
+from tursotui.fleet.migrate import TenantMigration, migrate_fleet
+from tursotui.session.registry import RegistryError, Tenant
+from tursotui.tenant.migrations import load_folder
 from tursotui.words import plural
 
 

@@ -23,8 +23,8 @@ from tursotui.cli.common import (
     open_workspace,
     write_rows,
 )
-from tursotui.sql.history import History, HistoryError
-from tursotui.sql.runner import (
+from tursotui.console.history import History, HistoryError
+from tursotui.console.runner import (
     ResultCursor,
     check_syntax,
     plan,
@@ -35,9 +35,9 @@ from tursotui.sql.runner import (
 )
 
 if TYPE_CHECKING:
+    from tursotui.console.runner import PlannedStatement
     from tursotui.db import Connection
-    from tursotui.sql.runner import PlannedStatement
-    from tursotui.workspace import Workspace
+    from tursotui.session.workspace import Workspace
 
 USAGE = 2
 

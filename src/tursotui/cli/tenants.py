@@ -25,12 +25,12 @@ from tursotui.cli.common import (
     write_json,
     write_table,
 )
-from tursotui.health import STATUSES, TenantHealth, probe_all
 from tursotui.provision import slug_problem
-from tursotui.registry import Tenant
-from tursotui.settings import REGISTRY_ROLES
+from tursotui.session.registry import Tenant
+from tursotui.session.settings import REGISTRY_ROLES
+from tursotui.session.workspace import Workspace
+from tursotui.tenant.health import STATUSES, TenantHealth, probe_all
 from tursotui.words import plural
-from tursotui.workspace import Workspace
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -6,8 +6,8 @@ import argparse
 import asyncio
 
 from tursotui.cli.common import command, remember_secret, settings_from_args
-from tursotui.settings import Settings
-from tursotui.workspace import Workspace
+from tursotui.session.settings import Settings
+from tursotui.session.workspace import Workspace
 
 
 async def run_app(settings: Settings) -> int:

@@ -15,8 +15,8 @@ from pydantic import SecretStr
 from tursotui.db import LibsqlError, connect
 from tursotui.db.errors import describe
 from tursotui.errors import TursotuiError
-from tursotui.registry import RegistryError, Tenant
-from tursotui.workspace import Workspace
+from tursotui.session.registry import RegistryError, Tenant
+from tursotui.session.workspace import Workspace
 
 SLUG_PATTERN = re.compile(r"^(?=.{1,63}$)[a-z0-9]+(?:-[a-z0-9]+)*$")
 """Turso's database-name rule (lowercase letters, digits, dashes; at most 64), made conservative:

@@ -6,15 +6,7 @@ import asyncio
 
 from pydantic import SecretStr
 
-from tursotui.audit import AuditError
 from tursotui.db import Connection, LibsqlError, connect
-from tursotui.migrations import (
-    MigrationError,
-    MigrationFolder,
-    load_folder,
-    migrate,
-    schema_state,
-)
 from tursotui.platform import PlatformError
 from tursotui.provision.base import (
     SETUP_TOKEN_EXPIRATION,
@@ -28,9 +20,17 @@ from tursotui.provision.base import (
     slug_problem,
 )
 from tursotui.provision.provisioners import provisioner_for
-from tursotui.registry import RegistryError, Tenant
+from tursotui.session.audit import AuditError
+from tursotui.session.registry import RegistryError, Tenant
+from tursotui.session.workspace import Workspace
+from tursotui.tenant.migrations import (
+    MigrationError,
+    MigrationFolder,
+    load_folder,
+    migrate,
+    schema_state,
+)
 from tursotui.words import plural
-from tursotui.workspace import Workspace
 
 
 async def create_tenant(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from tursotui.audit import AuditError
 from tursotui.db import LibsqlError
 from tursotui.platform import PlatformError
 from tursotui.provision.base import (
@@ -14,10 +13,11 @@ from tursotui.provision.base import (
     wait_until_answers,
 )
 from tursotui.provision.provisioners import LocalProvisioner, provisioner_for
-from tursotui.registry import RegistryError, Tenant
-from tursotui.settings import Settings
-from tursotui.tokens import choose as choose_token_source
-from tursotui.workspace import Workspace
+from tursotui.session.audit import AuditError
+from tursotui.session.registry import RegistryError, Tenant
+from tursotui.session.settings import Settings
+from tursotui.session.tokens import choose as choose_token_source
+from tursotui.session.workspace import Workspace
 
 
 async def _find_row(workspace: Workspace, slug: str) -> Tenant:

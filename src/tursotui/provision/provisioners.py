@@ -11,8 +11,8 @@ from pydantic import SecretStr
 from tursotui.db import connect
 from tursotui.platform import PlatformClient, PlatformError
 from tursotui.provision.base import DatabaseExists, Provisioner, ProvisionError, wait_until_answers
-from tursotui.registry import Tenant
-from tursotui.settings import Settings
+from tursotui.session.registry import Tenant
+from tursotui.session.settings import Settings
 
 
 class LocalProvisioner:

@@ -18,14 +18,14 @@ from textual.worker import Worker, WorkerState
 from textual.worker_manager import WorkerManager
 
 from tursotui.db.errors import describe
-from tursotui.settings import Settings
+from tursotui.session.settings import Settings
+from tursotui.session.workspace import Workspace
 from tursotui.ui import heap, navigation
 from tursotui.ui.commands import TursotuiCommands
 from tursotui.ui.typeahead import KeyGate, hold_keys_for
-from tursotui.workspace import Workspace
 
 if TYPE_CHECKING:
-    from tursotui.registry import Tenant
+    from tursotui.session.registry import Tenant
 
 QUIET_GROUPS = frozenset({"workspace", "registry", "health", "load", "page", "counts"})
 """Worker groups that only read: quitting while they run needs no confirmation.
@@ -125,7 +125,7 @@ class TursotuiApp(App[None]):
 
     @work(exclusive=True, group="workspace", exit_on_error=False)
     async def _open_workspace(self) -> None:
-        from tursotui.registry import RegistryError
+        from tursotui.session.registry import RegistryError
 
         try:
             self._workspace = await Workspace.open(self.settings)
@@ -230,7 +230,7 @@ class TursotuiApp(App[None]):
     def exit(self, *args: Any, **kwargs: Any) -> None:
         """Exit; a write cut short from now on is recorded as cut short by closing the app."""
         if self._workspace is not None:
-            from tursotui.audit import APP_CLOSED
+            from tursotui.session.audit import APP_CLOSED
 
             self._workspace.audit.cancelled_because = APP_CLOSED
         super().exit(*args, **kwargs)

@@ -17,15 +17,15 @@ from textual.binding import Binding
 
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
-from tursotui.moderation import ModerationError
-from tursotui.registry import RegistryError
+from tursotui.session.registry import RegistryError
+from tursotui.tenant.moderation import ModerationError
 from tursotui.ui.typed import tursotui_app
 
 if TYPE_CHECKING:
     from textual.screen import Screen
 
     from tursotui.db import Connection
-    from tursotui.registry import Tenant
+    from tursotui.session.registry import Tenant
 
 
 def status_bindings(

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from textual.app import App
     from textual.screen import Screen
 
-    from tursotui.registry import Tenant
+    from tursotui.session.registry import Tenant
     from tursotui.ui.screens.audit import AuditScreen
     from tursotui.ui.screens.console import ConsoleScreen
     from tursotui.ui.screens.destroy_tenant import DestroyTenantScreen

@@ -12,10 +12,10 @@ from pathlib import Path
 from rich.text import Text
 
 from tursotui.db.urls import InvalidURL, parse_url
-from tursotui.health import TenantHealth
-from tursotui.registry import Tenant
-from tursotui.settings import Settings, config_file
-from tursotui.ui.literal import literal
+from tursotui.display.literal import literal
+from tursotui.session.registry import Tenant
+from tursotui.session.settings import Settings, config_file
+from tursotui.tenant.health import TenantHealth
 from tursotui.ui.widgets.header import short_location
 
 DASH = Text("·", style="dim")

@@ -17,8 +17,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
-from tursotui.audit import AuditEntry, describe_change
-from tursotui.ui.literal import literal
+from tursotui.display.literal import literal
+from tursotui.session.audit import AuditEntry, describe_change
 from tursotui.ui.screens.audit_entry import FAILED_ROW, OUTCOME_STYLES, AuditEntryScreen
 from tursotui.ui.typed import tursotui_app
 from tursotui.ui.widgets.footer import KeysFooter

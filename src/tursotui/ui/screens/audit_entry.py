@@ -13,8 +13,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tursotui.audit import AuditEntry
-from tursotui.ui.literal import literal
+from tursotui.display.literal import literal
+from tursotui.session.audit import AuditEntry
 
 OUTCOME_STYLES = {"ok": "green", "failed": "bold white on red", "pending": "yellow"}
 FAILED_ROW = "red"

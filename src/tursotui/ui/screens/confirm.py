@@ -14,7 +14,7 @@ class ConfirmScreen(ModalScreen[bool]):
     """Ask a question; dismisses with True for yes, False for no or escape.
 
     The message is shown as given: pass a `rich.text.Text` (e.g. built with
-    `tursotui.ui.literal.literal`) when it holds anything read from a database;
+    `tursotui.display.literal.literal`) when it holds anything read from a database;
     a plain `str` is also shown literally, never parsed as markup.
     """
 

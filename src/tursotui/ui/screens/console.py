@@ -30,12 +30,9 @@ from textual.screen import Screen
 from textual.widgets import ProgressBar, Static, TextArea
 from textual.worker import Worker, WorkerState
 
-from tursotui.db import LibsqlError
-from tursotui.db.base import RemoteConnection
-from tursotui.db.errors import TIMEOUT, describe
-from tursotui.sql.export import ExportError, export_path, export_result
-from tursotui.sql.history import Draft, History, HistoryError
-from tursotui.sql.runner import (
+from tursotui.console.export import ExportError, export_path, export_result
+from tursotui.console.history import Draft, History, HistoryError
+from tursotui.console.runner import (
     PlannedStatement,
     ResultCursor,
     check_syntax,
@@ -45,32 +42,35 @@ from tursotui.sql.runner import (
     run_write,
     what_it_touches,
 )
-from tursotui.sql.schema import count_rows, read_schema
+from tursotui.console.schema import count_rows, read_schema
+from tursotui.db import LibsqlError
+from tursotui.db.base import RemoteConnection
+from tursotui.db.errors import TIMEOUT, describe
+from tursotui.display.literal import literal
 from tursotui.sqltext import statement_at
 from tursotui.ui import heap
-from tursotui.ui.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.screens.export_picker import ExportFormatScreen
+from tursotui.ui.screens.history_picker import HistoryScreen
+from tursotui.ui.screens.sql_error import SqlErrorScreen
+from tursotui.ui.screens.typed_confirm import TypedConfirmScreen
+from tursotui.ui.screens.value_view import ValueScreen
 from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.typed import tursotui_app
-from tursotui.ui.widgets.export_picker import ExportFormatScreen
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
-from tursotui.ui.widgets.history_picker import HistoryScreen
 from tursotui.ui.widgets.result_grid import ResultGrid
 from tursotui.ui.widgets.schema_panel import SchemaPanel
 from tursotui.ui.widgets.sql_editor import SqlEditor
-from tursotui.ui.widgets.sql_error import SqlErrorScreen
 from tursotui.ui.widgets.text_line import TextLine
-from tursotui.ui.widgets.typed_confirm import TypedConfirmScreen
-from tursotui.ui.widgets.value_view import ValueScreen
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from tursotui.db import Connection
-    from tursotui.registry import Tenant
+    from tursotui.session.registry import Tenant
+    from tursotui.session.workspace import Workspace
     from tursotui.ui.commands import Command
-    from tursotui.workspace import Workspace
 
 FIRST_PAGE_ROWS = 200
 """Rows shown as soon as a query answers."""

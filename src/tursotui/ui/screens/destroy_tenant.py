@@ -15,9 +15,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from tursotui.display.literal import literal
 from tursotui.provision import DESTROY_STEPS, ProvisionError, StepReport, destroy_tenant
-from tursotui.registry import RegistryError, Tenant
-from tursotui.ui.literal import literal
+from tursotui.session.registry import RegistryError, Tenant
 from tursotui.ui.screens.new_tenant import step_line
 from tursotui.ui.typed import tursotui_app
 

@@ -17,16 +17,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Input, ProgressBar
 
-from tursotui import fleet, indexes
-from tursotui.audit import AuditError
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
-from tursotui.registry import RegistryError, Tenant
-from tursotui.search import search_titles
+from tursotui.display.literal import literal
+from tursotui.display.posts import status_text, when
+from tursotui.fleet import overview as fleet
+from tursotui.fleet.search import search_titles
+from tursotui.session.audit import AuditError
+from tursotui.session.registry import RegistryError, Tenant
+from tursotui.tenant import indexes
 from tursotui.ui import navigation
 from tursotui.ui.feedback import StatusFeedback
-from tursotui.ui.literal import literal
-from tursotui.ui.post_cells import status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.tenant_cells import schema_style
 from tursotui.ui.typeahead import hold_keys_for
@@ -38,8 +39,8 @@ from tursotui.ui.write_keys import WriteKeys
 from tursotui.words import plural
 
 if TYPE_CHECKING:
-    from tursotui.fleet import FleetRow
-    from tursotui.workspace import Workspace
+    from tursotui.fleet.overview import FleetRow
+    from tursotui.session.workspace import Workspace
 
 
 def _missing(row: FleetRow) -> tuple[indexes.WantedIndex, ...]:
@@ -649,8 +650,8 @@ class FleetScreen(StatusFeedback, WriteKeys):
     @work(group="indexes", exit_on_error=False, description="creating indexes")
     async def create_indexes(self, targets: list[FleetRow]) -> None:
         """Plan (migrations first), confirm, apply (audited), then ask the tenants again."""
-        from tursotui.fleet_migrate import apply_index_plan
-        from tursotui.migrations import MigrationError, load_folder
+        from tursotui.fleet.migrate import apply_index_plan
+        from tursotui.tenant.migrations import MigrationError, load_folder
 
         workspace = self.workspace
         try:

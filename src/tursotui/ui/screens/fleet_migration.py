@@ -1,6 +1,6 @@
 """Migrating the fleet from the fleet screen: dry run, confirmation, progress bar, summary.
 
-Uses `tursotui.fleet_migrate.migrate_fleet` (the same code as `tursotui migrate --all`):
+Uses `tursotui.fleet.migrate.migrate_fleet` (the same code as `tursotui migrate --all`):
 each tenant in its own transaction, bounded concurrency, audited, no early stop.
 """
 
@@ -16,7 +16,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import ProgressBar, Static
 
-from tursotui.ui.literal import literal
+from tursotui.display.literal import literal
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.words import plural
@@ -47,8 +47,8 @@ async def run_fleet_migration(screen: FleetScreen) -> None:
 
     Runs inside a worker of `screen` (it waits for the modal answers).
     """
-    from tursotui.fleet_migrate import APPLIED, migrate_fleet
-    from tursotui.migrations import MigrationError
+    from tursotui.fleet.migrate import APPLIED, migrate_fleet
+    from tursotui.tenant.migrations import MigrationError
 
     app = screen.app
     workspace = screen.workspace

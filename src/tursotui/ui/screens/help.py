@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Label
 
-from tursotui.ui.literal import literal
+from tursotui.display.literal import literal
 from tursotui.ui.widgets.footer import KeysFooter
 
 

@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
+from tursotui.display.literal import literal
 from tursotui.provision import (
     CREATE_STEPS,
     LocalProvisioner,
@@ -28,8 +29,7 @@ from tursotui.provision import (
     create_tenant,
     slug_problem,
 )
-from tursotui.registry import RegistryError, Tenant
-from tursotui.ui.literal import literal
+from tursotui.session.registry import RegistryError, Tenant
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.typed import tursotui_app
 

@@ -15,13 +15,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Log, Static
 
-from tursotui import moderation
-from tursotui.moderation import CommentRow, ModerationError, PageCursor, Post
+from tursotui.display.literal import literal
+from tursotui.display.posts import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
+from tursotui.tenant import moderation
+from tursotui.tenant.moderation import CommentRow, ModerationError, PageCursor, Post
 from tursotui.ui import stale
 from tursotui.ui.feedback import StatusFeedback
-from tursotui.ui.literal import literal
 from tursotui.ui.moderating import status_bindings, tenant_connection
-from tursotui.ui.post_cells import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.typed import tursotui_app
 from tursotui.ui.widgets.footer import KeysFooter
@@ -32,7 +32,7 @@ from tursotui.ui.write_keys import WriteKeys
 from tursotui.words import plural
 
 if TYPE_CHECKING:
-    from tursotui.registry import Tenant
+    from tursotui.session.registry import Tenant
 
 
 def wrap_lines(text: str, width: int) -> list[str]:

@@ -18,16 +18,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input
 
-from tursotui import moderation
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
-from tursotui.moderation import ModerationError, PageCursor, PostFilter, PostRow
-from tursotui.registry import RegistryError
+from tursotui.display.literal import literal
+from tursotui.display.posts import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
+from tursotui.session.registry import RegistryError
+from tursotui.tenant import moderation
+from tursotui.tenant.moderation import ModerationError, PageCursor, PostFilter, PostRow
 from tursotui.ui import navigation, stale
 from tursotui.ui.feedback import StatusFeedback
-from tursotui.ui.literal import literal
 from tursotui.ui.moderating import outcome_text, status_bindings, tenant_connection
-from tursotui.ui.post_cells import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.post import PostScreen
 from tursotui.ui.typeahead import hold_keys_for
@@ -41,7 +41,7 @@ from tursotui.words import plural
 
 if TYPE_CHECKING:
     from tursotui.db import Connection
-    from tursotui.registry import Tenant
+    from tursotui.session.registry import Tenant
 
 FILTERS: tuple[tuple[str, str | None, str], ...] = (
     ("1", "draft", "drafts"),

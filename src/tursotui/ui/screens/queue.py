@@ -1,6 +1,6 @@
 """The moderation queue across tenants: drafts (or the newest comments) of every tenant, merged.
 
-Rows come newest first from a k-way merge of per-tenant pages (`tursotui.queue`),
+Rows come newest first from a k-way merge of per-tenant pages (`tursotui.fleet.queue`),
 the tenant on every row; the keys are the posts screen's, and every action goes
 to each row's own tenant with the same guards and audit log.
 """
@@ -15,16 +15,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from tursotui import queue
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
-from tursotui.moderation import ModerationError, fetch_posts_by_id
-from tursotui.registry import RegistryError
+from tursotui.display.literal import literal
+from tursotui.display.posts import ALREADY, PAST, VERBS, status_text, when
+from tursotui.fleet import queue
+from tursotui.session.registry import RegistryError
+from tursotui.tenant.moderation import ModerationError, fetch_posts_by_id
 from tursotui.ui import navigation, stale
 from tursotui.ui.feedback import StatusFeedback
-from tursotui.ui.literal import literal
 from tursotui.ui.moderating import outcome_text, status_bindings
-from tursotui.ui.post_cells import ALREADY, PAST, VERBS, status_text, when
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.typed import tursotui_app
 from tursotui.ui.widgets.footer import KeysFooter
@@ -33,7 +33,7 @@ from tursotui.ui.write_keys import WriteKeys
 from tursotui.words import plural
 
 if TYPE_CHECKING:
-    from tursotui.workspace import Workspace
+    from tursotui.session.workspace import Workspace
 
 PREFETCH_ROWS = 10
 ANSWER_PATIENCE = 0.3

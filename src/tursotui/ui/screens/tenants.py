@@ -18,11 +18,11 @@ from textual.binding import Binding
 from textual.events import Resize
 from textual.widgets import Input, Static
 
-from tursotui.health import STATUSES, TenantHealth, probe_all
-from tursotui.registry import RegistryError, Tenant
+from tursotui.display.literal import literal
+from tursotui.session.registry import RegistryError, Tenant
+from tursotui.tenant.health import STATUSES, TenantHealth, probe_all
 from tursotui.ui import navigation
 from tursotui.ui.commands import Command
-from tursotui.ui.literal import literal
 from tursotui.ui.tenant_cells import (
     Row,
     count_cell,

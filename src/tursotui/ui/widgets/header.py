@@ -15,10 +15,10 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tursotui.ui.literal import literal
+from tursotui.display.literal import literal
 
 if TYPE_CHECKING:
-    from tursotui.registry import Tenant
+    from tursotui.session.registry import Tenant
 
 PRODUCTION_WORDS = ("prod", "live")
 """A slug or host containing one of these is flagged PRODUCTION as well as REMOTE."""

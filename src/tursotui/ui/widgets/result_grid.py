@@ -27,7 +27,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tursotui.ui.literal import ELLIPSIS, literal
+from tursotui.display.literal import ELLIPSIS, literal
 from tursotui.ui.widgets.scrolling import set_virtual_size
 
 CELL_CHARS = 40

@@ -12,8 +12,8 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from tursotui.sql.schema import Schema
-from tursotui.ui.literal import literal
+from tursotui.console.schema import Schema
+from tursotui.display.literal import literal
 
 
 class SchemaPanel(Tree[str]):

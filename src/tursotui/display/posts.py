@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.text import Text
 
-from tursotui.ui.literal import literal
+from tursotui.display.literal import literal
 
 VERBS = {"published": "publish", "archived": "archive", "draft": "move back to draft"}
 PAST = {"published": "Published", "archived": "Archived", "draft": "Moved back to draft"}

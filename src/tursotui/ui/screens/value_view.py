@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tursotui.ui.literal import literal
+from tursotui.display.literal import literal
 
 MAX_SHOWN_CHARS = 200_000
 """A 10 MB cell is shown up to here, with a note; the export has it whole."""

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from servers import FaultProxy, ServerProcess, running, start_sqld
+from support.servers import FaultProxy, ServerProcess, running, start_sqld
 from tursotui.db import connect
-from tursotui.migrations import load_folder, migrate
-from tursotui.settings import Settings, load_settings
-from tursotui.workspace import Workspace
+from tursotui.session.settings import Settings, load_settings
+from tursotui.session.workspace import Workspace
+from tursotui.tenant.migrations import load_folder, migrate
 
 BASE_TIME = 1_700_000_000
 

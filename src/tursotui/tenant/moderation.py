@@ -24,10 +24,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from tursotui.audit import AuditError, AuditLog
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
 from tursotui.errors import TursotuiError
+from tursotui.session.audit import AuditError, AuditLog
 
 STATUSES = ("draft", "published", "archived")
 """The statuses the app knows; a row may still hold any other value (no CHECK constraint)."""

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from tursotui.db import Connection, LibsqlError, connect
 from tursotui.db.errors import describe
-from tursotui.demo_data import (
+from tursotui.demo.data import (
     INSERT_COMMENT,
     INSERT_POST,
     INSERT_USER,
@@ -41,9 +41,9 @@ from tursotui.demo_data import (
     user_count,
 )
 from tursotui.errors import TursotuiError
-from tursotui.migrations import MigrationFolder, load_folder, migrate
-from tursotui.registry import Registry, RegistryError, Tenant
-from tursotui.settings import Settings
+from tursotui.session.registry import Registry, RegistryError, Tenant
+from tursotui.session.settings import Settings
+from tursotui.tenant.migrations import MigrationFolder, load_folder, migrate
 
 Progress = Callable[[str], None]
 

@@ -6,7 +6,7 @@ one page per tenant, so a fleet of large tenants never loads their posts whole.
 The order is the posts screen's: dated rows newest first, then undated ones by
 id (`(coalesce(time, -1), id) DESC`), so a tenant's rows keep their own order.
 
-Actions go to the right tenant's database through `tursotui.moderation`
+Actions go to the right tenant's database through `tursotui.tenant.moderation`
 (`set_status`, `delete_comments`): the same guards and the same audit log as
 the posts screen, one batch per tenant.
 """
@@ -19,10 +19,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from tursotui.audit import AuditError
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
-from tursotui.moderation import (
+from tursotui.session.audit import AuditError
+from tursotui.session.registry import RegistryError, Tenant
+from tursotui.tenant.moderation import (
     COMMENT_PREVIEW,
     TITLE_PREVIEW,
     ModerationError,
@@ -34,10 +35,9 @@ from tursotui.moderation import (
     preview_sql,
     set_status,
 )
-from tursotui.registry import RegistryError, Tenant
 
 if TYPE_CHECKING:
-    from tursotui.workspace import Workspace
+    from tursotui.session.workspace import Workspace
 
 PAGE_SIZE = 50
 

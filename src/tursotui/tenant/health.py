@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
-from tursotui.fanout import bounded
-from tursotui.registry import RegistryError, Tenant
+from tursotui.fleet.fanout import bounded
+from tursotui.session.registry import RegistryError, Tenant
 
 if TYPE_CHECKING:
-    from tursotui.migrations import MigrationFolder, SchemaState
-    from tursotui.workspace import Workspace
+    from tursotui.session.workspace import Workspace
+    from tursotui.tenant.migrations import MigrationFolder, SchemaState
 
 T = TypeVar("T")
 
@@ -87,7 +87,7 @@ class TenantHealth:
 
 def _folder(workspace: Workspace) -> MigrationFolder | str:
     """The migrations folder to compare against, or why it cannot be read."""
-    from tursotui.migrations import MigrationError, load_folder
+    from tursotui.tenant.migrations import MigrationError, load_folder
 
     try:
         return load_folder(workspace.settings.migrations_dir)
@@ -222,7 +222,7 @@ async def _schema(connection: Connection, folder: MigrationFolder | str) -> Sche
     """The tenant's schema state, or why the migrations folder could not be read."""
     if isinstance(folder, str):
         return folder
-    from tursotui.migrations import schema_state
+    from tursotui.tenant.migrations import schema_state
 
     return await schema_state(connection, folder)
 

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
-from tursotui.fanout import bounded
-from tursotui.moderation import ModerationError, PostRow, fetch_posts
-from tursotui.registry import RegistryError, Tenant
+from tursotui.fleet.fanout import bounded
+from tursotui.session.registry import RegistryError, Tenant
+from tursotui.tenant.moderation import ModerationError, PostRow, fetch_posts
 
 if TYPE_CHECKING:
-    from tursotui.workspace import Workspace
+    from tursotui.session.workspace import Workspace
 
 PER_TENANT = 20
 """Matches fetched per tenant: enough to spot a post, never a whole table."""

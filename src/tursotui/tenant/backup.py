@@ -30,8 +30,8 @@ from tursotui.db import Connection, LibsqlError
 from tursotui.db import errors as db_errors
 from tursotui.db.errors import describe
 from tursotui.errors import TursotuiError
-from tursotui.fanout import for_each
-from tursotui.registry import RegistryError, Tenant
+from tursotui.fleet.fanout import for_each
+from tursotui.session.registry import RegistryError, Tenant
 
 MANIFEST = "manifest.json"
 """The name of the manifest file in a backup directory."""

@@ -1,6 +1,6 @@
 """The fleet overview: every tenant at once, rows yielded as answers arrive.
 
-A row is the tenant's health (`tursotui.health.TenantHealth`: reachable, latency,
+A row is the tenant's health (`tursotui.tenant.health.TenantHealth`: reachable, latency,
 post counts per status, schema label) plus what only the fleet shows: the comment
 count, the newest activity and the missing indexes. Remote tenants are asked all of
 it in one request; local ones through `health.probe`. At most `concurrency`
@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, TypeVar
 
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
-from tursotui.fanout import bounded
-from tursotui.health import TenantHealth, probe
-from tursotui.indexes import IndexAdvice, advise
-from tursotui.registry import RegistryError, Tenant
+from tursotui.fleet.fanout import bounded
+from tursotui.session.registry import RegistryError, Tenant
+from tursotui.tenant.health import TenantHealth, probe
+from tursotui.tenant.indexes import IndexAdvice, advise
 
 if TYPE_CHECKING:
-    from tursotui.migrations import MigrationFolder
-    from tursotui.workspace import Workspace
+    from tursotui.session.workspace import Workspace
+    from tursotui.tenant.migrations import MigrationFolder
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -108,7 +108,7 @@ async def inspect_tenant(
 
 
 def _load_folder(workspace: Workspace) -> MigrationFolder | str:
-    from tursotui.migrations import MigrationError, load_folder
+    from tursotui.tenant.migrations import MigrationError, load_folder
 
     try:
         return load_folder(workspace.settings.migrations_dir)
@@ -129,8 +129,8 @@ async def _inspect_remote(
     nothing, so a tenant lacking a table answers None here and is asked the slow way,
     which reports each missing piece.
     """
-    from tursotui.health import COUNTS_SQL, STATUSES
-    from tursotui.indexes import SCHEMA_SQL, advice_from_schema
+    from tursotui.tenant.health import COUNTS_SQL, STATUSES
+    from tursotui.tenant.indexes import SCHEMA_SQL, advice_from_schema
 
     deadline = workspace.settings.timeout
     try:
@@ -175,7 +175,7 @@ async def _inspect_remote(
 
 def _schema_label(folder: MigrationFolder, newest: float | str | bytes | None) -> str:
     """The label `migrations.schema_state` gives, from the newest recorded `created_at`."""
-    from tursotui.migrations import SchemaState
+    from tursotui.tenant.migrations import SchemaState
 
     if newest is None:
         return SchemaState(applied=0, pending=list(folder.migrations)).label

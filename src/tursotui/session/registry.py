@@ -23,7 +23,7 @@ from tursotui.db import Connection, LibsqlError, connect
 from tursotui.db.errors import describe
 from tursotui.db.urls import DatabaseURL, InvalidURL, parse_url
 from tursotui.errors import TursotuiError
-from tursotui.settings import REGISTRY_ROLES, Settings
+from tursotui.session.settings import REGISTRY_ROLES, Settings
 
 
 class RegistryError(TursotuiError):
@@ -250,7 +250,7 @@ class Tenant:
         """Open a connection to this tenant's database, named after the tenant in messages.
 
         It sends the stored token as it is; tursotui itself opens tenants through
-        `Workspace.open_tenant`, which gets the token from its source (`tursotui.tokens`).
+        `Workspace.open_tenant`, which gets the token from its source (`tursotui.session.tokens`).
         """
         if self.problem:
             raise RegistryError(f"tenant {self.slug}: {self.problem}")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tursotui.db import connect
-from tursotui.migrations import load_folder, migrate
+from tursotui.tenant.migrations import load_folder, migrate
 
 BASE_TIME = 1_700_000_000
 
@@ -134,7 +134,7 @@ async def remote_rows(url: str, sql: str, args: tuple = (), token: str | None = 
 @pytest.fixture(scope="module")
 def own_sqld(tmp_path_factory):
     """A sqld of this test module's own (no auth), so its database is ours alone."""
-    from servers import running, start_sqld
+    from support.servers import running, start_sqld
 
     with running(lambda: start_sqld(None, workdir=tmp_path_factory.mktemp("sqld"))) as server:
         yield server
@@ -143,7 +143,7 @@ def own_sqld(tmp_path_factory):
 @pytest.fixture
 def slow_proxy(own_sqld):
     """A fault proxy in front of `own_sqld`, passing through, counting requests."""
-    from servers import FaultProxy
+    from support.servers import FaultProxy
 
     proxy = FaultProxy(("127.0.0.1", own_sqld.port)).start()
     try:
@@ -166,8 +166,8 @@ async def workspace_with(tmp_path: Path, tenants: dict[str, dict], *, read_only:
 
     `tenants` maps a slug to `fill()` keyword arguments; returns (workspace, {slug: (path, ids)}).
     """
-    from tursotui.settings import load_settings
-    from tursotui.workspace import Workspace
+    from tursotui.session.settings import load_settings
+    from tursotui.session.workspace import Workspace
 
     settings = load_settings()
     workspace = await Workspace.open(settings)

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 from libsql_client import LibsqlError, Value
 
-from tursotui.audit import AuditEntry, AuditLog
 from tursotui.db import Connection, Result
 from tursotui.db import errors as db_errors
+from tursotui.session.audit import AuditEntry, AuditLog
 from tursotui.sqltext import StatementKind, StatementSpan, classify, split_statements
 
 TRANSACTION_CONTROL_REFUSED = (

@@ -13,16 +13,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tursotui.audit import AuditError
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
-from tursotui.fanout import bounded
-from tursotui.indexes import IndexAdviceError, IndexPlan, create_missing
-from tursotui.migrations import MigrationError, MigrationFolder, load_folder, migrate, schema_state
-from tursotui.registry import RegistryError, Tenant
+from tursotui.fleet.fanout import bounded
+from tursotui.session.audit import AuditError
+from tursotui.session.registry import RegistryError, Tenant
+from tursotui.tenant.indexes import IndexAdviceError, IndexPlan, create_missing
+from tursotui.tenant.migrations import (
+    MigrationError,
+    MigrationFolder,
+    load_folder,
+    migrate,
+    schema_state,
+)
 
 if TYPE_CHECKING:
-    from tursotui.workspace import Workspace
+    from tursotui.session.workspace import Workspace
 
 APPLIED = "applied"
 CURRENT = "current"

@@ -29,8 +29,8 @@ from tursotui.db import errors as db_errors
 from tursotui.db.base import RemoteConnection
 from tursotui.db.urls import InvalidURL
 from tursotui.platform.errors import PlatformError
-from tursotui.registry import RegistryError, Tenant
-from tursotui.settings import Settings
+from tursotui.session.registry import RegistryError, Tenant
+from tursotui.session.settings import Settings
 
 if TYPE_CHECKING:
     from tursotui.platform.api import PlatformClient

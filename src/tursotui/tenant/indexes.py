@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from tursotui.audit import AuditLog
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
 from tursotui.errors import TursotuiError
-from tursotui.migrations import Migration, MigrationFolder, load_folder, schema_state
+from tursotui.session.audit import AuditLog
+from tursotui.tenant.migrations import Migration, MigrationFolder, load_folder, schema_state
 
 
 class IndexAdviceError(TursotuiError):

@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import resource
 
-from tursotui.audit import AuditLog
 from tursotui.db import Connection
 from tursotui.db.http import close_shared_client
 from tursotui.db.local import LocalConnection
-from tursotui.registry import Registry, Tenant
-from tursotui.settings import Settings
-from tursotui.tokens import TokenResolver
+from tursotui.session.audit import AuditLog
+from tursotui.session.registry import Registry, Tenant
+from tursotui.session.settings import Settings
+from tursotui.session.tokens import TokenResolver
 
 MAX_CACHED_LOCAL_CONNECTIONS = 512
 """Most local tenants whose connection stays open between uses (each holds a thread)."""

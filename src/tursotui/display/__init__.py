@@ -1,0 +1,1 @@
+"""How values read, in the terminal and on the command line: literal text, times, statuses."""

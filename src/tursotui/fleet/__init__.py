@@ -1,0 +1,1 @@
+"""Every tenant at once: overview, search, moderation queue, fleet migrations, fan-out."""

@@ -1,0 +1,1 @@
+"""One operator's session: settings, the registry, tokens, the workspace and the audit log."""

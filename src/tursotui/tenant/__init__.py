@@ -1,0 +1,1 @@
+"""One tenant database: moderation, health, indexes, migrations and backups."""

@@ -1,0 +1,1 @@
+"""What the tests share: real servers, fault proxies, JWT keys, fixtures and screen helpers."""
