@@ -20,7 +20,7 @@ Nothing here imports textual.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -202,11 +202,20 @@ def _post_row(row: Any) -> PostRow:
     )
 
 
-def _search_clause(search: str | None, args: list[Any]) -> str:
+def contains_clause(
+    search: str | None, args: list[Any], columns: Sequence[str] = ("p.title",)
+) -> str:
+    """` AND (...)`: rows where any of `columns` contains `search` literally, or "" for no search.
+
+    The one way text is matched, wherever tursotui searches: `%`, `_` and `\\` in the search
+    match themselves (escaped for LIKE), and the text is a bound argument, never SQL.
+    ASCII letters match in either case, as LIKE does.
+    """
     if not search:
         return ""
-    args.append(f"%{_escape_like(search)}%")
-    return " AND p.title LIKE ? ESCAPE '\\'"
+    pattern = f"%{_escape_like(search)}%"
+    args.extend(pattern for _ in columns)
+    return " AND (" + " OR ".join(f"{column} LIKE ? ESCAPE '\\'" for column in columns) + ")"
 
 
 def _escape_like(text: str) -> str:
@@ -367,7 +376,7 @@ async def _run(
                 where += f" AND p.rowid {compare} ?"
                 args.append(after.key)
             order = f"p.rowid {direction}"
-        where += _search_clause(search, args)
+        where += contains_clause(search, args)
         args.append(limit)
         parts.append(f"SELECT {_POST_COLUMNS} {_POST_FROM} WHERE {where} ORDER BY {order} LIMIT ?")
     if len(parts) == 1:
