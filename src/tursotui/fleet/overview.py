@@ -293,8 +293,10 @@ async def overview(
         return FleetRow(TenantHealth(tenant, reachable=False, error=describe(error)))
 
     healthy = [t for t in rows if not t.broken]
-    remote = [t for t in healthy if t.is_remote]
-    local = [t for t in healthy if not t.is_remote]
+    remote: list[Tenant] = []
+    local: list[Tenant] = []
+    for tenant in healthy:  # `is_remote` parses the URL: once per tenant
+        (remote if tenant.is_remote else local).append(tenant)
     streams: list[AsyncIterator[FleetRow]] = []
     if remote:
         streams.append(bounded(remote, ask, limit))

@@ -436,8 +436,10 @@ async def probe_all(
     async def ask(tenant: Tenant, connection: Connection) -> TenantHealth:
         return await local_answers(tenant, connection, folder)
 
-    remote = [t for t in healthy if t.is_remote]
-    local = [t for t in healthy if not t.is_remote]
+    remote: list[Tenant] = []
+    local: list[Tenant] = []
+    for tenant in healthy:  # `is_remote` parses the URL: once per tenant
+        (remote if tenant.is_remote else local).append(tenant)
     streams: list[AsyncIterator[TenantHealth]] = []
     if remote:
         streams.append(bounded(remote, one, limit))

@@ -9,6 +9,7 @@ load of the registry are dropped.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 from rich.text import Text
@@ -43,9 +44,6 @@ from tursotui.ui.write_keys import WriteKeys
 
 WIDE = 110
 """From this width on, the table also shows the tenant's name."""
-
-NEAR_ROWS = 20
-"""Rows above and below the view that are painted with it (so a short scroll finds them)."""
 
 PAINT_EVERY_S = 0.5
 """How often health answers are painted into the table while they stream in."""
@@ -120,6 +118,10 @@ class TenantsScreen(WriteKeys):
         self._unpainted: list[Row] = []
         self.registry_read = False
         """The registry has been read once (until then an empty table means "not yet")."""
+        self._by_key: dict[str, Row] = {}
+        self.answered = 0
+        """Rows whose health has arrived (kept as they come: counting 10,000 rows per paint
+        of the detail line would cost more than the paint)."""
         self._probed: dict[str, int] = {}
         """Each tenant's write count (audit generation) when its health was last asked for."""
 
@@ -202,7 +204,8 @@ class TenantsScreen(WriteKeys):
         table = self.table
         key, index = table.cursor_key, table.cursor_row
         table.clear()
-        table.add_rows((row.key, self._cells(row)) for row in self.visible_rows())
+        # Cells are made when a row is first shown: 10,000 tenants cost a screenful.
+        table.add_rows((row.key, partial(self._cells, row)) for row in self.visible_rows())
         if key is not None and table.has_row(key):
             table.move_cursor(row=table.get_row_index(key))
         elif key is not None:
@@ -212,12 +215,7 @@ class TenantsScreen(WriteKeys):
     def highlighted(self) -> Row | None:
         """The row under the cursor, if any."""
         key = self.table.cursor_key
-        if key is None:
-            return None
-        for row in self.rows:
-            if row.key == key:
-                return row
-        return None
+        return None if key is None else self._by_key.get(key)
 
     # --- the detail line ------------------------------------------------------------------
 
@@ -234,7 +232,7 @@ class TenantsScreen(WriteKeys):
         row = self.highlighted()
         line = Text(no_wrap=True, overflow="ellipsis", end="")
         shown, total = self.table.row_count, len(self.rows)
-        answered = sum(1 for r in self.rows if r.health is not None)
+        answered = self.answered
         noun = "tenant" if total == 1 else "tenants"
         line.append(f"{shown}/{total} {noun}" if shown != total else f"{total} {noun}")
         if answered < total:
@@ -297,6 +295,8 @@ class TenantsScreen(WriteKeys):
         except RegistryError as error:
             self.registry_error = str(error)
             self.rows = []
+            self._by_key = {}
+            self.answered = 0
             self._fill()
             self.notify(str(error), title="Registry", severity="error", markup=False)
             return
@@ -306,6 +306,8 @@ class TenantsScreen(WriteKeys):
         self.registry_read = True
         self._unpainted = []
         self.rows = _keyed_rows(tenants)
+        self._by_key = {row.key: row for row in self.rows}
+        self.answered = 0
         self._fill()
         self._probed = {}
         self.probe(generation, self.rows)
@@ -335,32 +337,27 @@ class TenantsScreen(WriteKeys):
             slug = health.tenant.slug
             # An answer older than a later question (asked after a write) is not shown.
             if row is not None and self._probed.get(slug) == asked.get(slug):
+                if row.health is None:
+                    self.answered += 1
                 row.health = health
                 self._unpainted.append(row)
-        self.paint_health(everything=True)
+        self.paint_health()
 
-    def paint_health(self, everything: bool = False) -> None:
-        """Show the answers that arrived since the last paint, for the rows in view.
+    def paint_health(self) -> None:
+        """Show the answers that arrived since the last paint.
 
-        Answers are painted a few times a second rather than one by one, and rows far
-        from the view wait until they come near it (or until every tenant answered):
-        with hundreds of tenants answering, repainting the table per answer would
-        starve the event loop that the probes themselves run on.
+        Answers are painted a few times a second rather than one by one: with thousands
+        of tenants answering, a repaint per answer would starve the event loop the probes
+        run on. A row's new cells are made only when it is shown (see `RowList`), so an
+        answer for a row far from the view costs nothing until it is scrolled to.
         """
         if not self._unpainted:
             return
         table = self.table
-        top = int(table.scroll_y)
-        near = range(max(0, top - NEAR_ROWS), top + table.size.height + NEAR_ROWS)
-        waiting: list[Row] = []
         for row in self._unpainted:
-            if not table.has_row(row.key):
-                continue  # filtered out: `_fill` shows its health when it comes back
-            if not everything and table.get_row_index(row.key) not in near:
-                waiting.append(row)
-                continue
-            table.update_row(row.key, self._cells(row))
-        self._unpainted = waiting
+            if table.has_row(row.key):  # else filtered out: `_fill` shows it when it returns
+                table.update_row(row.key, partial(self._cells, row))
+        self._unpainted = []
         self._show_detail()
 
     def health_of(self, slug: str) -> TenantHealth | None:
@@ -536,9 +533,11 @@ class TenantsScreen(WriteKeys):
         ]
         if stale:
             for row in stale:
+                if row.health is not None:
+                    self.answered -= 1
                 row.health = None
                 if self.table.has_row(row.key):
-                    self.table.update_row(row.key, self._cells(row))
+                    self.table.update_row(row.key, partial(self._cells, row))
             self.probe_again(self.generation, stale)
 
 

@@ -10,12 +10,14 @@ cached per row index and width, and a change throws away only what it touches. T
 header line stays on top.
 
 The screen owns the data; the list holds cells (`Text`, shown as they are: the screen
-makes them with `literal`) under a key per row, in display order.
+makes them with `literal`) under a key per row, in display order. A row's cells may be
+given as a function that makes them, called only when the row is first shown or read:
+a list of 10,000 tenants then costs what its screenful costs, not 10,000 rows of cells.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from rich.segment import Segment
 from rich.style import Style
@@ -33,6 +35,10 @@ PADDING = 1
 """Spaces on each side of a cell (as DataTable's default cell padding)."""
 PREFETCH_ROWS = 10
 """Rows beyond a screenful that should be loaded past the view and the cursor (`wants_rows`)."""
+
+
+Cells = tuple[Text, ...] | Callable[[], Sequence[Text]]
+"""A row's cells, or a function making them when the row is first shown or read."""
 
 
 class RowList(ScrollView, can_focus=True):
@@ -104,7 +110,7 @@ class RowList(ScrollView, can_focus=True):
         self._columns: list[tuple[Text, int]] = []
         self._pad_styles: list[Style] = []
         self._keys: list[str] = []
-        self._cells: dict[str, tuple[Text, ...]] = {}
+        self._cells: dict[str, Cells] = {}
         self._index: dict[str, int] | None = {}
         """Row index of each key; None when it must be rebuilt (after a removal)."""
         self._segments: dict[str, list[Segment]] = {}
@@ -164,11 +170,14 @@ class RowList(ScrollView, can_focus=True):
 
     def get_row(self, key: str) -> tuple[Text, ...]:
         """The cells of the row with this key."""
-        return self._cells[key]
+        cells = self._cells[key]
+        if callable(cells):
+            cells = self._cells[key] = tuple(cells())
+        return cells
 
     def get_row_at(self, row: int) -> tuple[Text, ...]:
         """The cells of the row at this index."""
-        return self._cells[self._keys[row]]
+        return self.get_row(self._keys[row])
 
     def get_row_index(self, key: str) -> int:
         """The index of the row with this key (KeyError if there is none)."""
@@ -180,8 +189,13 @@ class RowList(ScrollView, can_focus=True):
         """Add one row at the end."""
         self.add_rows([(key, cells)])
 
-    def add_rows(self, rows: Iterable[tuple[str, Sequence[Text]]]) -> None:
-        """Add rows at the end; each is (key, cells). A key already present is an error."""
+    def add_rows(
+        self, rows: Iterable[tuple[str, Sequence[Text] | Callable[[], Sequence[Text]]]]
+    ) -> None:
+        """Add rows at the end; each is (key, cells or a function making them).
+
+        A key already present is an error.
+        """
         keys, cells, index = self._keys, self._cells, self._index
         first = len(keys)
         for key, row in rows:
@@ -190,7 +204,7 @@ class RowList(ScrollView, can_focus=True):
             if index is not None:
                 index[key] = len(keys)
             keys.append(key)
-            cells[key] = tuple(row)
+            cells[key] = row if callable(row) else tuple(row)
         # Rows added below the view only change the scrollbar: no repaint of the lines.
         self._resize(repaint=first < self.scroll_offset.y + self._visible_rows())
         if self._ahead is not None:
@@ -219,11 +233,11 @@ class RowList(ScrollView, can_focus=True):
             self._cursor_row += len(new)
             self.scroll_to(y=self.scroll_offset.y + len(new), animate=False, immediate=True)
 
-    def update_row(self, key: str, cells: Sequence[Text]) -> None:
-        """Show new cells in the row with this key."""
+    def update_row(self, key: str, cells: Sequence[Text] | Callable[[], Sequence[Text]]) -> None:
+        """Show new cells (or a function making them when shown) in the row with this key."""
         if key not in self._cells:
             raise KeyError(key)
-        self._cells[key] = tuple(cells)
+        self._cells[key] = cells if callable(cells) else tuple(cells)
         self._segments.pop(key, None)
         self._strips.pop(self.get_row_index(key), None)
         self.refresh()
@@ -333,7 +347,7 @@ class RowList(ScrollView, can_focus=True):
             key = self._keys[row]
             cached = self._segments.get(key)
             if cached is None:
-                cached = self._segments[key] = self._row_segments(self._cells[key])
+                cached = self._segments[key] = self._row_segments(self.get_row(key))
             segments = cached
             if row == self._cursor_row:
                 style = self._style("row-list--cursor")
