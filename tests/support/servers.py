@@ -390,6 +390,9 @@ class Fault:
         body: For `status`, the body of that answer (default: a short text).
         chunk: For `trickle`, bytes of the answer sent at a time.
         every_ms: For `trickle`, the pause between chunks.
+        retry_after: For `status`, the `Retry-After` header to send, if any.
+        times: For `status`, how many requests get it before the proxy passes them
+            through (None: every request).
     """
 
     kind: str = "pass"
@@ -398,6 +401,8 @@ class Fault:
     body: bytes | None = None
     chunk: int = 1
     every_ms: float = 20.0
+    retry_after: str | None = None
+    times: int | None = None
 
 
 @dataclass
@@ -416,6 +421,7 @@ class FaultProxy:
         proxy.trickle()       # answers arrive a byte at a time
         proxy.stall()         # requests are read and never answered
         proxy.answer(503)     # the proxy answers 503 itself (`body=` to choose what it says)
+        proxy.rate_limit(1, times=3)  # the next 3 requests: 429 with `Retry-After: 1`, then pass
         proxy.pass_through()  # back to normal
         proxy.requests        # HTTP requests seen since the last `reset_count()`
         proxy.stop()
@@ -462,6 +468,11 @@ class FaultProxy:
 
     def answer(self, status: int, body: bytes | None = None) -> None:
         self.fault = Fault("status", status=status, body=body)
+
+    def rate_limit(self, retry_after: float | str | None, *, times: int | None = None) -> None:
+        """Answer 429 (with `Retry-After` unless None) to the next `times` requests, then pass."""
+        after = None if retry_after is None else str(retry_after)
+        self.fault = Fault("status", status=429, retry_after=after, times=times)
 
     def reset_count(self) -> None:
         with self._lock:
@@ -534,6 +545,12 @@ class FaultProxy:
                     self.requests += 1
                     self.paths.append(head.split(b" ", 2)[1].decode("latin-1"))
                 fault = self.fault
+                if fault.kind == "status" and fault.times is not None:
+                    with self._lock:
+                        if fault.times <= 0:
+                            fault = Fault("pass")
+                        else:
+                            fault.times -= 1
                 if fault.kind == "drop":
                     _reset(client_w)
                     return
@@ -543,7 +560,7 @@ class FaultProxy:
                         pass
                     return
                 if fault.kind == "status":
-                    await self._answer_status(client_w, fault.status, fault.body)
+                    await self._answer_status(client_w, fault.status, fault.body, fault.retry_after)
                     continue
                 if fault.kind == "delay":
                     await asyncio.sleep(fault.delay_ms / 1000)
@@ -591,11 +608,16 @@ class FaultProxy:
                 await writer.drain()
 
     async def _answer_status(
-        self, client_w: asyncio.StreamWriter, status: int, body: bytes | None
+        self,
+        client_w: asyncio.StreamWriter,
+        status: int,
+        body: bytes | None,
+        retry_after: str | None = None,
     ) -> None:
         body = f"injected {status}".encode() if body is None else body
+        extra = f"retry-after: {retry_after}\r\n" if retry_after is not None else ""
         client_w.write(
-            f"HTTP/1.1 {status} Injected\r\ncontent-type: text/plain\r\n"
+            f"HTTP/1.1 {status} Injected\r\ncontent-type: text/plain\r\n{extra}"
             f"content-length: {len(body)}\r\n\r\n".encode()
             + body
         )

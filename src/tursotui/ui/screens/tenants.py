@@ -8,6 +8,8 @@ load of the registry are dropped.
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -119,6 +121,8 @@ class TenantsScreen(WriteKeys):
         self.registry_read = False
         """The registry has been read once (until then an empty table means "not yet")."""
         self._by_key: dict[str, Row] = {}
+        self._limited: dict[str, float] = {}
+        """Rows waiting out a rate limit (HTTP 429) before their answer, and until when."""
         self.answered = 0
         """Rows whose health has arrived (kept as they come: counting 10,000 rows per paint
         of the detail line would cost more than the paint)."""
@@ -177,13 +181,16 @@ class TenantsScreen(WriteKeys):
 
     def _cells(self, row: Row) -> list[Text]:
         health = row.health
+        waiting = health is None and row.key in self._limited
         cells = [
             literal(row.tenant.slug or "(no slug)", 20),
             where(row.tenant, 32 if self._wide else 16),
-            health_cell(health),
+            Text("waiting", style="yellow") if waiting else health_cell(health),
             # Six-digit counts would be cut (`250,…`) in 80 columns: `250k` there.
             *(count_cell(health, status, 7 if self._wide else 5) for status in STATUSES),
-            schema_cell(health, narrow=not self._wide),
+            Text("rate limited", style="yellow")
+            if waiting
+            else schema_cell(health, narrow=not self._wide),
         ]
         if self._wide:
             cells.insert(0, literal(row.tenant.name, 22))
@@ -252,6 +259,12 @@ class TenantsScreen(WriteKeys):
                 # Where its token comes from (stored, command, group, minted), never the token.
                 source = tursotui_app(self).workspace.tokens.choose(tenant).label
                 line.append(f" · token {source}", style="dim")
+            until = self._limited.get(row.key) if row.health is None else None
+            if until is not None:
+                left = max(0.0, until - time.monotonic())
+                line.append(
+                    f" — waiting (rate limited), asking again in {left:.0f} s", style="yellow"
+                )
             problem = tenant.problem or (row.health.error if row.health else None)
             if problem:
                 line.append(" — ")
@@ -351,14 +364,30 @@ class TenantsScreen(WriteKeys):
         run on. A row's new cells are made only when it is shown (see `RowList`), so an
         answer for a row far from the view costs nothing until it is scrolled to.
         """
-        if not self._unpainted:
+        changed = self._rate_limits()
+        if not self._unpainted and not changed:
             return
         table = self.table
-        for row in self._unpainted:
+        for row in self._unpainted + changed:
             if table.has_row(row.key):  # else filtered out: `_fill` shows it when it returns
                 table.update_row(row.key, partial(self._cells, row))
         self._unpainted = []
         self._show_detail()
+
+    def _rate_limits(self) -> list[Row]:
+        """Rows that started or stopped waiting out a rate limit since the last paint."""
+        # Only a remote connection can be rate limited, and it has loaded the transport:
+        # without it loaded, nothing waits (and the screen does not load it for nothing).
+        http = sys.modules.get("tursotui.db.http")
+        limited: dict[str, float] = dict(getattr(http, "rate_limited", {}))
+        now = {
+            key: until
+            for key, until in limited.items()
+            if key in self._by_key and self._by_key[key].health is None
+        }
+        changed = [self._by_key[k] for k in now.keys() ^ self._limited.keys() if k in self._by_key]
+        self._limited = now
+        return changed
 
     def health_of(self, slug: str) -> TenantHealth | None:
         """What the last probe of `slug` answered (None while waiting)."""
