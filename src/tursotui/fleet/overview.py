@@ -21,6 +21,7 @@ from tursotui.db.errors import describe
 from tursotui.fleet.fanout import bounded, merged
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant.health import (
+    NEWEST_MIGRATION_SQL,
     TenantHealth,
     local_answers,
     peek_each,
@@ -123,9 +124,6 @@ def _load_folder(workspace: Workspace) -> MigrationFolder | str:
         return load_folder(workspace.settings.migrations_dir)
     except MigrationError as error:
         return str(error)
-
-
-NEWEST_MIGRATION_SQL = 'SELECT max(created_at) FROM "__drizzle_migrations"'
 
 
 async def _inspect_remote(

@@ -141,7 +141,50 @@ async def _probe(
         connection = await workspace.connection(tenant)
     except (LibsqlError, RegistryError) as error:
         return TenantHealth(tenant, reachable=False, error=describe(error))
-    return await answers(tenant, connection, folder)
+    quick = await _remote_answers(tenant, connection, folder)
+    return quick if quick is not None else await answers(tenant, connection, folder)
+
+
+NEWEST_MIGRATION_SQL = 'SELECT max(created_at) FROM "__drizzle_migrations"'
+
+
+async def _remote_answers(
+    tenant: Tenant, connection: Connection, folder: MigrationFolder | str
+) -> TenantHealth | None:
+    """`answers` for a remote tenant in one request (one batch), or None to ask the long way.
+
+    Over a 100 ms link the round trips are the probe's cost: five statements in two
+    round trips became one. A batch is all or nothing, so a tenant lacking a table
+    answers None here and is asked the long way, which reports each missing piece.
+    """
+    if isinstance(folder, str):
+        return None
+    start = time.perf_counter()
+    try:
+        tables, counted, newest = await connection.batch(
+            [LOCAL_TABLES_SQL, COUNTS_SQL, NEWEST_MIGRATION_SQL]
+        )
+    except LibsqlError as error:
+        if error.code.startswith("SQLITE") or "no such table" in describe(error):
+            return None
+        return TenantHealth(tenant, reachable=False, error=describe(error))
+    latency = (time.perf_counter() - start) * 1000
+    counts = {status: 0 for status in STATUSES}
+    for status, count in counted.rows:
+        key = "NULL" if status is None else str(status)
+        counts[key] = counts.get(key, 0) + int(count or 0)
+    try:
+        missing = _missing(await _columns_of(connection, [tuple(row) for row in tables.rows]))
+    except LibsqlError as error:
+        missing = _short(error)
+    return TenantHealth(
+        tenant,
+        reachable=True,
+        latency_ms=latency,
+        error=missing,
+        counts=counts,
+        schema=schema_label(folder, newest.rows[0][0] if newest.rows else None),
+    )
 
 
 async def peek_local(
