@@ -12,15 +12,17 @@ iteration early (the screen's cancel) cancels the questions still in flight.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
 from tursotui.fleet.fanout import bounded, merged
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant.health import (
+    LOCAL_TABLE_NAMES,
     NEWEST_MIGRATION_SQL,
     TenantHealth,
     local_answers,
@@ -195,15 +197,30 @@ async def _inspect_local(
 async def _local_row(
     tenant: Tenant, connection: Connection, folder: MigrationFolder | str
 ) -> FleetRow:
-    health = await local_answers(tenant, connection, folder)
+    """A local tenant's row in four statements (on a pool thread, see `health.peek_each`).
+
+    The schema is read once, for both the health's tables and the index advice.
+    """
+    start = time.perf_counter()
+    try:
+        definitions = [tuple(r) for r in (await connection.execute(DEFINITIONS_SQL)).rows]
+    except LibsqlError as error:
+        return FleetRow(TenantHealth(tenant, reachable=False, error=describe(error)))
+    latency = (time.perf_counter() - start) * 1000
+    tables = [
+        (name, sql)
+        for kind, name, _table, sql in definitions
+        if kind == "table" and str(name).lower() in LOCAL_TABLE_NAMES
+    ]
+    health = await local_answers(tenant, connection, folder, read=(tables, latency))
     if not health.reachable:
         return FleetRow(health)
-    comments, newest, advice, problems = await _fleet_answers(connection)
+    comments, newest, advice, problems = await _fleet_answers(connection, tuple(definitions))
     return FleetRow(health, comments, newest, advice, "; ".join(problems) or None)
 
 
 async def _fleet_answers(
-    connection: Connection,
+    connection: Connection, definitions: tuple[tuple[Any, ...], ...] | None = None
 ) -> tuple[int | None, int | None, IndexAdvice | None, list[str]]:
     """Comment count, newest activity and index advice (never raises for the tenant's failures)."""
     comments = newest = None
@@ -231,10 +248,42 @@ async def _fleet_answers(
 
     if connection.url.transport == "file":
         await counts()  # on a pool thread: answers come at once, in order
-        await index_advice()
+        try:
+            advice = await _local_advice(connection, definitions)
+        except LibsqlError as error:
+            problems.append(f"indexes: {_short(error)}")
     else:
         await asyncio.gather(counts(), index_advice())
     return comments, newest, advice, problems
+
+
+DEFINITIONS_SQL = (
+    "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE type IN ('table', 'index')"
+)
+"""Every table's and index's definition: what the index advice depends on, read cheaply."""
+
+_advice_by_schema: dict[tuple[tuple[Any, ...], ...], IndexAdvice] = {}
+"""Index advice by the definitions it was read from (see `_local_advice`)."""
+
+
+async def _local_advice(
+    connection: Connection, definitions: tuple[tuple[Any, ...], ...] | None = None
+) -> IndexAdvice:
+    """`advise`, asked only for a schema not seen before in this process.
+
+    Reading every index's columns (`pragma_index_info`) was the dearest question of a local
+    fleet row; the definitions decide the answer, and a fleet's tenants share a few schemas.
+    """
+    key = definitions
+    if key is None:
+        key = tuple(tuple(row) for row in (await connection.execute(DEFINITIONS_SQL)).rows)
+    advice = _advice_by_schema.get(key)
+    if advice is None:
+        advice = await advise(connection)
+        if len(_advice_by_schema) >= 256:
+            _advice_by_schema.clear()
+        _advice_by_schema[key] = advice
+    return advice
 
 
 async def _activity(

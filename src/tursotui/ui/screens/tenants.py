@@ -368,9 +368,11 @@ class TenantsScreen(WriteKeys):
         if not self._unpainted and not changed:
             return
         table = self.table
-        for row in self._unpainted + changed:
-            if table.has_row(row.key):  # else filtered out: `_fill` shows it when it returns
-                table.update_row(row.key, partial(self._cells, row))
+        table.update_rows(
+            (row.key, partial(self._cells, row))
+            for row in self._unpainted + changed
+            if table.has_row(row.key)  # else filtered out: `_fill` shows it when it returns
+        )
         self._unpainted = []
         self._show_detail()
 

@@ -235,11 +235,18 @@ class RowList(ScrollView, can_focus=True):
 
     def update_row(self, key: str, cells: Sequence[Text] | Callable[[], Sequence[Text]]) -> None:
         """Show new cells (or a function making them when shown) in the row with this key."""
-        if key not in self._cells:
-            raise KeyError(key)
-        self._cells[key] = cells if callable(cells) else tuple(cells)
-        self._segments.pop(key, None)
-        self._strips.pop(self.get_row_index(key), None)
+        self.update_rows([(key, cells)])
+
+    def update_rows(
+        self, rows: Iterable[tuple[str, Sequence[Text] | Callable[[], Sequence[Text]]]]
+    ) -> None:
+        """`update_row` for many rows, with one repaint (thousands of answers at once)."""
+        for key, cells in rows:
+            if key not in self._cells:
+                raise KeyError(key)
+            self._cells[key] = cells if callable(cells) else tuple(cells)
+            self._segments.pop(key, None)
+            self._strips.pop(self.get_row_index(key), None)
         self.refresh()
 
     def remove_row(self, key: str) -> None:
