@@ -274,7 +274,7 @@ async def run(quick: bool, tenants: int | None = None) -> list[Figure]:
                     "MB",
                     None,
                     None,
-                    f"RSS after the overview of {n} local tenants (connections open)",
+                    f"RSS after the overview of {n} local tenants",
                 )
             )
     return figures
