@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
 from tursotui.errors import TursotuiError
-from tursotui.session.audit import AuditError, AuditLog
+from tursotui.session.audit import AuditError, AuditLog, encode_row
 
 STATUSES = ("draft", "published", "archived")
 """The statuses the app knows; a row may still hold any other value (no CHECK constraint)."""
@@ -498,13 +498,17 @@ async def set_status(
     tenant_slug: str,
     posts: list[tuple[str, Any]],
     new_status: str,
+    *,
+    reason: str | None = None,
+    group: str | None = None,
 ) -> ModerationResult:
     """Move posts to `new_status`, each only if it still has the status the screen showed.
 
     All updates go in one batch (one transaction, one request on a remote tenant).
-    Publishing sets `published_at` to now (integer seconds) where it is empty; moving
-    back to draft clears it (a draft has not been published; a later publish stamps
-    its own date), and the audit entry keeps the dates it cleared. Archiving keeps it.
+    Publishing sets `published_at` to now (integer seconds) where it is empty, and the
+    audit entry keeps the dates it set; moving back to draft clears it (a draft has not
+    been published; a later publish stamps its own date), and the audit entry keeps the
+    dates it cleared: an undo puts either back. Archiving keeps it.
     Posts shown with the status asked for are left alone, not written and not
     audited (`unchanged`).
 
@@ -514,6 +518,8 @@ async def set_status(
         tenant_slug: The tenant, for the audit log.
         posts: `(id, status shown)` pairs.
         new_status: `draft`, `published` or `archived`.
+        reason: Why, as the operator typed it (kept in the audit entry).
+        group: The id shared by the entries of one action across several tenants.
 
     Returns:
         Which posts changed, which were changed underneath (conflicts), which already
@@ -532,15 +538,20 @@ async def set_status(
     now = int(time.time())
     statements: list[tuple[str, list[Any]]] = []
     ids = [post_id for post_id, _ in posts]
+    marks = ", ".join("?" for _ in ids)
     if new_status == "draft":
         # Read in the same transaction as the update: the dates it is about to clear.
-        marks = ", ".join("?" for _ in ids)
         statements.append(
             (
                 f"SELECT id, published_at FROM posts WHERE id IN ({marks}) "
                 "AND published_at IS NOT NULL",
                 list(ids),
             )
+        )
+    elif new_status == "published":
+        # The same for the posts a publish is about to date: an undo clears those again.
+        statements.append(
+            (f"SELECT id FROM posts WHERE id IN ({marks}) AND published_at IS NULL", list(ids))
         )
     first_update = len(statements)
     statements += [
@@ -555,17 +566,27 @@ async def set_status(
     ]
     try:
         async with audit.recording(
-            ACTIONS[new_status], tenant_slug, ids, before=_before(posts), after=new_status
+            ACTIONS[new_status],
+            tenant_slug,
+            ids,
+            before=_before(posts),
+            after=new_status,
+            reason=reason,
+            group=group,
         ) as entry:
             results = await conn.batch(statements)
             changed = [str(row[0]) for result in results[first_update:] for row in result.rows]
             conflicts = [post_id for post_id in ids if post_id not in set(changed)]
             entry.row_ids = changed
-            if first_update:
+            if first_update and new_status == "draft":
                 cleared = {str(row[0]): row[1] for row in results[0].rows if str(row[0]) in changed}
                 if cleared:
                     entry.before = {"status": entry.before, "published_at": cleared}
                     entry.after = {"status": new_status, "published_at": None}
+            elif first_update:
+                dated = {str(row[0]): now for row in results[0].rows if str(row[0]) in changed}
+                if dated:
+                    entry.after = {"status": new_status, "published_at": dated}
             if conflicts:
                 entry.detail = (
                     f"conflicts (changed underneath, not written): {', '.join(conflicts)}"
@@ -578,22 +599,41 @@ async def set_status(
 
 
 async def delete_comments(
-    conn: Connection, audit: AuditLog, tenant_slug: str, ids: list[str]
+    conn: Connection,
+    audit: AuditLog,
+    tenant_slug: str,
+    ids: list[str],
+    *,
+    reason: str | None = None,
+    group: str | None = None,
 ) -> ModerationResult:
     """Delete comments by id in one batch, audited; ids already gone are reported as conflicts.
+
+    The full rows are read in the same batch (one transaction) just before the deletes,
+    so the audit entry holds exactly what was deleted, every column, and an undo can
+    put the comments back as they were.
+
+    Args:
+        reason: Why, as the operator typed it (kept in the audit entry).
+        group: The id shared by the entries of one action across several tenants.
 
     Raises:
         ModerationError: the audit log cannot be written or the delete failed (nothing deleted).
     """
     if not ids:
         return ModerationResult()
-    statements = [("DELETE FROM comments WHERE id = ? RETURNING id", [i]) for i in ids]
+    marks = ", ".join("?" for _ in ids)
+    statements = [(f"SELECT * FROM comments WHERE id IN ({marks})", list(ids))]
+    statements += [("DELETE FROM comments WHERE id = ? RETURNING id", [i]) for i in ids]
     try:
-        async with audit.recording("delete-comment", tenant_slug, ids, after="deleted") as entry:
+        async with audit.recording(
+            "delete-comment", tenant_slug, ids, after="deleted", reason=reason, group=group
+        ) as entry:
             results = await conn.batch(statements)
-            changed = [str(row[0]) for result in results for row in result.rows]
+            changed = [str(row[0]) for result in results[1:] for row in result.rows]
             conflicts = [i for i in ids if i not in set(changed)]
             entry.row_ids = changed
+            entry.rows = {"comments": deleted_rows(results[0], changed)}
             if conflicts:
                 entry.detail = f"already gone: {', '.join(conflicts)}"
     except AuditError as error:
@@ -601,3 +641,11 @@ async def delete_comments(
     except LibsqlError as error:
         raise _error(conn, error, "delete comments") from None
     return ModerationResult(changed, conflicts)
+
+
+def deleted_rows(result: Any, ids: list[str]) -> list[dict[str, Any]]:
+    """The rows of a `SELECT *` whose `id` is among `ids`, as the audit log keeps them."""
+    wanted = set(ids)
+    columns = list(result.columns)
+    rows = [dict(zip(columns, tuple(row), strict=True)) for row in result.rows]
+    return [encode_row(row) for row in rows if str(row.get("id")) in wanted]
