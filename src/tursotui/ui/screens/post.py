@@ -332,7 +332,8 @@ class PostScreen(StatusFeedback, WriteKeys):
             question.append_text(literal(self.comments[ids[0]].content, 200))
         else:
             question = Text(f"Delete {len(ids)} comments?")
-        if not await self.app.push_screen_wait(ConfirmScreen(question, title="Delete")):
+        confirm = ConfirmScreen(question, title="Delete", ask_reason=True)
+        if not await self.app.push_screen_wait(confirm):
             return
         try:
             conn = await tenant_connection(self, self.tenant)
@@ -341,6 +342,7 @@ class PostScreen(StatusFeedback, WriteKeys):
                 tursotui_app(self).workspace.audit,
                 self.tenant.slug,
                 ids,
+                reason=confirm.reason,
             )
         except ModerationError as error:
             self.notify(str(error), title="Not deleted", severity="error", markup=False)

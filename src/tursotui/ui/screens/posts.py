@@ -643,12 +643,15 @@ class PostsScreen(StatusFeedback, WriteKeys):
         self, tenant: Tenant, posts: list[tuple[str, Any]], new_status: str
     ) -> None:
         token = self.token
+        reason = None
         if len(posts) > 1:
             question = Text(f"{VERBS[new_status].capitalize()} {len(posts)} posts on ")
             question.append_text(literal(tenant.name or tenant.slug, 40))
             question.append("?")
-            if not await self.app.push_screen_wait(ConfirmScreen(question, title="Bulk action")):
+            confirm = ConfirmScreen(question, title="Bulk action", ask_reason=True)
+            if not await self.app.push_screen_wait(confirm):
                 return
+            reason = confirm.reason
         try:
             conn = await tenant_connection(self, tenant)
             result = await moderation.set_status(
@@ -657,6 +660,7 @@ class PostsScreen(StatusFeedback, WriteKeys):
                 tenant.slug,
                 posts,
                 new_status,
+                reason=reason,
             )
             fresh = await moderation.fetch_posts_by_id(conn, [i for i, _ in posts])
         except ModerationError as error:
