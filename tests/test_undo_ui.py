@@ -112,3 +112,63 @@ async def test_ctrl_z_is_in_the_help(tmp_path):
         text = screen_text(app)
         assert "ctrl+z" in text and "Undo" in text
     await workspace.close()
+
+
+async def test_the_audit_screen_undoes_a_whole_action_and_marks_it(tmp_path):
+    from textual.widgets import DataTable
+
+    from tursotui.tenant import moderation
+    from tursotui.ui.screens.audit import AuditScreen
+
+    spec = dict(published=2, comments_per_post=1)
+    workspace, made = await workspace_with(tmp_path, {"acme": spec, "beta": spec})
+    for slug in ("acme", "beta"):
+        tenant = await workspace.registry.get(slug)
+        conn = await workspace.connection(tenant)
+        post = made[slug][1]["published"][0]
+        await moderation.set_status(
+            conn,
+            workspace.audit,
+            slug,
+            [(post, "published")],
+            "archived",
+            reason="raid",
+            group="g-7",
+        )
+    with workspace.audit.path.open("a") as file:
+        file.write('{"action": "publish", "ten')  # a line cut short
+    app = make_test_app(workspace)
+    async with app.run_test(size=(130, 34)) as pilot:
+        app.push_screen(AuditScreen())
+        await settle(app, pilot)
+        said = [n for n in notifications(app) if "cannot be read" in n]
+        assert len(said) == 1 and "line 5" in said[0]
+        assert "reason: raid" in screen_text(app), screen_text(app)
+        burst(app, "Z")
+        await until_confirm(app, pilot)
+        await until(pilot, lambda: "beta: archive" in screen_text(app))
+        text = screen_text(app)
+        assert "acme: archive → 1 post archived → published (reason: raid)" in text
+        burst(app, "r", *typed("mistake"), "enter", "y")
+        await quiet(app, pilot)
+        for slug in ("acme", "beta"):
+            path, ids = made[slug]
+            assert rows(path, "SELECT status FROM posts WHERE id = ?", (ids["published"][0],)) == [
+                ("published",)
+            ]
+        undos = [e for e in workspace.audit.entries() if e.action == "undo" and e.status == "ok"]
+        assert len(undos) == 2 and {u.reason for u in undos} == {"mistake"}
+        burst(app, "r")  # reload: the broken line is not reported again
+        await quiet(app, pilot)
+        assert len([n for n in notifications(app) if "cannot be read" in n]) == 1
+        table = app.screen.query_one("#audit-table", DataTable)
+        outcomes = [str(table.get_row_at(i)[6]) for i in range(table.row_count)]
+        actions = [str(table.get_row_at(i)[3]) for i in range(table.row_count)]
+        assert actions == ["undo", "undo", "archive", "archive"]
+        assert outcomes[2:] == ["undone", "undone"]
+        table.move_cursor(row=2)
+        burst(app, "z")  # undone already: said, not asked
+        await quiet(app, pilot)
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert any("undone already" in n for n in notifications(app))
+    await workspace.close()

@@ -248,7 +248,7 @@ class AuditLog:
                     entries.append(entry)
                 except (ValueError, TypeError, AttributeError):
                     self.broken_lines.append(number)
-                    self._broken_text[number] = line[:80]
+                    self._broken_text[number] = line.rstrip("\r\n")[:80]
         return entries
 
     def problems(self) -> list[str]:

@@ -192,8 +192,13 @@ class History:
     @classmethod
     def read(cls, audit: AuditLog) -> History:
         """Read the log (unreadable lines are skipped; `audit.problems()` names them)."""
+        return cls.from_lines(audit.entries())
+
+    @classmethod
+    def from_lines(cls, lines: list[AuditEntry]) -> History:
+        """The history of the log's lines (as `AuditLog.entries` returns them)."""
         latest: dict[str, AuditEntry] = {}
-        for entry in audit.entries():
+        for entry in lines:
             if entry.id:
                 latest.pop(entry.id, None)  # keep the order of the outcome line
                 latest[entry.id] = entry
