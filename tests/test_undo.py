@@ -526,3 +526,30 @@ async def test_undo_entries_refuses_when_every_entry_is_refused(acme):
     await undo_entries(workspace, [entry])
     with pytest.raises(UndoError):
         await undo_entries(workspace, [entry])
+
+
+async def test_a_remote_tenant_that_does_not_answer_leaves_the_entry_undoable(tmp_path: Path):
+    import socket
+
+    from tursotui.session.settings import load_settings
+    from tursotui.session.workspace import Workspace
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    workspace = await Workspace.open(load_settings(timeout=2))
+    try:
+        await workspace.registry.add("remote", f"http://127.0.0.1:{port}", None, name="Remote")
+        workspace.audit.record(
+            AuditEntry("archive", "remote", ["p1"], "published", "archived", status="ok")
+        )
+        entry = _last_id(workspace)
+        [outcome] = await undo(workspace, entry)
+        assert outcome.error is not None and not outcome.reverted
+        assert outcome.summary == f"remote: not undone: 127.0.0.1:{port} refused the connection"
+        failed = workspace.audit.entries()[-1]
+        assert (failed.action, failed.status, failed.undoes) == ("undo", "failed", entry)
+        history = History.read(workspace.audit)
+        assert history.refusal(history.find(entry)[0]) is None  # still undoable
+    finally:
+        await workspace.close()

@@ -105,7 +105,8 @@ class UndoOutcome:
     def summary(self) -> str:
         """One line: the tenant, what came back, what was left alone, or why it failed."""
         if self.error is not None:
-            return f"{self.entry.tenant}: not undone: {self.error}"
+            said = self.error.removeprefix(f"{self.entry.tenant}: ")
+            return f"{self.entry.tenant}: not undone: {said}"
         if self.skipped is not None:
             return f"{self.entry.tenant}: skipped: {self.skipped}"
         said = f"{self.entry.tenant}: reverted {plural(len(self.reverted), 'row')}"
@@ -490,7 +491,7 @@ async def undo_on(
     except AuditError as error:
         raise ModerationError(str(error)) from None
     except LibsqlError as error:
-        raise ModerationError(f"cannot undo on {entry.tenant}: {describe(error)}") from None
+        raise ModerationError(describe(error)) from None  # names the tenant already
     return outcome
 
 
