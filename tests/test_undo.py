@@ -460,6 +460,7 @@ def _drizzle_runner() -> Path:
             timeout=300,
         )
     shutil.copy(READ_COMMENTS, CACHE / READ_COMMENTS.name)
+    shutil.copy(READ_COMMENTS.parent / "read_post.mjs", CACHE / "read_post.mjs")
     return CACHE
 
 
@@ -553,3 +554,22 @@ async def test_a_remote_tenant_that_does_not_answer_leaves_the_entry_undoable(tm
         assert history.refusal(history.find(entry)[0]) is None  # still undoable
     finally:
         await workspace.close()
+
+
+async def test_drizzle_reads_an_undone_move_to_draft_with_its_old_date(tmp_path: Path) -> None:
+    from test_drizzle_interop import drizzle_read_post
+
+    runner = _drizzle_runner()
+    workspace, made = await workspace_with(tmp_path, {"acme": SPEC})
+    path, ids = made["acme"]
+    post = ids["published"][0]
+    try:
+        original = drizzle_read_post(runner, path, post)
+        conn = await _conn(workspace)
+        await moderation.set_status(conn, workspace.audit, "acme", [(post, "published")], "draft")
+        assert drizzle_read_post(runner, path, post) == {"status": "draft", "publishedAt": None}
+        await undo(workspace, _last_id(workspace))
+        await workspace.forget("acme")
+    finally:
+        await workspace.close()
+    assert drizzle_read_post(runner, path, post) == original

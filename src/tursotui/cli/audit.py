@@ -55,6 +55,8 @@ async def run(args: argparse.Namespace) -> int:
         change = describe_change(e.before, e.after).replace(" → ", " -> ")
         fields = [stamp, e.operator, e.tenant, e.action, e.status, ",".join(e.row_ids), change]
         line = "  ".join(_clean(f) for f in fields)
+        if e.reason:
+            line += "  reason: " + _clean(e.reason)
         if e.detail:
             line += "  " + _clean(e.detail)
         print(line)

@@ -23,6 +23,7 @@ Nothing here imports textual.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -516,7 +517,8 @@ async def undo_entries(
     """
     if workspace.settings.read_only:
         raise UndoError(READ_ONLY)
-    history = History.read(workspace.audit)
+    # Read again, off the event loop (a log grows long): what is undone may have changed.
+    history = await asyncio.to_thread(History.read, workspace.audit)
     current = {e.id: e for e in history.entries}
     chosen = [current.get(e.id, e) for e in entries]
     refused = {e.id: why for e in chosen if (why := history.refusal(e)) is not None}
@@ -574,7 +576,7 @@ async def undo(
     """
     if workspace.settings.read_only:
         raise UndoError(READ_ONLY)
-    history = History.read(workspace.audit)
+    history = await asyncio.to_thread(History.read, workspace.audit)
     entries = history.find(wanted)
     if whole_group and len(entries) == 1:
         entries = history.group_of(entries[0])
