@@ -577,3 +577,39 @@ async def test_drizzle_reads_an_undone_move_to_draft_with_its_old_date(tmp_path:
     finally:
         await workspace.close()
     assert drizzle_read_post(runner, path, post) == original
+
+
+async def test_an_entry_edited_into_nonsense_is_refused_in_words(acme):
+    workspace, _, _ = acme
+    path = workspace.audit.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as file:
+        for line in (
+            {
+                "action": "delete-comment",
+                "tenant": "acme",
+                "row_ids": ["c1"],
+                "status": "ok",
+                "id": "e1",
+                "rows": {"comments": "garbage"},
+            },
+            {
+                "action": "archive",
+                "tenant": "acme",
+                "row_ids": "p1",
+                "status": "ok",
+                "id": "e2",
+                "before": "published",
+                "after": {"status": ["x"]},
+            },
+            [1, 2],
+            None,
+        ):
+            file.write(json.dumps(line) + "\n")
+    history = History.read(workspace.audit)
+    assert [e.id for e in history.entries] == ["e1", "e2"]
+    assert workspace.audit.broken_lines == [3, 4]
+    assert "cannot be read" in history.refusal(history.find("e1")[0])
+    assert history.refusal(history.find("e2")[0]) == "the write changed nothing"
+    with pytest.raises(UndoError, match="cannot be read"):
+        await undo(workspace, "e1")

@@ -245,6 +245,9 @@ class AuditLog:
                         raise TypeError("not an entry")
                     if not isinstance(entry.row_ids, list):
                         entry.row_ids = []
+                    entry.row_ids = [str(row_id) for row_id in entry.row_ids]
+                    if not isinstance(entry.rows, dict):
+                        entry.rows = None
                     entries.append(entry)
                 except (ValueError, TypeError, AttributeError):
                     self.broken_lines.append(number)

@@ -132,8 +132,19 @@ def effect_of(entry: AuditEntry) -> Effect:
     """What `entry` did, from its fields (see the module's docstring for the shapes).
 
     Raises:
-        UndoError: the entry is not of a kind an undo can reverse.
+        UndoError: the entry is not of a kind an undo can reverse, or a hand edit left it
+            in a shape that cannot be read.
     """
+    try:
+        effect = _effect_of(entry)
+    except (AttributeError, TypeError, KeyError, ValueError):
+        raise UndoError(f"the {entry.action} entry cannot be read (edited by hand?)") from None
+    if not all(isinstance(row, dict) for row in effect.deleted + effect.inserted):
+        raise UndoError(f"the {entry.action} entry cannot be read (edited by hand?)")
+    return effect
+
+
+def _effect_of(entry: AuditEntry) -> Effect:
     before, after = entry.before, entry.after
     rows = entry.rows or {}
     effect = Effect(deleted=list(rows.get("comments") or []))
