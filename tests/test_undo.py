@@ -613,3 +613,34 @@ async def test_an_entry_edited_into_nonsense_is_refused_in_words(acme):
     assert history.refusal(history.find("e2")[0]) == "the write changed nothing"
     with pytest.raises(UndoError, match="cannot be read"):
         await undo(workspace, "e1")
+
+
+async def test_many_comments_go_and_come_back_in_one_batch_each(tmp_path: Path):
+    """More ids than one `IN (…)` list holds: read in chunks, still one batch each way."""
+    workspace, made = await workspace_with(
+        tmp_path, {"big": {"published": 40, "comments_per_post": 30}}
+    )
+    path, _ = made["big"]
+    before = _comments(path)
+    assert len(before) == 1200
+    try:
+        conn = await _conn(workspace, "big")
+        batches = []
+        real_batch = conn.batch
+
+        async def batch(stmts):
+            batches.append(len(stmts))
+            return await real_batch(stmts)
+
+        conn.batch = batch
+        result = await moderation.delete_comments(
+            conn, workspace.audit, "big", [row[0] for row in before]
+        )
+        assert len(result.changed) == 1200 and _comments(path) == []
+        assert len(workspace.audit.entries()[-1].rows["comments"]) == 1200
+        [outcome] = await undo(workspace, _last_id(workspace))
+        assert outcome.ok and len(outcome.reverted) == 1200
+        assert len(batches) == 2  # the delete, the undo
+    finally:
+        await workspace.close()
+    assert _comments(path) == before

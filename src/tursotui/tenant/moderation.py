@@ -622,18 +622,23 @@ async def delete_comments(
     """
     if not ids:
         return ModerationResult()
-    marks = ", ".join("?" for _ in ids)
-    statements = [(f"SELECT * FROM comments WHERE id IN ({marks})", list(ids))]
+    statements = [
+        (f"SELECT * FROM comments WHERE id IN ({', '.join('?' for _ in chunk)})", chunk)
+        for chunk in id_chunks(ids)
+    ]
+    reads = len(statements)
     statements += [("DELETE FROM comments WHERE id = ? RETURNING id", [i]) for i in ids]
     try:
         async with audit.recording(
             "delete-comment", tenant_slug, ids, after="deleted", reason=reason, group=group
         ) as entry:
             results = await conn.batch(statements)
-            changed = [str(row[0]) for result in results[1:] for row in result.rows]
+            changed = [str(row[0]) for result in results[reads:] for row in result.rows]
             conflicts = [i for i in ids if i not in set(changed)]
             entry.row_ids = changed
-            entry.rows = {"comments": deleted_rows(results[0], changed)}
+            entry.rows = {
+                "comments": [row for r in results[:reads] for row in deleted_rows(r, changed)]
+            }
             if conflicts:
                 entry.detail = f"already gone: {', '.join(conflicts)}"
     except AuditError as error:
@@ -649,3 +654,12 @@ def deleted_rows(result: Any, ids: list[str]) -> list[dict[str, Any]]:
     columns = list(result.columns)
     rows = [dict(zip(columns, tuple(row), strict=True)) for row in result.rows]
     return [encode_row(row) for row in rows if str(row.get("id")) in wanted]
+
+
+ID_CHUNK = 500
+"""Ids bound in one `IN (…)` list: SQLite allows 32,766 variables a statement, older builds 999."""
+
+
+def id_chunks(ids: Sequence[Any]) -> list[list[Any]]:
+    """`ids` in lists of at most ID_CHUNK (one `IN (…)` statement each)."""
+    return [list(ids[i : i + ID_CHUNK]) for i in range(0, len(ids), ID_CHUNK)]

@@ -35,7 +35,7 @@ from tursotui.fleet.fanout import for_each
 from tursotui.session.audit import AuditEntry, AuditError, AuditLog, decode_value, encode_row
 from tursotui.session.registry import RegistryError
 from tursotui.session.workspace import Workspace
-from tursotui.tenant.moderation import ModerationError
+from tursotui.tenant.moderation import ModerationError, id_chunks
 from tursotui.words import plural
 
 STATUS_ACTIONS = frozenset({"publish", "archive", "draft"})
@@ -367,11 +367,16 @@ async def undo_on(
     statements: list[tuple[str, list[Any]]] = []
 
     # Reads first, in the same transaction: how each row is now, to say why one is left alone.
+    reads: list[range] = []
+
     def ids_query(table: str, column: str, ids: list[str], extra: str = "") -> None:
-        marks = ", ".join("?" for _ in ids) or "NULL"
-        statements.append(
-            (f"SELECT {column}{extra} FROM {table} WHERE {column} IN ({marks})", list(ids))
-        )
+        start = len(statements)
+        for chunk in id_chunks(ids):
+            marks = ", ".join("?" for _ in chunk)
+            statements.append(
+                (f"SELECT {column}{extra} FROM {table} WHERE {column} IN ({marks})", chunk)
+            )
+        reads.append(range(start, len(statements)))
 
     restore_ids = [str(row.get("id")) for row in restore]
     ids_query("posts", "id", posts, ", status, published_at")
@@ -431,11 +436,15 @@ async def undo_on(
             undoes=entry.id,
         ) as record:
             results = await conn.batch(statements)
-            now = {str(r[0]): (r[1], r[2]) for r in results[0].rows}
-            existing = {str(r[0]) for r in results[1].rows}
-            live_posts = {str(r[0]) for r in results[2].rows}
-            live_users = {str(r[0]) for r in results[3].rows}
-            still_there = {str(r[0]) for r in results[4].rows}
+
+            def read(number: int) -> list[Any]:
+                return [row for i in reads[number] for row in results[i].rows]
+
+            now = {str(r[0]): (r[1], r[2]) for r in read(0)}
+            existing = {str(r[0]) for r in read(1)}
+            live_posts = {str(r[0]) for r in read(2)}
+            live_users = {str(r[0]) for r in read(3)}
+            still_there = {str(r[0]) for r in read(4)}
             done = [{str(r[0]) for r in result.rows} for result in results[first_write:]]
             cursor = 0
             reverted_posts = []
