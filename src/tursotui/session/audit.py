@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +114,9 @@ class AuditLog:
         self._generation += 1
 
     def _append(self, entry: AuditEntry) -> None:
-        line = json.dumps(asdict(entry), ensure_ascii=False, default=str) + "\n"
+        # A shallow dict: `asdict` deep-copies, which took seconds for 10,000 deleted rows.
+        fields = {name: getattr(entry, name) for name in AuditEntry.__dataclass_fields__}
+        line = json.dumps(fields, ensure_ascii=False, default=str) + "\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
