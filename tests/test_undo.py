@@ -644,3 +644,24 @@ async def test_many_comments_go_and_come_back_in_one_batch_each(tmp_path: Path):
     finally:
         await workspace.close()
     assert _comments(path) == before
+
+
+def test_a_log_that_cannot_be_narrowed_is_still_written_and_said_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another user's log (root may chmod anything, so the refusal is injected)."""
+    path = tmp_path / "audit.jsonl"
+    path.write_text("")
+    path.chmod(0o644)
+
+    def refuse(fd: int, mode: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "fchmod", refuse)
+    log = AuditLog(path, "ada")
+    log.record(AuditEntry("sql", "acme"))
+    log.record(AuditEntry("sql", "beta"))
+    assert [e.tenant for e in log.entries()] == ["acme", "beta"]
+    [said] = log.problems()
+    assert "readable by others (mode 644)" in said and "Operation not permitted" in said
+    assert log.problems() == []

@@ -97,6 +97,7 @@ class AuditLog:
         """Numbers (from 1) of the lines the last read could not understand."""
         self._reported: set[tuple[int, str]] = set()
         self._broken_text: dict[int, str] = {}
+        self._mode_problem: str | None = None
 
     def generation(self, tenant: str | None = None) -> int:
         """How many writes this session has finished on `tenant` (on any tenant if None).
@@ -145,10 +146,16 @@ class AuditLog:
         """
         if self._mode_checked:
             return
-        mode = os.fstat(fd).st_mode
-        if stat.S_IMODE(mode) & 0o077:
-            os.fchmod(fd, 0o600)
         self._mode_checked = True
+        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+        if mode & 0o077:
+            try:
+                os.fchmod(fd, 0o600)
+            except OSError as error:  # another user's file: say so, once, and go on
+                self._mode_problem = (
+                    f"the audit log {self.path} is readable by others (mode {mode:o}) and "
+                    f"cannot be narrowed to 600 ({error.strerror or error}); it holds deleted rows"
+                )
 
     def record(self, entry: AuditEntry) -> AuditEntry:
         """Append one entry as it is (stamping operator, time and id)."""
@@ -257,8 +264,12 @@ class AuditLog:
         return entries
 
     def problems(self) -> list[str]:
-        """What the last read skipped, each line said once per session (not on every read)."""
+        """What the last read skipped, each line said once per session (not on every read),
+        and a mode that could not be narrowed."""
         said = []
+        if self._mode_problem is not None:
+            said.append(self._mode_problem)
+            self._mode_problem = None
         for number in self.broken_lines:
             key = (number, self._broken_text.get(number, ""))
             if key in self._reported:
