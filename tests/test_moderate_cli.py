@@ -177,3 +177,22 @@ def test_comments_delete_hooks_into_a_listing_comments_command() -> None:
     args = parser.parse_args(["comments", "delete", "acme", "c1", "c2", "--yes"])
     assert args.handler.__name__ == "run_delete_comments"
     assert (args.slug, args.comment_ids, args.yes) == ("acme", ["c1", "c2"], True)
+
+
+def test_comments_delete_works_whichever_module_registers_first() -> None:
+    """Registered before the listing: the listing's `comments` takes the word later."""
+    parser = argparse.ArgumentParser(prog="tursotui")
+    commands = parser.add_subparsers()
+    hook_comments_delete(commands)
+    listing = commands.add_parser("comments", help="list comments")
+    listing.add_argument("slug")
+    listing.add_argument("--limit", type=int)
+    listing.set_defaults(handler="listing")
+    args = parser.parse_args(["comments", "acme", "--limit", "5"])
+    assert (args.handler, args.slug, args.limit) == ("listing", "acme", 5)
+    args = parser.parse_args(["comments", "delete", "acme", "c1", "--reason", "spam"])
+    assert args.handler.__name__ == "run_delete_comments"
+    assert (args.slug, args.comment_ids, args.reason) == ("acme", ["c1"], "spam")
+    assert "list comments" in parser.format_help() and "delete comments" not in (
+        parser.format_help()
+    )

@@ -109,21 +109,45 @@ def _delete_parser() -> argparse.ArgumentParser:
 def hook_comments_delete(subparsers: argparse._SubParsersAction) -> None:
     """Make `comments delete SLUG ID...` reach `run_delete_comments`.
 
-    The listing `comments SLUG` belongs to another module; when it has registered
-    `comments`, its parser is kept and only an argument list starting with `delete`
-    is handed to the delete's own parser. When it has not (yet), a `comments`
-    command of its own holds the delete alone.
+    The listing `comments SLUG` belongs to another module. Whichever registers first,
+    its parser is kept and only an argument list starting with `delete` is handed to
+    the delete's own parser. Until the listing is registered, a `comments` command of
+    this module's own holds the delete alone; it gives way to the listing's when that
+    is added later (the order of the command modules does not matter).
     """
     delete = _delete_parser()
     comments = subparsers.choices.get("comments")
-    if comments is None:
-        comments = subparsers.add_parser(
-            "comments",
-            help="delete comments (`comments delete SLUG COMMENT_ID...`)",
-            description="`tursotui comments delete SLUG COMMENT_ID... [--yes] [--reason R]`",
-        )
-        comments.add_argument("word", metavar="delete", choices=["delete"])
-        comments.set_defaults(handler=None)
+    if comments is not None:
+        _attach(comments, delete)
+        return
+    placeholder = subparsers.add_parser(
+        "comments",
+        help="delete comments (`comments delete SLUG COMMENT_ID...`)",
+        description="`tursotui comments delete SLUG COMMENT_ID... [--yes] [--reason R]`",
+    )
+    placeholder.add_argument("word", metavar="delete", choices=["delete"])
+    placeholder.set_defaults(handler=None)
+    _attach(placeholder, delete)
+    add_parser = subparsers.add_parser
+
+    def add_parser_later(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if name != "comments" or subparsers.choices.get("comments") is not placeholder:
+            return add_parser(name, **kwargs)
+        # The listing arrives: it takes the word, and the delete hooks into it.
+        del subparsers._name_parser_map["comments"]
+        subparsers._choices_actions = [
+            action for action in subparsers._choices_actions if action.dest != "comments"
+        ]
+        parser = add_parser(name, **kwargs)
+        _attach(parser, delete)
+        return parser
+
+    # Replaced on this one action, so the listing's later `add_parser` finds the word free.
+    subparsers.add_parser = add_parser_later  # type: ignore[method-assign]
+
+
+def _attach(comments: argparse.ArgumentParser, delete: argparse.ArgumentParser) -> None:
+    """Hand `comments delete …` to `delete`, anything else to `comments` as before."""
     listing_parse = comments.parse_known_args
 
     def parse_known_args(
@@ -133,7 +157,8 @@ def hook_comments_delete(subparsers: argparse._SubParsersAction) -> None:
             return delete.parse_known_args(args[1:], namespace)
         return listing_parse(args, namespace)
 
-    comments.parse_known_args = parse_known_args
+    # Replaced on this one parser: argparse hands a subcommand its arguments through it.
+    comments.parse_known_args = parse_known_args  # type: ignore[method-assign, assignment]
     comments.epilog = (
         (comments.epilog + "\n\n" if comments.epilog else "")
         + "comments delete SLUG COMMENT_ID... [--yes] [--reason R] [--json]: delete comments "
