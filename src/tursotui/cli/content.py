@@ -60,7 +60,7 @@ class _AnyWord(dict[str, Any]):
         return len(self.names)
 
 
-class _DefaultSubcommand(argparse._SubParsersAction):  # type: ignore[type-arg]
+class _DefaultSubcommand(argparse._SubParsersAction):
     """Subcommands where a first word naming none is the default subcommand's first argument.
 
     `comments acme` lists acme's comments (the hidden `list` subcommand); `comments
@@ -106,7 +106,7 @@ def _kinds(text: str) -> tuple[str, ...]:
     return kinds
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `posts`, `comments` (with its subcommands) and `search`."""
     posts = subparsers.add_parser(
         "posts",
@@ -193,12 +193,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     search.set_defaults(handler=search_tenants, parser=search)
 
 
-_COMMENT_SUBCOMMANDS: dict[int, argparse._SubParsersAction] = {}  # type: ignore[type-arg]
+_COMMENT_SUBCOMMANDS: dict[int, argparse._SubParsersAction] = {}
 
 
 def comments_subcommands(
-    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
-) -> argparse._SubParsersAction:  # type: ignore[type-arg]
+    subparsers: argparse._SubParsersAction,
+) -> argparse._SubParsersAction:
     """The `comments` command's subcommands, to add one to (`delete`): register after this."""
     return _COMMENT_SUBCOMMANDS[id(subparsers)]
 
