@@ -419,3 +419,48 @@ async def test_delete_comments_across_tenants_from_the_search(tmp_path: Path) ->
             ("buy now comment 0",),
             ("buy now comment 2",),
         ]
+
+
+@pytest.mark.parametrize("oldest_first", [False, True])
+async def test_search_pages_walk_dated_then_undated_rows_in_one_order(
+    tmp_path: Path, oldest_first: bool
+) -> None:
+    """A search reads the whole order in one query per page; pages of 2 meet every match once,
+    dated rows by date then the undated ones (oldest first: exactly the reverse)."""
+    path = tmp_path / "t.db"
+    await make_tenant(path)
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO users VALUES ('u', 'u@x', 'U', 1)")
+    dates = [5, None, 3, None, 9, 1, None]
+    for n, date in enumerate(dates):
+        db.execute(
+            "INSERT INTO posts VALUES (?, ?, 'match', 'u', ?, ?)",
+            (f"p{n}", f"post {n}", date, "draft" if date is None else "published"),
+        )
+        db.execute("INSERT INTO comments VALUES (?, 'match', 'p0', 'u', ?)", (f"c{n}", date))
+    db.execute("INSERT INTO posts VALUES ('other', 'no', 'no', 'u', 4, 'published')")
+    db.commit()
+    db.close()
+    newest = ["p4", "p0", "p2", "p5", "p6", "p3", "p1"]  # undated: newest inserted first
+    async with await connect(f"file:{path}", read_only=True) as conn:
+        seen, after = [], None
+        while True:
+            page = await moderation.fetch_posts(
+                conn, None, search="MATCH", limit=2, after=after, oldest_first=oldest_first
+            )
+            seen += [p.id for p in page.posts]
+            if page.next is None:
+                break
+            after = page.next
+        assert seen == (newest[::-1] if oldest_first else newest)
+        if not oldest_first:
+            found, after = [], None
+            while True:
+                comments = await moderation.find_comments(
+                    conn, search="match", limit=3, after=after
+                )
+                found += [c.id for c in comments.comments]
+                if comments.next is None:
+                    break
+                after = comments.next
+            assert found == ["c4", "c0", "c2", "c5", "c6", "c3", "c1"]

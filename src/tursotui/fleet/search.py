@@ -22,6 +22,7 @@ from tursotui.db.errors import describe
 from tursotui.fleet.fanout import bounded
 from tursotui.session.audit import AuditError
 from tursotui.session.registry import RegistryError, Tenant
+from tursotui.tenant.health import LOCAL_CONCURRENCY
 from tursotui.tenant.moderation import (
     FoundComment,
     ModerationError,
@@ -110,10 +111,19 @@ async def search_content(
 ) -> AsyncIterator[TenantMatches]:
     """Search posts and comments on every tenant; yield each tenant's answer as it arrives.
 
+    At most `concurrency` remote tenants are asked at once, and at most
+    `LOCAL_CONCURRENCY` local ones: a local search is a scan on this machine's CPU, and
+    more in flight than it has cores only delays every answer, the first one included
+    (200 local tenants: the first answer in about one tenant's time instead of sixteen's).
     Leaving the loop early (a new search, the screen closing) cancels the rest.
     """
     limit_in_flight = concurrency or workspace.settings.fleet_concurrency
+    remote_gate = asyncio.Semaphore(limit_in_flight)
+    local_gate = asyncio.Semaphore(min(limit_in_flight, LOCAL_CONCURRENCY))
     wanted = tuple(kinds)
+
+    def gate(tenant: Tenant) -> asyncio.Semaphore:
+        return remote_gate if tenant.is_remote else local_gate
 
     async def ask(tenant: Tenant) -> TenantMatches:
         try:
@@ -121,7 +131,7 @@ async def search_content(
         except Exception as error:  # one tenant's bug must not end the search
             return TenantMatches(tenant, error=describe(error))
 
-    async for answer in bounded(list(tenants), ask, limit_in_flight):
+    async for answer in bounded(list(tenants), ask, limit_in_flight, gate=gate):
         yield answer
 
 
