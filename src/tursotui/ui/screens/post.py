@@ -80,7 +80,9 @@ class PostScreen(StatusFeedback, WriteKeys):
         Binding("r", "reload", "Reload", show=False),
         Binding("j", "cursor('down')", "Down", show=False),
         Binding("k", "cursor('up')", "Up", show=False),
-        Binding("escape", "back", "Back", show=False),
+        Binding(
+            "escape", "back", "Back", tooltip="Close the comment search, else the previous screen"
+        ),
     ]
 
     def __init__(self, tenant: Tenant, post_id: str) -> None:
