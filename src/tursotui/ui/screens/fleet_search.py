@@ -2,7 +2,8 @@
 
 Tenants answer as they can (`fleet.search.search_content`, bounded fan-out); each
 answer's rows are added below the rows already shown, so nothing moves under the
-cursor while the search streams in. Rows are marked with space and acted on
+cursor while the search streams in; once every tenant answered, the rows are put in
+tenant order (the cursor stays on its row). Rows are marked with space and acted on
 across tenants: p/a/u set the status of the marked posts, x deletes the marked
 comments; one guarded batch per tenant, and a summary of done / conflict / failed
 per tenant. The matched part of each row is highlighted, literally.
@@ -95,6 +96,8 @@ class FleetSearch(Vertical):
             "Delete",
             tooltip="Delete the marked comments (or the current one), on their tenants",
         ),
+        Binding("j", "cursor(1)", "Down", show=False),
+        Binding("k", "cursor(-1)", "Up", show=False),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -106,6 +109,8 @@ class FleetSearch(Vertical):
         self.asked = 0
         self.answered = 0
         self.failed: list[str] = []
+        self.more: list[str] = []
+        """Tenants with more matches than were fetched (their posts screen has them all)."""
         self.searching = False
         self.summary: Text | None = None
         """What the last action did (in the status line)."""
@@ -181,6 +186,7 @@ class FleetSearch(Vertical):
         self.hits.clear()
         self.marked.clear()
         self.failed.clear()
+        self.more.clear()
         self.summary = None
         self.text = text
         self.answered = 0
@@ -203,12 +209,26 @@ class FleetSearch(Vertical):
                 self.answered += 1
                 if answer.error:
                     self.failed.append(answer.error)
+                if answer.more:
+                    self.more.append(answer.tenant.slug)
                 self._add(answer.tenant, answer.posts, answer.comments)
                 self.show_status()
         finally:
             if text == self.text:
                 self.searching = False
+                self._by_tenant()
                 self.show_status()
+        if self.failed:
+            # Once, at the end: which tenants were not searched, and why.
+            shown = self.failed[:5] + (
+                [f"… and {len(self.failed) - 5} more"] * (len(self.failed) > 5)
+            )
+            self.app.notify(
+                "\n".join(shown),
+                title="Not searched",
+                severity="warning",
+                markup=False,
+            )
 
     def _add(self, tenant: Tenant, posts: list[PostRow], comments: list[FoundComment]) -> None:
         found = [
@@ -223,6 +243,22 @@ class FleetSearch(Vertical):
             key = str(len(self.hits))
             self.hits[key] = hit
             results.add_row(*self._cells(hit, key), key=key)
+
+    def _by_tenant(self) -> None:
+        """Once every tenant answered: the rows by tenant (each tenant's newest first), the
+        cursor on the row it was on. While answers stream in, rows only add at the end."""
+        results = self.query_one("#fleet-results", DataTable)
+        shown = [row.key.value for row in results.ordered_rows if row.key.value is not None]
+        wanted = sorted(shown, key=lambda k: (self.hits[k].tenant.slug.lower(), int(k)))
+        if wanted == shown:
+            return
+        current = self.current_key()
+        rows = {key: results.get_row(key) for key in shown}
+        results.clear()
+        for key in wanted:
+            results.add_row(*rows[key], key=key)
+        if current is not None:
+            results.move_cursor(row=results.get_row_index(current))
 
     def _cells(self, hit: Hit, key: str) -> list[Text]:
         mark = Text("●", style="bold cyan") if key in self.marked else Text(" ")
@@ -268,6 +304,12 @@ class FleetSearch(Vertical):
         )
         if self.failed:
             line.append(f", {len(self.failed)} failed", style="red")
+        if self.more:
+            line.append(
+                f" · {plural(len(self.more), 'tenant')} with more (the newest shown; "
+                "enter opens one, / there searches all)",
+                style="dim",
+            )
         if self.marked:
             line.append(f" · {len(self.marked)} marked", style="bold cyan")
         if self.searching:
@@ -298,6 +340,11 @@ class FleetSearch(Vertical):
     def _on_select(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.open_current()
+
+    def action_cursor(self, step: int) -> None:
+        """Move in the results (j/k)."""
+        results = self.query_one("#fleet-results", DataTable)
+        results.action_cursor_down() if step > 0 else results.action_cursor_up()
 
     def action_mark(self) -> None:
         """Mark or unmark the current row, then move down."""
