@@ -3,7 +3,7 @@
 Tenants answer as they can (`fleet.search.search_content`, bounded fan-out); each
 answer's rows are added below the rows already shown, so nothing moves under the
 cursor while the search streams in; once every tenant answered, the rows are put in
-tenant order (the cursor stays on its row). Rows are marked with space and acted on
+tenant order (a cursor moved meanwhile stays on its row). Rows are marked with space and acted on
 across tenants: p/a/u set the status of the marked posts, x deletes the marked
 comments; one guarded batch per tenant, and a summary of done / conflict / failed
 per tenant. The matched part of each row is highlighted, literally.
@@ -208,7 +208,9 @@ class FleetSearch(Vertical):
                     return
                 self.answered += 1
                 if answer.error:
-                    self.failed.append(answer.error)
+                    slug = answer.tenant.slug or "(no slug)"
+                    said = answer.error
+                    self.failed.append(said if said.startswith(slug) else f"{slug}: {said}")
                 if answer.more:
                     self.more.append(answer.tenant.slug)
                 self._add(answer.tenant, answer.posts, answer.comments)
@@ -220,9 +222,8 @@ class FleetSearch(Vertical):
                 self.show_status()
         if self.failed:
             # Once, at the end: which tenants were not searched, and why.
-            shown = self.failed[:5] + (
-                [f"… and {len(self.failed) - 5} more"] * (len(self.failed) > 5)
-            )
+            failed = sorted(self.failed, key=str.lower)  # whatever order they answered in
+            shown = failed[:5] + ([f"… and {len(self.failed) - 5} more"] * (len(self.failed) > 5))
             self.app.notify(
                 "\n".join(shown),
                 title="Not searched",
@@ -252,7 +253,8 @@ class FleetSearch(Vertical):
         wanted = sorted(shown, key=lambda k: (self.hits[k].tenant.slug.lower(), int(k)))
         if wanted == shown:
             return
-        current = self.current_key()
+        # A cursor still on the first row was not moved: it stays first (the top of the list).
+        current = self.current_key() if results.cursor_row > 0 else None
         rows = {key: results.get_row(key) for key in shown}
         results.clear()
         for key in wanted:
