@@ -466,3 +466,36 @@ async def test_search_pages_walk_dated_then_undated_rows_in_one_order(
                     break
                 after = comments.next
             assert found == ["c4", "c0", "c2", "c5", "c6", "c3", "c1"]
+
+
+async def test_a_post_changed_underneath_is_a_conflict_on_its_tenant_only(tmp_path: Path) -> None:
+    workspace = await open_workspace()
+    paths = {}
+    try:
+        for slug in ("one", "two"):
+            paths[slug] = await add_local(workspace, slug)
+            fleet_fixtures.fill(paths[slug], drafts=1, prefix="wave ")
+        app = make_test_app(workspace)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await quiet(app, pilot)
+            app.push_screen(FleetScreen())
+            await quiet(app, pilot)
+            burst(app, "slash", *typed("wave draft 0"), "enter")
+            await quiet(app, pilot)
+            assert column(results_of(app), "tenant") == ["one", "two"]
+            db = sqlite3.connect(paths["two"])  # someone publishes it meanwhile
+            db.execute("UPDATE posts SET status = 'published'")
+            db.commit()
+            db.close()
+            burst(app, "space", "space", "a")
+            await until(pilot, lambda: "Across tenants" in screen_text(app))
+            burst(app, "y")
+            await until(pilot, lambda: "with conflicts" in screen_text(app))
+            summary = screen_text(app)
+            assert "1 done, 1 with conflicts, 0 failed" in summary
+            assert "one: archived 1 post" in summary
+            assert "two: archived 0 posts; 1 changed by someone else meanwhile" in summary
+    finally:
+        await workspace.close()
+    assert rows(paths["one"], "SELECT status FROM posts") == [("archived",)]
+    assert rows(paths["two"], "SELECT status FROM posts") == [("published",)]
