@@ -56,6 +56,15 @@ class AuditEntry:
     operator: str = ""
     time: float = 0.0
     id: str = ""
+    reason: str | None = None
+    """Why the operator did it, as they typed it (optional)."""
+    group: str | None = None
+    """One id shared by the entries of one action across several tenants."""
+    rows: dict[str, list[dict[str, Any]]] | None = None
+    """Full rows the action deleted, by table ({"comments": [{column: value, ...}]}), read in the
+    same transaction before the delete, so an undo can put them back verbatim."""
+    undoes: str | None = None
+    """The id of the entry this entry undoes."""
 
 
 class AuditLog:
