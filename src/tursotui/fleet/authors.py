@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
+from tursotui.display.posts import READ_ONLY_HINT
 from tursotui.fleet.fanout import bounded
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant.authors import (
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 TYPED_CONFIRM_ROWS = 20
 """Above this many rows changed (all tenants together), a purge asks for the email typed."""
 
-READ_ONLY = "read-only session: purging an author is disabled"
+READ_ONLY = READ_ONLY_HINT.format("purging an author")
 
 VERIFY_TIMEOUT = 5.0
 """Seconds the check of a failed tenant (done or untouched?) may take."""
