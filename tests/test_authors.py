@@ -14,6 +14,7 @@ import pytest
 from support.author_fixtures import BASE_TIME, local_tenant, remote_tenant
 from support.moderation_fixtures import remote_rows, rows
 from support.servers import Fault, FaultProxy
+import test_drizzle_interop
 from tursotui.db import connect
 from tursotui.fleet import authors as fleet_authors
 from tursotui.session.audit import AuditLog
@@ -22,6 +23,8 @@ from tursotui.session.workspace import Workspace
 from tursotui.tenant import authors
 
 EMAIL = "Bob.Smith@Example.com"
+
+drizzle = test_drizzle_interop.drizzle  # drizzle-orm installed under .cache, the fixture
 
 
 async def test_an_author_is_found_by_email_in_another_case_and_by_id(tmp_path: Path) -> None:
@@ -370,3 +373,40 @@ async def test_a_remote_purge_is_one_request_and_is_all_applied(tmp_path: Path, 
     assert await remote_rows(
         own_sqld.http_url, "SELECT count(*) FROM comments WHERE author_id = ?", (remote.author,)
     ) == [(0,)]
+
+
+def drizzle_read_author(runner: Path, db: Path, author: str) -> dict:
+    import shutil
+    import subprocess
+
+    shutil.copy(Path(__file__).parent / "drizzle" / "read_author.mjs", runner / "read_author.mjs")
+    done = subprocess.run(
+        ["node", str(runner / "read_author.mjs"), f"file:{db}", author],
+        check=True,
+        capture_output=True,
+        timeout=60,
+        text=True,
+    )
+    return json.loads(done.stdout)
+
+
+async def test_drizzle_reads_exactly_the_rows_a_purge_leaves(drizzle: Path, tmp_path: Path) -> None:
+    """After a purge (comments deleted, posts back to draft) an app on drizzle-orm finds the
+    author's posts as drafts without a date, none of their comments, and everyone else's."""
+    path = tmp_path / "t.db"
+    made = await local_tenant(path, EMAIL, published=2, archived=1, drafts=1, comments=4)
+    before = drizzle_read_author(drizzle, path, made.author)
+    assert len(before["comments"]) == 4 and before["total"] == 6
+    audit = AuditLog(tmp_path / "audit.jsonl", "tester")
+    async with await connect(f"file:{path}") as conn:
+        author = await authors.find_author(conn, EMAIL.upper())
+        assert author is not None
+        plan = await authors.plan_purge(conn, author, delete_comments=True, posts_to="draft")
+        await authors.purge(conn, audit, "t", plan)
+    after = drizzle_read_author(drizzle, path, made.author)
+    every_post = sorted(made.posts["draft"] + made.posts["published"] + made.posts["archived"])
+    assert after == {
+        "posts": [{"id": i, "status": "draft", "publishedAt": None} for i in every_post],
+        "comments": [],
+        "total": 2,
+    }
