@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+import test_drizzle_interop
 from support.author_fixtures import BASE_TIME, local_tenant, remote_tenant
 from support.moderation_fixtures import remote_rows, rows
 from support.servers import Fault, FaultProxy
-import test_drizzle_interop
 from tursotui.db import connect
 from tursotui.fleet import authors as fleet_authors
 from tursotui.session.audit import AuditLog
