@@ -356,10 +356,16 @@ async def test_a_remote_purge_is_one_request_and_is_all_applied(tmp_path: Path, 
         remote = await remote_tenant(own_sqld.http_url, EMAIL, comments=30, published=2)
         await workspace.registry.add("remote", proxy.url)
         (tenant,) = await workspace.registry.tenants()
+        proxy.reset_count()
+        found = await fleet_authors.author_on(workspace, tenant, EMAIL.lower())
+        assert found.summary is not None and found.summary.comments == 30
+        assert proxy.requests == 1  # the lookup and the summary travel together
+        proxy.reset_count()
         planned = await fleet_authors.plan_on(
             workspace, tenant, EMAIL, delete_comments=True, posts_to="draft"
         )
         assert planned.plan is not None
+        assert proxy.requests == 1
         proxy.reset_count()
         outcome = await fleet_authors.purge_on(workspace, tenant, planned.plan)
         assert proxy.requests == 1

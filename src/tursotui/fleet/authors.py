@@ -30,11 +30,10 @@ from tursotui.tenant.authors import (
     PurgeNotSent,
     PurgePlan,
     PurgeResult,
-    find_author,
-    plan_purge,
+    look_up,
+    plan_purge_of,
     purge,
     purge_applied,
-    summarize,
 )
 from tursotui.tenant.moderation import ModerationError
 
@@ -120,10 +119,7 @@ async def author_on(workspace: Workspace, tenant: Tenant, email_or_id: str) -> T
     try:
         async with asyncio.timeout(deadline):
             conn = await workspace.connection(tenant)
-            author = await find_author(conn, email_or_id)
-            if author is None:
-                return TenantAuthor(tenant)
-            return TenantAuthor(tenant, await summarize(conn, author))
+            return TenantAuthor(tenant, await look_up(conn, email_or_id))
     except TimeoutError:
         return TenantAuthor(tenant, error=f"{tenant.slug}: no answer within {deadline:g} s")
     except (LibsqlError, RegistryError, ModerationError) as error:
@@ -169,11 +165,8 @@ async def plan_on(
     try:
         async with asyncio.timeout(deadline):
             conn = await workspace.connection(tenant)
-            author = await find_author(conn, email_or_id)
-            if author is None:
-                return TenantPlan(tenant)
-            plan = await plan_purge(
-                conn, author, delete_comments=delete_comments, posts_to=posts_to
+            plan = await plan_purge_of(
+                conn, email_or_id, delete_comments=delete_comments, posts_to=posts_to
             )
             return TenantPlan(tenant, plan)
     except TimeoutError:

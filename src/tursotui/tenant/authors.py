@@ -176,11 +176,31 @@ def _author(rows: list[Any]) -> Author | None:
     return Author(tuple(str(row[0]) for row in rows), rows[0][1], rows[0][2])
 
 
-async def find_author(conn: Connection, email_or_id: str) -> Author | None:
-    """The author whose email (any case of ASCII letters) or user id is `email_or_id`.
+_WHO = (
+    "SELECT id FROM users WHERE id = ? UNION ALL SELECT id FROM users "
+    "WHERE email = ? COLLATE NOCASE AND NOT EXISTS (SELECT 1 FROM users WHERE id = ?)"
+)
+"""The user ids that are one author: the row with that id, else the rows with that email in
+any case of ASCII letters (args: `_who_args(text)`). A subquery, so a lookup and what is read
+about the author travel in one batch (one request on a remote tenant)."""
 
-    An id is tried first (one index seek), then the email, compared without regard to
-    case: the stored email may be `Bob@Example.com` and the operator typed `bob@example.com`.
+_WHO_ROWS = (
+    f"SELECT id, email, name FROM users WHERE id IN ({_WHO}) "
+    # The exact match first, so the author's email is the one they were looked up by.
+    "ORDER BY email IS NOT ?, rowid"
+)
+
+
+def _who_args(text: str) -> list[Any]:
+    return [text, text, text]
+
+
+async def find_author(conn: Connection, email_or_id: str) -> Author | None:
+    """The author whose user id or email (any case of ASCII letters) is `email_or_id`.
+
+    An id is tried first, then the email, compared without regard to case: the stored
+    email may be `Bob@Example.com` and the operator typed `bob@example.com`. Every row with
+    that email is the author.
 
     Raises:
         MissingTableError: the tenant has no `users` table.
@@ -189,28 +209,63 @@ async def find_author(conn: Connection, email_or_id: str) -> Author | None:
     text = email_or_id.strip()
     if not text:
         return None
-    if "@" not in text:
-        found = _author(
-            await _query(
-                conn, "SELECT id, email, name FROM users WHERE id = ?", [text], "read users"
-            )
-        )
-        if found is not None:
-            return found
-    return await find_author_by_email(conn, text)
-
-
-async def find_author_by_email(conn: Connection, email: str) -> Author | None:
-    """Every user row whose email is `email`, ASCII letters in either case, as one author."""
-    rows = await _query(
-        conn,
-        # The exact match first, so the author's email is the one they were looked up by.
-        "SELECT id, email, name FROM users WHERE email = ? COLLATE NOCASE "
-        "ORDER BY email IS NOT ?, rowid",
-        [email.strip(), email.strip()],
-        "read users",
-    )
+    rows = await _query(conn, _WHO_ROWS, [*_who_args(text), text], "read users")
     return _author(rows)
+
+
+_Selector = tuple[str, list[Any]]
+"""Which user ids are the author, as SQL for `author_id IN (...)` and its arguments."""
+
+
+def _ids_of(author: Author) -> _Selector:
+    return _marks(author.ids), list(author.ids)
+
+
+def _who_of(text: str) -> _Selector:
+    return _WHO, _who_args(text)
+
+
+def _summary_statements(who: _Selector) -> list[tuple[str, list[Any]]]:
+    sql, args = who
+    return [
+        (
+            "SELECT status, count(*), min(published_at), max(published_at) FROM posts "
+            f"WHERE author_id IN ({sql}) GROUP BY status",
+            list(args),
+        ),
+        (
+            "SELECT count(*), min(created_at), max(created_at) FROM comments "
+            f"WHERE author_id IN ({sql})",
+            list(args),
+        ),
+    ]
+
+
+def _summary(author: Author, posts_rows: list[Any], comment_rows: list[Any]) -> AuthorSummary:
+    posts: dict[str, int] = {}
+    times: list[int | float] = []
+    for status, count, first, last in posts_rows:
+        key = "" if status is None else str(status)
+        posts[key] = posts.get(key, 0) + int(count)
+        times += [t for t in (first, last) if isinstance(t, int | float)]
+    count, first, last = comment_rows[0]
+    times += [t for t in (first, last) if isinstance(t, int | float)]
+    return AuthorSummary(
+        author,
+        int(min(times)) if times else None,
+        int(max(times)) if times else None,
+        posts,
+        int(count or 0),
+    )
+
+
+async def _batch(
+    conn: Connection, statements: list[tuple[str, list[Any]]], doing: str
+) -> list[Any]:
+    try:
+        return list(await conn.batch(statements))
+    except LibsqlError as error:
+        raise _error(conn, error, doing) from None
 
 
 async def summarize(conn: Connection, author: Author) -> AuthorSummary:
@@ -220,40 +275,31 @@ async def summarize(conn: Connection, author: Author) -> AuthorSummary:
         MissingTableError: the tenant lacks `posts` or `comments`.
         ModerationError: the tenant cannot be read.
     """
-    ids = list(author.ids)
-    marks = _marks(ids)
-    try:
-        results = await conn.batch(
-            [
-                (
-                    f"SELECT status, count(*), min(published_at), max(published_at) FROM posts "
-                    f"WHERE author_id IN ({marks}) GROUP BY status",
-                    ids,
-                ),
-                (
-                    f"SELECT count(*), min(created_at), max(created_at) FROM comments "
-                    f"WHERE author_id IN ({marks})",
-                    ids,
-                ),
-            ]
-        )
-    except LibsqlError as error:
-        raise _error(conn, error, "read the author's posts and comments") from None
-    posts: dict[str, int] = {}
-    times: list[int | float] = []
-    for status, count, first, last in results[0].rows:
-        key = "" if status is None else str(status)
-        posts[key] = posts.get(key, 0) + int(count)
-        times += [t for t in (first, last) if isinstance(t, int | float)]
-    count, first, last = results[1].rows[0]
-    times += [t for t in (first, last) if isinstance(t, int | float)]
-    return AuthorSummary(
-        author,
-        int(min(times)) if times else None,
-        int(max(times)) if times else None,
-        posts,
-        int(count or 0),
+    posts, comments = await _batch(
+        conn, _summary_statements(_ids_of(author)), "read the author's posts and comments"
     )
+    return _summary(author, list(posts.rows), list(comments.rows))
+
+
+async def look_up(conn: Connection, email_or_id: str) -> AuthorSummary | None:
+    """`find_author` and `summarize` in ONE batch (one request on a remote tenant), or None.
+
+    Raises:
+        MissingTableError: the tenant lacks `users`, `posts` or `comments`.
+        ModerationError: the tenant cannot be read.
+    """
+    text = email_or_id.strip()
+    if not text:
+        return None
+    users, posts, comments = await _batch(
+        conn,
+        [(_WHO_ROWS, [*_who_args(text), text]), *_summary_statements(_who_of(text))],
+        "read the author's posts and comments",
+    )
+    author = _author(list(users.rows))
+    if author is None:
+        return None
+    return _summary(author, list(posts.rows), list(comments.rows))
 
 
 async def fetch_author_posts(
@@ -343,6 +389,35 @@ async def fetch_author_comments(
     return AuthorCommentPage(comments, cursor)
 
 
+def _plan_statements(who: _Selector, posts_to: str | None) -> list[tuple[str, list[Any]]]:
+    sql, args = who
+    return [
+        (f"SELECT count(*) FROM comments WHERE author_id IN ({sql})", list(args)),
+        (
+            f"SELECT id, status FROM posts WHERE author_id IN ({sql}) AND status IS NOT ? "
+            "ORDER BY rowid",
+            [*args, posts_to],
+        ),
+    ]
+
+
+def _check_target(posts_to: str | None) -> None:
+    if posts_to is not None and posts_to not in POST_TARGETS:
+        raise AuthorError(f"posts can be moved to {' or '.join(POST_TARGETS)}, not {posts_to!r}")
+
+
+def _plan(
+    author: Author, count: Any, posts: Any, delete_comments: bool, posts_to: str | None
+) -> PurgePlan:
+    return PurgePlan(
+        author,
+        int(count.rows[0][0] or 0) if delete_comments else 0,
+        [(str(row[0]), row[1]) for row in posts.rows] if posts_to is not None else [],
+        delete_comments,
+        posts_to,
+    )
+
+
 async def plan_purge(
     conn: Connection, author: Author, *, delete_comments: bool, posts_to: str | None
 ) -> PurgePlan:
@@ -352,29 +427,36 @@ async def plan_purge(
         AuthorError: `posts_to` is not a purge target.
         ModerationError: the tenant cannot be read.
     """
-    if posts_to is not None and posts_to not in POST_TARGETS:
-        raise AuthorError(f"posts can be moved to {' or '.join(POST_TARGETS)}, not {posts_to!r}")
-    ids = list(author.ids)
-    marks = _marks(ids)
-    statements: list[tuple[str, list[Any]]] = [
-        (f"SELECT count(*) FROM comments WHERE author_id IN ({marks})", ids),
-        (
-            f"SELECT id, status FROM posts WHERE author_id IN ({marks}) AND status IS NOT ? "
-            "ORDER BY rowid",
-            [*ids, posts_to],
-        ),
-    ]
-    try:
-        count, posts = await conn.batch(statements)
-    except LibsqlError as error:
-        raise _error(conn, error, "read the author's posts and comments") from None
-    return PurgePlan(
-        author,
-        int(count.rows[0][0] or 0) if delete_comments else 0,
-        [(str(row[0]), row[1]) for row in posts.rows] if posts_to is not None else [],
-        delete_comments,
-        posts_to,
+    _check_target(posts_to)
+    count, posts = await _batch(
+        conn, _plan_statements(_ids_of(author), posts_to), "read the author's posts and comments"
     )
+    return _plan(author, count, posts, delete_comments, posts_to)
+
+
+async def plan_purge_of(
+    conn: Connection, email_or_id: str, *, delete_comments: bool, posts_to: str | None
+) -> PurgePlan | None:
+    """`find_author` and `plan_purge` in ONE batch (one request on a remote tenant), or None
+    when the author is not on this tenant.
+
+    Raises:
+        AuthorError: `posts_to` is not a purge target.
+        ModerationError: the tenant cannot be read.
+    """
+    _check_target(posts_to)
+    text = email_or_id.strip()
+    if not text:
+        return None
+    users, count, posts = await _batch(
+        conn,
+        [(_WHO_ROWS, [*_who_args(text), text]), *_plan_statements(_who_of(text), posts_to)],
+        "read the author's posts and comments",
+    )
+    author = _author(list(users.rows))
+    if author is None:
+        return None
+    return _plan(author, count, posts, delete_comments, posts_to)
 
 
 def _purge_statements(plan: PurgePlan) -> tuple[list[tuple[str, list[Any]]], int, int]:
@@ -460,7 +542,7 @@ async def purge(
             if delete_at >= 0:
                 columns = list(results[delete_at].columns)
                 deleted_rows = [
-                    dict(zip(columns, row, strict=False)) for row in results[delete_at].rows
+                    dict(zip(columns, row[:], strict=False)) for row in results[delete_at].rows
                 ]
             deleted = [str(row.get("id")) for row in deleted_rows]
             moved: list[str] = []
@@ -531,8 +613,9 @@ __all__ = [
     "fetch_author_comments",
     "fetch_author_posts",
     "find_author",
-    "find_author_by_email",
+    "look_up",
     "plan_purge",
+    "plan_purge_of",
     "purge",
     "purge_applied",
     "summarize",
