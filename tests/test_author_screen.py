@@ -76,7 +76,7 @@ async def author_rows_shown(app, pilot, count: int) -> AuthorScreen:
 async def test_A_on_a_post_opens_its_author_on_every_tenant(tmp_path: Path) -> None:
     from tursotui.ui.screens.posts import PostsScreen
 
-    workspace, made = await fleet_of(
+    workspace, _ = await fleet_of(
         tmp_path,
         acme={"published": 2, "comments": 3},
         folk={"email": "BOB@Example.COM", "comments": 5, "archived": 1},
