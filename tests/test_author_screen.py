@@ -191,3 +191,27 @@ async def test_a_read_only_session_refuses_to_purge(tmp_path: Path) -> None:
         assert any("read-only session" in str(n.message) for n in app._notifications)
     assert their_comments(*made["acme"]) == 3
     await workspace.close()
+
+
+async def test_A_on_a_comment_opens_the_comments_author_not_the_posts(tmp_path: Path) -> None:
+    from tursotui.ui.screens.post import PostScreen
+
+    workspace, made = await fleet_of(tmp_path, acme={"comments": 3, "other_comments": 2})
+    path = made["acme"][0]
+    ((post_id,),) = rows(path, "SELECT DISTINCT post_id FROM comments")
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.push_screen(PostScreen(await workspace.registry.get("acme"), post_id))
+        await quiet(app, pilot)
+        burst(app, "A")  # the newest comment is Bob's, under the cursor
+        await until_screen(app, pilot, AuthorScreen)
+        screen = await author_rows_shown(app, pilot, 1)
+        assert screen.email == EMAIL
+        burst(app, "escape")
+        await until_screen(app, pilot, PostScreen)
+        app.screen.query_one("#post-content").focus()
+        burst(app, "A")  # the content has focus: the post's author
+        await until_screen(app, pilot, AuthorScreen)
+        screen = await author_rows_shown(app, pilot, 1)
+        assert screen.email == "other@example.com"
+    await workspace.close()
