@@ -224,7 +224,8 @@ async def test_purge_to_draft_keeps_the_cleared_dates_and_guards_changed_posts(
     assert entry["after"] == {"posts": "draft", "comments": None}
     assert entry["rows"] is None
     assert entry["before"]["published_at"] == {i: dates[i] for i in result.moved}
-    assert "changed underneath" in entry["detail"]
+    assert entry["detail"] == EMAIL
+    assert changed not in entry["row_ids"] and changed not in entry["before"]
     for post_id in result.moved:
         assert rows(path, "SELECT status, published_at FROM posts WHERE id = ?", (post_id,)) == [
             ("draft", None)

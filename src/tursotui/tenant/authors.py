@@ -557,9 +557,9 @@ async def purge(
             entry.row_ids = deleted + moved
             entry.before = before
             entry.rows = {"comments": deleted_rows} if plan.delete_comments else None
+            # The email alone (an undo reads it back); posts left alone as conflicts are the
+            # planned ones (the pending line's `row_ids`) missing from this entry's `row_ids`.
             entry.detail = str(plan.author.email)
-            if conflicts:
-                entry.detail += f"; posts changed underneath, not written: {', '.join(conflicts)}"
     except AuditError as error:
         raise PurgeNotSent(str(error)) from None
     except LibsqlError as error:

@@ -269,7 +269,10 @@ class AuthorScreen(StatusFeedback, WriteKeys):
         line = Text()
         if self.asked and self.answered < self.asked:
             line.append(f"asking {self.answered}/{self.asked} tenants… ", style="dim")
-        line.append(f"on {plural(len(self.answers), 'tenant')}", style="dim")
+        if self.asked and self.answered == self.asked and not self.answers:
+            line.append("no tenant has this author", style="bold yellow")
+        else:
+            line.append(f"on {plural(len(self.answers), 'tenant')}", style="dim")
         if self.marked:
             line.append(f" · {len(self.marked)} marked", style="bold yellow")
         if self.shown_slug:
