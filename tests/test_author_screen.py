@@ -215,3 +215,37 @@ async def test_A_on_a_comment_opens_the_comments_author_not_the_posts(tmp_path: 
         screen = await author_rows_shown(app, pilot, 1)
         assert screen.email == "other@example.com"
     await workspace.close()
+
+
+async def test_a_remote_tenant_dying_mid_purge_shows_failed_untouched(
+    tmp_path: Path, own_sqld
+) -> None:
+    from support.author_fixtures import DropAt, remote_tenant
+    from support.moderation_fixtures import remote_rows
+
+    proxy = DropAt(("127.0.0.1", own_sqld.port)).start()
+    workspace, made = await fleet_of(tmp_path, acme={"comments": 3})
+    remote = await remote_tenant(own_sqld.http_url, EMAIL, comments=4)
+    await workspace.registry.add("remote", proxy.url)
+    app = make_test_app(workspace)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            app.push_screen(AuthorScreen(EMAIL))
+            screen = await author_rows_shown(app, pilot, 2)
+            burst(app, "asterisk", "x")
+            await until_screen(app, pilot, ConfirmScreen)
+            await until(pilot, lambda: "remote: 4 comments to delete" in screen_text(app))
+            proxy.drop_at = frozenset({proxy.requests + 1})  # the purge's one request dies
+            burst(app, "y")
+            await until(pilot, lambda: len(screen.outcomes) == 2)
+            await quiet(app, pilot)
+            assert screen.outcomes["acme"] == "done: -3 comments, 0 posts"
+            assert screen.outcomes["remote"] == "failed (untouched)"
+            assert "failed (untouched)" in screen_text(app)
+    finally:
+        await workspace.close()
+        proxy.stop()
+    assert their_comments(*made["acme"]) == 0
+    assert await remote_rows(
+        own_sqld.http_url, "SELECT count(*) FROM comments WHERE author_id = ?", (remote.author,)
+    ) == [(4,)]

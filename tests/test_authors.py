@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 import test_drizzle_interop
-from support.author_fixtures import BASE_TIME, local_tenant, remote_tenant
+from support.author_fixtures import BASE_TIME, DropAt, local_tenant, remote_tenant
 from support.moderation_fixtures import remote_rows, rows
-from support.servers import Fault, FaultProxy
+from support.servers import FaultProxy
 from tursotui.db import connect
 from tursotui.fleet import authors as fleet_authors
 from tursotui.session.audit import AuditLog
@@ -288,22 +288,6 @@ async def test_a_read_only_session_refuses_to_purge(tmp_path: Path) -> None:
     finally:
         await workspace.close()
     assert rows(tmp_path / "a.db", "SELECT count(*) FROM comments") == [(4,)]
-
-
-class DropAt(FaultProxy):
-    """A fault proxy that resets the connection of the requests numbered in `drop_at`."""
-
-    drop_at: frozenset[int] = frozenset()
-
-    @property  # type: ignore[override]
-    def fault(self) -> Fault:
-        if self.requests in self.drop_at:
-            return Fault("drop")
-        return self._fault
-
-    @fault.setter
-    def fault(self, value: Fault) -> None:
-        self._fault = value
 
 
 async def test_a_remote_tenant_dying_mid_purge_is_untouched_and_said_so(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from support.moderation_fixtures import make_tenant
+from support.servers import Fault, FaultProxy
 from tursotui.db import connect
 from tursotui.tenant.migrations import load_folder, migrate
 
@@ -120,3 +121,19 @@ async def remote_tenant(url: str, email: str, **spec: Any) -> Made:
     finally:
         await conn.close()
     return made
+
+
+class DropAt(FaultProxy):
+    """A fault proxy that resets the connection of the requests numbered in `drop_at`."""
+
+    drop_at: frozenset[int] = frozenset()
+
+    @property  # type: ignore[override]
+    def fault(self) -> Fault:
+        if self.requests in self.drop_at:
+            return Fault("drop")
+        return self._fault
+
+    @fault.setter
+    def fault(self, value: Fault) -> None:
+        self._fault = value
