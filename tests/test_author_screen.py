@@ -249,3 +249,18 @@ async def test_a_remote_tenant_dying_mid_purge_shows_failed_untouched(
     assert await remote_rows(
         own_sqld.http_url, "SELECT count(*) FROM comments WHERE author_id = ?", (remote.author,)
     ) == [(4,)]
+
+
+async def test_enter_on_a_comment_opens_the_post_it_is_on(tmp_path: Path) -> None:
+    from tursotui.ui.screens.post import PostScreen
+
+    workspace, made = await fleet_of(tmp_path, acme={"comments": 2})
+    ((post_id,),) = rows(made["acme"][0], "SELECT DISTINCT post_id FROM comments")
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.push_screen(AuthorScreen(EMAIL))
+        await author_rows_shown(app, pilot, 1)
+        burst(app, "tab", "enter")
+        await until_screen(app, pilot, PostScreen)
+        assert app.screen.post_id == post_id
+    await workspace.close()

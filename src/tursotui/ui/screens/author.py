@@ -43,6 +43,7 @@ from tursotui.tenant.authors import (
     fetch_author_posts,
 )
 from tursotui.tenant.moderation import ModerationError, PageCursor
+from tursotui.ui import navigation
 from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.typed_confirm import TypedConfirmScreen
@@ -120,6 +121,8 @@ class AuthorScreen(StatusFeedback, WriteKeys):
         self.next_posts: PageCursor | None = None
         self.next_comments: PageCursor | None = None
         self.items_token = 0
+        self.item_posts: dict[str, Any] = {}
+        """By row key of the lower list: the post it is or is on (`enter` opens it)."""
 
     @property
     def workspace(self) -> Workspace:
@@ -291,6 +294,7 @@ class AuthorScreen(StatusFeedback, WriteKeys):
         self.shown_slug = slug
         self.items_token += 1
         self.query_one("#author-items", RowList).clear()
+        self.item_posts.clear()
         self.next_posts = self.next_comments = None
         self.show_status()
         self.load_items(slug, self.items_token, first=True)
@@ -344,6 +348,10 @@ class AuthorScreen(StatusFeedback, WriteKeys):
                 )
                 for c in comments.comments
             ]
+        if posts is not None:
+            self.item_posts.update((f"p:{p.id}", p.id) for p in posts.posts)
+        if comments is not None:
+            self.item_posts.update((f"c:{c.id}", c.post_id) for c in comments.comments)
         table.add_rows(rows)
         table.more_available = self.next_posts is not None or self.next_comments is not None
 
@@ -353,6 +361,13 @@ class AuthorScreen(StatusFeedback, WriteKeys):
         if table.more_available and table.wants_rows() and self.shown_slug:
             table.more_available = False  # one read at a time
             self.load_items(self.shown_slug, self.items_token)
+
+    @on(RowList.RowSelected, "#author-items")
+    def _on_item_selected(self, event: RowList.RowSelected) -> None:
+        post_id = self.item_posts.get(event.key)
+        answer = self.answers.get(self.shown_slug or "")
+        if post_id is not None and answer is not None:
+            navigation.post(self.app, answer.tenant, str(post_id))
 
     def action_switch(self) -> None:
         """Move between the tenants and the posts and comments."""
