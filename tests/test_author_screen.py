@@ -264,3 +264,15 @@ async def test_enter_on_a_comment_opens_the_post_it_is_on(tmp_path: Path) -> Non
         await until_screen(app, pilot, PostScreen)
         assert app.screen.post_id == post_id
     await workspace.close()
+
+
+async def test_help_lists_the_author_keys(tmp_path: Path) -> None:
+    workspace, _ = await fleet_of(tmp_path, acme={"comments": 1})
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        app.push_screen(AuthorScreen(EMAIL))
+        await author_rows_shown(app, pilot, 1)
+        burst(app, "question_mark")
+        await until(pilot, lambda: "Delete all their comments" in screen_text(app))
+        assert "Mark every tenant" in screen_text(app)
+    await workspace.close()
