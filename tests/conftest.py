@@ -48,4 +48,10 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-pytest_plugins = ["support.secrets_watch", "support.servers", "support.moderation_fixtures"]
+pytest_plugins = [
+    "support.secrets_watch",
+    "support.servers",
+    "support.jwt_kit",
+    "support.faults",
+    "support.moderation_fixtures",
+]

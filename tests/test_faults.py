@@ -11,8 +11,10 @@ import time
 
 import pytest
 
+from support.faults import FaultProxy
+from support.jwt_kit import JWTKeys
 from support.secrets_watch import watch
-from support.servers import FaultProxy, JWTKeys, ServerProcess, free_port, start_sqld
+from support.servers import ServerProcess, free_port, start_sqld
 from tursotui.db import Connection, LibsqlError, connect, errors
 
 pytestmark = pytest.mark.servers

@@ -24,8 +24,9 @@ from typing import Any
 
 import pytest
 
+from support.jwt_kit import JWTKeys
 from support.secrets_watch import CANARY
-from support.servers import JWTKeys, ServerProcess
+from support.servers import ServerProcess
 from tursotui.cli import main
 from tursotui.db import LibsqlError
 from tursotui.session.registry import Registry, RegistryError

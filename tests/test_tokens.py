@@ -21,16 +21,10 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from support.jwt_kit import JWTKeys
 from support.platform_server import PlatformServer, sqld_backed
 from support.secrets_watch import watch
-from support.servers import (
-    JWTKeys,
-    ServerProcess,
-    create_namespace,
-    loopback_host,
-    running,
-    start_sqld,
-)
+from support.servers import ServerProcess, create_namespace, loopback_host, running, start_sqld
 from tursotui.cli import main
 from tursotui.db import LibsqlError, connect
 from tursotui.db import errors as db_errors

@@ -143,7 +143,7 @@ def own_sqld(tmp_path_factory):
 @pytest.fixture
 def slow_proxy(own_sqld):
     """A fault proxy in front of `own_sqld`, passing through, counting requests."""
-    from support.servers import FaultProxy
+    from support.faults import FaultProxy
 
     proxy = FaultProxy(("127.0.0.1", own_sqld.port)).start()
     try:
