@@ -50,8 +50,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 pytest_plugins = [
     "support.secrets_watch",
-    "support.servers",
+    # jwt_kit before servers, which imports it: a plugin imported first is not assert-rewritten.
     "support.jwt_kit",
+    "support.servers",
     "support.faults",
     "support.moderation_fixtures",
 ]

@@ -11,7 +11,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from support.moderation_fixtures import settle
-from support.shell_fixtures import build_fleet, notifications, screen_text, silent_url_fixture  # noqa: F401
+from support.screen import screen_text
+from support.shell_fixtures import build_fleet, notifications, silent_url_fixture  # noqa: F401
 from tursotui.cli.tui import run_tui
 from tursotui.session.registry import Tenant
 from tursotui.session.settings import load_settings

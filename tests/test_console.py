@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, TextArea
 
-from support.moderation_fixtures import make_test_app, rows, screen_text, workspace_with
+from support.moderation_fixtures import make_test_app, rows, workspace_with
+from support.screen import screen_text
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.console import ConsoleScreen
 from tursotui.ui.screens.history_picker import HistoryScreen

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import TextArea
 
-from support.moderation_fixtures import make_test_app, rows, screen_text, workspace_with
+from support.moderation_fixtures import make_test_app, rows, workspace_with
+from support.screen import screen_text
 from test_console import console, grid, idle, open_console, run, status, wait_until
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.console import ConsoleScreen

@@ -862,7 +862,7 @@ async def test_the_tui_works_on_tenants_whose_url_came_from_the_template(
     from textual.widgets import DataTable
 
     from support.moderation_fixtures import settle
-    from support.shell_fixtures import screen_text
+    from support.screen import screen_text
     from tursotui.db import connect
     from tursotui.demo.build import seed_tenant
     from tursotui.tenant.migrations import load_folder, migrate

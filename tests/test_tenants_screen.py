@@ -10,12 +10,12 @@ import pytest
 from textual.widgets import Input
 
 from support.moderation_fixtures import settle
+from support.screen import screen_text
 from support.shell_fixtures import (
     SECRET,
     build_fleet,
     closed_url,
     notifications,
-    screen_text,
     silent_url_fixture,  # noqa: F401 - registers the silent_url fixture
 )
 from tursotui.session.registry import Registry

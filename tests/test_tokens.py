@@ -549,7 +549,8 @@ async def test_the_tenants_screen_says_where_each_token_comes_from(
     sqld: ServerProcess, jwt_keys: JWTKeys
 ) -> None:
     from support.moderation_fixtures import settle
-    from support.shell_fixtures import build_fleet, screen_text
+    from support.screen import screen_text
+    from support.shell_fixtures import build_fleet
     from tursotui.session.registry import Registry
     from tursotui.ui.app import make_app
 

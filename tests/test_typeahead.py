@@ -16,7 +16,8 @@ import pytest
 from textual import events
 from textual.widgets import Input
 
-from support.moderation_fixtures import make_test_app, screen_text, settle, workspace_with
+from support.moderation_fixtures import make_test_app, settle, workspace_with
+from support.screen import screen_text
 from tursotui.ui.screens.console import ConsoleScreen
 from tursotui.ui.screens.posts import PostsScreen
 from tursotui.ui.screens.tenants import TenantsScreen

@@ -33,7 +33,8 @@ import pytest
 from adversarial_stats import count
 from fault_fixtures import ProxiedTenant
 
-from support.moderation_fixtures import fill, fill_remote, make_tenant, screen_text, settle
+from support.moderation_fixtures import fill, fill_remote, make_tenant, settle
+from support.screen import screen_text
 from tursotui.db import connect
 from tursotui.session.audit import AuditLog
 from tursotui.tenant import moderation

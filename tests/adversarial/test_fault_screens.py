@@ -20,7 +20,8 @@ from adversarial_stats import count
 from fault_fixtures import SLUG, ProxiedTenant
 from textual.widgets import DataTable, TextArea
 
-from support.moderation_fixtures import screen_text, settle
+from support.moderation_fixtures import settle
+from support.screen import screen_text
 from tursotui.session.settings import load_settings
 from tursotui.session.workspace import Workspace
 from tursotui.ui.app import make_app

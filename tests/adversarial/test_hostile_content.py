@@ -21,7 +21,6 @@ console's result grid, the fleet and the queue, and for each:
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import re
 import sqlite3
@@ -33,9 +32,9 @@ from pathlib import Path
 from adversarial_stats import count
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from rich.console import Console
 from textual.widgets import DataTable
 
+from support.screen import screen_text, terminal_bytes
 from tursotui.session.settings import load_settings
 from tursotui.session.workspace import Workspace
 
@@ -63,25 +62,6 @@ APP_SEQUENCES = re.compile(r"\x1b\[[0-9;:]*m|\x1b\[\d+;\d+H")
 
 def marker(i: int) -> str:
     return f"Q{i}[red]"
-
-
-def terminal_bytes(app) -> str:
-    """The current screen as a terminal would receive it (colours as SGR, lines placed by CSI H)."""
-    width, height = app.size
-    console = Console(
-        width=width, height=height, file=io.StringIO(), force_terminal=True,
-        color_system="truecolor", legacy_windows=False, safe_box=False,
-    )  # fmt: skip
-    console.print(
-        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
-    )
-    return console.file.getvalue()  # type: ignore[attr-defined]
-
-
-def screen_text(app) -> str:
-    from support.moderation_fixtures import screen_text as text
-
-    return text(app)
 
 
 def assert_safe(app, where: str, expect: list[str]) -> None:

@@ -183,29 +183,6 @@ async def workspace_with(tmp_path: Path, tenants: dict[str, dict], *, read_only:
     return workspace, made
 
 
-def screen_text(app) -> str:
-    """What the terminal shows now, as plain text (the same rendering as a screenshot)."""
-    import io
-
-    from rich.console import Console
-
-    width, height = app.size
-    console = Console(
-        width=width,
-        height=height,
-        file=io.StringIO(),
-        force_terminal=True,
-        color_system="truecolor",
-        record=True,
-        legacy_windows=False,
-        safe_box=False,
-    )
-    console.print(
-        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
-    )
-    return console.export_text(styles=False)
-
-
 def make_test_app(workspace):
     """The real app (make_app) on `workspace`, with a blank first screen if the tenants
     screen is not there yet."""
