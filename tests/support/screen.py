@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import io
 import re
+import time
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -58,3 +59,16 @@ def terminal_bytes(app) -> str:
         app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
     )
     return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+async def until(pilot, predicate, timeout: float = 20.0) -> None:
+    """Pause until `predicate()` holds; past `timeout` seconds, fail showing the screen.
+
+    The timeout is a ceiling for a loaded machine, not a wait: polling returns as soon as
+    the condition holds.
+    """
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out; the screen shows:\n{screen_text(pilot.app)}")
+        await pilot.pause(0.02)
