@@ -184,8 +184,12 @@ def test_server_killed_in_the_middle_of_a_long_write(tenant: ProxiedTenant) -> N
     )
     outcome: dict[str, object] = {}
     runner = threading.Thread(target=lambda: outcome.update(ran=cli("sql", SLUG, heavy, "--write")))
+    tenant.proxy.reset_count()
     runner.start()
-    time.sleep(0.4)
+    deadline = time.monotonic() + 30
+    while tenant.proxy.requests == 0 and time.monotonic() < deadline:  # the write is on its way
+        time.sleep(0.01)
+    time.sleep(0.2)  # and the server is busy running it (no way to see that from outside)
     tenant.kill()
     count("faults_injected")
     runner.join(30)
