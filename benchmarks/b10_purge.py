@@ -5,7 +5,7 @@ A migrated tenant holds one author with 10,000 comments (and a post), beside ano
 RETURNING *` of the author's comments, their full rows kept in the audit entry, fsynced)
 is timed against raw sqlite3 deleting the same rows (`DELETE FROM comments WHERE author_id
 = ?`, commit) on a copy of the same file, in the same run. Bar: ≤ 1 s. On sqld behind the
-pass-through `FaultProxy` (tests/support/servers.py), every HTTP request of the whole
+pass-through `FaultProxy` (tests/support/faults.py), every HTTP request of the whole
 action is counted: the plan (author looked up, rows counted: one batch) and the purge (one
 batch). Bar: ≤ 2 requests per tenant.
 """
@@ -95,7 +95,9 @@ async def _local(folder: Path, comments: int) -> tuple[float, float, int]:
 async def _remote(comments: int) -> tuple[int, int]:
     if str(_TESTS) not in sys.path:
         sys.path.insert(0, str(_TESTS))
-    from support.servers import FaultProxy, JWTKeys, start_sqld
+    from support.faults import FaultProxy
+    from support.jwt_kit import JWTKeys
+    from support.servers import start_sqld
     from tursotui.db import connect
     from tursotui.session.audit import AuditLog
     from tursotui.tenant.authors import plan_purge_of, purge

@@ -12,8 +12,9 @@ from pathlib import Path
 from textual import events
 
 from support.author_fixtures import Made, local_tenant
-from support.moderation_fixtures import make_test_app, rows, screen_text
-from test_typeahead import quiet, until
+from support.keys import quiet
+from support.moderation_fixtures import make_test_app, rows
+from support.screen import screen_text, until
 from tursotui.session.settings import load_settings
 from tursotui.session.workspace import Workspace
 from tursotui.ui.screens.author import AuthorScreen

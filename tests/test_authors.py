@@ -13,8 +13,8 @@ import pytest
 
 import test_drizzle_interop
 from support.author_fixtures import BASE_TIME, DropAt, local_tenant, remote_tenant
+from support.faults import FaultProxy
 from support.moderation_fixtures import remote_rows, rows
-from support.servers import FaultProxy
 from tursotui.db import connect
 from tursotui.fleet import authors as fleet_authors
 from tursotui.session.audit import AuditLog

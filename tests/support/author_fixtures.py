@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from support.faults import Fault, FaultProxy
 from support.moderation_fixtures import make_tenant
-from support.servers import Fault, FaultProxy
 from tursotui.db import connect
 from tursotui.tenant.migrations import load_folder, migrate
 
