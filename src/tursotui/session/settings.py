@@ -280,6 +280,10 @@ class Settings(BaseSettings):
     migrations_dir: Path | None = None
     """The app's drizzle migrations folder; default the built-in one."""
 
+    trash_days: float = Field(default=7.0, ge=0)
+    """Days a destroyed local tenant's file stays in `<data dir>/trash/` (for `tenants
+    undelete`) before the next destroy or `tenants deleted` removes it for good."""
+
     read_only: bool = False
     """Refuse every write, everywhere."""
 

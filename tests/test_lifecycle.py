@@ -1,0 +1,306 @@
+"""Delete protection, blocked tenants and undelete, through the Platform API test server (which
+validates every call against the spec, v3 recovery calls included) and on local files."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from support.platform_server import PlatformServer, file_backed, sqld_backed
+from support.secrets_watch import watch
+from tursotui.cli import main
+from tursotui.db import connect
+from tursotui.platform import PlatformClient
+from tursotui.provision import ProvisionError, TursoProvisioner, create_tenant, destroy_tenant
+from tursotui.provision.protect import (
+    protection_refusal,
+    set_group_protection,
+    set_protection,
+    tenant_flags,
+)
+from tursotui.provision.undelete import list_deleted, undelete_tenant
+from tursotui.session.settings import load_settings
+from tursotui.session.workspace import Workspace
+
+
+@pytest.fixture
+async def platform(tmp_path: Path) -> AsyncIterator[PlatformServer]:
+    async with file_backed(tmp_path / "platform") as server:
+        yield server
+
+
+@pytest.fixture
+async def sqld_platform(tmp_path: Path) -> AsyncIterator[PlatformServer]:
+    async with sqld_backed(tmp_path / "sqld-platform") as server:
+        yield server
+
+
+@pytest.fixture
+async def workspace() -> AsyncIterator[Workspace]:
+    opened = await Workspace.open(load_settings(timeout=2.0))
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def turso(server: PlatformServer) -> TursoProvisioner:
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    api = PlatformClient(
+        server.org, watch(server.token), base_url=server.url, sleep=no_wait, timeout=5.0
+    )
+    return TursoProvisioner(api, url_for=server.backend.url_for)
+
+
+async def slugs(workspace: Workspace) -> list[str]:
+    return [t.slug for t in await workspace.registry.tenants()]
+
+
+def data_dir() -> Path:
+    return Path(os.environ["TURSOTUI_DATA_DIR"])
+
+
+# -- delete protection -----------------------------------------------------------------------
+
+
+async def test_protected_tenant_is_refused_before_any_delete(
+    workspace: Workspace, platform: PlatformServer
+) -> None:
+    """Protection set through the API is read back, refuses destroy with the way to lift it,
+    and nothing is deleted; lifted, the destroy goes through."""
+    tenant = await create_tenant(workspace, "acme", provisioner=turso(platform))
+    assert await set_protection(workspace, "acme", True, provisioner=turso(platform)) is False
+    assert platform.databases["acme"].delete_protection is True
+    flags = (await tenant_flags(workspace, [tenant], provisioner=turso(platform)))["acme"]
+    assert (flags.protected, flags.labels(), flags.where) == (True, ["protected"], "turso")
+    refusal = "cannot destroy tenant acme: it is delete-protected; lift the protection first "
+    refusal += "with: tursotui tenants protect acme --off"
+    assert await protection_refusal(workspace, tenant, provisioner=turso(platform)) == refusal
+    with pytest.raises(ProvisionError) as refused:
+        await destroy_tenant(workspace, "acme", provisioner=turso(platform))
+    assert str(refused.value) == refusal
+    assert platform.calls("deleteDatabase") == 0 and "acme" in platform.databases
+    assert await slugs(workspace) == ["acme"]
+    assert await set_protection(workspace, "acme", False, provisioner=turso(platform)) is True
+    assert await destroy_tenant(workspace, "acme", provisioner=turso(platform)) is True
+    actions = [(e.action, e.status, e.before, e.after) for e in workspace.audit.entries()]
+    assert ("protect-tenant", "ok", False, True) in actions
+    assert ("protect-tenant", "ok", True, False) in actions
+
+
+async def test_group_protection_refuses_its_tenants(
+    workspace: Workspace, platform: PlatformServer
+) -> None:
+    """A protected group protects its databases: destroy names the group and how to lift it."""
+    tenant = await create_tenant(workspace, "acme", provisioner=turso(platform))
+    await set_group_protection(workspace, "default", True, provisioner=turso(platform))
+    assert platform.group_protection == {"default": True}
+    refusal = await protection_refusal(workspace, tenant, provisioner=turso(platform))
+    assert refusal == (
+        "cannot destroy tenant acme: its group default is delete-protected; lift it first "
+        "with: tursotui tenants protect --group default --off"
+    )
+    with pytest.raises(ProvisionError):
+        await destroy_tenant(workspace, "acme", provisioner=turso(platform))
+    assert "acme" in platform.databases
+
+
+async def test_blocked_tenant_is_shown_blocked(
+    workspace: Workspace, platform: PlatformServer
+) -> None:
+    """Blocked reads or writes (an unpaid bill) are part of what the flags say."""
+    tenant = await create_tenant(workspace, "acme", provisioner=turso(platform))
+    platform.databases["acme"].block_writes = True
+    flags = (await tenant_flags(workspace, [tenant], provisioner=turso(platform)))["acme"]
+    assert (flags.blocked, flags.labels()) == ("writes blocked", ["writes blocked"])
+    platform.databases["acme"].block_reads = True
+    flags = (await tenant_flags(workspace, [tenant], provisioner=turso(platform)))["acme"]
+    assert flags.blocked == "reads and writes blocked"
+
+
+async def test_protection_is_refused_in_a_read_only_session(platform: PlatformServer) -> None:
+    """Read-only: refused with the reason, no API call, nothing audited."""
+    opened = await Workspace.open(load_settings(timeout=2.0))
+    try:
+        await create_tenant(opened, "acme", provisioner=turso(platform))
+    finally:
+        await opened.close()
+    read_only = await Workspace.open(load_settings(timeout=2.0, read_only=True))
+    try:
+        calls = len(platform.requests)
+        with pytest.raises(
+            ProvisionError, match="cannot protect tenant acme: tursotui is in read-only"
+        ):
+            await set_protection(read_only, "acme", True, provisioner=turso(platform))
+        assert len(platform.requests) == calls
+        assert platform.databases["acme"].delete_protection is False
+    finally:
+        await read_only.close()
+
+
+def test_cli_protects_a_local_tenant_and_destroy_refuses_before_asking(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`tenants protect` on a local tenant: `tenants --json` says so, `destroy` (even without
+    --yes, before the question) refuses; `--off` lifts it."""
+    assert main(["tenants", "create", "acme"]) == 0
+    assert main(["tenants", "protect", "acme", "--json"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out) == {"slug": "acme", "delete_protection": True, "before": False}
+    assert "tenant acme is delete-protected" in out.err
+    assert main(["tenants", "--json"]) == 0
+    [record] = json.loads(capsys.readouterr().out)
+    assert (record["delete_protection"], record["block_writes"]) == (True, False)
+    assert main(["tenants"]) == 0
+    table = capsys.readouterr().out
+    assert "lifecycle" in table.splitlines()[0] and "protected" in table
+    assert main(["tenants", "destroy", "acme"]) == 1
+    assert capsys.readouterr().err == (
+        "error: cannot destroy tenant acme: it is delete-protected; lift the protection first "
+        "with: tursotui tenants protect acme --off\n"
+    )
+    assert (data_dir() / "tenants" / "acme.db").is_file()
+    assert main(["--read-only", "tenants", "protect", "acme", "--off"]) == 1
+    assert "read-only" in capsys.readouterr().err
+    assert main(["tenants", "protect", "acme", "--off"]) == 0
+    assert main(["tenants", "destroy", "acme", "--yes"]) == 0
+    assert not (data_dir() / "tenants" / "acme.db").exists()
+
+
+# -- undelete: local trash -------------------------------------------------------------------
+
+
+def test_local_destroy_goes_to_the_trash_and_undelete_brings_it_back(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The file and its rows survive destroy in the trash; undelete registers it again."""
+    assert main(["tenants", "create", "acme", "--name", "Acme Inc"]) == 0
+    path = data_dir() / "tenants" / "acme.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE keep (v TEXT)")
+        db.execute("INSERT INTO keep VALUES ('still here')")
+    assert main(["tenants", "destroy", "acme", "--yes"]) == 0
+    assert "tursotui tenants undelete acme" in capsys.readouterr().err
+    assert not path.exists()
+    assert main(["tenants", "deleted", "--json"]) == 0
+    [entry] = json.loads(capsys.readouterr().out)
+    assert (entry["slug"], entry["where"], entry["name"]) == ("acme", "local", "Acme Inc")
+    assert main(["tenants", "undelete", "acme"]) == 0
+    assert "undeleted tenant acme" in capsys.readouterr().err
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT v FROM keep").fetchall() == [("still here",)]
+    with sqlite3.connect(data_dir() / "registry.db") as db:
+        rows = db.execute("SELECT slug, name, db_url FROM organizations").fetchall()
+    assert rows == [("acme", "Acme Inc", f"file:{path}")]
+    assert list((data_dir() / "trash").iterdir()) == []
+    assert main(["tenants", "undelete", "acme"]) == 1
+    assert "is in the registry already" in capsys.readouterr().err
+
+
+def test_expired_trash_is_purged_on_the_next_listing(capsys: pytest.CaptureFixture[str]) -> None:
+    """An entry older than TURSOTUI_TRASH_DAYS is removed for good by `tenants deleted`."""
+    assert main(["tenants", "create", "acme"]) == 0
+    assert main(["tenants", "destroy", "acme", "--yes"]) == 0
+    [folder] = list((data_dir() / "trash").iterdir())
+    meta = json.loads((folder / "tenant.json").read_text())
+    old = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=8)
+    meta["deleted_at"] = old.isoformat()
+    (folder / "tenant.json").write_text(json.dumps(meta))
+    capsys.readouterr()
+    assert main(["tenants", "deleted", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert not folder.exists()
+    assert main(["tenants", "undelete", "acme"]) == 1
+    assert "the trash" in capsys.readouterr().err
+
+
+async def test_local_undelete_register_failure_puts_the_file_back(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The registry refuses the row: the file goes back into the trash, nothing half-done."""
+    from tursotui.session.registry import RegistryError
+
+    await create_tenant(workspace, "acme")
+    await destroy_tenant(workspace, "acme")
+
+    async def failing_add(*args, **kwargs):
+        raise RegistryError("registry: disk I/O error")
+
+    monkeypatch.setattr(workspace.registry, "add", failing_add)
+    with pytest.raises(ProvisionError, match=r"failed at step 'register'.*still in the trash"):
+        await undelete_tenant(workspace, "acme")
+    assert not (workspace.settings.data_dir / "tenants" / "acme.db").exists()
+    [entry] = await list_deleted(workspace)
+    assert entry.slug == "acme"
+    assert await slugs(workspace) == []
+
+
+# -- undelete: Turso (v3) --------------------------------------------------------------------
+
+
+async def test_turso_undelete_restores_the_data_with_a_new_token(
+    workspace: Workspace, sqld_platform: PlatformServer
+) -> None:
+    """Destroyed through the API, listed as deleted, restored as it was when deleted, with a
+    token that sqld accepts, and registered again."""
+    tenant = await create_tenant(workspace, "acme", provisioner=turso(sqld_platform))
+    connection = await connect(tenant.url, tenant.token)
+    await connection.execute("CREATE TABLE keep (v TEXT)")
+    await connection.execute("INSERT INTO keep VALUES ('still here')")
+    await connection.close()
+    await destroy_tenant(workspace, "acme", provisioner=turso(sqld_platform))
+    [gone] = await list_deleted(workspace, provisioner=turso(sqld_platform))
+    assert (gone.slug, gone.where) == ("acme", "turso") and gone.deleted_at
+    back = await undelete_tenant(workspace, "acme", provisioner=turso(sqld_platform))
+    assert await slugs(workspace) == ["acme"]
+    connection = await connect(back.url, back.token)
+    try:
+        assert (await connection.execute("SELECT v FROM keep")).rows[0][0] == "still here"
+    finally:
+        await connection.close()
+    assert sqld_platform.deleted == {}
+    assert sqld_platform.calls("restoreDatabaseV3") == 1
+
+
+async def test_turso_undelete_token_failure_deletes_the_restored_database_again(
+    workspace: Workspace, platform: PlatformServer
+) -> None:
+    """Minting fails after the restore: the database is deleted again (still restorable),
+    no row is registered; running it again finishes."""
+    await create_tenant(workspace, "acme", provisioner=turso(platform))
+    await destroy_tenant(workspace, "acme", provisioner=turso(platform))
+    platform.fail("createDatabaseToken", 400, error="bad expiration")
+    with pytest.raises(ProvisionError) as failed:
+        await undelete_tenant(workspace, "acme", provisioner=turso(platform))
+    assert "failed at step 'mint token'" in str(failed.value)
+    assert "deleted again" in str(failed.value)
+    assert "acme" not in platform.databases and len(platform.deleted) == 1
+    assert await slugs(workspace) == []
+    await undelete_tenant(workspace, "acme", provisioner=turso(platform))
+    assert await slugs(workspace) == ["acme"] and "acme" in platform.databases
+
+
+async def test_undelete_says_when_the_plan_does_not_offer_it(
+    workspace: Workspace, platform: PlatformServer
+) -> None:
+    """On a plan without recovery the API answers 403: one line that says so."""
+    await create_tenant(workspace, "acme", provisioner=turso(platform))
+    await destroy_tenant(workspace, "acme", provisioner=turso(platform))
+    platform.paid_plan = False
+    with pytest.raises(ProvisionError) as refused:
+        await undelete_tenant(workspace, "acme", provisioner=turso(platform))
+    assert "cannot undelete tenant acme: the organization cannot restore deleted databases" in (
+        str(refused.value)
+    )
+    assert "HTTP 403" in str(refused.value)
+    with pytest.raises(ProvisionError, match="cannot restore deleted databases"):
+        await list_deleted(workspace, provisioner=turso(platform))
+    assert await slugs(workspace) == []
