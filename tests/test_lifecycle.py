@@ -304,3 +304,38 @@ async def test_undelete_says_when_the_plan_does_not_offer_it(
     with pytest.raises(ProvisionError, match="cannot restore deleted databases"):
         await list_deleted(workspace, provisioner=turso(platform))
     assert await slugs(workspace) == []
+
+
+# -- the tenants screen ----------------------------------------------------------------------
+
+
+async def test_tenants_screen_marks_protected_and_refuses_destroy_before_asking() -> None:
+    """A protected local tenant has its marker and the words in the detail line; `D` says
+    how to lift the protection and no confirmation opens; unprotected, `D` asks."""
+    from support.moderation_fixtures import screen_text, settle
+    from tursotui.ui.app import make_app
+    from tursotui.ui.screens.destroy_tenant import DestroyTenantScreen
+
+    workspace = await Workspace.open(load_settings())
+    await create_tenant(workspace, "acme")
+    await set_protection(workspace, "acme", True)
+    app = make_app(workspace.settings, workspace)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "acme ◆" in text and "protected" in text
+        await pilot.press("D")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, DestroyTenantScreen)
+        assert any(
+            "tursotui tenants protect acme --off" in str(n.message) for n in app._notifications
+        )
+        await set_protection(workspace, "acme", False)
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert "acme ◆" not in screen_text(app)
+        await pilot.press("D")
+        await settle(app, pilot)
+        assert isinstance(app.screen, DestroyTenantScreen)
+    assert (workspace.settings.data_dir / "tenants" / "acme.db").is_file()
+    await workspace.close()

@@ -10,6 +10,7 @@ sessions; progress goes to stderr, data (and `--json`) to stdout.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from tursotui.cli.common import (
@@ -19,12 +20,21 @@ from tursotui.cli.common import (
     fail,
     note,
     open_workspace,
+    printable,
     remember_secret,
     write_json,
     write_table,
 )
 from tursotui.cli.provision import show_progress
 from tursotui.provision import ProvisionError
+from tursotui.provision.branch import (
+    Diff,
+    RowChange,
+    branch_tenant,
+    diff_tenant,
+    parse_time,
+    restore_rows,
+)
 from tursotui.provision.protect import set_group_protection, set_protection
 from tursotui.provision.undelete import list_deleted, undelete_tenant
 
@@ -75,6 +85,63 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     undelete.add_argument("--json", action="store_true", help="print the tenant as JSON")
     add_settings_arguments(undelete)
     undelete.set_defaults(handler=run_undelete)
+
+    branch = subparsers.add_parser(
+        "branch",
+        help="make a new tenant holding SLUG as it was at a time (a point-in-time branch)",
+        description=(
+            "Create tenant NEW_SLUG as a copy of SLUG as it was at --at (default: now): through "
+            "the Platform API a database seeded from SLUG at that time; for a local tenant, the "
+            "newest `tursotui backup` of it not after that time. The branch is registered like "
+            "any tenant (destroy it with `tenants destroy NEW_SLUG`) and recorded as a branch of "
+            "SLUG in <data dir>/branches.json. A failure deletes the branch again."
+        ),
+    )
+    branch.add_argument("slug", help="the tenant to branch")
+    branch.add_argument("new_slug", help="the branch's slug")
+    branch.add_argument(
+        "--at", metavar="TIME", help="ISO 8601 time, e.g. 2026-12-05T14:00:00Z (no zone: UTC)"
+    )
+    branch.add_argument("--json", action="store_true", help="print the branch as JSON")
+    add_settings_arguments(branch)
+    branch.set_defaults(handler=run_branch)
+
+    diff = subparsers.add_parser(
+        "diff",
+        help="posts and comments that differ between a tenant and its branch",
+        description=(
+            "Compare the posts and comments of SLUG (live) with BRANCH: added since (only live), "
+            "removed since (only in the branch), changed (each column, branch -> live). Reads only."
+        ),
+    )
+    diff.add_argument("slug", help="the live tenant")
+    diff.add_argument("branch", help="the branch (or any tenant) to compare with")
+    diff.add_argument("--json", action="store_true", help="print the differences as JSON")
+    add_settings_arguments(diff)
+    diff.set_defaults(handler=run_diff)
+
+    restore = subparsers.add_parser(
+        "restore",
+        help="put chosen posts and comments of a branch back into the live tenant",
+        description=(
+            "Write the chosen rows of BRANCH back into SLUG in one batch: a removed row is "
+            "inserted, a changed one set back, an added one deleted. Each row is guarded: if its "
+            "live state is no longer what the comparison showed, nothing is written. Audited."
+        ),
+    )
+    restore.add_argument("slug", help="the live tenant")
+    restore.add_argument(
+        "--from", dest="branch", required=True, help="the branch to take rows from"
+    )
+    restore.add_argument("--post", action="append", default=[], metavar="ID", help="a post id")
+    restore.add_argument(
+        "--comment", action="append", default=[], metavar="ID", help="a comment id"
+    )
+    restore.add_argument("--all", action="store_true", help="every post and comment that differs")
+    restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    restore.add_argument("--json", action="store_true", help="print the restored rows as JSON")
+    add_settings_arguments(restore)
+    restore.set_defaults(handler=run_restore, parser=restore)
 
 
 @command
@@ -140,4 +207,120 @@ async def run_undelete(args: argparse.Namespace) -> int:
     if args.json:
         write_json({"slug": tenant.slug, "name": tenant.name, "url": tenant.url})
     note(f"undeleted tenant {tenant.slug}: {tenant.url}")
+    return OK
+
+
+@command
+async def run_branch(args: argparse.Namespace) -> int:
+    """`tenants branch SLUG NEW_SLUG [--at TIME]`."""
+    try:
+        at = parse_time(args.at) if args.at else None
+    except ProvisionError as error:
+        return fail(str(error))
+    async with open_workspace(args) as workspace:
+        note(f"branching tenant {args.slug} as {args.new_slug}")
+        try:
+            tenant = await branch_tenant(
+                workspace, args.slug, args.new_slug, at=at, progress=show_progress
+            )
+        except ProvisionError as error:
+            return fail(str(error))
+        remember_secret(tenant.token)
+    if args.json:
+        write_json({"slug": tenant.slug, "name": tenant.name, "url": tenant.url, "of": args.slug})
+    note(f"branched tenant {args.slug} as {tenant.slug}: {tenant.url}")
+    return OK
+
+
+def _value(value: Any) -> str:
+    return printable(value, 40)
+
+
+def diff_lines(diff: Diff) -> list[str]:
+    """The comparison as lines for people: `- posts p1 (removed) title='...'`."""
+    lines = []
+    marks = {"added": "+", "removed": "-", "changed": "~"}
+    for change in diff.changes:
+        head = f"{marks[change.kind]} {change.table} {change.id} ({change.kind})"
+        if change.kind == "changed":
+            before, after = change.before or {}, change.after or {}
+            parts = [
+                f"{c}: {_value(before.get(c))} -> {_value(after.get(c))}" for c in change.columns
+            ]
+            lines.append(f"{head} " + "; ".join(parts))
+        else:
+            row = change.before or change.after or {}
+            label = row.get("title", row.get("content"))
+            lines.append(f"{head} {_value(label)}")
+    return lines
+
+
+@command
+async def run_diff(args: argparse.Namespace) -> int:
+    """`tenants diff SLUG BRANCH`."""
+    async with open_workspace(args) as workspace:
+        try:
+            diff = await diff_tenant(workspace, args.slug, args.branch)
+        except ProvisionError as error:
+            return fail(str(error))
+    if args.json:
+        write_json([c.as_json() for c in diff.changes])
+        return OK
+    for line in diff_lines(diff):
+        print(line)
+    counts = {
+        k: sum(1 for c in diff.changes if c.kind == k) for k in ("added", "removed", "changed")
+    }
+    note(
+        f"{args.slug} since {args.branch}: {counts['added']} added, {counts['removed']} removed, "
+        f"{counts['changed']} changed"
+    )
+    return OK
+
+
+@command
+async def run_restore(args: argparse.Namespace) -> int:
+    """`tenants restore SLUG --from BRANCH (--post ID | --comment ID)... | --all`."""
+    if not (args.post or args.comment or args.all):
+        args.parser.error("choose rows with --post ID / --comment ID, or give --all")
+    async with open_workspace(args) as workspace:
+        if workspace.settings.read_only:
+            return fail(f"cannot restore rows into {args.slug}: tursotui is in read-only mode")
+        try:
+            diff = await diff_tenant(workspace, args.slug, args.branch)
+            posts, comments = list(args.post), list(args.comment)
+            if args.all:
+                posts = [c.id for c in diff.changes if c.table == "posts"]
+                comments = [c.id for c in diff.changes if c.table == "comments"]
+            chosen = Diff(
+                diff.slug,
+                diff.branch,
+                [
+                    c
+                    for c in diff.changes
+                    if (c.table == "posts" and c.id in posts)
+                    or (c.table == "comments" and c.id in comments)
+                ],
+            )
+            if not args.yes:
+                if not sys.stdin.isatty():
+                    return fail(f"restoring rows into {args.slug} changes it; add --yes to confirm")
+                for line in diff_lines(chosen):
+                    print(line, file=sys.stderr)
+                print(
+                    f"Restore these rows of {args.branch} into {args.slug}? [y/N] ",
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                if sys.stdin.readline().strip().lower() not in {"y", "yes"}:
+                    return fail("not confirmed; nothing was changed")
+            restored: list[RowChange] = await restore_rows(
+                workspace, diff, posts=posts, comments=comments
+            )
+        except ProvisionError as error:
+            return fail(str(error))
+    if args.json:
+        write_json([c.as_json() for c in restored])
+    note(f"restored {len(restored)} rows of {args.branch} into {args.slug}")
     return OK

@@ -175,6 +175,9 @@ async def destroy_tenant(
                     step="remove registry row",
                 ) from None
             steps.done()
+            from tursotui.provision.branch import forget_branch
+
+            forget_branch(settings, slug)  # a destroyed branch is no branch any more
             entry.detail = "database deleted" if deleted else "no database to delete"
             return deleted
     except AuditError as error:
