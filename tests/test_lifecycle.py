@@ -339,3 +339,67 @@ async def test_tenants_screen_marks_protected_and_refuses_destroy_before_asking(
         assert isinstance(app.screen, DestroyTenantScreen)
     assert (workspace.settings.data_dir / "tenants" / "acme.db").is_file()
     await workspace.close()
+
+
+# -- group tokens ----------------------------------------------------------------------------
+
+
+async def test_group_rotation_names_the_rows_and_rekey_makes_them_answer(
+    workspace: Workspace, sqld_platform: PlatformServer
+) -> None:
+    """Rotating the group really invalidates the stored tokens (sqld restarts under a new
+    key); the impact names every row needing one; --rekey stores tokens that work."""
+    from tursotui.db import LibsqlError
+    from tursotui.provision.group_tokens import group_impact, rotate_group_tokens
+
+    acme = await create_tenant(workspace, "acme", provisioner=turso(sqld_platform))
+    beta = await create_tenant(workspace, "beta", provisioner=turso(sqld_platform))
+    impact = await group_impact(workspace, "default", provisioner=turso(sqld_platform))
+    assert impact.stored == ["acme", "beta"] and impact.databases == ["acme", "beta"]
+    assert "Registry rows that will need a new token (2): acme, beta" in impact.summary()
+    outcome = await rotate_group_tokens(workspace, "default", provisioner=turso(sqld_platform))
+    assert outcome.rekeyed == []
+    with pytest.raises(LibsqlError):
+        connection = await connect(acme.url, acme.token)
+        try:
+            await connection.execute("SELECT 1")
+        finally:
+            await connection.close()
+    outcome = await rotate_group_tokens(
+        workspace, "default", rekey=True, provisioner=turso(sqld_platform)
+    )
+    assert (outcome.rekeyed, outcome.failed) == (["acme", "beta"], {})
+    for slug in ("acme", "beta"):
+        tenant = await workspace.registry.get(slug)
+        assert tenant.token is not None and tenant.token != beta.token
+        connection = await connect(tenant.url, tenant.token)
+        try:
+            assert (await connection.execute("SELECT 1")).rows[0][0] == 1
+        finally:
+            await connection.close()
+    actions = [(e.action, e.tenant, e.status) for e in workspace.audit.entries()]
+    assert ("rotate-group-token", "group:default", "ok") in actions
+    assert sqld_platform.calls("invalidateGroupTokens") == 2
+
+
+async def test_group_token_mint_is_audited_without_the_token(
+    workspace: Workspace, platform: PlatformServer
+) -> None:
+    """Minted read-only with an expiration (the server checks the query against the spec);
+    the audit log records the act, never the token; read-only sessions are refused."""
+    from tursotui.provision.group_tokens import mint_group_token
+
+    token = await mint_group_token(
+        workspace, "eu", expiration="2w", read_only=True, provisioner=turso(platform)
+    )
+    assert token.get_secret_value().startswith("group-eu-")
+    log = (workspace.settings.data_dir / "audit.jsonl").read_text()
+    assert "mint-group-token" in log and token.get_secret_value() not in log
+    with pytest.raises(ProvisionError, match="group nope"):
+        await mint_group_token(workspace, "nope", provisioner=turso(platform))
+    read_only = await Workspace.open(load_settings(read_only=True))
+    try:
+        with pytest.raises(ProvisionError, match="read-only"):
+            await mint_group_token(read_only, "eu", provisioner=turso(platform))
+    finally:
+        await read_only.close()

@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from tursotui.cli.common import (
+    FAILED,
     OK,
     add_settings_arguments,
     command,
@@ -35,6 +36,7 @@ from tursotui.provision.branch import (
     parse_time,
     restore_rows,
 )
+from tursotui.provision.group_tokens import group_impact, mint_group_token, rotate_group_tokens
 from tursotui.provision.protect import set_group_protection, set_protection
 from tursotui.provision.undelete import list_deleted, undelete_tenant
 
@@ -142,6 +144,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     restore.add_argument("--json", action="store_true", help="print the restored rows as JSON")
     add_settings_arguments(restore)
     restore.set_defaults(handler=run_restore, parser=restore)
+
+    mint = subparsers.add_parser(
+        "group-token",
+        help="mint a token for every database of a Turso group (printed on stdout)",
+        description=(
+            "Mint a token that opens every database of GROUP (Platform API). The token is "
+            "printed on stdout only (for TURSO_GROUP_AUTH_TOKEN or a secret store), never in "
+            "messages or the audit log."
+        ),
+    )
+    mint.add_argument("group", help="the Turso group")
+    mint.add_argument("--expiration", default="never", help="e.g. 2w1d30m (default: never)")
+    mint.add_argument("--read-only-token", action="store_true", help="a read-only token")
+    mint.add_argument("--json", action="store_true", help='print {"group": ..., "jwt": ...}')
+    add_settings_arguments(mint)
+    mint.set_defaults(handler=run_group_token)
+
+    rotate = subparsers.add_parser(
+        "rotate-group-token",
+        help="invalidate every token of a Turso group (says which tenants need a new one)",
+        description=(
+            "Invalidate every token of every database in GROUP. The confirmation says how many "
+            "tenants are affected and which registry rows will need a new token; --rekey mints "
+            "and stores those right after (each checked with a query). Type the group's name "
+            "to confirm unless --yes is given."
+        ),
+    )
+    rotate.add_argument("group", help="the Turso group")
+    rotate.add_argument("--rekey", action="store_true", help="store new tokens in the rows")
+    rotate.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rotate.add_argument("--json", action="store_true", help="print what was affected as JSON")
+    add_settings_arguments(rotate)
+    rotate.set_defaults(handler=run_rotate_group)
 
 
 @command
@@ -324,3 +359,67 @@ async def run_restore(args: argparse.Namespace) -> int:
         write_json([c.as_json() for c in restored])
     note(f"restored {len(restored)} rows of {args.branch} into {args.slug}")
     return OK
+
+
+@command
+async def run_group_token(args: argparse.Namespace) -> int:
+    """`tenants group-token GROUP [--expiration E] [--read-only-token]`."""
+    async with open_workspace(args) as workspace:
+        try:
+            token = await mint_group_token(
+                workspace,
+                args.group,
+                expiration=args.expiration,
+                read_only=args.read_only_token,
+            )
+        except ProvisionError as error:
+            return fail(str(error))
+    remember_secret(token)
+    kind = "read-only" if args.read_only_token else "full-access"
+    if args.json:
+        write_json({"group": args.group, "authorization": kind, "jwt": token.get_secret_value()})
+    else:
+        print(token.get_secret_value())  # the one place it is shown: stdout, as asked
+    note(f"minted a {kind} token for group {args.group} (expires: {args.expiration})")
+    return OK
+
+
+@command
+async def run_rotate_group(args: argparse.Namespace) -> int:
+    """`tenants rotate-group-token GROUP [--rekey] [--yes]`."""
+    async with open_workspace(args) as workspace:
+        if workspace.settings.read_only:
+            return fail(
+                f"cannot rotate the tokens of group {args.group}: tursotui is in read-only mode"
+            )
+        try:
+            impact = await group_impact(workspace, args.group)
+            if not args.yes:
+                if not sys.stdin.isatty():
+                    note(impact.summary())
+                    return fail(
+                        f"rotating the tokens of group {args.group} invalidates them all; "
+                        "add --yes to confirm"
+                    )
+                print(impact.summary(), file=sys.stderr)
+                print("Type the group's name to confirm: ", end="", file=sys.stderr, flush=True)
+                if sys.stdin.readline().strip() != args.group:
+                    return fail("not confirmed; nothing was changed")
+            outcome = await rotate_group_tokens(workspace, args.group, rekey=args.rekey)
+        except ProvisionError as error:
+            return fail(str(error))
+    if args.json:
+        write_json(
+            outcome.impact.as_json() | {"rekeyed": outcome.rekeyed, "failed": outcome.failed}
+        )
+    note(f"rotated the tokens of group {args.group}")
+    needing = [s for s in outcome.impact.stored if s not in outcome.rekeyed]
+    if needing:
+        note(
+            "registry rows that need a new token: "
+            + ", ".join(needing)
+            + " (tursotui tenants rotate-token SLUG, or --rekey)"
+        )
+    for slug, why in outcome.failed.items():
+        note(f"  FAILED {slug}: {why}")
+    return FAILED if outcome.failed else OK
