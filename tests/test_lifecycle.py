@@ -403,3 +403,17 @@ async def test_group_token_mint_is_audited_without_the_token(
             await mint_group_token(read_only, "eu", provisioner=turso(platform))
     finally:
         await read_only.close()
+
+
+def test_trash_days_zero_deletes_at_once(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TURSOTUI_TRASH_DAYS=0: destroy deletes the file; nothing waits in the trash."""
+    monkeypatch.setenv("TURSOTUI_TRASH_DAYS", "0")
+    assert main(["tenants", "create", "acme"]) == 0
+    assert main(["tenants", "destroy", "acme", "--yes"]) == 0
+    assert not (data_dir() / "tenants" / "acme.db").exists()
+    assert not (data_dir() / "trash").exists()
+    capsys.readouterr()
+    assert main(["tenants", "deleted", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []

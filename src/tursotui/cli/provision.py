@@ -144,7 +144,8 @@ async def run_destroy(args: argparse.Namespace) -> int:
             return fail(str(error))
         what = "its database and registry row" if deleted else "its registry row"
         note(f"destroyed tenant {args.slug}: removed {what}")
-        if deleted:
+        settings = workspace.settings
+        if deleted and (settings.uses_platform_api or settings.trash_days > 0):
             note(f"to bring it back: tursotui tenants undelete {args.slug}")
         return OK
 
