@@ -417,3 +417,56 @@ def test_trash_days_zero_deletes_at_once(
     capsys.readouterr()
     assert main(["tenants", "deleted", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+# -- usage -----------------------------------------------------------------------------------
+
+
+async def test_usage_from_the_api_with_index_advice(
+    workspace: Workspace, platform: PlatformServer
+) -> None:
+    """Totals from `usage`, top queries from `stats` (most rows read first); a query on posts
+    of a tenant lacking the posts indexes carries the advice; most costly tenant first."""
+    from tursotui.provision.usage import tenant_usage
+
+    acme = await create_tenant(workspace, "acme", provisioner=turso(platform))
+    beta = await create_tenant(workspace, "beta", provisioner=turso(platform))
+    connection = await connect(acme.url, acme.token)
+    try:
+        await connection.execute('DROP INDEX "posts_status_published_at_idx"')
+    finally:
+        await connection.close()
+    platform.usage["acme"] = {"rows_read": 10, "rows_written": 2, "storage_bytes": 8192}
+    platform.usage["beta"] = {"rows_read": 900, "rows_written": 5}
+    platform.top_queries["acme"] = [
+        {"query": "SELECT id FROM users", "rows_read": 3, "rows_written": 0},
+        {"query": "SELECT * FROM posts WHERE status = ?", "rows_read": 7, "rows_written": 0},
+    ]
+    found = await tenant_usage(workspace, [acme, beta], provisioner=turso(platform))
+    assert [(u.slug, u.where, u.rows_read) for u in found] == [
+        ("beta", "turso", 900),
+        ("acme", "turso", 10),
+    ]
+    top = found[1].top_queries
+    assert [q["query"] for q in top] == [
+        "SELECT * FROM posts WHERE status = ?",
+        "SELECT id FROM users",
+    ]
+    assert top[0]["advice"] == ["missing index posts(status, published_at)"]
+    assert top[1]["advice"] == []
+    assert found[0].top_queries == []
+
+
+def test_usage_of_local_tenants(capsys: pytest.CaptureFixture[str]) -> None:
+    """A local tenant: its file's size and SQLite's page counts; reading changes nothing."""
+    assert main(["tenants", "create", "acme"]) == 0
+    path = data_dir() / "tenants" / "acme.db"
+    before = path.read_bytes()
+    capsys.readouterr()
+    assert main(["tenants", "usage", "--json"]) == 0
+    [usage] = json.loads(capsys.readouterr().out)
+    assert (usage["slug"], usage["where"], usage["storage_bytes"]) == ("acme", "local", len(before))
+    assert usage["pages"] * 4096 >= usage["storage_bytes"] - 4096 and usage["free_pages"] == 0
+    assert path.read_bytes() == before
+    assert not Path(f"{path}-wal").exists()
+    assert main(["tenants", "usage", "nope"]) == 1

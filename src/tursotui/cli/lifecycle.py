@@ -38,6 +38,7 @@ from tursotui.provision.branch import (
 )
 from tursotui.provision.group_tokens import group_impact, mint_group_token, rotate_group_tokens
 from tursotui.provision.protect import set_group_protection, set_protection
+from tursotui.provision.usage import tenant_usage
 from tursotui.provision.undelete import list_deleted, undelete_tenant
 
 
@@ -177,6 +178,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rotate.add_argument("--json", action="store_true", help="print what was affected as JSON")
     add_settings_arguments(rotate)
     rotate.set_defaults(handler=run_rotate_group)
+
+    usage = subparsers.add_parser(
+        "usage",
+        help="rows read and written, storage and top queries per tenant (who costs the most)",
+        description=(
+            "This month's rows read and written and storage of each tenant, with its top "
+            "queries (Platform API: the database's usage and stats), most rows read first; a "
+            "top query on a table lacking an index the screens rely on says so. Local tenants: "
+            "the file's size, pages and free pages. Reads only."
+        ),
+    )
+    usage.add_argument("slugs", nargs="*", metavar="SLUG", help="tenants (default: all)")
+    usage.add_argument("--json", action="store_true", help="print a JSON array on stdout")
+    add_settings_arguments(usage)
+    usage.set_defaults(handler=run_usage)
 
 
 @command
@@ -423,3 +439,40 @@ async def run_rotate_group(args: argparse.Namespace) -> int:
     for slug, why in outcome.failed.items():
         note(f"  FAILED {slug}: {why}")
     return FAILED if outcome.failed else OK
+
+
+@command
+async def run_usage(args: argparse.Namespace) -> int:
+    """`tenants usage [SLUG...]`."""
+    async with open_workspace(args) as workspace:
+        tenants = await workspace.registry.tenants()
+        if args.slugs:
+            unknown = [s for s in args.slugs if s not in {t.slug for t in tenants}]
+            if unknown:
+                return fail(f"no tenant {', '.join(unknown)} in the registry")
+            tenants = [t for t in tenants if t.slug in args.slugs]
+        found = await tenant_usage(workspace, tenants)
+    if args.json:
+        write_json([u.as_json() for u in found])
+        return OK
+
+    def number(value: int | None) -> str:
+        return "" if value is None else f"{value:,}"
+
+    write_table(
+        ["slug", "where", "rows read", "rows written", "storage", "top query", "advice"],
+        [
+            [
+                u.slug,
+                u.where,
+                number(u.rows_read),
+                number(u.rows_written),
+                number(u.storage_bytes),
+                u.top_queries[0]["query"] if u.top_queries else (u.error or ""),
+                "; ".join(u.top_queries[0]["advice"]) if u.top_queries else "",
+            ]
+            for u in found
+        ],
+        max_width=48,
+    )
+    return OK
