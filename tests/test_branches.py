@@ -316,3 +316,56 @@ async def test_turso_branch_register_fault_deletes_the_branch(
         await branch_tenant(workspace, "acme", "acme-b", provisioner=turso(platform))
     assert "acme-b" not in platform.databases
     assert branches(workspace.settings) == {}
+
+
+# -- the TUI ---------------------------------------------------------------------------------
+
+
+async def test_screen_marks_rows_and_restores_them_in_one_batch() -> None:
+    """From the tenants screen's palette command, the comparison lists each change; space
+    marks rows, ctrl+s and y restore them; the database holds exactly the chosen rows."""
+    from support.moderation_fixtures import screen_text, settle
+    from tursotui.tenant.backup import backup_tenants
+    from tursotui.ui.app import make_app
+    from tursotui.ui.screens.branch_diff import BranchDiffScreen
+    from tursotui.ui.screens.confirm import ConfirmScreen
+
+    workspace = await Workspace.open(load_settings())
+    tenant = await create_tenant(workspace, "acme")
+    path = workspace.settings.data_dir / "tenants" / "acme.db"
+    seed_file(path)
+    await backup_tenants(
+        [tenant], workspace.settings.data_dir / "backups" / "one", workspace.connection
+    )
+    damage_file(path)
+    await branch_tenant(workspace, "acme", "acme-before")
+    app = make_app(workspace.settings, workspace)
+    async with app.run_test(size=(110, 24)) as pilot:
+        await settle(app, pilot)
+        commands = {name: run for name, run, _help in app.screen.palette_commands()}
+        commands["tenant: compare acme with branch acme-before"]()
+        await settle(app, pilot)
+        assert isinstance(app.screen, BranchDiffScreen)
+        text = screen_text(app)
+        assert "1 added · 2 removed · 1 changed since the branch" in text
+        assert "title: Third → Third (edited)" in text
+        await pilot.press("space", "space", "down", "space")
+        assert "3 marked" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert "0 added · 0 removed · 0 changed" not in screen_text(app)
+        assert "1 added · 0 removed · 0 changed since the branch" in screen_text(app)
+    with sqlite3.connect(path) as db:
+        posts = db.execute("SELECT id, title, status FROM posts ORDER BY id").fetchall()
+        comments = db.execute("SELECT id FROM comments ORDER BY id").fetchall()
+    assert posts == [
+        ("p1", "First", "published"),
+        ("p2", "Second", "draft"),
+        ("p3", "Third", "published"),
+        ("p4", "Fourth", "draft"),
+    ]
+    assert comments == [("c1",), ("c2",)]
+    await workspace.close()

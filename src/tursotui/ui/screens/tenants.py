@@ -575,6 +575,7 @@ class TenantsScreen(WriteKeys):
         yield f"tenant: SQL console on {slug}", self.action_console, "Query this tenant"
         yield f"tenant: rotate token of {slug}", self.action_rotate_token, "A new token"
         yield f"tenant: destroy {slug}", self.action_destroy, "Drop its database"
+        yield from self._branch_commands(slug)
         if not tursotui_app(self).settings.read_only:
             protected = slug in self.flags and self.flags[slug].delete_protection
             if protected:
@@ -585,6 +586,25 @@ class TenantsScreen(WriteKeys):
                 )
             else:
                 yield f"tenant: protect {slug}", self.action_protect, "Refuse destroying it"
+
+    def _branch_commands(self, slug: str) -> Iterator[Command]:
+        """`compare with branch` for each branch of `slug` (and from a branch, its tenant)."""
+        from tursotui.provision.branch import branches  # provisioning loads only when used
+
+        known = {row.tenant.slug: row.tenant for row in self.rows if not row.tenant.broken}
+        for branch, record in sorted(branches(tursotui_app(self).settings).items()):
+            of = str(record.get("of"))
+            if branch not in known or of not in known or slug not in (branch, of):
+                continue
+
+            def compare(tenant: Tenant = known[of], branch: str = branch) -> None:
+                navigation.branch_diff(self.app, tenant, branch)
+
+            yield (
+                f"tenant: compare {of} with branch {branch}",
+                compare,
+                "Rows added, removed, changed since; restore chosen ones",
+            )
 
     def action_fleet(self) -> None:
         """All tenants side by side."""
