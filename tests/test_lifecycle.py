@@ -470,3 +470,38 @@ def test_usage_of_local_tenants(capsys: pytest.CaptureFixture[str]) -> None:
     assert path.read_bytes() == before
     assert not Path(f"{path}-wal").exists()
     assert main(["tenants", "usage", "nope"]) == 1
+
+
+async def test_fleet_marks_protected_and_blocked_tenants(
+    platform: PlatformServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fleet asks the Platform API once: a protected tenant's row is marked, a blocked
+    tenant's state reads `block` (not `ok`)."""
+    from support.moderation_fixtures import screen_text, settle
+    from tursotui.provision import protect
+    from tursotui.ui.app import make_app
+    from tursotui.ui.screens.fleet import FleetScreen
+
+    workspace = await Workspace.open(load_settings())
+    await create_tenant(workspace, "acme", provisioner=turso(platform))
+    await create_tenant(workspace, "beta", provisioner=turso(platform))
+    platform.databases["acme"].delete_protection = True
+    platform.databases["beta"].block_writes = True
+    real = protect.tenant_flags
+
+    async def through_test_server(workspace, tenants, *, provisioner=None):
+        return await real(workspace, tenants, provisioner=turso(platform))
+
+    monkeypatch.setattr(protect, "tenant_flags", through_test_server)
+    app = make_app(workspace.settings, workspace)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(FleetScreen())
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "acme ◆" in text
+        beta_line = next(line for line in text.splitlines() if "beta" in line)
+        assert beta_line.split()[:2] == ["beta", "block"]  # its state, not `ok`
+        acme_line = next(line for line in text.splitlines() if "acme" in line)
+        assert acme_line.split()[:3] == ["acme", "◆", "ok"]
+    await workspace.close()
