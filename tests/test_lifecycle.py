@@ -505,3 +505,39 @@ async def test_fleet_marks_protected_and_blocked_tenants(
         acme_line = next(line for line in text.splitlines() if "acme" in line)
         assert acme_line.split()[:3] == ["acme", "◆", "ok"]
     await workspace.close()
+
+
+async def test_turso_undelete_restore_failure_changes_nothing(
+    workspace: Workspace, platform: PlatformServer
+) -> None:
+    """The restore call fails for good (5xx, retried): nothing restored, nothing registered,
+    still restorable; the message names the tenant and the cause."""
+    await create_tenant(workspace, "acme", provisioner=turso(platform))
+    await destroy_tenant(workspace, "acme", provisioner=turso(platform))
+    platform.fail("restoreDatabaseV3", 503, times=4)
+    with pytest.raises(ProvisionError) as failed:
+        await undelete_tenant(workspace, "acme", provisioner=turso(platform))
+    assert str(failed.value).startswith("cannot undelete tenant acme: Turso Platform API:")
+    assert "HTTP 503" in str(failed.value)
+    assert platform.calls("restoreDatabaseV3") == 4  # retried like every call
+    assert "acme" not in platform.databases and len(platform.deleted) == 1
+    assert await slugs(workspace) == []
+
+
+async def test_turso_undelete_register_failure_deletes_it_again(
+    workspace: Workspace, platform: PlatformServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The registry refuses the row after the restore: the database is deleted again."""
+    from tursotui.session.registry import RegistryError
+
+    await create_tenant(workspace, "acme", provisioner=turso(platform))
+    await destroy_tenant(workspace, "acme", provisioner=turso(platform))
+
+    async def failing_add(*args, **kwargs):
+        raise RegistryError("registry: disk I/O error")
+
+    monkeypatch.setattr(workspace.registry, "add", failing_add)
+    with pytest.raises(ProvisionError, match=r"failed at step 'register'.*deleted again"):
+        await undelete_tenant(workspace, "acme", provisioner=turso(platform))
+    assert "acme" not in platform.databases and len(platform.deleted) == 1
+    assert await slugs(workspace) == []
