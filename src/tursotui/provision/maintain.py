@@ -146,7 +146,11 @@ async def destroy_tenant(
                             )
                         database_gone = "no database of the organization has this host"
                         steps.report("delete database", "skipped", database_gone)
-                    elif isinstance(provisioner, LocalProvisioner) and settings.trash_days > 0:
+                    elif (
+                        isinstance(provisioner, LocalProvisioner)
+                        and settings.trash_days > 0
+                        and provisioner.path(database).exists()
+                    ):
                         # Kept for `tenants undelete` (`trash_days`); older entries go now.
                         from tursotui.provision.undelete import move_to_trash, purge_expired
 
