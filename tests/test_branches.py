@@ -152,6 +152,9 @@ def test_local_branch_diff_restore_and_drizzle_reads_the_rows(
     err = capsys.readouterr().err
     assert "create branch ... ok (from the backup of" in err
     assert branches(load_settings())["acme-before"]["of"] == "acme"
+    assert main(["tenants", "--json"]) == 0
+    listed = {r["slug"]: r["branch_of"] for r in json.loads(capsys.readouterr().out)}
+    assert listed == {"acme": None, "acme-before": "acme"}
     assert main(["tenants", "diff", "acme", "acme-before", "--json"]) == 0
     changes = json.loads(capsys.readouterr().out)
     assert {(c["table"], c["id"], c["kind"]) for c in changes} == EXPECTED_DIFF

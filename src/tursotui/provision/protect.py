@@ -72,7 +72,8 @@ class Flags:
         return None
 
     def labels(self) -> list[str]:
-        """Short words for a table cell: `protected`, `group protected`, `writes blocked`."""
+        """Short words for a table cell: `protected`, `group protected`, `writes blocked`,
+        `branch of acme`."""
         out = []
         if self.delete_protection:
             out.append("protected")
@@ -80,6 +81,8 @@ class Flags:
             out.append("group protected")
         if self.blocked:
             out.append(self.blocked)
+        if self.branch_of:
+            out.append(f"branch of {self.branch_of}")
         return out
 
     def as_json(self) -> dict[str, object]:
@@ -152,12 +155,17 @@ async def tenant_flags(
     found: dict[str, Flags] = {}
     local = LocalProvisioner(settings.data_dir / "tenants")
     protected = local_protected(settings)
+    from tursotui.provision.branch import branches  # the branches tursotui made
+
+    made = {slug: str(record.get("of")) for slug, record in branches(settings).items()}
     for tenant in tenants:
         if not tenant.is_remote and not isinstance(provisioner, TursoProvisioner):
             owned = local.owned_database(tenant)
             if owned is not None:
                 found[tenant.slug] = Flags(
-                    delete_protection=tenant.slug in protected, database=owned
+                    delete_protection=tenant.slug in protected,
+                    database=owned,
+                    branch_of=made.get(tenant.slug),
                 )
     # Asked of the API whenever it can be: a tenant is the organization's when a database
     # of the organization has its host (even a `file:` one, as in tests).
@@ -190,7 +198,8 @@ async def tenant_flags(
                         block_writes=bool(database.block_writes),
                         database=database.name,
                         group=database.group,
-                        branch_of=parent.get("name") if isinstance(parent, dict) else None,
+                        branch_of=(parent.get("name") if isinstance(parent, dict) else None)
+                        or made.get(tenant.slug),
                         where="turso",
                     )
                     break
