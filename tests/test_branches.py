@@ -372,3 +372,36 @@ async def test_screen_marks_rows_and_restores_them_in_one_batch() -> None:
     ]
     assert comments == [("c1",), ("c2",)]
     await workspace.close()
+
+
+async def test_restore_failing_half_way_writes_nothing(workspace: Workspace) -> None:
+    """A write fails after others in the batch succeeded (a trigger aborts the update of p3):
+    the batch is rolled back whole, p1 and c1 are not half-restored; audited as failed."""
+    from tursotui.tenant.backup import backup_tenants
+
+    tenant = await create_tenant(workspace, "acme")
+    path = workspace.settings.data_dir / "tenants" / "acme.db"
+    seed_file(path)
+    await backup_tenants(
+        [tenant], workspace.settings.data_dir / "backups" / "one", workspace.connection
+    )
+    damage_file(path)
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TRIGGER no_p3 BEFORE UPDATE ON posts WHEN NEW.id = 'p3' "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    await branch_tenant(workspace, "acme", "acme-before")
+    diff = await diff_tenant(workspace, "acme", "acme-before")
+    with pytest.raises(ProvisionError) as failed:
+        await restore_rows(workspace, diff, posts=["p1", "p3"], comments=["c1"])
+    assert str(failed.value).startswith("restoring rows into acme failed: ")
+    assert "disk full" in str(failed.value) and "nothing was restored" in str(failed.value)
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT id FROM posts ORDER BY id").fetchall() == [
+            ("p2",),
+            ("p3",),
+            ("p4",),
+        ]
+        assert db.execute("SELECT id FROM comments ORDER BY id").fetchall() == [("c2",)]
+    assert ("restore-rows", "failed") in [(e.action, e.status) for e in workspace.audit.entries()]

@@ -541,3 +541,23 @@ async def test_turso_undelete_register_failure_deletes_it_again(
         await undelete_tenant(workspace, "acme", provisioner=turso(platform))
     assert "acme" not in platform.databases and len(platform.deleted) == 1
     assert await slugs(workspace) == []
+
+
+async def test_new_client_calls_follow_the_spec(platform: PlatformServer) -> None:
+    """Each new Platform API call, answered by the spec-checking server (the fixture fails
+    on any violation): configuration, group configuration, organization id, v3 listing."""
+    api = turso(platform).client
+    try:
+        await api.create_database("acme", "default")
+        config = await api.update_database_configuration("acme", delete_protection=True)
+        assert config["delete_protection"] is True
+        assert (await api.get_database_configuration("acme"))["delete_protection"] is True
+        assert (await api.get_group_configuration("eu")) == {"delete_protection": False}
+        assert await api.organization_id() == platform.org_id
+        assert await api.list_deleted_databases() == []
+        usage = await api.database_usage("acme")
+        assert usage["total"]["storage_bytes"] == 4096
+        assert await api.database_stats("acme") == []
+    finally:
+        await api.close()
+    assert platform.violations == []
