@@ -206,7 +206,7 @@ async def test_restore_is_refused_when_a_row_changed_since_the_diff(
     workspace: Workspace,
 ) -> None:
     """The live row moved on after the comparison: the one batch fails, nothing is written."""
-    from tursotui.tenant.backup import backup_tenants
+    from tursotui.tenant.backup.run import backup_tenants
 
     tenant = await create_tenant(workspace, "acme")
     path = workspace.settings.data_dir / "tenants" / "acme.db"
@@ -327,8 +327,9 @@ async def test_turso_branch_register_fault_deletes_the_branch(
 async def test_screen_marks_rows_and_restores_them_in_one_batch() -> None:
     """From the tenants screen's palette command, the comparison lists each change; space
     marks rows, ctrl+s and y restore them; the database holds exactly the chosen rows."""
-    from support.moderation_fixtures import screen_text, settle
-    from tursotui.tenant.backup import backup_tenants
+    from support.moderation_fixtures import settle
+    from support.screen import screen_text
+    from tursotui.tenant.backup.run import backup_tenants
     from tursotui.ui.app import make_app
     from tursotui.ui.screens.branch_diff import BranchDiffScreen
     from tursotui.ui.screens.confirm import ConfirmScreen
@@ -377,7 +378,7 @@ async def test_screen_marks_rows_and_restores_them_in_one_batch() -> None:
 async def test_restore_failing_half_way_writes_nothing(workspace: Workspace) -> None:
     """A write fails after others in the batch succeeded (a trigger aborts the update of p3):
     the batch is rolled back whole, p1 and c1 are not half-restored; audited as failed."""
-    from tursotui.tenant.backup import backup_tenants
+    from tursotui.tenant.backup.run import backup_tenants
 
     tenant = await create_tenant(workspace, "acme")
     path = workspace.settings.data_dir / "tenants" / "acme.db"

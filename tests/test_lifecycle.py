@@ -312,7 +312,8 @@ async def test_undelete_says_when_the_plan_does_not_offer_it(
 async def test_tenants_screen_marks_protected_and_refuses_destroy_before_asking() -> None:
     """A protected local tenant has its marker and the words in the detail line; `D` says
     how to lift the protection and no confirmation opens; unprotected, `D` asks."""
-    from support.moderation_fixtures import screen_text, settle
+    from support.moderation_fixtures import settle
+    from support.screen import screen_text
     from tursotui.ui.app import make_app
     from tursotui.ui.screens.destroy_tenant import DestroyTenantScreen
 
@@ -477,7 +478,8 @@ async def test_fleet_marks_protected_and_blocked_tenants(
 ) -> None:
     """The fleet asks the Platform API once: a protected tenant's row is marked, a blocked
     tenant's state reads `block` (not `ok`)."""
-    from support.moderation_fixtures import screen_text, settle
+    from support.moderation_fixtures import settle
+    from support.screen import screen_text
     from tursotui.provision import protect
     from tursotui.ui.app import make_app
     from tursotui.ui.screens.fleet import FleetScreen

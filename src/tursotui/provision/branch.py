@@ -43,7 +43,9 @@ from tursotui.session.audit import AuditError
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.session.settings import Settings
 from tursotui.session.workspace import Workspace
-from tursotui.tenant.backup import BackupError, read_manifest, verify_entry
+from tursotui.tenant.backup.manifest import read_manifest
+from tursotui.tenant.backup.models import BackupError
+from tursotui.tenant.backup.verify import verify_entry
 
 BRANCH_STEPS = ("create branch", "mint token", "wait until ready", "register")
 """The steps of `branch_tenant`, in order."""
