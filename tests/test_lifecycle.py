@@ -563,3 +563,34 @@ async def test_new_client_calls_follow_the_spec(platform: PlatformServer) -> Non
     finally:
         await api.close()
     assert platform.violations == []
+
+
+async def test_usage_of_a_self_hosted_sqld_namespace_from_its_admin_api(
+    workspace: Workspace,
+) -> None:
+    """With TURSOTUI_SQLD_ADMIN_URL, a remote tenant's figures come from sqld's own
+    `/v1/namespaces/<first label>/stats`: the rows it really wrote, its queries."""
+    from support.servers import create_namespace, loopback_host, running, start_sqld
+    from tursotui.provision.usage import namespace_of, tenant_usage
+
+    assert namespace_of("acme.db.example:8080") == "acme"
+    assert namespace_of("127.0.0.1:8080") == "default"
+    with running(lambda: start_sqld(None, namespaces=True)) as server:
+        create_namespace(server, "acme")
+        host = loopback_host("acme.tursotui.test")
+        url = f"http://{host}:{server.port}"
+        tenant = await workspace.registry.add("acme", url, None, "Acme")
+        connection = await connect(url, None)
+        try:
+            await connection.execute("CREATE TABLE posts (id TEXT PRIMARY KEY, status TEXT)")
+            await connection.execute("INSERT INTO posts VALUES ('p1', 'draft'), ('p2', 'draft')")
+            await connection.execute("SELECT * FROM posts WHERE status = 'draft'")
+        finally:
+            await connection.close()
+        workspace.settings.sqld_admin_url = f"http://127.0.0.1:{server.admin_port}"
+        [usage] = await tenant_usage(workspace, [tenant])
+    assert (usage.where, usage.error) == ("sqld", None)
+    assert usage.rows_written is not None and usage.rows_written >= 2
+    assert any("FROM posts" in q["query"] for q in usage.top_queries)
+    [slow] = [q for q in usage.top_queries if "WHERE status" in q["query"]]
+    assert slow["advice"] == ["missing index posts(status, published_at)"]

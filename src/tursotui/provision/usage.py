@@ -29,7 +29,7 @@ class TenantUsage:
 
     Attributes:
         slug: The tenant.
-        where: `turso`, `local`, or `unknown` (no way to ask).
+        where: `turso`, `sqld` (its admin API), `local`, or `unknown` (no way to ask).
         rows_read, rows_written: This month's totals (Turso).
         storage_bytes: Storage (Turso), or the file and its WAL (local).
         pages, free_pages: What SQLite says of a local file.
@@ -65,6 +65,11 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _mentions(text: str, name: str) -> bool:
+    """Whether `name` appears in `text` as a whole word (quoted or not)."""
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE) is not None
+
+
 async def _advice(workspace: Workspace, tenant: Tenant, queries: list[dict[str, Any]]) -> None:
     """Add to each query the wanted indexes it would use that the tenant lacks."""
     if not queries:
@@ -76,10 +81,11 @@ async def _advice(workspace: Workspace, tenant: Tenant, queries: list[dict[str, 
         return
     for query in queries:
         text = str(query.get("query", ""))
+        # An index helps a query on its table that filters or sorts by its first column.
         query["advice"] = [
             f"missing index {index.label}"
             for index in missing
-            if re.search(rf"\b{re.escape(index.table)}\b", text, re.IGNORECASE)
+            if _mentions(text, index.table) and _mentions(text, index.columns[0])
         ]
 
 
@@ -125,8 +131,13 @@ async def tenant_usage(
                 out.append(await _turso_usage(workspace, turso, tenant, name))
             elif local.owned_database(tenant) is not None or not tenant.is_remote:
                 out.append(await _local_usage(workspace, tenant))
+            elif settings.sqld_admin_url:
+                out.append(await _sqld_usage(workspace, tenant, settings.sqld_admin_url))
             else:
-                why = "no Platform API credentials are set (TURSO_ORG, TURSO_PLATFORM_API_TOKEN)"
+                why = (
+                    "no Platform API credentials (TURSO_ORG, TURSO_PLATFORM_API_TOKEN) nor "
+                    "sqld admin URL (TURSOTUI_SQLD_ADMIN_URL) are set"
+                )
                 if turso is not None:
                     why = "no database of the organization has its host"
                 out.append(TenantUsage(tenant.slug, error=why))
@@ -135,6 +146,60 @@ async def tenant_usage(
             await turso.close()
     out.sort(key=lambda u: (u.rows_read is None, -(u.rows_read or 0), u.slug))
     return out
+
+
+def namespace_of(host: str | None) -> str:
+    """The sqld namespace a host reaches: its first label (`acme.db.example` → `acme`);
+    `default` for an address or a single-label name (a server without namespaces)."""
+    if not host:
+        return "default"
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    if "." not in name or name.replace(".", "").isdigit() or ":" in name:
+        return "default"
+    return name.split(".")[0]
+
+
+async def _sqld_usage(workspace: Workspace, tenant: Tenant, admin_url: str) -> TenantUsage:
+    """Figures of a self-hosted sqld namespace from its admin API (`/v1/namespaces/{ns}/stats`)."""
+    import httpx  # only when an admin URL is set
+
+    usage = TenantUsage(tenant.slug, where="sqld")
+    namespace = namespace_of(_host(tenant))
+    url = f"{admin_url.rstrip('/')}/v1/namespaces/{namespace}/stats"
+    try:
+        async with httpx.AsyncClient(timeout=workspace.settings.timeout) as client:
+            answer = await client.get(url)
+        if answer.status_code != 200:
+            usage.error = f"{tenant.slug}: sqld admin API answered HTTP {answer.status_code}"
+            return usage
+        body = answer.json()
+    except (httpx.HTTPError, ValueError) as error:
+        usage.error = f"{tenant.slug}: sqld admin API at {admin_url}: {type(error).__name__}"
+        return usage
+    if not isinstance(body, dict):
+        usage.error = f"{tenant.slug}: sqld admin API: not a stats object"
+        return usage
+    usage.rows_read = _int(body.get("rows_read_count"))
+    usage.rows_written = _int(body.get("rows_written_count"))
+    usage.storage_bytes = _int(body.get("storage_bytes_used"))
+    queries: list[dict[str, Any]] = []
+    for key in ("slowest_queries", "top_queries"):
+        for item in body.get(key) or []:
+            if isinstance(item, dict) and isinstance(item.get("query"), str):
+                if any(q["query"] == item["query"] for q in queries):
+                    continue
+                queries.append(
+                    {
+                        "query": item["query"],
+                        "rows_read": _int(item.get("rows_read")),
+                        "rows_written": _int(item.get("rows_written")),
+                        "elapsed_ms": item.get("elapsed_ms"),
+                        "advice": [],
+                    }
+                )
+    await _advice(workspace, tenant, queries)
+    usage.top_queries = queries
+    return usage
 
 
 def _host(tenant: Tenant) -> str | None:
