@@ -185,8 +185,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "This month's rows read and written and storage of each tenant, with its top "
             "queries (Platform API: the database's usage and stats), most rows read first; a "
-            "top query on a table lacking an index the screens rely on says so. Local tenants: "
-            "the file's size, pages and free pages. Reads only."
+            "top query on a table lacking an index the screens rely on says so. Self-hosted "
+            "sqld tenants: its admin API (TURSOTUI_SQLD_ADMIN_URL). Local tenants: the file's "
+            "size, pages and free pages. Reads only."
         ),
     )
     usage.add_argument("slugs", nargs="*", metavar="SLUG", help="tenants (default: all)")
