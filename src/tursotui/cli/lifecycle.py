@@ -38,8 +38,8 @@ from tursotui.provision.branch import (
 )
 from tursotui.provision.group_tokens import group_impact, mint_group_token, rotate_group_tokens
 from tursotui.provision.protect import set_group_protection, set_protection
+from tursotui.provision.undelete import list_deleted, local_deleted, undelete_tenant
 from tursotui.provision.usage import tenant_usage
-from tursotui.provision.undelete import list_deleted, undelete_tenant
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -223,15 +223,17 @@ async def run_protect(args: argparse.Namespace) -> int:
 @command
 async def run_deleted(args: argparse.Namespace) -> int:
     """`tenants deleted`: what `tenants undelete` can bring back."""
+    problem = None
     async with open_workspace(args) as workspace:
         try:
             found = await list_deleted(workspace)
         except ProvisionError as error:
-            return fail(str(error))
+            # The local trash is still worth listing when the organization cannot answer.
+            problem, found = str(error), local_deleted(workspace.settings)
     records: list[dict[str, Any]] = [d.as_json() for d in found]
     if args.json:
         write_json(records)
-    elif not records:
+    elif not records and problem is None:
         note("no deleted tenants can be restored")
     else:
         write_table(
@@ -241,7 +243,7 @@ async def run_deleted(args: argparse.Namespace) -> int:
                 for r in records
             ],
         )
-    return OK
+    return fail(problem) if problem else OK
 
 
 @command
