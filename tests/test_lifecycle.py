@@ -335,6 +335,11 @@ async def test_tenants_screen_marks_protected_and_refuses_destroy_before_asking(
         await pilot.press("r")
         await settle(app, pilot)
         assert "acme ◆" not in screen_text(app)
+        commands = {name: run for name, run, _help in app.screen.palette_commands()}
+        commands["tenant: usage of acme"]()
+        await settle(app, pilot)
+        size = (workspace.settings.data_dir / "tenants" / "acme.db").stat().st_size
+        assert any(f"storage bytes {size:,}" in str(n.message) for n in app._notifications)
         await pilot.press("D")
         await settle(app, pilot)
         assert isinstance(app.screen, DestroyTenantScreen)

@@ -576,6 +576,7 @@ class TenantsScreen(WriteKeys):
         yield f"tenant: rotate token of {slug}", self.action_rotate_token, "A new token"
         yield f"tenant: destroy {slug}", self.action_destroy, "Drop its database"
         yield from self._branch_commands(slug)
+        yield f"tenant: usage of {slug}", self.action_usage, "Rows read and written, storage"
         if not tursotui_app(self).settings.read_only:
             protected = slug in self.flags and self.flags[slug].delete_protection
             if protected:
@@ -586,6 +587,36 @@ class TenantsScreen(WriteKeys):
                 )
             else:
                 yield f"tenant: protect {slug}", self.action_protect, "Refuse destroying it"
+
+    def action_usage(self) -> None:
+        """Say what the highlighted tenant costs (rows read and written, storage, top query)."""
+        tenant = self._chosen("read the usage of")
+        if tenant is not None:
+            self._usage(tenant)
+
+    @work(exclusive=True, group="usage", exit_on_error=False, description="reading usage")
+    async def _usage(self, tenant: Tenant) -> None:
+        from tursotui.provision.usage import tenant_usage  # provisioning loads only when used
+
+        [usage] = await tenant_usage(tursotui_app(self).workspace, [tenant])
+        if usage.error:
+            self.notify(usage.error, title="Usage", severity="warning", markup=False)
+            return
+        parts = [
+            f"{label} {value:,}"
+            for label, value in (
+                ("rows read", usage.rows_read),
+                ("rows written", usage.rows_written),
+                ("storage bytes", usage.storage_bytes),
+                ("pages", usage.pages),
+            )
+            if value is not None
+        ]
+        if usage.top_queries:
+            top = usage.top_queries[0]
+            parts.append(f"top query: {top['query'][:120]}")
+            parts.extend(top["advice"])
+        self.notify(" · ".join(parts), title=f"Usage of {tenant.slug}", markup=False, timeout=10)
 
     def _branch_commands(self, slug: str) -> Iterator[Command]:
         """`compare with branch` for each branch of `slug` (and from a branch, its tenant)."""
