@@ -40,7 +40,9 @@ from tursotui.provision.base import (
 )
 from tursotui.provision.provisioners import LocalProvisioner, TursoProvisioner, provisioner_for
 from tursotui.session.audit import AuditError
-from tursotui.session.registry import RegistryError, Tenant
+
+# Column names come from the tenant's schema: quoted, never pasted as they are.
+from tursotui.session.registry import RegistryError, Tenant, quote_name
 from tursotui.session.settings import Settings
 from tursotui.session.workspace import Workspace
 from tursotui.tenant.backup.manifest import read_manifest
@@ -486,7 +488,7 @@ def _guard(table: str, change: RowChange) -> tuple[str, list[Any]]:
         condition, args = f'NOT EXISTS (SELECT 1 FROM "{table}" WHERE id = ?)', [change.id]
     else:
         columns = list(change.after)
-        where = " AND ".join(f'"{c}" IS ?' for c in columns)
+        where = " AND ".join(f"{quote_name(c)} IS ?" for c in columns)
         condition = f'EXISTS (SELECT 1 FROM "{table}" WHERE {where})'
         args = [change.after[c] for c in columns]
     message = f"guard: {table} {change.id} changed since the diff"
@@ -498,14 +500,14 @@ def _write(table: str, change: RowChange) -> tuple[str, list[Any]]:
     if change.before is None:  # added since: it goes
         return f'DELETE FROM "{table}" WHERE id = ?', [change.id]
     columns = list(change.before)
-    quoted = ", ".join(f'"{c}"' for c in columns)
+    quoted = ", ".join(quote_name(c) for c in columns)
     if change.after is None:  # removed since: it comes back
         marks = ", ".join("?" for _ in columns)
         return f'INSERT INTO "{table}" ({quoted}) VALUES ({marks})', [
             change.before[c] for c in columns
         ]
     changed = change.columns
-    sets = ", ".join(f'"{c}" = ?' for c in changed)
+    sets = ", ".join(f"{quote_name(c)} = ?" for c in changed)
     return f'UPDATE "{table}" SET {sets} WHERE id = ?', [
         *(change.before[c] for c in changed),
         change.id,
