@@ -16,17 +16,17 @@ from textual.widgets import DataTable
 
 from support import fleet_fixtures
 from support.fleet_fixtures import add_local, open_workspace
+from support.keys import burst, quiet, typed
 from support.moderation_fixtures import (
     fill_remote,
     make_tenant,
     make_test_app,
     remote_rows,
     rows,
-    screen_text,
     workspace_with,
 )
+from support.screen import screen_text, until
 from test_drizzle_interop import drizzle, drizzle_read_post
-from test_typeahead import burst, quiet, typed, until
 from tursotui.db import connect
 from tursotui.display.matches import MATCH_STYLE, highlighted
 from tursotui.tenant import moderation

@@ -133,6 +133,14 @@ class FleetScreen(StatusFeedback, WriteKeys):
             "m", "queue", "Queue", tooltip="Drafts and comments across tenants", id="fleet.queue"
         ),
         Binding(
+            "A",
+            "author",
+            "Author",
+            tooltip="An author by email on every tenant (their posts, comments, purge)",
+            show=False,
+            id="fleet.author",
+        ),
+        Binding(
             "M",
             "migrate",
             "Migrate",
@@ -173,6 +181,8 @@ class FleetScreen(StatusFeedback, WriteKeys):
         """Each tenant's write count (audit generation) when its row was last asked for."""
         self._keep: tuple[str | None, int] = (None, 0)
         """`r`: the tenant under the cursor (its slug) and its row, to put the cursor back."""
+        self.flags: dict[str, Any] = {}
+        """Delete protection and blocks by slug (`provision.protect.Flags`), once asked."""
 
     # --- layout ---------------------------------------------------------------------
 
@@ -283,6 +293,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
             table.add_row(*self._pending_cells(tenant), key=str(index))
         self._restore_cursor(tenants)
         self.show_progress()
+        self.ask_flags(token, tenants)
         keys = {id(t): str(i) for i, t in enumerate(tenants)}
         self._asked = {t.slug: workspace.audit.generation(t.slug) for t in tenants}
         try:
@@ -343,6 +354,25 @@ class FleetScreen(StatusFeedback, WriteKeys):
             self._update_row(key, row)
         self.show_progress()
 
+    @work(exclusive=True, group="fleet-flags", exit_on_error=False, description="protection")
+    async def ask_flags(self, token: int, tenants: list[Tenant]) -> None:
+        """Delete protection and blocks of every tenant (one Platform API listing): a
+        protected tenant is marked `◆`, a blocked one's state reads `blocked`."""
+        from tursotui.platform import PlatformError
+        from tursotui.provision.protect import tenant_flags  # loads only when used
+
+        try:
+            flags = await tenant_flags(self.workspace, tenants)
+        except PlatformError as error:
+            self.notify(str(error), title="Delete protection", severity="warning", markup=False)
+            return
+        if token != self.token or not flags:
+            return
+        self.flags = flags
+        for key, row in list(self.rows.items()):
+            if row.slug in flags:
+                self._update_row(key, row)
+
     def _pending_cells(self, tenant: Tenant) -> list[Text]:
         """A row that has not answered: still being asked (`…`) or stopped by `c`."""
         if self.cancelled:
@@ -384,8 +414,14 @@ class FleetScreen(StatusFeedback, WriteKeys):
             else Text(advice.label, style="green" if advice.label == "ok" else "yellow")
         )
         state = Text("ok", style="green") if row.reachable else Text("down", style="bold red")
+        flags = self.flags.get(row.slug)
+        slug = literal(row.slug or "(no slug)", 16)
+        if flags is not None and flags.blocked:
+            state = Text("block", style="bold red")  # it answers, but must not look healthy
+        if flags is not None and flags.protected:
+            slug.append(" ◆", style="bold yellow")
         return [
-            literal(row.slug or "(no slug)", 16),
+            slug,
             state,
             Text("—", style="dim") if latency is None else Text(f"{latency:.0f}", justify="right"),
             _schema(row.health.schema),
@@ -415,6 +451,9 @@ class FleetScreen(StatusFeedback, WriteKeys):
             line.append_text(literal(tenant.slug or "(no slug)", 30))
             line.append("  ")
             line.append_text(literal(tenant.host, 60))
+            flags = self.flags.get(tenant.slug)
+            if flags is not None and flags.labels():
+                line.append("  " + ", ".join(flags.labels()), style="bold yellow")
             row = self.rows.get(self.current_key() or "")
             if row is not None and not row.error:
                 self._append_hidden(line, row)  # a row with an error shows the error instead
@@ -555,6 +594,10 @@ class FleetScreen(StatusFeedback, WriteKeys):
         tursotui_app(self).action_back()
 
     # --- search across tenants ------------------------------------------------------
+
+    def action_author(self) -> None:
+        """Open the author screen with an email to type (the keys typed next go into it)."""
+        navigation.author(self.app, "")
 
     def action_search(self) -> None:
         """Open the search of posts and comments across tenants."""
