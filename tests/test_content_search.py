@@ -499,3 +499,24 @@ async def test_a_post_changed_underneath_is_a_conflict_on_its_tenant_only(tmp_pa
         await workspace.close()
     assert rows(paths["one"], "SELECT status FROM posts") == [("archived",)]
     assert rows(paths["two"], "SELECT status FROM posts") == [("published",)]
+
+
+async def test_a_comment_match_past_the_preview_is_shown_around_the_match(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    await literal_tenant(path)
+    db = sqlite3.connect(path)
+    db.execute(
+        "INSERT INTO comments VALUES ('far', ?, 'pct', ?, 1800000000)",
+        ("x" * 5000 + " the [i]needle[/i] " + "y" * 100, AUTHOR),
+    )
+    db.commit()
+    db.close()
+    async with await connect(f"file:{path}", read_only=True) as conn:
+        page = await moderation.fetch_comments(conn, "pct", search="[I]NEEDLE")
+        [far] = page.comments
+        assert far.excerpt and "[i]needle[/i]" in far.content and len(far.content) < 400
+        page = await moderation.fetch_comments(conn, "pct", search="100%")
+        [near] = page.comments
+        assert not near.excerpt and near.content == "re: now 100% off, only today"
+    cell = highlighted(far.content, "[I]NEEDLE", 60, ellipsis_before=True)
+    assert cell.plain.startswith("…") and matched_parts(cell) == ["[i]needle"]

@@ -142,6 +142,8 @@ class CommentRow:
     author_id: Any
     author_name: Any
     created_at: Any
+    excerpt: Any = 0
+    """True when `content` is the part around a search's match (found past the preview)."""
 
 
 @dataclass(frozen=True)
@@ -583,13 +585,24 @@ async def fetch_comments(
         MissingTableError: the tenant has no `comments`/`users` table.
         ModerationError: the tenant cannot be read.
     """
+    select_args: list[Any] = []
+    content = preview_sql("c.content", COMMENT_PREVIEW)
+    excerpt = "0"
+    if search:
+        # A match past the preview: the part around it instead, so the list shows the match.
+        past = f"instr(lower(c.content), lower(?)) + {len(search)} > {COMMENT_PREVIEW}"
+        select_args.append(search)
+        snippet = snippet_sql("c.content", search, select_args)
+        content = f"CASE WHEN {past} THEN {snippet} ELSE {content} END"
+        excerpt = past
+        select_args.append(search)
     columns = (
-        f"c.id, {preview_sql('c.content', COMMENT_PREVIEW)}, c.author_id, u.name, c.created_at "
+        f"c.id, {content}, c.author_id, u.name, c.created_at, {excerpt} "
         "FROM comments AS c LEFT JOIN users AS u ON u.id = c.author_id"
     )
 
     async def run(dated: bool, bound: PageCursor | None, wanted: int) -> list[CommentRow]:
-        args: list[Any] = [post_id]
+        args: list[Any] = [*select_args, post_id]
         if dated:
             where = "c.post_id = ? AND c.created_at IS NOT NULL"
             if bound is not None:

@@ -312,7 +312,12 @@ class PostScreen(StatusFeedback, WriteKeys):
             mark,
             when(comment.created_at),
             literal(comment.author_name, 18),
-            highlighted(comment.content, self.search, self.comment_width()),
+            highlighted(
+                comment.content,
+                self.search,
+                self.comment_width(),
+                ellipsis_before=bool(comment.excerpt),
+            ),
         )
 
     def _maybe_more(self) -> None:
