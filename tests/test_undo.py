@@ -665,3 +665,27 @@ def test_a_log_that_cannot_be_narrowed_is_still_written_and_said_once(
     [said] = log.problems()
     assert "readable by others (mode 644)" in said and "Operation not permitted" in said
     assert log.problems() == []
+
+
+async def test_a_real_author_purge_is_undone_exactly(acme):
+    """The author purge's own entry (comments deleted, posts moved to draft), undone."""
+    from tursotui.tenant import authors
+
+    workspace, path, _ = acme
+    before_posts = rows(path, "SELECT * FROM posts ORDER BY id")
+    before_comments = _comments(path)
+    conn = await _conn(workspace)
+    plan = await authors.plan_purge_of(
+        conn, "U0@example.com", delete_comments=True, posts_to="draft"
+    )
+    assert plan is not None
+    result = await authors.purge(conn, workspace.audit, "acme", plan, reason="abuse")
+    assert result.deleted and result.moved
+    assert rows(path, "SELECT * FROM posts ORDER BY id") != before_posts
+    entry = workspace.audit.entries()[-1]
+    assert (entry.action, entry.reason) == ("purge-author", "abuse")
+    [outcome] = await undo(workspace, entry.id)
+    assert outcome.ok, outcome.summary
+    assert sorted(outcome.reverted) == sorted(result.deleted + result.moved)
+    assert rows(path, "SELECT * FROM posts ORDER BY id") == before_posts
+    assert _comments(path) == before_comments

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from support.keys import burst, quiet, typed
 from support.moderation_fixtures import (
     make_test_app,
     rows,
-    screen_text,
     settle,
     until_confirm,
     workspace_with,
 )
+from support.screen import screen_text, until
 from support.shell_fixtures import notifications
-from test_typeahead import burst, quiet, typed, until
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.post import PostScreen
 from tursotui.ui.widgets.row_list import RowList
