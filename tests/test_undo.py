@@ -689,3 +689,24 @@ async def test_a_real_author_purge_is_undone_exactly(acme):
     assert sorted(outcome.reverted) == sorted(result.deleted + result.moved)
     assert rows(path, "SELECT * FROM posts ORDER BY id") == before_posts
     assert _comments(path) == before_comments
+
+
+async def test_a_fleet_search_action_is_one_group_with_its_reason_undone_at_once(tmp_path: Path):
+    from tursotui.fleet.search import delete_comments_across
+
+    workspace, made = await workspace_with(tmp_path, {"acme": SPEC, "beta": SPEC})
+    try:
+        tenants = {t.slug: t for t in await workspace.registry.tenants()}
+        before = {slug: _comments(made[slug][0]) for slug in made}
+        targets = [(tenants[slug], before[slug][0][0]) for slug in ("acme", "beta")]
+        action = await delete_comments_across(workspace, targets, reason="spam wave")
+        entries = [e for e in History.read(workspace.audit).entries if e.action == "delete-comment"]
+        assert {e.group for e in entries} == {action.group}
+        assert {e.reason for e in entries} == {"spam wave"}
+        outcomes = await undo(workspace, action.group)
+        assert sorted(o.entry.tenant for o in outcomes) == ["acme", "beta"]
+        assert all(o.ok for o in outcomes)
+        for slug in made:
+            assert _comments(made[slug][0]) == before[slug]
+    finally:
+        await workspace.close()

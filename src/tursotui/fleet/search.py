@@ -211,6 +211,7 @@ async def set_status_across(
     new_status: str,
     *,
     concurrency: int | None = None,
+    reason: str | None = None,
 ) -> FleetAction:
     """Move posts to `new_status`: one guarded batch per tenant, tenants in parallel.
 
@@ -219,6 +220,7 @@ async def set_status_across(
         posts: `(tenant, post id, status shown)` of each post.
         new_status: `draft`, `published` or `archived`.
         concurrency: Tenants written at once (default: the fleet's).
+        reason: Why, as the operator typed it (kept in every tenant's audit entry).
     """
     targets: dict[str, tuple[Tenant, list[Any]]] = {}
     for tenant, post_id, shown in posts:
@@ -226,7 +228,9 @@ async def set_status_across(
 
     async def act(conn: Any, tenant: Tenant, items: list[Any], group: str) -> ModerationResult:
         # One group id for the entries of this action on every tenant: undone together.
-        return await set_status(conn, workspace.audit, tenant.slug, items, new_status, group=group)
+        return await set_status(
+            conn, workspace.audit, tenant.slug, items, new_status, reason=reason, group=group
+        )
 
     return await _across(workspace, targets, act, concurrency)
 
@@ -236,15 +240,18 @@ async def delete_comments_across(
     comments: Iterable[tuple[Tenant, str]],
     *,
     concurrency: int | None = None,
+    reason: str | None = None,
 ) -> FleetAction:
-    """Delete comments: one batch per tenant (audited), tenants in parallel."""
+    """Delete comments: one batch per tenant (audited, with `reason`), tenants in parallel."""
     targets: dict[str, tuple[Tenant, list[Any]]] = {}
     for tenant, comment_id in comments:
         targets.setdefault(tenant.slug, (tenant, []))[1].append(comment_id)
 
     async def act(conn: Any, tenant: Tenant, items: list[Any], group: str) -> ModerationResult:
         # One group id for the entries of this action on every tenant: undone together.
-        return await delete_comments(conn, workspace.audit, tenant.slug, items, group=group)
+        return await delete_comments(
+            conn, workspace.audit, tenant.slug, items, reason=reason, group=group
+        )
 
     return await _across(workspace, targets, act, concurrency)
 

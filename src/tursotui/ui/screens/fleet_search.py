@@ -431,22 +431,25 @@ class FleetSearch(Vertical):
     async def moderate(self, targets: list[tuple[str, Hit]], new_status: str) -> None:
         """Confirm, write on each tenant (guarded by the status shown), report per tenant."""
         question = self._question(VERBS[new_status].capitalize(), "post", targets)
-        if not await self.app.push_screen_wait(ConfirmScreen(question, title="Across tenants")):
+        confirm = ConfirmScreen(question, title="Across tenants", ask_reason=True)
+        if not await self.app.push_screen_wait(confirm):
             return
         action = await set_status_across(
-            self.workspace, [(h.tenant, h.id, h.status) for _k, h in targets], new_status
+            self.workspace,
+            [(h.tenant, h.id, h.status) for _k, h in targets],
+            new_status,
+            reason=confirm.reason,
         )
         await self._report(action, targets, f"{PAST[new_status].lower()}", "post", new_status)
 
     async def delete(self, targets: list[tuple[str, Hit]]) -> None:
         """Confirm, delete on each tenant, report per tenant."""
         question = self._question("Delete", "comment", targets)
-        if not await self.app.push_screen_wait(
-            ConfirmScreen(question, yes="Delete", title="Across tenants")
-        ):
+        confirm = ConfirmScreen(question, yes="Delete", title="Across tenants", ask_reason=True)
+        if not await self.app.push_screen_wait(confirm):
             return
         action = await delete_comments_across(
-            self.workspace, [(h.tenant, h.id) for _k, h in targets]
+            self.workspace, [(h.tenant, h.id) for _k, h in targets], reason=confirm.reason
         )
         await self._report(action, targets, "deleted", "comment", None)
 
