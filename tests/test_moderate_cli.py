@@ -196,3 +196,20 @@ def test_comments_delete_works_whichever_module_registers_first() -> None:
     assert "list comments" in parser.format_help() and "delete comments" not in (
         parser.format_help()
     )
+
+
+def test_undo_with_a_conflict_exits_1_and_says_which(capsys, acme, no_terminal) -> None:
+    path, ids = acme
+    a, b = ids["published"][:2]
+    code, out, _ = run(capsys, "archive", "acme", a, b, "--json")
+    assert code == 0
+    audit_id = json.loads(out)["audit_id"]
+    code, _, _ = run(capsys, "draft", "acme", b)  # someone moves b on meanwhile
+    assert code == 0
+    code, out, err = run(capsys, "undo", audit_id, "--yes", "--json")
+    assert code == 1
+    [undone] = json.loads(out)
+    assert undone["reverted"] == [a]
+    assert undone["conflicts"] == {b: "post changed since (now draft)"}
+    assert f"{b} post changed since (now draft)" in err
+    assert (status_of(path, a), status_of(path, b)) == ("published", "draft")
