@@ -12,9 +12,11 @@ import time
 import pytest
 from textual.widgets import Input
 
-from support.servers import FaultProxy, JWTKeys
-from support.shell_fixtures import build_fleet, screen_text
-from test_typeahead import burst, typed, until
+from support.faults import FaultProxy
+from support.jwt_kit import JWTKeys
+from support.keys import burst, typed
+from support.screen import screen_text, until
+from support.shell_fixtures import build_fleet
 from tursotui.db import LibsqlError, connect
 from tursotui.db import http as http_module
 from tursotui.ui.app import make_app

@@ -9,9 +9,10 @@ import uuid
 
 from textual.widgets import Input
 
+from support.keys import burst, typed
 from support.moderation_fixtures import settle
-from support.shell_fixtures import build_fleet, screen_text
-from test_typeahead import burst, typed, until
+from support.screen import screen_text, until
+from support.shell_fixtures import build_fleet
 from tursotui.session.registry import Registry
 from tursotui.ui.app import make_app
 from tursotui.ui.screens.tenants import TenantsScreen

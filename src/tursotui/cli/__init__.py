@@ -11,7 +11,17 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES = ("tenants", "sql", "migrate", "demo", "audit", "backup")
+COMMAND_MODULES = (
+    "tenants",
+    "sql",
+    "migrate",
+    "demo",
+    "audit",
+    "backup",
+    "author",
+    "content",
+    "moderate",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

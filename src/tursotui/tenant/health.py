@@ -29,6 +29,15 @@ T = TypeVar("T")
 STATUSES = ("draft", "published", "archived")
 """The post statuses the app knows; others are counted under their own name."""
 
+LOCAL_CONCURRENCY = 4
+"""Most local (`file:`) tenants asked at once over their own connections (fleet search).
+
+A local question waits on the CPU and the disk, not the network: beyond a few in flight,
+more only adds threads (one per local connection) competing for the GIL with the UI.
+The health probes do not use it: they read local tenants on the shared pool of
+`db.peek`, a thread per core.
+"""
+
 COUNTS_SQL = "SELECT status, count(*) FROM posts GROUP BY status"
 """Served from the built-in `posts(status, published_at)` index without reading the posts."""
 
