@@ -345,3 +345,124 @@ def _start_sync_and_kill(delay: float) -> int | None:
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     return None
+
+
+# -- the screens ------------------------------------------------------------------------
+
+
+async def test_posts_screen_reads_the_replica_writes_the_primary_and_shows_freshness(server):
+    from support.moderation_fixtures import make_test_app, screen_text, settle
+    from test_typeahead import until
+    from tursotui.ui.screens.posts import PostsScreen
+
+    workspace, ids, tenant = await _workspace(server)
+    await workspace.replicas.sync(tenant)
+    app = make_test_app(workspace)
+    async with app.run_test(size=(130, 30)) as pilot:
+        app.push_screen(PostsScreen(tenant, status="draft"))
+        await settle(app, pilot)
+        await until(pilot, lambda: "replica · synced" in screen_text(app))
+        assert "drafts 3" in screen_text(app)
+        target = app.screen.query_one("#posts-table").cursor_key
+        await pilot.press("p")
+        await settle(app, pilot)
+        assert await remote_rows(
+            server.url, "SELECT status FROM posts WHERE id = ?", (target,), server.token
+        ) == [("published",)]
+        await until(pilot, lambda: "drafts 2" in screen_text(app))  # read back from the replica
+
+        server.stop()
+        await pilot.press("r")
+        await until(pilot, lambda: "stale" in screen_text(app))
+        await settle(app, pilot)
+        assert "drafts 2" in screen_text(app)  # still served, from the replica
+        assert server.token not in screen_text(app)
+
+        server.restart()
+        await pilot.press("r")
+        await until(pilot, lambda: "stale" not in screen_text(app))
+        assert "replica · synced 0 s ago" in screen_text(app) or "replica · synced 1 s ago" in (
+            screen_text(app)
+        )
+    await workspace.close()
+
+
+async def test_a_remote_tenant_without_a_replica_says_primary(server):
+    from support.moderation_fixtures import make_test_app, screen_text, settle
+    from test_typeahead import until
+    from tursotui.ui.screens.posts import PostsScreen
+
+    workspace, _, tenant = await _workspace(server)
+    app = make_test_app(workspace)
+    async with app.run_test(size=(130, 30)) as pilot:
+        app.push_screen(PostsScreen(tenant, status="draft"))
+        await settle(app, pilot)
+        await until(pilot, lambda: "drafts 3" in screen_text(app))
+        assert " primary " in screen_text(app) and "replica" not in screen_text(app)
+    await workspace.close()
+
+
+async def test_always_makes_a_replica_when_a_remote_tenant_is_first_opened(server):
+    workspace, ids, tenant = await _workspace(server, replicas="always")
+    try:
+        assert not workspace.replicas.store.has("remote")
+        conn = await workspace.connection(tenant)
+        assert isinstance(conn, ReplicaConnection) and workspace.replicas.store.has("remote")
+        assert workspace.freshness_label(tenant)[0].startswith("replica · synced")
+    finally:
+        await workspace.close()
+    off, _, tenant = await _workspace(server, replicas="off")
+    try:
+        assert not isinstance(await off.connection(tenant), ReplicaConnection)
+        assert off.freshness_label(tenant) == ("primary", False)
+    finally:
+        await off.close()
+
+
+async def test_drizzle_reads_every_write_made_through_a_replica_backed_tenant(server, tmp_path):
+    import json
+
+    from test_drizzle_interop import drizzle as _drizzle_fixture  # noqa: F401
+
+    runner = _drizzle_runner()
+    workspace, ids, tenant = await _workspace(server)
+    try:
+        await workspace.replicas.sync(tenant)
+        conn = await workspace.connection(tenant)
+        assert isinstance(conn, ReplicaConnection)
+        post_id = ids["draft"][0]
+        await moderation.set_status(
+            conn, workspace.audit, "remote", [(post_id, "draft")], "published"
+        )
+        env = {**os.environ, "DRIZZLE_AUTH_TOKEN": server.token}
+        done = subprocess.run(
+            ["node", str(runner / "read_post.mjs"), server.url, post_id],
+            check=True,
+            capture_output=True,
+            timeout=60,
+            text=True,
+            env=env,
+        )
+        read = json.loads(done.stdout)
+        assert read["status"] == "published" and read["publishedAt"]["date"] is True
+        await moderation.set_status(
+            conn, workspace.audit, "remote", [(post_id, "published")], "draft"
+        )
+        done = subprocess.run(
+            ["node", str(runner / "read_post.mjs"), server.url, post_id],
+            check=True,
+            capture_output=True,
+            timeout=60,
+            text=True,
+            env=env,
+        )
+        assert json.loads(done.stdout) == {"status": "draft", "publishedAt": None}
+    finally:
+        await workspace.close()
+
+
+def _drizzle_runner() -> Path:
+    """drizzle-orm installed as the interop tests install it (their fixture, called once)."""
+    import test_drizzle_interop
+
+    return test_drizzle_interop.drizzle.__wrapped__()

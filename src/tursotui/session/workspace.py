@@ -98,6 +98,30 @@ class Workspace:
             return cached[1]
         return None
 
+    async def sync_replica(self, slug: str) -> bool:
+        """Sync the replica `slug` reads from, if it reads from one (the `r` key).
+
+        Returns False when the tenant reads from its primary.
+
+        Raises:
+            ReplicaError: the sync failed; the replica is still served, marked stale.
+        """
+        replica = self.replica_of(slug)
+        if replica is None:
+            return False
+        await replica.sync()
+        return True
+
+    def freshness_label(self, tenant: Tenant) -> tuple[str, bool] | None:
+        """What the header says of where `tenant` is read from, and whether it is stale:
+        `replica · synced 12 s ago`, or `primary`; None for a local tenant."""
+        if not tenant.is_remote or tenant.broken:
+            return None
+        replica = self.replica_of(tenant.slug)
+        if replica is None:
+            return "primary", False
+        return replica.freshness.label(), replica.freshness.stale is not None
+
     async def open_tenant(
         self, tenant: Tenant, *, read_only: bool | None = None, timeout: float | None = None
     ) -> Connection:
