@@ -355,7 +355,7 @@ async def test_posts_screen_reads_the_replica_writes_the_primary_and_shows_fresh
     from test_typeahead import until
     from tursotui.ui.screens.posts import PostsScreen
 
-    workspace, ids, tenant = await _workspace(server)
+    workspace, _ids, tenant = await _workspace(server)
     await workspace.replicas.sync(tenant)
     app = make_test_app(workspace)
     async with app.run_test(size=(130, 30)) as pilot:
@@ -403,7 +403,7 @@ async def test_a_remote_tenant_without_a_replica_says_primary(server):
 
 
 async def test_always_makes_a_replica_when_a_remote_tenant_is_first_opened(server):
-    workspace, ids, tenant = await _workspace(server, replicas="always")
+    workspace, _ids, tenant = await _workspace(server, replicas="always")
     try:
         assert not workspace.replicas.store.has("remote")
         conn = await workspace.connection(tenant)
@@ -466,3 +466,31 @@ def _drizzle_runner() -> Path:
     import test_drizzle_interop
 
     return test_drizzle_interop.drizzle.__wrapped__()
+
+
+async def test_console_reads_from_the_replica_f9_sends_them_to_the_primary(server):
+    from support.moderation_fixtures import make_test_app
+    from test_console import grid, open_console, run, status, wait_until
+
+    workspace, ids, tenant = await _workspace(server)
+    await workspace.replicas.sync(tenant)
+    app = make_test_app(workspace)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await open_console(app, pilot, workspace, "remote")
+        # Changed behind tursotui's back: the replica does not have it until it syncs.
+        await remote_rows(
+            server.url,
+            "UPDATE posts SET title = 'fresh' WHERE id = ?",
+            (ids["draft"][0],),
+            server.token,
+        )
+        query = f"SELECT title FROM posts WHERE id = '{ids['draft'][0]}'"
+        await run(app, pilot, query)
+        assert "read on the replica" in status(app)
+        assert grid(app).values != [("fresh",)]
+        await pilot.press("f9")
+        await pilot.pause()
+        await wait_until(pilot, lambda: "reads now run on the primary" in status(app))
+        await run(app, pilot, query)
+        assert grid(app).values == [("fresh",)] and "read on the primary" in status(app)
+    await workspace.close()

@@ -229,6 +229,8 @@ class ReplicaConnection(Connection):
         self.read_only = primary.read_only
         self.reads_on_primary = 0
         """Reads that fell back to the primary because the replica could not answer."""
+        self.prefer_primary = False
+        """Send reads to the primary too (the console's key for a read that must be current)."""
 
     @property
     def freshness(self) -> Freshness:
@@ -259,7 +261,14 @@ class ReplicaConnection(Connection):
         await self._follow(info)
         return info
 
+    @property
+    def where(self) -> str:
+        """Where reads go now: `replica` or `primary`."""
+        return "primary" if self.prefer_primary else "replica"
+
     async def _read(self, run: Callable[[Connection], Any]) -> Any:
+        if self.prefer_primary:
+            return await run(self.primary)
         self.replicas.refresh_soon(self.tenant)
         try:
             await self._follow()
@@ -312,6 +321,10 @@ class ReplicaConnection(Connection):
             async for chunk in self.primary.stream(stmt, args, chunk_size=chunk_size):
                 yield chunk
             await self._after_write()
+            return
+        if self.prefer_primary:
+            async for chunk in self.primary.stream(stmt, args, chunk_size=chunk_size):
+                yield chunk
             return
         self.replicas.refresh_soon(self.tenant)
         await self._follow()

@@ -77,13 +77,13 @@ class Workspace:
                 await cached[1].close()
             connection = await self.open_tenant(tenant)
             if self.replicas.wanted(tenant):
-                connection = await self._with_replica(tenant, connection)
+                connection = await self.with_replica(tenant, connection)
             self._connections[tenant.slug] = (tenant, connection)
         if isinstance(connection, LocalConnection):
             self._close_least_used(keep=connection)
         return connection
 
-    async def _with_replica(self, tenant: Tenant, primary: Connection) -> Connection:
+    async def with_replica(self, tenant: Tenant, primary: Connection) -> Connection:
         """`primary` behind a replica-backed connection, or alone when no replica can be had
         (the freshness then says why, and the header shows `primary`)."""
         try:
