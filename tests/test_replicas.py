@@ -411,7 +411,7 @@ async def test_always_makes_a_replica_when_a_remote_tenant_is_first_opened(serve
         assert workspace.freshness_label(tenant)[0].startswith("replica · synced")
     finally:
         await workspace.close()
-    off, _, tenant = await _workspace(server, replicas="off")
+    off = await Workspace.open(load_settings(replicas="off"))
     try:
         assert not isinstance(await off.connection(tenant), ReplicaConnection)
         assert off.freshness_label(tenant) == ("primary", False)
@@ -494,3 +494,29 @@ async def test_console_reads_from_the_replica_f9_sends_them_to_the_primary(serve
         await run(app, pilot, query)
         assert grid(app).values == [("fresh",)] and "read on the primary" in status(app)
     await workspace.close()
+
+
+async def test_a_primary_that_never_answers_times_out_and_keeps_the_replica(server):
+    import socket
+
+    workspace, _, tenant = await _workspace(server)
+    silent = socket.socket()
+    try:
+        first = await workspace.replicas.sync(tenant)
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # accepts connections, never answers
+        port = silent.getsockname()[1]
+        store = ReplicaStore(workspace.settings.data_dir, timeout=2.0)
+        started = time.monotonic()
+        with pytest.raises(ReplicaError, match=r"did not answer within 2 s; the old replica"):
+            await asyncio.to_thread(
+                store.sync, "remote", f"http://127.0.0.1:{port}", server.token, server.token
+            )
+        assert time.monotonic() - started < 30
+        assert store.current("remote") == first.path
+        db = sqlite3.connect(f"file:{first.path}?mode=ro", uri=True)
+        assert db.execute("PRAGMA quick_check").fetchone() == ("ok",)
+        db.close()
+    finally:
+        silent.close()
+        await workspace.close()

@@ -19,6 +19,7 @@ import contextlib
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from libsql_client import InArgs, InStatement, Statement
@@ -170,26 +171,40 @@ class Replicas:
     async def open(self, tenant: Tenant, primary: Connection) -> ReplicaConnection:
         """A replica-backed connection over `primary`.
 
-        The replica is synced first; when that fails and a replica is already on disk, it
-        is served, marked stale. Without one on disk the error is raised (the caller then
-        uses the primary alone).
+        A replica already on disk, made from the tenant's current URL and token, is served
+        at once (opening a tenant asks no round trip of its primary) and synced in the
+        background when it is older than REFRESH_AFTER_S. Otherwise it is synced (made or
+        rebuilt) first; when that fails and a replica is on disk, it is served, marked
+        stale. Without one on disk the error is raised (the caller then uses the primary).
 
         Raises:
             ReplicaError: there is no replica and none could be made.
         """
-        try:
-            info = await self.sync(tenant)
-            path = info.path
-        except ReplicaError:
-            existing = self.store.current(tenant.slug)
-            if existing is None:
-                raise
-            path = existing
-            known = self.store.info(tenant.slug)
-            if known is not None and self.state(tenant.slug).synced_at is None:
-                self.state(tenant.slug).synced_at = known.synced_at
+        stored = tenant.token.get_secret_value() if tenant.token else None
+        state = self.state(tenant.slug)
+        path: Path | None = None
+        if await asyncio.to_thread(self.store.matches, tenant.slug, tenant.url, stored):
+            known = await asyncio.to_thread(self.store.info, tenant.slug)
+            if known is not None:
+                path = known.path
+                if state.synced_at is None:
+                    state.synced_at = known.synced_at
+        if path is None:
+            try:
+                path = (await self.sync(tenant)).path
+            except ReplicaError:
+                existing = self.store.current(tenant.slug)
+                if existing is None:
+                    raise
+                path = existing
+                known = self.store.info(tenant.slug)
+                if known is not None and state.synced_at is None:
+                    state.synced_at = known.synced_at
+        self.paths[tenant.slug] = str(path)
         reader = await _open_reader(tenant.slug, str(path))
-        return ReplicaConnection(self, tenant, primary, reader, str(path))
+        connection = ReplicaConnection(self, tenant, primary, reader, str(path))
+        self.refresh_soon(tenant)
+        return connection
 
     async def close(self) -> None:
         for task in list(self._background):

@@ -32,6 +32,8 @@ import os
 import re
 import shutil
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,6 +49,24 @@ ENGINE = "libsql 0.1.8"
 DB_NAME = "replica.db"
 META_NAME = "meta.json"
 KEEP_GENERATIONS = 2
+"""The current generation and the one before it (a reader may still have it open)."""
+SYNC_TIMEOUT_S = 120.0
+"""How long one sync may run (a first sync copies the whole database)."""
+
+CHILD = """
+import sys
+import libsql
+token = sys.stdin.read()
+try:
+    connection = libsql.connect(sys.argv[1], sync_url=sys.argv[2], auth_token=token)
+    connection.sync()
+    connection.close()
+except Exception as error:
+    print(str(error).replace(token, "<token>") if token else error, file=sys.stderr)
+    sys.exit(1)
+"""
+"""What the sync child runs: libsql, the replica's path and the primary's URL; the token
+arrives on stdin."""
 """The current generation and the one before it (a reader may still have it open)."""
 
 
@@ -115,10 +135,16 @@ _SLUG_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class ReplicaStore:
-    """The replicas of one data directory."""
+    """The replicas of one data directory.
 
-    def __init__(self, data_dir: Path) -> None:
+    Args:
+        data_dir: The session's data directory.
+        timeout: Seconds one sync may take before it is stopped.
+    """
+
+    def __init__(self, data_dir: Path, timeout: float = SYNC_TIMEOUT_S) -> None:
         self.root = data_dir / "replicas"
+        self.timeout = timeout
 
     # -- where things are -----------------------------------------------------------
 
@@ -155,6 +181,13 @@ class ReplicaStore:
         if not self.root.is_dir():
             return []
         return sorted(p.name[: -len(".db")] for p in self.root.glob("*.db") if p.is_symlink())
+
+    def matches(self, slug: str, url: str, stored_token: str | None) -> bool:
+        """`slug` has a replica made from this URL and stored token (no network asked)."""
+        path = self.current(slug)
+        if path is None:
+            return False
+        return _read_meta(path.parent).get("fingerprint") == fingerprint(url, stored_token)
 
     def info(self, slug: str) -> ReplicaInfo | None:
         """What is on disk for `slug`, or None without a replica."""
@@ -239,29 +272,41 @@ class ReplicaStore:
         return ReplicaInfo(**{**info.__dict__, "rebuilt": True})
 
     def _pull(self, slug: str, path: Path, source: str, token: str | None) -> None:
-        """One libsql sync of `path` from `source`; files made owner-only."""
-        # libsql logs to stdout (through Rust's tracing), which would write over the TUI's
-        # screen; its failures reach us as exceptions, so its log is switched off.
-        os.environ["RUST_LOG"] = "off"
+        """One libsql sync of `path` from `source`, in a child process; files owner-only.
+
+        A child, not a thread: libsql's sync holds the interpreter's lock for as long as it
+        runs (the whole TUI would freeze with it), and it waits forever on a primary that
+        accepts the connection but never answers. A child can be killed at the deadline,
+        and a kill leaves the replica as its last committed sync left it.
+        """
         try:
-            import libsql
-        except ImportError:  # pragma: no cover - a dependency of the package
-            raise ReplicaError("the libsql package is not installed") from None
-        try:
-            connection = libsql.connect(str(path), sync_url=source, auth_token=token or "")
-            try:
-                connection.sync()
-            finally:
-                with contextlib.suppress(Exception):
-                    connection.close()
+            child = subprocess.Popen(
+                [sys.executable, "-c", CHILD, str(path), source],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env={**os.environ, "RUST_LOG": "off"},
+                start_new_session=True,  # a ctrl+c of the TUI is not the child's to take
+            )
         except OSError as error:
             raise ReplicaError(_os_reason(slug, error)) from None
-        except Exception as error:  # libsql raises ValueError for every failure
-            raise ReplicaError(_sync_reason(slug, str(error), token)) from None
+        try:
+            # The token goes on stdin: a command line is visible to every user (ps).
+            _, err = child.communicate((token or "").encode(), timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+            raise ReplicaError(
+                f"tenant {slug}: sync failed: the primary did not answer within "
+                f"{self.timeout:g} s; the old replica is kept"
+            ) from None
         finally:
             for file in path.parent.iterdir():
                 with contextlib.suppress(OSError):
                     os.chmod(file, 0o600)
+        if child.returncode != 0:
+            lines = err.decode(errors="replace").strip().splitlines()
+            raise ReplicaError(_sync_reason(slug, lines[-1] if lines else "", token))
 
     def _prune(self, home: Path, keep: Path) -> None:
         """Remove every generation but `keep` (the current one) and the one just before it
