@@ -520,3 +520,34 @@ async def test_a_primary_that_never_answers_times_out_and_keeps_the_replica(serv
     finally:
         silent.close()
         await workspace.close()
+
+
+async def test_fleet_screen_marks_tenants_read_from_a_replica_and_their_age(server):
+    from support.moderation_fixtures import make_test_app, screen_text, settle
+    from test_typeahead import until
+    from textual.widgets import DataTable
+    from tursotui.ui.screens.fleet import FleetScreen
+
+    workspace, _, tenant = await _workspace(server)
+    await workspace.replicas.sync(tenant)
+    await workspace.registry.add("direct", server.url, server.token, name="Direct")
+    # Only `remote` has a replica; `direct` is the same database read from its primary.
+    app = make_test_app(workspace)
+    async with app.run_test(size=(150, 30)) as pilot:
+        app.push_screen(FleetScreen())
+        await settle(app, pilot)
+        table = app.screen.query_one("#fleet-table", DataTable)
+        await until(pilot, lambda: table.row_count == 2 and not app.screen.loading)
+        cells = {
+            str(table.get_cell(row.key, "tenant")): str(table.get_cell(row.key, "latency"))
+            for row in table.ordered_rows
+        }
+        assert cells["remote"] == "repl" and cells["direct"] != "repl"
+        # The current row's line under the table says how old its replica is.
+        for _ in range(2):
+            if "replica · synced" in screen_text(app):
+                break
+            await pilot.press("down")
+            await settle(app, pilot)
+        assert "replica · synced" in screen_text(app)
+    await workspace.close()

@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
@@ -134,8 +134,10 @@ async def _probe(
         return TenantHealth(tenant, reachable=False, error=describe(error))
 
     async def ping() -> float:
+        # A replica-backed tenant is pinged on its primary: reachable means the primary is.
+        primary = cast(Connection, getattr(connection, "primary", connection))
         start = time.perf_counter()
-        await connection.execute("SELECT 1")
+        await primary.execute("SELECT 1")
         return (time.perf_counter() - start) * 1000
 
     questions = (
