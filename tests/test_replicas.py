@@ -523,9 +523,10 @@ async def test_a_primary_that_never_answers_times_out_and_keeps_the_replica(serv
 
 
 async def test_fleet_screen_marks_tenants_read_from_a_replica_and_their_age(server):
+    from textual.widgets import DataTable
+
     from support.moderation_fixtures import make_test_app, screen_text, settle
     from test_typeahead import until
-    from textual.widgets import DataTable
     from tursotui.ui.screens.fleet import FleetScreen
 
     workspace, _, tenant = await _workspace(server)
