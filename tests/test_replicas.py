@@ -156,9 +156,20 @@ async def test_server_down_serves_the_replica_marked_stale_then_recovers(server)
         assert server.token not in conn.freshness.stale
         page = await moderation.fetch_posts(conn, "draft")
         assert len(page.posts) == len(ids["draft"])  # still served, from the replica
+        # Within the backoff, reads do not hammer the primary with syncs.
+        failures = conn.freshness.failures
+        assert conn.freshness.retry_at > time.monotonic()
+        await moderation.fetch_posts(conn, "draft")
+        await asyncio.sleep(0.3)
+        assert conn.freshness.failures == failures
         server.restart()
-        await conn.sync()
-        assert conn.freshness.stale is None
+        conn.freshness.retry_at = 0.0  # the backoff is over: the next read retries
+        await moderation.fetch_posts(conn, "draft")
+        deadline = time.monotonic() + 30
+        while conn.freshness.stale is not None:
+            assert time.monotonic() < deadline, conn.freshness
+            await asyncio.sleep(0.05)
+        assert conn.freshness.failures == 0
     finally:
         await workspace.close()
 
@@ -552,3 +563,67 @@ async def test_fleet_screen_marks_tenants_read_from_a_replica_and_their_age(serv
             await settle(app, pilot)
         assert "replica · synced" in screen_text(app)
     await workspace.close()
+
+
+FULL_DISK = """
+import resource, signal, sys
+from pathlib import Path
+from tursotui.tenant.replica import ReplicaError, ReplicaStore
+# A file may not grow past what is there now: the disk is as good as full.
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+limit = int(sys.argv[4])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+try:
+    ReplicaStore(Path(sys.argv[1])).sync("remote", sys.argv[2], sys.argv[3], sys.argv[3])
+except ReplicaError as error:
+    print(error)
+    sys.exit(3)
+"""
+
+
+async def test_a_full_disk_fails_the_sync_clearly_and_keeps_the_old_replica(server):
+    workspace, _, tenant = await _workspace(server)
+    try:
+        first = await workspace.replicas.sync(tenant)
+        await remote_rows(
+            server.url,
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000) "
+            "INSERT INTO users SELECT 'full' || x, 'f' || x || '@x', printf('%.500c', 'x'), 0 "
+            "FROM c",
+            (),
+            server.token,
+        )
+        biggest = max(f.stat().st_size for f in first.path.parent.iterdir())
+        env = {**os.environ, "PYTHONPATH": str(SRC)}
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                FULL_DISK,
+                str(workspace.settings.data_dir),
+                server.url,
+                server.token,
+                str(biggest + 4096),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 3, (done.stdout, done.stderr)
+        # The disk itself has room here (a file size limit stands in for it), so the
+        # message asks rather than asserts; on a disk with no room it says so outright.
+        assert "could not write its replica (is the disk full?)" in done.stdout
+        assert "the old one is kept" in done.stdout
+        assert server.token not in done.stdout + done.stderr
+        db = sqlite3.connect(f"file:{first.path}?mode=ro", uri=True)
+        assert db.execute("PRAGMA quick_check").fetchone() == ("ok",)
+        assert db.execute("SELECT count(*) FROM users WHERE id LIKE 'full%'").fetchone() == (0,)
+        db.close()
+        # With room again, the same replica catches up.
+        info = await workspace.replicas.sync(tenant)
+        db = sqlite3.connect(f"file:{info.path}?mode=ro", uri=True)
+        assert db.execute("SELECT count(*) FROM users WHERE id LIKE 'full%'").fetchone() == (5000,)
+        db.close()
+    finally:
+        await workspace.close()

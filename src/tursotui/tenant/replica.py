@@ -306,7 +306,12 @@ class ReplicaStore:
                     os.chmod(file, 0o600)
         if child.returncode != 0:
             lines = err.decode(errors="replace").strip().splitlines()
-            raise ReplicaError(_sync_reason(slug, lines[-1] if lines else "", token))
+            message = lines[-1] if lines else ""
+            if _no_room(path.parent):
+                raise ReplicaError(
+                    f"tenant {slug}: no room left on the disk for its replica; the old one is kept"
+                )
+            raise ReplicaError(_sync_reason(slug, message, token))
 
     def _prune(self, home: Path, keep: Path) -> None:
         """Remove every generation but `keep` (the current one) and the one just before it
@@ -390,6 +395,17 @@ def _swap_link(link: Path, target: Path) -> None:
         os.close(dir_fd)
 
 
+NO_ROOM_BYTES = 16 * 2**20
+"""Less free space than this after a failed sync: the disk is called full."""
+
+
+def _no_room(directory: Path) -> bool:
+    try:
+        return shutil.disk_usage(directory).free < NO_ROOM_BYTES
+    except OSError:
+        return False
+
+
 def _os_reason(slug: str, error: OSError) -> str:
     if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return f"tenant {slug}: no room left on the disk for its replica; the old one is kept"
@@ -403,6 +419,12 @@ def _sync_reason(slug: str, message: str, token: str | None) -> str:
     lowered = message.lower()
     if "disk" in lowered and ("full" in lowered or "space" in lowered):
         return f"tenant {slug}: no room left on the disk for its replica; the old one is kept"
+    if "inject" in lowered:
+        # libsql failed writing frames into the file (a full disk, a file size limit...).
+        return (
+            f"tenant {slug}: could not write its replica (is the disk full?): "
+            f"{message.splitlines()[0]}; the old one is kept"
+        )
     if "handshake" in lowered:
         # libsql retries a refused token until its handshake times out, and says only that.
         return (
