@@ -562,6 +562,20 @@ async def test_fleet_screen_marks_tenants_read_from_a_replica_and_their_age(serv
             await pilot.press("down")
             await settle(app, pilot)
         assert "replica · synced" in screen_text(app)
+
+        def drafts() -> dict[str, str]:
+            return {
+                str(table.get_cell(row.key, "tenant")): str(table.get_cell(row.key, "draft"))
+                for row in table.ordered_rows
+            }
+
+        assert drafts() == {"remote": "3", "direct": "3"}
+        await remote_rows(server.url, "UPDATE posts SET status = 'archived'", (), server.token)
+        await pilot.press("r")  # syncs the replica, then asks every tenant again
+        await settle(app, pilot)
+        await until(
+            pilot, lambda: not app.screen.loading and drafts() == {"remote": "0", "direct": "0"}
+        )
     await workspace.close()
 
 

@@ -112,6 +112,27 @@ class Workspace:
         await replica.sync()
         return True
 
+    def reads_replicas(self) -> bool:
+        """Some tenant of this session is read from its replica."""
+        return any(isinstance(c, ReplicaConnection) for _, c in self._connections.values())
+
+    async def sync_replicas(self) -> list[str]:
+        """Sync every replica this session reads from, a few at a time (`r` on the fleet
+        and queue screens); returns the reasons of those that failed (served stale)."""
+        replicas = [c for _, c in self._connections.values() if isinstance(c, ReplicaConnection)]
+        gate = asyncio.Semaphore(4)
+        failures: list[str] = []
+
+        async def one(replica: ReplicaConnection) -> None:
+            async with gate:
+                try:
+                    await replica.sync()
+                except ReplicaError as error:
+                    failures.append(str(error))
+
+        await asyncio.gather(*(one(r) for r in replicas))
+        return failures
+
     def freshness_label(self, tenant: Tenant) -> tuple[str, bool] | None:
         """What the header says of where `tenant` is read from, and whether it is stale:
         `replica · synced 12 s ago`, or `primary`; None for a local tenant."""

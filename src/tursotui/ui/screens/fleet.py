@@ -275,6 +275,10 @@ class FleetScreen(StatusFeedback, WriteKeys):
         """Read the registry, show a pending row per tenant, then fill rows as they answer."""
         try:
             workspace = await tursotui_app(self).wait_workspace()
+            # Tenants read from replicas are synced first (none are open on the first load).
+            stale = await workspace.sync_replicas()
+            if stale:
+                self.notify(stale[0], title=f"{len(stale)} replica(s) stale", severity="warning")
             tenants = await workspace.registry.tenants()
         except (RegistryError, LibsqlError) as error:
             self.loading = False
