@@ -641,3 +641,31 @@ async def test_a_full_disk_fails_the_sync_clearly_and_keeps_the_old_replica(serv
         db.close()
     finally:
         await workspace.close()
+
+
+async def test_queue_reads_drafts_from_the_replica_and_r_syncs_it(server):
+    from textual.widgets import DataTable
+
+    from support.moderation_fixtures import make_test_app, settle
+    from test_typeahead import until
+    from tursotui.ui.screens.queue import QueueScreen
+
+    workspace, ids, tenant = await _workspace(server)
+    await workspace.replicas.sync(tenant)
+    app = make_test_app(workspace)
+    async with app.run_test(size=(150, 30)) as pilot:
+        app.push_screen(QueueScreen())
+        await settle(app, pilot)
+        table = app.screen.query_one("#queue-table", DataTable)
+        await until(pilot, lambda: table.row_count == 3)
+        assert isinstance(workspace.replica_of("remote"), ReplicaConnection)
+        await remote_rows(
+            server.url,
+            "UPDATE posts SET status = 'archived' WHERE id = ?",
+            (ids["draft"][0],),
+            server.token,
+        )
+        await pilot.press("r")  # syncs the replica, then reads the queue again
+        await settle(app, pilot)
+        await until(pilot, lambda: table.row_count == 2)
+    await workspace.close()
