@@ -669,3 +669,24 @@ async def test_queue_reads_drafts_from_the_replica_and_r_syncs_it(server):
         await settle(app, pilot)
         await until(pilot, lambda: table.row_count == 2)
     await workspace.close()
+
+
+async def test_closing_the_session_stops_a_sync_that_waits_on_a_silent_primary(tmp_path):
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()  # accepts connections, never answers
+    try:
+        store = ReplicaStore(tmp_path / "data", timeout=60.0)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        syncing = asyncio.ensure_future(asyncio.to_thread(store.sync, "t", url, "tok", "tok"))
+        await asyncio.sleep(1.0)
+        started = time.monotonic()
+        store.stop()
+        with pytest.raises(ReplicaError, match="the session is closing"):
+            await syncing
+        assert time.monotonic() - started < 10
+        assert not store.has("t")
+    finally:
+        silent.close()

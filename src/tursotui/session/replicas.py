@@ -207,6 +207,7 @@ class Replicas:
         return connection
 
     async def close(self) -> None:
+        self.store.stop()
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)

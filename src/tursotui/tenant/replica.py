@@ -145,6 +145,17 @@ class ReplicaStore:
     def __init__(self, data_dir: Path, timeout: float = SYNC_TIMEOUT_S) -> None:
         self.root = data_dir / "replicas"
         self.timeout = timeout
+        self._children: set[subprocess.Popen[bytes]] = set()
+        self._closed = False
+
+    def stop(self) -> None:
+        """Kill every sync still running (the session is closing: nobody waits for them, and
+        a primary that never answers would hold the exit up to the deadline). A killed sync
+        leaves its replica as the last committed sync left it; later syncs are refused."""
+        self._closed = True
+        for child in list(self._children):
+            with contextlib.suppress(OSError):
+                child.kill()
 
     # -- where things are -----------------------------------------------------------
 
@@ -279,6 +290,8 @@ class ReplicaStore:
         accepts the connection but never answers. A child can be killed at the deadline,
         and a kill leaves the replica as its last committed sync left it.
         """
+        if self._closed:
+            raise ReplicaError(f"tenant {slug}: not synced: the session is closing")
         try:
             child = subprocess.Popen(
                 [sys.executable, "-c", CHILD, str(path), source],
@@ -290,6 +303,7 @@ class ReplicaStore:
             )
         except OSError as error:
             raise ReplicaError(_os_reason(slug, error)) from None
+        self._children.add(child)
         try:
             # The token goes on stdin: a command line is visible to every user (ps).
             _, err = child.communicate((token or "").encode(), timeout=self.timeout)
@@ -301,9 +315,12 @@ class ReplicaStore:
                 f"{self.timeout:g} s; the old replica is kept"
             ) from None
         finally:
+            self._children.discard(child)
             for file in path.parent.iterdir():
                 with contextlib.suppress(OSError):
                     os.chmod(file, 0o600)
+        if self._closed and child.returncode != 0:
+            raise ReplicaError(f"tenant {slug}: sync stopped: the session is closing")
         if child.returncode != 0:
             lines = err.decode(errors="replace").strip().splitlines()
             message = lines[-1] if lines else ""
