@@ -690,3 +690,25 @@ async def test_closing_the_session_stops_a_sync_that_waits_on_a_silent_primary(t
         assert not store.has("t")
     finally:
         silent.close()
+
+
+async def test_migrations_decide_on_the_primary_not_a_replica_that_is_behind(server):
+    from tursotui.tenant.migrations import load_folder, migrate
+
+    workspace, _, tenant = await _workspace(server)
+    try:
+        await workspace.replicas.sync(tenant)
+        conn = await workspace.connection(tenant)
+        assert isinstance(conn, ReplicaConnection)
+        # Another process records a newer migration on the primary: the replica lags.
+        newest = max(m.when for m in load_folder(None).migrations)
+        await remote_rows(
+            server.url,
+            'INSERT INTO "__drizzle_migrations" ("hash", "created_at") VALUES (?, ?)',
+            ("elsewhere", newest + 1000),
+            server.token,
+        )
+        with pytest.raises(Exception, match="newer than"):
+            await migrate(conn, load_folder(None))
+    finally:
+        await workspace.close()
