@@ -154,7 +154,9 @@ async def run(quick: bool) -> list[Figure]:
     """Measure B11."""
     tenants, changed, delay = (4, 1_000, 20.0) if quick else (20, 10_000, 100.0)
     sys.path.insert(0, str(REPO / "tests"))
-    from support.servers import FaultProxy, JWTKeys, start_sqld
+    from support.faults import FaultProxy
+    from support.jwt_kit import JWTKeys
+    from support.servers import start_sqld
     from tursotui.db import connect
     from tursotui.demo.build import seed_tenant
     from tursotui.tenant.migrations import load_folder, migrate

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from support.jwt_kit import JWTKeys
 from support.moderation_fixtures import fill_remote, remote_rows
-from support.servers import JWTKeys, start_sqld
+from support.servers import start_sqld
 from tursotui.session.replicas import ReplicaConnection
 from tursotui.session.settings import load_settings
 from tursotui.session.workspace import Workspace
@@ -362,8 +363,8 @@ def _start_sync_and_kill(delay: float) -> int | None:
 
 
 async def test_posts_screen_reads_the_replica_writes_the_primary_and_shows_freshness(server):
-    from support.moderation_fixtures import make_test_app, screen_text, settle
-    from test_typeahead import until
+    from support.moderation_fixtures import make_test_app, settle
+    from support.screen import screen_text, until
     from tursotui.ui.screens.posts import PostsScreen
 
     workspace, _ids, tenant = await _workspace(server)
@@ -399,8 +400,8 @@ async def test_posts_screen_reads_the_replica_writes_the_primary_and_shows_fresh
 
 
 async def test_a_remote_tenant_without_a_replica_says_primary(server):
-    from support.moderation_fixtures import make_test_app, screen_text, settle
-    from test_typeahead import until
+    from support.moderation_fixtures import make_test_app, settle
+    from support.screen import screen_text, until
     from tursotui.ui.screens.posts import PostsScreen
 
     workspace, _, tenant = await _workspace(server)
@@ -481,7 +482,8 @@ def _drizzle_runner() -> Path:
 
 async def test_console_reads_from_the_replica_f9_sends_them_to_the_primary(server):
     from support.moderation_fixtures import make_test_app
-    from test_console import grid, open_console, run, status, wait_until
+    from support.screen import until
+    from test_console import grid, open_console, run, status
 
     workspace, ids, tenant = await _workspace(server)
     await workspace.replicas.sync(tenant)
@@ -501,7 +503,7 @@ async def test_console_reads_from_the_replica_f9_sends_them_to_the_primary(serve
         assert grid(app).values != [("fresh",)]
         await pilot.press("f9")
         await pilot.pause()
-        await wait_until(pilot, lambda: "reads now run on the primary" in status(app))
+        await until(pilot, lambda: "reads now run on the primary" in status(app))
         await run(app, pilot, query)
         assert grid(app).values == [("fresh",)] and "read on the primary" in status(app)
     await workspace.close()
@@ -536,8 +538,8 @@ async def test_a_primary_that_never_answers_times_out_and_keeps_the_replica(serv
 async def test_fleet_screen_marks_tenants_read_from_a_replica_and_their_age(server):
     from textual.widgets import DataTable
 
-    from support.moderation_fixtures import make_test_app, screen_text, settle
-    from test_typeahead import until
+    from support.moderation_fixtures import make_test_app, settle
+    from support.screen import screen_text, until
     from tursotui.ui.screens.fleet import FleetScreen
 
     workspace, _, tenant = await _workspace(server)
@@ -647,7 +649,7 @@ async def test_queue_reads_drafts_from_the_replica_and_r_syncs_it(server):
     from textual.widgets import DataTable
 
     from support.moderation_fixtures import make_test_app, settle
-    from test_typeahead import until
+    from support.screen import until
     from tursotui.ui.screens.queue import QueueScreen
 
     workspace, ids, tenant = await _workspace(server)
