@@ -182,7 +182,10 @@ class FaultProxy:
             while True:
                 head = await client_r.readuntil(b"\r\n\r\n")
                 headers = _parse_head(head)
-                body = await client_r.readexactly(int(headers.get("content-length", "0") or 0))
+                if "chunked" in headers.get("transfer-encoding", "").lower():
+                    body = await _read_chunked(client_r)  # libsql's replication requests
+                else:
+                    body = await client_r.readexactly(int(headers.get("content-length", "0") or 0))
                 with self._lock:
                     self.requests += 1
                     self.paths.append(head.split(b" ", 2)[1].decode("latin-1"))
@@ -264,6 +267,21 @@ class FaultProxy:
             + body
         )
         await client_w.drain()
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    """A chunked request body, as sent (size lines, data, the last chunk and trailers)."""
+    raw = bytearray()
+    while True:
+        line = await reader.readuntil(b"\r\n")
+        raw += line
+        size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+        if size == 0:
+            while (trailer := await reader.readuntil(b"\r\n")) != b"\r\n":
+                raw += trailer
+            raw += b"\r\n"
+            return bytes(raw)
+        raw += await reader.readexactly(size + 2)
 
 
 def _parse_head(head: bytes) -> dict[str, str]:

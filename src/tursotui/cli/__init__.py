@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "author",
     "content",
     "moderate",
+    "replica",
 )
 
 

@@ -333,6 +333,11 @@ class Settings(BaseSettings):
     token_source: Literal["command", "stored", "group", "mint"] | None = None
     """Pin where every tenant's token comes from; unset means the first source that applies."""
 
+    replicas: Literal["off", "on-demand", "always"] = "on-demand"
+    """Embedded replicas of remote tenants: `on-demand` reads a tenant from its replica when
+    it has one (`tursotui replica sync`), `always` makes one when a remote tenant is first
+    opened, `off` reads every tenant from its primary."""
+
     @field_validator("minted_token_ttl", mode="before")
     @classmethod
     def _ttl(cls, value: Any) -> int:

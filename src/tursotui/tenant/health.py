@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
@@ -168,9 +168,11 @@ async def _remote_answers(
     """
     if isinstance(folder, str):
         return None
+    # A replica-backed tenant answers from its primary: reachable means the primary is.
+    primary = cast(Connection, getattr(connection, "primary", connection))
     start = time.perf_counter()
     try:
-        tables, counted, newest = await connection.batch(
+        tables, counted, newest = await primary.batch(
             [LOCAL_TABLES_SQL, COUNTS_SQL, NEWEST_MIGRATION_SQL]
         )
     except LibsqlError as error:
@@ -220,8 +222,10 @@ async def answers(
     """The health questions asked over `connection` (never raises for the tenant's failures)."""
 
     async def ping() -> float:
+        # A replica-backed tenant is pinged on its primary: reachable means the primary is.
+        primary = cast(Connection, getattr(connection, "primary", connection))
         start = time.perf_counter()
-        await connection.execute("SELECT 1")
+        await primary.execute("SELECT 1")
         return (time.perf_counter() - start) * 1000
 
     questions = (

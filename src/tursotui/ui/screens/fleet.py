@@ -286,6 +286,10 @@ class FleetScreen(StatusFeedback, WriteKeys):
         """Read the registry, show a pending row per tenant, then fill rows as they answer."""
         try:
             workspace = await tursotui_app(self).wait_workspace()
+            # Tenants read from replicas are synced first (none are open on the first load).
+            stale = await workspace.sync_replicas()
+            if stale:
+                self.notify(stale[0], title=f"{len(stale)} replica(s) stale", severity="warning")
             tenants = await workspace.registry.tenants()
         except (RegistryError, LibsqlError) as error:
             self.loading = False
@@ -443,7 +447,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
         return [
             slug,
             state,
-            Text("—", style="dim") if latency is None else Text(f"{latency:.0f}", justify="right"),
+            self._latency_cell(row.slug, latency),
             _schema(row.health.schema),
             _number(row.count("draft")),
             _number(row.count("published")),
@@ -453,6 +457,15 @@ class FleetScreen(StatusFeedback, WriteKeys):
             index_cell,
             literal(row.error, 200) if row.error else Text(""),
         ]
+
+    def _latency_cell(self, slug: str, latency: float | None) -> Text:
+        # A tenant read from its replica answered locally: its time says nothing of the
+        # primary, so the cell says `repl` instead (the line under the table gives its age).
+        if self.workspace.replica_of(slug) is not None:
+            return Text("repl", style="cyan", justify="right")
+        if latency is None:
+            return Text("—", style="dim")
+        return Text(f"{latency:.0f}", justify="right")
 
     def _update_row(self, key: str, row: FleetRow) -> None:
         table = self.query_one("#fleet-table", DataTable)
@@ -485,6 +498,9 @@ class FleetScreen(StatusFeedback, WriteKeys):
             flags = self.flags.get(tenant.slug)
             if flags is not None and flags.labels():
                 line.append("  " + ", ".join(flags.labels()), style="bold yellow")
+            freshness = self.workspace.freshness_label(tenant)
+            if freshness is not None and freshness[0] != "primary":
+                line.append(f"  {freshness[0]}", style="yellow" if freshness[1] else "cyan")
             row = self.rows.get(self.current_key() or "")
             if row is not None and not row.error:
                 self._append_hidden(line, row)  # a row with an error shows the error instead

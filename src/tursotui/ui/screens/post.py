@@ -22,7 +22,7 @@ from tursotui.tenant import moderation
 from tursotui.tenant.moderation import CommentRow, ModerationError, PageCursor, Post
 from tursotui.ui import navigation, stale
 from tursotui.ui.feedback import StatusFeedback
-from tursotui.ui.moderating import status_bindings, tenant_connection
+from tursotui.ui.moderating import status_bindings, sync_replica, tenant_connection
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.typed import tursotui_app
@@ -148,7 +148,15 @@ class PostScreen(StatusFeedback, WriteKeys):
         return max(16, width - (2 + 17 + (19 if width >= 100 else 13) + 8))
 
     def action_reload(self) -> None:
-        """Reload the post and its comments."""
+        """Sync the tenant's replica (if it reads from one), then reload the post and its
+        comments."""
+        if tursotui_app(self).workspace.replica_of(self.tenant.slug) is None:
+            self.reload()
+        else:
+            self.run_worker(self._sync_then_reload(), group="replica-sync", exclusive=True)
+
+    async def _sync_then_reload(self) -> None:
+        await sync_replica(self, self.tenant)
         self.reload()
 
     def _writes(self) -> int:

@@ -28,7 +28,12 @@ from tursotui.tenant import moderation
 from tursotui.tenant.moderation import ModerationError, PageCursor, PostFilter, PostRow
 from tursotui.ui import navigation, stale
 from tursotui.ui.feedback import StatusFeedback
-from tursotui.ui.moderating import outcome_text, status_bindings, tenant_connection
+from tursotui.ui.moderating import (
+    outcome_text,
+    status_bindings,
+    sync_replica,
+    tenant_connection,
+)
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.post import PostScreen
 from tursotui.ui.typeahead import hold_keys_for
@@ -608,7 +613,18 @@ class PostsScreen(StatusFeedback, WriteKeys):
             table.action_cursor_up()
 
     def action_reload(self) -> None:
-        """Reload the list and the counts from the database, the cursor on the same post."""
+        """Sync the tenant's replica (if it reads from one), then reload the list and the
+        counts, the cursor on the same post."""
+        if tursotui_app(self).workspace.replica_of(self.tenant.slug) is None:
+            self._reload()  # at once: the keys typed after `r` act on the reloaded list
+        else:
+            self.run_worker(self._sync_then_reload(), group="replica-sync", exclusive=True)
+
+    async def _sync_then_reload(self) -> None:
+        await sync_replica(self, self.tenant)
+        self._reload()
+
+    def _reload(self) -> None:
         self.counts = None
         self.restart(keep=True)
 
