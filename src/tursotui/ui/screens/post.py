@@ -452,9 +452,12 @@ class PostScreen(StatusFeedback, WriteKeys):
         message = f"Deleted {plural(len(result.changed), 'comment')}."
         if result.conflicts:
             message += f" {len(result.conflicts)} were already gone."
+        if self.app.screen is not self:
+            # The user went back meanwhile (this screen may still be on its way out): the
+            # screen shown now catches up.
+            stale.catch_up(self.app)
         if not self.is_attached:
-            self.notify(message)  # the user went back meanwhile: this screen's line is gone
-            stale.catch_up(self.app)  # the user went back meanwhile: that screen catches up
+            self.notify(message)  # this screen's line is gone
             return
         table = self.query_one("#post-comments", RowList)
         for comment_id in ids:
@@ -525,8 +528,11 @@ class PostScreen(StatusFeedback, WriteKeys):
                 style="bold yellow",
             )
         self.post = post
+        if self.app.screen is not self:
+            # The user went back meanwhile (this screen may still be on its way out): the
+            # screen shown now catches up.
+            stale.catch_up(self.app)
         if not self.is_attached:
-            stale.catch_up(self.app)  # the user went back meanwhile: that screen catches up
             return
         if post is not None:
             self.show_meta(post)
