@@ -746,8 +746,10 @@ class PostsScreen(StatusFeedback, WriteKeys):
             self.say(said)
         if tenant is self.tenant:
             self._fresh_status = {i: post.status for i, post in fresh.items()}
-        if not self._current(token, tenant):
-            stale.catch_up(self.app)  # the user went on: the screen shown now catches up
+        if not self._current(token, tenant) or self.app.screen is not self:
+            # The user went on (this screen may still be on its way out, or under another):
+            # the screen shown now catches up, and this one when it is shown again.
+            stale.catch_up(self.app)
             return
         self._apply_fresh([i for i, _ in posts], fresh)
         wanted = self.post_filter.status
