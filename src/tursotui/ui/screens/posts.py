@@ -27,6 +27,7 @@ from tursotui.tenant import moderation
 from tursotui.tenant.moderation import ModerationError, PageCursor, PostFilter, PostRow
 from tursotui.ui import navigation, stale
 from tursotui.ui.feedback import StatusFeedback
+from tursotui.ui.frames import FrameHold, hold_frames
 from tursotui.ui.moderating import outcome_text, status_bindings, tenant_connection
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.post import PostScreen
@@ -137,6 +138,8 @@ class PostsScreen(StatusFeedback, WriteKeys):
         """Held by a status write; the next waits for it (and for the statuses it left)."""
         self._fresh_status: dict[str, Any] = {}
         """Statuses read back after this screen's last writes (their rows may have left)."""
+        self._frames: FrameHold | None = None
+        """Frames held from a restart until its first page is shown (see `ui.frames`)."""
         self._fetch_early()
 
     # --- layout -------------------------------------------------------------------------
@@ -252,8 +255,17 @@ class PostsScreen(StatusFeedback, WriteKeys):
         self.query_one("#posts-header", TenantHeader).tenant = self.tenant
         self.show_filters()
         self.show_status()
+        # The emptied list is painted only if the first page is slow to come (a frame's time).
+        self._show_first_page()
+        self._frames = hold_frames(self.app)
         limit = max(moderation.PAGE_SIZE, self._restore[2] if self._restore else 0)
         self.load_page(self.token, self.tenant, self.post_filter, None, limit)
+
+    def _show_first_page(self) -> None:
+        """Paint again (the first page is shown, or failed)."""
+        if self._frames is not None:
+            self._frames.release()
+            self._frames = None
 
     def _writes(self) -> int:
         """The tenant's write count this session (every write anywhere is audited)."""
@@ -415,6 +427,7 @@ class PostsScreen(StatusFeedback, WriteKeys):
                 self.query_one("#posts-table", RowList).more_available = False
                 self.error = str(error)
                 self.show_status()
+                self._show_first_page()
                 self.notify(str(error), title="Posts", severity="error", markup=False)
             return
         if not self._current(token, tenant) or tail != self.tail:
@@ -438,6 +451,7 @@ class PostsScreen(StatusFeedback, WriteKeys):
         table.more_available = page.next is not None and not tail
         self.fetching = False
         self.show_status()
+        self._show_first_page()
         if self.counts is None and self._counting is not tenant:
             # Once the first page is on screen, so the page never waits for the count
             # (a 10⁶-post tenant takes a few hundred ms of a CPU to count). Counts do not

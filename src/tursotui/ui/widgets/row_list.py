@@ -425,8 +425,8 @@ class RowList(ScrollView, can_focus=True):
     def _move(self, row: int, scroll: bool) -> None:
         new = max(0, min(row, len(self._keys) - 1))
         old, self._cursor_row = self._cursor_row, new
+        top = self.scroll_offset.y
         if scroll:
-            top = self.scroll_offset.y
             visible = self._visible_rows()
             if new < top:
                 self.scroll_to(y=new, animate=False, immediate=True)
@@ -435,7 +435,13 @@ class RowList(ScrollView, can_focus=True):
         if old != new:
             self._strips.pop(old, None)
             self._strips.pop(new, None)
-            self.refresh()
+            if self.scroll_offset.y == top:
+                # The view stayed: only the two rows' lines change (line 0 is the header),
+                # so the frame renders two lines, not the whole list.
+                self.refresh_lines(old + 1)
+                self.refresh_lines(new + 1)
+            else:
+                self.refresh()
             if self._keys:
                 self.post_message(self.RowHighlighted(self, new, self._keys[new]))
 
