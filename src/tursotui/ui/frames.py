@@ -24,7 +24,7 @@ FRAME_S = 1 / 60
 class FrameHold:
     """Frames held from now until `release()` or `at_most` seconds, whichever comes first."""
 
-    def __init__(self, app: App, at_most: float = FRAME_S) -> None:
+    def __init__(self, app: App, at_most: float) -> None:
         self._app = app
         self._batch: contextlib.AbstractContextManager[None] | None = app.batch_update()
         self._batch.__enter__()
@@ -46,9 +46,10 @@ class FrameHold:
             self._app.screen.check_idle()
 
 
-def hold_frames(app: App, at_most: float = FRAME_S) -> FrameHold:
-    """Hold the app's frames until the returned hold is released, `at_most` seconds."""
-    return FrameHold(app, at_most)
+def hold_frames(app: App, at_most: float | None = None) -> FrameHold:
+    """Hold the app's frames until the returned hold is released, `at_most` seconds
+    (default `FRAME_S`)."""
+    return FrameHold(app, FRAME_S if at_most is None else at_most)
 
 
 __all__ = ["FRAME_S", "FrameHold", "hold_frames"]
