@@ -156,7 +156,9 @@ class PostsScreen(StatusFeedback, WriteKeys):
         self.query_one("#posts-search").display = False
         # Scrolling with the mouse or End moves no cursor: watch the scroll position too.
         table = self.query_one("#posts-table", RowList)
-        self.watch(table, "scroll_y", lambda _y: self._maybe_more(), init=False)
+        self.watch(
+            table, "scroll_y", lambda _y: self.call_after_refresh(self._maybe_more), init=False
+        )
         self.restart()
 
     def _fetch_early(self) -> None:
@@ -507,7 +509,8 @@ class PostsScreen(StatusFeedback, WriteKeys):
 
     @on(RowList.RowHighlighted, "#posts-table")
     def _on_highlight(self, _event: RowList.RowHighlighted) -> None:
-        self._maybe_more()
+        # After the frame that shows the move: the next page is read while the user looks.
+        self.call_after_refresh(self._maybe_more)
 
     @on(RowList.RowSelected, "#posts-table")
     def _on_select(self, _event: RowList.RowSelected) -> None:
