@@ -156,10 +156,12 @@ class PostsScreen(StatusFeedback, WriteKeys):
         self.query_one("#posts-search").display = False
         # Scrolling with the mouse or End moves no cursor: watch the scroll position too.
         table = self.query_one("#posts-table", RowList)
-        self.watch(
-            table, "scroll_y", lambda _y: self.call_after_refresh(self._maybe_more), init=False
-        )
+        self.watch(table, "scroll_y", self._scrolled, init=False)
         self.restart()
+
+    def _scrolled(self, _y: float) -> None:
+        # After the frame that shows the scroll: the next page is read while the user looks.
+        self.call_after_refresh(self._maybe_more)
 
     def _fetch_early(self) -> None:
         """Ask for the first page now, while the widgets are built and laid out.
