@@ -4,8 +4,8 @@ Textual paints at most one frame per 1/60 s. A key that starts a query usually p
 twice: at once, the screen cleared or `running…`, and when the rows arrive a few ms
 later, the rows; that second frame must wait for the next 1/60 s slot, so the rows show
 17 ms or more after the key although the query took 2. Holding the frames from the key
-until the answer is shown (or for one frame's time at most, so a slow query still shows
-that it is running) paints the rows in the first frame, as soon as they are there.
+until the answer is shown (or `FRAME_S` at most, so a slow query still shows that it is
+running) paints the rows in the first frame, as soon as they are there.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from textual.app import App
 
-FRAME_S = 1 / 60
-"""How long frames are held at most: one frame's time at Textual's 60 frames a second."""
+FRAME_S = 0.05
+"""How long frames are held at most: an answer within it still reads as instant, and a
+slower one shows that it runs. Not one frame (1/60 s): a hold that ends just before the
+answer paints the in-between state, and the answer then waits for the next frame's slot."""
 
 
 class FrameHold:

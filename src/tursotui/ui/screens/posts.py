@@ -259,7 +259,7 @@ class PostsScreen(StatusFeedback, WriteKeys):
         self.query_one("#posts-header", TenantHeader).tenant = self.tenant
         self.show_filters()
         self.show_status()
-        # The emptied list is painted only if the first page is slow to come (a frame's time).
+        # The emptied list is painted only if the first page is slow to come (see ui.frames).
         self._show_first_page()
         self._frames = hold_frames(self.app)
         limit = max(moderation.PAGE_SIZE, self._restore[2] if self._restore else 0)
