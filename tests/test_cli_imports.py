@@ -128,3 +128,47 @@ def test_the_parser_registers_what_the_command_line_needs(
     argv: list[str], needed: tuple[str, ...]
 ) -> None:
     assert commands_needed(argv) == needed
+
+
+TUI_FIRST_SCREEN = """
+import asyncio, json, sys
+from tursotui.cli.common import settings_from_args
+from tursotui.cli import build_parser
+from tursotui.session.workspace import Workspace
+from tursotui.ui.app import make_app
+
+async def main():
+    settings = settings_from_args(build_parser(()).parse_args([]))
+    workspace = await Workspace.open(settings)
+    app = make_app(settings, workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if "acme" in str(app.screen.query_one("#tenants").render_line(1).text):
+                break
+        shown = str(app.screen.query_one("#tenants").render_line(1).text)
+    await workspace.close()
+    return shown
+
+shown = asyncio.run(main())
+print(json.dumps({"shown": shown, "modules": sorted(sys.modules)}), file=sys.stderr)
+"""
+
+
+def test_the_tui_on_local_tenants_loads_no_remote_transport(registry: Path, tmp_path: Path) -> None:
+    """The first screen of a fleet of `file:` tenants needs neither HTTP nor WebSocket code."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run(
+        [sys.executable, "-c", TUI_FIRST_SCREEN],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert "acme" in report["shown"]  # the tenants screen listed the registry
+    modules = set(report["modules"])
+    assert loaded(modules, "textual")
+    remote = [p for p in ("aiohttp", "httpx", "libsql_client.hrana") if loaded(modules, p)]
+    assert remote == []
