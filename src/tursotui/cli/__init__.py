@@ -14,7 +14,17 @@ import os
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES = ("tenants", "sql", "migrate", "demo", "audit", "backup")
+COMMAND_MODULES = (
+    "tenants",
+    "sql",
+    "migrate",
+    "demo",
+    "audit",
+    "backup",
+    "author",
+    "content",
+    "moderate",
+)
 
 
 HELP_FLAGS = ("-h", "--help")

@@ -280,6 +280,14 @@ class Settings(BaseSettings):
     migrations_dir: Path | None = None
     """The app's drizzle migrations folder; default the built-in one."""
 
+    sqld_admin_url: str | None = None
+    """Admin API of a self-hosted sqld (`http://host:9090`): `tenants usage` reads each
+    remote tenant's figures from `/v1/namespaces/<first label of its host>/stats`."""
+
+    trash_days: float = Field(default=7.0, ge=0)
+    """Days a destroyed local tenant's file stays in `<data dir>/trash/` (for `tenants
+    undelete`) before the next destroy or `tenants deleted` removes it for good."""
+
     read_only: bool = False
     """Refuse every write, everywhere."""
 

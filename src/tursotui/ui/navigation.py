@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
     from tursotui.session.registry import Tenant
     from tursotui.ui.screens.audit import AuditScreen
+    from tursotui.ui.screens.author import AuthorScreen
+    from tursotui.ui.screens.branch_diff import BranchDiffScreen
     from tursotui.ui.screens.console import ConsoleScreen
     from tursotui.ui.screens.destroy_tenant import DestroyTenantScreen
     from tursotui.ui.screens.fleet import FleetScreen
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
 
 SCREENS: dict[str, str] = {
     "AuditScreen": "audit",
+    "AuthorScreen": "author",
+    "BranchDiffScreen": "branch_diff",
     "ConsoleScreen": "console",
     "DestroyTenantScreen": "destroy_tenant",
     "FleetScreen": "fleet",
@@ -71,6 +75,11 @@ def fleet(app: App[Any]) -> FleetScreen | None:
     return _open(app, "FleetScreen")
 
 
+def branch_diff(app: App[Any], tenant: Tenant, branch: str) -> BranchDiffScreen | None:
+    """`tenant` compared with its branch `branch` (a slug), to restore rows from it."""
+    return _open(app, "BranchDiffScreen", tenant.slug, branch)
+
+
 def audit(app: App[Any]) -> AuditScreen | None:
     """The audit log of every write."""
     return _open(app, "AuditScreen")
@@ -79,6 +88,12 @@ def audit(app: App[Any]) -> AuditScreen | None:
 def queue(app: App[Any], mode: str = "drafts") -> QueueScreen | None:
     """The moderation queue across tenants (`drafts` or `comments`)."""
     return _open(app, "QueueScreen", mode)
+
+
+def author(app: App[Any], email: str, tenant: Tenant | None = None) -> AuthorScreen | None:
+    """An author on every tenant where their email exists (`email` may be a user id of
+    `tenant`: the screen learns the email from it)."""
+    return _open(app, "AuthorScreen", email, tenant)
 
 
 def new_tenant(app: App[Any]) -> NewTenantScreen | None:
@@ -114,6 +129,7 @@ def rotate_token(app: App[Any], tenant: Tenant) -> RotateTokenScreen | None:
 __all__ = [
     "SCREENS",
     "audit",
+    "author",
     "console",
     "destroy_tenant",
     "fleet",

@@ -2,8 +2,9 @@
 
 One row per registry row, asked `settings.fleet_concurrency` at a time; a dead or
 slow tenant is a row with its error, never a frozen screen, and cancelling keeps
-what has arrived. From here: search titles across tenants, migrate the whole
-fleet, create missing indexes, and open the cross-tenant moderation queue.
+what has arrived. From here: search posts and comments across tenants (the `/`
+panel, `ui/screens/fleet_search.py`), migrate the whole fleet, create missing
+indexes, and open the cross-tenant moderation queue.
 """
 
 from __future__ import annotations
@@ -15,22 +16,21 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Input, ProgressBar
+from textual.widgets import DataTable, ProgressBar
 
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.display.literal import literal
-from tursotui.display.posts import status_text, when
+from tursotui.display.posts import when
 from tursotui.fleet import overview as fleet
-from tursotui.fleet.search import search_titles
 from tursotui.session.audit import AuditError
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant import indexes
 from tursotui.ui import navigation
 from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.screens.fleet_search import FleetSearch
 from tursotui.ui.tenant_cells import schema_style
-from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.typed import tursotui_app
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
@@ -126,11 +126,19 @@ class FleetScreen(StatusFeedback, WriteKeys):
             "slash",
             "search",
             "Search",
-            tooltip="Search post titles across every tenant",
+            tooltip="Search posts and comments across every tenant",
             id="fleet.search",
         ),
         Binding(
             "m", "queue", "Queue", tooltip="Drafts and comments across tenants", id="fleet.queue"
+        ),
+        Binding(
+            "A",
+            "author",
+            "Author",
+            tooltip="An author by email on every tenant (their posts, comments, purge)",
+            show=False,
+            id="fleet.author",
         ),
         Binding(
             "M",
@@ -168,13 +176,13 @@ class FleetScreen(StatusFeedback, WriteKeys):
         self.loading = False
         self.cancelled = False
         self.token = 0
-        self.search_text: str | None = None
-        self.hits: dict[str, tuple[Tenant, str]] = {}
         self.note: Text | None = None
         self._asked: dict[str, int] = {}
         """Each tenant's write count (audit generation) when its row was last asked for."""
         self._keep: tuple[str | None, int] = (None, 0)
         """`r`: the tenant under the cursor (its slug) and its row, to put the cursor back."""
+        self.flags: dict[str, Any] = {}
+        """Delete protection and blocks by slug (`provision.protect.Flags`), once asked."""
 
     # --- layout ---------------------------------------------------------------------
 
@@ -182,23 +190,18 @@ class FleetScreen(StatusFeedback, WriteKeys):
         yield TenantHeader("fleet", id="fleet-header")
         yield TextLine(id="fleet-progress")
         yield ProgressBar(id="fleet-bar", show_eta=False)
-        yield Input(
-            placeholder="search titles on every tenant; enter searches, escape closes",
-            id="fleet-search",
-        )
-        yield DataTable(id="fleet-results", cursor_type="row", zebra_stripes=True)
+        yield FleetSearch(id="fleet-search-panel")
         yield DataTable(id="fleet-table", cursor_type="row", zebra_stripes=True)
         yield TextLine(id="fleet-detail")
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#fleet-search").display = False
-        self.query_one("#fleet-results").display = False
-        results = self.query_one("#fleet-results", DataTable)
-        results.add_column("tenant", key="tenant", width=16)
-        results.add_column("status", key="status", width=10)
-        results.add_column("title", key="title", width=60)
         self.action_refresh()
+
+    @property
+    def search_panel(self) -> FleetSearch:
+        """The `/` panel: posts and comments across tenants."""
+        return self.query_one("#fleet-search-panel", FleetSearch)
 
     @property
     def workspace(self) -> Workspace:
@@ -290,6 +293,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
             table.add_row(*self._pending_cells(tenant), key=str(index))
         self._restore_cursor(tenants)
         self.show_progress()
+        self.ask_flags(token, tenants)
         keys = {id(t): str(i) for i, t in enumerate(tenants)}
         self._asked = {t.slug: workspace.audit.generation(t.slug) for t in tenants}
         try:
@@ -350,6 +354,25 @@ class FleetScreen(StatusFeedback, WriteKeys):
             self._update_row(key, row)
         self.show_progress()
 
+    @work(exclusive=True, group="fleet-flags", exit_on_error=False, description="protection")
+    async def ask_flags(self, token: int, tenants: list[Tenant]) -> None:
+        """Delete protection and blocks of every tenant (one Platform API listing): a
+        protected tenant is marked `◆`, a blocked one's state reads `blocked`."""
+        from tursotui.platform import PlatformError
+        from tursotui.provision.protect import tenant_flags  # loads only when used
+
+        try:
+            flags = await tenant_flags(self.workspace, tenants)
+        except PlatformError as error:
+            self.notify(str(error), title="Delete protection", severity="warning", markup=False)
+            return
+        if token != self.token or not flags:
+            return
+        self.flags = flags
+        for key, row in list(self.rows.items()):
+            if row.slug in flags:
+                self._update_row(key, row)
+
     def _pending_cells(self, tenant: Tenant) -> list[Text]:
         """A row that has not answered: still being asked (`…`) or stopped by `c`."""
         if self.cancelled:
@@ -391,8 +414,14 @@ class FleetScreen(StatusFeedback, WriteKeys):
             else Text(advice.label, style="green" if advice.label == "ok" else "yellow")
         )
         state = Text("ok", style="green") if row.reachable else Text("down", style="bold red")
+        flags = self.flags.get(row.slug)
+        slug = literal(row.slug or "(no slug)", 16)
+        if flags is not None and flags.blocked:
+            state = Text("block", style="bold red")  # it answers, but must not look healthy
+        if flags is not None and flags.protected:
+            slug.append(" ◆", style="bold yellow")
         return [
-            literal(row.slug or "(no slug)", 16),
+            slug,
             state,
             Text("—", style="dim") if latency is None else Text(f"{latency:.0f}", justify="right"),
             _schema(row.health.schema),
@@ -422,6 +451,9 @@ class FleetScreen(StatusFeedback, WriteKeys):
             line.append_text(literal(tenant.slug or "(no slug)", 30))
             line.append("  ")
             line.append_text(literal(tenant.host, 60))
+            flags = self.flags.get(tenant.slug)
+            if flags is not None and flags.labels():
+                line.append("  " + ", ".join(flags.labels()), style="bold yellow")
             row = self.rows.get(self.current_key() or "")
             if row is not None and not row.error:
                 self._append_hidden(line, row)  # a row with an error shows the error instead
@@ -457,7 +489,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
             self.cancelled = True
             self._show_stopped()
             self.show_progress()
-        self.workers.cancel_group(self, "fleet-search")
+        self.search_panel.cancel()
 
     # --- sorting --------------------------------------------------------------------
 
@@ -530,13 +562,9 @@ class FleetScreen(StatusFeedback, WriteKeys):
             table.action_cursor_up()
 
     def action_open(self) -> None:
-        """Open the posts of the tenant under the cursor (or of the search hit)."""
-        results = self.query_one("#fleet-results", DataTable)
-        if results.has_focus and results.row_count:
-            key = results.coordinate_to_cell_key(results.cursor_coordinate).row_key.value
-            if key in self.hits:
-                hit_tenant, post_id = self.hits[key]
-                navigation.post(self.app, hit_tenant, post_id)
+        """Open the posts of the tenant under the cursor (or the post of the search hit)."""
+        if self.search_panel.is_open and self.search_panel.results_focused:
+            self.search_panel.open_current()
             return
         tenant = self.current_tenant()
         if tenant is None:
@@ -549,7 +577,6 @@ class FleetScreen(StatusFeedback, WriteKeys):
         navigation.posts(self.app, tenant)
 
     @on(DataTable.RowSelected, "#fleet-table")
-    @on(DataTable.RowSelected, "#fleet-results")
     def _on_select(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.action_open()
@@ -560,71 +587,21 @@ class FleetScreen(StatusFeedback, WriteKeys):
 
     def action_back(self) -> None:
         """Close the search if open, else go back."""
-        search = self.query_one("#fleet-search", Input)
-        results = self.query_one("#fleet-results", DataTable)
-        if search.display or results.display:
-            self.workers.cancel_group(self, "fleet-search")
-            search.display = False
-            results.display = False
+        if self.search_panel.is_open:
+            self.search_panel.close()
             self.query_one("#fleet-table").focus()
             return
         tursotui_app(self).action_back()
 
     # --- search across tenants ------------------------------------------------------
 
+    def action_author(self) -> None:
+        """Open the author screen with an email to type (the keys typed next go into it)."""
+        navigation.author(self.app, "")
+
     def action_search(self) -> None:
-        """Open the title search across tenants."""
-        search = self.query_one("#fleet-search", Input)
-        search.display = True
-        search.focus()
-        hold_keys_for(self.app, search)
-
-    @on(Input.Submitted, "#fleet-search")
-    def _on_search(self, event: Input.Submitted) -> None:
-        text = event.value.strip()
-        if not text:
-            return
-        results = self.query_one("#fleet-results", DataTable)
-        results.clear()
-        results.display = True
-        self.hits.clear()
-        self.search_text = text
-        results.focus()
-        self.run_search(text)
-
-    @work(exclusive=True, group="fleet-search", exit_on_error=False, description="fleet search")
-    async def run_search(self, text: str) -> None:
-        """Add each tenant's matches as it answers."""
-        results = self.query_one("#fleet-results", DataTable)
-        workspace = self.workspace
-        tenants = self.tenants or await workspace.registry.tenants()
-        asked = answered = failed = 0
-        asked = len(tenants)
-        self.note = Text(f"searching {plural(asked, 'tenant')}…", style="dim")
-        self.show_progress()
-        async for answer in search_titles(workspace, tenants, text):
-            if text != self.search_text:
-                return
-            answered += 1
-            if answer.error:
-                failed += 1
-            for post in answer.posts:
-                key = f"{len(self.hits)}"
-                self.hits[key] = (answer.tenant, str(post.id))
-                results.add_row(
-                    literal(answer.tenant.slug, 16),
-                    status_text(post.status),
-                    literal(post.title, 60),
-                    key=key,
-                )
-            # By tenant, each tenant's matches newest first: the list does not jump around.
-            results.sort("tenant", key=lambda cell: str(cell).lower())
-            self.note = Text(
-                f"search: {answered}/{plural(asked, 'tenant')}, {plural(len(self.hits), 'post')}"
-                + (f", {failed} failed" if failed else ""),
-                style="bold",
-            )
-            self.show_progress()
+        """Open the search of posts and comments across tenants."""
+        self.search_panel.open()
 
     # --- index advice ---------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from textual.widgets import Input
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.display.literal import literal
+from tursotui.display.matches import contains, highlighted
 from tursotui.display.posts import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.session.registry import RegistryError
 from tursotui.tenant import moderation
@@ -64,6 +65,25 @@ def _close_when_opened(opening: asyncio.Future[Connection]) -> None:
         closing.add_done_callback(_closing.discard)
 
 
+def match_cell(post: PostRow, search: str | None, width: int) -> Text:
+    """A post's title, its match highlighted; a content match shows after the title.
+
+    The title keeps at most half the room when the match is in the content, so the
+    part of the content around the match is always in view.
+    """
+    if not search or contains(post.title, search) or post.snippet is None:
+        return highlighted(post.title, search, width)
+    title_room = max(8, min(width // 2, len(literal(post.title, width).plain)))
+    cell = literal(post.title, title_room)
+    cell.append("  ")
+    cell.append_text(
+        highlighted(
+            post.snippet, search, max(4, width - cell.cell_len), style="dim", ellipsis_before=True
+        )
+    )
+    return cell
+
+
 class PostsScreen(StatusFeedback, WriteKeys):
     """One tenant's posts by status, newest first, with moderation keys."""
 
@@ -87,12 +107,21 @@ class PostsScreen(StatusFeedback, WriteKeys):
             id="posts.order",
         ),
         Binding("enter", "open", "Open", tooltip="Open the post with its comments"),
-        Binding("slash", "search", "Search", tooltip="Search titles", id="posts.search"),
+        Binding(
+            "slash", "search", "Search", tooltip="Search titles and contents", id="posts.search"
+        ),
         Binding("space", "mark", "Mark", tooltip="Mark the post for a bulk action"),
         *status_bindings(
             "Publish current/marked", "Archive current/marked", "Back to draft current/marked"
         ),
         Binding("s", "console", "SQL", tooltip="SQL console on this tenant"),
+        Binding(
+            "A",
+            "author",
+            "Author",
+            tooltip="The post's author on every tenant (their posts, comments, purge)",
+            show=False,
+        ),
         Binding("r", "reload", "Reload", show=False),
         Binding("j", "cursor('down')", "Down", show=False),
         Binding("k", "cursor('up')", "Up", show=False),
@@ -147,7 +176,10 @@ class PostsScreen(StatusFeedback, WriteKeys):
     def compose(self) -> ComposeResult:
         yield TenantHeader("posts", id="posts-header")
         yield TextLine(id="posts-filters")
-        yield Input(placeholder="search titles; enter applies, escape clears", id="posts-search")
+        yield Input(
+            placeholder="search titles and contents (literal text); enter applies, escape clears",
+            id="posts-search",
+        )
         yield RowList(id="posts-table")
         yield TextLine(id="posts-status")
         yield KeysFooter()
@@ -398,7 +430,7 @@ class PostsScreen(StatusFeedback, WriteKeys):
         return (
             mark,
             status_text(post.status),
-            literal(post.title, self.title_width()),
+            match_cell(post, self.post_filter.search, self.title_width()),
             literal(post.author_name, 18),
             when(post.published_at),
         )
@@ -555,7 +587,7 @@ class PostsScreen(StatusFeedback, WriteKeys):
             table.action_edge(last)
 
     def action_search(self) -> None:
-        """Open the title search."""
+        """Open the search of titles and contents."""
         search = self.query_one("#posts-search", Input)
         search.display = True
         search.value = self.post_filter.search or ""
@@ -564,7 +596,9 @@ class PostsScreen(StatusFeedback, WriteKeys):
 
     @on(Input.Submitted, "#posts-search")
     def _on_search(self, event: Input.Submitted) -> None:
-        self.post_filter = replace(self.post_filter, search=event.value.strip() or None)
+        # Kept as typed: a search is literal text, spaces included.
+        search = event.value if event.value.strip() else None
+        self.post_filter = replace(self.post_filter, search=search)
         self.tail = False
         if not self.post_filter.search:
             event.input.display = False
@@ -596,6 +630,15 @@ class PostsScreen(StatusFeedback, WriteKeys):
         """Reload the list and the counts from the database, the cursor on the same post."""
         self.counts = None
         self.restart(keep=True)
+
+    def action_author(self) -> None:
+        """Open the author of the post under the cursor."""
+        post_id = self.current_id()
+        author = self.rows[post_id].author_id if post_id is not None else None
+        if author is None:
+            self.notify("No post here.", severity="warning")
+            return
+        navigation.author(self.app, str(author), self.tenant)
 
     def current_id(self) -> str | None:
         """The id of the post under the cursor."""
@@ -662,12 +705,15 @@ class PostsScreen(StatusFeedback, WriteKeys):
         self, tenant: Tenant, posts: list[tuple[str, Any]], new_status: str
     ) -> None:
         token = self.token
+        reason = None
         if len(posts) > 1:
             question = Text(f"{VERBS[new_status].capitalize()} {len(posts)} posts on ")
             question.append_text(literal(tenant.name or tenant.slug, 40))
             question.append("?")
-            if not await self.app.push_screen_wait(ConfirmScreen(question, title="Bulk action")):
+            confirm = ConfirmScreen(question, title="Bulk action", ask_reason=True)
+            if not await self.app.push_screen_wait(confirm):
                 return
+            reason = confirm.reason
         try:
             conn = await tenant_connection(self, tenant)
             result = await moderation.set_status(
@@ -676,6 +722,7 @@ class PostsScreen(StatusFeedback, WriteKeys):
                 tenant.slug,
                 posts,
                 new_status,
+                reason=reason,
             )
             fresh = await moderation.fetch_posts_by_id(conn, [i for i, _ in posts])
         except ModerationError as error:

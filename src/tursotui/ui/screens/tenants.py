@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -41,6 +42,9 @@ from tursotui.ui.widgets.row_list import RowList
 from tursotui.ui.widgets.text_line import TextLine
 from tursotui.ui.write_keys import WriteKeys
 
+if TYPE_CHECKING:  # provisioning loads only when used
+    from tursotui.provision.protect import Flags
+
 WIDE = 110
 """From this width on, the table also shows the tenant's name."""
 
@@ -59,7 +63,7 @@ class TenantsScreen(WriteKeys):
     PALETTE_NOUN = "tenants"
     AUTO_FOCUS = "#tenants"
 
-    WRITE_ACTIONS = frozenset({"new", "destroy", "rotate_token"})
+    WRITE_ACTIONS = frozenset({"new", "destroy", "rotate_token", "protect"})
     """Hidden and refused in a read-only session."""
 
     BINDINGS = [
@@ -122,6 +126,8 @@ class TenantsScreen(WriteKeys):
         """The registry has been read once (until then an empty table means "not yet")."""
         self._probed: dict[str, int] = {}
         """Each tenant's write count (audit generation) when its health was last asked for."""
+        self.flags: dict[str, Flags] = {}
+        """Delete protection and blocks by slug (see `provision.protect`), once asked."""
 
     # --- layout -------------------------------------------------------------------------
 
@@ -175,10 +181,16 @@ class TenantsScreen(WriteKeys):
 
     def _cells(self, row: Row) -> list[Text]:
         health = row.health
+        flags = self.flags.get(row.tenant.slug)
+        slug = literal(row.tenant.slug or "(no slug)", 20)
+        if flags is not None and flags.protected:
+            slug.append(" ◆", style="bold yellow")  # delete-protected: destroy is refused
+        blocked = flags.blocked if flags is not None else None
         cells = [
-            literal(row.tenant.slug or "(no slug)", 20),
+            slug,
             where(row.tenant, 32 if self._wide else 16),
-            health_cell(health),
+            # A blocked tenant (an unpaid bill) answers, but must not look healthy.
+            Text("blocked", style="bold red") if blocked else health_cell(health),
             # Six-digit counts would be cut (`250,…`) in 80 columns: `250k` there.
             *(count_cell(health, status, 7 if self._wide else 5) for status in STATUSES),
             schema_cell(health, narrow=not self._wide),
@@ -254,6 +266,10 @@ class TenantsScreen(WriteKeys):
                 # Where its token comes from (stored, command, group, minted), never the token.
                 source = tursotui_app(self).workspace.tokens.choose(tenant).label
                 line.append(f" · token {source}", style="dim")
+            flags = self.flags.get(tenant.slug)
+            if flags is not None and flags.labels():
+                line.append(" · ")
+                line.append(", ".join(flags.labels()), style="bold yellow")
             problem = tenant.problem or (row.health.error if row.health else None)
             if problem:
                 line.append(" — ")
@@ -309,6 +325,27 @@ class TenantsScreen(WriteKeys):
         self._fill()
         self._probed = {}
         self.probe(generation, self.rows)
+        self.ask_flags(generation)
+
+    @work(exclusive=True, group="flags", exit_on_error=False, description="asking protection")
+    async def ask_flags(self, generation: int) -> None:
+        """Delete protection and blocks of every tenant (one Platform API listing)."""
+        from tursotui.platform import PlatformError
+        from tursotui.provision.protect import tenant_flags  # provisioning loads only when used
+
+        workspace = tursotui_app(self).workspace
+        try:
+            flags = await tenant_flags(workspace, [row.tenant for row in self.rows])
+        except PlatformError as error:
+            self.notify(str(error), title="Delete protection", severity="warning", markup=False)
+            return
+        if generation != self.generation:
+            return
+        self.flags = flags
+        for row in self.rows:
+            if row.tenant.slug in flags and self.table.has_row(row.key):
+                self.table.update_row(row.key, self._cells(row))
+        self._show_detail()
 
     @work(exclusive=True, group="health", exit_on_error=False, description="asking the tenants")
     async def probe(self, generation: int, rows: list[Row]) -> None:
@@ -465,7 +502,40 @@ class TenantsScreen(WriteKeys):
             destroy_refusal(tursotui_app(self).settings, row.tenant), "Destroy tenant"
         ):
             return
-        navigation.destroy_tenant(self.app, row.tenant)
+        self._destroy_unless_protected(row.tenant)
+
+    @work(exclusive=True, group="destroy-check", exit_on_error=False, description="checking")
+    async def _destroy_unless_protected(self, tenant: Tenant) -> None:
+        """Open the destroy confirmation only for a tenant that is not delete-protected."""
+        from tursotui.provision.protect import protection_refusal
+
+        workspace = tursotui_app(self).workspace
+        if self._refused(await protection_refusal(workspace, tenant), "Destroy tenant"):
+            return
+        navigation.destroy_tenant(self.app, tenant)
+
+    def action_protect(self, on: bool = True) -> None:
+        """Turn the highlighted tenant's delete protection on (or off)."""
+        if tursotui_app(self).settings.read_only:
+            self.notify("Read-only session: protection cannot be changed.", severity="warning")
+            return
+        tenant = self._chosen("protect" if on else "unprotect")
+        if tenant is not None:
+            self._set_protection(tenant.slug, on)
+
+    @work(exclusive=True, group="protect", exit_on_error=False, description="changing protection")
+    async def _set_protection(self, slug: str, on: bool) -> None:
+        from tursotui.provision import ProvisionError
+        from tursotui.provision.protect import set_protection
+
+        try:
+            await set_protection(tursotui_app(self).workspace, slug, on)
+        except ProvisionError as error:
+            self.notify(str(error), title="Delete protection", severity="error", markup=False)
+            return
+        state = "delete-protected" if on else "no longer delete-protected"
+        self.notify(f"Tenant {slug} is {state}.", title="Delete protection", markup=False)
+        self.ask_flags(self.generation)
 
     def _refused(self, refusal: str | None, title: str) -> bool:
         """Say why an action cannot be done here, before any confirmation asks for it."""
@@ -505,6 +575,67 @@ class TenantsScreen(WriteKeys):
         yield f"tenant: SQL console on {slug}", self.action_console, "Query this tenant"
         yield f"tenant: rotate token of {slug}", self.action_rotate_token, "A new token"
         yield f"tenant: destroy {slug}", self.action_destroy, "Drop its database"
+        yield from self._branch_commands(slug)
+        yield f"tenant: usage of {slug}", self.action_usage, "Rows read and written, storage"
+        if not tursotui_app(self).settings.read_only:
+            protected = slug in self.flags and self.flags[slug].delete_protection
+            if protected:
+                yield (
+                    f"tenant: unprotect {slug}",
+                    lambda: self.action_protect(False),
+                    ("Allow destroying it again"),
+                )
+            else:
+                yield f"tenant: protect {slug}", self.action_protect, "Refuse destroying it"
+
+    def action_usage(self) -> None:
+        """Say what the highlighted tenant costs (rows read and written, storage, top query)."""
+        tenant = self._chosen("read the usage of")
+        if tenant is not None:
+            self._usage(tenant)
+
+    @work(exclusive=True, group="usage", exit_on_error=False, description="reading usage")
+    async def _usage(self, tenant: Tenant) -> None:
+        from tursotui.provision.usage import tenant_usage  # provisioning loads only when used
+
+        [usage] = await tenant_usage(tursotui_app(self).workspace, [tenant])
+        if usage.error:
+            self.notify(usage.error, title="Usage", severity="warning", markup=False)
+            return
+        parts = [
+            f"{label} {value:,}"
+            for label, value in (
+                ("rows read", usage.rows_read),
+                ("rows written", usage.rows_written),
+                ("storage bytes", usage.storage_bytes),
+                ("pages", usage.pages),
+            )
+            if value is not None
+        ]
+        if usage.top_queries:
+            top = usage.top_queries[0]
+            parts.append(f"top query: {top['query'][:120]}")
+            parts.extend(top["advice"])
+        self.notify(" · ".join(parts), title=f"Usage of {tenant.slug}", markup=False, timeout=10)
+
+    def _branch_commands(self, slug: str) -> Iterator[Command]:
+        """`compare with branch` for each branch of `slug` (and from a branch, its tenant)."""
+        from tursotui.provision.branch import branches  # provisioning loads only when used
+
+        known = {row.tenant.slug: row.tenant for row in self.rows if not row.tenant.broken}
+        for branch, record in sorted(branches(tursotui_app(self).settings).items()):
+            of = str(record.get("of"))
+            if branch not in known or of not in known or slug not in (branch, of):
+                continue
+
+            def compare(tenant: Tenant = known[of], branch: str = branch) -> None:
+                navigation.branch_diff(self.app, tenant, branch)
+
+            yield (
+                f"tenant: compare {of} with branch {branch}",
+                compare,
+                "Rows added, removed, changed since; restore chosen ones",
+            )
 
     def action_fleet(self) -> None:
         """All tenants side by side."""
