@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from support.moderation_fixtures import make_test_app, workspace_with
-from test_console import console, grid, idle, open_console, status, wait_until
+from support.screen import until as wait_until
+from test_console import console, grid, idle, open_console, status
 from tursotui.ui import frames as frames_module
 from tursotui.ui.screens.posts import PostsScreen
 from tursotui.ui.widgets.row_list import RowList
