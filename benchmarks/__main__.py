@@ -1,7 +1,8 @@
 """Run the benchmarks: `python -m benchmarks [ID ...] [--json] [--quick]`.
 
 Each `benchmarks/b<N>_*.py` module has `ID = "B<N>"` and `run(quick: bool) -> list[Figure]`
-(it may be `async`). `--quick` runs a tiny size, to keep them working in CI.
+(it may be `async`). `--quick` runs a tiny size, to keep them working in CI. A module with
+`ON_REQUEST_ONLY = True` (B14, which installs other tools) runs only when named.
 """
 
 from __future__ import annotations
@@ -41,7 +42,11 @@ def main() -> int:
     unknown = [i for i in args.ids if i.upper() not in modules]
     if unknown:
         parser.error(f"unknown benchmark {', '.join(unknown)}; known: {', '.join(modules)}")
-    chosen = [i.upper() for i in args.ids] or list(modules)
+    chosen = [i.upper() for i in args.ids] or [
+        bench_id
+        for bench_id, module in modules.items()
+        if not getattr(module, "ON_REQUEST_ONLY", False)
+    ]
     if len(chosen) > 1:
         # One process per benchmark, so memory figures (RSS) are not inflated by the others.
         flags = [f for f, on in (("--json", args.json), ("--quick", args.quick)) if on]

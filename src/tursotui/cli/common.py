@@ -23,7 +23,6 @@ from typing import Any, TextIO
 
 from pydantic import SecretStr
 
-from tursotui.console.export import json_safe
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.errors import TursotuiError
@@ -213,6 +212,9 @@ def write_json(records: Any, out: TextIO | None = None) -> None:
         if isinstance(item, list | tuple):
             return [convert(v) for v in item]
         return json_value(item)
+
+    # Here, not at the top: only JSON output needs the export module.
+    from tursotui.console.export import json_safe
 
     # Escaped like the table's cells: raw DEL or C1 bytes would drive the terminal.
     out.write(json_safe(json.dumps(convert(records), ensure_ascii=False, indent=2)) + "\n")

@@ -23,9 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from libsql_client import Value
-
 from tursotui.db import Connection
+from tursotui.db.libsql import Value
 from tursotui.errors import TursotuiError
 
 FORMATS = ("csv", "json")

@@ -11,10 +11,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
-from libsql_client import LibsqlError, Value
-
 from tursotui.db import Connection, Result
 from tursotui.db import errors as db_errors
+from tursotui.db.libsql import LibsqlError, Value
 from tursotui.session.audit import AuditEntry, AuditLog
 from tursotui.sqltext import StatementKind, StatementSpan, classify, split_statements
 

@@ -10,11 +10,13 @@
 
 from __future__ import annotations
 
-from libsql_client import LibsqlError, ResultSet, Row, Statement
+import sys
+
 from pydantic import SecretStr
 
 from tursotui.db import errors
 from tursotui.db.base import Connection, Transaction
+from tursotui.db.libsql import LibsqlError, ResultSet, Row, Statement
 from tursotui.db.result import Result
 from tursotui.db.urls import DatabaseURL, InvalidURL, parse_url
 
@@ -67,6 +69,16 @@ async def connect(
     ).open()
 
 
+async def close_shared_clients() -> None:
+    """Close the shared HTTP client, if this process ever made one (at application exit).
+
+    Asked without importing the HTTP transport: a session of `file:` tenants never loads it.
+    """
+    http = sys.modules.get("tursotui.db.http")
+    if http is not None:
+        await http.close_shared_client()
+
+
 __all__ = [
     "Connection",
     "DatabaseURL",
@@ -76,6 +88,7 @@ __all__ = [
     "Row",
     "Statement",
     "Transaction",
+    "close_shared_clients",
     "connect",
     "errors",
     "parse_url",

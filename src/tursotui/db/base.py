@@ -7,8 +7,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import datetime
 from typing import Any, Self
 
-from libsql_client import Client, InArgs, InStatement, InValue, Statement, Value
-
+from tursotui.db.libsql import Client, InArgs, InStatement, InValue, Statement, Value
 from tursotui.db.result import Result
 from tursotui.db.urls import DatabaseURL
 

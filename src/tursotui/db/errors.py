@@ -11,8 +11,7 @@ Every error code tursotui sets or compares is defined here, once.
 
 from __future__ import annotations
 
-from libsql_client import LibsqlError
-
+from tursotui.db.libsql import LibsqlError
 from tursotui.errors import TursotuiError
 
 # Codes of our own; errors reported by SQLite or the server keep theirs (SQLITE_...).

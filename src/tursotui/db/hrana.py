@@ -12,10 +12,9 @@ import binascii
 import math
 from typing import Any
 
-from libsql_client import LibsqlError, Statement
-
 from tursotui.db import errors
 from tursotui.db.base import to_statement
+from tursotui.db.libsql import LibsqlError, Statement
 from tursotui.db.result import Result, make_rows
 from tursotui.sqltext import PARAM, classify, tokenize
 

@@ -29,10 +29,10 @@ import weakref
 from typing import Any
 
 import httpx
-from libsql_client import InArgs, InStatement, LibsqlError
 
 from tursotui.db import errors, hrana
 from tursotui.db.base import RemoteConnection, RemoteTransaction
+from tursotui.db.libsql import InArgs, InStatement, LibsqlError
 from tursotui.db.result import Result
 
 NO_INTERACTIVE_TRANSACTIONS = errors.TRANSACTION_UNSUPPORTED

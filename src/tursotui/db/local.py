@@ -4,24 +4,31 @@ libsql-client's own `file:` client runs sqlite3 on the event loop and opens a
 connection per statement; here every call hops to the connection's
 single worker thread, so SQLite never blocks the UI and the connection (and its
 statement cache) lives as long as the `LocalConnection`.
+
+One exception, for speed: a read on an idle connection is first tried on the calling
+thread with a budget of `INLINE_BUDGET_S` (SQLite's progress handler stops it there), so a
+page query (a fraction of a millisecond) costs no thread hop, which would add about half
+its time again. A read that outruns the budget is stopped and run on the thread; the loop
+then lost at most the budget, and that statement is not tried inline again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import queue
 import sqlite3
 import threading
-from collections.abc import AsyncGenerator, Callable
+import time
+from collections.abc import AsyncGenerator, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from libsql_client import InArgs, InStatement, LibsqlError
-
 from tursotui.db import errors
 from tursotui.db.base import Connection, Transaction, to_statement
+from tursotui.db.libsql import InArgs, InStatement, LibsqlError
 from tursotui.db.result import Result, make_rows
 from tursotui.db.urls import DatabaseURL
 from tursotui.sqltext import classify
@@ -32,6 +39,21 @@ BUSY_TIMEOUT_S = 5.0
 """How long a write waits for another process's lock (the app owning the tenant) before failing."""
 
 _FORBIDDEN_FUNCTIONS = {"load_extension"}
+
+INLINE_BUDGET_S = 0.002
+"""How much CPU time a read may take on the calling thread (the event loop) before it moves
+to the connection's thread: well under a frame, so no key or repaint waits for it."""
+_PROGRESS_STEPS = 1000
+"""SQLite virtual machine steps between two looks at the clock (a few microseconds)."""
+_SLOW_KEPT = 256
+"""Statements remembered as too slow to try inline, per connection (then forgotten)."""
+
+
+@functools.lru_cache(maxsize=512)
+def _reads_only(sql: str) -> bool:
+    """Whether `sql` only reads (cached: the page queries are the same few strings)."""
+    kind = classify(sql)
+    return kind.is_known and not kind.writes
 
 
 class _Worker:
@@ -205,6 +227,8 @@ class LocalConnection(Connection):
         self._closed = False
         self._busy = 0
         """Calls and streams in flight (see `idle`)."""
+        self._slow: set[str] = set()
+        """Reads that outran the inline budget: they go to the thread straight away."""
 
     async def open(self) -> LocalConnection:
         """Open the database file; a missing file is an error unless `create` was asked for."""
@@ -230,7 +254,16 @@ class LocalConnection(Connection):
             raise errors.database_error(self.name, "the connection is closed", errors.CLOSED)
         self._busy += 1
         try:
-            return await self._worker.submit(lambda: fn(*args, **kwargs))
+            with self._translating():
+                return await self._worker.submit(lambda: fn(*args, **kwargs))
+        finally:
+            self._busy -= 1
+
+    @contextlib.contextmanager
+    def _translating(self) -> Iterator[None]:
+        """sqlite3's errors as the connection layer's (`DatabaseError`)."""
+        try:
+            yield
         except sqlite3.Error as error:
             raise self._translate(error) from None
         except OverflowError:
@@ -239,8 +272,48 @@ class LocalConnection(Connection):
             raise errors.database_error(
                 self.name, "an integer does not fit in 64 bits", "UNSUPPORTED_VALUE"
             ) from None
+
+    def _run_inline(self, sql: str, args: Any) -> Result | None:
+        """A read run here and now if it finishes within the budget; None: use the thread.
+
+        Only on an idle connection (nothing runs on its thread, so nothing waits for its
+        lock), outside a transaction, and for a statement that only reads (stopping it
+        half way and running it again changes nothing).
+        """
+        db = self._db
+        if (
+            db is None
+            or self._closed
+            or self._busy
+            or db.in_transaction
+            or sql in self._slow
+            or not _reads_only(sql)
+        ):
+            return None
+        # The thread's CPU time, not the wall clock: a busy machine that preempts the loop
+        # in the middle of a short read must not make it look long.
+        deadline = time.thread_time() + INLINE_BUDGET_S
+        over = False
+
+        def check_clock() -> int:
+            nonlocal over
+            over = time.thread_time() > deadline
+            return over  # non-zero stops the statement (SQLITE_INTERRUPT)
+
+        db.set_progress_handler(check_clock, _PROGRESS_STEPS)
+        try:
+            with self._translating():
+                try:
+                    return self._run(sql, args)
+                except sqlite3.OperationalError:
+                    if not over:
+                        raise
         finally:
-            self._busy -= 1
+            db.set_progress_handler(None, 0)
+        if len(self._slow) >= _SLOW_KEPT:
+            self._slow.clear()
+        self._slow.add(sql)
+        return None
 
     def _translate(self, error: sqlite3.Error) -> LibsqlError:
         code = getattr(error, "sqlite_errorname", None) or "SQLITE_ERROR"
@@ -316,7 +389,22 @@ class LocalConnection(Connection):
 
     async def execute(self, stmt: InStatement, args: InArgs = None) -> Result:
         statement = to_statement(stmt, args)
+        inline = self._run_inline(statement.sql, statement.args)
+        if inline is not None:
+            return inline
+        if statement.sql in self._slow:
+            return await self._call(self._run_timed, statement.sql, statement.args)
         return await self._call(self._run, statement.sql, statement.args)
+
+    def _run_timed(self, sql: str, args: Any) -> Result:
+        """`_run` of a read that outran the inline budget once: if it is quick this time
+        (the first run of a statement reads its pages from disk), it may be tried inline
+        again."""
+        start = time.thread_time()
+        result = self._run(sql, args)
+        if time.thread_time() - start < INLINE_BUDGET_S:
+            self._slow.discard(sql)  # a set's discard is atomic: the loop may read it
+        return result
 
     async def batch(self, stmts: list[InStatement]) -> list[Result]:
         statements = [to_statement(s) for s in stmts]

@@ -34,10 +34,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import quote
 
-from libsql_client import InArgs, InStatement, LibsqlError
-
 from tursotui.db import errors
 from tursotui.db.base import Connection, Transaction, to_statement
+from tursotui.db.libsql import InArgs, InStatement, LibsqlError
 from tursotui.db.result import Result
 from tursotui.db.urls import DatabaseURL
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from libsql_client import ResultSet, Row, Value
+from tursotui.db.libsql import ResultSet, Row, Value
 
 
 # libsql-client ships no types, so its ResultSet is Any to the checker.

@@ -18,13 +18,13 @@ from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import aiohttp
-from libsql_client import InArgs, InStatement, LibsqlError
 from libsql_client.hrana.client import HranaClient
 from libsql_client.hrana.conn import HranaConn, HranaStream
 from libsql_client.hrana.convert import _error_from_proto
 
 from tursotui.db import errors, hrana
 from tursotui.db.base import RemoteConnection, RemoteTransaction
+from tursotui.db.libsql import InArgs, InStatement, LibsqlError
 from tursotui.db.result import Result
 from tursotui.db.urls import DatabaseURL
 from tursotui.sqltext import classify

@@ -1,14 +1,29 @@
 """The Turso Platform API: an async client, its models and its one error type.
 
-Plain async Python; nothing here knows about the UI.
+Plain async Python; nothing here knows about the UI. The client and its models load on
+first use (they pull in httpx and pydantic models): a session without Platform API
+tenants only ever needs `PlatformError`, from `tursotui.platform.errors`.
 """
 
-from tursotui.platform.api import PlatformClient
-from tursotui.platform.errors import PlatformError
-from tursotui.platform.models import Database, Group
+from __future__ import annotations
 
-# The CLI treats the error types of `tursotui.platform` as the user's to act on
-# (`tursotui.cli.common.user_errors` looks them up by module).
-PlatformError.__module__ = __name__
+from typing import TYPE_CHECKING
+
+from tursotui.platform.errors import PlatformError
+
+if TYPE_CHECKING:
+    from tursotui.platform.api import PlatformClient
+    from tursotui.platform.models import Database, Group
+
+_LAZY = {"PlatformClient": "api", "Database": "models", "Group": "models"}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+
 
 __all__ = ["Database", "Group", "PlatformClient", "PlatformError"]

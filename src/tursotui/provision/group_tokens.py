@@ -11,16 +11,19 @@ right after (`rekey`), each checked by a query.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
 from tursotui.platform import PlatformError
-from tursotui.platform.api import TokenAuthorization
 from tursotui.provision.base import Provisioner, ProvisionError, wait_until_answers
 from tursotui.provision.provisioners import TursoProvisioner, provisioner_for
 from tursotui.session.audit import AuditError
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.session.workspace import Workspace
+
+if TYPE_CHECKING:  # the API client (httpx) only where a fleet uses the Platform API
+    from tursotui.platform.api import TokenAuthorization
 
 
 @dataclass

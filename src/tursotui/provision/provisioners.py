@@ -5,14 +5,18 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
 from tursotui.db import connect
-from tursotui.platform import PlatformClient, PlatformError
+from tursotui.platform import PlatformError
 from tursotui.provision.base import DatabaseExists, Provisioner, ProvisionError, wait_until_answers
 from tursotui.session.registry import Tenant
 from tursotui.session.settings import Settings
+
+if TYPE_CHECKING:
+    from tursotui.platform.api import PlatformClient
 
 
 class LocalProvisioner:
@@ -203,5 +207,8 @@ class TursoProvisioner:
 def provisioner_for(settings: Settings) -> Provisioner:
     """The provisioner the settings call for: Turso with credentials, else local files."""
     if settings.uses_platform_api:
+        # Here, not at the top: the API client (httpx) only for a fleet on the Platform API.
+        from tursotui.platform.api import PlatformClient
+
         return TursoProvisioner(PlatformClient.from_settings(settings))
     return LocalProvisioner(settings.data_dir / "tenants")

@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from libsql_client import InArgs, InStatement, Statement
-
 from tursotui.db import Connection, LibsqlError, Result, Transaction, connect
+from tursotui.db.libsql import InArgs, InStatement, Statement
 from tursotui.db.local import LocalConnection
 from tursotui.sqltext import classify
 from tursotui.tenant.replica import ReplicaError, ReplicaInfo, ReplicaStore

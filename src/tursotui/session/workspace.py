@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import resource
 
-from tursotui.db import Connection
-from tursotui.db.http import close_shared_client
+from tursotui.db import Connection, close_shared_clients
 from tursotui.db.local import LocalConnection
 from tursotui.session.audit import AuditLog
 from tursotui.session.registry import Registry, Tenant
@@ -204,4 +203,4 @@ class Workspace:
         await self.replicas.close()
         await self.tokens.close()
         await self.registry.close()
-        await close_shared_client()
+        await close_shared_clients()

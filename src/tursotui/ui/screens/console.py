@@ -50,6 +50,7 @@ from tursotui.display.literal import literal
 from tursotui.session.replicas import ReplicaConnection
 from tursotui.sqltext import statement_at
 from tursotui.ui import heap
+from tursotui.ui.frames import FrameHold, hold_frames
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.export_picker import ExportFormatScreen
 from tursotui.ui.screens.history_picker import HistoryScreen
@@ -155,6 +156,8 @@ class ConsoleScreen(Screen[None]):
         self._kept_at = 0.0
         """When the editor's text was last written to its file (monotonic seconds)."""
         self._restored = False
+        self._frames: FrameHold | None = None
+        """Frames held from ctrl+r until the rows are shown (see `ui.frames`)."""
 
     # -- layout -----------------------------------------------------------------------
 
@@ -282,7 +285,15 @@ class ConsoleScreen(Screen[None]):
         if not sql.strip():
             self.notify("Nothing to run: the editor has no statement here.", severity="warning")
             return
+        # A quick query's rows are painted in the key's first frame, without `running…`.
+        self._release_frames()
+        self._frames = hold_frames(self.app)
         self.run_sql(sql, unlimited=unlimited)
+
+    def _release_frames(self) -> None:
+        if self._frames is not None:
+            self._frames.release()
+            self._frames = None
 
     @property
     def busy(self) -> bool:
@@ -321,19 +332,22 @@ class ConsoleScreen(Screen[None]):
             text: One or more statements.
             unlimited: Remote calls wait as long as the server takes (`ctrl+g` still stops).
         """
-        # What exists now lives on; a collection during the query walks only its rows.
-        heap.set_aside()
-        await self._close_cursor()
-        if self.connection is None or self.connection.closed:
-            # The connection died (server restarted, closed under us): open a fresh one.
-            self._status("reconnecting…")
-            self.connection = await self._connect()
-        self._limit(None if unlimited else self.workspace.settings.console_timeout)
         try:
-            await self._run_all(text)
+            # What exists now lives on; a collection during the query walks only its rows.
+            heap.set_aside()
+            await self._close_cursor()
+            if self.connection is None or self.connection.closed:
+                # The connection died (server restarted, closed under us): open a fresh one.
+                self._status("reconnecting…")
+                self.connection = await self._connect()
+            self._limit(None if unlimited else self.workspace.settings.console_timeout)
+            try:
+                await self._run_all(text)
+            finally:
+                if unlimited:
+                    self._limit(self.workspace.settings.console_timeout)
         finally:
-            if unlimited:
-                self._limit(self.workspace.settings.console_timeout)
+            self._release_frames()
 
     async def _run_all(self, text: str) -> None:
         statements = plan(text, read_only=self.read_only)
@@ -403,6 +417,7 @@ class ConsoleScreen(Screen[None]):
         if not cursor.has_more:
             await self._close_cursor()
         self._show_read_status(cursor, started)
+        self._release_frames()  # the rows are there: paint them now
         if not cursor.returns_rows:
             return "no rows"
         return plural(cursor.loaded, "row") + (" shown, more on scroll" if cursor.has_more else "")

@@ -28,6 +28,7 @@ from tursotui.tenant import moderation
 from tursotui.tenant.moderation import ModerationError, PageCursor, PostFilter, PostRow
 from tursotui.ui import navigation, stale
 from tursotui.ui.feedback import StatusFeedback
+from tursotui.ui.frames import FrameHold, hold_frames
 from tursotui.ui.moderating import (
     outcome_text,
     status_bindings,
@@ -171,6 +172,8 @@ class PostsScreen(StatusFeedback, WriteKeys):
         """Held by a status write; the next waits for it (and for the statuses it left)."""
         self._fresh_status: dict[str, Any] = {}
         """Statuses read back after this screen's last writes (their rows may have left)."""
+        self._frames: FrameHold | None = None
+        """Frames held from a restart until its first page is shown (see `ui.frames`)."""
         self._fetch_early()
 
     # --- layout -------------------------------------------------------------------------
@@ -190,8 +193,12 @@ class PostsScreen(StatusFeedback, WriteKeys):
         self.query_one("#posts-search").display = False
         # Scrolling with the mouse or End moves no cursor: watch the scroll position too.
         table = self.query_one("#posts-table", RowList)
-        self.watch(table, "scroll_y", lambda _y: self._maybe_more(), init=False)
+        self.watch(table, "scroll_y", self._scrolled, init=False)
         self.restart()
+
+    def _scrolled(self, _y: float) -> None:
+        # After the frame that shows the scroll: the next page is read while the user looks.
+        self.call_after_refresh(self._maybe_more)
 
     def _fetch_early(self) -> None:
         """Ask for the first page now, while the widgets are built and laid out.
@@ -289,8 +296,17 @@ class PostsScreen(StatusFeedback, WriteKeys):
         self.query_one("#posts-header", TenantHeader).tenant = self.tenant
         self.show_filters()
         self.show_status()
+        # The emptied list is painted only if the first page is slow to come (see ui.frames).
+        self._show_first_page()
+        self._frames = hold_frames(self.app)
         limit = max(moderation.PAGE_SIZE, self._restore[2] if self._restore else 0)
         self.load_page(self.token, self.tenant, self.post_filter, None, limit)
+
+    def _show_first_page(self) -> None:
+        """Paint again (the first page is shown, or failed)."""
+        if self._frames is not None:
+            self._frames.release()
+            self._frames = None
 
     def _writes(self) -> int:
         """The tenant's write count this session (every write anywhere is audited)."""
@@ -452,6 +468,7 @@ class PostsScreen(StatusFeedback, WriteKeys):
                 self.query_one("#posts-table", RowList).more_available = False
                 self.error = str(error)
                 self.show_status()
+                self._show_first_page()
                 self.notify(str(error), title="Posts", severity="error", markup=False)
             return
         if not self._current(token, tenant) or tail != self.tail:
@@ -475,6 +492,7 @@ class PostsScreen(StatusFeedback, WriteKeys):
         table.more_available = page.next is not None and not tail
         self.fetching = False
         self.show_status()
+        self._show_first_page()
         if self.counts is None and self._counting is not tenant:
             # Once the first page is on screen, so the page never waits for the count
             # (a 10⁶-post tenant takes a few hundred ms of a CPU to count). Counts do not
@@ -530,7 +548,8 @@ class PostsScreen(StatusFeedback, WriteKeys):
 
     @on(RowList.RowHighlighted, "#posts-table")
     def _on_highlight(self, _event: RowList.RowHighlighted) -> None:
-        self._maybe_more()
+        # After the frame that shows the move: the next page is read while the user looks.
+        self.call_after_refresh(self._maybe_more)
 
     @on(RowList.RowSelected, "#posts-table")
     def _on_select(self, _event: RowList.RowSelected) -> None:

@@ -35,6 +35,8 @@ PADDING = 1
 """Spaces on each side of a cell (as DataTable's default cell padding)."""
 PREFETCH_ROWS = 10
 """Rows beyond a screenful that should be loaded past the view and the cursor (`wants_rows`)."""
+PREPARE_ROWS = 200
+"""Rows added below the view whose lines are made ahead of the key that shows them."""
 
 
 Cells = tuple[Text, ...] | Callable[[], Sequence[Text]]
@@ -206,10 +208,22 @@ class RowList(ScrollView, can_focus=True):
             keys.append(key)
             cells[key] = row if callable(row) else tuple(row)
         # Rows added below the view only change the scrollbar: no repaint of the lines.
-        self._resize(repaint=first < self.scroll_offset.y + self._visible_rows())
+        below = first >= self.scroll_offset.y + self._visible_rows()
+        self._resize(repaint=not below)
         if self._ahead is not None:
             ahead_row, top = self._ahead
             self._go(ahead_row, top)
+        elif below and self.is_mounted:
+            # Rows fetched ahead of the user: their lines are made now, after this frame,
+            # so the key that scrolls to them paints them instead of making them first.
+            self.call_after_refresh(self._prepare_rows, first, first + PREPARE_ROWS)
+
+    def _prepare_rows(self, start: int, end: int) -> None:
+        """Make the segments of rows `start` to `end` (those not made yet)."""
+        segments, cells = self._segments, self._cells
+        for key in self._keys[start:end]:
+            if key not in segments and key in cells:
+                segments[key] = self._row_segments(self.get_row(key))
 
     def insert_rows_at_top(self, rows: Iterable[tuple[str, Sequence[Text]]]) -> None:
         """Add rows above the first one, in the order given; the view and cursor stay put.
@@ -446,8 +460,8 @@ class RowList(ScrollView, can_focus=True):
     def _move(self, row: int, scroll: bool) -> None:
         new = max(0, min(row, len(self._keys) - 1))
         old, self._cursor_row = self._cursor_row, new
+        top = self.scroll_offset.y
         if scroll:
-            top = self.scroll_offset.y
             visible = self._visible_rows()
             if new < top:
                 self.scroll_to(y=new, animate=False, immediate=True)
@@ -456,7 +470,13 @@ class RowList(ScrollView, can_focus=True):
         if old != new:
             self._strips.pop(old, None)
             self._strips.pop(new, None)
-            self.refresh()
+            if self.scroll_offset.y == top:
+                # The view stayed: only the two rows' lines change (line 0 is the header),
+                # so the frame renders two lines, not the whole list.
+                self.refresh_lines(old + 1)
+                self.refresh_lines(new + 1)
+            else:
+                self.refresh()
             if self._keys:
                 self.post_message(self.RowHighlighted(self, new, self._keys[new]))
 
