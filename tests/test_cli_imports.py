@@ -7,6 +7,7 @@ from `sys.modules` when it is done.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sqlite3
@@ -122,6 +123,8 @@ def test_the_check_would_see_textual(tmp_path: Path) -> None:
         (["--help"], COMMAND_MODULES),
         (["nonsense"], COMMAND_MODULES),
         (["sql", "--help"], ("sql",)),
+        (["comments", "delete", "acme", "c1"], ("content",)),
+        (["publish", "acme", "p1"], ("moderate",)),
     ],
 )
 def test_the_parser_registers_what_the_command_line_needs(
@@ -172,3 +175,15 @@ def test_the_tui_on_local_tenants_loads_no_remote_transport(registry: Path, tmp_
     assert loaded(modules, "textual")
     remote = [p for p in ("aiohttp", "httpx", "libsql_client.hrana") if loaded(modules, p)]
     assert remote == []
+
+
+def test_every_command_word_names_the_module_that_registers_it() -> None:
+    """`COMMANDS` is what each module really registers, so a command loads only its module."""
+    from tursotui.cli import COMMANDS, build_parser
+
+    registered = {}
+    for module in COMMAND_MODULES:
+        parser = build_parser([module])
+        [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        registered |= {word: module for word in commands.choices}
+    assert registered == COMMANDS

@@ -11,7 +11,6 @@ import pytest
 from support.servers import free_port
 from test_cli import one_error_line, run
 from test_content_search import LONG, literal_tenant
-from tursotui.cli.content import comments_subcommands
 
 
 @pytest.fixture
@@ -105,20 +104,17 @@ def test_an_unknown_tenant_is_one_line(capsys: pytest.CaptureFixture[str]) -> No
     assert status == 1 and "nope" in one_error_line(err)
 
 
-def test_comments_takes_subcommands_added_later() -> None:
-    """`comments delete ...` can be added by another module; `comments SLUG` still lists."""
-    import argparse
+def test_comments_delete_and_comments_slug_share_the_word() -> None:
+    """`comments delete SLUG ID...` deletes; `comments SLUG` (even searching "delete") lists."""
+    from tursotui.cli import build_parser, content, moderate
 
-    from tursotui.cli import content
-
-    parser = argparse.ArgumentParser()
-    commands = parser.add_subparsers()
-    content.register(commands)
-    delete = comments_subcommands(commands).add_parser("delete")
-    delete.add_argument("slug")
-    delete.add_argument("ids", nargs="+")
-    delete.set_defaults(handler="delete")
-    args = parser.parse_args(["comments", "delete", "acme", "1", "2"])
-    assert (args.handler, args.slug, args.ids) == ("delete", "acme", ["1", "2"])
+    parser = build_parser(["content"])
+    args = parser.parse_args(["comments", "delete", "acme", "1", "2", "--yes", "--reason", "spam"])
+    assert (args.handler, args.slug, args.comment_ids) == (
+        moderate.run_delete_comments,
+        "acme",
+        ["1", "2"],
+    )
+    assert (args.yes, args.reason) == (True, "spam")
     args = parser.parse_args(["comments", "acme", "--search", "delete"])
     assert (args.handler, args.slug, args.search) == (content.list_comments, "acme", "delete")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import io
 import json
@@ -12,7 +11,6 @@ import pytest
 
 from support.moderation_fixtures import rows, workspace_with
 from tursotui.cli import main
-from tursotui.cli.moderate import hook_comments_delete
 from tursotui.session.audit import AuditLog
 from tursotui.session.settings import load_settings
 
@@ -161,41 +159,6 @@ def test_read_only_refuses_every_write(capsys, acme, no_terminal) -> None:
 def test_undo_with_nothing_to_undo(capsys, acme) -> None:
     code, _, err = run(capsys, "undo", "--yes")
     assert code == 1 and "nothing to undo" in err
-
-
-def test_comments_delete_hooks_into_a_listing_comments_command() -> None:
-    """Another module's `comments SLUG` stays the listing; `comments delete ...` is ours."""
-    parser = argparse.ArgumentParser(prog="tursotui")
-    commands = parser.add_subparsers()
-    listing = commands.add_parser("comments")
-    listing.add_argument("slug")
-    listing.add_argument("--post")
-    listing.set_defaults(handler="listing")
-    hook_comments_delete(commands)
-    args = parser.parse_args(["comments", "acme", "--post", "p1"])
-    assert (args.handler, args.slug, args.post) == ("listing", "acme", "p1")
-    args = parser.parse_args(["comments", "delete", "acme", "c1", "c2", "--yes"])
-    assert args.handler.__name__ == "run_delete_comments"
-    assert (args.slug, args.comment_ids, args.yes) == ("acme", ["c1", "c2"], True)
-
-
-def test_comments_delete_works_whichever_module_registers_first() -> None:
-    """Registered before the listing: the listing's `comments` takes the word later."""
-    parser = argparse.ArgumentParser(prog="tursotui")
-    commands = parser.add_subparsers()
-    hook_comments_delete(commands)
-    listing = commands.add_parser("comments", help="list comments")
-    listing.add_argument("slug")
-    listing.add_argument("--limit", type=int)
-    listing.set_defaults(handler="listing")
-    args = parser.parse_args(["comments", "acme", "--limit", "5"])
-    assert (args.handler, args.slug, args.limit) == ("listing", "acme", 5)
-    args = parser.parse_args(["comments", "delete", "acme", "c1", "--reason", "spam"])
-    assert args.handler.__name__ == "run_delete_comments"
-    assert (args.slug, args.comment_ids, args.reason) == ("acme", ["c1"], "spam")
-    assert "list comments" in parser.format_help() and "delete comments" not in (
-        parser.format_help()
-    )
 
 
 def test_undo_with_a_conflict_exits_1_and_says_which(capsys, acme, no_terminal) -> None:

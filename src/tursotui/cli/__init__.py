@@ -14,18 +14,27 @@ import os
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES = (
-    "tenants",
-    "sql",
-    "migrate",
-    "demo",
-    "audit",
-    "backup",
-    "author",
-    "content",
-    "moderate",
-    "replica",
-)
+COMMANDS: dict[str, str] = {
+    "tenants": "tenants",
+    "sql": "sql",
+    "migrate": "migrate",
+    "demo": "demo",
+    "audit": "audit",
+    "backup": "backup",
+    "author": "author",
+    "posts": "content",
+    "comments": "content",
+    "search": "content",
+    "publish": "moderate",
+    "archive": "moderate",
+    "draft": "moderate",
+    "undo": "moderate",
+    "replica": "replica",
+}
+"""Each command word and the module (`tursotui.cli.<module>`) that registers it."""
+
+COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
+"""Every command module, in the order `--help` lists their commands."""
 
 
 HELP_FLAGS = ("-h", "--help")
@@ -44,8 +53,8 @@ def _command_word(argv: Sequence[str]) -> str | None:
 def commands_needed(argv: Sequence[str]) -> tuple[str, ...]:
     """The command modules `argv` needs registered to be parsed as the full parser would."""
     word = _command_word(argv)
-    if word in COMMAND_MODULES:
-        return (word,)
+    if word in COMMANDS:
+        return (COMMANDS[word],)
     if word is None and not any(flag in argv for flag in HELP_FLAGS):
         return ()  # the TUI: the top-level options only
     return COMMAND_MODULES  # the top-level help, or an unknown word listed against them all

@@ -13,9 +13,8 @@ printed with its control characters made visible; `--json` prints data on stdout
 messages go to stderr. Exit status: 0 when every tenant answered (even with nothing
 found), 1 when a tenant could not be read, 2 on a usage error.
 
-`comments` takes subcommands: a first word that names one (`comments delete ...`) runs
-it, anything else is the tenant of the listing. Another module adds one with
-`comments_subcommands(subparsers).add_parser(...)` after this module registered.
+`comments` takes subcommands: a first word that names one (`comments delete ...`, from
+`cli.moderate`) runs it, anything else is the tenant of the listing.
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ from tursotui.cli.common import (
     write_json,
     write_table,
 )
+from tursotui.cli.moderate import add_comments_delete
 from tursotui.display.posts import when
 from tursotui.session.workspace import Workspace
 from tursotui.tenant import moderation
@@ -64,7 +64,7 @@ class _DefaultSubcommand(argparse._SubParsersAction):
     """Subcommands where a first word naming none is the default subcommand's first argument.
 
     `comments acme` lists acme's comments (the hidden `list` subcommand); `comments
-    delete ...` runs `delete` once a module has added it.
+    delete ...` runs `delete`.
     """
 
     DEFAULT = "list"
@@ -159,8 +159,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true", help="print a JSON array on stdout")
     add_settings_arguments(listing)
     listing.set_defaults(handler=list_comments)
-    comments.set_defaults(comments_subcommands=sub)
-    _COMMENT_SUBCOMMANDS[id(subparsers)] = sub
+    add_comments_delete(sub)
 
     search = subparsers.add_parser(
         "search",
@@ -191,16 +190,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("--json", action="store_true", help="print a JSON array on stdout")
     add_settings_arguments(search)
     search.set_defaults(handler=search_tenants, parser=search)
-
-
-_COMMENT_SUBCOMMANDS: dict[int, argparse._SubParsersAction] = {}
-
-
-def comments_subcommands(
-    subparsers: argparse._SubParsersAction,
-) -> argparse._SubParsersAction:
-    """The `comments` command's subcommands, to add one to (`delete`): register after this."""
-    return _COMMENT_SUBCOMMANDS[id(subparsers)]
 
 
 @command

@@ -9,9 +9,8 @@ when stdin is not one, refuse unless `--yes` is given.
 Exit status: 0 when everything asked was done (or already so), 1 when something was
 left alone (a conflict, an id not found) or failed, 2 for a usage error.
 
-`comments delete` shares the word `comments` with the command that lists comments:
-`hook_comments_delete` makes `comments delete SLUG ID...` reach the delete, whatever
-module registered `comments`, and `comments SLUG` stay the listing.
+`comments delete` is a subcommand of `comments`, whose listing is `cli.content`'s: that
+module adds it with `add_comments_delete`.
 """
 
 from __future__ import annotations
@@ -49,7 +48,7 @@ PAST = {"publish": "published", "archive": "archived", "draft": "moved to draft"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `publish`, `archive`, `draft`, `undo`, and `delete` under `comments`."""
+    """Add `publish`, `archive`, `draft` and `undo` (`comments delete`: `add_comments_delete`)."""
     for verb, status in STATUS_OF.items():
         parser = subparsers.add_parser(
             verb,
@@ -82,8 +81,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common(undo)
     undo.set_defaults(handler=run_undo)
 
-    hook_comments_delete(subparsers)
-
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reason", help="why (kept in the audit log)")
@@ -91,9 +88,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     add_settings_arguments(parser)
 
 
-def _delete_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tursotui comments delete",
+def add_comments_delete(subcommands: argparse._SubParsersAction) -> None:
+    """Add `delete` to the subcommands of `comments` (`comments delete SLUG COMMENT_ID...`)."""
+    parser = subcommands.add_parser(
+        "delete",
+        help="delete comments by id (guarded, audited, undoable)",
         description="Delete comments of one tenant by id, in one transaction. The full rows "
         "are kept in the audit log, so `tursotui undo` can put them back. Asks first on a "
         "terminal; needs --yes otherwise.",
@@ -103,67 +102,6 @@ def _delete_parser() -> argparse.ArgumentParser:
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     _common(parser)
     parser.set_defaults(handler=run_delete_comments)
-    return parser
-
-
-def hook_comments_delete(subparsers: argparse._SubParsersAction) -> None:
-    """Make `comments delete SLUG ID...` reach `run_delete_comments`.
-
-    The listing `comments SLUG` belongs to another module. Whichever registers first,
-    its parser is kept and only an argument list starting with `delete` is handed to
-    the delete's own parser. Until the listing is registered, a `comments` command of
-    this module's own holds the delete alone; it gives way to the listing's when that
-    is added later (the order of the command modules does not matter).
-    """
-    delete = _delete_parser()
-    comments = subparsers.choices.get("comments")
-    if comments is not None:
-        _attach(comments, delete)
-        return
-    placeholder = subparsers.add_parser(
-        "comments",
-        help="delete comments (`comments delete SLUG COMMENT_ID...`)",
-        description="`tursotui comments delete SLUG COMMENT_ID... [--yes] [--reason R]`",
-    )
-    placeholder.add_argument("word", metavar="delete", choices=["delete"])
-    placeholder.set_defaults(handler=None)
-    _attach(placeholder, delete)
-    add_parser = subparsers.add_parser
-
-    def add_parser_later(name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        if name != "comments" or subparsers.choices.get("comments") is not placeholder:
-            return add_parser(name, **kwargs)
-        # The listing arrives: it takes the word, and the delete hooks into it.
-        del subparsers._name_parser_map["comments"]
-        subparsers._choices_actions = [
-            action for action in subparsers._choices_actions if action.dest != "comments"
-        ]
-        parser = add_parser(name, **kwargs)
-        _attach(parser, delete)
-        return parser
-
-    # Replaced on this one action, so the listing's later `add_parser` finds the word free.
-    subparsers.add_parser = add_parser_later  # type: ignore[method-assign]
-
-
-def _attach(comments: argparse.ArgumentParser, delete: argparse.ArgumentParser) -> None:
-    """Hand `comments delete …` to `delete`, anything else to `comments` as before."""
-    listing_parse = comments.parse_known_args
-
-    def parse_known_args(
-        args: list[str] | None = None, namespace: argparse.Namespace | None = None
-    ) -> tuple[argparse.Namespace, list[str]]:
-        if args and args[0] == "delete":
-            return delete.parse_known_args(args[1:], namespace)
-        return listing_parse(args, namespace)
-
-    # Replaced on this one parser: argparse hands a subcommand its arguments through it.
-    comments.parse_known_args = parse_known_args  # type: ignore[method-assign, assignment]
-    comments.epilog = (
-        (comments.epilog + "\n\n" if comments.epilog else "")
-        + "comments delete SLUG COMMENT_ID... [--yes] [--reason R] [--json]: delete comments "
-        "(see `tursotui comments delete --help`)"
-    )
 
 
 # -- helpers ---------------------------------------------------------------------------
