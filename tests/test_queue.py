@@ -220,10 +220,11 @@ async def test_the_queue_screen_shows_answered_tenants_while_one_hangs(
     silent_url: str, sqld_tenant_url: str, slow_proxy
 ) -> None:
     """One hung tenant (never answers) and one slow one: rows long before the 4 s timeout."""
-    from textual.widgets import DataTable, Static
+    from textual.widgets import Static
 
     from tursotui.ui.app import make_app
     from tursotui.ui.screens.queue import QueueScreen
+    from tursotui.ui.widgets.row_list import RowList
 
     workspace = await open_workspace(timeout=4.0)
     try:
@@ -238,7 +239,7 @@ async def test_the_queue_screen_shows_answered_tenants_while_one_hangs(
             start = time.perf_counter()
             app.push_screen(screen)
             await pilot.pause()
-            table = screen.query_one("#queue-table", DataTable)
+            table = screen.query_one("#queue-table", RowList)
 
             def status() -> str:
                 return str(screen.query_one("#queue-status", Static).render())
@@ -251,13 +252,157 @@ async def test_the_queue_screen_shows_answered_tenants_while_one_hangs(
             while table.row_count < 9 and time.perf_counter() - start < 10:
                 await pilot.pause(0.05)
             assert table.row_count == 9  # the slow tenant's rows, among the others
-            times = [screen.items[str(r.key.value)].order for r in table.ordered_rows]
+            times = [screen.items[key].order for key in table.ordered_keys]
             assert times == sorted(times, reverse=True)
             assert "hung" in status()
             while "failed" not in status() and time.perf_counter() - start < 10:
                 await pilot.pause(0.1)
             assert "1 tenant failed: hung: no answer within 4 s" in status()
             assert "waiting" not in status()
+    finally:
+        slow_proxy.pass_through()
+        await workspace.close()
+
+
+# -- keys in bursts, late rows that never move what is looked at ------------------------------
+
+
+def _queue_screen_of(app):
+    from tursotui.ui.screens.queue import QueueScreen
+
+    screen = app.screen
+    assert isinstance(screen, QueueScreen), screen
+    return screen
+
+
+async def _open_queue(app, pilot):
+    from test_typeahead import quiet
+    from tursotui.ui.screens.queue import QueueScreen
+
+    app.push_screen(QueueScreen())
+    await quiet(app, pilot)
+    return _queue_screen_of(app)
+
+
+@pytest.mark.servers
+async def test_pagedowns_in_a_burst_reach_as_far_as_one_by_one_with_a_slow_tenant(
+    sqld_tenant_url: str, slow_proxy
+) -> None:
+    """20 `pagedown` at once on a fleet with a slow sqld tenant: where 20 one by one go.
+
+    The merged pages come a page at a time and the slow tenant's rows arrive late
+    (interleaved by time with the others'), so the keys outrun the rows.
+    """
+    from support.moderation_fixtures import make_test_app
+    from test_typeahead import burst, quiet
+    from tursotui.ui.widgets.row_list import RowList
+
+    workspace = await open_workspace(timeout=10.0)
+    try:
+        await _fleet(workspace, n=2, drafts=300, comments=0)
+        late_ids = await _fill_remote_drafts(
+            sqld_tenant_url, [BASE_TIME + 30 + k * 300 for k in range(120)]
+        )
+        await workspace.registry.add("late", slow_proxy.url)
+        slow_proxy.delay(400)
+        app = make_test_app(workspace)
+        positions = []
+        async with app.run_test(size=(100, 30)) as pilot:
+            await quiet(app, pilot)
+            for one_by_one in (False, True):
+                screen = await _open_queue(app, pilot)
+                table = screen.query_one("#queue-table", RowList)
+                page = table.scrollable_content_region.height - 1
+                assert table.row_count < 20 * page  # the keys go past the rows loaded at first
+                if one_by_one:
+                    for _ in range(20):
+                        await pilot.press("pagedown")
+                        await quiet(app, pilot)
+                else:
+                    burst(app, *["pagedown"] * 20)
+                    await quiet(app, pilot)
+                keys = table.ordered_keys
+                assert len(keys) == len(set(keys))  # nothing twice
+                times = [screen.items[key].order[:1] for key in keys]
+                assert times == sorted(times, reverse=True)  # still newest first
+                late_shown = {k.split("\x00")[1] for k in keys if k.startswith("late\x00")}
+                assert late_shown and late_shown <= late_ids  # the slow tenant's rows are in
+                positions.append((table.cursor_row, table.scroll_offset.y))
+                assert table.cursor_row == 20 * page
+                app.pop_screen()
+                await quiet(app, pilot)
+        assert positions[0] == positions[1]
+    finally:
+        slow_proxy.pass_through()
+        await workspace.close()
+
+
+@pytest.mark.servers
+async def test_late_rows_never_move_the_rows_above_the_cursor(
+    sqld_tenant_url: str, slow_proxy
+) -> None:
+    """A slow tenant's rows that belong below the cursor join in their place; those that
+    belong above it are held and counted, and `l` puts them in, the cursor on the newest."""
+    from textual.widgets import Static
+
+    from support.moderation_fixtures import make_test_app
+    from tursotui.ui.widgets.row_list import RowList
+
+    workspace = await open_workspace(timeout=10.0)
+    try:
+        await _fleet(workspace, n=2, drafts=20, comments=0)
+        # The slow tenant's drafts fall among the others' over the whole list.
+        late_ids = await _fill_remote_drafts(
+            sqld_tenant_url, [BASE_TIME + 30 + k * 120 for k in range(20)]
+        )
+        await workspace.registry.add("late", slow_proxy.url)
+        slow_proxy.delay(1500)
+        app = make_test_app(workspace)
+        async with app.run_test(size=(100, 40)) as pilot:
+            from tursotui.ui.screens.queue import QueueScreen
+
+            app.push_screen(QueueScreen())
+            screen = None
+            for _ in range(200):
+                if isinstance(app.screen, QueueScreen) and app.screen.is_mounted:
+                    screen = app.screen
+                    if screen.query_one("#queue-table", RowList).row_count >= 40:
+                        break
+                await pilot.pause(0.02)
+            assert screen is not None
+            table = screen.query_one("#queue-table", RowList)
+            assert table.row_count == 40 and screen.merged.waiting == ["late"]
+            await pilot.press(*["down"] * 10)
+            looked_at = table.ordered_keys[: table.cursor_row + 1]
+            top = table.scroll_offset.y
+            for _ in range(300):
+                if not screen.merged.waiting and not screen.merged.has_arrivals:
+                    break
+                await pilot.pause(0.02)
+            await pilot.pause()
+            assert not screen.merged.waiting
+            # What the user looks at did not move: the cursor's row and the rows above it.
+            assert table.ordered_keys[: table.cursor_row + 1] == looked_at
+            assert table.cursor_row == 10 and table.scroll_offset.y == top
+            below = [k for k in table.ordered_keys[11:] if k.startswith("late\x00")]
+            assert below  # joined below the cursor, in their place
+            held = set(screen.late)
+            assert held and all(k.startswith("late\x00") for k in held)
+            status = str(screen.query_one("#queue-status", Static).render())
+            assert f"{len(held)} late rows above the cursor: l shows them" in status
+            keys = table.ordered_keys
+            orders = [screen.items[k].order for k in keys]
+            assert orders == sorted(orders, reverse=True)
+
+            await pilot.press("l")
+            keys = table.ordered_keys
+            assert held <= set(keys) and not screen.late
+            newest_held = max(held, key=lambda k: screen.items[k].order)
+            assert table.cursor_key == newest_held
+            orders = [screen.items[k].order for k in keys]
+            assert orders == sorted(orders, reverse=True)
+            assert {k.split("\x00")[1] for k in keys if k.startswith("late\x00")} == late_ids
+            assert len(keys) == 60
     finally:
         slow_proxy.pass_through()
         await workspace.close()

@@ -203,21 +203,36 @@ class RowList(ScrollView, can_focus=True):
         For a list read from its far end (the oldest posts first shown, newer ones coming
         in above): what is on screen does not move when rows arrive.
         """
+        self.insert_rows(0, rows)
+
+    def insert_rows(self, index: int, rows: Iterable[tuple[str, Sequence[Text]]]) -> None:
+        """Add rows before the row at `index`, in the order given; the cursor stays on its row.
+
+        Rows inserted above the view move the view down with them, so what is on screen
+        does not move; rows inserted below the cursor leave the cursor and the view alone.
+        """
         new = [(key, tuple(row)) for key, row in rows]
         for key, _ in new:
             if key in self._cells:
                 raise KeyError(f"duplicate row key {key!r}")
         if not new:
             return
+        index = max(0, min(index, len(self._keys)))
         was_empty = not self._keys
-        self._keys[:0] = [key for key, _ in new]
+        self._keys[index:index] = [key for key, _ in new]
         self._cells.update(new)
         self._index = None
         self._strips.clear()
         self._resize()
         if not was_empty:
-            self._cursor_row += len(new)
-            self.scroll_to(y=self.scroll_offset.y + len(new), animate=False, immediate=True)
+            if index <= self._cursor_row:
+                self._cursor_row += len(new)
+            if index <= self.scroll_offset.y:
+                self.scroll_to(y=self.scroll_offset.y + len(new), animate=False, immediate=True)
+        if self._ahead is not None:
+            # Keys took the cursor past the rows loaded: more rows now get it further.
+            ahead_row, top = self._ahead
+            self._go(ahead_row, top)
 
     def update_row(self, key: str, cells: Sequence[Text]) -> None:
         """Show new cells in the row with this key."""
@@ -417,7 +432,11 @@ class RowList(ScrollView, can_focus=True):
 
     def _go(self, row: int, top: int | None) -> None:
         """Move where a key asked; past the loaded rows (more coming), as far as they go."""
-        self._ahead = (row, top) if row >= len(self._keys) and self._more_available else None
+        rows = len(self._keys)
+        # The view's top also waits for rows: scrolled to before they are there, it stops
+        # at the last loaded row, short of where the keys put it.
+        past = row >= rows or (top is not None and top > rows - self._visible_rows())
+        self._ahead = (row, top) if past and self._more_available else None
         if top is not None:
             self.scroll_to(y=top, animate=False, immediate=True)
         self._move(row, True)
