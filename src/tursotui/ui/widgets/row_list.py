@@ -24,10 +24,9 @@ from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tursotui.ui.widgets.scrolling import set_virtual_size
+from tursotui.ui.widgets.scrolling import PagedView, set_virtual_size
 
 PADDING = 1
 """Spaces on each side of a cell (as DataTable's default cell padding)."""
@@ -35,7 +34,7 @@ PREFETCH_ROWS = 10
 """Rows beyond a screenful that should be loaded past the view and the cursor (`wants_rows`)."""
 
 
-class RowList(ScrollView, can_focus=True):
+class RowList(PagedView, can_focus=True):
     """Rows of cells under a key, one line each, with a row cursor and zebra stripes."""
 
     DEFAULT_CSS = """
@@ -68,8 +67,6 @@ class RowList(ScrollView, can_focus=True):
         Binding("enter", "select", "Select", show=False),
         Binding("up,k", "cursor_up", "Cursor up", show=False),
         Binding("down,j", "cursor_down", "Cursor down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home,ctrl+home", "edge(False)", "First row", show=False),
         Binding("end,ctrl+end", "edge(True)", "Last row", show=False),
     ]
@@ -114,13 +111,6 @@ class RowList(ScrollView, can_focus=True):
         """Rendered lines by row index (-1: the header), for `_strips_width`."""
         self._strips_width = -1
         self._cursor_row = 0
-        self._more_available = False
-        self._ahead: tuple[int, int | None] | None = None
-        """Where keys took the cursor (row, and the top row for a page) past the loaded rows.
-
-        A burst of `pagedown` outruns the pages being fetched: the keys are kept here and
-        the cursor gets there as the rows arrive, as if they had been pressed one by one.
-        """
 
     # -- data -----------------------------------------------------------------------
 
@@ -131,17 +121,6 @@ class RowList(ScrollView, can_focus=True):
         # starts every cell's text in an element of its own, at its column.
         self._pad_styles = [Style(meta={"column": i}) for i in range(len(columns))]
         self.clear()
-
-    @property
-    def more_available(self) -> bool:
-        """Set by the owner: rows past the last one exist and are being (or will be) added."""
-        return self._more_available
-
-    @more_available.setter
-    def more_available(self, more: bool) -> None:
-        self._more_available = more
-        if not more:
-            self._ahead = None  # the cursor stays on the last row, where the keys took it
 
     @property
     def row_count(self) -> int:
@@ -193,9 +172,7 @@ class RowList(ScrollView, can_focus=True):
             cells[key] = tuple(row)
         # Rows added below the view only change the scrollbar: no repaint of the lines.
         self._resize(repaint=first < self.scroll_offset.y + self._visible_rows())
-        if self._ahead is not None:
-            ahead_row, top = self._ahead
-            self._go(ahead_row, top)
+        self._rows_added()
 
     def insert_rows_at_top(self, rows: Iterable[tuple[str, Sequence[Text]]]) -> None:
         """Add rows above the first one, in the order given; the view and cursor stay put.
@@ -229,10 +206,7 @@ class RowList(ScrollView, can_focus=True):
                 self._cursor_row += len(new)
             if index <= self.scroll_offset.y:
                 self.scroll_to(y=self.scroll_offset.y + len(new), animate=False, immediate=True)
-        if self._ahead is not None:
-            # Keys took the cursor past the rows loaded: more rows now get it further.
-            ahead_row, top = self._ahead
-            self._go(ahead_row, top)
+        self._rows_added()
 
     def update_row(self, key: str, cells: Sequence[Text]) -> None:
         """Show new cells in the row with this key."""
@@ -400,9 +374,6 @@ class RowList(ScrollView, can_focus=True):
             return None
         return self._keys[self._cursor_row]
 
-    def _visible_rows(self) -> int:
-        return max(1, self.scrollable_content_region.height - 1)
-
     def wants_rows(self) -> bool:
         """Fewer than a screenful (and PREFETCH_ROWS) are loaded past the view or the cursor.
 
@@ -423,20 +394,13 @@ class RowList(ScrollView, can_focus=True):
         self._ahead = None
         self._move(row, scroll)
 
-    def _intended(self) -> tuple[int, int]:
-        """Where the keys so far took the cursor and the view (even past the loaded rows)."""
-        if self._ahead is not None:
-            row, top = self._ahead
-            return row, self.scroll_offset.y if top is None else top
-        return self._cursor_row, self.scroll_offset.y
+    def _loaded_rows(self) -> int:
+        return len(self._keys)
 
-    def _go(self, row: int, top: int | None) -> None:
-        """Move where a key asked; past the loaded rows (more coming), as far as they go."""
-        rows = len(self._keys)
-        # The view's top also waits for rows: scrolled to before they are there, it stops
-        # at the last loaded row, short of where the keys put it.
-        past = row >= rows or (top is not None and top > rows - self._visible_rows())
-        self._ahead = (row, top) if past and self._more_available else None
+    def _cursor_at(self) -> int:
+        return self._cursor_row
+
+    def _show_row(self, row: int, top: int | None) -> None:
         if top is not None:
             self.scroll_to(y=top, animate=False, immediate=True)
         self._move(row, True)
@@ -445,12 +409,7 @@ class RowList(ScrollView, can_focus=True):
         new = max(0, min(row, len(self._keys) - 1))
         old, self._cursor_row = self._cursor_row, new
         if scroll:
-            top = self.scroll_offset.y
-            visible = self._visible_rows()
-            if new < top:
-                self.scroll_to(y=new, animate=False, immediate=True)
-            elif new >= top + visible:
-                self.scroll_to(y=new - visible + 1, animate=False, immediate=True)
+            self._keep_in_view(new)
         if old != new:
             self._strips.pop(old, None)
             self._strips.pop(new, None)
