@@ -136,12 +136,14 @@ import time  # noqa: E402
 
 import pytest  # noqa: E402
 
+import test_drizzle_interop  # noqa: E402
 from support import fleet_fixtures  # noqa: E402
 from support.shell_fixtures import silent_url_fixture  # noqa: E402, F401 - the silent_url fixture
 
 fleet_sqld = fleet_fixtures.fleet_sqld
 slow_proxy = fleet_fixtures.slow_proxy
 sqld_tenant_url = fleet_fixtures.sqld_tenant_url
+drizzle = test_drizzle_interop.drizzle
 
 
 async def _fill_remote_drafts(url: str, times: list[int]) -> set[str]:
@@ -406,3 +408,142 @@ async def test_late_rows_never_move_the_rows_above_the_cursor(
     finally:
         slow_proxy.pass_through()
         await workspace.close()
+
+
+# -- content search and actions across tenants ------------------------------------------------
+
+
+def _queue_texts(screen, column: int) -> list[str]:
+    from tursotui.ui.widgets.row_list import RowList
+
+    table = screen.query_one("#queue-table", RowList)
+    return [table.get_row(key)[column].plain for key in table.ordered_keys]
+
+
+async def test_slash_searches_drafts_and_comments_by_content_literally_across_tenants() -> None:
+    """`/`, a text with LIKE's wildcards and `enter` in one burst: only the rows whose text
+    holds it, on every tenant; marks on two tenants and `a` archive both, each on its own."""
+    from support.moderation_fixtures import make_test_app
+    from test_typeahead import burst, quiet, typed, until
+    from tursotui.ui.screens.confirm import ConfirmScreen
+
+    workspace = await open_workspace()
+    try:
+        paths, ids = await _fleet(workspace, n=3, drafts=4, comments=4)
+        needle = "50%_off"
+        # t0: in a title; t1: in a content; t2: a decoy `50XYoff` that an unescaped LIKE matches.
+        for slug, sql, target in (
+            ("t0", "UPDATE posts SET title = 'Sale 50%_off today' WHERE id = ?", "draft"),
+            ("t1", "UPDATE posts SET content = 'body: 50%_off!' WHERE id = ?", "draft"),
+            ("t2", "UPDATE posts SET title = 'Sale 50XYoff' WHERE id = ?", "draft"),
+            ("t1", "UPDATE comments SET content = 'spam 50%_off here' WHERE id = ?", "comment"),
+            ("t2", "UPDATE comments SET content = 'spam 50XYoff here' WHERE id = ?", "comment"),
+        ):
+            db = sqlite3.connect(paths[slug])
+            db.execute(sql, (ids[slug][target][1],))
+            db.commit()
+            db.close()
+        app = make_test_app(workspace)
+        async with app.run_test(size=(120, 30)) as pilot:
+            screen = await _open_queue(app, pilot)
+            assert len(screen.items) == 12
+            burst(app, "slash", *typed(needle), "enter")
+            await quiet(app, pilot)
+            assert screen.search == needle
+            assert app.focused is screen.table
+            assert sorted(k.split("\x00")[0] for k in screen.table.ordered_keys) == ["t0", "t1"]
+            assert "Sale 50%_off today" in _queue_texts(screen, 3)
+            assert needle in str(screen.query_one("#queue-modes").render())
+
+            burst(app, "2")  # the search holds for the comments too
+            await quiet(app, pilot)
+            assert _queue_texts(screen, 2) == ["spam 50%_off here"]
+
+            burst(app, "1", "space", "space", "a")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            question = str(app.screen.query_one("#confirm-message").render())
+            assert "t0 1" in question and "t1 1" in question  # per tenant
+            burst(app, "y")
+            await until(pilot, lambda: app.screen is screen and not screen.items)
+            await quiet(app, pilot)
+            status = str(screen.query_one("#queue-status").render())
+            assert "Archived 2 posts on 2 tenants." in status and "nothing matches" in status
+
+            burst(app, "escape")  # clears the search: every draft left again
+            await quiet(app, pilot)
+            assert screen.search is None and len(screen.items) == 10
+            assert app.screen is screen
+    finally:
+        await workspace.close()
+    for slug, expected in (("t0", [ids["t0"]["draft"][1]]), ("t1", [ids["t1"]["draft"][1]])):
+        assert rows(paths[slug], "SELECT id FROM posts WHERE status = 'archived'") == [
+            (i,) for i in expected
+        ]
+    assert rows(paths["t2"], "SELECT count(*) FROM posts WHERE status = 'archived'") == [(0,)]
+
+
+@pytest.mark.servers
+async def test_a_cross_tenant_publish_with_a_failing_remote_tenant(
+    drizzle, sqld_tenant_url: str, slow_proxy
+) -> None:
+    """Marks on three tenants, `p`: one batch per tenant; the remote one fails (its server
+    answers 503). The others are done, the summary says so per tenant, the failing one is
+    asked once (not retried) and keeps its drafts; drizzle-orm reads the result back."""
+    import subprocess
+
+    from support.moderation_fixtures import make_test_app
+    from test_drizzle_interop import drizzle_read_post
+    from test_typeahead import burst, quiet, until
+    from tursotui.ui.screens.action_summary import ActionSummaryScreen
+    from tursotui.ui.screens.confirm import ConfirmScreen
+
+    workspace = await open_workspace(timeout=5.0)
+    try:
+        paths, ids = await _fleet(workspace, n=2, drafts=2, comments=0)
+        remote_ids = await _fill_remote_drafts(
+            sqld_tenant_url, [BASE_TIME + 30 + k * 60 for k in range(2)]
+        )
+        await workspace.registry.add("remote", slow_proxy.url)
+        app = make_test_app(workspace)
+        async with app.run_test(size=(120, 30)) as pilot:
+            screen = await _open_queue(app, pilot)
+            assert {k.split("\x00")[0] for k in screen.items} == {"t0", "t1", "remote"}
+            burst(app, *["space"] * 6, "p")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            slow_proxy.answer(503)
+            slow_proxy.reset_count()
+            burst(app, "y")
+            await until(pilot, lambda: isinstance(app.screen, ActionSummaryScreen))
+            summary = str(app.screen.query_one("#summary-message").render())
+            assert slow_proxy.requests == 1  # one batch, not retried
+            lines = summary.splitlines()
+            assert "t0: done 2 posts" in lines and "t1: done 2 posts" in lines
+            (failed,) = [line for line in lines if line.startswith("remote: ")]
+            assert "failed, nothing written there (not retried)" in failed and "503" in failed
+            burst(app, "enter")
+            await until(pilot, lambda: app.screen is screen)
+            await quiet(app, pilot)
+            status = str(screen.query_one("#queue-status").render())
+            assert "Published 4 posts on 2 tenants." in status and "1 tenant failed." in status
+            # The remote tenant's drafts stay in the queue, still marked for another try.
+            assert {k.split("\x00")[0] for k in screen.items} == {"remote"}
+            assert screen.marked == set(screen.items)
+            slow_proxy.pass_through()
+    finally:
+        slow_proxy.pass_through()
+        await workspace.close()
+    for slug, path in paths.items():
+        for post_id in ids[slug]["draft"]:
+            read = drizzle_read_post(drizzle, path, post_id)
+            assert read["status"] == "published" and read["publishedAt"]["date"] is True
+    for post_id in remote_ids:
+        done = subprocess.run(
+            ["node", str(drizzle / "read_post.mjs"), sqld_tenant_url, post_id],
+            check=True,
+            capture_output=True,
+            timeout=60,
+            text=True,
+        )
+        assert '"status":"draft"' in done.stdout
+    outcomes = {(e.tenant, e.status) for e in workspace.audit.entries() if e.status != "pending"}
+    assert outcomes == {("t0", "ok"), ("t1", "ok"), ("remote", "failed")}

@@ -196,9 +196,27 @@ class QueueScreen(StatusFeedback, WriteKeys):
         self._setup_columns()
         # Keys pressed before the first page wait for it, as they would for any page.
         table.more_available = True
+        self._hold_keys_for_rows()
         self.show_modes()
         self.show_status()
         self.load_page(self.token, first=True)
+
+    def _hold_keys_for_rows(self) -> None:
+        """Keys typed while the first page loads wait for its rows (up to a moment).
+
+        `1` `space` `space` `a` in one burst marks the first two drafts, as typed slowly:
+        the list has no focus until its first page is in, and the key gate holds the keys
+        until it has (see `ui.typeahead`). Text typed in the search box is not held.
+        """
+        if isinstance(self.focused, Input) or not self.is_attached:
+            return
+        self.set_focus(None)
+        hold_keys_for(self.app, self.table)
+
+    def _rows_in(self) -> None:
+        """The first page is in (or failed): the list takes the held keys."""
+        if self.focused is None:
+            self.table.focus()
 
     def show_modes(self) -> None:
         """The mode bar, and the search if there is one."""
@@ -261,6 +279,7 @@ class QueueScreen(StatusFeedback, WriteKeys):
             except (RegistryError, LibsqlError) as error:
                 self.fetching = False
                 self.table.more_available = False
+                self._rows_in()
                 self.notify(describe(error), title="Registry", severity="error", markup=False)
                 self.show_status()
                 return
@@ -284,6 +303,8 @@ class QueueScreen(StatusFeedback, WriteKeys):
             key, row = self._keep
             self._keep = None
             table.move_cursor(row=table.get_row_index(key) if key in self.items else row)
+        if first:
+            self._rows_in()
         table.more_available = not merged.exhausted
         self.fetching = False
         self.show_status()
@@ -416,7 +437,7 @@ class QueueScreen(StatusFeedback, WriteKeys):
         self.search = event.value or None  # literal: spaces are part of what is searched
         if not self.search:
             event.input.display = False
-        self.table.focus()
+        self.set_focus(None)  # the list takes focus (and the keys typed on) with its rows
         self.show_modes()
         self.restart()
 
@@ -425,11 +446,13 @@ class QueueScreen(StatusFeedback, WriteKeys):
         box = self.query_one("#queue-search", Input)
         if box.display or self.search:
             box.display = False
-            self.table.focus()
             if self.search:
                 self.search = None
+                self.set_focus(None)  # as after a search: the list takes focus with its rows
                 self.show_modes()
                 self.restart()
+            else:
+                self.table.focus()
             return
         tursotui_app(self).action_back()
 
