@@ -547,3 +547,47 @@ async def test_a_cross_tenant_publish_with_a_failing_remote_tenant(
         assert '"status":"draft"' in done.stdout
     outcomes = {(e.tenant, e.status) for e in workspace.audit.entries() if e.status != "pending"}
     assert outcomes == {("t0", "ok"), ("t1", "ok"), ("remote", "failed")}
+
+
+async def test_a_search_is_read_page_by_page_per_tenant_and_matches_literally() -> None:
+    """Drafts by title or content, comments by content; `%` and `_` match only themselves."""
+    workspace = await open_workspace()
+    try:
+        paths, ids = await _fleet(workspace, n=2, drafts=12, comments=6)
+        for slug, path in paths.items():
+            db = sqlite3.connect(path)
+            # Every other draft holds the text (in its title on t0, its content on t1);
+            # every draft's title has a near miss that an unescaped LIKE would match.
+            column = "title" if slug == "t0" else "content"
+            for n, post_id in enumerate(ids[slug]["draft"]):
+                text = "a 100%_sure thing" if n % 2 else "a 100XYsure thing"
+                db.execute(f"UPDATE posts SET {column} = ? WHERE id = ?", (text, post_id))
+            db.execute(
+                "UPDATE comments SET content = 'it is 100%_sure' WHERE id = ?",
+                (ids[slug]["comment"][0],),
+            )
+            if slug == "t1":  # drafts never published: no date, in insertion order
+                db.execute("UPDATE posts SET published_at = NULL WHERE status = 'draft'")
+            db.commit()
+            db.close()
+        tenants = await workspace.registry.tenants()
+        merged = queue.drafts_queue(workspace, tenants, page_size=4, search="100%_SURE")
+        pages = []
+        while not merged.exhausted:
+            page = await merged.next_page()
+            if not page:
+                break
+            pages.append(page)
+            buffered = sum(len(s.buffer) for s in merged._sources)
+            assert buffered <= 2 * 4  # never more than a page per tenant held
+        comments = await queue.comments_queue(workspace, tenants, search="100%_sure").next_page()
+    finally:
+        await workspace.close()
+    found = [row for page in pages for row in page]
+    assert [len(page) for page in pages] == [4, 4, 4]
+    expected = {(slug, ids[slug]["draft"][n]) for slug in paths for n in range(1, 12, 2)}
+    assert {row.key for row in found} == expected
+    orders = [row.order for row in found]
+    assert orders == sorted(orders, reverse=True)
+    assert [row.tenant.slug for row in found] == ["t0"] * 6 + ["t1"] * 6  # dated ones first
+    assert {c.key for c in comments} == {(slug, ids[slug]["comment"][0]) for slug in paths}

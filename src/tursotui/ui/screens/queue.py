@@ -208,8 +208,8 @@ class QueueScreen(StatusFeedback, WriteKeys):
         the list has no focus until its first page is in, and the key gate holds the keys
         until it has (see `ui.typeahead`). Text typed in the search box is not held.
         """
-        if isinstance(self.focused, Input) or not self.is_attached:
-            return
+        if isinstance(self.focused, Input) or self.app.screen is not self:
+            return  # typing a search, or read again behind another screen: nothing to hold
         self.set_focus(None)
         hold_keys_for(self.app, self.table)
 
