@@ -286,6 +286,18 @@ async def _open_queue(app, pilot):
     return _queue_screen_of(app)
 
 
+async def _with_a_slow_tenant(
+    workspace, url: str, proxy, *, drafts: int, late: int, every: int, delay: float
+) -> set[str]:
+    """Two local tenants of `drafts` drafts and a slow one behind `proxy` (`delay` ms a
+    request) whose `late` drafts fall among the others' (`every` seconds apart); its ids."""
+    await _fleet(workspace, n=2, drafts=drafts, comments=0)
+    late_ids = await _fill_remote_drafts(url, [BASE_TIME + 30 + k * every for k in range(late)])
+    await workspace.registry.add("late", proxy.url)
+    proxy.delay(delay)
+    return late_ids
+
+
 @pytest.mark.servers
 async def test_pagedowns_in_a_burst_reach_as_far_as_one_by_one_with_a_slow_tenant(
     sqld_tenant_url: str, slow_proxy
@@ -301,12 +313,9 @@ async def test_pagedowns_in_a_burst_reach_as_far_as_one_by_one_with_a_slow_tenan
 
     workspace = await open_workspace(timeout=10.0)
     try:
-        await _fleet(workspace, n=2, drafts=300, comments=0)
-        late_ids = await _fill_remote_drafts(
-            sqld_tenant_url, [BASE_TIME + 30 + k * 300 for k in range(120)]
+        late_ids = await _with_a_slow_tenant(
+            workspace, sqld_tenant_url, slow_proxy, drafts=300, late=120, every=300, delay=400
         )
-        await workspace.registry.add("late", slow_proxy.url)
-        slow_proxy.delay(400)
         app = make_test_app(workspace)
         positions = []
         async with app.run_test(size=(100, 30)) as pilot:
@@ -352,13 +361,9 @@ async def test_late_rows_never_move_the_rows_above_the_cursor(
 
     workspace = await open_workspace(timeout=10.0)
     try:
-        await _fleet(workspace, n=2, drafts=20, comments=0)
-        # The slow tenant's drafts fall among the others' over the whole list.
-        late_ids = await _fill_remote_drafts(
-            sqld_tenant_url, [BASE_TIME + 30 + k * 120 for k in range(20)]
+        late_ids = await _with_a_slow_tenant(
+            workspace, sqld_tenant_url, slow_proxy, drafts=20, late=20, every=120, delay=1500
         )
-        await workspace.registry.add("late", slow_proxy.url)
-        slow_proxy.delay(1500)
         app = make_test_app(workspace)
         async with app.run_test(size=(100, 40)) as pilot:
             from tursotui.ui.screens.queue import QueueScreen

@@ -30,12 +30,15 @@ from tursotui.fleet.fanout import for_each
 from tursotui.session.audit import AuditError
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant.moderation import (
+    _POST_COLUMNS,
+    _POST_FROM,
     COMMENT_PREVIEW,
     TITLE_PREVIEW,
     ModerationError,
     ModerationResult,
     PageCursor,
     PostRow,
+    _post_row,
     contains_clause,
     delete_comments,
     fetch_posts,
@@ -142,11 +145,8 @@ async def newest_comments(
     return [QueuedComment(tenant, str(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in result.rows]
 
 
-DRAFTS_MATCHING_SQL = (
-    f"SELECT p.rowid, p.id, {preview_sql('p.title', TITLE_PREVIEW)}, p.status, p.published_at, "
-    "p.author_id, u.name FROM posts AS p LEFT JOIN users AS u ON u.id = p.author_id "
-    "WHERE p.status = 'draft'"
-)
+# The posts list's columns and how a row of them reads: one definition, in moderation.
+DRAFTS_MATCHING_SQL = f"SELECT {_POST_COLUMNS} {_POST_FROM} WHERE p.status = 'draft'"
 
 
 async def matching_drafts(
@@ -171,18 +171,7 @@ async def matching_drafts(
         result = await conn.execute(sql, [*args, limit])
     except LibsqlError as error:
         raise ModerationError(f"cannot read drafts: {describe(error)}") from None
-    return [
-        PostRow(
-            id=r[1],
-            title=r[2],
-            status=r[3],
-            published_at=r[4],
-            author_id=r[5],
-            author_name=r[6],
-            rowid=r[0],
-        )
-        for r in result.rows
-    ]
+    return [_post_row(r) for r in result.rows]
 
 
 @dataclass(eq=False)
