@@ -1,6 +1,6 @@
 """HTTP requests reaching a real sqld to publish one post and to fetch one page of posts.
 
-A `FaultProxy` (tests/support/servers.py) in pass-through mode sits in front of a real sqld and
+A `FaultProxy` (tests/support/faults.py) in pass-through mode sits in front of a real sqld and
 counts every HTTP request. The tenant is migrated with the built-in folder and seeded with
 the demo data; then `tursotui.tenant.moderation.fetch_posts` loads the newest 50 published posts
 (status filter, join on users) and `tursotui.tenant.moderation.set_status` publishes drafts with
@@ -25,7 +25,9 @@ _TESTS = Path(__file__).resolve().parents[1] / "tests"
 async def run(quick: bool) -> list[Figure]:
     if str(_TESTS) not in sys.path:
         sys.path.insert(0, str(_TESTS))
-    from support.servers import FaultProxy, JWTKeys, start_sqld
+    from support.faults import FaultProxy
+    from support.jwt_kit import JWTKeys
+    from support.servers import start_sqld
     from tursotui.db import connect
     from tursotui.demo.build import seed_tenant
     from tursotui.session.audit import AuditLog

@@ -212,8 +212,9 @@ async def _token_figures(tenants: int, repeat: int) -> list[Figure]:
     tests = REPO / "tests"
     if str(tests) not in sys.path:
         sys.path.insert(0, str(tests))
+    from support.jwt_kit import JWTKeys
     from support.platform_server import FakeDatabase, platform_in_thread
-    from support.servers import JWTKeys, start_sqld
+    from support.servers import start_sqld
     from tursotui.db import connect
     from tursotui.demo.build import seed_tenant
     from tursotui.session.registry import Registry

@@ -139,7 +139,8 @@ async def _remote(count: int, delay_ms: float, *, sequential: bool) -> float:
     on sqld until it expires, and a second run on the same server would queue behind them.
     """
     sys.path.insert(0, str(REPO / "tests"))
-    from support.servers import FaultProxy, start_sqld
+    from support.faults import FaultProxy
+    from support.servers import start_sqld
     from tursotui.db import connect
     from tursotui.demo.build import seed_tenant
     from tursotui.tenant.migrations import load_folder, migrate

@@ -57,6 +57,7 @@ SHOTS: tuple[Shot, ...] = (
     Shot("console", keys=("s",)),
     Shot("fleet", keys=("f",), settle=0.5),
     Shot("queue", push=("queue", "QueueScreen", "drafts")),
+    Shot("author", keys=("enter", "A"), settle=0.5),
     Shot("audit", keys=("A",)),
     Shot("audit-entry", keys=("A", "enter")),
     Shot("new-tenant", keys=("n",)),

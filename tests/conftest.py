@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -48,4 +51,39 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-pytest_plugins = ["support.secrets_watch", "support.servers", "support.moderation_fixtures"]
+pytest_plugins = [
+    "support.secrets_watch",
+    # jwt_kit before servers, which imports it: a plugin imported first is not assert-rewritten.
+    "support.jwt_kit",
+    "support.servers",
+    "support.faults",
+    "support.moderation_fixtures",
+]
+
+
+@pytest.fixture(autouse=True)
+async def _close_workspaces_left_open(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
+    """Close every workspace a test opened on its event loop and left open.
+
+    A test that fails before its own `workspace.close()` would otherwise leave connections,
+    threads and servers' streams behind for the tests after it. Workspaces opened on another
+    loop (a CLI command's `asyncio.run`) are closed by that command.
+    """
+    from tursotui.session.workspace import Workspace
+
+    opened: list[Workspace] = []
+    loop = asyncio.get_running_loop()
+    open_workspace = Workspace.open.__func__  # type: ignore[attr-defined]
+
+    async def open_and_keep(cls: type[Workspace], *args: object, **kwargs: object) -> Workspace:
+        workspace = await open_workspace(cls, *args, **kwargs)
+        if asyncio.get_running_loop() is loop:
+            opened.append(workspace)
+        return workspace
+
+    monkeypatch.setattr(Workspace, "open", classmethod(open_and_keep))
+    yield
+    for workspace in opened:
+        if not workspace.registry.connection.closed:
+            with contextlib.suppress(Exception):
+                await workspace.close()

@@ -11,7 +11,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from support.moderation_fixtures import settle
-from support.shell_fixtures import build_fleet, notifications, screen_text, silent_url_fixture  # noqa: F401
+from support.screen import screen_text, until
+from support.shell_fixtures import build_fleet, notifications, silent_url_fixture  # noqa: F401
 from tursotui.cli.tui import run_tui
 from tursotui.session.registry import Tenant
 from tursotui.session.settings import load_settings
@@ -92,12 +93,9 @@ async def test_palette_offers_screen_and_global_actions_as_noun_verb() -> None:
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"refresh")
-        await pilot.pause(0.3)
-        text = screen_text(app)
-        assert "tenants: refresh" in text
+        await until(pilot, lambda: "tenants: refresh" in screen_text(app))
         await pilot.press("ctrl+a", "ctrl+k", *"show log")  # start of line, delete to its end
-        await pilot.pause(0.3)
-        assert "audit: show log" in screen_text(app)
+        await until(pilot, lambda: "audit: show log" in screen_text(app))
 
 
 async def test_palette_runs_the_chosen_command() -> None:
@@ -106,12 +104,12 @@ async def test_palette_runs_the_chosen_command() -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         await pilot.press("ctrl+p", *"tenants: filter")
-        await pilot.pause(0.3)
+        await until(
+            pilot, lambda: screen_text(app).count("tenants: filter") == 2
+        )  # typed, and offered
         await pilot.press("enter")
-        await pilot.pause(0.2)
-        screen = app.screen
-        assert isinstance(screen, TenantsScreen)
-        assert screen.query_one("#filter", Input).has_focus
+        await until(pilot, lambda: isinstance(app.screen, TenantsScreen))
+        await until(pilot, lambda: app.screen.query_one("#filter", Input).has_focus)
 
 
 async def test_q_quits_at_once_when_nothing_is_pending() -> None:

@@ -7,7 +7,8 @@ import contextlib
 import json
 from pathlib import Path
 
-from support.moderation_fixtures import make_test_app, screen_text, settle, workspace_with
+from support.moderation_fixtures import make_test_app, settle, workspace_with
+from support.screen import screen_text
 from tursotui.cli import audit as cli_audit
 from tursotui.cli import main
 from tursotui.db import connect

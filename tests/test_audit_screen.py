@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable
 
-from support.moderation_fixtures import make_test_app, screen_text, settle, workspace_with
+from support.moderation_fixtures import make_test_app, settle, workspace_with
+from support.screen import screen_text
 from tursotui.ui.screens.audit import AuditScreen, matches
 from tursotui.ui.screens.audit_entry import AuditEntryScreen
 

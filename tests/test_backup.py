@@ -14,7 +14,9 @@ import pytest
 from support import fleet_fixtures, servers
 from support.fleet_fixtures import add_local, fill, open_workspace, rows
 from tursotui.cli import main
-from tursotui.tenant.backup import MANIFEST, backup_tenants, verify
+from tursotui.tenant.backup.manifest import MANIFEST
+from tursotui.tenant.backup.run import backup_tenants
+from tursotui.tenant.backup.verify import verify
 
 # The real servers' fixtures, used by name below.
 fleet_sqld = fleet_fixtures.fleet_sqld

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from support.jwt_kit import JWTKeys
 from support.secrets_watch import watch
-from support.servers import JWTKeys
 from tursotui.db import Connection, LibsqlError, connect, errors
 from tursotui.db.http import NO_INTERACTIVE_TRANSACTIONS
 

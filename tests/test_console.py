@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, TextArea
 
-from support.moderation_fixtures import make_test_app, rows, screen_text, workspace_with
+from support.moderation_fixtures import make_test_app, rows, workspace_with
+from support.screen import screen_text, until
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.console import ConsoleScreen
 from tursotui.ui.screens.history_picker import HistoryScreen
@@ -22,15 +23,6 @@ from tursotui.ui.widgets.result_grid import ResultGrid
 from tursotui.ui.widgets.sql_editor import SqlEditor
 
 SIZE = (120, 40)
-
-
-async def wait_until(pilot, predicate, timeout: float = 10.0) -> None:
-    """Pause until `predicate()` holds (workers waiting on a modal never complete)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out; screen:\n{screen_text(pilot.app)}")
-        await pilot.pause(0.02)
 
 
 def console(app) -> ConsoleScreen:
@@ -52,8 +44,8 @@ def status(app) -> str:
 async def open_console(app, pilot, workspace, slug: str = "acme") -> ConsoleScreen:
     tenant = await workspace.registry.get(slug)
     app.push_screen(ConsoleScreen(tenant))
-    await wait_until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
-    await wait_until(pilot, lambda: console(app).connection is not None)
+    await until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+    await until(pilot, lambda: console(app).connection is not None)
     await app.workers.wait_for_complete()
     await pilot.pause()
     return console(app)
@@ -65,7 +57,7 @@ async def run(app, pilot, sql: str, *, wait: bool = True) -> None:
     editor.focus()
     await pilot.press("ctrl+r")
     if wait:
-        await wait_until(pilot, lambda: idle(app) or not isinstance(app.screen, ConsoleScreen))
+        await until(pilot, lambda: idle(app) or not isinstance(app.screen, ConsoleScreen))
 
 
 def grid(app) -> ResultGrid:
@@ -99,10 +91,10 @@ async def test_read_shows_values_literally_null_blob_numbers(tmp_path: Path):
         table.focus()
         table.move_cursor(row=0, column=6)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ValueScreen))
+        await until(pilot, lambda: isinstance(app.screen, ValueScreen))
         assert "[bold]x[/] ␛[31m" in screen_text(app)
         await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
     await workspace.close()
 
 
@@ -116,12 +108,12 @@ async def test_statement_under_cursor_and_several_in_order(tmp_path: Path):
         editor.move_cursor((1, 3))
         editor.focus()
         await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: idle(app))
+        await until(pilot, lambda: idle(app))
         assert grid(app).values == [(2,)]
         # A selection of both runs both, in order; the log shows each.
         editor.select_all()
         await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: idle(app))
+        await until(pilot, lambda: idle(app))
         assert grid(app).values == [(2,)]
         text = screen_text(app)
         assert "1. ✓ 1 row" in text and "2. ✓ 1 row" in text
@@ -136,14 +128,14 @@ async def test_confirmed_write_commits_shows_count_and_is_audited(tmp_path: Path
         await open_console(app, pilot, workspace)
         sql = "UPDATE posts SET status = 'archived' WHERE status = 'draft'"
         await run(app, pilot, sql, wait=False)
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         text = screen_text(app)
         assert "It changed 3 rows (not committed yet)" in text
         assert "UPDATE on posts in tenant acme" in text
         # Not committed while the question is open: another reader sees nothing changed.
         assert rows(path, "SELECT count(*) FROM posts WHERE status = 'draft'") == [(3,)]
         await pilot.press("y")
-        await wait_until(pilot, lambda: idle(app))
+        await until(pilot, lambda: idle(app))
         assert rows(path, "SELECT count(*) FROM posts WHERE status = 'archived'") == [(3,)]
         assert "committed: 3 rows changed" in status(app)
         entry = workspace.audit.entries()[-1]
@@ -159,10 +151,10 @@ async def test_rollback_after_seeing_the_count(tmp_path: Path):
     async with app.run_test(size=SIZE) as pilot:
         await open_console(app, pilot, workspace)
         await run(app, pilot, "DELETE FROM posts WHERE status = 'published'", wait=False)
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "It changed 2 rows" in screen_text(app)
         await pilot.press("n")
-        await wait_until(pilot, lambda: idle(app))
+        await until(pilot, lambda: idle(app))
         assert rows(path, "SELECT count(*) FROM posts") == [(4,)]
         assert "rolled back" in status(app)
         assert workspace.audit.entries()[-1].after["outcome"] == "rolled back"
@@ -177,19 +169,19 @@ async def test_delete_without_where_needs_the_slug_typed(tmp_path: Path):
         await open_console(app, pilot, workspace)
         # Wrong answer: nothing runs.
         await run(app, pilot, "/* cleanup */ DELETE FROM comments", wait=False)
-        await wait_until(pilot, lambda: isinstance(app.screen, TypedConfirmScreen))
+        await until(pilot, lambda: isinstance(app.screen, TypedConfirmScreen))
         assert "EVERY row is deleted" in screen_text(app)
         await pilot.press(*"yes", "enter")
-        await wait_until(pilot, lambda: idle(app))
+        await until(pilot, lambda: idle(app))
         assert rows(path, "SELECT count(*) FROM comments") == [(2,)]
         assert "not confirmed" in status(app)
         # The slug typed: it runs (in a transaction), then commits.
         await run(app, pilot, "/* cleanup */ DELETE FROM comments", wait=False)
-        await wait_until(pilot, lambda: isinstance(app.screen, TypedConfirmScreen))
+        await until(pilot, lambda: isinstance(app.screen, TypedConfirmScreen))
         await pilot.press(*"acme", "enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await wait_until(pilot, lambda: idle(app))
+        await until(pilot, lambda: idle(app))
         assert rows(path, "SELECT count(*) FROM comments") == [(0,)]
     await workspace.close()
 
@@ -233,16 +225,16 @@ async def test_sql_error_modal_keeps_the_editor_text(tmp_path: Path):
     async with app.run_test(size=SIZE) as pilot:
         await open_console(app, pilot, workspace)
         await run(app, pilot, "SELECT * FROM no_such_table", wait=False)
-        await wait_until(pilot, lambda: isinstance(app.screen, SqlErrorScreen))
+        await until(pilot, lambda: isinstance(app.screen, SqlErrorScreen))
         error_text = app.screen.query_one(TextArea).text
         assert "no such table: no_such_table" in error_text
         assert "SQLITE_ERROR" in screen_text(app)
         await pilot.press("escape")
-        await wait_until(pilot, lambda: idle(app))
+        await until(pilot, lambda: idle(app))
         assert console(app).query_one(SqlEditor).text == "SELECT * FROM no_such_table"
         # A typo in the first word gets SQLite's own message, not "it writes".
         await run(app, pilot, "selec 1", wait=False)
-        await wait_until(pilot, lambda: isinstance(app.screen, SqlErrorScreen))
+        await until(pilot, lambda: isinstance(app.screen, SqlErrorScreen))
         assert 'near "selec"' in app.screen.query_one(TextArea).text
         await pilot.press("escape")
     await workspace.close()
@@ -257,11 +249,11 @@ async def test_cancel_a_long_local_query(tmp_path: Path):
             "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT count(*) FROM c"
         )
         await run(app, pilot, endless, wait=False)
-        await wait_until(pilot, lambda: console(app).busy)
+        await until(pilot, lambda: console(app).busy)
         await pilot.pause(0.2)
         started = time.monotonic()
         await pilot.press("ctrl+g")
-        await wait_until(pilot, lambda: idle(app), timeout=2)
+        await until(pilot, lambda: idle(app), timeout=2)
         assert time.monotonic() - started < 1.0
         assert "cancelled" in status(app)
         # The console (and its connection) still work.
@@ -325,14 +317,14 @@ async def test_history_survives_restart_and_is_searchable(tmp_path: Path):
     async with app.run_test(size=SIZE) as pilot:
         await open_console(app, pilot, workspace)
         await pilot.press("f8")
-        await wait_until(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
         text = screen_text(app)
         assert "SELECT count(*) FROM users" in text and "status = 'draft'" in text
         await pilot.press(*"draft")
         await pilot.pause()
         assert "1 of 2 statements" in screen_text(app)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
         editor = console(app).query_one(SqlEditor)
         assert editor.text == "SELECT title FROM posts WHERE status = 'draft'"
     await workspace.close()
@@ -340,9 +332,9 @@ async def test_history_survives_restart_and_is_searchable(tmp_path: Path):
 
 async def _export(app, pilot, fmt_key: str) -> Path:
     await pilot.press("ctrl+s")
-    await wait_until(pilot, lambda: not isinstance(app.screen, ConsoleScreen))
+    await until(pilot, lambda: not isinstance(app.screen, ConsoleScreen))
     await pilot.press(fmt_key)
-    await wait_until(pilot, lambda: idle(app) and "exported" in status(app))
+    await until(pilot, lambda: idle(app) and "exported" in status(app))
     exported = status(app).split(" to ", 1)[1].strip()
     return Path(exported)
 
@@ -398,7 +390,7 @@ async def test_schema_panel_and_completion(tmp_path: Path):
         node = next(n for n in panel.root.children if n.data == "posts")
         panel.move_cursor(node)
         await pilot.press("c")
-        await wait_until(pilot, lambda: "posts 3 rows" in screen_text(app))
+        await until(pilot, lambda: "posts 3 rows" in screen_text(app))
     await workspace.close()
 
 
@@ -419,10 +411,10 @@ async def test_typed_confirmation_input_is_focused(tmp_path: Path):
     async with app.run_test(size=SIZE) as pilot:
         await open_console(app, pilot, workspace)
         await run(app, pilot, "DROP TABLE comments", wait=False)
-        await wait_until(pilot, lambda: isinstance(app.screen, TypedConfirmScreen))
+        await until(pilot, lambda: isinstance(app.screen, TypedConfirmScreen))
         assert isinstance(app.focused, Input)
         await pilot.press("escape")
-        await wait_until(pilot, lambda: idle(app))
+        await until(pilot, lambda: idle(app))
         assert "not confirmed" in status(app)
     await workspace.close()
 
@@ -473,15 +465,15 @@ async def test_sqld_read_write_in_a_transaction_rollback_and_refusals(sqld, jwt_
         assert grid(app).values == [("a",), ("b",), ("c",)]
         # A write runs in a transaction on the server; the count shows before commit.
         await run(app, pilot, f"DELETE FROM {table} WHERE v <> 'a'", wait=False)
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "It changed 2 rows" in screen_text(app)
         await pilot.press("n")
-        await wait_until(pilot, lambda: idle(app))
+        await until(pilot, lambda: idle(app))
         assert await _count(sqld.http_url, token, table) == 3
         await run(app, pilot, f"DELETE FROM {table} WHERE v <> 'a'", wait=False)
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await wait_until(pilot, lambda: idle(app))
+        await until(pilot, lambda: idle(app))
         assert await _count(sqld.http_url, token, table) == 1
         await run(app, pilot, "ATTACH 'x' AS y")
         assert "ATTACH is refused" in status(app)
@@ -504,10 +496,10 @@ async def test_sqld_read_only_token_gives_a_clear_message(sqld, jwt_keys, tmp_pa
     async with app.run_test(size=SIZE) as pilot:
         await open_console(app, pilot, workspace)
         await run(app, pilot, f"UPDATE {table} SET v = 'x' WHERE id = 1", wait=False)
-        await wait_until(pilot, lambda: isinstance(app.screen, SqlErrorScreen))
+        await until(pilot, lambda: isinstance(app.screen, SqlErrorScreen))
         assert "read-only" in app.screen.query_one(TextArea).text.lower()
         await pilot.press("escape")
-        await wait_until(pilot, lambda: idle(app))
+        await until(pilot, lambda: idle(app))
         await run(app, pilot, f"SELECT count(*) FROM {table}")  # still usable
         assert grid(app).values == [(3,)]
     await workspace.close()
@@ -521,11 +513,11 @@ async def test_tursodb_write_is_confirmed_before_sending(tursodb, tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await open_console(app, pilot, workspace)
         await run(app, pilot, f"DELETE FROM {table} WHERE id = 1", wait=False)
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "cannot hold a transaction" in screen_text(app)
         assert await _count(tursodb.http_url, None, table) == 3
         await pilot.press("y")
-        await wait_until(pilot, lambda: idle(app))
+        await until(pilot, lambda: idle(app))
         assert await _count(tursodb.http_url, None, table) == 2
     await workspace.close()
 
@@ -551,11 +543,11 @@ async def test_bad_input_leaves_the_console_usable(tmp_path: Path):
         assert grid(app).cell_text(0, 0).plain.endswith("…")
         grid(app).focus()
         await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ValueScreen))
+        await until(pilot, lambda: isinstance(app.screen, ValueScreen))
         shown = str(app.screen.query_one("#value").render())
         assert shown.endswith("… the first 200,000 characters of 10,000,000")
         await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
         await run(app, pilot, "SELECT * FROM posts WHERE 0")
         assert "0 rows" in status(app) and grid(app).row_count == 0  # headers shown, no rows
         console(app).query_one(SqlEditor).load_text("   -- only a comment")
@@ -577,10 +569,10 @@ async def test_leaving_mid_query_returns_at_once(tmp_path: Path):
             "SELECT count(*) FROM c",
             wait=False,
         )
-        await wait_until(pilot, lambda: screen.busy)
+        await until(pilot, lambda: screen.busy)
         started = time.monotonic()
         app.action_back()  # what escape does; the test driver's own waits are not timed
-        await wait_until(pilot, lambda: screen.connection.closed, timeout=3)
+        await until(pilot, lambda: screen.connection.closed, timeout=3)
         assert time.monotonic() - started < 1.5
         assert not isinstance(app.screen, ConsoleScreen)
     await workspace.close()
@@ -603,7 +595,7 @@ async def test_a_closed_console_and_its_result_are_collected(tmp_path: Path):
         grid_gone = weakref.ref(grid(app))
         del screen
         app.action_back()  # what escape does
-        await wait_until(pilot, lambda: not isinstance(app.screen, ConsoleScreen))
+        await until(pilot, lambda: not isinstance(app.screen, ConsoleScreen))
         await app.workers.wait_for_complete()
         await pilot.pause()
         gc.collect()  # frozen objects would survive it

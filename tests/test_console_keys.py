@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from textual.widgets import TextArea
 
-from support.moderation_fixtures import make_test_app, rows, screen_text, workspace_with
-from test_console import console, grid, idle, open_console, run, status, wait_until
+from support.moderation_fixtures import make_test_app, rows, workspace_with
+from support.screen import screen_text, until
+from test_console import console, grid, idle, open_console, run, status
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.console import ConsoleScreen
 from tursotui.ui.screens.sql_error import SqlErrorScreen
@@ -44,10 +45,10 @@ async def test_quit_key_asks_while_a_write_preview_is_open(tmp_path: Path, key: 
             f"UPDATE posts SET title = 'gone' WHERE id = '{ids['draft'][0]}'",
             wait=False,
         )
-        await wait_until(pilot, lambda: "Commit, or roll back?" in screen_text(app))
+        await until(pilot, lambda: "Commit, or roll back?" in screen_text(app))
         # Twice in one burst: one question, and the app still runs.
         await pilot.press(key, key)
-        await wait_until(pilot, lambda: "Quit anyway?" in screen_text(app))
+        await until(pilot, lambda: "Quit anyway?" in screen_text(app))
         quit_questions = [
             s
             for s in app.screen_stack
@@ -56,12 +57,12 @@ async def test_quit_key_asks_while_a_write_preview_is_open(tmp_path: Path, key: 
         assert len(quit_questions) == 1
         assert app.is_running
         await pilot.press("n")  # stay: the write preview is still there
-        await wait_until(pilot, lambda: "Commit, or roll back?" in screen_text(app))
+        await until(pilot, lambda: "Commit, or roll back?" in screen_text(app))
         assert app.is_running
         await pilot.press(key)
-        await wait_until(pilot, lambda: "Quit anyway?" in screen_text(app))
+        await until(pilot, lambda: "Quit anyway?" in screen_text(app))
         await pilot.press("y")
-        await wait_until(pilot, lambda: not app.is_running)
+        await until(pilot, lambda: not app.is_running)
     assert rows(path, "SELECT title FROM posts WHERE id = ?", (ids["draft"][0],)) != [("gone",)]
     last = audit_lines(workspace)[-1]
     assert last["action"] == "sql" and last["status"] == "failed"
@@ -78,15 +79,15 @@ async def test_ctrl_q_asks_while_a_query_runs_and_staying_keeps_it_running(tmp_p
             "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT count(*) FROM c"
         )
         await run(app, pilot, endless, wait=False)
-        await wait_until(pilot, lambda: console(app).busy)
+        await until(pilot, lambda: console(app).busy)
         await pilot.press("ctrl+q")
-        await wait_until(pilot, lambda: "Quit anyway?" in screen_text(app))
+        await until(pilot, lambda: "Quit anyway?" in screen_text(app))
         assert "SQL query" in screen_text(app)  # it names what is running
         await pilot.press("n")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
         assert app.is_running and console(app).busy
         await pilot.press("ctrl+g")
-        await wait_until(pilot, lambda: idle(app))
+        await until(pilot, lambda: idle(app))
     await workspace.close()
 
 
@@ -116,26 +117,26 @@ async def test_console_has_its_own_timeout_and_a_run_without_one(
         # Slower than the console's timeout: a clear failure, saying what to do.
         fault_proxy.delay(2500)
         await run(app, pilot, f"SELECT v FROM {table} ORDER BY id", wait=False)
-        await wait_until(pilot, lambda: isinstance(app.screen, SqlErrorScreen))
+        await until(pilot, lambda: isinstance(app.screen, SqlErrorScreen))
         shown = app.screen.query_one(TextArea).text
         assert "did not answer within 1.5 s · f5 runs it with no time limit" in shown
         await pilot.press("escape")
-        await wait_until(pilot, lambda: idle(app))
+        await until(pilot, lambda: idle(app))
         assert "did not answer within 1.5 s" in status(app)
         # f5: the same statement, for as long as it takes.
         console(app).query_one(SqlEditor).focus()
         await pilot.press("f5")
-        await wait_until(pilot, lambda: "no time limit" in status(app))
-        await wait_until(pilot, lambda: idle(app), timeout=20)
+        await until(pilot, lambda: "no time limit" in status(app))
+        await until(pilot, lambda: idle(app), timeout=20)
         assert grid(app).values == [("a",), ("b",), ("c",)], status(app)
         assert console(app).connection.timeout == 1.5  # the limit is back for the next run
         # ctrl+g still stops a run without a limit, at once.
         fault_proxy.stall()
         await pilot.press("f5")
-        await wait_until(pilot, lambda: console(app).busy)
+        await until(pilot, lambda: console(app).busy)
         started = time.monotonic()
         await pilot.press("ctrl+g")
-        await wait_until(pilot, lambda: idle(app))
+        await until(pilot, lambda: idle(app))
         assert time.monotonic() - started < 2
         assert "cancelled" in status(app)
         fault_proxy.pass_through()
@@ -166,15 +167,15 @@ async def test_letters_after_escape_stay_in_the_console_and_its_text_is_kept(tmp
         footer = screen_text(app).splitlines()[-1]
         assert " t " not in footer and " q " not in footer
         await pilot.press("f1")
-        await wait_until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
         keys = [row[0] for row in app.screen.keys]
         assert "t" not in keys and "q" not in keys and "?" not in keys
         assert "f5" in keys and "escape" in keys
         await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
         # escape from the grid leaves; the text is kept on disk, for the owner only.
         await pilot.press("escape")
-        await wait_until(pilot, lambda: not isinstance(app.screen, ConsoleScreen))
+        await until(pilot, lambda: not isinstance(app.screen, ConsoleScreen))
         kept = draft_file(workspace, "acme")
         assert kept.read_text() == "select 7 as x"
         assert stat.S_IMODE(kept.stat().st_mode) == 0o600
@@ -185,12 +186,12 @@ async def test_letters_after_escape_stay_in_the_console_and_its_text_is_kept(tmp
         assert "the text you left here is back" in status(app)
         await pilot.press("end", *" + 1")  # escape saves at once, not after the quiet time
         await pilot.press("escape", "escape")
-        await wait_until(pilot, lambda: not isinstance(app.screen, ConsoleScreen))
+        await until(pilot, lambda: not isinstance(app.screen, ConsoleScreen))
         await open_console(app, pilot, workspace, "beta")
         assert console(app).query_one(SqlEditor).text == ""
         await pilot.press(*"select 2")
         await pilot.press("ctrl+q")
-        await wait_until(pilot, lambda: not app.is_running)
+        await until(pilot, lambda: not app.is_running)
     assert draft_file(workspace, "beta").read_text() == "select 2"
     # A restart: a new app on the same data directory finds each tenant's text.
     app = make_test_app(workspace)
@@ -214,15 +215,15 @@ async def test_leaving_asks_when_the_text_cannot_be_kept(tmp_path: Path):
     async with app.run_test(size=SIZE) as pilot:
         await open_console(app, pilot, workspace)
         await pilot.press(*"select 1", "escape", "escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "cannot be kept" in screen_text(app)
         await pilot.press("n")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
         assert console(app).query_one(SqlEditor).text == "select 1"
         await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await wait_until(pilot, lambda: not isinstance(app.screen, ConsoleScreen))
+        await until(pilot, lambda: not isinstance(app.screen, ConsoleScreen))
     await workspace.close()
 
 
@@ -261,13 +262,13 @@ async def test_the_palette_still_offers_help_and_quit_in_the_console(tmp_path: P
     async with app.run_test(size=SIZE) as pilot:
         await open_console(app, pilot, workspace)
         await pilot.press("ctrl+p", *"help: keys")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: screen_text(app).count("help: keys") == 2)  # typed, and offered
         await pilot.press("enter")
-        await wait_until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
         await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
         await pilot.press("ctrl+p", *"app: quit")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: screen_text(app).count("app: quit") == 2)  # typed, and offered
         await pilot.press("enter")
-        await wait_until(pilot, lambda: not app.is_running)
+        await until(pilot, lambda: not app.is_running)
     await workspace.close()

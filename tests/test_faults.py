@@ -11,8 +11,10 @@ import time
 
 import pytest
 
+from support.faults import FaultProxy
+from support.jwt_kit import JWTKeys
 from support.secrets_watch import watch
-from support.servers import FaultProxy, JWTKeys, ServerProcess, free_port, start_sqld
+from support.servers import ServerProcess, free_port, start_sqld
 from tursotui.db import Connection, LibsqlError, connect, errors
 
 pytestmark = pytest.mark.servers
@@ -153,7 +155,8 @@ async def test_cancelling_a_request_leaves_the_client_usable(
     conn = await proxied(fault_proxy, token, timeout=30)
     fault_proxy.stall()
     task = asyncio.create_task(conn.execute("SELECT 1"))
-    await asyncio.sleep(0.3)
+    while fault_proxy.requests == 0:  # the request is in flight, held by the proxy
+        await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

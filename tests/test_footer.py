@@ -5,7 +5,8 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from support.moderation_fixtures import settle
-from support.shell_fixtures import build_fleet, screen_text
+from support.screen import screen_text
+from support.shell_fixtures import build_fleet
 from tursotui.ui.app import make_app
 from tursotui.ui.screens.help import HelpScreen
 from tursotui.ui.screens.tenants import TenantsScreen

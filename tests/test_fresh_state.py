@@ -8,7 +8,8 @@ from pathlib import Path
 
 from textual.widgets import DataTable
 
-from support.moderation_fixtures import make_test_app, rows, screen_text, settle, workspace_with
+from support.moderation_fixtures import make_test_app, rows, settle, workspace_with
+from support.screen import screen_text
 from tursotui.ui.screens.fleet import FleetScreen
 from tursotui.ui.screens.post import PostScreen
 from tursotui.ui.screens.posts import PostsScreen

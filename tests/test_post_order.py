@@ -16,10 +16,10 @@ from support.moderation_fixtures import (
     make_test_app,
     remote_rows,
     rows,
-    screen_text,
     settle,
     workspace_with,
 )
+from support.screen import screen_text
 from tursotui.db import connect
 from tursotui.session.audit import AuditLog
 from tursotui.tenant import moderation

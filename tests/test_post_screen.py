@@ -13,11 +13,11 @@ from support.moderation_fixtures import (
     BASE_TIME,
     make_test_app,
     rows,
-    screen_text,
     settle,
     until_confirm,
     workspace_with,
 )
+from support.screen import screen_text
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.post import PostScreen, wrap_lines
 from tursotui.ui.screens.posts import PostsScreen

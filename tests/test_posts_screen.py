@@ -7,14 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from support.moderation_fixtures import (
-    make_test_app,
-    rows,
-    screen_text,
-    settle,
-    until_confirm,
-    workspace_with,
-)
+from support.moderation_fixtures import make_test_app, rows, settle, until_confirm, workspace_with
+from support.screen import screen_text
 from tursotui.tenant.moderation import PostFilter
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.post import PostScreen

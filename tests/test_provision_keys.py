@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from support.moderation_fixtures import rows, screen_text, settle, until_confirm
+from support.moderation_fixtures import rows, settle, until_confirm
+from support.screen import screen_text
 from test_provision_screens import open_app, slugs
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.new_tenant import NewTenantScreen

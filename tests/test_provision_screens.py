@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button
 
-from support.moderation_fixtures import screen_text, settle, until_confirm
+from support.moderation_fixtures import settle, until_confirm
+from support.screen import screen_text
 from tursotui.session.registry import RegistryError
 from tursotui.session.settings import load_settings
 from tursotui.session.workspace import Workspace

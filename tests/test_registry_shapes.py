@@ -24,8 +24,9 @@ from typing import Any
 
 import pytest
 
+from support.jwt_kit import JWTKeys
 from support.secrets_watch import CANARY
-from support.servers import JWTKeys, ServerProcess
+from support.servers import ServerProcess
 from tursotui.cli import main
 from tursotui.db import LibsqlError
 from tursotui.session.registry import Registry, RegistryError
@@ -861,7 +862,7 @@ async def test_the_tui_works_on_tenants_whose_url_came_from_the_template(
     from textual.widgets import DataTable
 
     from support.moderation_fixtures import settle
-    from support.shell_fixtures import screen_text
+    from support.screen import screen_text
     from tursotui.db import connect
     from tursotui.demo.build import seed_tenant
     from tursotui.tenant.migrations import load_folder, migrate

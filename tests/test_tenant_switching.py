@@ -13,13 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from support.moderation_fixtures import (
-    fill_remote,
-    make_test_app,
-    screen_text,
-    settle,
-    workspace_with,
-)
+from support.moderation_fixtures import fill_remote, make_test_app, settle, workspace_with
+from support.screen import screen_text
 from tursotui.ui.screens.posts import PostsScreen
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList

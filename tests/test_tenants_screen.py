@@ -10,12 +10,12 @@ import pytest
 from textual.widgets import Input
 
 from support.moderation_fixtures import settle
+from support.screen import screen_text
 from support.shell_fixtures import (
     SECRET,
     build_fleet,
     closed_url,
     notifications,
-    screen_text,
     silent_url_fixture,  # noqa: F401 - registers the silent_url fixture
 )
 from tursotui.session.registry import Registry
@@ -352,7 +352,8 @@ async def test_coming_back_after_a_registry_change_reloads_it() -> None:
 @pytest.fixture(scope="module")
 def jwt_sqld(tmp_path_factory):
     """A sqld of this module's own, with JWT auth on, and a token it accepts."""
-    from support.servers import JWTKeys, running, start_sqld
+    from support.jwt_kit import JWTKeys
+    from support.servers import running, start_sqld
 
     keys = JWTKeys()
     workdir = tmp_path_factory.mktemp("sqld")

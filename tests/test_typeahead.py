@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
 from textual import events
 from textual.widgets import Input
 
-from support.moderation_fixtures import make_test_app, screen_text, settle, workspace_with
+from support.keys import burst, quiet, typed
+from support.moderation_fixtures import make_test_app, workspace_with
+from support.screen import screen_text, until
 from tursotui.ui.screens.console import ConsoleScreen
 from tursotui.ui.screens.posts import PostsScreen
 from tursotui.ui.screens.tenants import TenantsScreen
@@ -26,38 +27,6 @@ from tursotui.ui.widgets.schema_panel import SchemaPanel
 from tursotui.ui.widgets.sql_editor import SqlEditor
 
 SIZE = (100, 30)
-CHARACTERS = {"slash": "/", "space": " ", "full_stop": ".", "asterisk": "*"}
-
-
-def burst(app, *keys: str) -> None:
-    """Send `keys` to the app all at once, as the terminal would (no wait in between)."""
-    for key in keys:
-        app.post_message(events.Key(key, CHARACTERS.get(key, key if len(key) == 1 else None)))
-
-
-def typed(text: str) -> list[str]:
-    """The key names of `text`, typed."""
-    names = {char: name for name, char in CHARACTERS.items()}
-    return [names.get(char, char) for char in text]
-
-
-async def until(pilot, predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, (
-            f"timed out; the screen shows:\n{screen_text(pilot.app)}"
-        )
-        await pilot.pause(0.02)
-
-
-async def quiet(app, pilot) -> None:
-    """Every key of the burst handled, every worker done, the screen repainted."""
-    gate = getattr(app, "key_gate", None)
-    for _ in range(3):
-        await settle(app, pilot)
-        if gate is not None:
-            await until(pilot, lambda: not gate.busy)
-    await settle(app, pilot)
 
 
 async def three_tenants(tmp_path: Path, more: dict | None = None, **acme):

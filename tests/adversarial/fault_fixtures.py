@@ -18,9 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from support.faults import FaultProxy
+from support.install import ServerUnavailable
+from support.jwt_kit import JWTKeys
 from support.moderation_fixtures import fill_remote
 from support.secrets_watch import leaks, watch
-from support.servers import FaultProxy, JWTKeys, ServerProcess, ServerUnavailable, start_sqld
+from support.servers import ServerProcess, start_sqld
 from tursotui.db import connect
 
 SLUG = "acme"

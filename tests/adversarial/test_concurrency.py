@@ -33,7 +33,8 @@ import pytest
 from adversarial_stats import count
 from fault_fixtures import ProxiedTenant
 
-from support.moderation_fixtures import fill, fill_remote, make_tenant, screen_text, settle
+from support.moderation_fixtures import fill, fill_remote, make_tenant, settle
+from support.screen import screen_text, until
 from tursotui.db import connect
 from tursotui.session.audit import AuditLog
 from tursotui.tenant import moderation
@@ -207,9 +208,9 @@ async def test_posts_screen_bulk_publish_against_the_owning_app(tmp_path: Path) 
             await pilot.pause()
             assert len(screen.marked) == 40
             await pilot.press("p")
-            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             await pilot.press("y")
-            await wait_until(pilot, lambda: not moderating(app))
+            await until(pilot, lambda: not moderating(app))
             ops = finish(process)
             messages = [str(n.message) for n in app._notifications]
             said = screen.feedback.plain if screen.feedback is not None else ""
@@ -235,14 +236,6 @@ def moderating(app) -> bool:
     return any(w.group == "moderate" and w.is_running for w in app.screen_stack[-1].workers) or any(
         w.group == "moderate" and w.is_running for w in app.workers
     )
-
-
-async def wait_until(pilot, predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out; screen:\n{screen_text(pilot.app)}")
-        await pilot.pause(0.05)
 
 
 def _rows(path: Path, sql: str) -> list[tuple]:
@@ -285,7 +278,7 @@ async def test_bulk_publish_of_200_marked_posts_on_a_slow_tenant(tenant: Proxied
             count("faults_injected")
             tenant.proxy.reset_count()
             await pilot.press("p")
-            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             await pilot.press("y")
             await pilot.pause(0.1)
             # The write is in flight (300 ms away): the screen still takes keys.
@@ -293,7 +286,7 @@ async def test_bulk_publish_of_200_marked_posts_on_a_slow_tenant(tenant: Proxied
             await pilot.press("k")
             await pilot.pause()
             assert table.cursor_row == before - 1
-            await wait_until(pilot, lambda: not moderating(app))
+            await until(pilot, lambda: not moderating(app))
             messages = [str(n.message) for n in app._notifications]
             assert app.screen.feedback.plain == "Published 200 posts on acme.", messages
         published = tenant.rows("SELECT count(*) FROM posts WHERE status = 'published'")

@@ -1,7 +1,7 @@
 """The fault matrix: the command line against a real sqld that misbehaves (issue 7).
 
 A tenant `acme` lives on a sqld of this module's own, reached through a `FaultProxy`
-(tests/support/servers.py) on 127.0.0.1. For every fault (connection reset, answers delayed
+(tests/support/faults.py) on 127.0.0.1. For every fault (connection reset, answers delayed
 past the timeout, a stalled server, a trickle of bytes, HTTP 500/502/503, the server
 killed) and every command (`sql` reading, `sql --write`, `migrate`, `tenants`):
 
@@ -30,8 +30,8 @@ import pytest
 from adversarial_stats import count
 from fault_fixtures import SLUG, ProxiedTenant, cli, set_token
 
+from support.jwt_kit import JWTKeys
 from support.secrets_watch import leaks, watch
-from support.servers import JWTKeys
 from tursotui.tenant.migrations import BUILTIN_DIR
 
 pytestmark = pytest.mark.servers
@@ -184,8 +184,12 @@ def test_server_killed_in_the_middle_of_a_long_write(tenant: ProxiedTenant) -> N
     )
     outcome: dict[str, object] = {}
     runner = threading.Thread(target=lambda: outcome.update(ran=cli("sql", SLUG, heavy, "--write")))
+    tenant.proxy.reset_count()
     runner.start()
-    time.sleep(0.4)
+    deadline = time.monotonic() + 30
+    while tenant.proxy.requests == 0 and time.monotonic() < deadline:  # the write is on its way
+        time.sleep(0.01)
+    time.sleep(0.2)  # and the server is busy running it (no way to see that from outside)
     tenant.kill()
     count("faults_injected")
     runner.join(30)
@@ -272,8 +276,8 @@ def test_tursodb_behind_the_proxy(fault: str, tursodb, monkeypatch: pytest.Monke
 
     from fault_fixtures import _register
 
+    from support.faults import FaultProxy
     from support.moderation_fixtures import fill_remote, remote_rows
-    from support.servers import FaultProxy
 
     monkeypatch.setenv("TURSOTUI_TIMEOUT", str(TIMEOUT_S))
     asyncio.run(fill_remote(tursodb.http_url, drafts=5, published=3))

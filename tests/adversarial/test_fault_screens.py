@@ -13,14 +13,13 @@ headless; while the proxy fails, the operator presses the documented keys:
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from adversarial_stats import count
 from fault_fixtures import SLUG, ProxiedTenant
 from textual.widgets import DataTable, TextArea
 
-from support.moderation_fixtures import screen_text, settle
+from support.moderation_fixtures import settle
+from support.screen import until
 from tursotui.session.settings import load_settings
 from tursotui.session.workspace import Workspace
 from tursotui.ui.app import make_app
@@ -48,14 +47,6 @@ def notifications(app) -> list[str]:
     return [str(n.message) for n in app._notifications]
 
 
-async def wait_until(pilot, predicate, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out; screen:\n{screen_text(pilot.app)}")
-        await pilot.pause(0.05)
-
-
 @pytest.mark.parametrize("fault", list(FAULTS))
 async def test_posts_screen_publish_under_fault(tenant: ProxiedTenant, fault: str) -> None:
     from tursotui.ui.screens.posts import PostsScreen
@@ -73,7 +64,7 @@ async def test_posts_screen_publish_under_fault(tenant: ProxiedTenant, fault: st
             inject(tenant)
             count("faults_injected")
             await pilot.press("p")
-            await wait_until(pilot, lambda: any(SLUG in n for n in notifications(app)))
+            await until(pilot, lambda: any(SLUG in n for n in notifications(app)))
             (message,) = [n for n in notifications(app) if SLUG in n]
             assert any(c in message for c in causes), message
             assert "\n" not in message.strip()
@@ -86,7 +77,7 @@ async def test_posts_screen_publish_under_fault(tenant: ProxiedTenant, fault: st
             heal(tenant)
             app.clear_notifications()
             await pilot.press("p")
-            await wait_until(
+            await until(
                 pilot,
                 lambda: (
                     getattr(app.screen, "feedback", None) is not None
@@ -114,9 +105,9 @@ async def test_console_under_fault(tenant: ProxiedTenant, fault: str) -> None:
         async with app.run_test(size=SIZE) as pilot:
             row = await workspace.registry.get(SLUG)
             app.push_screen(ConsoleScreen(row))
-            await wait_until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+            await until(pilot, lambda: isinstance(app.screen, ConsoleScreen))
             console = app.screen
-            await wait_until(pilot, lambda: console.connection is not None)
+            await until(pilot, lambda: console.connection is not None)
             inject, causes = FAULTS[fault]
             inject(tenant)
             count("faults_injected")
@@ -124,17 +115,17 @@ async def test_console_under_fault(tenant: ProxiedTenant, fault: str) -> None:
             editor.load_text("SELECT count(*) FROM posts")
             editor.focus()
             await pilot.press("ctrl+r")
-            await wait_until(pilot, lambda: isinstance(app.screen, SqlErrorScreen))
+            await until(pilot, lambda: isinstance(app.screen, SqlErrorScreen))
             text = app.screen.query_one(TextArea).text
             assert SLUG in text and any(c in text for c in causes), text
             await pilot.press("escape")
-            await wait_until(pilot, lambda: app.screen is console and not console.busy)
+            await until(pilot, lambda: app.screen is console and not console.busy)
             heal(tenant)
             await pilot.press("ctrl+r")
-            await wait_until(pilot, lambda: app.screen is console and not console.busy)
+            await until(pilot, lambda: app.screen is console and not console.busy)
             from tursotui.ui.widgets.result_grid import ResultGrid
 
-            await wait_until(pilot, lambda: console.query_one(ResultGrid).values == [(8,)])
+            await until(pilot, lambda: console.query_one(ResultGrid).values == [(8,)])
     finally:
         await workspace.close()
 

@@ -21,21 +21,19 @@ console's result grid, the fleet and the queue, and for each:
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import re
 import sqlite3
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 from adversarial_stats import count
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from rich.console import Console
 from textual.widgets import DataTable
 
+from support.screen import screen_text, terminal_bytes, until
 from tursotui.session.settings import load_settings
 from tursotui.session.workspace import Workspace
 
@@ -65,25 +63,6 @@ def marker(i: int) -> str:
     return f"Q{i}[red]"
 
 
-def terminal_bytes(app) -> str:
-    """The current screen as a terminal would receive it (colours as SGR, lines placed by CSI H)."""
-    width, height = app.size
-    console = Console(
-        width=width, height=height, file=io.StringIO(), force_terminal=True,
-        color_system="truecolor", legacy_windows=False, safe_box=False,
-    )  # fmt: skip
-    console.print(
-        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
-    )
-    return console.file.getvalue()  # type: ignore[attr-defined]
-
-
-def screen_text(app) -> str:
-    from support.moderation_fixtures import screen_text as text
-
-    return text(app)
-
-
 def assert_safe(app, where: str, expect: list[str]) -> None:
     text = screen_text(app)
     for m in expect:
@@ -103,13 +82,6 @@ async def _settle(app, pilot) -> None:
     for _ in range(3):
         await asyncio.wait_for(app.workers.wait_for_complete(), 20)
         await pilot.pause()
-
-
-async def _wait(pilot, predicate, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, screen_text(pilot.app)
-        await pilot.pause(0.05)
 
 
 async def _build(data_dir: Path, values: list[str]) -> tuple[Workspace, str]:
@@ -167,7 +139,7 @@ async def _walk(workspace: Workspace, post_id: str) -> None:
     app = make_app(workspace.settings, workspace)
     async with app.run_test(size=(160, 45)) as pilot:
         await _settle(app, pilot)
-        await _wait(pilot, lambda: marker(4) in screen_text(app))
+        await until(pilot, lambda: marker(4) in screen_text(app))
         assert_safe(app, "tenants", [marker(4)])
         tenant = await workspace.registry.get("acme")
         app.push_screen(PostsScreen(tenant, status=None))
@@ -177,13 +149,13 @@ async def _walk(workspace: Workspace, post_id: str) -> None:
         await _settle(app, pilot)
         assert_safe(app, "post", [marker(0), marker(5), marker(6), marker(7)])
         app.push_screen(ConsoleScreen(tenant))
-        await _wait(pilot, lambda: getattr(app.screen, "connection", None) is not None)
+        await until(pilot, lambda: getattr(app.screen, "connection", None) is not None)
         console = app.screen
         editor = console.query_one(SqlEditor)
         editor.load_text("SELECT title, content FROM posts ORDER BY rowid")
         editor.focus()
         await pilot.press("ctrl+r")
-        await _wait(pilot, lambda: not console.busy and marker(8) in screen_text(app))
+        await until(pilot, lambda: not console.busy and marker(8) in screen_text(app))
         assert_safe(app, "console", titles)
         app.push_screen(FleetScreen())
         await _settle(app, pilot)

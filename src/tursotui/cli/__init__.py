@@ -11,7 +11,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES = ("tenants", "sql", "migrate", "demo", "audit", "backup")
+COMMAND_MODULES = ("tenants", "sql", "migrate", "demo", "audit", "backup", "author")
 
 
 def build_parser() -> argparse.ArgumentParser:

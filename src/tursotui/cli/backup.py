@@ -21,7 +21,9 @@ from tursotui.cli.common import (
     note,
     open_workspace,
 )
-from tursotui.tenant.backup import BackupError, backup_tenants, verify
+from tursotui.tenant.backup.models import BackupError
+from tursotui.tenant.backup.run import backup_tenants
+from tursotui.tenant.backup.verify import verify
 from tursotui.words import plural
 
 

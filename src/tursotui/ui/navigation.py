@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from tursotui.session.registry import Tenant
     from tursotui.ui.screens.audit import AuditScreen
+    from tursotui.ui.screens.author import AuthorScreen
     from tursotui.ui.screens.console import ConsoleScreen
     from tursotui.ui.screens.destroy_tenant import DestroyTenantScreen
     from tursotui.ui.screens.fleet import FleetScreen
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 SCREENS: dict[str, str] = {
     "AuditScreen": "audit",
+    "AuthorScreen": "author",
     "ConsoleScreen": "console",
     "DestroyTenantScreen": "destroy_tenant",
     "FleetScreen": "fleet",
@@ -81,6 +83,12 @@ def queue(app: App[Any], mode: str = "drafts") -> QueueScreen | None:
     return _open(app, "QueueScreen", mode)
 
 
+def author(app: App[Any], email: str, tenant: Tenant | None = None) -> AuthorScreen | None:
+    """An author on every tenant where their email exists (`email` may be a user id of
+    `tenant`: the screen learns the email from it)."""
+    return _open(app, "AuthorScreen", email, tenant)
+
+
 def new_tenant(app: App[Any]) -> NewTenantScreen | None:
     """Create, migrate and register a tenant."""
     return _open(app, "NewTenantScreen")
@@ -114,6 +122,7 @@ def rotate_token(app: App[Any], tenant: Tenant) -> RotateTokenScreen | None:
 __all__ = [
     "SCREENS",
     "audit",
+    "author",
     "console",
     "destroy_tenant",
     "fleet",

@@ -133,6 +133,14 @@ class FleetScreen(StatusFeedback, WriteKeys):
             "m", "queue", "Queue", tooltip="Drafts and comments across tenants", id="fleet.queue"
         ),
         Binding(
+            "A",
+            "author",
+            "Author",
+            tooltip="An author by email on every tenant (their posts, comments, purge)",
+            show=False,
+            id="fleet.author",
+        ),
+        Binding(
             "M",
             "migrate",
             "Migrate",
@@ -571,6 +579,10 @@ class FleetScreen(StatusFeedback, WriteKeys):
         tursotui_app(self).action_back()
 
     # --- search across tenants ------------------------------------------------------
+
+    def action_author(self) -> None:
+        """Open the author screen with an email to type (the keys typed next go into it)."""
+        navigation.author(self.app, "")
 
     def action_search(self) -> None:
         """Open the title search across tenants."""

@@ -19,7 +19,7 @@ from tursotui.display.literal import literal
 from tursotui.display.posts import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.tenant import moderation
 from tursotui.tenant.moderation import CommentRow, ModerationError, PageCursor, Post
-from tursotui.ui import stale
+from tursotui.ui import navigation, stale
 from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.moderating import status_bindings, tenant_connection
 from tursotui.ui.screens.confirm import ConfirmScreen
@@ -68,6 +68,14 @@ class PostScreen(StatusFeedback, WriteKeys):
         *status_bindings("Publish this post", "Archive this post", "Move this post back to draft"),
         Binding("space", "mark", "Mark", tooltip="Mark the comment for deletion"),
         Binding("x", "delete", "Delete", tooltip="Delete current/marked comments (asks first)"),
+        Binding(
+            "A",
+            "author",
+            "Author",
+            tooltip="The author of the comment under the cursor (of the post when the "
+            "content has focus) on every tenant",
+            show=False,
+        ),
         Binding("r", "reload", "Reload", show=False),
         Binding("j", "cursor('down')", "Down", show=False),
         Binding("k", "cursor('up')", "Up", show=False),
@@ -277,6 +285,18 @@ class PostScreen(StatusFeedback, WriteKeys):
     @on(RowList.RowHighlighted, "#post-comments")
     def _on_highlight(self, _event: RowList.RowHighlighted) -> None:
         self._maybe_more()
+
+    def action_author(self) -> None:
+        """Open the author of the comment under the cursor, or of the post."""
+        comment = self.current_comment()
+        if comment is not None and not isinstance(self.focused, Log):
+            author = self.comments[comment].author_id
+        else:
+            author = self.post.author_id if self.post is not None else None
+        if author is None:
+            self.notify("No author here.", severity="warning")
+            return
+        navigation.author(self.app, str(author), self.tenant)
 
     def current_comment(self) -> str | None:
         """The id of the comment under the cursor."""

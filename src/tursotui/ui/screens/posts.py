@@ -92,6 +92,13 @@ class PostsScreen(StatusFeedback, WriteKeys):
             "Publish current/marked", "Archive current/marked", "Back to draft current/marked"
         ),
         Binding("s", "console", "SQL", tooltip="SQL console on this tenant"),
+        Binding(
+            "A",
+            "author",
+            "Author",
+            tooltip="The post's author on every tenant (their posts, comments, purge)",
+            show=False,
+        ),
         Binding("r", "reload", "Reload", show=False),
         Binding("j", "cursor('down')", "Down", show=False),
         Binding("k", "cursor('up')", "Up", show=False),
@@ -577,6 +584,15 @@ class PostsScreen(StatusFeedback, WriteKeys):
         """Reload the list and the counts from the database, the cursor on the same post."""
         self.counts = None
         self.restart(keep=True)
+
+    def action_author(self) -> None:
+        """Open the author of the post under the cursor."""
+        post_id = self.current_id()
+        author = self.rows[post_id].author_id if post_id is not None else None
+        if author is None:
+            self.notify("No post here.", severity="warning")
+            return
+        navigation.author(self.app, str(author), self.tenant)
 
     def current_id(self) -> str | None:
         """The id of the post under the cursor."""
