@@ -278,7 +278,7 @@ def _queue_screen_of(app):
 
 
 async def _open_queue(app, pilot):
-    from test_typeahead import quiet
+    from support.keys import quiet
     from tursotui.ui.screens.queue import QueueScreen
 
     app.push_screen(QueueScreen())
@@ -307,8 +307,8 @@ async def test_pagedowns_in_a_burst_reach_as_far_as_one_by_one_with_a_slow_tenan
     The merged pages come a page at a time and the slow tenant's rows arrive late
     (interleaved by time with the others'), so the keys outrun the rows.
     """
+    from support.keys import burst, quiet
     from support.moderation_fixtures import make_test_app
-    from test_typeahead import burst, quiet
     from tursotui.ui.widgets.row_list import RowList
 
     workspace = await open_workspace(timeout=10.0)
@@ -428,8 +428,9 @@ def _queue_texts(screen, column: int) -> list[str]:
 async def test_slash_searches_drafts_and_comments_by_content_literally_across_tenants() -> None:
     """`/`, a text with LIKE's wildcards and `enter` in one burst: only the rows whose text
     holds it, on every tenant; marks on two tenants and `a` archive both, each on its own."""
+    from support.keys import burst, quiet, typed
     from support.moderation_fixtures import make_test_app
-    from test_typeahead import burst, quiet, typed, until
+    from support.screen import until
     from tursotui.ui.screens.confirm import ConfirmScreen
 
     workspace = await open_workspace()
@@ -496,9 +497,10 @@ async def test_a_cross_tenant_publish_with_a_failing_remote_tenant(
     asked once (not retried) and keeps its drafts; drizzle-orm reads the result back."""
     import subprocess
 
+    from support.keys import burst, quiet
     from support.moderation_fixtures import make_test_app
+    from support.screen import until
     from test_drizzle_interop import drizzle_read_post
-    from test_typeahead import burst, quiet, until
     from tursotui.ui.screens.action_summary import ActionSummaryScreen
     from tursotui.ui.screens.confirm import ConfirmScreen
 
