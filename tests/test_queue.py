@@ -598,3 +598,36 @@ async def test_a_search_is_read_page_by_page_per_tenant_and_matches_literally() 
     assert orders == sorted(orders, reverse=True)
     assert [row.tenant.slug for row in found] == ["t0"] * 6 + ["t1"] * 6  # dated ones first
     assert {c.key for c in comments} == {(slug, ids[slug]["comment"][0]) for slug in paths}
+
+
+async def test_keys_typed_as_the_queue_opens_wait_for_its_rows() -> None:
+    """On the fleet, `m` `space` `space` `p` `y` in one burst: the two newest drafts published."""
+    from support.keys import burst, quiet
+    from support.moderation_fixtures import make_test_app
+    from tursotui.ui.screens.fleet import FleetScreen
+    from tursotui.ui.screens.queue import QueueScreen
+
+    workspace = await open_workspace()
+    try:
+        paths, ids = await _fleet(workspace, n=2, drafts=3, comments=0)
+        app = make_test_app(workspace)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await quiet(app, pilot)
+            app.push_screen(FleetScreen())
+            await quiet(app, pilot)
+            burst(app, "m", "space", "space", "p", "y")
+            await quiet(app, pilot)
+            assert isinstance(app.screen, QueueScreen)
+            assert "Published 2 posts on 2 tenants." in str(
+                app.screen.query_one("#queue-status").render()
+            )
+            assert len(app.screen.items) == 4
+    finally:
+        await workspace.close()
+    # The newest draft of each tenant (the merge shows t1's then t0's newest first).
+    for slug, path in paths.items():
+        assert rows(
+            path,
+            "SELECT id FROM posts WHERE status = 'published' AND id IN (?, ?, ?)",
+            tuple(ids[slug]["draft"]),
+        ) == [(ids[slug]["draft"][-1],)]

@@ -60,7 +60,9 @@ class QueueScreen(StatusFeedback, WriteKeys):
     """Drafts and newest comments across every tenant, moderated from one list."""
 
     CSS_PATH = "queue.tcss"
-    AUTO_FOCUS = "#queue-table"
+    AUTO_FOCUS = ""
+    """The list takes focus with its first page (`_rows_in`): keys typed as the queue opens
+    (`m` `space` `p` on the fleet) wait for the rows they are meant for."""
     HELP_TITLE = "moderation queue"
 
     WRITE_ACTIONS = frozenset({"moderate", "mark", "delete"})
@@ -525,6 +527,8 @@ class QueueScreen(StatusFeedback, WriteKeys):
             return
         targets = self.targets()
         if targets:
+            if len(targets) > 1:
+                self._hold_keys_for_confirm()
             # On the app, not this screen: going back while it runs must not cut it short.
             self.app.run_worker(
                 self.moderate(targets, new_status),
@@ -532,6 +536,12 @@ class QueueScreen(StatusFeedback, WriteKeys):
                 exit_on_error=False,
                 description="queue moderation write",
             )
+
+    def _hold_keys_for_confirm(self) -> None:
+        """The keys typed after this one answer the confirmation a worker is about to open
+        (`space` `space` `p` `y` in one burst), instead of reaching this screen first."""
+        app = self.app
+        hold_keys_for(app, lambda: app.focused if isinstance(app.screen, ConfirmScreen) else None)
 
     async def moderate(self, targets: list[queue.QueuedPost], new_status: str) -> None:
         """Ask (for more than one), write on each tenant, then show what happened."""
@@ -634,6 +644,7 @@ class QueueScreen(StatusFeedback, WriteKeys):
             return
         targets = self.targets()
         if targets:
+            self._hold_keys_for_confirm()
             self.app.run_worker(
                 self.delete(targets),
                 group="moderate",
