@@ -30,6 +30,12 @@ def main() -> int:
     parser.add_argument("ids", nargs="*", metavar="ID", help="benchmarks to run (default: all)")
     parser.add_argument("--json", action="store_true", help="one JSON object per figure and line")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check they still run")
+    parser.add_argument(
+        "--tenants",
+        type=int,
+        metavar="N",
+        help="fleet size for the benchmarks that take one (B5, B8), e.g. 10000",
+    )
     args = parser.parse_args()
     modules = _modules()
     unknown = [i for i in args.ids if i.upper() not in modules]
@@ -39,6 +45,8 @@ def main() -> int:
     if len(chosen) > 1:
         # One process per benchmark, so memory figures (RSS) are not inflated by the others.
         flags = [f for f, on in (("--json", args.json), ("--quick", args.quick)) if on]
+        if args.tenants:
+            flags += ["--tenants", str(args.tenants)]
         failed = [
             bench_id
             for bench_id in chosen
@@ -53,7 +61,9 @@ def main() -> int:
             print(
                 f"# {bench_id}: {(module.__doc__ or '').strip().splitlines()[0]}", file=sys.stderr
             )
-        result = module.run(args.quick)
+        run = module.run
+        sized = args.tenants and "tenants" in inspect.signature(run).parameters
+        result = run(args.quick, tenants=args.tenants) if sized else run(args.quick)
         figures = asyncio.run(result) if inspect.iscoroutine(result) else result
         for figure in figures:
             print(figure.as_json() if args.json else figure.as_text(), flush=True)

@@ -66,6 +66,8 @@ SHOTS: tuple[Shot, ...] = (
     # Only remote tenants can have their token rotated; the demo fleet is local, so the
     # confirmation is opened directly on its first tenant to show how it looks.
     Shot("rotate-token", push=("rotate_token", "RotateTokenScreen", "@tenant")),
+    # A branch is made from a backup; two demo tenants compared show the same screen's rows.
+    Shot("branch-diff", push=("branch_diff", "BranchDiffScreen", "acme", "globex")),
 )
 """Every screen, in the order the README shows them."""
 

@@ -43,7 +43,8 @@ async def test_audit_json_prints_every_entry(tmp_path, capsys):
     entries = json.loads(capsys.readouterr().out)
     assert [e["status"] for e in entries] == ["pending", "ok", "pending", "ok", "pending", "failed"]
     assert entries[1]["row_ids"] == [ids["draft"][0]]
-    assert entries[1]["before"] == "draft" and entries[1]["after"] == "published"
+    assert entries[1]["before"] == "draft" and entries[1]["after"]["status"] == "published"
+    assert list(entries[1]["after"]["published_at"]) == [ids["draft"][0]]  # the date it set
     assert entries[1]["operator"] == "tester" and entries[1]["tenant"] == "acme"
     assert entries[3]["row_ids"] == [] and "conflicts" in entries[3]["detail"]
 

@@ -156,11 +156,13 @@ async def test_search_across_tenants_lists_matches_from_each() -> None:
             await _settle(pilot)
             results = app.screen.query_one("#fleet-results", DataTable)
             assert sorted(cell_texts(results, "tenant")) == ["one", "two"]
-            assert sorted(cell_texts(results, "title")) == [
+            assert sorted(cell_texts(results, "match")) == [
                 "one needle draft 1",
                 "two needle draft 1",
             ]
-            assert "2/2 tenants, 2 posts" in line_text(app.screen, "#fleet-progress")
+            assert "2/2 tenants, 2 posts, 0 comments" in line_text(
+                app.screen, "#fleet-search-status"
+            )
     finally:
         await workspace.close()
 

@@ -143,7 +143,9 @@ async def test_publish_is_guarded_audited_and_sets_published_at_in_seconds(tenan
     entries = audit.entries()
     assert [e.status for e in entries] == ["pending", "ok"]
     assert entries[-1].action == "publish" and entries[-1].row_ids == [target]
-    assert entries[-1].before == "draft" and entries[-1].after == "published"
+    # The date it set is kept, so an undo can clear it again.
+    assert entries[-1].before == "draft"
+    assert entries[-1].after == {"status": "published", "published_at": {target: published_at}}
     assert entries[-1].operator == "tester" and entries[-1].tenant == "acme"
 
 
@@ -155,6 +157,7 @@ async def test_publish_keeps_an_existing_published_at(tenant, audit):
     assert rows(path, "SELECT published_at, status FROM posts WHERE id = ?", (target,)) == [
         (old, "published")
     ]
+    assert audit.entries()[-1].after == "published"  # no date set: none to undo
 
 
 async def test_a_post_changed_underneath_is_a_conflict_not_overwritten(tenant, audit):
@@ -255,6 +258,16 @@ async def test_comments_paged_newest_first_and_deleted_audited(tenant, audit):
     assert rows(path, "SELECT count(*) FROM comments WHERE post_id = ?", (post_id,)) == [(1,)]
     last = audit.entries()[-1]
     assert last.action == "delete-comment" and last.status == "ok" and last.row_ids == doomed
+    # The full rows deleted, every column, read in the same batch: what an undo puts back.
+    kept = {row["id"]: row for row in last.rows["comments"]}
+    assert set(kept) == set(doomed)
+    assert kept[seen[0].id] == {
+        "id": seen[0].id,
+        "content": "comment 2 on published 11",
+        "post_id": post_id,
+        "author_id": seen[0].author_id,
+        "created_at": seen[0].created_at,
+    }
 
 
 async def test_fetch_post_in_full(tenant):

@@ -38,7 +38,13 @@ def test_every_opener_reaches_a_screen_that_takes_its_arguments(
     monkeypatch.setattr(navigation, "open_by_name", record)
     tenant = Tenant(slug="acme", name="Acme", url="file:acme.db")
     parameters = list(inspect.signature(opener).parameters)[1:]  # after the app
-    values = {"tenant": tenant, "post_id": "p1", "mode": "comments", "email": "a@example.com"}
+    values = {
+        "tenant": tenant,
+        "post_id": "p1",
+        "mode": "comments",
+        "email": "a@example.com",
+        "branch": "acme-b",
+    }
     opener(object(), *(values[p] for p in parameters))
     [(module, class_name, args)] = asked
     assert navigation.SCREENS[class_name] == module

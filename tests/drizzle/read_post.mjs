@@ -1,4 +1,5 @@
 // Reads one post the way an app built on drizzle-orm does: node read_post.mjs <url> <id>
+// (a server's token, if it needs one, in DRIZZLE_AUTH_TOKEN: never on the command line)
 // Prints its status and how drizzle reads published_at (a Date in `timestamp` mode, or null).
 import { createClient } from "@libsql/client";
 import { eq } from "drizzle-orm";
@@ -15,7 +16,7 @@ const posts = sqliteTable("posts", {
 });
 
 const [, , url, id] = process.argv;
-const client = createClient({ url });
+const client = createClient({ url, authToken: process.env.DRIZZLE_AUTH_TOKEN });
 const [row] = await drizzle(client).select().from(posts).where(eq(posts.id, id));
 const at = row.publishedAt;
 console.log(

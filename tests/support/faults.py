@@ -32,6 +32,9 @@ class Fault:
         body: For `status`, the body of that answer (default: a short text).
         chunk: For `trickle`, bytes of the answer sent at a time.
         every_ms: For `trickle`, the pause between chunks.
+        retry_after: For `status`, the `Retry-After` header to send, if any.
+        times: For `status`, how many requests get it before the proxy passes them
+            through (None: every request).
     """
 
     kind: str = "pass"
@@ -40,6 +43,8 @@ class Fault:
     body: bytes | None = None
     chunk: int = 1
     every_ms: float = 20.0
+    retry_after: str | None = None
+    times: int | None = None
 
 
 @dataclass
@@ -58,6 +63,7 @@ class FaultProxy:
         proxy.trickle()       # answers arrive a byte at a time
         proxy.stall()         # requests are read and never answered
         proxy.answer(503)     # the proxy answers 503 itself (`body=` to choose what it says)
+        proxy.rate_limit(1, times=3)  # the next 3 requests: 429 with `Retry-After: 1`, then pass
         proxy.pass_through()  # back to normal
         proxy.requests        # HTTP requests seen since the last `reset_count()`
         proxy.stop()
@@ -104,6 +110,11 @@ class FaultProxy:
 
     def answer(self, status: int, body: bytes | None = None) -> None:
         self.fault = Fault("status", status=status, body=body)
+
+    def rate_limit(self, retry_after: float | str | None, *, times: int | None = None) -> None:
+        """Answer 429 (with `Retry-After` unless None) to the next `times` requests, then pass."""
+        after = None if retry_after is None else str(retry_after)
+        self.fault = Fault("status", status=429, retry_after=after, times=times)
 
     def reset_count(self) -> None:
         with self._lock:
@@ -171,11 +182,20 @@ class FaultProxy:
             while True:
                 head = await client_r.readuntil(b"\r\n\r\n")
                 headers = _parse_head(head)
-                body = await client_r.readexactly(int(headers.get("content-length", "0") or 0))
+                if "chunked" in headers.get("transfer-encoding", "").lower():
+                    body = await _read_chunked(client_r)  # libsql's replication requests
+                else:
+                    body = await client_r.readexactly(int(headers.get("content-length", "0") or 0))
                 with self._lock:
                     self.requests += 1
                     self.paths.append(head.split(b" ", 2)[1].decode("latin-1"))
                 fault = self.fault
+                if fault.kind == "status" and fault.times is not None:
+                    with self._lock:
+                        if fault.times <= 0:
+                            fault = Fault("pass")
+                        else:
+                            fault.times -= 1
                 if fault.kind == "drop":
                     _reset(client_w)
                     return
@@ -185,7 +205,7 @@ class FaultProxy:
                         pass
                     return
                 if fault.kind == "status":
-                    await self._answer_status(client_w, fault.status, fault.body)
+                    await self._answer_status(client_w, fault.status, fault.body, fault.retry_after)
                     continue
                 if fault.kind == "delay":
                     await asyncio.sleep(fault.delay_ms / 1000)
@@ -233,15 +253,35 @@ class FaultProxy:
                 await writer.drain()
 
     async def _answer_status(
-        self, client_w: asyncio.StreamWriter, status: int, body: bytes | None
+        self,
+        client_w: asyncio.StreamWriter,
+        status: int,
+        body: bytes | None,
+        retry_after: str | None = None,
     ) -> None:
         body = f"injected {status}".encode() if body is None else body
+        extra = f"retry-after: {retry_after}\r\n" if retry_after is not None else ""
         client_w.write(
-            f"HTTP/1.1 {status} Injected\r\ncontent-type: text/plain\r\n"
+            f"HTTP/1.1 {status} Injected\r\ncontent-type: text/plain\r\n{extra}"
             f"content-length: {len(body)}\r\n\r\n".encode()
             + body
         )
         await client_w.drain()
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    """A chunked request body, as sent (size lines, data, the last chunk and trailers)."""
+    raw = bytearray()
+    while True:
+        line = await reader.readuntil(b"\r\n")
+        raw += line
+        size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+        if size == 0:
+            while (trailer := await reader.readuntil(b"\r\n")) != b"\r\n":
+                raw += trailer
+            raw += b"\r\n"
+            return bytes(raw)
+        raw += await reader.readexactly(size + 2)
 
 
 def _parse_head(head: bytes) -> dict[str, str]:

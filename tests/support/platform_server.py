@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import datetime
 import json
 import re
 import secrets
@@ -128,6 +129,8 @@ class Backend(Protocol):
     async def delete(self, name: str) -> None: ...
     async def mint(self, name: str, read_only: bool) -> str: ...
     async def rotate(self, name: str) -> None: ...
+    async def snapshot(self, name: str, into: Path) -> None: ...
+    async def create_from(self, name: str, hostname: str, copy: Path) -> None: ...
     def url_for(self, hostname: str) -> str: ...
     async def close(self) -> None: ...
 
@@ -156,6 +159,20 @@ class FileBackend:
 
     async def rotate(self, name: str) -> None:
         return None
+
+    async def snapshot(self, name: str, into: Path) -> None:
+        """Copy database `name` as it is now into the file `into` (SQLite's backup API)."""
+        source = sqlite3.connect(self.path(name))
+        target = sqlite3.connect(into)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+
+    async def create_from(self, name: str, hostname: str, copy: Path) -> None:
+        shutil.copyfile(copy, self.path(name))
+        self._paths[hostname] = self.path(name)
 
     def url_for(self, hostname: str) -> str:
         return f"file:{self._paths[hostname]}"
@@ -216,6 +233,25 @@ class SqldBackend:
         self._servers[name], self._keys[name] = server, keys
         self._proxies[name].upstream = ("127.0.0.1", server.port)
 
+    async def snapshot(self, name: str, into: Path) -> None:
+        """Copy database `name` as it is now: sqld is stopped (so its files are at rest),
+        its data directory copied, and started again under the same key and proxy."""
+        from support.servers import start_sqld
+
+        old = self._servers.pop(name)
+        await asyncio.to_thread(old.stop)
+        await asyncio.to_thread(shutil.copytree, self.directory / name / "data.sqld", into)
+        keys = self._keys[name]
+        server = await asyncio.to_thread(start_sqld, keys.public_key, self.directory / name)
+        self._servers[name] = server
+        self._proxies[name].upstream = ("127.0.0.1", server.port)
+
+    async def create_from(self, name: str, hostname: str, copy: Path) -> None:
+        workdir = self.directory / name
+        workdir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(shutil.copytree, copy, workdir / "data.sqld")
+        await self.create(name, hostname)
+
     def url_for(self, hostname: str) -> str:
         name = self._hosts.get(hostname)
         if name is None or name not in self._proxies:
@@ -254,6 +290,20 @@ class FakeDatabase:
     id: str
     hostname: str
     group: str
+    delete_protection: bool = False
+    block_reads: bool = False
+    block_writes: bool = False
+    parent: dict[str, str] | None = None
+    deleted_at: str | None = None
+
+
+@dataclass
+class RecoveryPoint:
+    """A copy of a database as it was at `at` (what a point-in-time seed or a restore of a
+    deleted database starts from)."""
+
+    at: datetime.datetime
+    path: Path
 
 
 @dataclass
@@ -272,6 +322,16 @@ class PlatformServer:
     violations: list[str] = field(default_factory=list)
     """Everything a request or an answer did that the spec does not allow."""
     faults: list[InjectedFault] = field(default_factory=list)
+    org_id: str = "5f0c8e0a-0000-4000-8000-00000000c0de"
+    paid_plan: bool = True
+    """Off: the v3 recovery calls answer 403, as on the free plan."""
+    group_protection: dict[str, bool] = field(default_factory=dict)
+    deleted: dict[str, tuple[FakeDatabase, RecoveryPoint]] = field(default_factory=dict)
+    """Deleted databases that can be restored, by id, with the copy made when deleted."""
+    history: dict[str, list[RecoveryPoint]] = field(default_factory=dict)
+    """Each database's recovery points, oldest first (see `recovery_point`)."""
+    usage: dict[str, dict[str, int]] = field(default_factory=dict)
+    top_queries: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     port: int = 0
     _runner: web.AppRunner | None = None
 
@@ -293,6 +353,25 @@ class PlatformServer:
     def calls(self, operation: str) -> int:
         """How many requests of `operation` were answered."""
         return sum(1 for op, _, _ in self.requests if op == operation)
+
+    async def recovery_point(self, name: str, at: datetime.datetime | None = None) -> RecoveryPoint:
+        """Copy database `name` as it is now and remember the copy as of `at` (default now):
+        a seed with a timestamp at or after `at` (and before the next point) starts from it."""
+        at = at or datetime.datetime.now(datetime.UTC)
+        points = self.history.setdefault(name, [])
+        folder = self._copies / name
+        folder.mkdir(parents=True, exist_ok=True)
+        point = RecoveryPoint(at, folder / f"{len(points)}-{secrets.token_hex(4)}")
+        await self.backend.snapshot(name, point.path)
+        points.append(point)
+        points.sort(key=lambda p: p.at)
+        return point
+
+    @property
+    def _copies(self) -> Path:
+        directory = getattr(self.backend, "directory", None)
+        assert isinstance(directory, Path)
+        return directory.parent / f"{directory.name}-copies"
 
     async def __aenter__(self) -> PlatformServer:
         app = web.Application()
@@ -439,6 +518,53 @@ class PlatformServer:
                     if group is None or d.group == group
                 ]
             }
+        if op.id == "getOrganization":
+            return 200, {
+                "organization": {
+                    "name": self.org,
+                    "slug": self.org,
+                    "type": "team",
+                    "id": self.org_id,
+                    "plan_id": "scaler" if self.paid_plan else "free",
+                }
+            }
+        if op.id in {"getGroupConfiguration", "updateGroupConfiguration"}:
+            group_name = params.get("groupName", "")
+            if group_name not in self.groups:
+                return 404, {"error": "group not found"}
+            if op.id == "updateGroupConfiguration" and "delete_protection" in body:
+                self.group_protection[group_name] = bool(body["delete_protection"])
+            return 200, {"delete_protection": self.group_protection.get(group_name, False)}
+        if op.id in {"createGroupToken", "invalidateGroupTokens"}:
+            group_name = params.get("groupName", "")
+            if group_name not in self.groups:
+                return 404, {"error": "group not found"}
+            members = [d.name for d in self.databases.values() if d.group == group_name]
+            if op.id == "invalidateGroupTokens":
+                for member in members:
+                    await self.backend.rotate(member)
+                return 200, None
+            return 200, {"jwt": f"group-{group_name}-{secrets.token_hex(12)}"}
+        if op.id in {"listDeletedDatabasesV3", "restoreDatabaseV3"}:
+            if params.get("organizationId") != self.org_id:
+                return 403, {"error": "you are not a member of this organization"}
+            if not self.paid_plan:
+                return 403, {"error": "database recovery requires a paid plan"}
+            if op.id == "listDeletedDatabasesV3":
+                return 200, {"databases": [self._deleted(d) for d, _ in self.deleted.values()]}
+            found = self.deleted.get(params.get("databaseId", ""))
+            if found is None:
+                return 404, {"error": "deleted database not found"}
+            gone, point = found
+            new_name = (body or {}).get("name") or gone.name
+            if new_name in self.databases:
+                return 409, {"error": f"database with name {new_name} already exists"}
+            hostname = f"{new_name}-{self.org}.{self.domain}"
+            await self.backend.create_from(new_name, hostname, point.path)
+            back = FakeDatabase(new_name, gone.id, hostname, gone.group)
+            self.databases[new_name] = back
+            del self.deleted[gone.id]
+            return 200, {"database": self._deleted(back)}
         if op.id == "createDatabase":
             name = body.get("name", "") if isinstance(body, dict) else ""
             group = body.get("group", "") if isinstance(body, dict) else ""
@@ -450,7 +576,22 @@ class PlatformServer:
                 return 409, {"error": f"database with name {name} already exists"}
             hostname = f"{name}-{self.org}.{self.domain}"
             created = FakeDatabase(name, str(uuid.uuid4()), hostname, group)
-            await self.backend.create(name, created.hostname)
+            seed = body.get("seed") if isinstance(body, dict) else None
+            if isinstance(seed, dict) and seed.get("type") == "database":
+                if seed.get("name") in self.databases and not seed.get("timestamp"):
+                    await self.recovery_point(seed["name"])  # no time: as it is now
+                point, problem = self._seed_point(seed)
+                if point is None:
+                    return 400, {"error": problem}
+                await self.backend.create_from(name, created.hostname, point.path)
+                parent = self.databases[seed["name"]]
+                created.parent = {
+                    "id": parent.id,
+                    "name": parent.name,
+                    "branched_at": point.at.isoformat().replace("+00:00", "Z"),
+                }
+            else:
+                await self.backend.create(name, created.hostname)
             self.databases[name] = created
             return 200, {
                 "database": {"DbId": created.id, "Hostname": created.hostname, "Name": created.name}
@@ -460,9 +601,36 @@ class PlatformServer:
         if op.id == "getDatabase":
             return 200, {"database": self._database(database)}
         if op.id == "deleteDatabase":
+            if database.delete_protection or self.group_protection.get(database.group):
+                return 403, {"error": f"database {name} is delete-protected and cannot be deleted"}
+            point = await self.recovery_point(name)
             await self.backend.delete(name)
             del self.databases[name]
+            self.history.pop(name, None)
+            database.deleted_at = point.at.isoformat().replace("+00:00", "Z")
+            self.deleted[database.id] = (database, point)
             return 200, {"database": name}
+        if op.id == "getDatabaseConfiguration":
+            return 200, self._configuration(database)
+        if op.id == "updateDatabaseConfiguration":
+            for key in ("delete_protection", "block_reads", "block_writes"):
+                if key in body:
+                    setattr(database, key, bool(body[key]))
+            return 200, self._configuration(database)
+        if op.id == "getDatabaseUsage":
+            figures = {"rows_read": 0, "rows_written": 0, "storage_bytes": 4096, "bytes_synced": 0}
+            figures.update(self.usage.get(name, {}))
+            return 200, {
+                "database": {
+                    "uuid": database.id,
+                    "instances": [
+                        {"uuid": str(uuid.uuid5(uuid.NAMESPACE_DNS, name)), "usage": figures}
+                    ],
+                    "total": figures,
+                }
+            }
+        if op.id == "getDatabaseStats":
+            return 200, {"top_queries": self.top_queries.get(name)}
         if op.id == "createDatabaseToken":
             read_only = request.query.get("authorization") == "read-only"
             return 200, {"jwt": await self.backend.mint(name, read_only)}
@@ -471,18 +639,63 @@ class PlatformServer:
             return 200, None
         return 404, {"error": f"{op.id} is not implemented by the test server"}
 
+    def _seed_point(self, seed: dict[str, Any]) -> tuple[RecoveryPoint | None, str]:
+        """The copy a `database` seed starts from: the newest recovery point not after its
+        timestamp (one is made now when no timestamp is given)."""
+        source = seed.get("name")
+        if source not in self.databases:
+            return None, f"seed database {source} not found"
+        stamp = seed.get("timestamp")
+        if not stamp:
+            return self.history[source][-1], ""
+        try:
+            at = datetime.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+        except ValueError:
+            return None, f"invalid timestamp {stamp}"
+        candidates = [p for p in self.history.get(source, []) if p.at <= at]
+        if not candidates:
+            return None, f"no recovery point of {source} at or before {stamp}"
+        return candidates[-1], ""
+
     @staticmethod
-    def _database(database: FakeDatabase) -> dict[str, Any]:
+    def _configuration(database: FakeDatabase) -> dict[str, Any]:
+        return {
+            "size_limit": "0",
+            "block_reads": database.block_reads,
+            "block_writes": database.block_writes,
+            "delete_protection": database.delete_protection,
+            "allowed_ips": [],
+            "allowed_aws_vpc_ids": [],
+        }
+
+    def _deleted(self, database: FakeDatabase) -> dict[str, Any]:
         return {
             "Name": database.name,
             "DbId": database.id,
             "Hostname": database.hostname,
             "group": database.group,
+            "organization_id": self.org_id,
             "primaryRegion": "aws-us-east-1",
-            "block_reads": False,
-            "block_writes": False,
-            "delete_protection": False,
+            "delete_protection": database.delete_protection,
+            "deleted_at": database.deleted_at,
+            "group_deleted_at": None,
         }
+
+    @staticmethod
+    def _database(database: FakeDatabase) -> dict[str, Any]:
+        answer: dict[str, Any] = {
+            "Name": database.name,
+            "DbId": database.id,
+            "Hostname": database.hostname,
+            "group": database.group,
+            "primaryRegion": "aws-us-east-1",
+            "block_reads": database.block_reads,
+            "block_writes": database.block_writes,
+            "delete_protection": database.delete_protection,
+        }
+        if database.parent is not None:
+            answer["parent"] = database.parent
+        return answer
 
 
 # -- for the tests' fixtures -----------------------------------------------------------------

@@ -11,7 +11,18 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES = ("tenants", "sql", "migrate", "demo", "audit", "backup", "author")
+COMMAND_MODULES = (
+    "tenants",
+    "sql",
+    "migrate",
+    "demo",
+    "audit",
+    "backup",
+    "author",
+    "content",
+    "moderate",
+    "replica",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -41,6 +41,8 @@ async def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     audit = AuditLog(settings.data_dir / "audit.jsonl", settings.operator)
     entries = audit.entries()
+    for problem in audit.problems():
+        note(f"warning: {problem}")
     if args.json:
         text = json.dumps([asdict(e) for e in entries], ensure_ascii=False, default=str)
         sys.stdout.write(json_safe(text) + "\n")  # logged SQL may hold DEL or C1 bytes
@@ -53,6 +55,8 @@ async def run(args: argparse.Namespace) -> int:
         change = describe_change(e.before, e.after).replace(" → ", " -> ")
         fields = [stamp, e.operator, e.tenant, e.action, e.status, ",".join(e.row_ids), change]
         line = "  ".join(_clean(f) for f in fields)
+        if e.reason:
+            line += "  reason: " + _clean(e.reason)
         if e.detail:
             line += "  " + _clean(e.detail)
         print(line)

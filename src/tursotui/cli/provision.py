@@ -23,9 +23,13 @@ from tursotui.provision import (
     ProvisionError,
     StepReport,
     create_tenant,
+    destroy_refusal,
     destroy_tenant,
     rotate_token,
 )
+from tursotui.provision.protect import protection_refusal
+from tursotui.session.registry import RegistryError
+from tursotui.session.workspace import Workspace
 
 _MARKS = {"done": "ok", "failed": "FAILED", "skipped": "skipped", "undone": "undone"}
 
@@ -116,20 +120,23 @@ async def run_create(args: argparse.Namespace) -> int:
 
 @command
 async def run_destroy(args: argparse.Namespace) -> int:
-    """`tenants destroy SLUG [--yes]`."""
-    if not args.yes:
-        if not sys.stdin.isatty():
-            return fail(f"destroying {args.slug} deletes its database; add --yes to confirm")
-        print(
-            f"This deletes the database of tenant {args.slug} and its registry row.\n"
-            f"Type the slug to confirm: ",
-            end="",
-            file=sys.stderr,
-            flush=True,
-        )
-        if sys.stdin.readline().strip() != args.slug:
-            return fail("not confirmed; nothing was changed")
+    """`tenants destroy SLUG [--yes]`; a delete-protected tenant is refused before asking."""
     async with open_workspace(args) as workspace:
+        refusal = await _destroy_refusal(workspace, args.slug)
+        if refusal is not None:
+            return fail(refusal)
+        if not args.yes:
+            if not sys.stdin.isatty():
+                return fail(f"destroying {args.slug} deletes its database; add --yes to confirm")
+            print(
+                f"This deletes the database of tenant {args.slug} and its registry row.\n"
+                f"Type the slug to confirm: ",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+            if sys.stdin.readline().strip() != args.slug:
+                return fail("not confirmed; nothing was changed")
         note(f"destroying tenant {args.slug}")
         try:
             deleted = await destroy_tenant(workspace, args.slug, progress=show_progress)
@@ -137,7 +144,25 @@ async def run_destroy(args: argparse.Namespace) -> int:
             return fail(str(error))
         what = "its database and registry row" if deleted else "its registry row"
         note(f"destroyed tenant {args.slug}: removed {what}")
+        settings = workspace.settings
+        if deleted and (settings.uses_platform_api or settings.trash_days > 0):
+            note(f"to bring it back: tursotui tenants undelete {args.slug}")
         return OK
+
+
+async def _destroy_refusal(workspace: Workspace, slug: str) -> str | None:
+    """Why destroying `slug` is refused before any confirmation (read-only, protected)."""
+    if workspace.settings.read_only:
+        return f"cannot destroy tenant {slug}: tursotui is in read-only mode"
+    try:
+        tenant = next((t for t in await workspace.registry.tenants() if t.slug == slug), None)
+    except RegistryError:
+        return None  # the saga says what is wrong with the registry
+    if tenant is None:
+        return None
+    return destroy_refusal(workspace.settings, tenant) or await protection_refusal(
+        workspace, tenant
+    )
 
 
 @command

@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Any
 
-from tursotui.cli import provision
+from tursotui.cli import lifecycle, provision
 from tursotui.cli.common import (
     OK,
     add_settings_arguments,
@@ -25,7 +25,9 @@ from tursotui.cli.common import (
     write_json,
     write_table,
 )
+from tursotui.platform import PlatformError
 from tursotui.provision import slug_problem
+from tursotui.provision.protect import Flags, tenant_flags
 from tursotui.session.registry import Tenant
 from tursotui.session.settings import REGISTRY_ROLES
 from tursotui.session.workspace import Workspace
@@ -90,6 +92,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     remove.set_defaults(handler=remove_tenant)
 
     provision.register(sub)
+    lifecycle.register(sub)
 
 
 def tenant_record(
@@ -134,17 +137,26 @@ async def list_tenants(args: argparse.Namespace) -> int:
         async for health in probe_all(workspace, rows, workspace.settings.fleet_concurrency):
             answers[id(health.tenant)] = health  # slugs may repeat in broken registries
         sources = {id(t): workspace.tokens.choose(t).label for t in rows}
+        flags = await _flags(workspace, rows)
     records = [tenant_record(t, answers.get(id(t)), sources[id(t)]) for t in rows]
+    for record in records:
+        found = flags.get(record["slug"])
+        record.update(found.as_json() if found else dict.fromkeys(NO_FLAGS))
     if args.json:
         write_json(records)
     elif not records:
         note("the registry has no tenants; add one with `tursotui tenants add SLUG --url URL`")
     else:
-        write_table(
-            ["slug", "name", "url", "answers", "schema", "posts", "error"],
-            [_table_row(r) for r in records],
-            max_width=48,
-        )
+        columns = ["slug", "name", "url", "answers", "schema", "posts", "error"]
+        table = [_table_row(r) for r in records]
+        labels = [
+            ", ".join(flags[r["slug"]].labels()) if r["slug"] in flags else "" for r in records
+        ]
+        if any(labels):  # protection and blocks, only where some tenant has one
+            columns.insert(4, "lifecycle")
+            for row, label in zip(table, labels, strict=True):
+                row.insert(4, label)
+        write_table(columns, table, max_width=48)
     failed = [r for r in records if r["broken"] or not r["reachable"]]
     if failed and not args.json:
         note(
@@ -152,6 +164,26 @@ async def list_tenants(args: argparse.Namespace) -> int:
             f"{'is' if len(failed) == 1 else 'are'} broken or did not answer"
         )
     return OK
+
+
+NO_FLAGS = (
+    "delete_protection",
+    "group_protection",
+    "block_reads",
+    "block_writes",
+    "group",
+    "branch_of",
+)
+"""The lifecycle keys of `tenants --json`: null where the Platform API was not asked."""
+
+
+async def _flags(workspace: Workspace, tenants: list[Tenant]) -> dict[str, Flags]:
+    """Protection and blocks per tenant; a Platform API failure is said, not fatal."""
+    try:
+        return await tenant_flags(workspace, tenants)
+    except PlatformError as error:
+        note(f"delete protection and blocks unknown: {error}")
+        return {}
 
 
 def _table_row(record: dict[str, Any]) -> list[Any]:

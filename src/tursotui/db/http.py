@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
+import email.utils
 import errno
 import json
 import socket
+import time
 import weakref
 from typing import Any
 
@@ -41,6 +44,44 @@ _closeless: set[str] = set()
 
 class _CloseRejected(Exception):
     """The server refused a pipeline because it does not know `close`; nothing ran."""
+
+
+RATE_LIMIT_RETRIES = 3
+"""How many times a request refused with HTTP 429 is sent again before the 429 is the answer."""
+
+RATE_LIMIT_DEFAULT_WAIT_S = 0.5
+"""The first wait after a 429 without `Retry-After` (doubled after each)."""
+
+rate_limited: dict[str, float] = {}
+"""Databases (by connection name: a tenant's slug) waiting out a 429 now, and until when
+(`time.monotonic()`), so a screen can say `waiting (rate limited)` on their row."""
+
+
+class _RateLimited(Exception):
+    """HTTP 429: the server did nothing and asks to come back after `wait` seconds (or None)."""
+
+    def __init__(self, wait: float | None, error: LibsqlError) -> None:
+        super().__init__(str(error))
+        self.wait = wait
+        self.error = error
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a `Retry-After` header (seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())
 
 
 _LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32, keepalive_expiry=30)
@@ -108,6 +149,34 @@ class HranaHTTPConnection(RemoteConnection):
         Raises:
             LibsqlError: the request failed (network, HTTP status, malformed answer).
         """
+        default_wait = RATE_LIMIT_DEFAULT_WAIT_S
+        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            try:
+                return await self._pipeline_renewing(requests, baton=baton, base_url=base_url)
+            except _RateLimited as limited:
+                # A 429 means nothing was done: sending the same request again is safe,
+                # after the wait the server asked for, a bounded number of times, and
+                # never past the call's own timeout.
+                wait = limited.wait if limited.wait is not None else default_wait
+                default_wait *= 2
+                if attempt == RATE_LIMIT_RETRIES or (
+                    self.timeout is not None and wait > self.timeout
+                ):
+                    raise limited.error from None
+                rate_limited[self.name] = time.monotonic() + wait
+                try:
+                    await asyncio.sleep(wait)
+                finally:
+                    rate_limited.pop(self.name, None)
+        raise AssertionError("unreachable")  # the last attempt returns or raises
+
+    async def _pipeline_renewing(
+        self,
+        requests: list[dict[str, Any]],
+        *,
+        baton: str | None = None,
+        base_url: str | None = None,
+    ) -> tuple[list[Any], str | None, str | None]:
         try:
             return await self._pipeline_once(requests, baton=baton, base_url=base_url)
         except LibsqlError as error:
@@ -151,7 +220,10 @@ class HranaHTTPConnection(RemoteConnection):
         if response.status_code != 200:
             if response.status_code == 500 and b"unknown variant `close`" in response.content:
                 raise _CloseRejected
-            raise self._status_error(response.status_code, response.content)
+            error = self._status_error(response.status_code, response.content)
+            if response.status_code == 429:
+                raise _RateLimited(retry_after(response.headers.get("retry-after")), error)
+            raise error
         try:
             answer = response.json()
             results = answer["results"]

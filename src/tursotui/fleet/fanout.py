@@ -75,4 +75,33 @@ async def for_each(
     return [answer async for answer in bounded(items, ask, concurrency, gate=gate)]
 
 
-__all__ = ["bounded", "for_each"]
+async def merged(*streams: AsyncIterator[T]) -> AsyncIterator[T]:
+    """The items of several async iterators as each comes; leaving early cancels them all."""
+    answers: asyncio.Queue[tuple[T | None, BaseException | None, bool]] = asyncio.Queue()
+
+    async def drain(stream: AsyncIterator[T]) -> None:
+        try:
+            async for item in stream:
+                answers.put_nowait((item, None, False))
+        except Exception as error:
+            answers.put_nowait((None, error, False))
+        answers.put_nowait((None, None, True))
+
+    tasks = [asyncio.create_task(drain(stream)) for stream in streams]
+    try:
+        running = len(tasks)
+        while running:
+            item, error, ended = await answers.get()
+            if error is not None:
+                raise error
+            if ended:
+                running -= 1
+            else:
+                yield cast(T, item)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+__all__ = ["bounded", "for_each", "merged"]

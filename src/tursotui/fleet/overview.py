@@ -12,15 +12,25 @@ iteration early (the screen's cancel) cancels the questions still in flight.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
-from tursotui.fleet.fanout import bounded
+from tursotui.fleet.fanout import bounded, merged
 from tursotui.session.registry import RegistryError, Tenant
-from tursotui.tenant.health import TenantHealth, probe
+from tursotui.tenant.health import (
+    LOCAL_TABLE_NAMES,
+    NEWEST_MIGRATION_SQL,
+    TenantHealth,
+    local_answers,
+    peek_each,
+    peek_local,
+    probe,
+    schema_label,
+)
 from tursotui.tenant.indexes import IndexAdvice, advise
 
 if TYPE_CHECKING:
@@ -99,6 +109,8 @@ async def inspect_tenant(
         row = await _inspect_remote(workspace, tenant, folder)
         if row is not None:
             return row
+    if not tenant.is_remote:
+        return await _inspect_local(workspace, tenant, folder)
     health, (comments, newest, advice, problems) = await asyncio.gather(
         probe(workspace, tenant, folder=folder), _activity(workspace, tenant)
     )
@@ -114,9 +126,6 @@ def _load_folder(workspace: Workspace) -> MigrationFolder | str:
         return load_folder(workspace.settings.migrations_dir)
     except MigrationError as error:
         return str(error)
-
-
-NEWEST_MIGRATION_SQL = 'SELECT max(created_at) FROM "__drizzle_migrations"'
 
 
 async def _inspect_remote(
@@ -161,7 +170,7 @@ async def _inspect_remote(
         reachable=True,
         latency_ms=latency_ms,
         counts=counts,
-        schema=_schema_label(folder, newest),
+        schema=schema_label(folder, newest),
     )
     comment_count, last_comment, last_post = activity_rows[0]
     times = [int(t) for t in (last_comment, last_post) if isinstance(t, int | float)]
@@ -173,31 +182,52 @@ async def _inspect_remote(
     )
 
 
-def _schema_label(folder: MigrationFolder, newest: float | str | bytes | None) -> str:
-    """The label `migrations.schema_state` gives, from the newest recorded `created_at`."""
-    from tursotui.tenant.migrations import SchemaState
+async def _inspect_local(
+    workspace: Workspace, tenant: Tenant, folder: MigrationFolder | str
+) -> FleetRow:
+    """Every question in one job on the shared read-only pool (`health.peek_local`)."""
 
-    if newest is None:
-        return SchemaState(applied=0, pending=list(folder.migrations)).label
-    when = float(newest)
-    latest = folder.latest
-    return SchemaState(
-        applied=sum(1 for m in folder.migrations if m.when <= when),
-        pending=[m for m in folder.migrations if m.when > when],
-        ahead=latest is not None and when > latest.when,
-    ).label
+    async def ask(connection: Connection) -> FleetRow:
+        return await _local_row(tenant, connection, folder)
+
+    row = await peek_local(tenant, ask, workspace)
+    return row if isinstance(row, FleetRow) else FleetRow(row)
 
 
-async def _activity(
-    workspace: Workspace, tenant: Tenant
+async def _local_row(
+    tenant: Tenant, connection: Connection, folder: MigrationFolder | str
+) -> FleetRow:
+    """A local tenant's row in four statements (on a pool thread, see `health.peek_each`).
+
+    The schema is read once, for both the health's tables and the index advice.
+    """
+    start = time.perf_counter()
+    try:
+        definitions = [tuple(r) for r in (await connection.execute(DEFINITIONS_SQL)).rows]
+    except LibsqlError as error:
+        return FleetRow(TenantHealth(tenant, reachable=False, error=describe(error)))
+    latency = (time.perf_counter() - start) * 1000
+    tables = [
+        (name, sql)
+        for kind, name, _table, sql in definitions
+        if kind == "table" and str(name).lower() in LOCAL_TABLE_NAMES
+    ]
+    health = await local_answers(tenant, connection, folder, read=(tables, latency))
+    if not health.reachable:
+        return FleetRow(health)
+    comments, newest, advice, problems = await _fleet_answers(connection, tuple(definitions))
+    return FleetRow(health, comments, newest, advice, "; ".join(problems) or None)
+
+
+async def _fleet_answers(
+    connection: Connection, definitions: tuple[tuple[Any, ...], ...] | None = None
 ) -> tuple[int | None, int | None, IndexAdvice | None, list[str]]:
-    """Comment count, newest activity and index advice, asked at once, with one deadline."""
-    deadline = workspace.settings.timeout
+    """Comment count, newest activity and index advice (never raises for the tenant's failures)."""
     comments = newest = None
     advice = None
     problems: list[str] = []
 
-    async def counts(connection: Connection) -> None:
+    async def counts() -> None:
         nonlocal comments, newest
         try:
             result = await connection.execute(ACTIVITY_SQL)
@@ -209,22 +239,66 @@ async def _activity(
         times = [int(t) for t in (last_comment, last_post) if isinstance(t, int | float)]
         newest = max(times) if times else None
 
-    async def index_advice(connection: Connection) -> None:
+    async def index_advice() -> None:
         nonlocal advice
         try:
             advice = await advise(connection)
         except LibsqlError as error:
             problems.append(f"indexes: {_short(error)}")
 
+    if connection.url.transport == "file":
+        await counts()  # on a pool thread: answers come at once, in order
+        try:
+            advice = await _local_advice(connection, definitions)
+        except LibsqlError as error:
+            problems.append(f"indexes: {_short(error)}")
+    else:
+        await asyncio.gather(counts(), index_advice())
+    return comments, newest, advice, problems
+
+
+DEFINITIONS_SQL = (
+    "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE type IN ('table', 'index')"
+)
+"""Every table's and index's definition: what the index advice depends on, read cheaply."""
+
+_advice_by_schema: dict[tuple[tuple[Any, ...], ...], IndexAdvice] = {}
+"""Index advice by the definitions it was read from (see `_local_advice`)."""
+
+
+async def _local_advice(
+    connection: Connection, definitions: tuple[tuple[Any, ...], ...] | None = None
+) -> IndexAdvice:
+    """`advise`, asked only for a schema not seen before in this process.
+
+    Reading every index's columns (`pragma_index_info`) was the dearest question of a local
+    fleet row; the definitions decide the answer, and a fleet's tenants share a few schemas.
+    """
+    key = definitions
+    if key is None:
+        key = tuple(tuple(row) for row in (await connection.execute(DEFINITIONS_SQL)).rows)
+    advice = _advice_by_schema.get(key)
+    if advice is None:
+        advice = await advise(connection)
+        if len(_advice_by_schema) >= 256:
+            _advice_by_schema.clear()
+        _advice_by_schema[key] = advice
+    return advice
+
+
+async def _activity(
+    workspace: Workspace, tenant: Tenant
+) -> tuple[int | None, int | None, IndexAdvice | None, list[str]]:
+    """Comment count, newest activity and index advice, asked at once, with one deadline."""
+    deadline = workspace.settings.timeout
     try:
         async with asyncio.timeout(deadline):
             connection = await workspace.connection(tenant)
-            await asyncio.gather(counts(connection), index_advice(connection))
+            return await _fleet_answers(connection)
     except TimeoutError:
-        problems.append(f"{tenant.slug}: no answer within {deadline:g} s")
+        return None, None, None, [f"{tenant.slug}: no answer within {deadline:g} s"]
     except (LibsqlError, RegistryError) as error:
-        problems.append(describe(error))
-    return comments, newest, advice, problems
+        return None, None, None, [describe(error)]
 
 
 def _short(error: LibsqlError) -> str:
@@ -259,7 +333,23 @@ async def overview(
         except Exception as error:  # a bug with one tenant must not stop the fleet
             return FleetRow(TenantHealth(tenant, reachable=False, error=describe(error)))
 
-    async for row in bounded([t for t in rows if not t.broken], ask, limit):
+    async def ask_local(tenant: Tenant, connection: Connection) -> FleetRow:
+        return await _local_row(tenant, connection, folder)
+
+    def failed(tenant: Tenant, error: BaseException) -> FleetRow:
+        return FleetRow(TenantHealth(tenant, reachable=False, error=describe(error)))
+
+    healthy = [t for t in rows if not t.broken]
+    remote: list[Tenant] = []
+    local: list[Tenant] = []
+    for tenant in healthy:  # `is_remote` parses the URL: once per tenant
+        (remote if tenant.is_remote else local).append(tenant)
+    streams: list[AsyncIterator[FleetRow]] = []
+    if remote:
+        streams.append(bounded(remote, ask, limit))
+    if local:  # read on the shared read-only pool, a thread per core (`health.peek_each`)
+        streams.append(peek_each(workspace, local, ask_local, failed))
+    async for row in merged(*streams):
         yield row
 
 

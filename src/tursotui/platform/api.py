@@ -190,9 +190,17 @@ class PlatformClient:
         return [_model(Database, item) for item in _field(body, "databases", list) or []]
 
     async def create_database(
-        self, name: str, group: str, *, size_limit: str | None = None
+        self,
+        name: str,
+        group: str,
+        *,
+        size_limit: str | None = None,
+        seed: dict[str, str] | None = None,
     ) -> Database:
         """Create database `name` in `group`; the answer has its name, id and hostname.
+
+        `seed` makes it a copy of another database (`{"type": "database", "name": ...,
+        "timestamp": ...}`: as that database was at the time, a point-in-time branch).
 
         Raises:
             PlatformError: 409 when it exists already, 400 for a bad name or unknown group.
@@ -200,6 +208,8 @@ class PlatformClient:
         payload: dict[str, Any] = {"name": name, "group": group}
         if size_limit:
             payload["size_limit"] = size_limit
+        if seed:
+            payload["seed"] = seed
         body = await self._request(
             "POST", f"{self._org_path}/databases", json=payload, what=f"creating database {name}"
         )
@@ -240,6 +250,123 @@ class PlatformClient:
         await self._request(
             "POST", self._db_path(name, "/auth/rotate"), what=f"rotating tokens of database {name}"
         )
+
+    # -- configuration, groups' tokens, undelete, usage (the tenant lifecycle) ----------
+
+    async def get_database_configuration(self, name: str) -> dict[str, Any]:
+        """Database `name`'s configuration (`delete_protection`, `block_reads`, ...)."""
+        body = await self._request(
+            "GET", self._db_path(name, "/configuration"), what=f"reading database {name}'s settings"
+        )
+        return body if isinstance(body, dict) else {}
+
+    async def update_database_configuration(self, name: str, **changes: Any) -> dict[str, Any]:
+        """Change database `name`'s configuration (e.g. `delete_protection=True`); the answer
+        is the configuration after the change."""
+        body = await self._request(
+            "PATCH",
+            self._db_path(name, "/configuration"),
+            json=changes,
+            what=f"changing database {name}'s settings",
+        )
+        return body if isinstance(body, dict) else {}
+
+    def _group_path(self, group: str, suffix: str = "") -> str:
+        return f"{self._org_path}/groups/{quote(group, safe='')}{suffix}"
+
+    async def get_group_configuration(self, group: str) -> dict[str, Any]:
+        """Group `group`'s configuration (`delete_protection`)."""
+        body = await self._request(
+            "GET",
+            self._group_path(group, "/configuration"),
+            what=f"reading group {group}'s settings",
+        )
+        return body if isinstance(body, dict) else {}
+
+    async def update_group_configuration(self, group: str, **changes: Any) -> dict[str, Any]:
+        """Change group `group`'s configuration; the answer is the configuration after it."""
+        body = await self._request(
+            "PATCH",
+            self._group_path(group, "/configuration"),
+            json=changes,
+            what=f"changing group {group}'s settings",
+        )
+        return body if isinstance(body, dict) else {}
+
+    async def create_group_token(
+        self,
+        group: str,
+        *,
+        expiration: str = "never",
+        authorization: TokenAuthorization = "full-access",
+    ) -> SecretStr:
+        """Mint a token that opens every database of `group`."""
+        body = await self._request(
+            "POST",
+            self._group_path(group, "/auth/tokens"),
+            params={"expiration": expiration, "authorization": authorization},
+            what=f"minting a token for group {group}",
+        )
+        jwt = _field(body, "jwt", str)
+        if not jwt:
+            raise PlatformError(200, f"minting a token for group {group}: the answer has no jwt")
+        return SecretStr(jwt)
+
+    async def rotate_group_tokens(self, group: str) -> None:
+        """Invalidate every token of group `group` (every database's too)."""
+        await self._request(
+            "POST",
+            self._group_path(group, "/auth/rotate"),
+            what=f"rotating tokens of group {group}",
+        )
+
+    async def organization_id(self) -> str:
+        """The organization's UUID, which the v3 calls (undelete) name it by."""
+        body = await self._request("GET", self._org_path, what="reading the organization")
+        org = _field(body, "organization", dict) or {}
+        found = org.get("id") if isinstance(org.get("id"), str) else None
+        if not found:
+            raise PlatformError(200, "reading the organization: the answer has no id")
+        return str(found)
+
+    async def list_deleted_databases(self, org_id: str | None = None) -> list[Database]:
+        """Databases deleted lately that can still be restored (paid plans; v3 API)."""
+        org_id = org_id or await self.organization_id()
+        body = await self._request(
+            "GET",
+            f"/v3/organizations/{quote(org_id, safe='')}/databases",
+            params={"deleted": "true"},
+            what="listing deleted databases",
+        )
+        return [_model(Database, item) for item in _field(body, "databases", list) or []]
+
+    async def restore_database(
+        self, database_id: str, *, name: str | None = None, org_id: str | None = None
+    ) -> Database:
+        """Bring back a deleted database by its UUID (under `name` if given; v3 API)."""
+        org_id = org_id or await self.organization_id()
+        path = f"/v3/organizations/{quote(org_id, safe='')}/databases/{quote(database_id, safe='')}"
+        body = await self._request(
+            "POST",
+            path + "/restore",
+            json={"name": name} if name else None,
+            what=f"restoring database {name or database_id}",
+        )
+        return _model(Database, _field(body, "database", dict) or {})
+
+    async def database_usage(self, name: str) -> dict[str, Any]:
+        """Database `name`'s usage this month: `total` rows read/written, storage bytes."""
+        body = await self._request(
+            "GET", self._db_path(name, "/usage"), what=f"reading database {name}'s usage"
+        )
+        return _field(body, "database", dict) or {}
+
+    async def database_stats(self, name: str) -> list[dict[str, Any]]:
+        """Database `name`'s top queries (query text, rows read and written)."""
+        body = await self._request(
+            "GET", self._db_path(name, "/stats"), what=f"reading database {name}'s top queries"
+        )
+        return [q for q in _field(body, "top_queries", list) or [] if isinstance(q, dict)]
 
     async def list_groups(self) -> list[Group]:
         """Every group of the organization."""

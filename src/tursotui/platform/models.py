@@ -40,6 +40,12 @@ class Database(_Answer):
     delete_protection: bool | None = None
     """The database cannot be deleted while this is on."""
 
+    parent: dict[str, str] | None = None
+    """The database it was branched from (`id`, `name`, `branched_at`), for a branch."""
+
+    deleted_at: str | None = None
+    """When it was deleted (only in the list of deleted databases, v3 API)."""
+
     @property
     def url(self) -> str | None:
         """The libSQL URL of the database (`libsql://<Hostname>`), when the hostname is known."""

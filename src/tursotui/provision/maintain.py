@@ -108,6 +108,13 @@ async def destroy_tenant(
         tenant = await _find_row(workspace, slug)
     except RegistryError as error:
         raise ProvisionError(str(error)) from None
+    # A protected tenant is refused before anything changes (the API would refuse too, but
+    # a local tenant has only tursotui to keep its protection).
+    from tursotui.provision.protect import protection_refusal
+
+    refusal = await protection_refusal(workspace, tenant, provisioner=provisioner)
+    if refusal is not None:
+        raise ProvisionError(refusal)
     own = provisioner is None
     if provisioner is None:
         provisioner = _provisioner_for_tenant(settings, tenant)
@@ -139,6 +146,19 @@ async def destroy_tenant(
                             )
                         database_gone = "no database of the organization has this host"
                         steps.report("delete database", "skipped", database_gone)
+                    elif (
+                        isinstance(provisioner, LocalProvisioner)
+                        and settings.trash_days > 0
+                        and provisioner.path(database).exists()
+                    ):
+                        # Kept for `tenants undelete` (`trash_days`); older entries go now.
+                        from tursotui.provision.undelete import move_to_trash, purge_expired
+
+                        purge_expired(settings)
+                        folder = move_to_trash(settings, provisioner, database, tenant)
+                        deleted = True
+                        steps.done(f"moved to {folder}")
+                        entry.after = f"trash:{folder.name}"
                     else:
                         deleted = await provisioner.delete_database(database)
                         steps.done(None if deleted else "it was already gone")
@@ -159,6 +179,9 @@ async def destroy_tenant(
                     step="remove registry row",
                 ) from None
             steps.done()
+            from tursotui.provision.branch import forget_branch
+
+            forget_branch(settings, slug)  # a destroyed branch is no branch any more
             entry.detail = "database deleted" if deleted else "no database to delete"
             return deleted
     except AuditError as error:

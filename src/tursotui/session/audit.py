@@ -3,13 +3,21 @@
 Each write is two lines: `pending` (written and fsynced before the write is sent,
 so a write is on record even if the process dies right after it) and then `ok` or
 `failed`. If the log cannot be written, the write is refused (AuditError).
+
+The log keeps the full rows a moderation action deleted (so that an undo can put them
+back), which makes it as sensitive as the tenants' data: it is created readable by its
+owner only (mode 0600), and a log found readable by others is narrowed to 0600 before
+anything more is written to it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import math
 import os
+import stat
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -44,6 +52,10 @@ class AuditEntry:
         after: The state asked for, if any.
         status: `pending`, then `ok` or `failed`.
         detail: SQL text, a count, or the failure's message.
+        reason: Why the operator did it, as they typed it (optional).
+        group: One id shared by the entries of one action across several tenants.
+        rows: Full rows the action deleted, by table.
+        undoes: The id of the entry this entry undoes.
     """
 
     action: str
@@ -78,6 +90,14 @@ class AuditLog:
         as it exits): a cancellation carries no message of its own."""
         self._generations: dict[str, int] = {}
         self._generation = 0
+        self._mode_checked = False
+        self.finished: list[str] = []
+        """Ids of the writes this session finished (`ok`), oldest first: what `ctrl+z` undoes."""
+        self.broken_lines: list[int] = []
+        """Numbers (from 1) of the lines the last read could not understand."""
+        self._reported: set[tuple[int, str]] = set()
+        self._broken_text: dict[int, str] = {}
+        self._mode_problem: str | None = None
 
     def generation(self, tenant: str | None = None) -> int:
         """How many writes this session has finished on `tenant` (on any tenant if None).
@@ -101,8 +121,14 @@ class AuditLog:
         line = json.dumps(data, ensure_ascii=False, default=str) + "\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
             try:
+                self._narrow(fd)
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    # The last line was cut short (a crash mid-write, a hand edit): end it,
+                    # so that this entry is a line of its own and stays readable.
+                    line = "\n" + line
                 os.write(fd, line.encode("utf-8"))
                 os.fsync(fd)
             finally:
@@ -112,6 +138,25 @@ class AuditLog:
                 f"the audit log {self.path} cannot be written ({error.strerror or error}); "
                 "the write was not made"
             ) from None
+
+    def _narrow(self, fd: int) -> None:
+        """Make the log readable by its owner only, once per session (it holds deleted rows).
+
+        A log made by an older version, or copied with a wider mode, is narrowed rather
+        than refused: refusing would block every write over a mode only the owner can fix.
+        """
+        if self._mode_checked:
+            return
+        self._mode_checked = True
+        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+        if mode & 0o077:
+            try:
+                os.fchmod(fd, 0o600)
+            except OSError as error:  # another user's file: say so, once, and go on
+                self._mode_problem = (
+                    f"the audit log {self.path} is readable by others (mode {mode:o}) and "
+                    f"cannot be narrowed to 600 ({error.strerror or error}); it holds deleted rows"
+                )
 
     def record(self, entry: AuditEntry) -> AuditEntry:
         """Append one entry as it is (stamping operator, time and id)."""
@@ -131,17 +176,30 @@ class AuditLog:
         before: Any = None,
         after: Any = None,
         detail: str | None = None,
+        reason: str | None = None,
+        group: str | None = None,
+        undoes: str | None = None,
     ) -> AsyncIterator[AuditEntry]:
         """Record a write around the block: `pending` first, then `ok` or `failed`.
 
-        The block may set `entry.row_ids`/`entry.detail` to what really happened
-        (e.g. the ids a guarded update returned).
+        The block may set `entry.row_ids`/`entry.detail`/`entry.rows` to what really
+        happened (e.g. the ids a guarded update returned, the rows a delete removed).
 
         Raises:
             AuditError: before the block runs, if the log cannot be written.
         """
         pending = self.record(
-            AuditEntry(action, tenant, list(row_ids or []), before, after, detail=detail)
+            AuditEntry(
+                action,
+                tenant,
+                list(row_ids or []),
+                before,
+                after,
+                detail=detail,
+                reason=reason or None,
+                group=group,
+                undoes=undoes,
+            )
         )
         outcome = AuditEntry(
             action,
@@ -152,6 +210,9 @@ class AuditLog:
             status="ok",
             detail=detail,
             id=pending.id,
+            reason=pending.reason,
+            group=group,
+            undoes=undoes,
         )
         try:
             yield outcome
@@ -169,21 +230,83 @@ class AuditLog:
             raise
         self._changed(tenant)
         self.record(outcome)
+        self.finished.append(outcome.id)
 
     def entries(self) -> list[AuditEntry]:
-        """Every entry in the log, oldest first; unreadable lines are skipped."""
+        """Every entry in the log, oldest first; unreadable lines are skipped.
+
+        The numbers of the skipped lines are left in `broken_lines`; `problems()` says
+        what was wrong with them, once each.
+        """
+        self.broken_lines = []
+        self._broken_text = {}
         if not self.path.exists():
             return []
         entries = []
         known = set(AuditEntry.__dataclass_fields__)
         with self.path.open(encoding="utf-8", errors="replace") as file:
-            for line in file:
+            for number, line in enumerate(file, start=1):
+                if not line.strip():
+                    continue
                 try:
                     data = json.loads(line)
-                    entries.append(AuditEntry(**{k: v for k, v in data.items() if k in known}))
-                except (ValueError, TypeError):
-                    continue
+                    entry = AuditEntry(**{k: v for k, v in data.items() if k in known})
+                    if not isinstance(entry.action, str) or not isinstance(entry.id, str):
+                        raise TypeError("not an entry")
+                    if not isinstance(entry.row_ids, list):
+                        entry.row_ids = []
+                    entry.row_ids = [str(row_id) for row_id in entry.row_ids]
+                    if not isinstance(entry.rows, dict):
+                        entry.rows = None
+                    entries.append(entry)
+                except (ValueError, TypeError, AttributeError):
+                    self.broken_lines.append(number)
+                    self._broken_text[number] = line.rstrip("\r\n")[:80]
         return entries
+
+    def problems(self) -> list[str]:
+        """What the last read skipped, each line said once per session (not on every read),
+        and a mode that could not be narrowed."""
+        said = []
+        if self._mode_problem is not None:
+            said.append(self._mode_problem)
+            self._mode_problem = None
+        for number in self.broken_lines:
+            key = (number, self._broken_text.get(number, ""))
+            if key in self._reported:
+                continue
+            self._reported.add(key)
+            said.append(
+                f"the audit log {self.path} line {number} cannot be read (cut short or edited "
+                "by hand); it was skipped, the other entries are shown"
+            )
+        return said
+
+
+def encode_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A database row as the log keeps it: JSON values as they are, a blob as `{"base64": …}`.
+
+    Floats that JSON cannot hold (NaN, infinity) are kept as `{"float": "inf"}`, so an undo
+    writes back the very value that was deleted.
+    """
+    out: dict[str, Any] = {}
+    for column, value in row.items():
+        if isinstance(value, bytes | bytearray | memoryview):
+            value = {"base64": base64.b64encode(bytes(value)).decode("ascii")}
+        elif isinstance(value, float) and not math.isfinite(value):
+            value = {"float": repr(value)}
+        out[str(column)] = value
+    return out
+
+
+def decode_value(value: Any) -> Any:
+    """The database value `encode_row` kept."""
+    if isinstance(value, dict):
+        if set(value) == {"base64"}:
+            return base64.b64decode(value["base64"])
+        if set(value) == {"float"}:
+            return float(value["float"])
+    return value
 
 
 def describe_change(before: Any, after: Any) -> str:
@@ -197,10 +320,18 @@ def describe_change(before: Any, after: Any) -> str:
         if isinstance(value, dict) and "status" in value:
             value = value["status"]
         if isinstance(value, dict):
-            return "/".join(sorted({str(v) for v in value.values()}))
+            scalars = {str(v) for k, v in value.items() if k != "published_at" and _scalar(v)}
+            return "/".join(sorted(scalars)) or None
         return value
 
     text = " → ".join(str(p) for p in (brief(before), brief(after)) if p is not None)
-    if isinstance(before, dict) and before.get("published_at"):
+    dates = after.get("published_at") if isinstance(after, dict) else None
+    if isinstance(before, dict) and before.get("published_at") and not dates:
         text += " (published_at cleared)"
+    elif isinstance(dates, dict) and dates:
+        text += " (published_at set)"
     return text
+
+
+def _scalar(value: Any) -> bool:
+    return value is not None and not isinstance(value, dict | list)

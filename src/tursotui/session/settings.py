@@ -280,6 +280,14 @@ class Settings(BaseSettings):
     migrations_dir: Path | None = None
     """The app's drizzle migrations folder; default the built-in one."""
 
+    sqld_admin_url: str | None = None
+    """Admin API of a self-hosted sqld (`http://host:9090`): `tenants usage` reads each
+    remote tenant's figures from `/v1/namespaces/<first label of its host>/stats`."""
+
+    trash_days: float = Field(default=7.0, ge=0)
+    """Days a destroyed local tenant's file stays in `<data dir>/trash/` (for `tenants
+    undelete`) before the next destroy or `tenants deleted` removes it for good."""
+
     read_only: bool = False
     """Refuse every write, everywhere."""
 
@@ -324,6 +332,11 @@ class Settings(BaseSettings):
 
     token_source: Literal["command", "stored", "group", "mint"] | None = None
     """Pin where every tenant's token comes from; unset means the first source that applies."""
+
+    replicas: Literal["off", "on-demand", "always"] = "on-demand"
+    """Embedded replicas of remote tenants: `on-demand` reads a tenant from its replica when
+    it has one (`tursotui replica sync`), `always` makes one when a remote tenant is first
+    opened, `off` reads every tenant from its primary."""
 
     @field_validator("minted_token_ttl", mode="before")
     @classmethod

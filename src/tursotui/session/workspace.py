@@ -14,8 +14,10 @@ from tursotui.db.http import close_shared_client
 from tursotui.db.local import LocalConnection
 from tursotui.session.audit import AuditLog
 from tursotui.session.registry import Registry, Tenant
+from tursotui.session.replicas import ReplicaConnection, Replicas
 from tursotui.session.settings import Settings
 from tursotui.session.tokens import TokenResolver
+from tursotui.tenant.replica import ReplicaError, ReplicaStore
 
 MAX_CACHED_LOCAL_CONNECTIONS = 512
 """Most local tenants whose connection stays open between uses (each holds a thread)."""
@@ -55,6 +57,8 @@ class Workspace:
         """Local connections kept open; beyond, the least recently used idle one is closed."""
         self.tokens = TokenResolver(settings)
         """Each tenant's token from its source (stored, command, group, minted), per session."""
+        self.replicas = Replicas(ReplicaStore(settings.data_dir), settings.replicas, self.tokens)
+        """Remote tenants read from local replicas (`settings.replicas`), their freshness."""
 
     @classmethod
     async def open(cls, settings: Settings) -> Workspace:
@@ -72,10 +76,72 @@ class Workspace:
             if cached:
                 await cached[1].close()
             connection = await self.open_tenant(tenant)
+            if self.replicas.wanted(tenant):
+                connection = await self.with_replica(tenant, connection)
             self._connections[tenant.slug] = (tenant, connection)
         if isinstance(connection, LocalConnection):
             self._close_least_used(keep=connection)
         return connection
+
+    async def with_replica(self, tenant: Tenant, primary: Connection) -> Connection:
+        """`primary` behind a replica-backed connection, or alone when no replica can be had
+        (the freshness then says why, and the header shows `primary`)."""
+        try:
+            return await self.replicas.open(tenant, primary)
+        except ReplicaError:
+            return primary
+
+    def replica_of(self, slug: str) -> ReplicaConnection | None:
+        """The open replica-backed connection of `slug`, if its tenant reads from one."""
+        cached = self._connections.get(slug)
+        if cached and isinstance(cached[1], ReplicaConnection):
+            return cached[1]
+        return None
+
+    async def sync_replica(self, slug: str) -> bool:
+        """Sync the replica `slug` reads from, if it reads from one (the `r` key).
+
+        Returns False when the tenant reads from its primary.
+
+        Raises:
+            ReplicaError: the sync failed; the replica is still served, marked stale.
+        """
+        replica = self.replica_of(slug)
+        if replica is None:
+            return False
+        await replica.sync()
+        return True
+
+    def reads_replicas(self) -> bool:
+        """Some tenant of this session is read from its replica."""
+        return any(isinstance(c, ReplicaConnection) for _, c in self._connections.values())
+
+    async def sync_replicas(self) -> list[str]:
+        """Sync every replica this session reads from, a few at a time (`r` on the fleet
+        and queue screens); returns the reasons of those that failed (served stale)."""
+        replicas = [c for _, c in self._connections.values() if isinstance(c, ReplicaConnection)]
+        gate = asyncio.Semaphore(4)
+        failures: list[str] = []
+
+        async def one(replica: ReplicaConnection) -> None:
+            async with gate:
+                try:
+                    await replica.sync()
+                except ReplicaError as error:
+                    failures.append(str(error))
+
+        await asyncio.gather(*(one(r) for r in replicas))
+        return failures
+
+    def freshness_label(self, tenant: Tenant) -> tuple[str, bool] | None:
+        """What the header says of where `tenant` is read from, and whether it is stale:
+        `replica · synced 12 s ago`, or `primary`; None for a local tenant."""
+        if not tenant.is_remote or tenant.broken:
+            return None
+        replica = self.replica_of(tenant.slug)
+        if replica is None:
+            return "primary", False
+        return replica.freshness.label(), replica.freshness.stale is not None
 
     async def open_tenant(
         self, tenant: Tenant, *, read_only: bool | None = None, timeout: float | None = None
@@ -135,6 +201,7 @@ class Workspace:
         for slug in list(self._connections):
             await self.forget(slug)
         await asyncio.gather(*self._closing, return_exceptions=True)
+        await self.replicas.close()
         await self.tokens.close()
         await self.registry.close()
         await close_shared_client()

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tursotui.db import Connection, LibsqlError
-from tursotui.session.audit import AuditError, AuditLog
+from tursotui.session.audit import AuditError, AuditLog, encode_row
 from tursotui.tenant.moderation import (
     _POST_COLUMNS,  # the posts screen's own list columns, so its rows read the same here
     _POST_FROM,
@@ -541,8 +541,10 @@ async def purge(
             deleted_rows: list[dict[str, Any]] = []
             if delete_at >= 0:
                 columns = list(results[delete_at].columns)
+                # As the log keeps rows (a blob as base64), so an undo writes back the same value.
                 deleted_rows = [
-                    dict(zip(columns, row[:], strict=False)) for row in results[delete_at].rows
+                    encode_row(dict(zip(columns, row[:], strict=False)))
+                    for row in results[delete_at].rows
                 ]
             deleted = [str(row.get("id")) for row in deleted_rows]
             moved: list[str] = []

@@ -8,14 +8,16 @@ tenant never holds up the others (each probe has its own deadline).
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
-from tursotui.fleet.fanout import bounded
+from tursotui.db.peek import peek, peek_all
+from tursotui.fleet.fanout import bounded, merged
 from tursotui.session.registry import RegistryError, Tenant
 
 if TYPE_CHECKING:
@@ -28,11 +30,12 @@ STATUSES = ("draft", "published", "archived")
 """The post statuses the app knows; others are counted under their own name."""
 
 LOCAL_CONCURRENCY = 4
-"""Most local (`file:`) tenants probed at once, whatever the fleet concurrency.
+"""Most local (`file:`) tenants asked at once over their own connections (fleet search).
 
-A local probe waits on the CPU and the disk, not the network: beyond a few in
-flight, more only adds threads (one per local connection) competing for the GIL
-with the UI, on machines with a handful of cores.
+A local question waits on the CPU and the disk, not the network: beyond a few in flight,
+more only adds threads (one per local connection) competing for the GIL with the UI.
+The health probes do not use it: they read local tenants on the shared pool of
+`db.peek`, a thread per core.
 """
 
 COUNTS_SQL = "SELECT status, count(*) FROM posts GROUP BY status"
@@ -51,6 +54,19 @@ COLUMNS_SQL = (
     "WHERE m.type = 'table' AND m.name IN ('users', 'posts', 'comments')"
 )
 """The needed tables' columns in one read-only query (no table is touched, only the schema)."""
+
+TABLES_SQL = (
+    "SELECT name, sql FROM sqlite_schema "
+    "WHERE type = 'table' AND name IN ('users', 'posts', 'comments')"
+)
+"""The needed tables' definitions: SQLite rewrites a table's `sql` on every ALTER, so the
+same definitions mean the same columns, and most tenants of a fleet share them."""
+
+_columns_by_schema: dict[tuple[tuple[str, str], ...], dict[str, set[str]]] = {}
+"""The columns `COLUMNS_SQL` found, by the tables' definitions (see `_present_columns`)."""
+
+COLUMNS_CACHE_SIZE = 256
+"""Distinct schemas remembered; a fleet has a few (one per migration), rarely more."""
 
 
 @dataclass(frozen=True)
@@ -128,14 +144,88 @@ async def probe(
 async def _probe(
     workspace: Workspace, tenant: Tenant, folder: MigrationFolder | str
 ) -> TenantHealth:
+    if not tenant.is_remote:
+        return await peek_local(tenant, lambda c: local_answers(tenant, c, folder), workspace)
     try:
         connection = await workspace.connection(tenant)
     except (LibsqlError, RegistryError) as error:
         return TenantHealth(tenant, reachable=False, error=describe(error))
+    quick = await _remote_answers(tenant, connection, folder)
+    return quick if quick is not None else await answers(tenant, connection, folder)
+
+
+NEWEST_MIGRATION_SQL = 'SELECT max(created_at) FROM "__drizzle_migrations"'
+
+
+async def _remote_answers(
+    tenant: Tenant, connection: Connection, folder: MigrationFolder | str
+) -> TenantHealth | None:
+    """`answers` for a remote tenant in one request (one batch), or None to ask the long way.
+
+    Over a 100 ms link the round trips are the probe's cost: five statements in two
+    round trips became one. A batch is all or nothing, so a tenant lacking a table
+    answers None here and is asked the long way, which reports each missing piece.
+    """
+    if isinstance(folder, str):
+        return None
+    # A replica-backed tenant answers from its primary: reachable means the primary is.
+    primary = cast(Connection, getattr(connection, "primary", connection))
+    start = time.perf_counter()
+    try:
+        tables, counted, newest = await primary.batch(
+            [LOCAL_TABLES_SQL, COUNTS_SQL, NEWEST_MIGRATION_SQL]
+        )
+    except LibsqlError as error:
+        if error.code.startswith("SQLITE") or "no such table" in describe(error):
+            return None
+        return TenantHealth(tenant, reachable=False, error=describe(error))
+    latency = (time.perf_counter() - start) * 1000
+    counts = {status: 0 for status in STATUSES}
+    for status, count in counted.rows:
+        key = "NULL" if status is None else str(status)
+        counts[key] = counts.get(key, 0) + int(count or 0)
+    try:
+        missing = _missing(await _columns_of(connection, [tuple(row) for row in tables.rows]))
+    except LibsqlError as error:
+        missing = _short(error)
+    return TenantHealth(
+        tenant,
+        reachable=True,
+        latency_ms=latency,
+        error=missing,
+        counts=counts,
+        schema=schema_label(folder, newest.rows[0][0] if newest.rows else None),
+    )
+
+
+async def peek_local(
+    tenant: Tenant,
+    ask: Callable[[Connection], Coroutine[Any, Any, T]],
+    workspace: Workspace,
+) -> T | TenantHealth:
+    """`ask` a local tenant over a read-only connection of the shared pool (`db.peek`).
+
+    The file is read without being changed (no `-wal`/`-shm` made, no journal mode set)
+    and without a thread or a cached connection of its own: a fleet of thousands of
+    local tenants is probed at the speed of the disk. A tenant that cannot be opened
+    answers with why.
+    """
+    try:
+        return await peek(tenant.location, tenant.slug, ask, timeout=workspace.settings.timeout)
+    except LibsqlError as error:
+        return TenantHealth(tenant, reachable=False, error=describe(error))
+
+
+async def answers(
+    tenant: Tenant, connection: Connection, folder: MigrationFolder | str
+) -> TenantHealth:
+    """The health questions asked over `connection` (never raises for the tenant's failures)."""
 
     async def ping() -> float:
+        # A replica-backed tenant is pinged on its primary: reachable means the primary is.
+        primary = cast(Connection, getattr(connection, "primary", connection))
         start = time.perf_counter()
-        await connection.execute("SELECT 1")
+        await primary.execute("SELECT 1")
         return (time.perf_counter() - start) * 1000
 
     questions = (
@@ -151,8 +241,7 @@ async def _probe(
             *(ask() for ask in questions), return_exceptions=True
         )
     else:
-        # A local tenant runs them one by one on its thread anyway; asking in order
-        # spares the event loop the extra tasks.
+        # A local tenant is asked on a pool thread, where every answer comes at once.
         latency, counts, schema, columns = [await _outcome(ask()) for ask in questions]
     if isinstance(latency, BaseException):
         if not isinstance(latency, LibsqlError):
@@ -176,6 +265,119 @@ async def _probe(
     )
 
 
+LOCAL_TABLE_NAMES = frozenset({"users", "posts", "comments", "__drizzle_migrations"})
+"""The tables a local probe reads the definitions of."""
+
+LOCAL_TABLES_SQL = (
+    "SELECT name, sql FROM sqlite_schema WHERE type = 'table' "
+    "AND name IN ('users', 'posts', 'comments', '__drizzle_migrations')"
+)
+LOCAL_COUNTS = (
+    "(SELECT json_group_array(json_array(status, n)) "
+    "FROM (SELECT status, count(*) AS n FROM posts GROUP BY status))"
+)
+LOCAL_NEWEST = '(SELECT max(created_at) FROM "__drizzle_migrations")'
+
+
+async def local_answers(
+    tenant: Tenant,
+    connection: Connection,
+    folder: MigrationFolder | str,
+    *,
+    read: tuple[list[tuple[Any, ...]], float] | None = None,
+) -> TenantHealth:
+    """`answers` for a local tenant in two queries (on a pool thread, see `peek_local`).
+
+    The tables are read first; then the counts and the newest migration in one
+    statement over the tables that exist. At 10,000 tenants the number of statements
+    is the probe's cost. A tenant that fails that statement is asked the long way,
+    which says what failed. `read`: the needed tables' (name, sql) rows and the time
+    they took, when the caller read them with its own questions.
+    """
+    if read is not None:  # the caller read the tables already (name, sql), and how fast
+        tables, latency = read
+    else:
+        start = time.perf_counter()
+        try:
+            tables = [tuple(row) for row in (await connection.execute(LOCAL_TABLES_SQL)).rows]
+        except LibsqlError as error:
+            return TenantHealth(tenant, reachable=False, error=describe(error))
+        latency = (time.perf_counter() - start) * 1000
+    names = {str(name).lower() for name, _ in tables} & LOCAL_TABLE_NAMES
+    parts = [
+        sql
+        for table, sql in (("posts", LOCAL_COUNTS), ("__drizzle_migrations", LOCAL_NEWEST))
+        if table in names
+    ]
+    values: tuple[Any, ...] = ()
+    if parts:
+        try:
+            values = tuple((await connection.execute(f"SELECT {', '.join(parts)}")).rows[0])
+            present = await _columns_of(connection, tables)
+        except LibsqlError:
+            return await answers(tenant, connection, folder)
+    else:
+        present = {}
+    problems: list[str] = []
+    counts: dict[str, int] | None = None
+    if "posts" in names:
+        counts = {status: 0 for status in STATUSES}
+        for status, count in json.loads(values[0]):
+            key = "NULL" if status is None else str(status)
+            counts[key] = counts.get(key, 0) + int(count or 0)
+    else:
+        problems.append("no posts table")
+    newest = values[-1] if "__drizzle_migrations" in names else None
+    if isinstance(folder, str):
+        problems.append(folder)
+        schema = "unknown"
+    else:
+        schema = schema_label(folder, newest)
+    missing = _missing(present)
+    if missing:
+        problems.append(missing)
+    return TenantHealth(
+        tenant,
+        reachable=True,
+        latency_ms=latency,
+        error="; ".join(dict.fromkeys(problems)) or None,
+        counts=counts,
+        schema=schema,
+    )
+
+
+_labels: dict[tuple[int, float | str | bytes | None], tuple[MigrationFolder, str]] = {}
+"""`schema_label`'s answers by folder and newest migration: a fleet has a handful of them."""
+
+
+def schema_label(folder: MigrationFolder, newest: float | str | bytes | None) -> str:
+    """The label `migrations.schema_state` gives, from the newest recorded `created_at`."""
+    known = _labels.get((id(folder), newest))
+    if known is not None and known[0] is folder:
+        return known[1]
+    label = _schema_label(folder, newest)
+    if len(_labels) >= COLUMNS_CACHE_SIZE:
+        _labels.clear()
+    _labels[(id(folder), newest)] = (folder, label)  # the folder kept: its id stays its own
+    return label
+
+
+def _schema_label(folder: MigrationFolder, newest: float | str | bytes | None) -> str:
+    from tursotui.tenant.migrations import SchemaState
+
+    if newest is None:
+        return SchemaState(applied=0, pending=list(folder.migrations)).label
+    when = float(newest)
+    applied = [m for m in folder.migrations if m.when <= when]
+    latest = folder.latest
+    return SchemaState(
+        applied=len(applied),
+        pending=[m for m in folder.migrations if m.when > when],
+        ahead=latest is not None and when > latest.when,
+        current_tag=applied[-1].tag if applied else None,
+    ).label
+
+
 async def _outcome(question: Awaitable[T]) -> T | BaseException:
     """The answer to `question`, or the exception it raised (like `gather(return_exceptions)`)."""
     try:
@@ -194,14 +396,16 @@ async def _counts(connection: Connection) -> dict[str, int]:
 
 
 async def _missing_columns(connection: Connection) -> str | None:
-    """What the screens need and the tenant lacks (`posts lacks title`), or None.
+    """What the screens need and the tenant lacks (`posts lacks title`), or None."""
+    return _missing(await _present_columns(connection))
+
+
+def _missing(present: dict[str, set[str]]) -> str | None:
+    """What the screens need and `present` lacks, or None.
 
     A tenant with none of the tables is left to the counts (`no posts table`) and the
     migrations label (`not migrated`), which already say so.
     """
-    present: dict[str, set[str]] = {}
-    for table, column in (await connection.execute(COLUMNS_SQL)).rows:
-        present.setdefault(str(table).lower(), set()).add(str(column).lower())
     if not present:
         return None
     problems = []
@@ -216,6 +420,36 @@ async def _missing_columns(connection: Connection) -> str | None:
     if not problems:
         return None
     return "; ".join(problems) + " (the moderation screens need them)"
+
+
+async def _present_columns(connection: Connection) -> dict[str, set[str]]:
+    """The needed tables' columns, by lower-cased table name."""
+    return await _columns_of(connection, (await connection.execute(TABLES_SQL)).rows)
+
+
+async def _columns_of(connection: Connection, tables: Iterable[Any]) -> dict[str, set[str]]:
+    """The columns of the needed tables whose (name, sql) rows are `tables`.
+
+    Reading every column of three tables (`pragma_table_info`) was most of a local
+    probe's cost; their definitions are read instead, and the columns asked only for
+    definitions not seen before in this process.
+    """
+    definitions = tuple(
+        sorted(
+            (str(name).lower(), str(sql))
+            for name, sql in tables
+            if str(name).lower() in NEEDED_COLUMNS
+        )
+    )
+    present = _columns_by_schema.get(definitions)
+    if present is None:
+        present = {}
+        for table, column in (await connection.execute(COLUMNS_SQL)).rows:
+            present.setdefault(str(table).lower(), set()).add(str(column).lower())
+        if len(_columns_by_schema) >= COLUMNS_CACHE_SIZE:
+            _columns_by_schema.clear()
+        _columns_by_schema[definitions] = present
+    return present
 
 
 async def _schema(connection: Connection, folder: MigrationFolder | str) -> SchemaState | str:
@@ -239,8 +473,8 @@ async def probe_all(
 ) -> AsyncIterator[TenantHealth]:
     """Probe many tenants at once, a bounded number in flight; yield answers as they arrive.
 
-    At most `concurrency` remote tenants are asked at once, and at most
-    `LOCAL_CONCURRENCY` local ones (see there why).
+    At most `concurrency` remote tenants are asked at once; local ones are read on the
+    shared read-only pool (`peek_each`), a thread per core.
 
     Broken rows are answered first (they need no IO). Leaving the loop early cancels the
     probes still running.
@@ -259,8 +493,6 @@ async def probe_all(
     if not healthy:
         return
     folder = _folder(workspace)
-    remote_gate = asyncio.Semaphore(limit)
-    local_gate = asyncio.Semaphore(min(limit, LOCAL_CONCURRENCY))
 
     async def one(tenant: Tenant) -> TenantHealth:
         try:
@@ -268,11 +500,49 @@ async def probe_all(
         except Exception as error:  # a bug in one probe must not stop the others
             return TenantHealth(tenant, reachable=False, error=describe(error))
 
-    def gate(tenant: Tenant) -> asyncio.Semaphore:
-        return remote_gate if tenant.is_remote else local_gate
+    async def ask(tenant: Tenant, connection: Connection) -> TenantHealth:
+        return await local_answers(tenant, connection, folder)
 
-    async for health in bounded(healthy, one, limit, gate=gate):
+    remote: list[Tenant] = []
+    local: list[Tenant] = []
+    for tenant in healthy:  # `is_remote` parses the URL: once per tenant
+        (remote if tenant.is_remote else local).append(tenant)
+    streams: list[AsyncIterator[TenantHealth]] = []
+    if remote:
+        streams.append(bounded(remote, one, limit))
+    if local:
+        streams.append(peek_each(workspace, local, ask, _unreachable))
+    async for health in merged(*streams):
         yield health
 
 
-__all__ = ["STATUSES", "TenantHealth", "probe", "probe_all"]
+def _unreachable(tenant: Tenant, error: BaseException) -> TenantHealth:
+    return TenantHealth(tenant, reachable=False, error=describe(error))
+
+
+async def peek_each(
+    workspace: Workspace,
+    tenants: list[Tenant],
+    ask: Callable[[Tenant, Connection], Coroutine[Any, Any, T]],
+    failed: Callable[[Tenant, BaseException], T],
+) -> AsyncIterator[T]:
+    """`ask` every local tenant on the shared read-only pool; yield answers as they come.
+
+    Each tenant has the session's timeout as its deadline; one that cannot be opened,
+    or whose questions fail, answers `failed(tenant, error)`.
+    """
+    jobs = []
+    for tenant in tenants:
+
+        async def question(connection: Connection, tenant: Tenant = tenant) -> T:
+            return await ask(tenant, connection)
+
+        jobs.append((tenant.location, tenant.slug, question))
+    async for index, answer in peek_all(jobs, timeout=workspace.settings.timeout):
+        if isinstance(answer, Exception):
+            yield failed(tenants[index], answer)
+        else:
+            yield answer
+
+
+__all__ = ["STATUSES", "TenantHealth", "peek_each", "probe", "probe_all"]

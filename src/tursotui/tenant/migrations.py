@@ -19,6 +19,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
@@ -254,8 +255,11 @@ async def migrate(
             (then nothing of this run is applied).
     """
     name = connection.name
+    # What is applied is decided on the primary: a replica that is behind would have a
+    # migration applied twice. (The writes below go to the primary whatever the connection.)
+    primary = cast(Connection, getattr(connection, "primary", connection))
     try:
-        state = await schema_state(connection, folder)
+        state = await schema_state(primary, folder)
     except LibsqlError as error:
         raise MigrationError(f"{name}: cannot read its migrations ({describe(error)})") from None
     if state.ahead:
@@ -265,7 +269,7 @@ async def migrate(
     if dry_run or not state.pending:
         return state.pending
     try:
-        present = await _present_indexes(connection)
+        present = await _present_indexes(primary)
     except LibsqlError as error:
         raise MigrationError(f"{name}: cannot read its indexes ({describe(error)})") from None
     statements: list[str | tuple[str, list[object]]] = []

@@ -78,6 +78,14 @@ class TursotuiApp(App[None]):
         Binding("escape", "back", "Back", tooltip="Back to the previous screen", id="back"),
         Binding("t", "switch_tenant", "Tenant", tooltip="Switch to another tenant", id="tenant"),
         Binding("q", "quit_app", "Quit", tooltip="Quit (asks if work is pending)", id="quit"),
+        Binding(
+            "ctrl+z",
+            "undo_last",
+            "Undo",
+            tooltip="Undo this session's last moderation action (says what, asks first)",
+            show=False,
+            id="undo",
+        ),
     ]
 
     def __init__(self, settings: Settings, workspace: Workspace | None = None) -> None:
@@ -93,6 +101,7 @@ class TursotuiApp(App[None]):
         """Lets the keys of a burst through one at a time (see typeahead)."""
         self.registry_changed = False
         """Set by screens that add or remove tenants: the tenants screen reloads on return."""
+        self._undoing = False
         if workspace is not None:
             self._workspace_ready.set()
 
@@ -256,6 +265,58 @@ class TursotuiApp(App[None]):
         question = f"Work is still running ({listed}).\nQuit anyway?"
         self._asking_quit = True
         self.push_screen(ConfirmScreen(question, yes="Quit", no="Stay"), answered)
+
+    # --- undo ------------------------------------------------------------------------------
+
+    def action_undo_last(self) -> None:
+        """Undo this session's last moderation action, after a confirmation saying what."""
+        from tursotui.tenant.undo import READ_ONLY
+
+        if self.settings.read_only:
+            self.notify(READ_ONLY, title="Undo", severity="warning", markup=False)
+            return
+        if not self.workspace_open or self._undoing:
+            return  # one undo at a time: a second ctrl+z while asked is the same undo
+        self._undoing = True
+        self.run_worker(
+            self._undo_last(), group="moderate", exit_on_error=False, description="undo"
+        )
+
+    async def _undo_last(self) -> None:
+        from rich.text import Text
+
+        from tursotui.tenant.moderation import ModerationError
+        from tursotui.tenant.undo import History, describe_plan, undo_entries
+        from tursotui.ui import stale
+        from tursotui.ui.screens.confirm import ConfirmScreen
+
+        try:
+            audit = self.workspace.audit
+            history = await asyncio.to_thread(History.read, audit)
+            entries = history.latest_action(ids=audit.finished)
+            if entries is None:
+                self.notify("Nothing to undo: no moderation action of this session is left.")
+                return
+            question = Text("Undo the last moderation action?\n\n")
+            question.append(describe_plan(entries))
+            confirm = ConfirmScreen(question, yes="Undo", no="Keep", title="Undo", ask_reason=True)
+            if not await self.push_screen_wait(confirm):
+                return
+            try:
+                outcomes = await undo_entries(self.workspace, entries, reason=confirm.reason)
+            except ModerationError as error:
+                self.notify(str(error), title="Not undone", severity="error", markup=False)
+                return
+            failed = any(o.error or o.conflicts for o in outcomes)
+            self.notify(
+                "\n".join(o.summary for o in outcomes),
+                title="Undo: some rows left alone" if failed else "Undone",
+                severity="warning" if failed else "information",
+                markup=False,
+            )
+            stale.catch_up(self)
+        finally:
+            self._undoing = False
 
     def action_open_fleet(self) -> None:
         """All tenants side by side."""

@@ -19,6 +19,7 @@ from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.session.registry import RegistryError
 from tursotui.tenant.moderation import ModerationError
+from tursotui.tenant.replica import ReplicaError
 from tursotui.ui.typed import tursotui_app
 
 if TYPE_CHECKING:
@@ -64,4 +65,13 @@ async def tenant_connection(screen: Screen, tenant: Tenant) -> Connection:
         raise ModerationError(describe(error)) from None
 
 
-__all__ = ["outcome_text", "status_bindings", "tenant_connection"]
+async def sync_replica(screen: Screen, tenant: Tenant) -> None:
+    """Sync the tenant's replica before a reload (`r`); a failed sync is said, and the
+    replica, marked stale, is read all the same."""
+    try:
+        await tursotui_app(screen).workspace.sync_replica(tenant.slug)
+    except ReplicaError as error:
+        screen.notify(f"{error} (showing the replica)", title="Replica stale", severity="warning")
+
+
+__all__ = ["outcome_text", "status_bindings", "sync_replica", "tenant_connection"]

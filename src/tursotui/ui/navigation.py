@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from tursotui.session.registry import Tenant
     from tursotui.ui.screens.audit import AuditScreen
     from tursotui.ui.screens.author import AuthorScreen
+    from tursotui.ui.screens.branch_diff import BranchDiffScreen
     from tursotui.ui.screens.console import ConsoleScreen
     from tursotui.ui.screens.destroy_tenant import DestroyTenantScreen
     from tursotui.ui.screens.fleet import FleetScreen
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 SCREENS: dict[str, str] = {
     "AuditScreen": "audit",
     "AuthorScreen": "author",
+    "BranchDiffScreen": "branch_diff",
     "ConsoleScreen": "console",
     "DestroyTenantScreen": "destroy_tenant",
     "FleetScreen": "fleet",
@@ -71,6 +73,11 @@ def _open(app: App[Any], class_name: str, *args: Any) -> Any:
 def fleet(app: App[Any]) -> FleetScreen | None:
     """All tenants side by side."""
     return _open(app, "FleetScreen")
+
+
+def branch_diff(app: App[Any], tenant: Tenant, branch: str) -> BranchDiffScreen | None:
+    """`tenant` compared with its branch `branch` (a slug), to restore rows from it."""
+    return _open(app, "BranchDiffScreen", tenant.slug, branch)
 
 
 def audit(app: App[Any]) -> AuditScreen | None:

@@ -6,7 +6,7 @@ through `literal()`, so a hostile name or URL is shown, never interpreted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.text import Text
@@ -169,9 +169,14 @@ class Row:
     tenant: Tenant
     health: TenantHealth | None = None
 
+    _haystack: tuple[str, ...] | None = field(default=None, init=False, repr=False)
+    """Slug, name and host lower-cased, made on the first filter (a host parses the URL)."""
+
     def matches(self, needle: str) -> bool:
         """Whether the filter text is in the slug, name or host (case-insensitive)."""
         if not needle:
             return True
-        tenant = self.tenant
-        return any(needle in value.lower() for value in (tenant.slug, tenant.name, tenant.host))
+        if self._haystack is None:
+            tenant = self.tenant
+            self._haystack = tuple(v.lower() for v in (tenant.slug, tenant.name, tenant.host))
+        return any(needle in value for value in self._haystack)

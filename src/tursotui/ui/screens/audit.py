@@ -2,6 +2,8 @@
 
 `enter` shows an entry whole; `/` filters (words anywhere, or `tenant:` / `action:` /
 `status:` for one field); `f` shows only the failed writes, which stand out in red.
+`z` undoes the entry under the cursor, `Z` its whole action (every tenant of its
+group), after a confirmation saying what will be reverted; undone entries read `undone`.
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from tursotui.display.literal import literal
 from tursotui.session.audit import AuditEntry, describe_change
+from tursotui.tenant.moderation import ModerationError
+from tursotui.tenant.undo import History, describe_plan, undo_entries
+from tursotui.ui import stale
 from tursotui.ui.screens.audit_entry import FAILED_ROW, OUTCOME_STYLES, AuditEntryScreen
+from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.typed import tursotui_app
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.text_line import TextLine
+from tursotui.ui.write_keys import WriteKeys
 
 FIELDS = ("tenant", "action", "status", "operator")
 """Fields a filter word can name (`tenant:acme`); other words match anywhere."""
@@ -78,6 +84,7 @@ def matches(entry: AuditEntry, query: str, *, failed_only: bool = False) -> bool
                     entry.before,
                     entry.after,
                     entry.detail,
+                    entry.reason,
                 )
             ).lower()
         if word not in haystack:
@@ -85,8 +92,11 @@ def matches(entry: AuditEntry, query: str, *, failed_only: bool = False) -> bool
     return True
 
 
-class AuditScreen(Screen[None]):
-    """The audit log as a table; `enter` shows an entry, `/` and `f` filter, `r` reloads."""
+class AuditScreen(WriteKeys):
+    """The audit log as a table; `enter` shows an entry, `/` and `f` filter, `r` reloads,
+    `z` / `Z` undo an entry / its whole action."""
+
+    WRITE_ACTIONS = frozenset({"undo"})
 
     HELP_TITLE = "audit log"
     AUTO_FOCUS = "#audit-table"
@@ -103,6 +113,14 @@ class AuditScreen(Screen[None]):
         ),
         Binding("f", "failed", "Failed only", tooltip="Only the writes that failed"),
         Binding("r", "reload", "Reload", tooltip="Read the log again"),
+        Binding("z", "undo(False)", "Undo", tooltip="Undo this entry (asks first)"),
+        Binding(
+            "Z",
+            "undo(True)",
+            "Undo action",
+            tooltip="Undo this entry's whole action, on every tenant of its group (asks first)",
+            show=False,
+        ),
         Binding("escape", "back", "Back", tooltip="Close the filter, else back"),
     ]
 
@@ -124,6 +142,8 @@ class AuditScreen(Screen[None]):
         self.query_text = ""
         self.failed_only = False
         self.seen_writes = -1
+        self.history: History | None = None
+        """The log as an undo reads it (which entries are undone)."""
 
     def compose(self) -> ComposeResult:
         yield TenantHeader("audit log")
@@ -166,8 +186,12 @@ class AuditScreen(Screen[None]):
                 literal(entry.action, 40),
                 Text(entry.status, style=OUTCOME_STYLES.get(entry.status, "")),
                 literal(change_text(entry.before, entry.after), 80),
-                literal("rows " + ", ".join(entry.row_ids), 200),
             ]
+            if self._undone(entry):
+                fields.insert(5, Text("undone", style="bold magenta"))
+            if entry.reason:  # before the rows, which may be a long list
+                fields.append(literal("reason: " + entry.reason, 200))
+            fields.append(literal("rows " + ", ".join(entry.row_ids), 200))
             if entry.detail:
                 fields.append(literal(entry.detail, 500))
             line = Text(" · ", style="dim", no_wrap=True, overflow="ellipsis", end="").join(fields)
@@ -198,6 +222,9 @@ class AuditScreen(Screen[None]):
         audit = tursotui_app(self).workspace.audit
         self.seen_writes = audit.generation()
         lines = await asyncio.to_thread(audit.entries)
+        for problem in audit.problems():  # each broken line once per session
+            self.notify(problem, title="Audit log", severity="warning", markup=False)
+        self.history = History.from_lines(lines)
         self.asked = {}
         for entry in lines:
             self.asked.setdefault(entry.id, entry)
@@ -245,11 +272,17 @@ class AuditScreen(Screen[None]):
             literal(entry.action, 14, style=style),
             literal(rows, 40, style=style),
             literal(change_text(entry.before, entry.after), 40, style=style),
-            Text(entry.status, style=OUTCOME_STYLES.get(entry.status, "")),
+            Text("undone", style="magenta")
+            if self._undone(entry)
+            else Text(entry.status, style=OUTCOME_STYLES.get(entry.status, "")),
         ]
         if wide:
-            cells.append(literal(entry.detail, 200, style=style))
+            said = f"reason: {entry.reason}" + (f" · {entry.detail}" if entry.detail else "")
+            cells.append(literal(said if entry.reason else entry.detail, 200, style=style))
         return cells
+
+    def _undone(self, entry: AuditEntry) -> bool:
+        return self.history is not None and entry.id in self.history.undone_by
 
     def show_summary(self) -> None:
         """The line above the table: how many writes, failed, and the filter."""
@@ -280,6 +313,49 @@ class AuditScreen(Screen[None]):
     @on(DataTable.RowSelected, "#audit-table")
     def _selected(self) -> None:
         self.action_show()
+
+    def action_undo(self, whole_action: bool) -> None:
+        """Undo the entry under the cursor (or its whole action), after a confirmation."""
+        entry = self.current_entry()
+        if entry is None or self.history is None:
+            self.notify("No entry here to undo.", severity="warning")
+            return
+        entries = self.history.group_of(entry) if whole_action else [entry]
+        refused = [why for e in entries if (why := self.history.refusal(e)) is not None]
+        if len(refused) == len(entries):
+            self.notify(
+                f"This entry cannot be undone: {refused[0]}", severity="warning", markup=False
+            )
+            return
+        # On the app, not this screen: going back while it runs must not cut the write short.
+        self.app.run_worker(
+            self._undo([e for e in entries if self.history.refusal(e) is None]),
+            group="moderate",
+            exit_on_error=False,
+            description="undo",
+        )
+
+    async def _undo(self, entries: list[AuditEntry]) -> None:
+        question = Text(f"Undo {'this action' if len(entries) > 1 else 'this entry'}?\n\n")
+        question.append_text(literal(describe_plan(entries), 2000, multiline=True))
+        confirm = ConfirmScreen(question, yes="Undo", no="Keep", title="Undo", ask_reason=True)
+        if not await self.app.push_screen_wait(confirm):
+            return
+        try:
+            outcomes = await undo_entries(
+                tursotui_app(self).workspace, entries, reason=confirm.reason
+            )
+        except ModerationError as error:
+            self.notify(str(error), title="Not undone", severity="error", markup=False)
+            return
+        failed = any(o.error or o.conflicts for o in outcomes)
+        self.notify(
+            "\n".join(o.summary for o in outcomes),
+            title="Undo: some rows left alone" if failed else "Undone",
+            severity="warning" if failed else "information",
+            markup=False,
+        )
+        stale.catch_up(self.app)
 
     def action_filter(self) -> None:
         """Open the filter box."""

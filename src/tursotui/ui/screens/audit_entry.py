@@ -51,8 +51,16 @@ def entry_text(entry: AuditEntry, asked: AuditEntry | None = None) -> Text:
     line("action", entry.action)
     line("outcome", entry.status, OUTCOME_STYLES.get(entry.status, ""))
     line("rows", ", ".join(entry.row_ids) if entry.row_ids else "—")
+    if entry.reason:
+        line("reason", entry.reason)
     line("before", as_json(entry.before))
     line("after", as_json(entry.after))
+    if entry.rows:
+        line("deleted", as_json(entry.rows))
+    if entry.undoes:
+        line("undoes", entry.undoes)
+    if entry.group:
+        line("group", entry.group)
     if asked is not None and asked.detail is not None and asked.detail != entry.detail:
         line(what, asked.detail)
     if entry.status == "failed":

@@ -462,12 +462,13 @@ class AuthorScreen(StatusFeedback, WriteKeys):
         if rows > TYPED_CONFIRM_ROWS:
             confirm: Any = TypedConfirmScreen(question, email, title="Purge an author")
         else:
-            confirm = ConfirmScreen(question, title="Purge an author")
+            confirm = ConfirmScreen(question, title="Purge an author", ask_reason=True)
         if not await self.app.push_screen_wait(confirm):
             return
+        reason = getattr(confirm, "reason", None)  # the typed confirmation asks none
         outcomes: list[PurgeOutcome] = []
         try:
-            async for outcome in purge_everywhere(workspace, todo):
+            async for outcome in purge_everywhere(workspace, todo, reason=reason):
                 outcomes.append(outcome)
                 self.record_outcome(outcome)
         except AuthorError as error:

@@ -47,6 +47,7 @@ from tursotui.db import LibsqlError
 from tursotui.db.base import RemoteConnection
 from tursotui.db.errors import TIMEOUT, describe
 from tursotui.display.literal import literal
+from tursotui.session.replicas import ReplicaConnection
 from tursotui.sqltext import statement_at
 from tursotui.ui import heap
 from tursotui.ui.screens.confirm import ConfirmScreen
@@ -117,6 +118,13 @@ class ConsoleScreen(Screen[None]):
         Binding("f4", "toggle_schema", "Schema", tooltip="Show or hide the schema panel"),
         Binding("ctrl+b", "toggle_schema", "Schema", show=False),
         Binding("f2", "focus_editor", "Editor", tooltip="Move to the editor"),
+        Binding(
+            "f9",
+            "toggle_reads",
+            "Replica/primary",
+            tooltip="Run reads on the tenant's primary instead of its replica, or back",
+            show=False,
+        ),
         Binding("f3", "focus_results", "Results", tooltip="Move to the result grid"),
         Binding(
             "escape",
@@ -287,7 +295,18 @@ class ConsoleScreen(Screen[None]):
         connection = await self.workspace.open_tenant(self.tenant)
         if isinstance(connection, RemoteConnection):
             connection.timeout = self.workspace.settings.console_timeout
+        if self.workspace.replicas.wanted(self.tenant):
+            # Reads from the tenant's replica, writes to its primary; F9 switches reads.
+            connection = await self.workspace.with_replica(self.tenant, connection)
         return connection
+
+    def action_toggle_reads(self) -> None:
+        """Send reads to the primary, or back to the replica (a tenant with a replica)."""
+        if not isinstance(self.connection, ReplicaConnection):
+            self.notify("This tenant has no replica: every statement runs on its primary.")
+            return
+        self.connection.prefer_primary = not self.connection.prefer_primary
+        self._status(f"reads now run on the {self.connection.where}")
 
     def _limit(self, seconds: float | None) -> None:
         """How long each remote call may take from now on (None: as long as it takes)."""
@@ -410,6 +429,8 @@ class ConsoleScreen(Screen[None]):
             parts.append(f"{plural(cursor.rows_read, 'row')} read")
         if cursor.rows_written:
             parts.append(f"{plural(cursor.rows_written, 'row')} written")
+        if isinstance(self.connection, ReplicaConnection):
+            parts.append(f"read on the {self.connection.where} (F9 switches)")
         self._status(" · ".join(parts))
 
     async def _write(self, statement: PlannedStatement) -> str | None:

@@ -2,12 +2,14 @@
 
 One row per registry row, asked `settings.fleet_concurrency` at a time; a dead or
 slow tenant is a row with its error, never a frozen screen, and cancelling keeps
-what has arrived. From here: search titles across tenants, migrate the whole
-fleet, create missing indexes, and open the cross-tenant moderation queue.
+what has arrived. From here: search posts and comments across tenants (the `/`
+panel, `ui/screens/fleet_search.py`), migrate the whole fleet, create missing
+indexes, and open the cross-tenant moderation queue.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -15,22 +17,22 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Input, ProgressBar
+from textual.widgets import DataTable, ProgressBar
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.display.literal import literal
-from tursotui.display.posts import status_text, when
+from tursotui.display.posts import when
 from tursotui.fleet import overview as fleet
-from tursotui.fleet.search import search_titles
 from tursotui.session.audit import AuditError
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant import indexes
 from tursotui.ui import navigation
 from tursotui.ui.feedback import StatusFeedback
 from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.screens.fleet_search import FleetSearch
 from tursotui.ui.tenant_cells import schema_style
-from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.typed import tursotui_app
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
@@ -91,6 +93,10 @@ STOPPED = Text("stopped before it answered (r asks again)", style="yellow")
 """The error cell of a row whose tenant was still being asked when `c` stopped the asking."""
 
 
+PROGRESS_EVERY_S = 0.2
+"""How often the progress line is redrawn while tenants answer."""
+
+
 class FleetScreen(StatusFeedback, WriteKeys):
     """Every tenant at once: health, schema, counts, activity, index advice."""
 
@@ -126,7 +132,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
             "slash",
             "search",
             "Search",
-            tooltip="Search post titles across every tenant",
+            tooltip="Search posts and comments across every tenant",
             id="fleet.search",
         ),
         Binding(
@@ -176,13 +182,15 @@ class FleetScreen(StatusFeedback, WriteKeys):
         self.loading = False
         self.cancelled = False
         self.token = 0
-        self.search_text: str | None = None
-        self.hits: dict[str, tuple[Tenant, str]] = {}
         self.note: Text | None = None
         self._asked: dict[str, int] = {}
         """Each tenant's write count (audit generation) when its row was last asked for."""
+        self._progress_due = False
+        """A redraw of the progress line is scheduled (see `load`)."""
         self._keep: tuple[str | None, int] = (None, 0)
         """`r`: the tenant under the cursor (its slug) and its row, to put the cursor back."""
+        self.flags: dict[str, Any] = {}
+        """Delete protection and blocks by slug (`provision.protect.Flags`), once asked."""
 
     # --- layout ---------------------------------------------------------------------
 
@@ -190,23 +198,18 @@ class FleetScreen(StatusFeedback, WriteKeys):
         yield TenantHeader("fleet", id="fleet-header")
         yield TextLine(id="fleet-progress")
         yield ProgressBar(id="fleet-bar", show_eta=False)
-        yield Input(
-            placeholder="search titles on every tenant; enter searches, escape closes",
-            id="fleet-search",
-        )
-        yield DataTable(id="fleet-results", cursor_type="row", zebra_stripes=True)
+        yield FleetSearch(id="fleet-search-panel")
         yield DataTable(id="fleet-table", cursor_type="row", zebra_stripes=True)
         yield TextLine(id="fleet-detail")
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#fleet-search").display = False
-        self.query_one("#fleet-results").display = False
-        results = self.query_one("#fleet-results", DataTable)
-        results.add_column("tenant", key="tenant", width=16)
-        results.add_column("status", key="status", width=10)
-        results.add_column("title", key="title", width=60)
         self.action_refresh()
+
+    @property
+    def search_panel(self) -> FleetSearch:
+        """The `/` panel: posts and comments across tenants."""
+        return self.query_one("#fleet-search-panel", FleetSearch)
 
     @property
     def workspace(self) -> Workspace:
@@ -283,6 +286,10 @@ class FleetScreen(StatusFeedback, WriteKeys):
         """Read the registry, show a pending row per tenant, then fill rows as they answer."""
         try:
             workspace = await tursotui_app(self).wait_workspace()
+            # Tenants read from replicas are synced first (none are open on the first load).
+            stale = await workspace.sync_replicas()
+            if stale:
+                self.notify(stale[0], title=f"{len(stale)} replica(s) stale", severity="warning")
             tenants = await workspace.registry.tenants()
         except (RegistryError, LibsqlError) as error:
             self.loading = False
@@ -298,8 +305,12 @@ class FleetScreen(StatusFeedback, WriteKeys):
             table.add_row(*self._pending_cells(tenant), key=str(index))
         self._restore_cursor(tenants)
         self.show_progress()
+        self.ask_flags(token, tenants)
         keys = {id(t): str(i) for i, t in enumerate(tenants)}
         self._asked = {t.slug: workspace.audit.generation(t.slug) for t in tenants}
+        # The progress line counts every row: redrawn a few times a second, not per answer
+        # (per answer, 10,000 tenants cost 10,000 counts of up to 10,000 rows).
+        shown_at = float("-inf")
         try:
             async for row in fleet.overview(workspace, tenants):
                 if token != self.token:
@@ -307,13 +318,22 @@ class FleetScreen(StatusFeedback, WriteKeys):
                 key = keys[id(row.tenant)]
                 self.rows[key] = row
                 self._update_row(key, row)
-                self.show_progress()
+                if time.monotonic() - shown_at >= PROGRESS_EVERY_S:
+                    shown_at = time.monotonic()
+                    self.show_progress()
+                elif not self._progress_due:  # the answers held back are shown shortly
+                    self._progress_due = True
+                    self.set_timer(PROGRESS_EVERY_S, self._due_progress)
         finally:
             if token == self.token:
                 self.loading = False
                 self.show_progress()
         if self.sort_column is not None:
             self._resort()
+
+    def _due_progress(self) -> None:
+        self._progress_due = False
+        self.show_progress()
 
     def _cursor_row(self) -> int:
         return self.query_one("#fleet-table", DataTable).cursor_row
@@ -358,6 +378,25 @@ class FleetScreen(StatusFeedback, WriteKeys):
             self._update_row(key, row)
         self.show_progress()
 
+    @work(exclusive=True, group="fleet-flags", exit_on_error=False, description="protection")
+    async def ask_flags(self, token: int, tenants: list[Tenant]) -> None:
+        """Delete protection and blocks of every tenant (one Platform API listing): a
+        protected tenant is marked `◆`, a blocked one's state reads `blocked`."""
+        from tursotui.platform import PlatformError
+        from tursotui.provision.protect import tenant_flags  # loads only when used
+
+        try:
+            flags = await tenant_flags(self.workspace, tenants)
+        except PlatformError as error:
+            self.notify(str(error), title="Delete protection", severity="warning", markup=False)
+            return
+        if token != self.token or not flags:
+            return
+        self.flags = flags
+        for key, row in list(self.rows.items()):
+            if row.slug in flags:
+                self._update_row(key, row)
+
     def _pending_cells(self, tenant: Tenant) -> list[Text]:
         """A row that has not answered: still being asked (`…`) or stopped by `c`."""
         if self.cancelled:
@@ -399,10 +438,16 @@ class FleetScreen(StatusFeedback, WriteKeys):
             else Text(advice.label, style="green" if advice.label == "ok" else "yellow")
         )
         state = Text("ok", style="green") if row.reachable else Text("down", style="bold red")
+        flags = self.flags.get(row.slug)
+        slug = literal(row.slug or "(no slug)", 16)
+        if flags is not None and flags.blocked:
+            state = Text("block", style="bold red")  # it answers, but must not look healthy
+        if flags is not None and flags.protected:
+            slug.append(" ◆", style="bold yellow")
         return [
-            literal(row.slug or "(no slug)", 16),
+            slug,
             state,
-            Text("—", style="dim") if latency is None else Text(f"{latency:.0f}", justify="right"),
+            self._latency_cell(row.slug, latency),
             _schema(row.health.schema),
             _number(row.count("draft")),
             _number(row.count("published")),
@@ -413,10 +458,30 @@ class FleetScreen(StatusFeedback, WriteKeys):
             literal(row.error, 200) if row.error else Text(""),
         ]
 
+    def _latency_cell(self, slug: str, latency: float | None) -> Text:
+        # A tenant read from its replica answered locally: its time says nothing of the
+        # primary, so the cell says `repl` instead (the line under the table gives its age).
+        if self.workspace.replica_of(slug) is not None:
+            return Text("repl", style="cyan", justify="right")
+        if latency is None:
+            return Text("—", style="dim")
+        return Text(f"{latency:.0f}", justify="right")
+
     def _update_row(self, key: str, row: FleetRow) -> None:
         table = self.query_one("#fleet-table", DataTable)
-        for (column, *_rest), cell in zip(self.columns(), self._cells(row), strict=True):
-            table.update_cell(key, column, cell)
+        cells = zip(self.columns(), self._cells(row), strict=True)
+        data = getattr(table, "_data", {}).get(RowKey(key))
+        if isinstance(data, dict) and hasattr(table, "_update_count"):
+            # `update_cell` repaints the whole table for each cell: eleven repaints per answer
+            # were most of the fleet's time at 10,000 tenants. The row's cells are set as
+            # `update_cell` sets them, then one repaint.
+            for (column, *_rest), cell in cells:
+                data[ColumnKey(column)] = cell
+            table._update_count += 1
+            table.refresh()
+        else:
+            for (column, *_rest), cell in cells:
+                table.update_cell(key, column, cell)
         if key == self.current_key():
             self.show_detail()
 
@@ -430,6 +495,12 @@ class FleetScreen(StatusFeedback, WriteKeys):
             line.append_text(literal(tenant.slug or "(no slug)", 30))
             line.append("  ")
             line.append_text(literal(tenant.host, 60))
+            flags = self.flags.get(tenant.slug)
+            if flags is not None and flags.labels():
+                line.append("  " + ", ".join(flags.labels()), style="bold yellow")
+            freshness = self.workspace.freshness_label(tenant)
+            if freshness is not None and freshness[0] != "primary":
+                line.append(f"  {freshness[0]}", style="yellow" if freshness[1] else "cyan")
             row = self.rows.get(self.current_key() or "")
             if row is not None and not row.error:
                 self._append_hidden(line, row)  # a row with an error shows the error instead
@@ -465,7 +536,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
             self.cancelled = True
             self._show_stopped()
             self.show_progress()
-        self.workers.cancel_group(self, "fleet-search")
+        self.search_panel.cancel()
 
     # --- sorting --------------------------------------------------------------------
 
@@ -538,13 +609,9 @@ class FleetScreen(StatusFeedback, WriteKeys):
             table.action_cursor_up()
 
     def action_open(self) -> None:
-        """Open the posts of the tenant under the cursor (or of the search hit)."""
-        results = self.query_one("#fleet-results", DataTable)
-        if results.has_focus and results.row_count:
-            key = results.coordinate_to_cell_key(results.cursor_coordinate).row_key.value
-            if key in self.hits:
-                hit_tenant, post_id = self.hits[key]
-                navigation.post(self.app, hit_tenant, post_id)
+        """Open the posts of the tenant under the cursor (or the post of the search hit)."""
+        if self.search_panel.is_open and self.search_panel.results_focused:
+            self.search_panel.open_current()
             return
         tenant = self.current_tenant()
         if tenant is None:
@@ -557,7 +624,6 @@ class FleetScreen(StatusFeedback, WriteKeys):
         navigation.posts(self.app, tenant)
 
     @on(DataTable.RowSelected, "#fleet-table")
-    @on(DataTable.RowSelected, "#fleet-results")
     def _on_select(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.action_open()
@@ -568,12 +634,8 @@ class FleetScreen(StatusFeedback, WriteKeys):
 
     def action_back(self) -> None:
         """Close the search if open, else go back."""
-        search = self.query_one("#fleet-search", Input)
-        results = self.query_one("#fleet-results", DataTable)
-        if search.display or results.display:
-            self.workers.cancel_group(self, "fleet-search")
-            search.display = False
-            results.display = False
+        if self.search_panel.is_open:
+            self.search_panel.close()
             self.query_one("#fleet-table").focus()
             return
         tursotui_app(self).action_back()
@@ -585,58 +647,8 @@ class FleetScreen(StatusFeedback, WriteKeys):
         navigation.author(self.app, "")
 
     def action_search(self) -> None:
-        """Open the title search across tenants."""
-        search = self.query_one("#fleet-search", Input)
-        search.display = True
-        search.focus()
-        hold_keys_for(self.app, search)
-
-    @on(Input.Submitted, "#fleet-search")
-    def _on_search(self, event: Input.Submitted) -> None:
-        text = event.value.strip()
-        if not text:
-            return
-        results = self.query_one("#fleet-results", DataTable)
-        results.clear()
-        results.display = True
-        self.hits.clear()
-        self.search_text = text
-        results.focus()
-        self.run_search(text)
-
-    @work(exclusive=True, group="fleet-search", exit_on_error=False, description="fleet search")
-    async def run_search(self, text: str) -> None:
-        """Add each tenant's matches as it answers."""
-        results = self.query_one("#fleet-results", DataTable)
-        workspace = self.workspace
-        tenants = self.tenants or await workspace.registry.tenants()
-        asked = answered = failed = 0
-        asked = len(tenants)
-        self.note = Text(f"searching {plural(asked, 'tenant')}…", style="dim")
-        self.show_progress()
-        async for answer in search_titles(workspace, tenants, text):
-            if text != self.search_text:
-                return
-            answered += 1
-            if answer.error:
-                failed += 1
-            for post in answer.posts:
-                key = f"{len(self.hits)}"
-                self.hits[key] = (answer.tenant, str(post.id))
-                results.add_row(
-                    literal(answer.tenant.slug, 16),
-                    status_text(post.status),
-                    literal(post.title, 60),
-                    key=key,
-                )
-            # By tenant, each tenant's matches newest first: the list does not jump around.
-            results.sort("tenant", key=lambda cell: str(cell).lower())
-            self.note = Text(
-                f"search: {answered}/{plural(asked, 'tenant')}, {plural(len(self.hits), 'post')}"
-                + (f", {failed} failed" if failed else ""),
-                style="bold",
-            )
-            self.show_progress()
+        """Open the search of posts and comments across tenants."""
+        self.search_panel.open()
 
     # --- index advice ---------------------------------------------------------------
 

@@ -13,16 +13,18 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Log, Static
+from textual.widgets import Input, Log, Static
 
 from tursotui.display.literal import literal
+from tursotui.display.matches import highlighted
 from tursotui.display.posts import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.tenant import moderation
 from tursotui.tenant.moderation import CommentRow, ModerationError, PageCursor, Post
 from tursotui.ui import navigation, stale
 from tursotui.ui.feedback import StatusFeedback
-from tursotui.ui.moderating import status_bindings, tenant_connection
+from tursotui.ui.moderating import status_bindings, sync_replica, tenant_connection
 from tursotui.ui.screens.confirm import ConfirmScreen
+from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.typed import tursotui_app
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
@@ -76,9 +78,19 @@ class PostScreen(StatusFeedback, WriteKeys):
             "content has focus) on every tenant",
             show=False,
         ),
+        Binding(
+            "slash",
+            "search",
+            "Search",
+            tooltip="Show only the comments that contain a text",
+            id="post.search",
+        ),
         Binding("r", "reload", "Reload", show=False),
         Binding("j", "cursor('down')", "Down", show=False),
         Binding("k", "cursor('up')", "Up", show=False),
+        Binding(
+            "escape", "back", "Back", tooltip="Close the comment search, else the previous screen"
+        ),
     ]
 
     def __init__(self, tenant: Tenant, post_id: str) -> None:
@@ -92,21 +104,30 @@ class PostScreen(StatusFeedback, WriteKeys):
         self.fetching = False
         self.token = 0
         """Bumped on reload; older answers are dropped."""
+        self.comment_token = 0
+        """Bumped when the comments are read again (a reload, a search); older pages are dropped."""
         self._wrapped_for: int | None = None
         self.seen_writes = -1
         """The tenant's write count (audit generation) the post was read at."""
         self._writing = asyncio.Lock()
         """Held by a status write; the next waits for it (and for the status it left)."""
+        self.search: str | None = None
+        """Only the comments containing this text are listed (None: every comment)."""
 
     def compose(self) -> ComposeResult:
         yield TenantHeader("post", id="post-header")
         yield Static(id="post-meta")
         yield Log(id="post-content", auto_scroll=False)
         yield TextLine(id="post-comments-title")
+        yield Input(
+            placeholder="comments containing (literal text); enter applies, escape clears",
+            id="post-search",
+        )
         yield RowList(id="post-comments")
         yield KeysFooter()
 
     def on_mount(self) -> None:
+        self.query_one("#post-search").display = False
         table = self.query_one("#post-comments", RowList)
         wide = (self.app.size.width or 80) >= 100
         table.set_columns(
@@ -127,7 +148,15 @@ class PostScreen(StatusFeedback, WriteKeys):
         return max(16, width - (2 + 17 + (19 if width >= 100 else 13) + 8))
 
     def action_reload(self) -> None:
-        """Reload the post and its comments."""
+        """Sync the tenant's replica (if it reads from one), then reload the post and its
+        comments."""
+        if tursotui_app(self).workspace.replica_of(self.tenant.slug) is None:
+            self.reload()
+        else:
+            self.run_worker(self._sync_then_reload(), group="replica-sync", exclusive=True)
+
+    async def _sync_then_reload(self) -> None:
+        await sync_replica(self, self.tenant)
         self.reload()
 
     def _writes(self) -> int:
@@ -152,8 +181,20 @@ class PostScreen(StatusFeedback, WriteKeys):
         self.fetching = True
         self.query_one("#post-comments", RowList).clear()
         self.show_comments_title()
+        self.comment_token += 1
         self.load_post(self.token)
-        self.load_comments(self.token, None)
+        self.load_comments(self.comment_token, None)
+
+    def reload_comments(self) -> None:
+        """Forget the comments shown and load their first page again (the post stays)."""
+        self.comment_token += 1
+        self.comments.clear()
+        self.marked.clear()
+        self.next_page = None
+        self.fetching = True
+        self.query_one("#post-comments", RowList).clear()
+        self.show_comments_title()
+        self.load_comments(self.comment_token, None)
 
     # --- the post ------------------------------------------------------------------------
 
@@ -230,6 +271,11 @@ class PostScreen(StatusFeedback, WriteKeys):
         line.append(f"  {len(self.comments)} shown")
         if self.post is not None:
             line.append(f" of {self.post.comment_count}")
+        if self.search:
+            line.append(" · containing ", style="dim")
+            line.append_text(literal(self.search, 30))
+            if not self.comments and not self.fetching:
+                line.append(" · none", style="dim")
         if self.marked:
             line.append(f" · {len(self.marked)} marked", style="bold")
         if self.fetching:
@@ -242,15 +288,17 @@ class PostScreen(StatusFeedback, WriteKeys):
         """Fetch one page of comments and append it."""
         try:
             conn = await tenant_connection(self, self.tenant)
-            page = await moderation.fetch_comments(conn, self.post_id, after=after)
+            page = await moderation.fetch_comments(
+                conn, self.post_id, after=after, search=self.search
+            )
         except ModerationError as error:
-            if token == self.token:
+            if token == self.comment_token:
                 self.fetching = False
                 self.query_one("#post-comments", RowList).more_available = False
                 self.notify(str(error), title="Comments", severity="error", markup=False)
                 self.show_comments_title()
             return
-        if token != self.token:
+        if token != self.comment_token:
             return
         table = self.query_one("#post-comments", RowList)
         new = []
@@ -272,7 +320,12 @@ class PostScreen(StatusFeedback, WriteKeys):
             mark,
             when(comment.created_at),
             literal(comment.author_name, 18),
-            literal(comment.content, self.comment_width()),
+            highlighted(
+                comment.content,
+                self.search,
+                self.comment_width(),
+                ellipsis_before=bool(comment.excerpt),
+            ),
         )
 
     def _maybe_more(self) -> None:
@@ -280,11 +333,40 @@ class PostScreen(StatusFeedback, WriteKeys):
             return
         if self.query_one("#post-comments", RowList).wants_rows():
             self.fetching = True
-            self.load_comments(self.token, self.next_page)
+            self.load_comments(self.comment_token, self.next_page)
 
     @on(RowList.RowHighlighted, "#post-comments")
     def _on_highlight(self, _event: RowList.RowHighlighted) -> None:
         self._maybe_more()
+
+    def action_search(self) -> None:
+        """Open the comment search (the keys typed next go into it)."""
+        search = self.query_one("#post-search", Input)
+        search.display = True
+        search.value = self.search or ""
+        search.focus()
+        hold_keys_for(self.app, search)
+
+    @on(Input.Submitted, "#post-search")
+    def _on_search(self, event: Input.Submitted) -> None:
+        # Kept as typed: a search is literal text, spaces included.
+        self.search = event.value if event.value.strip() else None
+        if self.search is None:
+            event.input.display = False
+        self.query_one("#post-comments").focus()
+        self.reload_comments()
+
+    def action_back(self) -> None:
+        """Close the comment search (clearing it) if open, else go back."""
+        search = self.query_one("#post-search", Input)
+        if search.display:
+            search.display = False
+            self.query_one("#post-comments").focus()
+            if self.search is not None:
+                self.search = None
+                self.reload_comments()
+            return
+        tursotui_app(self).action_back()
 
     def action_author(self) -> None:
         """Open the author of the comment under the cursor, or of the post."""
@@ -352,7 +434,8 @@ class PostScreen(StatusFeedback, WriteKeys):
             question.append_text(literal(self.comments[ids[0]].content, 200))
         else:
             question = Text(f"Delete {len(ids)} comments?")
-        if not await self.app.push_screen_wait(ConfirmScreen(question, title="Delete")):
+        confirm = ConfirmScreen(question, title="Delete", ask_reason=True)
+        if not await self.app.push_screen_wait(confirm):
             return
         try:
             conn = await tenant_connection(self, self.tenant)
@@ -361,6 +444,7 @@ class PostScreen(StatusFeedback, WriteKeys):
                 tursotui_app(self).workspace.audit,
                 self.tenant.slug,
                 ids,
+                reason=confirm.reason,
             )
         except ModerationError as error:
             self.notify(str(error), title="Not deleted", severity="error", markup=False)
@@ -368,9 +452,12 @@ class PostScreen(StatusFeedback, WriteKeys):
         message = f"Deleted {plural(len(result.changed), 'comment')}."
         if result.conflicts:
             message += f" {len(result.conflicts)} were already gone."
+        if self.app.screen is not self:
+            # The user went back meanwhile (this screen may still be on its way out): the
+            # screen shown now catches up.
+            stale.catch_up(self.app)
         if not self.is_attached:
-            self.notify(message)  # the user went back meanwhile: this screen's line is gone
-            stale.catch_up(self.app)  # the user went back meanwhile: that screen catches up
+            self.notify(message)  # this screen's line is gone
             return
         table = self.query_one("#post-comments", RowList)
         for comment_id in ids:
@@ -441,8 +528,11 @@ class PostScreen(StatusFeedback, WriteKeys):
                 style="bold yellow",
             )
         self.post = post
+        if self.app.screen is not self:
+            # The user went back meanwhile (this screen may still be on its way out): the
+            # screen shown now catches up.
+            stale.catch_up(self.app)
         if not self.is_attached:
-            stale.catch_up(self.app)  # the user went back meanwhile: that screen catches up
             return
         if post is not None:
             self.show_meta(post)

@@ -21,13 +21,19 @@ from textual.widgets import Input
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.display.literal import literal
+from tursotui.display.matches import contains, highlighted
 from tursotui.display.posts import ALREADY, PAST, READ_ONLY_HINT, VERBS, status_text, when
 from tursotui.session.registry import RegistryError
 from tursotui.tenant import moderation
 from tursotui.tenant.moderation import ModerationError, PageCursor, PostFilter, PostRow
 from tursotui.ui import navigation, stale
 from tursotui.ui.feedback import StatusFeedback
-from tursotui.ui.moderating import outcome_text, status_bindings, tenant_connection
+from tursotui.ui.moderating import (
+    outcome_text,
+    status_bindings,
+    sync_replica,
+    tenant_connection,
+)
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.post import PostScreen
 from tursotui.ui.typeahead import hold_keys_for
@@ -63,6 +69,25 @@ def _close_when_opened(opening: asyncio.Future[Connection]) -> None:
         closing.add_done_callback(_closing.discard)
 
 
+def match_cell(post: PostRow, search: str | None, width: int) -> Text:
+    """A post's title, its match highlighted; a content match shows after the title.
+
+    The title keeps at most half the room when the match is in the content, so the
+    part of the content around the match is always in view.
+    """
+    if not search or contains(post.title, search) or post.snippet is None:
+        return highlighted(post.title, search, width)
+    title_room = max(8, min(width // 2, len(literal(post.title, width).plain)))
+    cell = literal(post.title, title_room)
+    cell.append("  ")
+    cell.append_text(
+        highlighted(
+            post.snippet, search, max(4, width - cell.cell_len), style="dim", ellipsis_before=True
+        )
+    )
+    return cell
+
+
 class PostsScreen(StatusFeedback, WriteKeys):
     """One tenant's posts by status, newest first, with moderation keys."""
 
@@ -86,7 +111,9 @@ class PostsScreen(StatusFeedback, WriteKeys):
             id="posts.order",
         ),
         Binding("enter", "open", "Open", tooltip="Open the post with its comments"),
-        Binding("slash", "search", "Search", tooltip="Search titles", id="posts.search"),
+        Binding(
+            "slash", "search", "Search", tooltip="Search titles and contents", id="posts.search"
+        ),
         Binding("space", "mark", "Mark", tooltip="Mark the post for a bulk action"),
         *status_bindings(
             "Publish current/marked", "Archive current/marked", "Back to draft current/marked"
@@ -151,7 +178,10 @@ class PostsScreen(StatusFeedback, WriteKeys):
     def compose(self) -> ComposeResult:
         yield TenantHeader("posts", id="posts-header")
         yield TextLine(id="posts-filters")
-        yield Input(placeholder="search titles; enter applies, escape clears", id="posts-search")
+        yield Input(
+            placeholder="search titles and contents (literal text); enter applies, escape clears",
+            id="posts-search",
+        )
         yield RowList(id="posts-table")
         yield TextLine(id="posts-status")
         yield KeysFooter()
@@ -389,7 +419,7 @@ class PostsScreen(StatusFeedback, WriteKeys):
         return (
             mark,
             status_text(post.status),
-            literal(post.title, self.title_width()),
+            match_cell(post, self.post_filter.search, self.title_width()),
             literal(post.author_name, 18),
             when(post.published_at),
         )
@@ -543,7 +573,7 @@ class PostsScreen(StatusFeedback, WriteKeys):
             table.action_edge(last)
 
     def action_search(self) -> None:
-        """Open the title search."""
+        """Open the search of titles and contents."""
         search = self.query_one("#posts-search", Input)
         search.display = True
         search.value = self.post_filter.search or ""
@@ -552,7 +582,9 @@ class PostsScreen(StatusFeedback, WriteKeys):
 
     @on(Input.Submitted, "#posts-search")
     def _on_search(self, event: Input.Submitted) -> None:
-        self.post_filter = replace(self.post_filter, search=event.value.strip() or None)
+        # Kept as typed: a search is literal text, spaces included.
+        search = event.value if event.value.strip() else None
+        self.post_filter = replace(self.post_filter, search=search)
         self.tail = False
         if not self.post_filter.search:
             event.input.display = False
@@ -581,7 +613,18 @@ class PostsScreen(StatusFeedback, WriteKeys):
             table.action_cursor_up()
 
     def action_reload(self) -> None:
-        """Reload the list and the counts from the database, the cursor on the same post."""
+        """Sync the tenant's replica (if it reads from one), then reload the list and the
+        counts, the cursor on the same post."""
+        if tursotui_app(self).workspace.replica_of(self.tenant.slug) is None:
+            self._reload()  # at once: the keys typed after `r` act on the reloaded list
+        else:
+            self.run_worker(self._sync_then_reload(), group="replica-sync", exclusive=True)
+
+    async def _sync_then_reload(self) -> None:
+        await sync_replica(self, self.tenant)
+        self._reload()
+
+    def _reload(self) -> None:
         self.counts = None
         self.restart(keep=True)
 
@@ -659,12 +702,15 @@ class PostsScreen(StatusFeedback, WriteKeys):
         self, tenant: Tenant, posts: list[tuple[str, Any]], new_status: str
     ) -> None:
         token = self.token
+        reason = None
         if len(posts) > 1:
             question = Text(f"{VERBS[new_status].capitalize()} {len(posts)} posts on ")
             question.append_text(literal(tenant.name or tenant.slug, 40))
             question.append("?")
-            if not await self.app.push_screen_wait(ConfirmScreen(question, title="Bulk action")):
+            confirm = ConfirmScreen(question, title="Bulk action", ask_reason=True)
+            if not await self.app.push_screen_wait(confirm):
                 return
+            reason = confirm.reason
         try:
             conn = await tenant_connection(self, tenant)
             result = await moderation.set_status(
@@ -673,6 +719,7 @@ class PostsScreen(StatusFeedback, WriteKeys):
                 tenant.slug,
                 posts,
                 new_status,
+                reason=reason,
             )
             fresh = await moderation.fetch_posts_by_id(conn, [i for i, _ in posts])
         except ModerationError as error:
@@ -699,8 +746,10 @@ class PostsScreen(StatusFeedback, WriteKeys):
             self.say(said)
         if tenant is self.tenant:
             self._fresh_status = {i: post.status for i, post in fresh.items()}
-        if not self._current(token, tenant):
-            stale.catch_up(self.app)  # the user went on: the screen shown now catches up
+        if not self._current(token, tenant) or self.app.screen is not self:
+            # The user went on (this screen may still be on its way out, or under another):
+            # the screen shown now catches up, and this one when it is shown again.
+            stale.catch_up(self.app)
             return
         self._apply_fresh([i for i, _ in posts], fresh)
         wanted = self.post_filter.status

@@ -474,8 +474,19 @@ class QueueScreen(StatusFeedback, WriteKeys):
             self.restart()
 
     def action_reload(self) -> None:
-        """Read the queue again from every tenant (the cursor stays on its row)."""
-        self.restart(keep=True)
+        """Read the queue again from every tenant (the cursor stays on its row); tenants read
+        from replicas are synced first."""
+        if not self.workspace.reads_replicas():
+            self.restart(keep=True)
+            return
+
+        async def sync_then_reload() -> None:
+            stale = await self.workspace.sync_replicas()
+            if stale:
+                self.notify(stale[0], title=f"{len(stale)} replica(s) stale", severity="warning")
+            self.restart(keep=True)
+
+        self.run_worker(sync_then_reload(), group="replica-sync", exclusive=True)
 
     def on_screen_resume(self) -> None:
         self.catch_up()

@@ -8,8 +8,12 @@ load of the registry are dropped.
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -41,11 +45,11 @@ from tursotui.ui.widgets.row_list import RowList
 from tursotui.ui.widgets.text_line import TextLine
 from tursotui.ui.write_keys import WriteKeys
 
+if TYPE_CHECKING:  # provisioning loads only when used
+    from tursotui.provision.protect import Flags
+
 WIDE = 110
 """From this width on, the table also shows the tenant's name."""
-
-NEAR_ROWS = 20
-"""Rows above and below the view that are painted with it (so a short scroll finds them)."""
 
 PAINT_EVERY_S = 0.5
 """How often health answers are painted into the table while they stream in."""
@@ -59,7 +63,7 @@ class TenantsScreen(WriteKeys):
     PALETTE_NOUN = "tenants"
     AUTO_FOCUS = "#tenants"
 
-    WRITE_ACTIONS = frozenset({"new", "destroy", "rotate_token"})
+    WRITE_ACTIONS = frozenset({"new", "destroy", "rotate_token", "protect"})
     """Hidden and refused in a read-only session."""
 
     BINDINGS = [
@@ -120,8 +124,16 @@ class TenantsScreen(WriteKeys):
         self._unpainted: list[Row] = []
         self.registry_read = False
         """The registry has been read once (until then an empty table means "not yet")."""
+        self._by_key: dict[str, Row] = {}
+        self._limited: dict[str, float] = {}
+        """Rows waiting out a rate limit (HTTP 429) before their answer, and until when."""
+        self.answered = 0
+        """Rows whose health has arrived (kept as they come: counting 10,000 rows per paint
+        of the detail line would cost more than the paint)."""
         self._probed: dict[str, int] = {}
         """Each tenant's write count (audit generation) when its health was last asked for."""
+        self.flags: dict[str, Flags] = {}
+        """Delete protection and blocks by slug (see `provision.protect`), once asked."""
 
     # --- layout -------------------------------------------------------------------------
 
@@ -175,13 +187,24 @@ class TenantsScreen(WriteKeys):
 
     def _cells(self, row: Row) -> list[Text]:
         health = row.health
+        waiting = health is None and row.key in self._limited
+        flags = self.flags.get(row.tenant.slug)
+        slug = literal(row.tenant.slug or "(no slug)", 20)
+        if flags is not None and flags.protected:
+            slug.append(" ◆", style="bold yellow")  # delete-protected: destroy is refused
+        blocked = flags.blocked if flags is not None else None
         cells = [
-            literal(row.tenant.slug or "(no slug)", 20),
+            slug,
             where(row.tenant, 32 if self._wide else 16),
-            health_cell(health),
+            # A blocked tenant (an unpaid bill) answers, but must not look healthy.
+            Text("blocked", style="bold red")
+            if blocked
+            else (Text("waiting", style="yellow") if waiting else health_cell(health)),
             # Six-digit counts would be cut (`250,…`) in 80 columns: `250k` there.
             *(count_cell(health, status, 7 if self._wide else 5) for status in STATUSES),
-            schema_cell(health, narrow=not self._wide),
+            Text("rate limited", style="yellow")
+            if waiting
+            else schema_cell(health, narrow=not self._wide),
         ]
         if self._wide:
             cells.insert(0, literal(row.tenant.name, 22))
@@ -202,7 +225,8 @@ class TenantsScreen(WriteKeys):
         table = self.table
         key, index = table.cursor_key, table.cursor_row
         table.clear()
-        table.add_rows((row.key, self._cells(row)) for row in self.visible_rows())
+        # Cells are made when a row is first shown: 10,000 tenants cost a screenful.
+        table.add_rows((row.key, partial(self._cells, row)) for row in self.visible_rows())
         if key is not None and table.has_row(key):
             table.move_cursor(row=table.get_row_index(key))
         elif key is not None:
@@ -212,12 +236,7 @@ class TenantsScreen(WriteKeys):
     def highlighted(self) -> Row | None:
         """The row under the cursor, if any."""
         key = self.table.cursor_key
-        if key is None:
-            return None
-        for row in self.rows:
-            if row.key == key:
-                return row
-        return None
+        return None if key is None else self._by_key.get(key)
 
     # --- the detail line ------------------------------------------------------------------
 
@@ -234,7 +253,7 @@ class TenantsScreen(WriteKeys):
         row = self.highlighted()
         line = Text(no_wrap=True, overflow="ellipsis", end="")
         shown, total = self.table.row_count, len(self.rows)
-        answered = sum(1 for r in self.rows if r.health is not None)
+        answered = self.answered
         noun = "tenant" if total == 1 else "tenants"
         line.append(f"{shown}/{total} {noun}" if shown != total else f"{total} {noun}")
         if answered < total:
@@ -254,6 +273,16 @@ class TenantsScreen(WriteKeys):
                 # Where its token comes from (stored, command, group, minted), never the token.
                 source = tursotui_app(self).workspace.tokens.choose(tenant).label
                 line.append(f" · token {source}", style="dim")
+            until = self._limited.get(row.key) if row.health is None else None
+            if until is not None:
+                left = max(0.0, until - time.monotonic())
+                line.append(
+                    f" — waiting (rate limited), asking again in {left:.0f} s", style="yellow"
+                )
+            flags = self.flags.get(tenant.slug)
+            if flags is not None and flags.labels():
+                line.append(" · ")
+                line.append(", ".join(flags.labels()), style="bold yellow")
             problem = tenant.problem or (row.health.error if row.health else None)
             if problem:
                 line.append(" — ")
@@ -297,6 +326,8 @@ class TenantsScreen(WriteKeys):
         except RegistryError as error:
             self.registry_error = str(error)
             self.rows = []
+            self._by_key = {}
+            self.answered = 0
             self._fill()
             self.notify(str(error), title="Registry", severity="error", markup=False)
             return
@@ -306,9 +337,32 @@ class TenantsScreen(WriteKeys):
         self.registry_read = True
         self._unpainted = []
         self.rows = _keyed_rows(tenants)
+        self._by_key = {row.key: row for row in self.rows}
+        self.answered = 0
         self._fill()
         self._probed = {}
         self.probe(generation, self.rows)
+        self.ask_flags(generation)
+
+    @work(exclusive=True, group="flags", exit_on_error=False, description="asking protection")
+    async def ask_flags(self, generation: int) -> None:
+        """Delete protection and blocks of every tenant (one Platform API listing)."""
+        from tursotui.platform import PlatformError
+        from tursotui.provision.protect import tenant_flags  # provisioning loads only when used
+
+        workspace = tursotui_app(self).workspace
+        try:
+            flags = await tenant_flags(workspace, [row.tenant for row in self.rows])
+        except PlatformError as error:
+            self.notify(str(error), title="Delete protection", severity="warning", markup=False)
+            return
+        if generation != self.generation:
+            return
+        self.flags = flags
+        for row in self.rows:
+            if row.tenant.slug in flags and self.table.has_row(row.key):
+                self.table.update_row(row.key, self._cells(row))
+        self._show_detail()
 
     @work(exclusive=True, group="health", exit_on_error=False, description="asking the tenants")
     async def probe(self, generation: int, rows: list[Row]) -> None:
@@ -335,33 +389,46 @@ class TenantsScreen(WriteKeys):
             slug = health.tenant.slug
             # An answer older than a later question (asked after a write) is not shown.
             if row is not None and self._probed.get(slug) == asked.get(slug):
+                if row.health is None:
+                    self.answered += 1
                 row.health = health
                 self._unpainted.append(row)
-        self.paint_health(everything=True)
+        self.paint_health()
 
-    def paint_health(self, everything: bool = False) -> None:
-        """Show the answers that arrived since the last paint, for the rows in view.
+    def paint_health(self) -> None:
+        """Show the answers that arrived since the last paint.
 
-        Answers are painted a few times a second rather than one by one, and rows far
-        from the view wait until they come near it (or until every tenant answered):
-        with hundreds of tenants answering, repainting the table per answer would
-        starve the event loop that the probes themselves run on.
+        Answers are painted a few times a second rather than one by one: with thousands
+        of tenants answering, a repaint per answer would starve the event loop the probes
+        run on. A row's new cells are made only when it is shown (see `RowList`), so an
+        answer for a row far from the view costs nothing until it is scrolled to.
         """
-        if not self._unpainted:
+        changed = self._rate_limits()
+        if not self._unpainted and not changed:
             return
         table = self.table
-        top = int(table.scroll_y)
-        near = range(max(0, top - NEAR_ROWS), top + table.size.height + NEAR_ROWS)
-        waiting: list[Row] = []
-        for row in self._unpainted:
-            if not table.has_row(row.key):
-                continue  # filtered out: `_fill` shows its health when it comes back
-            if not everything and table.get_row_index(row.key) not in near:
-                waiting.append(row)
-                continue
-            table.update_row(row.key, self._cells(row))
-        self._unpainted = waiting
+        table.update_rows(
+            (row.key, partial(self._cells, row))
+            for row in self._unpainted + changed
+            if table.has_row(row.key)  # else filtered out: `_fill` shows it when it returns
+        )
+        self._unpainted = []
         self._show_detail()
+
+    def _rate_limits(self) -> list[Row]:
+        """Rows that started or stopped waiting out a rate limit since the last paint."""
+        # Only a remote connection can be rate limited, and it has loaded the transport:
+        # without it loaded, nothing waits (and the screen does not load it for nothing).
+        http = sys.modules.get("tursotui.db.http")
+        limited: dict[str, float] = dict(getattr(http, "rate_limited", {}))
+        now = {
+            key: until
+            for key, until in limited.items()
+            if key in self._by_key and self._by_key[key].health is None
+        }
+        changed = [self._by_key[k] for k in now.keys() ^ self._limited.keys() if k in self._by_key]
+        self._limited = now
+        return changed
 
     def health_of(self, slug: str) -> TenantHealth | None:
         """What the last probe of `slug` answered (None while waiting)."""
@@ -465,7 +532,40 @@ class TenantsScreen(WriteKeys):
             destroy_refusal(tursotui_app(self).settings, row.tenant), "Destroy tenant"
         ):
             return
-        navigation.destroy_tenant(self.app, row.tenant)
+        self._destroy_unless_protected(row.tenant)
+
+    @work(exclusive=True, group="destroy-check", exit_on_error=False, description="checking")
+    async def _destroy_unless_protected(self, tenant: Tenant) -> None:
+        """Open the destroy confirmation only for a tenant that is not delete-protected."""
+        from tursotui.provision.protect import protection_refusal
+
+        workspace = tursotui_app(self).workspace
+        if self._refused(await protection_refusal(workspace, tenant), "Destroy tenant"):
+            return
+        navigation.destroy_tenant(self.app, tenant)
+
+    def action_protect(self, on: bool = True) -> None:
+        """Turn the highlighted tenant's delete protection on (or off)."""
+        if tursotui_app(self).settings.read_only:
+            self.notify("Read-only session: protection cannot be changed.", severity="warning")
+            return
+        tenant = self._chosen("protect" if on else "unprotect")
+        if tenant is not None:
+            self._set_protection(tenant.slug, on)
+
+    @work(exclusive=True, group="protect", exit_on_error=False, description="changing protection")
+    async def _set_protection(self, slug: str, on: bool) -> None:
+        from tursotui.provision import ProvisionError
+        from tursotui.provision.protect import set_protection
+
+        try:
+            await set_protection(tursotui_app(self).workspace, slug, on)
+        except ProvisionError as error:
+            self.notify(str(error), title="Delete protection", severity="error", markup=False)
+            return
+        state = "delete-protected" if on else "no longer delete-protected"
+        self.notify(f"Tenant {slug} is {state}.", title="Delete protection", markup=False)
+        self.ask_flags(self.generation)
 
     def _refused(self, refusal: str | None, title: str) -> bool:
         """Say why an action cannot be done here, before any confirmation asks for it."""
@@ -505,6 +605,67 @@ class TenantsScreen(WriteKeys):
         yield f"tenant: SQL console on {slug}", self.action_console, "Query this tenant"
         yield f"tenant: rotate token of {slug}", self.action_rotate_token, "A new token"
         yield f"tenant: destroy {slug}", self.action_destroy, "Drop its database"
+        yield from self._branch_commands(slug)
+        yield f"tenant: usage of {slug}", self.action_usage, "Rows read and written, storage"
+        if not tursotui_app(self).settings.read_only:
+            protected = slug in self.flags and self.flags[slug].delete_protection
+            if protected:
+                yield (
+                    f"tenant: unprotect {slug}",
+                    lambda: self.action_protect(False),
+                    ("Allow destroying it again"),
+                )
+            else:
+                yield f"tenant: protect {slug}", self.action_protect, "Refuse destroying it"
+
+    def action_usage(self) -> None:
+        """Say what the highlighted tenant costs (rows read and written, storage, top query)."""
+        tenant = self._chosen("read the usage of")
+        if tenant is not None:
+            self._usage(tenant)
+
+    @work(exclusive=True, group="usage", exit_on_error=False, description="reading usage")
+    async def _usage(self, tenant: Tenant) -> None:
+        from tursotui.provision.usage import tenant_usage  # provisioning loads only when used
+
+        [usage] = await tenant_usage(tursotui_app(self).workspace, [tenant])
+        if usage.error:
+            self.notify(usage.error, title="Usage", severity="warning", markup=False)
+            return
+        parts = [
+            f"{label} {value:,}"
+            for label, value in (
+                ("rows read", usage.rows_read),
+                ("rows written", usage.rows_written),
+                ("storage bytes", usage.storage_bytes),
+                ("pages", usage.pages),
+            )
+            if value is not None
+        ]
+        if usage.top_queries:
+            top = usage.top_queries[0]
+            parts.append(f"top query: {top['query'][:120]}")
+            parts.extend(top["advice"])
+        self.notify(" · ".join(parts), title=f"Usage of {tenant.slug}", markup=False, timeout=10)
+
+    def _branch_commands(self, slug: str) -> Iterator[Command]:
+        """`compare with branch` for each branch of `slug` (and from a branch, its tenant)."""
+        from tursotui.provision.branch import branches  # provisioning loads only when used
+
+        known = {row.tenant.slug: row.tenant for row in self.rows if not row.tenant.broken}
+        for branch, record in sorted(branches(tursotui_app(self).settings).items()):
+            of = str(record.get("of"))
+            if branch not in known or of not in known or slug not in (branch, of):
+                continue
+
+            def compare(tenant: Tenant = known[of], branch: str = branch) -> None:
+                navigation.branch_diff(self.app, tenant, branch)
+
+            yield (
+                f"tenant: compare {of} with branch {branch}",
+                compare,
+                "Rows added, removed, changed since; restore chosen ones",
+            )
 
     def action_fleet(self) -> None:
         """All tenants side by side."""
@@ -536,9 +697,11 @@ class TenantsScreen(WriteKeys):
         ]
         if stale:
             for row in stale:
+                if row.health is not None:
+                    self.answered -= 1
                 row.health = None
                 if self.table.has_row(row.key):
-                    self.table.update_row(row.key, self._cells(row))
+                    self.table.update_row(row.key, partial(self._cells, row))
             self.probe_again(self.generation, stale)
 
 

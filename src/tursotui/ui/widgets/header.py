@@ -95,6 +95,22 @@ class TenantHeader(Widget):
 
     def on_mount(self) -> None:
         self._restyle()
+        # The replica's age ("synced 12 s ago") moves on by itself.
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        tenant = self.tenant
+        if tenant is not None and tenant.is_remote:
+            self.refresh()
+
+    def freshness(self) -> tuple[str, bool] | None:
+        """Where the tenant is read from (`replica · synced …` or `primary`), and staleness."""
+        tenant = self.tenant
+        workspace = getattr(self.app, "workspace", None)
+        if tenant is None or workspace is None:
+            return None
+        label = workspace.freshness_label(tenant)
+        return label if isinstance(label, tuple) else None
 
     def _restyle(self) -> None:
         tenant = self.tenant
@@ -111,6 +127,12 @@ class TenantHeader(Widget):
             if tenant.is_remote:
                 if looks_like_production(tenant):
                     badges.append(" PRODUCTION ", style="bold white on red")
+                    badges.append(" ")
+                freshness = self.freshness()
+                if freshness is not None:
+                    label, stale = freshness
+                    style = "bold black on yellow" if stale else "white on grey23"
+                    badges.append(f" {label} ", style=style)
                     badges.append(" ")
                 badges.append(" REMOTE ", style="bold white on dark_red")
             else:

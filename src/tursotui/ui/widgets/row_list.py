@@ -10,12 +10,14 @@ cached per row index and width, and a change throws away only what it touches. T
 header line stays on top.
 
 The screen owns the data; the list holds cells (`Text`, shown as they are: the screen
-makes them with `literal`) under a key per row, in display order.
+makes them with `literal`) under a key per row, in display order. A row's cells may be
+given as a function that makes them, called only when the row is first shown or read:
+a list of 10,000 tenants then costs what its screenful costs, not 10,000 rows of cells.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from rich.segment import Segment
 from rich.style import Style
@@ -32,6 +34,10 @@ PADDING = 1
 """Spaces on each side of a cell (as DataTable's default cell padding)."""
 PREFETCH_ROWS = 10
 """Rows beyond a screenful that should be loaded past the view and the cursor (`wants_rows`)."""
+
+
+Cells = tuple[Text, ...] | Callable[[], Sequence[Text]]
+"""A row's cells, or a function making them when the row is first shown or read."""
 
 
 class RowList(PagedView, can_focus=True):
@@ -101,7 +107,7 @@ class RowList(PagedView, can_focus=True):
         self._columns: list[tuple[Text, int]] = []
         self._pad_styles: list[Style] = []
         self._keys: list[str] = []
-        self._cells: dict[str, tuple[Text, ...]] = {}
+        self._cells: dict[str, Cells] = {}
         self._index: dict[str, int] | None = {}
         """Row index of each key; None when it must be rebuilt (after a removal)."""
         self._segments: dict[str, list[Segment]] = {}
@@ -143,11 +149,14 @@ class RowList(PagedView, can_focus=True):
 
     def get_row(self, key: str) -> tuple[Text, ...]:
         """The cells of the row with this key."""
-        return self._cells[key]
+        cells = self._cells[key]
+        if callable(cells):
+            cells = self._cells[key] = tuple(cells())
+        return cells
 
     def get_row_at(self, row: int) -> tuple[Text, ...]:
         """The cells of the row at this index."""
-        return self._cells[self._keys[row]]
+        return self.get_row(self._keys[row])
 
     def get_row_index(self, key: str) -> int:
         """The index of the row with this key (KeyError if there is none)."""
@@ -159,8 +168,13 @@ class RowList(PagedView, can_focus=True):
         """Add one row at the end."""
         self.add_rows([(key, cells)])
 
-    def add_rows(self, rows: Iterable[tuple[str, Sequence[Text]]]) -> None:
-        """Add rows at the end; each is (key, cells). A key already present is an error."""
+    def add_rows(
+        self, rows: Iterable[tuple[str, Sequence[Text] | Callable[[], Sequence[Text]]]]
+    ) -> None:
+        """Add rows at the end; each is (key, cells or a function making them).
+
+        A key already present is an error.
+        """
         keys, cells, index = self._keys, self._cells, self._index
         first = len(keys)
         for key, row in rows:
@@ -169,7 +183,7 @@ class RowList(PagedView, can_focus=True):
             if index is not None:
                 index[key] = len(keys)
             keys.append(key)
-            cells[key] = tuple(row)
+            cells[key] = row if callable(row) else tuple(row)
         # Rows added below the view only change the scrollbar: no repaint of the lines.
         self._resize(repaint=first < self.scroll_offset.y + self._visible_rows())
         self._rows_added()
@@ -208,13 +222,20 @@ class RowList(PagedView, can_focus=True):
                 self.scroll_to(y=self.scroll_offset.y + len(new), animate=False, immediate=True)
         self._rows_added()
 
-    def update_row(self, key: str, cells: Sequence[Text]) -> None:
-        """Show new cells in the row with this key."""
-        if key not in self._cells:
-            raise KeyError(key)
-        self._cells[key] = tuple(cells)
-        self._segments.pop(key, None)
-        self._strips.pop(self.get_row_index(key), None)
+    def update_row(self, key: str, cells: Sequence[Text] | Callable[[], Sequence[Text]]) -> None:
+        """Show new cells (or a function making them when shown) in the row with this key."""
+        self.update_rows([(key, cells)])
+
+    def update_rows(
+        self, rows: Iterable[tuple[str, Sequence[Text] | Callable[[], Sequence[Text]]]]
+    ) -> None:
+        """`update_row` for many rows, with one repaint (thousands of answers at once)."""
+        for key, cells in rows:
+            if key not in self._cells:
+                raise KeyError(key)
+            self._cells[key] = cells if callable(cells) else tuple(cells)
+            self._segments.pop(key, None)
+            self._strips.pop(self.get_row_index(key), None)
         self.refresh()
 
     def remove_row(self, key: str) -> None:
@@ -322,7 +343,7 @@ class RowList(PagedView, can_focus=True):
             key = self._keys[row]
             cached = self._segments.get(key)
             if cached is None:
-                cached = self._segments[key] = self._row_segments(self._cells[key])
+                cached = self._segments[key] = self._row_segments(self.get_row(key))
             segments = cached
             if row == self._cursor_row:
                 style = self._style("row-list--cursor")

@@ -1,0 +1,259 @@
+"""What each tenant costs: rows read and written, storage, and its top queries.
+
+Turso tenants are asked through the Platform API (`.../databases/{db}/usage` for
+this month's totals, `.../stats` for the top queries); a top query on a table
+that lacks an index the screens rely on carries that index advice. Local
+tenants say what SQLite can: the file's size (with its WAL), pages and free
+pages. Reading usage changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tursotui.db import LibsqlError
+from tursotui.platform import PlatformError
+from tursotui.provision.base import Provisioner, cause
+from tursotui.provision.provisioners import LocalProvisioner, TursoProvisioner, provisioner_for
+from tursotui.session.registry import RegistryError, Tenant
+from tursotui.session.workspace import Workspace
+from tursotui.tenant.indexes import advise
+
+
+@dataclass
+class TenantUsage:
+    """One tenant's figures (None where unknown).
+
+    Attributes:
+        slug: The tenant.
+        where: `turso`, `sqld` (its admin API), `local`, or `unknown` (no way to ask).
+        rows_read, rows_written: This month's totals (Turso).
+        storage_bytes: Storage (Turso), or the file and its WAL (local).
+        pages, free_pages: What SQLite says of a local file.
+        top_queries: `{"query", "rows_read", "rows_written", "advice"}`, most rows read first.
+        error: Why the figures could not be read, in one line.
+    """
+
+    slug: str
+    where: str = "unknown"
+    rows_read: int | None = None
+    rows_written: int | None = None
+    storage_bytes: int | None = None
+    pages: int | None = None
+    free_pages: int | None = None
+    top_queries: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "where": self.where,
+            "rows_read": self.rows_read,
+            "rows_written": self.rows_written,
+            "storage_bytes": self.storage_bytes,
+            "pages": self.pages,
+            "free_pages": self.free_pages,
+            "top_queries": self.top_queries,
+            "error": self.error,
+        }
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _mentions(text: str, name: str) -> bool:
+    """Whether `name` appears in `text` as a whole word (quoted or not)."""
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE) is not None
+
+
+async def _advice(workspace: Workspace, tenant: Tenant, queries: list[dict[str, Any]]) -> None:
+    """Add to each query the wanted indexes it would use that the tenant lacks."""
+    if not queries:
+        return
+    try:
+        connection = await workspace.connection(tenant)
+        missing = (await advise(connection)).missing
+    except (LibsqlError, RegistryError):
+        return
+    for query in queries:
+        text = str(query.get("query", ""))
+        # An index helps a query on its table that filters or sorts by its first column.
+        query["advice"] = [
+            f"missing index {index.label}"
+            for index in missing
+            if _mentions(text, index.table) and _mentions(text, index.columns[0])
+        ]
+
+
+async def tenant_usage(
+    workspace: Workspace,
+    tenants: list[Tenant],
+    *,
+    provisioner: Provisioner | None = None,
+) -> list[TenantUsage]:
+    """Usage of every tenant given, most rows read first (unknown ones last).
+
+    One tenant's failure is its `error`; the others are still read.
+    """
+    settings = workspace.settings
+    local = LocalProvisioner(settings.data_dir / "tenants")
+    out: list[TenantUsage] = []
+    turso: Provisioner | None = None
+    own = False
+    if isinstance(provisioner, TursoProvisioner) or (
+        provisioner is None and settings.uses_platform_api
+    ):
+        own = provisioner is None
+        turso = provisioner or provisioner_for(settings)
+    try:
+        databases: dict[str, str] = {}
+        if isinstance(turso, TursoProvisioner):
+            try:
+                for database in await turso.client.list_databases():
+                    if database.hostname and database.name:
+                        databases[database.hostname] = database.name
+                        databases[turso.url_for(database.hostname)] = database.name
+            except PlatformError as error:
+                for tenant in tenants:
+                    out.append(TenantUsage(tenant.slug, error=str(error)))
+                return out
+        for tenant in tenants:
+            if tenant.broken:
+                out.append(TenantUsage(tenant.slug, error=tenant.problem))
+                continue
+            host = _host(tenant)
+            name = databases.get(tenant.url) or (databases.get(host) if host else None)
+            if isinstance(turso, TursoProvisioner) and name is not None:
+                out.append(await _turso_usage(workspace, turso, tenant, name))
+            elif local.owned_database(tenant) is not None or not tenant.is_remote:
+                out.append(await _local_usage(workspace, tenant))
+            elif settings.sqld_admin_url:
+                out.append(await _sqld_usage(workspace, tenant, settings.sqld_admin_url))
+            else:
+                why = (
+                    "no Platform API credentials (TURSO_ORG, TURSO_PLATFORM_API_TOKEN) nor "
+                    "sqld admin URL (TURSOTUI_SQLD_ADMIN_URL) are set"
+                )
+                if turso is not None:
+                    why = "no database of the organization has its host"
+                out.append(TenantUsage(tenant.slug, error=why))
+    finally:
+        if own and turso is not None:
+            await turso.close()
+    out.sort(key=lambda u: (u.rows_read is None, -(u.rows_read or 0), u.slug))
+    return out
+
+
+def namespace_of(host: str | None) -> str:
+    """The sqld namespace a host reaches: its first label (`acme.db.example` → `acme`);
+    `default` for an address or a single-label name (a server without namespaces)."""
+    if not host:
+        return "default"
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    if "." not in name or name.replace(".", "").isdigit() or ":" in name:
+        return "default"
+    return name.split(".")[0]
+
+
+async def _sqld_usage(workspace: Workspace, tenant: Tenant, admin_url: str) -> TenantUsage:
+    """Figures of a self-hosted sqld namespace from its admin API (`/v1/namespaces/{ns}/stats`)."""
+    import httpx  # only when an admin URL is set
+
+    usage = TenantUsage(tenant.slug, where="sqld")
+    namespace = namespace_of(_host(tenant))
+    url = f"{admin_url.rstrip('/')}/v1/namespaces/{namespace}/stats"
+    try:
+        async with httpx.AsyncClient(timeout=workspace.settings.timeout) as client:
+            answer = await client.get(url)
+        if answer.status_code != 200:
+            usage.error = f"{tenant.slug}: sqld admin API answered HTTP {answer.status_code}"
+            return usage
+        body = answer.json()
+    except (httpx.HTTPError, ValueError) as error:
+        usage.error = f"{tenant.slug}: sqld admin API at {admin_url}: {type(error).__name__}"
+        return usage
+    if not isinstance(body, dict):
+        usage.error = f"{tenant.slug}: sqld admin API: not a stats object"
+        return usage
+    usage.rows_read = _int(body.get("rows_read_count"))
+    usage.rows_written = _int(body.get("rows_written_count"))
+    usage.storage_bytes = _int(body.get("storage_bytes_used"))
+    queries: list[dict[str, Any]] = []
+    for key in ("slowest_queries", "top_queries"):
+        for item in body.get(key) or []:
+            if isinstance(item, dict) and isinstance(item.get("query"), str):
+                if any(q["query"] == item["query"] for q in queries):
+                    continue
+                queries.append(
+                    {
+                        "query": item["query"],
+                        "rows_read": _int(item.get("rows_read")),
+                        "rows_written": _int(item.get("rows_written")),
+                        "elapsed_ms": item.get("elapsed_ms"),
+                        "advice": [],
+                    }
+                )
+    await _advice(workspace, tenant, queries)
+    usage.top_queries = queries
+    return usage
+
+
+def _host(tenant: Tenant) -> str | None:
+    try:
+        return tenant.location.host
+    except ValueError:
+        return None
+
+
+async def _turso_usage(
+    workspace: Workspace, turso: TursoProvisioner, tenant: Tenant, name: str
+) -> TenantUsage:
+    usage = TenantUsage(tenant.slug, where="turso")
+    try:
+        answer = await turso.client.database_usage(name)
+        found = answer.get("total")
+        total: dict[str, Any] = found if isinstance(found, dict) else {}
+        usage.rows_read = _int(total.get("rows_read"))
+        usage.rows_written = _int(total.get("rows_written"))
+        usage.storage_bytes = _int(total.get("storage_bytes"))
+        queries: list[dict[str, Any]] = [
+            {
+                "query": str(q.get("query", "")),
+                "rows_read": _int(q.get("rows_read")),
+                "rows_written": _int(q.get("rows_written")),
+                "advice": [],
+            }
+            for q in await turso.client.database_stats(name)
+        ]
+    except PlatformError as error:
+        usage.error = f"{tenant.slug}: {error}"
+        return usage
+    queries.sort(key=lambda q: -(q["rows_read"] or 0))
+    await _advice(workspace, tenant, queries)
+    usage.top_queries = queries
+    return usage
+
+
+async def _local_usage(workspace: Workspace, tenant: Tenant) -> TenantUsage:
+    usage = TenantUsage(tenant.slug, where="local")
+    try:
+        path = Path(tenant.location.target)
+    except ValueError as error:
+        usage.error = f"{tenant.slug}: {error}"
+        return usage
+    try:
+        usage.storage_bytes = sum(
+            Path(f"{path}{suffix}").stat().st_size
+            for suffix in ("", "-wal")
+            if Path(f"{path}{suffix}").exists()
+        )
+        connection = await workspace.connection(tenant)
+        usage.pages = _int((await connection.execute("PRAGMA page_count")).rows[0][0])
+        usage.free_pages = _int((await connection.execute("PRAGMA freelist_count")).rows[0][0])
+    except (OSError, LibsqlError, RegistryError) as error:
+        usage.error = f"{tenant.slug}: {getattr(error, 'strerror', None) or cause(error)}"
+    return usage

@@ -1,0 +1,78 @@
+"""The tenants screen with thousands of registry rows: listed at once, filterable, every
+health filled in, and the keys typed meanwhile answered in order."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+
+from textual.widgets import Input
+
+from support.keys import burst, typed
+from support.moderation_fixtures import settle
+from support.screen import screen_text, until
+from support.shell_fixtures import build_fleet
+from tursotui.session.registry import Registry
+from tursotui.ui.app import make_app
+from tursotui.ui.screens.tenants import TenantsScreen
+from tursotui.ui.widgets.row_list import RowList
+
+TENANTS = 3000
+
+
+async def many_tenants():
+    """`TENANTS` local tenants: copies of one seeded tenant, each with its registry row."""
+    fleet = await build_fleet(slugs=("t0000",), broken=False)
+    template = fleet.paths["t0000"]
+    registry = await Registry.open(fleet.settings)
+    try:
+        rows = []
+        for i in range(1, TENANTS):
+            slug = f"t{i:04d}"
+            path = template.with_name(f"{slug}.db")
+            shutil.copyfile(template, path)
+            rows.append(
+                (
+                    "INSERT INTO organizations (id, name, slug, db_url, db_token, created_at) "
+                    "VALUES (?, ?, ?, ?, '', ?)",
+                    [str(uuid.uuid4()), f"Tenant {i}", slug, f"file:{path}", 1_700_000_000 + i],
+                )
+            )
+        await registry.connection.batch(rows)
+    finally:
+        await registry.close()
+    return fleet
+
+
+def slugs_shown(screen: TenantsScreen) -> list[str]:
+    table = screen.query_one("#tenants", RowList)
+    column = 1 if screen._wide else 0
+    return [table.get_row_at(i)[column].plain for i in range(table.row_count)]
+
+
+async def test_thousands_of_tenants_are_listed_filterable_and_all_answer() -> None:
+    fleet = await many_tenants()
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, TenantsScreen)
+        await until(pilot, lambda: screen.table.row_count == TENANTS, timeout=60)
+        # Typed as one burst while the health answers stream in: every key lands in the filter.
+        burst(app, "slash", *typed("t2999"))
+        await until(pilot, lambda: slugs_shown(screen) == ["t2999"], timeout=30)
+        assert screen.query_one("#filter", Input).value == "t2999"
+        burst(app, "escape")
+        await until(pilot, lambda: screen.table.row_count == TENANTS, timeout=30)
+        deadline = time.monotonic() + 120
+        await until(pilot, lambda: screen.answered == TENANTS, timeout=deadline - time.monotonic())
+        assert all(row.health is not None and row.health.reachable for row in screen.rows)
+        await settle(app, pilot)
+        # The last row, never shown until now, has its answer painted when scrolled to.
+        burst(app, "end")
+        await until(pilot, lambda: screen.table.cursor_row == TENANTS - 1)
+        await settle(app, pilot)
+        text = screen_text(app)
+        last = next(line for line in text.splitlines() if "t2999" in line)
+        assert "current" in last, last
+        assert f"{TENANTS} tenants" in text and "asking" not in text
