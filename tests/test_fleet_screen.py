@@ -13,6 +13,7 @@ from support.servers import free_port
 from tursotui.ui.app import make_app
 from tursotui.ui.screens.fleet import FleetScreen
 from tursotui.ui.screens.queue import QueueScreen
+from tursotui.ui.widgets.row_list import RowList
 
 SIZE = (120, 30)
 
@@ -23,6 +24,14 @@ slow_proxy = fleet_fixtures.slow_proxy
 
 def cell_texts(table: DataTable, column: str) -> list[str]:
     return [str(table.get_cell(row.key, column)) for row in table.ordered_rows]
+
+
+QUEUE_COLUMNS = {"tenant": 1, "title": 3, "text": 2}
+"""Where the queue list (a RowList, columns by position) shows what `cell_texts` names."""
+
+
+def queue_texts(table: RowList, column: str) -> list[str]:
+    return [table.get_row(key)[QUEUE_COLUMNS[column]].plain for key in table.ordered_keys]
 
 
 def line_text(screen, selector: str) -> str:
@@ -173,14 +182,14 @@ async def test_queue_publishes_marked_drafts_on_their_own_tenants() -> None:
             await _settle(pilot)
             screen = app.screen
             assert isinstance(screen, QueueScreen)
-            table = screen.query_one("#queue-table", DataTable)
-            assert cell_texts(table, "tenant") == ["b", "a", "b", "a", "b", "a"]
-            assert cell_texts(table, "title")[:2] == ["b draft 2", "a draft 2"]
+            table = screen.query_one("#queue-table", RowList)
+            assert queue_texts(table, "tenant") == ["b", "a", "b", "a", "b", "a"]
+            assert queue_texts(table, "title")[:2] == ["b draft 2", "a draft 2"]
             await pilot.press("space", "space", "p")  # marks b draft 2, a draft 2
             await pilot.pause()
             await pilot.press("y")
             await _settle(pilot)
-            assert cell_texts(table, "title") == [
+            assert queue_texts(table, "title") == [
                 "b draft 1",
                 "a draft 1",
                 "b draft 0",
@@ -218,8 +227,8 @@ async def test_queue_comments_mode_deletes_spam_on_every_tenant() -> None:
             await _settle(pilot)
             await pilot.press("2")
             await _settle(pilot)
-            table = app.screen.query_one("#queue-table", DataTable)
-            assert cell_texts(table, "text") == [
+            table = app.screen.query_one("#queue-table", RowList)
+            assert queue_texts(table, "text") == [
                 "b comment 1",
                 "a comment 1",
                 "b comment 0",
@@ -229,7 +238,7 @@ async def test_queue_comments_mode_deletes_spam_on_every_tenant() -> None:
             await pilot.pause()
             await pilot.press("y")
             await _settle(pilot)
-            assert cell_texts(table, "text") == ["b comment 0", "a comment 0"]
+            assert queue_texts(table, "text") == ["b comment 0", "a comment 0"]
     finally:
         await workspace.close()
     for slug, path in paths.items():
@@ -251,7 +260,7 @@ async def test_a_draft_changed_underneath_is_a_conflict_not_an_overwrite() -> No
             db.close()
             await pilot.press("p")
             await _settle(pilot)
-            table = app.screen.query_one("#queue-table", DataTable)
+            table = app.screen.query_one("#queue-table", RowList)
             assert table.row_count == 0  # it left the queue: it is no draft any more
     finally:
         await workspace.close()

@@ -6,9 +6,14 @@ one page per tenant, so a fleet of large tenants never loads their posts whole.
 The order is the posts screen's: dated rows newest first, then undated ones by
 id (`(coalesce(time, -1), id) DESC`), so a tenant's rows keep their own order.
 
+A search narrows the queue to rows whose text contains a string, literally
+(`moderation.contains_clause`): drafts by title or content, comments by content, still
+read a page per tenant from the database.
+
 Actions go to the right tenant's database through `tursotui.tenant.moderation`
 (`set_status`, `delete_comments`): the same guards and the same audit log as
-the posts screen, one batch per tenant.
+the posts screen, one batch per tenant, the tenants asked in parallel through
+`fleet.fanout.bounded`; a tenant that fails is reported and never asked again.
 """
 
 from __future__ import annotations
@@ -21,15 +26,20 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
+from tursotui.fleet.fanout import for_each
 from tursotui.session.audit import AuditError
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant.moderation import (
+    _POST_COLUMNS,
+    _POST_FROM,
     COMMENT_PREVIEW,
     TITLE_PREVIEW,
     ModerationError,
     ModerationResult,
     PageCursor,
     PostRow,
+    _post_row,
+    contains_clause,
     delete_comments,
     fetch_posts,
     preview_sql,
@@ -57,10 +67,10 @@ class QueuedPost:
         return (self.tenant.slug, str(self.post.id))
 
     @property
-    def order(self) -> tuple[int, str]:
-        """Sort key, larger is newer."""
+    def order(self) -> tuple[int, int, str]:
+        """Sort key, larger is newer: the posts list's order (date, then rowid) on one tenant."""
         when = self.post.published_at
-        return (when if isinstance(when, int) else -1, str(self.post.id))
+        return (when if isinstance(when, int) else -1, self.post.rowid, str(self.post.id))
 
 
 @dataclass(frozen=True)
@@ -92,7 +102,7 @@ class QueuedComment:
 
     @property
     def order(self) -> tuple[int, str]:
-        """Sort key, larger is newer."""
+        """Sort key, larger is newer (the order `newest_comments` reads in)."""
         when = self.created_at
         return (when if isinstance(when, int) else -1, str(self.id))
 
@@ -106,24 +116,62 @@ COMMENTS_SQL = (
 
 
 async def newest_comments(
-    conn: Connection, tenant: Tenant, *, after: tuple[int, str] | None, limit: int
+    conn: Connection,
+    tenant: Tenant,
+    *,
+    after: tuple[int, str] | None,
+    limit: int,
+    search: str | None = None,
 ) -> list[QueuedComment]:
     """One page of a tenant's newest comments (any post), after the `order` key given.
+
+    Args:
+        search: Only comments whose content contains this text, literally.
 
     Raises:
         ModerationError: the tenant cannot be read.
     """
     args: list[Any] = []
-    where = ""
+    where = "WHERE 1"
     if after is not None:
-        where = "WHERE (coalesce(c.created_at, -1), c.id) < (?, ?) "
+        where += " AND (coalesce(c.created_at, -1), c.id) < (?, ?)"
         args += list(after)
-    sql = COMMENTS_SQL + where + "ORDER BY coalesce(c.created_at, -1) DESC, c.id DESC LIMIT ?"
+    where += contains_clause(search, args, ("c.content",))
+    sql = COMMENTS_SQL + where + " ORDER BY coalesce(c.created_at, -1) DESC, c.id DESC LIMIT ?"
     try:
         result = await conn.execute(sql, [*args, limit])
     except LibsqlError as error:
         raise ModerationError(f"cannot read comments: {describe(error)}") from None
     return [QueuedComment(tenant, str(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in result.rows]
+
+
+# The posts list's columns and how a row of them reads: one definition, in moderation.
+DRAFTS_MATCHING_SQL = f"SELECT {_POST_COLUMNS} {_POST_FROM} WHERE p.status = 'draft'"
+
+
+async def matching_drafts(
+    conn: Connection, *, search: str, after: tuple[int, int] | None, limit: int
+) -> list[PostRow]:
+    """One page of a tenant's drafts whose title or content contains `search`, literally.
+
+    In the queue's order (date, then rowid, newest first) after the `(date, rowid)` given.
+    A content search looks at every draft's text anyway, so one ordered scan it is.
+
+    Raises:
+        ModerationError: the tenant cannot be read.
+    """
+    args: list[Any] = []
+    sql = DRAFTS_MATCHING_SQL
+    if after is not None:
+        sql += " AND (coalesce(p.published_at, -1), p.rowid) < (?, ?)"
+        args += list(after)
+    sql += contains_clause(search, args, ("p.title", "p.content"))
+    sql += " ORDER BY coalesce(p.published_at, -1) DESC, p.rowid DESC LIMIT ?"
+    try:
+        result = await conn.execute(sql, [*args, limit])
+    except LibsqlError as error:
+        raise ModerationError(f"cannot read drafts: {describe(error)}") from None
+    return [_post_row(r) for r in result.rows]
 
 
 @dataclass(eq=False)
@@ -291,7 +339,7 @@ class MergedQueue(Generic[T]):
 
 class _Ordered(Protocol):
     @property
-    def order(self) -> tuple[int, str]: ...
+    def order(self) -> tuple[Any, ...]: ...
 
 
 _O = TypeVar("_O", bound=_Ordered)
@@ -315,9 +363,17 @@ def _session_queue(
 
 
 def drafts_queue(
-    workspace: Workspace, tenants: Iterable[Tenant], *, page_size: int = PAGE_SIZE
+    workspace: Workspace,
+    tenants: Iterable[Tenant],
+    *,
+    page_size: int = PAGE_SIZE,
+    search: str | None = None,
 ) -> MergedQueue[QueuedPost]:
-    """Drafts across tenants, newest first, read a page per tenant at a time."""
+    """Drafts across tenants, newest first, read a page per tenant at a time.
+
+    Args:
+        search: Only drafts whose title or content contains this text, literally.
+    """
 
     async def fetch(
         tenant: Tenant, cursor: PageCursor | None, limit: int
@@ -326,19 +382,40 @@ def drafts_queue(
         page = await fetch_posts(conn, "draft", after=cursor, limit=limit)
         return [QueuedPost(tenant, p) for p in page.posts], page.next
 
+    async def fetch_matching(
+        tenant: Tenant, cursor: tuple[int, int] | None, limit: int
+    ) -> tuple[list[QueuedPost], tuple[int, int] | None]:
+        assert search  # only used with one
+        conn = await workspace.connection(tenant)
+        posts = await matching_drafts(conn, search=search, after=cursor, limit=limit)
+        last = posts[-1] if len(posts) == limit else None
+        return [QueuedPost(tenant, p) for p in posts], (
+            None if last is None else QueuedPost(tenant, last).order[:2]
+        )
+
+    if search:
+        return _session_queue(workspace, tenants, fetch_matching, page_size)
     return _session_queue(workspace, tenants, fetch, page_size)
 
 
 def comments_queue(
-    workspace: Workspace, tenants: Iterable[Tenant], *, page_size: int = PAGE_SIZE
+    workspace: Workspace,
+    tenants: Iterable[Tenant],
+    *,
+    page_size: int = PAGE_SIZE,
+    search: str | None = None,
 ) -> MergedQueue[QueuedComment]:
-    """Newest comments across tenants, read a page per tenant at a time."""
+    """Newest comments across tenants, read a page per tenant at a time.
+
+    Args:
+        search: Only comments whose content contains this text, literally.
+    """
 
     async def fetch(
         tenant: Tenant, cursor: tuple[int, str] | None, limit: int
     ) -> tuple[list[QueuedComment], tuple[int, str] | None]:
         conn = await workspace.connection(tenant)
-        rows = await newest_comments(conn, tenant, after=cursor, limit=limit)
+        rows = await newest_comments(conn, tenant, after=cursor, limit=limit, search=search)
         return rows, (rows[-1].order if len(rows) == limit else None)
 
     return _session_queue(workspace, tenants, fetch, page_size)
@@ -371,6 +448,11 @@ class FleetActionResult:
         """(slug, id) of every row that already had the status asked for (not written)."""
         return [(slug, i) for slug, r in self.results.items() for i in r.unchanged]
 
+    def tenants(self) -> list[tuple[str, ModerationResult | None, str | None]]:
+        """Per tenant, by slug: (slug, what was done there or None, why it failed or None)."""
+        slugs = sorted(set(self.results) | set(self.errors))
+        return [(slug, self.results.get(slug), self.errors.get(slug)) for slug in slugs]
+
 
 def _by_tenant(rows: Iterable[Any]) -> dict[str, tuple[Tenant, list[Any]]]:
     groups: dict[str, tuple[Tenant, list[Any]]] = {}
@@ -384,16 +466,23 @@ async def _per_tenant(
     rows: Iterable[Any],
     act: Callable[[Connection, Tenant, list[Any]], Awaitable[ModerationResult]],
 ) -> FleetActionResult:
+    """One batch per tenant, the tenants in parallel (bounded); each tenant's outcome kept.
+
+    A tenant that fails is reported in `errors` and left at that: its batch was one
+    transaction, so nothing of it was written, and it is not tried again behind the
+    operator's back. The other tenants' batches stand.
+    """
     outcome = FleetActionResult()
 
-    async def one(tenant: Tenant, items: list[Any]) -> None:
+    async def one(group: tuple[Tenant, list[Any]]) -> None:
+        tenant, items = group
         try:
             conn = await workspace.connection(tenant)
             outcome.results[tenant.slug] = await act(conn, tenant, items)
         except (ModerationError, LibsqlError, RegistryError, AuditError) as error:
             outcome.errors[tenant.slug] = describe(error)
 
-    await asyncio.gather(*(one(t, items) for t, items in _by_tenant(rows).values()))
+    await for_each(_by_tenant(rows).values(), one, workspace.settings.fleet_concurrency)
     return outcome
 
 
@@ -404,6 +493,8 @@ async def set_status_across(
 
     async def act(conn: Connection, tenant: Tenant, items: list[QueuedPost]) -> ModerationResult:
         pairs = [(str(q.post.id), q.post.status) for q in items]
+        # group: one id shared by every tenant's entry of this action once `set_status`
+        # takes `group=` (the audit log's undo of a whole multi-tenant action).
         return await set_status(conn, workspace.audit, tenant.slug, pairs, new_status)
 
     return await _per_tenant(workspace, posts, act)
@@ -415,6 +506,7 @@ async def delete_comments_across(
     """Delete queued comments, each on its own tenant, audited."""
 
     async def act(conn: Connection, tenant: Tenant, items: list[QueuedComment]) -> ModerationResult:
+        # group: as in `set_status_across`, once `delete_comments` takes `group=`.
         return await delete_comments(conn, workspace.audit, tenant.slug, [c.id for c in items])
 
     return await _per_tenant(workspace, comments, act)
@@ -429,6 +521,7 @@ __all__ = [
     "comments_queue",
     "delete_comments_across",
     "drafts_queue",
+    "matching_drafts",
     "newest_comments",
     "set_status_across",
 ]

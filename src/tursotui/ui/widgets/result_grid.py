@@ -24,11 +24,10 @@ from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tursotui.display.literal import ELLIPSIS, literal
-from tursotui.ui.widgets.scrolling import set_virtual_size
+from tursotui.ui.widgets.scrolling import PagedView, set_virtual_size
 
 CELL_CHARS = 40
 """Characters of a value shown in a cell before it is cut."""
@@ -87,7 +86,7 @@ def cell_width(value: Any) -> int:
     return cell(value).cell_len
 
 
-class ResultGrid(ScrollView, can_focus=True):
+class ResultGrid(PagedView, can_focus=True):
     """A virtual grid of query results with a cell cursor; the header row stays on top."""
 
     DEFAULT_CSS = """
@@ -104,8 +103,6 @@ class ResultGrid(ScrollView, can_focus=True):
         Binding("down", "move(1, 0)", "Down", show=False),
         Binding("left", "move(0, -1)", "Left", show=False),
         Binding("right", "move(0, 1)", "Right", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "edge_column(False)", "First column", show=False),
         Binding("end", "edge_column(True)", "Last column", show=False),
         Binding("ctrl+home", "edge_row(False)", "First row", show=False),
@@ -139,13 +136,6 @@ class ResultGrid(ScrollView, can_focus=True):
         """The raw values of the loaded rows, as the database sent them."""
         self.result_columns: tuple[str, ...] = ()
         """All of the result's column names (also those not shown)."""
-        self._more_available = False
-        self._ahead_row: int | None = None
-        """The row keys took the cursor to, past the loaded rows (more being fetched).
-
-        A burst of `pagedown` outruns the chunks being fetched: the keys are kept here and
-        the cursor gets there as the rows arrive, as if they had been pressed one by one.
-        """
         self._headers: list[Text] = []
         self._widths: list[int] = []
         self._line_cache: LRUCache[int, list[Segment]] = LRUCache(LINE_CACHE_ROWS)
@@ -157,17 +147,6 @@ class ResultGrid(ScrollView, can_focus=True):
         self._strips_for: tuple[int, int] = (-1, -1)
 
     # -- data -----------------------------------------------------------------------
-
-    @property
-    def more_available(self) -> bool:
-        """Set by the screen: whether the result has rows not loaded yet."""
-        return self._more_available
-
-    @more_available.setter
-    def more_available(self, more: bool) -> None:
-        self._more_available = more
-        if not more:
-            self._ahead_row = None  # the cursor stays on the last row, where the keys took it
 
     @property
     def row_count(self) -> int:
@@ -210,8 +189,7 @@ class ResultGrid(ScrollView, can_focus=True):
         if grew:
             self._forget_lines()
         self._resize(repaint=grew or visible)
-        if self._ahead_row is not None:
-            self._go(self._ahead_row)
+        self._rows_added()
 
     def cell_text(self, row: int, column: int) -> Text:
         """The text a cell shows."""
@@ -373,13 +351,10 @@ class ResultGrid(ScrollView, can_focus=True):
 
     # -- cursor ---------------------------------------------------------------------
 
-    def _visible_rows(self) -> int:
-        return max(1, self.scrollable_content_region.height - 1)
-
     def move_cursor(self, *, row: int | None = None, column: int | None = None) -> None:
         """Put the cursor on a cell (clamped to the loaded rows) and keep it in view."""
         if row is not None:
-            self._ahead_row = None
+            self._ahead = None
             self.cursor_row = max(0, min(row, len(self.values) - 1))
         if column is not None:
             self.cursor_column = max(0, min(column, len(self._headers) - 1))
@@ -390,12 +365,7 @@ class ResultGrid(ScrollView, can_focus=True):
         return self.cursor_row, self.cursor_column
 
     def watch_cursor_row(self, old: int, new: int) -> None:
-        top = self.scroll_offset.y
-        visible = self._visible_rows()
-        if new < top:
-            self.scroll_to(y=new, animate=False, immediate=True)
-        elif new >= top + visible:
-            self.scroll_to(y=new - visible + 1, animate=False, immediate=True)
+        self._keep_in_view(new)
         self.refresh()
         self._check_near_end()
 
@@ -422,26 +392,26 @@ class ResultGrid(ScrollView, can_focus=True):
         if max(self.cursor_row, bottom) >= len(self.values) - NEAR_END_ROWS:
             self.post_message(self.RowsWanted())
 
-    def _intended_row(self) -> int:
-        """The row the keys so far took the cursor to (even past the loaded rows)."""
-        return self.cursor_row if self._ahead_row is None else self._ahead_row
+    def _loaded_rows(self) -> int:
+        return len(self.values)
 
-    def _go(self, row: int) -> None:
-        """Move where a key asked; past the loaded rows (more coming), as far as they go."""
-        ahead = row if row >= len(self.values) and self._more_available else None
-        self.move_cursor(row=row)
-        self._ahead_row = ahead
+    def _cursor_at(self) -> int:
+        return self.cursor_row
+
+    def _show_row(self, row: int, top: int | None) -> None:
+        # The grid's pages move the cursor; the view follows it (`watch_cursor_row`).
+        self.cursor_row = max(0, min(row, len(self.values) - 1))
 
     def action_move(self, rows: int, columns: int) -> None:
         """Move the cursor."""
         if rows:
-            self._go(self._intended_row() + rows)
+            self._go(self._intended()[0] + rows)
         if columns:
             self.move_cursor(column=self.cursor_column + columns)
 
     def action_page(self, direction: int) -> None:
         """Move the cursor a page."""
-        self._go(self._intended_row() + direction * self._visible_rows())
+        self._go(self._intended()[0] + direction * self._visible_rows())
 
     def action_edge_row(self, last: bool) -> None:
         """To the first or last loaded row."""

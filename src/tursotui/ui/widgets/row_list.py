@@ -26,10 +26,9 @@ from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tursotui.ui.widgets.scrolling import set_virtual_size
+from tursotui.ui.widgets.scrolling import PagedView, set_virtual_size
 
 PADDING = 1
 """Spaces on each side of a cell (as DataTable's default cell padding)."""
@@ -43,7 +42,7 @@ Cells = tuple[Text, ...] | Callable[[], Sequence[Text]]
 """A row's cells, or a function making them when the row is first shown or read."""
 
 
-class RowList(ScrollView, can_focus=True):
+class RowList(PagedView, can_focus=True):
     """Rows of cells under a key, one line each, with a row cursor and zebra stripes."""
 
     DEFAULT_CSS = """
@@ -76,8 +75,6 @@ class RowList(ScrollView, can_focus=True):
         Binding("enter", "select", "Select", show=False),
         Binding("up,k", "cursor_up", "Cursor up", show=False),
         Binding("down,j", "cursor_down", "Cursor down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home,ctrl+home", "edge(False)", "First row", show=False),
         Binding("end,ctrl+end", "edge(True)", "Last row", show=False),
     ]
@@ -122,13 +119,6 @@ class RowList(ScrollView, can_focus=True):
         """Rendered lines by row index (-1: the header), for `_strips_width`."""
         self._strips_width = -1
         self._cursor_row = 0
-        self._more_available = False
-        self._ahead: tuple[int, int | None] | None = None
-        """Where keys took the cursor (row, and the top row for a page) past the loaded rows.
-
-        A burst of `pagedown` outruns the pages being fetched: the keys are kept here and
-        the cursor gets there as the rows arrive, as if they had been pressed one by one.
-        """
 
     # -- data -----------------------------------------------------------------------
 
@@ -139,17 +129,6 @@ class RowList(ScrollView, can_focus=True):
         # starts every cell's text in an element of its own, at its column.
         self._pad_styles = [Style(meta={"column": i}) for i in range(len(columns))]
         self.clear()
-
-    @property
-    def more_available(self) -> bool:
-        """Set by the owner: rows past the last one exist and are being (or will be) added."""
-        return self._more_available
-
-    @more_available.setter
-    def more_available(self, more: bool) -> None:
-        self._more_available = more
-        if not more:
-            self._ahead = None  # the cursor stays on the last row, where the keys took it
 
     @property
     def row_count(self) -> int:
@@ -210,10 +189,9 @@ class RowList(ScrollView, can_focus=True):
         # Rows added below the view only change the scrollbar: no repaint of the lines.
         below = first >= self.scroll_offset.y + self._visible_rows()
         self._resize(repaint=not below)
-        if self._ahead is not None:
-            ahead_row, top = self._ahead
-            self._go(ahead_row, top)
-        elif below and self.is_mounted:
+        ahead = self._ahead is not None
+        self._rows_added()
+        if below and not ahead and self.is_mounted:
             # Rows fetched ahead of the user: their lines are made now, after this frame,
             # so the key that scrolls to them paints them instead of making them first.
             self.call_after_refresh(self._prepare_rows, first, first + PREPARE_ROWS)
@@ -231,21 +209,33 @@ class RowList(ScrollView, can_focus=True):
         For a list read from its far end (the oldest posts first shown, newer ones coming
         in above): what is on screen does not move when rows arrive.
         """
+        self.insert_rows(0, rows)
+
+    def insert_rows(self, index: int, rows: Iterable[tuple[str, Sequence[Text]]]) -> None:
+        """Add rows before the row at `index`, in the order given; the cursor stays on its row.
+
+        Rows inserted above the view move the view down with them, so what is on screen
+        does not move; rows inserted below the cursor leave the cursor and the view alone.
+        """
         new = [(key, tuple(row)) for key, row in rows]
         for key, _ in new:
             if key in self._cells:
                 raise KeyError(f"duplicate row key {key!r}")
         if not new:
             return
+        index = max(0, min(index, len(self._keys)))
         was_empty = not self._keys
-        self._keys[:0] = [key for key, _ in new]
+        self._keys[index:index] = [key for key, _ in new]
         self._cells.update(new)
         self._index = None
         self._strips.clear()
         self._resize()
         if not was_empty:
-            self._cursor_row += len(new)
-            self.scroll_to(y=self.scroll_offset.y + len(new), animate=False, immediate=True)
+            if index <= self._cursor_row:
+                self._cursor_row += len(new)
+            if index <= self.scroll_offset.y:
+                self.scroll_to(y=self.scroll_offset.y + len(new), animate=False, immediate=True)
+        self._rows_added()
 
     def update_row(self, key: str, cells: Sequence[Text] | Callable[[], Sequence[Text]]) -> None:
         """Show new cells (or a function making them when shown) in the row with this key."""
@@ -420,9 +410,6 @@ class RowList(ScrollView, can_focus=True):
             return None
         return self._keys[self._cursor_row]
 
-    def _visible_rows(self) -> int:
-        return max(1, self.scrollable_content_region.height - 1)
-
     def wants_rows(self) -> bool:
         """Fewer than a screenful (and PREFETCH_ROWS) are loaded past the view or the cursor.
 
@@ -443,16 +430,13 @@ class RowList(ScrollView, can_focus=True):
         self._ahead = None
         self._move(row, scroll)
 
-    def _intended(self) -> tuple[int, int]:
-        """Where the keys so far took the cursor and the view (even past the loaded rows)."""
-        if self._ahead is not None:
-            row, top = self._ahead
-            return row, self.scroll_offset.y if top is None else top
-        return self._cursor_row, self.scroll_offset.y
+    def _loaded_rows(self) -> int:
+        return len(self._keys)
 
-    def _go(self, row: int, top: int | None) -> None:
-        """Move where a key asked; past the loaded rows (more coming), as far as they go."""
-        self._ahead = (row, top) if row >= len(self._keys) and self._more_available else None
+    def _cursor_at(self) -> int:
+        return self._cursor_row
+
+    def _show_row(self, row: int, top: int | None) -> None:
         if top is not None:
             self.scroll_to(y=top, animate=False, immediate=True)
         self._move(row, True)
@@ -462,11 +446,7 @@ class RowList(ScrollView, can_focus=True):
         old, self._cursor_row = self._cursor_row, new
         top = self.scroll_offset.y
         if scroll:
-            visible = self._visible_rows()
-            if new < top:
-                self.scroll_to(y=new, animate=False, immediate=True)
-            elif new >= top + visible:
-                self.scroll_to(y=new - visible + 1, animate=False, immediate=True)
+            self._keep_in_view(new)
         if old != new:
             self._strips.pop(old, None)
             self._strips.pop(new, None)
