@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from support.fleet_fixtures import BASE_TIME, add_local, fill, open_workspace, rows
-from tursotui.fleet import queue
+from tursotui.fleet import actions, queue
 
 
 async def _fleet(workspace, n: int = 3, drafts: int = 7, comments: int = 5):
@@ -76,7 +76,9 @@ async def test_publishing_from_the_queue_lands_on_each_rows_own_tenant() -> None
         db.execute("UPDATE posts SET status = 'archived' WHERE id = ?", (victim.post.id,))
         db.commit()
         db.close()
-        outcome = await queue.set_status_across(workspace, chosen, "published")
+        outcome = await actions.set_status_across(
+            workspace, [(q.tenant, q.post.id, q.post.status) for q in chosen], "published"
+        )
     finally:
         await workspace.close()
     assert outcome.conflicts == [victim.key]
@@ -104,7 +106,7 @@ async def test_deleting_spam_comments_everywhere_from_one_queue() -> None:
         created = [c.created_at for c in page]
         assert created == sorted(created, reverse=True)
         assert all(c.post_title for c in page)
-        outcome = await queue.delete_comments_across(workspace, page)
+        outcome = await actions.delete_comments_across(workspace, [(c.tenant, c.id) for c in page])
     finally:
         await workspace.close()
     assert sorted(outcome.changed) == sorted(c.key for c in page)

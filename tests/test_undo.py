@@ -692,7 +692,7 @@ async def test_a_real_author_purge_is_undone_exactly(acme):
 
 
 async def test_a_fleet_search_action_is_one_group_with_its_reason_undone_at_once(tmp_path: Path):
-    from tursotui.fleet.search import delete_comments_across
+    from tursotui.fleet.actions import delete_comments_across
 
     workspace, made = await workspace_with(tmp_path, {"acme": SPEC, "beta": SPEC})
     try:

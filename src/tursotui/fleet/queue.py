@@ -26,8 +26,6 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
-from tursotui.fleet.fanout import for_each
-from tursotui.session.audit import AuditError
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant.moderation import (
     _POST_COLUMNS,
@@ -35,15 +33,12 @@ from tursotui.tenant.moderation import (
     COMMENT_PREVIEW,
     TITLE_PREVIEW,
     ModerationError,
-    ModerationResult,
     PageCursor,
     PostRow,
     _post_row,
     contains_clause,
-    delete_comments,
     fetch_posts,
     preview_sql,
-    set_status,
 )
 
 if TYPE_CHECKING:
@@ -421,107 +416,13 @@ def comments_queue(
     return _session_queue(workspace, tenants, fetch, page_size)
 
 
-@dataclass
-class FleetActionResult:
-    """What a cross-tenant action did, per tenant.
-
-    Attributes:
-        results: Per tenant slug, the ids changed and the conflicts.
-        errors: Per tenant slug, why the action failed there (nothing changed there).
-    """
-
-    results: dict[str, ModerationResult] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def changed(self) -> list[tuple[str, str]]:
-        """(slug, id) of every row changed."""
-        return [(slug, i) for slug, r in self.results.items() for i in r.changed]
-
-    @property
-    def conflicts(self) -> list[tuple[str, str]]:
-        """(slug, id) of every row changed underneath (not written)."""
-        return [(slug, i) for slug, r in self.results.items() for i in r.conflicts]
-
-    @property
-    def unchanged(self) -> list[tuple[str, str]]:
-        """(slug, id) of every row that already had the status asked for (not written)."""
-        return [(slug, i) for slug, r in self.results.items() for i in r.unchanged]
-
-    def tenants(self) -> list[tuple[str, ModerationResult | None, str | None]]:
-        """Per tenant, by slug: (slug, what was done there or None, why it failed or None)."""
-        slugs = sorted(set(self.results) | set(self.errors))
-        return [(slug, self.results.get(slug), self.errors.get(slug)) for slug in slugs]
-
-
-def _by_tenant(rows: Iterable[Any]) -> dict[str, tuple[Tenant, list[Any]]]:
-    groups: dict[str, tuple[Tenant, list[Any]]] = {}
-    for row in rows:
-        groups.setdefault(row.tenant.slug, (row.tenant, []))[1].append(row)
-    return groups
-
-
-async def _per_tenant(
-    workspace: Workspace,
-    rows: Iterable[Any],
-    act: Callable[[Connection, Tenant, list[Any]], Awaitable[ModerationResult]],
-) -> FleetActionResult:
-    """One batch per tenant, the tenants in parallel (bounded); each tenant's outcome kept.
-
-    A tenant that fails is reported in `errors` and left at that: its batch was one
-    transaction, so nothing of it was written, and it is not tried again behind the
-    operator's back. The other tenants' batches stand.
-    """
-    outcome = FleetActionResult()
-
-    async def one(group: tuple[Tenant, list[Any]]) -> None:
-        tenant, items = group
-        try:
-            conn = await workspace.connection(tenant)
-            outcome.results[tenant.slug] = await act(conn, tenant, items)
-        except (ModerationError, LibsqlError, RegistryError, AuditError) as error:
-            outcome.errors[tenant.slug] = describe(error)
-
-    await for_each(_by_tenant(rows).values(), one, workspace.settings.fleet_concurrency)
-    return outcome
-
-
-async def set_status_across(
-    workspace: Workspace, posts: Iterable[QueuedPost], new_status: str
-) -> FleetActionResult:
-    """Move queued posts to `new_status`, each on its own tenant, guarded by the status shown."""
-
-    async def act(conn: Connection, tenant: Tenant, items: list[QueuedPost]) -> ModerationResult:
-        pairs = [(str(q.post.id), q.post.status) for q in items]
-        # group: one id shared by every tenant's entry of this action once `set_status`
-        # takes `group=` (the audit log's undo of a whole multi-tenant action).
-        return await set_status(conn, workspace.audit, tenant.slug, pairs, new_status)
-
-    return await _per_tenant(workspace, posts, act)
-
-
-async def delete_comments_across(
-    workspace: Workspace, comments: Iterable[QueuedComment]
-) -> FleetActionResult:
-    """Delete queued comments, each on its own tenant, audited."""
-
-    async def act(conn: Connection, tenant: Tenant, items: list[QueuedComment]) -> ModerationResult:
-        # group: as in `set_status_across`, once `delete_comments` takes `group=`.
-        return await delete_comments(conn, workspace.audit, tenant.slug, [c.id for c in items])
-
-    return await _per_tenant(workspace, comments, act)
-
-
 __all__ = [
     "PAGE_SIZE",
-    "FleetActionResult",
     "MergedQueue",
     "QueuedComment",
     "QueuedPost",
     "comments_queue",
-    "delete_comments_across",
     "drafts_queue",
     "matching_drafts",
     "newest_comments",
-    "set_status_across",
 ]

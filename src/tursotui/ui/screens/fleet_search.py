@@ -24,12 +24,8 @@ from textual.widgets import DataTable, Input
 from tursotui.display.literal import literal
 from tursotui.display.matches import contains, highlighted
 from tursotui.display.posts import PAST, READ_ONLY_HINT, VERBS, status_text, when
-from tursotui.fleet.search import (
-    FleetAction,
-    delete_comments_across,
-    search_content,
-    set_status_across,
-)
+from tursotui.fleet.actions import FleetAction, delete_comments_across, set_status_across
+from tursotui.fleet.search import search_content
 from tursotui.ui import navigation, stale
 from tursotui.ui.moderating import status_bindings
 from tursotui.ui.screens.confirm import ConfirmScreen

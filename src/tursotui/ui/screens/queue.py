@@ -26,7 +26,7 @@ from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.display.literal import literal
 from tursotui.display.posts import ALREADY, PAST, VERBS, status_text, when
-from tursotui.fleet import queue
+from tursotui.fleet import actions, queue
 from tursotui.session.registry import RegistryError
 from tursotui.tenant.moderation import ModerationError, ModerationResult, fetch_posts_by_id
 from tursotui.ui import navigation, stale
@@ -557,6 +557,7 @@ class QueueScreen(StatusFeedback, WriteKeys):
     async def moderate(self, targets: list[queue.QueuedPost], new_status: str) -> None:
         """Ask (for more than one), write on each tenant, then show what happened."""
         token = self.token
+        reason = None
         if len(targets) > 1:
             tenants = len({t.tenant.slug for t in targets})
             question = Text(
@@ -564,9 +565,16 @@ class QueueScreen(StatusFeedback, WriteKeys):
                 f"{plural(tenants, 'tenant')}?\n\n"
             )
             question.append_text(per_tenant_counts(targets))
-            if not await self.app.push_screen_wait(ConfirmScreen(question, title="Bulk action")):
+            confirm = ConfirmScreen(question, title="Bulk action", ask_reason=True)
+            if not await self.app.push_screen_wait(confirm):
                 return
-        outcome = await queue.set_status_across(self.workspace, targets, new_status)
+            reason = confirm.reason
+        outcome = await actions.set_status_across(
+            self.workspace,
+            [(t.tenant, str(t.post.id), t.post.status) for t in targets],
+            new_status,
+            reason=reason,
+        )
         self._report(outcome, PAST[new_status], "post", already=ALREADY[new_status])
         if outcome.changed:
             self.seen_writes = self.workspace.audit.generation()  # shown below
@@ -612,7 +620,7 @@ class QueueScreen(StatusFeedback, WriteKeys):
 
     def _report(
         self,
-        outcome: queue.FleetActionResult,
+        outcome: actions.FleetAction,
         past: str,
         noun: str,
         *,
@@ -638,7 +646,7 @@ class QueueScreen(StatusFeedback, WriteKeys):
             said.append(f"{plural(len(outcome.errors), 'tenant')} failed.", style="bold red")
         if said:
             self.say(said)
-        tenants_asked = outcome.tenants()
+        tenants_asked = [(o.tenant.slug, o.result, o.error) for o in outcome.outcomes]
         if outcome.errors or (outcome.conflicts and len(tenants_asked) > 1):
             self.app.push_screen(
                 ActionSummaryScreen(
@@ -680,11 +688,12 @@ class QueueScreen(StatusFeedback, WriteKeys):
             question.append("\n")
         if len(targets) > 5:
             question.append(f"… and {len(targets) - 5} more\n")
-        if not await self.app.push_screen_wait(
-            ConfirmScreen(question, yes="Delete", title="Delete")
-        ):
+        confirm = ConfirmScreen(question, yes="Delete", title="Delete", ask_reason=True)
+        if not await self.app.push_screen_wait(confirm):
             return
-        outcome = await queue.delete_comments_across(self.workspace, targets)
+        outcome = await actions.delete_comments_across(
+            self.workspace, [(t.tenant, t.id) for t in targets], reason=confirm.reason
+        )
         self._report(outcome, "Deleted", "comment")
         if outcome.changed:
             self.seen_writes = self.workspace.audit.generation()  # shown below
