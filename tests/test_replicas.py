@@ -646,11 +646,10 @@ async def test_a_full_disk_fails_the_sync_clearly_and_keeps_the_old_replica(serv
 
 
 async def test_queue_reads_drafts_from_the_replica_and_r_syncs_it(server):
-    from textual.widgets import DataTable
-
     from support.moderation_fixtures import make_test_app, settle
     from support.screen import until
     from tursotui.ui.screens.queue import QueueScreen
+    from tursotui.ui.widgets.row_list import RowList
 
     workspace, ids, tenant = await _workspace(server)
     await workspace.replicas.sync(tenant)
@@ -658,7 +657,7 @@ async def test_queue_reads_drafts_from_the_replica_and_r_syncs_it(server):
     async with app.run_test(size=(150, 30)) as pilot:
         app.push_screen(QueueScreen())
         await settle(app, pilot)
-        table = app.screen.query_one("#queue-table", DataTable)
+        table = app.screen.query_one("#queue-table", RowList)
         await until(pilot, lambda: table.row_count == 3)
         assert isinstance(workspace.replica_of("remote"), ReplicaConnection)
         await remote_rows(
