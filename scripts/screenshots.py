@@ -66,8 +66,7 @@ SHOTS: tuple[Shot, ...] = (
     # Only remote tenants can have their token rotated; the demo fleet is local, so the
     # confirmation is opened directly on its first tenant to show how it looks.
     Shot("rotate-token", push=("rotate_token", "RotateTokenScreen", "@tenant")),
-    # A branch is made from a backup; two demo tenants compared show the same screen's rows.
-    Shot("branch-diff", push=("branch_diff", "BranchDiffScreen", "acme", "globex")),
+    Shot("branch-diff", push=("branch_diff", "BranchDiffScreen", "acme", "acme-before")),
 )
 """Every screen, in the order the README shows them."""
 
@@ -79,7 +78,41 @@ async def build_fleet(data_dir: Path, posts: int):
 
     settings = Settings(data_dir=data_dir, registry_url=None, operator="demo")
     await build_demo(settings, posts=posts, progress=lambda line: print(f"  demo: {line}"))
+    await asyncio.to_thread(make_branch, data_dir)
     return settings
+
+
+def make_branch(data_dir: Path) -> None:
+    """`acme-before`, a branch of acme from a backup, and acme changed since, as an operator would.
+
+    Through the command line (backup, branch, archive, comments delete), so the branch
+    comparison screen shows what the commands really leave.
+    """
+    import os
+    import sqlite3
+    import subprocess
+
+    if (data_dir / "tenants" / "acme-before.db").exists():
+        return
+    env = {**os.environ, "TURSOTUI_DATA_DIR": str(data_dir), "TURSOTUI_OPERATOR": "demo"}
+
+    def run(*args: str) -> None:
+        subprocess.run(
+            [sys.executable, "-m", "tursotui", *args], env=env, check=True, capture_output=True
+        )
+
+    run("backup", "acme")
+    run("tenants", "branch", "acme", "acme-before")
+    db = sqlite3.connect(f"file:{data_dir / 'tenants' / 'acme.db'}?mode=ro", uri=True)
+    try:
+        posts = [
+            r[0] for r in db.execute("SELECT id FROM posts WHERE status = 'published' LIMIT 4")
+        ]
+        comments = [r[0] for r in db.execute("SELECT id FROM comments LIMIT 3")]
+    finally:
+        db.close()
+    run("archive", "acme", *posts, "--reason", "customer asked")
+    run("comments", "delete", "acme", *comments, "--yes", "--reason", "spam")
 
 
 async def settle(app, pilot, extra: float = 0.0) -> None:
