@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -14,7 +13,6 @@ from pydantic import SecretStr
 from support.platform_server import PlatformServer, file_backed
 from support.secrets_watch import CANARY, watch
 from tursotui.platform import Database, Group, PlatformClient, PlatformError
-from tursotui.platform.api import retry_after_seconds
 from tursotui.session.settings import load_settings
 
 
@@ -209,13 +207,3 @@ async def test_odd_field_types_do_not_fail_a_listing(platform: PlatformServer) -
 
     database = _model(Database, {"Name": "a", "Hostname": "a-o.turso.io", "block_reads": "maybe"})
     assert (database.name, database.hostname, database.block_reads) == ("a", "a-o.turso.io", None)
-
-
-def test_retry_after_forms() -> None:
-    """Retry-After as seconds or as an HTTP date."""
-    assert retry_after_seconds("2") == 2.0
-    assert retry_after_seconds(None) is None
-    assert retry_after_seconds("soon") is None
-    now = time.time()
-    date = email.utils.formatdate(now + 10, usegmt=True)
-    assert 8 <= (retry_after_seconds(date, now=now) or 0) <= 11

@@ -7,6 +7,7 @@ passes them through: the server never sees the refused ones.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import time
 
 import pytest
@@ -76,6 +77,8 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert http_module.retry_after(None) is None
     assert http_module.retry_after("soon") is None
     assert http_module.retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+    soon = email.utils.formatdate(time.time() + 10, usegmt=True)
+    assert 8 <= (http_module.retry_after(soon) or 0) <= 11
 
 
 async def test_the_tenants_screen_shows_a_rate_limited_tenant_waiting_and_keeps_answering(

@@ -9,10 +9,8 @@ that no message, log line or repr ever shows).
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import random
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, Self, TypeVar
 from urllib.parse import quote
@@ -20,6 +18,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from tursotui.db.http import retry_after
 from tursotui.platform.errors import PlatformError
 from tursotui.platform.models import Database, Group
 
@@ -32,22 +31,6 @@ RETRY_STATUSES = frozenset({408, 429})
 """Statuses retried besides every 5xx; other 4xx are the caller's mistake and never retried."""
 
 TokenAuthorization = Literal["full-access", "read-only"]
-
-
-def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
-    """The wait a `Retry-After` header asks for (delta seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class PlatformClient:
@@ -123,7 +106,7 @@ class PlatformClient:
     def _wait(self, attempt: int, response: httpx.Response | None) -> float:
         """How long to wait before attempt `attempt + 1`: Retry-After, else backoff with jitter."""
         if response is not None:
-            asked = retry_after_seconds(response.headers.get("Retry-After"))
+            asked = retry_after(response.headers.get("Retry-After"))
             if asked is not None:
                 return min(asked, self.max_wait)
         base = min(self.backoff * (2**attempt), self.max_wait)
