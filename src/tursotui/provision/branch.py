@@ -38,7 +38,12 @@ from tursotui.provision.base import (
     slug_problem,
     wait_until_answers,
 )
-from tursotui.provision.provisioners import LocalProvisioner, TursoProvisioner, provisioner_for
+from tursotui.provision.provisioners import (
+    LocalProvisioner,
+    TursoProvisioner,
+    provisioner_for,
+    register_when_ready,
+)
 from tursotui.session.audit import AuditError
 
 # Column names come from the tenant's schema: quoted, never pasted as they are.
@@ -312,22 +317,14 @@ async def _branch_turso(
         raise
     steps.done(f"as of {iso(when)}")
     try:
-        hostname = made.hostname or (await turso.client.get_database(new_slug)).hostname
-        url = turso._url(new_slug, hostname)
-        steps.start("mint token")
-        token = await turso.mint_token(new_slug)
-        steps.done()
-        steps.start("wait until ready")
-        await turso.wait_until_ready(new_slug, url, token, settings.timeout * 3)
-        steps.done()
-        steps.start("register")
-        keeps_tokens = await workspace.registry.keeps_tokens()
-        tenant = await workspace.registry.add(
-            new_slug,
-            url,
-            token if keeps_tokens else None,
-            f"{source.name} @ {iso(when)}",
-            db_name=new_slug,
+        tenant = await register_when_ready(
+            turso,
+            workspace,
+            steps,
+            slug=new_slug,
+            database=new_slug,
+            hostname=made.hostname,
+            name=f"{source.name} @ {iso(when)}",
         )
         record = {"of": source.slug, "at": iso(when), "where": "turso", "database": database}
         _write_branches(settings, branches(settings) | {new_slug: record})

@@ -11,12 +11,19 @@ from pydantic import SecretStr
 
 from tursotui.db import connect
 from tursotui.platform import PlatformError
-from tursotui.provision.base import DatabaseExists, Provisioner, ProvisionError, wait_until_answers
+from tursotui.provision.base import (
+    DatabaseExists,
+    Provisioner,
+    ProvisionError,
+    Steps,
+    wait_until_answers,
+)
 from tursotui.session.registry import Tenant
 from tursotui.session.settings import Settings
 
 if TYPE_CHECKING:
     from tursotui.platform.api import PlatformClient
+    from tursotui.session.workspace import Workspace
 
 
 class LocalProvisioner:
@@ -212,3 +219,34 @@ def provisioner_for(settings: Settings) -> Provisioner:
 
         return TursoProvisioner(PlatformClient.from_settings(settings))
     return LocalProvisioner(settings.data_dir / "tenants")
+
+
+async def register_when_ready(
+    turso: TursoProvisioner,
+    workspace: Workspace,
+    steps: Steps,
+    *,
+    slug: str,
+    database: str,
+    hostname: str | None,
+    name: str,
+) -> Tenant:
+    """The steps after a database appears on Turso (a branch, an undeleted one), as `slug`.
+
+    Its token is minted, it is waited for until it answers, and it is registered in the
+    registry's own shape (the token only where the registry keeps one). The caller undoes
+    what was made if a step fails (`steps.current` says which).
+    """
+    hostname = hostname or (await turso.client.get_database(database)).hostname
+    url = turso._url(slug, hostname)
+    steps.start("mint token")
+    token = await turso.mint_token(database)
+    steps.done()
+    steps.start("wait until ready")
+    await turso.wait_until_ready(slug, url, token, workspace.settings.timeout * 3)
+    steps.done()
+    steps.start("register")
+    keeps_tokens = await workspace.registry.keeps_tokens()
+    return await workspace.registry.add(
+        slug, url, token if keeps_tokens else None, name, db_name=database
+    )

@@ -27,7 +27,12 @@ from typing import Any
 from tursotui.db import LibsqlError
 from tursotui.platform import PlatformError
 from tursotui.provision.base import Progress, Provisioner, ProvisionError, Steps, cause, registered
-from tursotui.provision.provisioners import LocalProvisioner, TursoProvisioner, provisioner_for
+from tursotui.provision.provisioners import (
+    LocalProvisioner,
+    TursoProvisioner,
+    provisioner_for,
+    register_when_ready,
+)
 from tursotui.session.audit import AuditError
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.session.settings import Settings
@@ -364,7 +369,6 @@ async def _undelete_local(
 async def _undelete_turso(
     workspace: Workspace, turso: TursoProvisioner, steps: Steps, slug: str, name: str | None
 ) -> Tenant:
-    settings = workspace.settings
     steps.start("restore database")
     try:
         org_id = await turso.client.organization_id()
@@ -393,18 +397,14 @@ async def _undelete_turso(
     steps.done(newest.deleted_at and f"deleted {newest.deleted_at}")
     database = restored.name or slug
     try:
-        hostname = restored.hostname or (await turso.client.get_database(database)).hostname
-        url = turso._url(slug, hostname)
-        steps.start("mint token")
-        token = await turso.mint_token(database)
-        steps.done()
-        steps.start("wait until ready")
-        await turso.wait_until_ready(slug, url, token, settings.timeout * 3)
-        steps.done()
-        steps.start("register")
-        keeps_tokens = await workspace.registry.keeps_tokens()
-        tenant = await workspace.registry.add(
-            slug, url, token if keeps_tokens else None, name or slug, db_name=database
+        tenant = await register_when_ready(
+            turso,
+            workspace,
+            steps,
+            slug=slug,
+            database=database,
+            hostname=restored.hostname,
+            name=name or slug,
         )
         steps.done()
         return tenant
