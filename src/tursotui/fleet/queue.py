@@ -28,16 +28,16 @@ from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant.moderation import (
-    _POST_COLUMNS,
-    _POST_FROM,
     COMMENT_PREVIEW,
+    POST_COLUMNS,
+    POST_FROM,
     TITLE_PREVIEW,
     ModerationError,
     PageCursor,
     PostRow,
-    _post_row,
     contains_clause,
     fetch_posts,
+    post_row,
     preview_sql,
 )
 
@@ -141,7 +141,7 @@ async def newest_comments(
 
 
 # The posts list's columns and how a row of them reads: one definition, in moderation.
-DRAFTS_MATCHING_SQL = f"SELECT {_POST_COLUMNS} {_POST_FROM} WHERE p.status = 'draft'"
+DRAFTS_MATCHING_SQL = f"SELECT {POST_COLUMNS} {POST_FROM} WHERE p.status = 'draft'"
 
 
 async def matching_drafts(
@@ -166,7 +166,7 @@ async def matching_drafts(
         result = await conn.execute(sql, [*args, limit])
     except LibsqlError as error:
         raise ModerationError(f"cannot read drafts: {describe(error)}") from None
-    return [_post_row(r) for r in result.rows]
+    return [post_row(r) for r in result.rows]
 
 
 @dataclass(eq=False)

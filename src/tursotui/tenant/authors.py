@@ -28,22 +28,23 @@ from typing import Any
 from tursotui.db import Connection, LibsqlError
 from tursotui.session.audit import AuditError, AuditLog, encode_row
 from tursotui.tenant.moderation import (
-    _POST_COLUMNS,  # the posts screen's own list columns, so its rows read the same here
-    _POST_FROM,
     COMMENT_PREVIEW,
     PAGE_SIZE,
+    POST_COLUMNS,  # the posts screen's own list columns, so its rows read the same here
+    POST_FROM,
     STATUSES,
     TITLE_PREVIEW,
     ModerationError,
     PageCursor,
     PostPage,
     PostRow,
-    _error,
-    _next_cursor,
-    _post_row,
-    _query,
-    _two_runs,
+    as_moderation_error,
+    keyset_run,
+    next_cursor,
+    post_row,
     preview_sql,
+    query,
+    two_runs,
 )
 
 PURGE_ACTION = "purge-author"
@@ -209,7 +210,7 @@ async def find_author(conn: Connection, email_or_id: str) -> Author | None:
     text = email_or_id.strip()
     if not text:
         return None
-    rows = await _query(conn, _WHO_ROWS, [*_who_args(text), text], "read users")
+    rows = await query(conn, _WHO_ROWS, [*_who_args(text), text], "read users")
     return _author(rows)
 
 
@@ -265,7 +266,7 @@ async def _batch(
     try:
         return list(await conn.batch(statements))
     except LibsqlError as error:
-        raise _error(conn, error, doing) from None
+        raise as_moderation_error(conn, error, doing) from None
 
 
 async def summarize(conn: Connection, author: Author) -> AuthorSummary:
@@ -315,29 +316,18 @@ async def fetch_author_posts(
 
     async def run(dated: bool, bound: PageCursor | None, wanted: int) -> list[PostRow]:
         args: list[Any] = list(ids)
-        where = f"p.author_id IN ({marks})"
-        if dated:
-            where += " AND p.published_at IS NOT NULL"
-            if bound is not None:
-                where += " AND (p.published_at, p.rowid) < (?, ?)"
-                args += [bound.published_at, bound.key]
-            order = "p.published_at DESC, p.rowid DESC"
-        else:
-            where += " AND p.published_at IS NULL"
-            if bound is not None:
-                where += " AND p.rowid < ?"
-                args.append(bound.key)
-            order = "p.rowid DESC"
-        rows = await _query(
+        keyset, order = keyset_run(dated, bound, "p.published_at", "p.rowid", args)
+        where = f"p.author_id IN ({marks})" + keyset
+        rows = await query(
             conn,
-            f"SELECT {_POST_COLUMNS} {_POST_FROM} WHERE {where} ORDER BY {order} LIMIT ?",
+            f"SELECT {POST_COLUMNS} {POST_FROM} WHERE {where} ORDER BY {order} LIMIT ?",
             [*args, wanted],
             "read the author's posts",
         )
-        return [_post_row(row) for row in rows]
+        return [post_row(row) for row in rows]
 
-    posts = await _two_runs(after, limit, run)
-    cursor = _next_cursor(
+    posts = await two_runs(after, limit, run)
+    cursor = next_cursor(
         posts, limit, date=lambda post: post.published_at, key=lambda post: post.rowid
     )
     return PostPage(posts, cursor)
@@ -361,20 +351,9 @@ async def fetch_author_comments(
 
     async def run(dated: bool, bound: PageCursor | None, wanted: int) -> list[AuthorComment]:
         args: list[Any] = list(ids)
-        where = f"c.author_id IN ({marks})"
-        if dated:
-            where += " AND c.created_at IS NOT NULL"
-            if bound is not None:
-                where += " AND (c.created_at, c.id) < (?, ?)"
-                args += [bound.published_at, bound.key]
-            order = "c.created_at DESC, c.id DESC"
-        else:
-            where += " AND c.created_at IS NULL"
-            if bound is not None:
-                where += " AND c.id < ?"
-                args.append(bound.key)
-            order = "c.id DESC"
-        rows = await _query(
+        keyset, order = keyset_run(dated, bound, "c.created_at", "c.id", args)
+        where = f"c.author_id IN ({marks})" + keyset
+        rows = await query(
             conn,
             f"SELECT {columns} WHERE {where} ORDER BY {order} LIMIT ?",
             [*args, wanted],
@@ -382,8 +361,8 @@ async def fetch_author_comments(
         )
         return [AuthorComment(*row) for row in rows]
 
-    comments = await _two_runs(after, limit, run)
-    cursor = _next_cursor(
+    comments = await two_runs(after, limit, run)
+    cursor = next_cursor(
         comments, limit, date=lambda comment: comment.created_at, key=lambda comment: comment.id
     )
     return AuthorCommentPage(comments, cursor)
@@ -567,7 +546,9 @@ async def purge(
     except LibsqlError as error:
         # One transaction: either all of it was applied or none; a lost answer does not say
         # which (`purge_applied` finds out).
-        raise AuthorError(str(_error(conn, error, f"purge {plan.author.email}"))) from None
+        raise AuthorError(
+            str(as_moderation_error(conn, error, f"purge {plan.author.email}"))
+        ) from None
     return PurgeResult(deleted, moved, conflicts, entry.id)
 
 
@@ -581,7 +562,7 @@ async def purge_applied(conn: Connection, plan: PurgePlan) -> bool:
     ids = list(plan.author.ids)
     applied = True
     if plan.delete_comments and plan.comments:
-        rows = await _query(
+        rows = await query(
             conn,
             f"SELECT count(*) FROM comments WHERE author_id IN ({_marks(ids)})",
             ids,
@@ -590,7 +571,7 @@ async def purge_applied(conn: Connection, plan: PurgePlan) -> bool:
         applied = int(rows[0][0] or 0) == 0
     if plan.posts_to is not None and plan.posts:
         post_ids = [post_id for post_id, _ in plan.posts]
-        rows = await _query(
+        rows = await query(
             conn,
             f"SELECT count(*) FROM posts WHERE id IN ({_marks(post_ids)}) AND status IS ?",
             [*post_ids, plan.posts_to],

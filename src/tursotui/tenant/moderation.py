@@ -193,7 +193,8 @@ class ModerationResult:
     unchanged: list[str] = field(default_factory=list)
 
 
-def _error(conn: Connection, error: LibsqlError, doing: str) -> ModerationError:
+def as_moderation_error(conn: Connection, error: LibsqlError, doing: str) -> ModerationError:
+    """What a failed read or write of `doing` says: a tenant without the tables is named so."""
     cause = describe(error)
     if "no such table" in cause or "no such column" in cause:
         return MissingTableError(
@@ -203,23 +204,25 @@ def _error(conn: Connection, error: LibsqlError, doing: str) -> ModerationError:
     return ModerationError(f"cannot {doing}: {cause}")
 
 
-async def _query(conn: Connection, sql: str, args: list[Any], doing: str) -> list[Any]:
+async def query(conn: Connection, sql: str, args: list[Any], doing: str) -> list[Any]:
+    """The rows of one read; a failure is a ModerationError saying what was being read."""
     try:
         return list((await conn.execute(sql, args)).rows)
     except LibsqlError as error:
-        raise _error(conn, error, doing) from None
+        raise as_moderation_error(conn, error, doing) from None
 
 
 _Row = TypeVar("_Row")
 
-_POST_COLUMNS = (
+POST_COLUMNS = (
     f"p.rowid, p.id, {preview_sql('p.title', TITLE_PREVIEW)}, p.status, p.published_at, "
     "p.author_id, u.name"
 )
-_POST_FROM = "FROM posts AS p LEFT JOIN users AS u ON u.id = p.author_id"
+POST_FROM = "FROM posts AS p LEFT JOIN users AS u ON u.id = p.author_id"
 
 
-def _post_row(row: Any) -> PostRow:
+def post_row(row: Any) -> PostRow:
+    """A `PostRow` from a row of `POST_COLUMNS`."""
     return PostRow(
         id=row[1],
         title=row[2],
@@ -230,6 +233,35 @@ def _post_row(row: Any) -> PostRow:
         rowid=row[0],
         snippet=row[7] if len(row) > 7 else None,
     )
+
+
+def keyset_run(
+    dated: bool,
+    bound: PageCursor | None,
+    time: str,
+    key: str,
+    args: list[Any],
+    *,
+    oldest_first: bool = False,
+) -> tuple[str, str]:
+    """The ` AND ...` condition and the order of one run of a two-run keyset page.
+
+    The dated rows run by (`time`, `key`), the undated ones by `key` alone (SQLite sorts
+    NULL first, so they are read as a run of their own); `bound` is where the page before
+    ended, and its values are bound into `args`.
+    """
+    direction, compare = ("ASC", ">") if oldest_first else ("DESC", "<")
+    if dated:
+        where = f" AND {time} IS NOT NULL"
+        if bound is not None:
+            where += f" AND ({time}, {key}) {compare} (?, ?)"
+            args += [bound.published_at, bound.key]
+        return where, f"{time} {direction}, {key} {direction}"
+    where = f" AND {time} IS NULL"
+    if bound is not None:
+        where += f" AND {key} {compare} ?"
+        args.append(bound.key)
+    return where, f"{key} {direction}"
 
 
 def contains_clause(
@@ -320,7 +352,7 @@ async def fetch_posts(
     """
     if status is None and (search or author_email is not None):
         posts = await _scan(conn, after, limit, search, oldest_first, author_email)
-        cursor = _next_cursor(
+        cursor = next_cursor(
             posts, limit, date=lambda post: post.published_at, key=lambda post: post.rowid
         )
         return PostPage(posts, cursor)
@@ -335,8 +367,8 @@ async def fetch_posts(
         return await _run(conn, statuses, dated, bound, wanted, search, oldest_first, author_email)
 
     # Newest first: the dated run, then the undated one; oldest first: the reverse.
-    posts = await _two_runs(after, limit, run, dated_first=not oldest_first)
-    cursor = _next_cursor(
+    posts = await two_runs(after, limit, run, dated_first=not oldest_first)
+    cursor = next_cursor(
         posts,
         limit,
         date=lambda post: post.published_at,
@@ -346,7 +378,7 @@ async def fetch_posts(
     return PostPage(posts, cursor)
 
 
-async def _two_runs(
+async def two_runs(
     after: PageCursor | None,
     limit: int,
     run: Callable[[bool, PageCursor | None, int], Awaitable[list[_Row]]],
@@ -372,7 +404,7 @@ async def _two_runs(
     return rows
 
 
-def _next_cursor(
+def next_cursor(
     rows: list[_Row],
     limit: int,
     *,
@@ -394,7 +426,7 @@ async def _all_statuses(conn: Connection) -> tuple[Any, ...]:
     The app's own statuses and NULL are always included (an empty run costs one seek), so
     a post moved into a status no other post had yet is still listed on later pages.
     """
-    rows = await _query(
+    rows = await query(
         conn,
         "WITH RECURSIVE s(v) AS (SELECT (SELECT min(status) FROM posts) UNION ALL "
         "SELECT (SELECT min(status) FROM posts WHERE status > s.v) FROM s "
@@ -423,7 +455,6 @@ async def _run(
     `LIMIT` applied inside) and SQLite merges them: `UNION ALL` of ordered subqueries.
     """
     direction = "ASC" if oldest_first else "DESC"
-    compare = ">" if oldest_first else "<"
     parts: list[str] = []
     args: list[Any] = []
     for status in statuses:
@@ -433,18 +464,10 @@ async def _run(
         else:
             where = "p.status = ?"
             where_args.append(status)
-        if dated:
-            where += " AND p.published_at IS NOT NULL"
-            if after is not None:
-                where += f" AND (p.published_at, p.rowid) {compare} (?, ?)"
-                where_args += [after.published_at, after.key]
-            order = f"p.published_at {direction}, p.rowid {direction}"
-        else:
-            where += " AND p.published_at IS NULL"
-            if after is not None:
-                where += f" AND p.rowid {compare} ?"
-                where_args.append(after.key)
-            order = f"p.rowid {direction}"
+        keyset, order = keyset_run(
+            dated, after, "p.published_at", "p.rowid", where_args, oldest_first=oldest_first
+        )
+        where += keyset
         where += contains_clause(search, where_args, SEARCHED)
         where += author_clause("p.author_id", author_email, where_args)
         where_args.append(limit)
@@ -452,17 +475,17 @@ async def _run(
         snippet = snippet_sql("p.content", search, select_args) if search else "NULL"
         args += select_args + where_args
         parts.append(
-            f"SELECT {_POST_COLUMNS}, {snippet} {_POST_FROM} WHERE {where} ORDER BY {order} LIMIT ?"
+            f"SELECT {POST_COLUMNS}, {snippet} {POST_FROM} WHERE {where} ORDER BY {order} LIMIT ?"
         )
     if len(parts) == 1:
         sql = parts[0]
     else:
-        # Columns by position: 5 is published_at, 1 the rowid (see _POST_COLUMNS).
+        # Columns by position: 5 is published_at, 1 the rowid (see POST_COLUMNS).
         outer = f"5 {direction}, 1 {direction}" if dated else f"1 {direction}"
         union = " UNION ALL ".join(f"SELECT * FROM ({part})" for part in parts)
         sql = f"{union} ORDER BY {outer} LIMIT ?"
         args.append(limit)
-    return [_post_row(r) for r in await _query(conn, sql, args, "read posts")]
+    return [post_row(r) for r in await query(conn, sql, args, "read posts")]
 
 
 def one_run(
@@ -470,7 +493,7 @@ def one_run(
 ) -> tuple[str, str]:
     """(WHERE condition, ORDER BY) of the whole two-run order in one query, after `after`.
 
-    The same order `_two_runs` reads in two (dated rows by date then key, then the undated
+    The same order `two_runs` reads in two (dated rows by date then key, then the undated
     ones by key; oldest first is its reverse), for a query that scans the table anyway (a
     search): one scan instead of one per run.
     """
@@ -513,13 +536,13 @@ async def _scan(
     where, order = one_run("p.published_at", "p.rowid", after, args, oldest_first=oldest_first)
     where += contains_clause(search, args, SEARCHED)
     where += author_clause("p.author_id", author_email, args)
-    sql = f"SELECT {_POST_COLUMNS}, {snippet} {_POST_FROM} WHERE {where} ORDER BY {order} LIMIT ?"
-    return [_post_row(r) for r in await _query(conn, sql, [*args, limit], "read posts")]
+    sql = f"SELECT {POST_COLUMNS}, {snippet} {POST_FROM} WHERE {where} ORDER BY {order} LIMIT ?"
+    return [post_row(r) for r in await query(conn, sql, [*args, limit], "read posts")]
 
 
 async def status_counts(conn: Connection) -> dict[str, int]:
     """Posts per status value, in one query (unknown values and NULL included, NULL as '')."""
-    rows = await _query(
+    rows = await query(
         conn, "SELECT status, count(*) FROM posts GROUP BY status", [], "count posts"
     )
     counts: dict[str, int] = {}
@@ -531,11 +554,11 @@ async def status_counts(conn: Connection) -> dict[str, int]:
 
 async def fetch_post(conn: Connection, post_id: str) -> Post | None:
     """One post in full with its author and comment count, or None if it is gone."""
-    rows = await _query(
+    rows = await query(
         conn,
         "SELECT p.id, p.title, p.content, p.status, p.published_at, p.author_id, u.name, "
         "u.email, (SELECT count(*) FROM comments AS c WHERE c.post_id = p.id) "
-        f"{_POST_FROM} WHERE p.id = ?",
+        f"{POST_FROM} WHERE p.id = ?",
         [post_id],
         "read the post",
     )
@@ -560,13 +583,13 @@ async def fetch_posts_by_id(conn: Connection, ids: list[str]) -> dict[str, PostR
     if not ids:
         return {}
     marks = ", ".join("?" for _ in ids)
-    rows = await _query(
+    rows = await query(
         conn,
-        f"SELECT {_POST_COLUMNS} {_POST_FROM} WHERE p.id IN ({marks})",
+        f"SELECT {POST_COLUMNS} {POST_FROM} WHERE p.id IN ({marks})",
         list(ids),
         "read posts",
     )
-    return {row[1]: _post_row(row) for row in rows}
+    return {row[1]: post_row(row) for row in rows}
 
 
 async def fetch_comments(
@@ -603,20 +626,10 @@ async def fetch_comments(
 
     async def run(dated: bool, bound: PageCursor | None, wanted: int) -> list[CommentRow]:
         args: list[Any] = [*select_args, post_id]
-        if dated:
-            where = "c.post_id = ? AND c.created_at IS NOT NULL"
-            if bound is not None:
-                where += " AND (c.created_at, c.id) < (?, ?)"
-                args += [bound.published_at, bound.key]
-            order = "c.created_at DESC, c.id DESC"
-        else:
-            where = "c.post_id = ? AND c.created_at IS NULL"
-            if bound is not None:
-                where += " AND c.id < ?"
-                args.append(bound.key)
-            order = "c.id DESC"
+        keyset, order = keyset_run(dated, bound, "c.created_at", "c.id", args)
+        where = "c.post_id = ?" + keyset
         where += contains_clause(search, args, ("c.content",))
-        rows = await _query(
+        rows = await query(
             conn,
             f"SELECT {columns} WHERE {where} ORDER BY {order} LIMIT ?",
             [*args, wanted],
@@ -624,8 +637,8 @@ async def fetch_comments(
         )
         return [CommentRow(*r) for r in rows]
 
-    comments = await _two_runs(after, limit, run)
-    cursor = _next_cursor(
+    comments = await two_runs(after, limit, run)
+    cursor = next_cursor(
         comments, limit, date=lambda comment: comment.created_at, key=lambda comment: comment.id
     )
     return CommentPage(comments, cursor)
@@ -670,7 +683,7 @@ async def find_comments(
         args.append(post_id)
     where += contains_clause(search, args, ("c.content",))
     where += author_clause("c.author_id", author_email, args)
-    rows = await _query(
+    rows = await query(
         conn,
         f"SELECT c.id, {content}, c.post_id, {preview_sql('p.title', TITLE_PREVIEW)}, "
         "c.author_id, u.name, c.created_at FROM comments AS c "
@@ -680,7 +693,7 @@ async def find_comments(
         "read comments",
     )
     comments = [FoundComment(*r) for r in rows]
-    cursor = _next_cursor(
+    cursor = next_cursor(
         comments, limit, date=lambda comment: comment.created_at, key=lambda comment: comment.id
     )
     return FoundComments(comments, cursor)
@@ -796,7 +809,7 @@ async def set_status(
     except AuditError as error:
         raise ModerationError(str(error)) from None
     except LibsqlError as error:
-        raise _error(conn, error, f"{ACTIONS[new_status]} posts") from None
+        raise as_moderation_error(conn, error, f"{ACTIONS[new_status]} posts") from None
     return ModerationResult(changed, conflicts, unchanged)
 
 
@@ -847,7 +860,7 @@ async def delete_comments(
     except AuditError as error:
         raise ModerationError(str(error)) from None
     except LibsqlError as error:
-        raise _error(conn, error, "delete comments") from None
+        raise as_moderation_error(conn, error, "delete comments") from None
     return ModerationResult(changed, conflicts)
 
 
