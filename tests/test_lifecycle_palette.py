@@ -143,3 +143,34 @@ async def test_group_rotate_confirmation_names_the_rows(
         assert ("rotate-group-token", "group:default", "ok") in actions
         await workspace.close()
         assert server.violations == []
+
+
+async def test_group_token_mint_goes_to_the_clipboard_never_the_screen(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`group: mint token for default`: the token is copied (OSC 52), the notification and
+    the screen never hold it, and the audit log records the act without it."""
+    async with PlatformServer(FileBackend(tmp_path / "p"), domain="turso.invalid") as server:
+        monkeypatch.setenv("TURSO_ORG", server.org)
+        monkeypatch.setenv("TURSO_PLATFORM_API_TOKEN", server.token)
+        monkeypatch.setenv("TURSOTUI_PLATFORM_URL", server.url)
+        monkeypatch.setenv("TURSOTUI_TIMEOUT", "0.3")
+        workspace = await Workspace.open(load_settings())
+        async with PlatformClient(server.org, server.token, base_url=server.url) as api:
+            created = await api.create_database("acme", "default")
+            await workspace.registry.add("acme", f"libsql://{created.hostname}", "stored")
+        app = make_app(workspace.settings, workspace)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            commands = {title: run for title, run, _help in app.screen.palette_commands()}
+            commands["group: mint token for default"]()
+            await quiet(app, pilot)
+            token = app.clipboard
+            assert token.startswith("group-default-")
+            assert any("copied to the clipboard" in m for m in _messages(app))
+            assert not any(token in m for m in _messages(app))
+            assert token not in screen_text(app)
+        log = (workspace.settings.data_dir / "audit.jsonl").read_text()
+        assert "mint-group-token" in log and token not in log
+        await workspace.close()
+        assert server.violations == []
