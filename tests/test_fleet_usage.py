@@ -54,6 +54,7 @@ async def test_usage_columns_fill_sort_and_show_a_dash_where_unread(
         db.close()
         assert local.stat().st_size == 16384
         await workspace.registry.add("zlocal", f"file:{local}")
+        await workspace.registry.add("gone", f"file:{tmp_path / 'gone.db'}")  # no file
         server.usage["beta"] = {"rows_read": 900, "rows_written": 12_500, "storage_bytes": 8192}
         server.usage["gamma"] = {"rows_read": 50, "rows_written": 3, "storage_bytes": 2_500_000}
         server.fail("getDatabaseUsage", 403, error="usage is not on this plan")
@@ -77,6 +78,7 @@ async def test_usage_columns_fill_sort_and_show_a_dash_where_unread(
             assert cells("acme") == ("—", "—", "—")  # refused by the API
             assert cells("stray") == ("—", "—", "—")  # no database of the org has its host
             assert cells("zlocal") == ("—", "—", "16.0K")  # the file's size
+            assert cells("gone") == ("—", "—", "—")  # not `0B`: there is no file
             text = screen_text(app)
             assert "12.5k" in _line(text, "beta") and "2.4M" in _line(text, "gamma")
             assert "16.0K" in _line(text, "zlocal")
@@ -88,15 +90,23 @@ async def test_usage_columns_fill_sort_and_show_a_dash_where_unread(
             await pilot.press(*["o"] * (read + 1))
             await settle(app, pilot)
             order = [(line.split() or [""])[0] for line in screen_text(app).splitlines()]
-            shown = [slug for slug in order if slug in {"acme", "beta", "gamma", "stray", "zlocal"}]
+            shown = [
+                slug
+                for slug in order
+                if slug in {"acme", "beta", "gamma", "gone", "stray", "zlocal"}
+            ]
             assert shown[:2] == ["beta", "gamma"]  # most rows read first, unknown ones last
-            assert set(shown[2:]) == {"acme", "stray", "zlocal"}
+            assert set(shown[2:]) == {"acme", "gone", "stray", "zlocal"}
             assert "read ▼" in screen_text(app)
             storage = [key for key, *_rest in screen.columns()].index("storage")
             await pilot.press(*["o"] * (storage - read))
             await settle(app, pilot)
             order = [(line.split() or [""])[0] for line in screen_text(app).splitlines()]
-            shown = [slug for slug in order if slug in {"acme", "beta", "gamma", "stray", "zlocal"}]
+            shown = [
+                slug
+                for slug in order
+                if slug in {"acme", "beta", "gamma", "gone", "stray", "zlocal"}
+            ]
             assert shown[:3] == ["gamma", "zlocal", "beta"]
         await workspace.close()
         assert server.violations == []

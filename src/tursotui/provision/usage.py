@@ -154,7 +154,7 @@ async def usage_stream(
             if isinstance(turso, TursoProvisioner) and name is not None:
                 return await _turso_usage(workspace, turso, tenant, name, queries=queries)
             if local.owned_database(tenant) is not None or not tenant.is_remote:
-                return await _local_usage(workspace, tenant)
+                return await _local_usage(workspace, tenant, pages=queries)
             if settings.sqld_admin_url:
                 return await _sqld_usage(
                     workspace, tenant, settings.sqld_admin_url, queries=queries
@@ -270,12 +270,17 @@ async def _turso_usage(
     return usage
 
 
-async def _local_usage(workspace: Workspace, tenant: Tenant) -> TenantUsage:
+async def _local_usage(workspace: Workspace, tenant: Tenant, *, pages: bool) -> TenantUsage:
+    """The file's size (with its WAL); with `pages`, what SQLite says of it (a connection:
+    the fleet's column needs only the size, for thousands of tenants)."""
     usage = TenantUsage(tenant.slug, where="local")
     try:
         path = Path(tenant.location.target)
     except ValueError as error:
         usage.error = f"{tenant.slug}: {error}"
+        return usage
+    if not path.is_file():
+        usage.error = f"{tenant.slug}: no database file at {path}"
         return usage
     try:
         usage.storage_bytes = sum(
@@ -283,6 +288,8 @@ async def _local_usage(workspace: Workspace, tenant: Tenant) -> TenantUsage:
             for suffix in ("", "-wal")
             if Path(f"{path}{suffix}").exists()
         )
+        if not pages:
+            return usage
         connection = await workspace.connection(tenant)
         usage.pages = _int((await connection.execute("PRAGMA page_count")).rows[0][0])
         usage.free_pages = _int((await connection.execute("PRAGMA freelist_count")).rows[0][0])
