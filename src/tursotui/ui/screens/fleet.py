@@ -4,7 +4,8 @@ One row per registry row, asked `settings.fleet_concurrency` at a time; a dead o
 slow tenant is a row with its error, never a frozen screen, and cancelling keeps
 what has arrived. From here: search posts and comments across tenants (the `/`
 panel, `ui/screens/fleet_search.py`), migrate the whole fleet, create missing
-indexes, and open the cross-tenant moderation queue.
+indexes, and open the cross-tenant moderation queue. Once every row has answered, what
+each tenant costs (rows read and written, storage) fills the usage columns.
 """
 
 from __future__ import annotations
@@ -523,10 +524,10 @@ class FleetScreen(StatusFeedback, WriteKeys):
         ]
 
     def _usage_cells(self, key: str) -> list[Text]:
-        """Rows read, rows written, storage: `—` until read, and where they cannot be read."""
+        """Rows read, rows written, storage: blank until read, `—` where they cannot be."""
         usage = self.usage.get(key)
         if usage is None:
-            return [Text("—", style="dim")] * 3
+            return [Text("")] * 3
         return [
             _count(usage.rows_read),
             _count(usage.rows_written),
@@ -597,8 +598,8 @@ class FleetScreen(StatusFeedback, WriteKeys):
         shown = {column for column, *_rest in self.columns()}
         cells = zip(COLUMNS, self._all_cells(key, row), strict=True)
         for (column, header, _width, _sort), cell in cells:
-            if column in shown or column == "error":
-                continue
+            if column in shown or column == "error" or not cell.plain:
+                continue  # (a blank cell: usage not read yet)
             line.append(f"  {header} ", style="dim")
             cell = cell.copy()
             cell.justify = None
