@@ -10,11 +10,13 @@ pages. Reading usage changes nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tursotui.db import LibsqlError
+from tursotui.fleet.fanout import bounded
 from tursotui.platform import PlatformError
 from tursotui.provision.base import Provisioner, cause
 from tursotui.provision.provisioners import LocalProvisioner, TursoProvisioner, provisioner_for
@@ -99,9 +101,31 @@ async def tenant_usage(
 
     One tenant's failure is its `error`; the others are still read.
     """
+    out = [
+        usage
+        async for usage in usage_stream(
+            workspace, tenants, provisioner=provisioner, concurrency=1, queries=True
+        )
+    ]
+    out.sort(key=lambda u: (u.rows_read is None, -(u.rows_read or 0), u.slug))
+    return out
+
+
+async def usage_stream(
+    workspace: Workspace,
+    tenants: list[Tenant],
+    *,
+    provisioner: Provisioner | None = None,
+    concurrency: int,
+    queries: bool = False,
+) -> AsyncIterator[TenantUsage]:
+    """The usage of each tenant as it is read, `concurrency` at a time (the fleet's columns).
+
+    Without `queries`, only the totals are asked (no top queries, no index advice): what a
+    column needs, at one request per tenant. A tenant's failure is its `error`, never raised.
+    """
     settings = workspace.settings
     local = LocalProvisioner(settings.data_dir / "tenants")
-    out: list[TenantUsage] = []
     turso: Provisioner | None = None
     own = False
     if isinstance(provisioner, TursoProvisioner) or (
@@ -119,33 +143,35 @@ async def tenant_usage(
                         databases[turso.url_for(database.hostname)] = database.name
             except PlatformError as error:
                 for tenant in tenants:
-                    out.append(TenantUsage(tenant.slug, error=str(error)))
-                return out
-        for tenant in tenants:
+                    yield TenantUsage(tenant.slug, error=str(error))
+                return
+
+        async def one(tenant: Tenant) -> TenantUsage:
             if tenant.broken:
-                out.append(TenantUsage(tenant.slug, error=tenant.problem))
-                continue
+                return TenantUsage(tenant.slug, error=tenant.problem)
             host = _host(tenant)
             name = databases.get(tenant.url) or (databases.get(host) if host else None)
             if isinstance(turso, TursoProvisioner) and name is not None:
-                out.append(await _turso_usage(workspace, turso, tenant, name))
-            elif local.owned_database(tenant) is not None or not tenant.is_remote:
-                out.append(await _local_usage(workspace, tenant))
-            elif settings.sqld_admin_url:
-                out.append(await _sqld_usage(workspace, tenant, settings.sqld_admin_url))
-            else:
-                why = (
-                    "no Platform API credentials (TURSO_ORG, TURSO_PLATFORM_API_TOKEN) nor "
-                    "sqld admin URL (TURSOTUI_SQLD_ADMIN_URL) are set"
+                return await _turso_usage(workspace, turso, tenant, name, queries=queries)
+            if local.owned_database(tenant) is not None or not tenant.is_remote:
+                return await _local_usage(workspace, tenant, pages=queries)
+            if settings.sqld_admin_url:
+                return await _sqld_usage(
+                    workspace, tenant, settings.sqld_admin_url, queries=queries
                 )
-                if turso is not None:
-                    why = "no database of the organization has its host"
-                out.append(TenantUsage(tenant.slug, error=why))
+            why = (
+                "no Platform API credentials (TURSO_ORG, TURSO_PLATFORM_API_TOKEN) nor "
+                "sqld admin URL (TURSOTUI_SQLD_ADMIN_URL) are set"
+            )
+            if turso is not None:
+                why = "no database of the organization has its host"
+            return TenantUsage(tenant.slug, error=why)
+
+        async for usage in bounded(tenants, one, concurrency):
+            yield usage
     finally:
         if own and turso is not None:
             await turso.close()
-    out.sort(key=lambda u: (u.rows_read is None, -(u.rows_read or 0), u.slug))
-    return out
 
 
 def namespace_of(host: str | None) -> str:
@@ -159,7 +185,9 @@ def namespace_of(host: str | None) -> str:
     return name.split(".")[0]
 
 
-async def _sqld_usage(workspace: Workspace, tenant: Tenant, admin_url: str) -> TenantUsage:
+async def _sqld_usage(
+    workspace: Workspace, tenant: Tenant, admin_url: str, *, queries: bool = True
+) -> TenantUsage:
     """Figures of a self-hosted sqld namespace from its admin API (`/v1/namespaces/{ns}/stats`)."""
     import httpx  # only when an admin URL is set
 
@@ -182,13 +210,15 @@ async def _sqld_usage(workspace: Workspace, tenant: Tenant, admin_url: str) -> T
     usage.rows_read = _int(body.get("rows_read_count"))
     usage.rows_written = _int(body.get("rows_written_count"))
     usage.storage_bytes = _int(body.get("storage_bytes_used"))
-    queries: list[dict[str, Any]] = []
+    if not queries:
+        return usage
+    found: list[dict[str, Any]] = []
     for key in ("slowest_queries", "top_queries"):
         for item in body.get(key) or []:
             if isinstance(item, dict) and isinstance(item.get("query"), str):
-                if any(q["query"] == item["query"] for q in queries):
+                if any(q["query"] == item["query"] for q in found):
                     continue
-                queries.append(
+                found.append(
                     {
                         "query": item["query"],
                         "rows_read": _int(item.get("rows_read")),
@@ -197,8 +227,8 @@ async def _sqld_usage(workspace: Workspace, tenant: Tenant, admin_url: str) -> T
                         "advice": [],
                     }
                 )
-    await _advice(workspace, tenant, queries)
-    usage.top_queries = queries
+    await _advice(workspace, tenant, found)
+    usage.top_queries = found
     return usage
 
 
@@ -210,17 +240,19 @@ def _host(tenant: Tenant) -> str | None:
 
 
 async def _turso_usage(
-    workspace: Workspace, turso: TursoProvisioner, tenant: Tenant, name: str
+    workspace: Workspace, turso: TursoProvisioner, tenant: Tenant, name: str, *, queries: bool
 ) -> TenantUsage:
     usage = TenantUsage(tenant.slug, where="turso")
     try:
         answer = await turso.client.database_usage(name)
-        found = answer.get("total")
-        total: dict[str, Any] = found if isinstance(found, dict) else {}
+        given = answer.get("total")
+        total: dict[str, Any] = given if isinstance(given, dict) else {}
         usage.rows_read = _int(total.get("rows_read"))
         usage.rows_written = _int(total.get("rows_written"))
         usage.storage_bytes = _int(total.get("storage_bytes"))
-        queries: list[dict[str, Any]] = [
+        if not queries:
+            return usage
+        found: list[dict[str, Any]] = [
             {
                 "query": str(q.get("query", "")),
                 "rows_read": _int(q.get("rows_read")),
@@ -232,18 +264,23 @@ async def _turso_usage(
     except PlatformError as error:
         usage.error = f"{tenant.slug}: {error}"
         return usage
-    queries.sort(key=lambda q: -(q["rows_read"] or 0))
-    await _advice(workspace, tenant, queries)
-    usage.top_queries = queries
+    found.sort(key=lambda q: -(q["rows_read"] or 0))
+    await _advice(workspace, tenant, found)
+    usage.top_queries = found
     return usage
 
 
-async def _local_usage(workspace: Workspace, tenant: Tenant) -> TenantUsage:
+async def _local_usage(workspace: Workspace, tenant: Tenant, *, pages: bool) -> TenantUsage:
+    """The file's size (with its WAL); with `pages`, what SQLite says of it (a connection:
+    the fleet's column needs only the size, for thousands of tenants)."""
     usage = TenantUsage(tenant.slug, where="local")
     try:
         path = Path(tenant.location.target)
     except ValueError as error:
         usage.error = f"{tenant.slug}: {error}"
+        return usage
+    if not path.is_file():
+        usage.error = f"{tenant.slug}: no database file at {path}"
         return usage
     try:
         usage.storage_bytes = sum(
@@ -251,6 +288,8 @@ async def _local_usage(workspace: Workspace, tenant: Tenant) -> TenantUsage:
             for suffix in ("", "-wal")
             if Path(f"{path}{suffix}").exists()
         )
+        if not pages:
+            return usage
         connection = await workspace.connection(tenant)
         usage.pages = _int((await connection.execute("PRAGMA page_count")).rows[0][0])
         usage.free_pages = _int((await connection.execute("PRAGMA freelist_count")).rows[0][0])

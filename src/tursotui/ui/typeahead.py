@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from textual import events
+from textual.command import CommandPalette
 from textual.message_pump import MessagePump
 from textual.widget import Widget
 
@@ -118,6 +119,13 @@ class KeyGate:
 
     async def admitted(self, event: events.Event, dispatch: Callable[[], Awaitable[None]]) -> None:
         """Dispatch the event let through (priority bindings, then the focused widget)."""
+        if isinstance(event, events.Key) and self._hold is not None:
+            # Let through before what the last key set off asked for a hold (a hold already
+            # there would have kept it): a palette command runs from the app's queue after
+            # the palette has closed, so the key typed after `enter` was already on its way.
+            # It waits like the keys after it, and then goes to the screen that opened.
+            self._wait_again(event)
+            return
         await dispatch()
         if not event.is_forwarded or isinstance(event, events.Paste):
             # A priority binding took it, or a paste (which says nothing when it lands).
@@ -137,6 +145,18 @@ class KeyGate:
         """Keep the next keys until `target` (or what it returns) has focus."""
         self._hold = weakref.ref(target) if isinstance(target, Widget) else target
         self._hold_until = time.monotonic() + timeout
+
+    def _wait_again(self, event: events.Key) -> None:
+        """Put the key in flight back at the head of the queue, behind the hold."""
+        self._in_flight = None
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        self._waiting.appendleft(events.Key(event.key, event.character))
+        self._settling = True
+        self._settle_until = time.monotonic()
+        self._settle_round += 1
+        asyncio.get_running_loop().call_later(POLL_S, self._settled, self._settle_round)
 
     # -- one key at a time -------------------------------------------------------------
 
@@ -198,6 +218,10 @@ class KeyGate:
         # dialog's result handed to the screen below) are handled before the next key. Not
         # the app's own queue: timers and workers keep it busy, and the keys wait in it.
         chain = (screen, *(focused.ancestors_with_self if focused is not None else ()))
+        if isinstance(screen, CommandPalette):
+            # `enter` in the palette selects through its list (not focused): the key after it
+            # waits until the command has been chosen, closed the palette and run.
+            chain = (*chain, *screen.walk_children(with_self=False))
         for node in chain if self._careful else ():
             if node is self.app:
                 continue

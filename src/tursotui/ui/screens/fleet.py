@@ -4,7 +4,8 @@ One row per registry row, asked `settings.fleet_concurrency` at a time; a dead o
 slow tenant is a row with its error, never a frozen screen, and cancelling keeps
 what has arrived. From here: search posts and comments across tenants (the `/`
 panel, `ui/screens/fleet_search.py`), migrate the whole fleet, create missing
-indexes, and open the cross-tenant moderation queue.
+indexes, and open the cross-tenant moderation queue. Once every row has answered, what
+each tenant costs (rows read and written, storage) fills the usage columns.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from tursotui.words import plural
 
 if TYPE_CHECKING:
     from tursotui.fleet.overview import FleetRow
+    from tursotui.provision.usage import TenantUsage
     from tursotui.session.workspace import Workspace
 
 
@@ -58,29 +60,55 @@ def _number(value: int | None) -> Text:
     )
 
 
+def _count(value: int | None, *, size: bool = False) -> Text:
+    """A usage figure in a few characters: `950`, `12.3k`, `4.1M`; storage `512B`, `8.0K`."""
+    if value is None:
+        return Text("—", style="dim", justify="right")
+    units = ("B", "K", "M", "G", "T") if size else ("", "k", "M", "G", "T")
+    step = 1024 if size else 1000
+    shown, unit = float(value), 0
+    while shown >= 1000 and unit < len(units) - 1:
+        shown /= step
+        unit += 1
+    text = f"{value}{units[0]}" if unit == 0 else f"{shown:.1f}{units[unit]}"
+    return Text(text, justify="right")
+
+
 def _schema(label: str | None) -> Text:
     if label is None:
         return Text("—", style="dim")
     return Text(label, style=schema_style(label))
 
 
-COLUMNS: tuple[tuple[str, str, int, Callable[[FleetRow], Any]], ...] = (
-    ("tenant", "tenant", 16, lambda r: r.slug.lower()),
-    ("state", "state", 5, lambda r: (not r.reachable, r.slug)),
+SortKey = Callable[["FleetRow", "TenantUsage | None"], Any]
+"""A column's sort key, of a row and the tenant's usage (None until read)."""
+
+
+def _most(value: int | None) -> tuple[bool, int]:
+    """Sort key putting the biggest figure first and unknown ones last."""
+    return (value is None, -(value or 0))
+
+
+COLUMNS: tuple[tuple[str, str, int, SortKey], ...] = (
+    ("tenant", "tenant", 16, lambda r, u: r.slug.lower()),
+    ("state", "state", 5, lambda r, u: (not r.reachable, r.slug)),
     (
         "latency",
         "ms",
         6,
-        lambda r: r.health.latency_ms if r.health.latency_ms is not None else 1e12,
+        lambda r, u: r.health.latency_ms if r.health.latency_ms is not None else 1e12,
     ),
-    ("schema", "schema", 12, lambda r: r.health.schema or "~"),
-    ("draft", "drafts", 6, lambda r: -(r.count("draft") or -1)),
-    ("published", "publ.", 6, lambda r: -(r.count("published") or -1)),
-    ("archived", "arch.", 6, lambda r: -(r.count("archived") or -1)),
-    ("comments", "comm.", 7, lambda r: -(r.comments if r.comments is not None else -1)),
-    ("newest", "newest", 16, lambda r: -(r.newest_activity or 0)),
-    ("indexes", "indexes", 9, lambda r: -len(r.indexes.missing) if r.indexes else 1),
-    ("error", "error", 40, lambda r: (r.error is None, r.error or "")),
+    ("schema", "schema", 12, lambda r, u: r.health.schema or "~"),
+    ("draft", "drafts", 6, lambda r, u: -(r.count("draft") or -1)),
+    ("published", "publ.", 6, lambda r, u: -(r.count("published") or -1)),
+    ("archived", "arch.", 6, lambda r, u: -(r.count("archived") or -1)),
+    ("comments", "comm.", 7, lambda r, u: -(r.comments if r.comments is not None else -1)),
+    ("newest", "newest", 16, lambda r, u: -(r.newest_activity or 0)),
+    ("indexes", "indexes", 9, lambda r, u: -len(r.indexes.missing) if r.indexes else 1),
+    ("read", "read", 7, lambda r, u: _most(u.rows_read if u else None)),
+    ("written", "written", 7, lambda r, u: _most(u.rows_written if u else None)),
+    ("storage", "storage", 7, lambda r, u: _most(u.storage_bytes if u else None)),
+    ("error", "error", 40, lambda r, u: (r.error is None, r.error or "")),
 )
 """(key, header, width, sort key) of each column; sorting puts the interesting end first."""
 
@@ -88,6 +116,12 @@ NARROW_COLUMNS = ("tenant", "state", "schema", "draft", "comments", "indexes", "
 """The columns that fit an 80-column terminal; the others appear from 120 columns on."""
 
 WIDE_FROM = 120
+
+USAGE_COLUMNS = ("read", "written", "storage")
+"""What each tenant costs (rows read and written this month, storage): from 150 columns on;
+narrower, the current row's figures are on the line under the table."""
+
+USAGE_FROM = 150
 
 STOPPED = Text("stopped before it answered (r asks again)", style="yellow")
 """The error cell of a row whose tenant was still being asked when `c` stopped the asking."""
@@ -191,6 +225,8 @@ class FleetScreen(StatusFeedback, WriteKeys):
         """`r`: the tenant under the cursor (its slug) and its row, to put the cursor back."""
         self.flags: dict[str, Any] = {}
         """Delete protection and blocks by slug (`provision.protect.Flags`), once asked."""
+        self.usage: dict[str, TenantUsage] = {}
+        """What each tenant costs, by row key, once read (see `ask_usage`)."""
 
     # --- layout ---------------------------------------------------------------------
 
@@ -220,7 +256,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
         table = self.query_one("#fleet-table", DataTable)
         table.clear(columns=True)
         columns = self.columns()
-        narrow = len(columns) < len(COLUMNS)
+        narrow = (self.app.size.width or 80) < WIDE_FROM
         used = sum(
             (12 if narrow and key == "tenant" else width) + 2
             for key, _h, width, _s in columns
@@ -231,14 +267,17 @@ class FleetScreen(StatusFeedback, WriteKeys):
             label = Text(header)
             if index == self.sort_column:
                 label.append(" ▼" if not self.sort_reverse else " ▲", style="bold")
-            if key == "tenant" and len(columns) < len(COLUMNS):
+            if key == "tenant" and narrow:
                 width = 12
             table.add_column(label, key=key, width=room if key == "error" else width)
 
-    def columns(self) -> list[tuple[str, str, int, Callable[[FleetRow], Any]]]:
+    def columns(self) -> list[tuple[str, str, int, SortKey]]:
         """The columns shown at the terminal's width."""
-        if (self.app.size.width or 80) >= WIDE_FROM:
+        width = self.app.size.width or 80
+        if width >= USAGE_FROM:
             return list(COLUMNS)
+        if width >= WIDE_FROM:
+            return [column for column in COLUMNS if column[0] not in USAGE_COLUMNS]
         return [column for column in COLUMNS if column[0] in NARROW_COLUMNS]
 
     def show_progress(self) -> None:
@@ -276,6 +315,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
         self._keep = (tenant.slug if tenant else None, self._cursor_row())
         self.token += 1
         self.rows.clear()
+        self.usage.clear()
         self.cancelled = False
         self.loading = True
         self.note = None
@@ -330,6 +370,8 @@ class FleetScreen(StatusFeedback, WriteKeys):
                 self.show_progress()
         if self.sort_column is not None:
             self._resort()
+        # Usage is asked once every row has answered: its requests never hold the overview back.
+        self.ask_usage(token, tenants)
 
     def _due_progress(self) -> None:
         self._progress_due = False
@@ -397,6 +439,28 @@ class FleetScreen(StatusFeedback, WriteKeys):
             if row.slug in flags:
                 self._update_row(key, row)
 
+    @work(exclusive=True, group="fleet-usage", exit_on_error=False, description="usage")
+    async def ask_usage(self, token: int, tenants: list[Tenant]) -> None:
+        """Rows read and written and storage of every tenant, from where `tenants usage`
+        reads them, `fleet_concurrency` at a time; a figure that cannot be read stays `—`."""
+        from tursotui.provision.usage import usage_stream  # loads only when used
+
+        keys: dict[str, list[str]] = {tenant.slug: [] for tenant in tenants}
+        for index, tenant in enumerate(tenants):
+            keys[tenant.slug].append(str(index))
+        async for usage in usage_stream(
+            self.workspace, tenants, concurrency=self.workspace.settings.fleet_concurrency
+        ):
+            if token != self.token:
+                return
+            for key in keys.get(usage.slug, []):
+                self.usage[key] = usage
+                row = self.rows.get(key)
+                if row is not None:
+                    self._update_row(key, row)
+        if self.sort_column is not None and self.columns()[self.sort_column][0] in USAGE_COLUMNS:
+            self._resort()
+
     def _pending_cells(self, tenant: Tenant) -> list[Text]:
         """A row that has not answered: still being asked (`…`) or stopped by `c`."""
         if self.cancelled:
@@ -421,15 +485,15 @@ class FleetScreen(StatusFeedback, WriteKeys):
                 table.update_cell(key, column, cell)
         self.show_detail()
 
-    def _cells(self, row: FleetRow) -> list[Text]:
-        shown = {key for key, *_rest in self.columns()}
+    def _cells(self, key: str, row: FleetRow) -> list[Text]:
+        shown = {column for column, *_rest in self.columns()}
         return [
             cell
-            for (key, *_rest), cell in zip(COLUMNS, self._all_cells(row), strict=True)
-            if key in shown
+            for (column, *_rest), cell in zip(COLUMNS, self._all_cells(key, row), strict=True)
+            if column in shown
         ]
 
-    def _all_cells(self, row: FleetRow) -> list[Text]:
+    def _all_cells(self, key: str, row: FleetRow) -> list[Text]:
         latency = row.health.latency_ms
         advice = row.indexes
         index_cell = (
@@ -455,7 +519,19 @@ class FleetScreen(StatusFeedback, WriteKeys):
             _number(row.comments),
             when(row.newest_activity),
             index_cell,
+            *self._usage_cells(key),
             literal(row.error, 200) if row.error else Text(""),
+        ]
+
+    def _usage_cells(self, key: str) -> list[Text]:
+        """Rows read, rows written, storage: blank until read, `—` where they cannot be."""
+        usage = self.usage.get(key)
+        if usage is None:
+            return [Text("")] * 3
+        return [
+            _count(usage.rows_read),
+            _count(usage.rows_written),
+            _count(usage.storage_bytes, size=True),
         ]
 
     def _latency_cell(self, slug: str, latency: float | None) -> Text:
@@ -469,7 +545,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
 
     def _update_row(self, key: str, row: FleetRow) -> None:
         table = self.query_one("#fleet-table", DataTable)
-        cells = zip(self.columns(), self._cells(row), strict=True)
+        cells = zip(self.columns(), self._cells(key, row), strict=True)
         data = getattr(table, "_data", {}).get(RowKey(key))
         if isinstance(data, dict) and hasattr(table, "_update_count"):
             # `update_cell` repaints the whole table for each cell: eleven repaints per answer
@@ -502,8 +578,9 @@ class FleetScreen(StatusFeedback, WriteKeys):
             if freshness is not None and freshness[0] != "primary":
                 line.append(f"  {freshness[0]}", style="yellow" if freshness[1] else "cyan")
             row = self.rows.get(self.current_key() or "")
+            key = self.current_key() or ""
             if row is not None and not row.error:
-                self._append_hidden(line, row)  # a row with an error shows the error instead
+                self._append_hidden(line, key, row)  # a row with an error shows the error instead
             if row is None and self.cancelled:
                 line.append("  ")
                 line.append_text(STOPPED)
@@ -516,12 +593,13 @@ class FleetScreen(StatusFeedback, WriteKeys):
                 )
         self.query_one("#fleet-detail", TextLine).update(line)
 
-    def _append_hidden(self, line: Text, row: FleetRow) -> None:
+    def _append_hidden(self, line: Text, key: str, row: FleetRow) -> None:
         """The columns too wide for the terminal, for the current row (`ms 12 · publ. 3`)."""
-        shown = {key for key, *_rest in self.columns()}
-        for (key, header, _width, _sort), cell in zip(COLUMNS, self._all_cells(row), strict=True):
-            if key in shown or key == "error":
-                continue
+        shown = {column for column, *_rest in self.columns()}
+        cells = zip(COLUMNS, self._all_cells(key, row), strict=True)
+        for (column, header, _width, _sort), cell in cells:
+            if column in shown or column == "error" or not cell.plain:
+                continue  # (a blank cell: usage not read yet)
             line.append(f"  {header} ", style="dim")
             cell = cell.copy()
             cell.justify = None
@@ -570,7 +648,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
         sort_key = self.columns()[self.sort_column][3]
         answered = sorted(
             (k for k in keys if k in self.rows),
-            key=lambda k: sort_key(self.rows[k]),
+            key=lambda k: sort_key(self.rows[k], self.usage.get(k)),
             reverse=self.sort_reverse,
         )
         return answered + [k for k in keys if k not in self.rows]
@@ -582,7 +660,8 @@ class FleetScreen(StatusFeedback, WriteKeys):
         for key in self.sorted_keys():
             tenant = self.tenants[int(key)]
             row = self.rows.get(key)
-            table.add_row(*(self._cells(row) if row else self._pending_cells(tenant)), key=key)
+            cells = self._cells(key, row) if row else self._pending_cells(tenant)
+            table.add_row(*cells, key=key)
         if current is not None:
             table.move_cursor(row=table.get_row_index(current))
 

@@ -27,6 +27,7 @@ from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant.health import STATUSES, TenantHealth, probe_all
 from tursotui.ui import navigation
 from tursotui.ui.commands import Command
+from tursotui.ui.screens.tenants_lifecycle import LifecycleCommands
 from tursotui.ui.tenant_cells import (
     Row,
     count_cell,
@@ -55,7 +56,7 @@ PAINT_EVERY_S = 0.5
 """How often health answers are painted into the table while they stream in."""
 
 
-class TenantsScreen(WriteKeys):
+class TenantsScreen(WriteKeys, LifecycleCommands):
     """The registry's tenants with their health: pick one to work on."""
 
     CSS_PATH = "tenants.tcss"
@@ -596,7 +597,8 @@ class TenantsScreen(WriteKeys):
         navigation.rotate_token(self.app, tenant)
 
     def palette_commands(self) -> Iterator[Command]:
-        """Commands about the highlighted tenant, named after it."""
+        """Commands about the highlighted tenant, named after it; deleted tenants, groups."""
+        yield from self.lifecycle_commands()
         row = self.highlighted()
         if row is None or row.tenant.broken:
             return
