@@ -311,11 +311,14 @@ async def test_undelete_says_when_the_plan_does_not_offer_it(
 
 async def test_tenants_screen_marks_protected_and_refuses_destroy_before_asking() -> None:
     """A protected local tenant has its marker and the words in the detail line; `D` says
-    how to lift the protection and no confirmation opens; unprotected, `D` asks."""
+    how to lift the protection and no confirmation opens; its usage opens from the palette;
+    unprotected, `D` asks."""
     from support.moderation_fixtures import settle
-    from support.screen import screen_text
+    from support.screen import screen_text, until
     from tursotui.ui.app import make_app
     from tursotui.ui.screens.destroy_tenant import DestroyTenantScreen
+    from tursotui.ui.screens.tenants import TenantsScreen
+    from tursotui.ui.screens.usage import UsageScreen
 
     workspace = await Workspace.open(load_settings())
     await create_tenant(workspace, "acme")
@@ -337,9 +340,13 @@ async def test_tenants_screen_marks_protected_and_refuses_destroy_before_asking(
         assert "acme ◆" not in screen_text(app)
         commands = {name: run for name, run, _help in app.screen.palette_commands()}
         commands["tenant: usage of acme"]()
-        await settle(app, pilot)
+        await until(pilot, lambda: isinstance(app.screen, UsageScreen))
         size = (workspace.settings.data_dir / "tenants" / "acme.db").stat().st_size
-        assert any(f"storage bytes {size:,}" in str(n.message) for n in app._notifications)
+        text = screen_text(app)
+        assert "Usage of acme" in text and f"storage  {size:,} bytes" in text, text
+        assert "pages" in text and "from local" in text
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, TenantsScreen))
         await pilot.press("D")
         await settle(app, pilot)
         assert isinstance(app.screen, DestroyTenantScreen)
@@ -599,3 +606,33 @@ async def test_usage_of_a_self_hosted_sqld_namespace_from_its_admin_api(
     assert any("FROM posts" in q["query"] for q in usage.top_queries)
     [slow] = [q for q in usage.top_queries if "WHERE status" in q["query"]]
     assert slow["advice"] == ["missing index posts(status, published_at)"]
+
+
+def test_usage_screen_text_shows_top_queries_with_advice_literally() -> None:
+    """Figures the host gives, then each top query (from the server: shown literally) and its
+    advice; figures the host does not give are left out."""
+    from tursotui.provision.usage import TenantUsage
+    from tursotui.ui.screens.usage import usage_text
+
+    usage = TenantUsage(
+        "acme",
+        where="turso",
+        rows_read=12_345,
+        rows_written=67,
+        storage_bytes=4096,
+        top_queries=[
+            {
+                "query": "SELECT * FROM posts WHERE title = '[b]x[/b]'",
+                "rows_read": 9000,
+                "rows_written": 0,
+                "advice": ["CREATE INDEX posts_title ON posts (title)"],
+            }
+        ],
+    )
+    text = usage_text(usage).plain
+    assert "rows read  12,345" in text and "storage  4,096 bytes" in text
+    assert "pages" not in text  # not given by Turso
+    assert "SELECT * FROM posts WHERE title = '[b]x[/b]'" in text
+    assert "advice: CREATE INDEX posts_title ON posts (title)" in text
+    assert "read 9,000 · written 0" in text
+    assert "No query statistics" in usage_text(TenantUsage("beta", where="local")).plain

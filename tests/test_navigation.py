@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from textual.screen import Screen
 
+from tursotui.provision.usage import TenantUsage
 from tursotui.session.registry import Tenant
 from tursotui.ui import navigation
 
@@ -44,6 +45,7 @@ def test_every_opener_reaches_a_screen_that_takes_its_arguments(
         "mode": "comments",
         "email": "a@example.com",
         "branch": "acme-b",
+        "usage": TenantUsage("acme"),
     }
     opener(object(), *(values[p] for p in parameters))
     [(module, class_name, args)] = asked

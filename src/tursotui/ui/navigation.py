@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from textual.app import App
     from textual.screen import Screen
 
+    from tursotui.provision.usage import TenantUsage
     from tursotui.session.registry import Tenant
     from tursotui.ui.screens.audit import AuditScreen
     from tursotui.ui.screens.author import AuthorScreen
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from tursotui.ui.screens.posts import PostsScreen
     from tursotui.ui.screens.queue import QueueScreen
     from tursotui.ui.screens.rotate_token import RotateTokenScreen
+    from tursotui.ui.screens.usage import UsageScreen
 
 SCREENS: dict[str, str] = {
     "AuditScreen": "audit",
@@ -42,6 +44,7 @@ SCREENS: dict[str, str] = {
     "PostsScreen": "posts",
     "QueueScreen": "queue",
     "RotateTokenScreen": "rotate_token",
+    "UsageScreen": "usage",
 }
 """Each screen class opened here, and its module under `tursotui.ui.screens`."""
 
@@ -78,6 +81,11 @@ def fleet(app: App[Any]) -> FleetScreen | None:
 def branch_diff(app: App[Any], tenant: Tenant, branch: str) -> BranchDiffScreen | None:
     """`tenant` compared with its branch `branch` (a slug), to restore rows from it."""
     return _open(app, "BranchDiffScreen", tenant.slug, branch)
+
+
+def usage(app: App[Any], usage: TenantUsage) -> UsageScreen | None:
+    """A tenant's usage read already: figures, top queries and their index advice."""
+    return _open(app, "UsageScreen", usage)
 
 
 def audit(app: App[Any]) -> AuditScreen | None:

@@ -621,7 +621,7 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
                 yield f"tenant: protect {slug}", self.action_protect, "Refuse destroying it"
 
     def action_usage(self) -> None:
-        """Say what the highlighted tenant costs (rows read and written, storage, top query)."""
+        """What the highlighted tenant costs: rows read and written, storage, top queries."""
         tenant = self._chosen("read the usage of")
         if tenant is not None:
             self._usage(tenant)
@@ -634,21 +634,7 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         if usage.error:
             self.notify(usage.error, title="Usage", severity="warning", markup=False)
             return
-        parts = [
-            f"{label} {value:,}"
-            for label, value in (
-                ("rows read", usage.rows_read),
-                ("rows written", usage.rows_written),
-                ("storage bytes", usage.storage_bytes),
-                ("pages", usage.pages),
-            )
-            if value is not None
-        ]
-        if usage.top_queries:
-            top = usage.top_queries[0]
-            parts.append(f"top query: {top['query'][:120]}")
-            parts.extend(top["advice"])
-        self.notify(" · ".join(parts), title=f"Usage of {tenant.slug}", markup=False, timeout=10)
+        navigation.usage(self.app, usage)
 
     def _branch_commands(self, slug: str) -> Iterator[Command]:
         """`compare with branch` for each branch of `slug` (and from a branch, its tenant)."""
