@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from textual import events
+from textual.app import ScreenStackError
 from textual.command import CommandPalette
 from textual.message_pump import MessagePump
 from textual.widget import Widget
@@ -137,9 +138,17 @@ class KeyGate:
 
     async def returned(self, event: events.Key, dispatch: Callable[[], Awaitable[None]]) -> None:
         """Run the key's bindings, unless the screen it was sent to is gone."""
-        if self._sent_to is not None and self.app.screen is self._sent_to():
+        screen = self._screen()
+        if self._sent_to is not None and screen is not None and screen is self._sent_to():
             await dispatch()
         self.finished(event)
+
+    def _screen(self) -> Screen[object] | None:
+        """The screen shown, or None while the app closes (its screens already gone)."""
+        try:
+            return self.app.screen
+        except ScreenStackError:
+            return None
 
     def hold(self, target: Widget | Callable[[], Widget | None], timeout: float = HOLD_S) -> None:
         """Keep the next keys until `target` (or what it returns) has focus."""
@@ -213,7 +222,9 @@ class KeyGate:
                 self._hold = None  # never swallow keys: they go where focus is now
         if now >= self._settle_until:
             return True
-        screen = self.app.screen
+        screen = self._screen()
+        if screen is None:
+            return True  # the app is closing: nothing left to wait for
         # Messages the key set off along the focus chain (an input's Submitted, a dismissed
         # dialog's result handed to the screen below) are handled before the next key. Not
         # the app's own queue: timers and workers keep it busy, and the keys wait in it.
@@ -254,7 +265,8 @@ class KeyGate:
         else:
             let_through = event
         self._in_flight = let_through
-        self._sent_to = weakref.ref(self.app.screen)
+        screen = self._screen()
+        self._sent_to = weakref.ref(screen) if screen is not None else None
         self._watchdog = asyncio.get_running_loop().call_later(
             IN_FLIGHT_S, self.finished, let_through
         )
