@@ -210,6 +210,9 @@ class KeyGate:
         Returns:
             True, False (look again soon), or a widget still busy with what the key set off.
         """
+        screen = self._screen()
+        if screen is None:
+            return True  # the app is closing (its screens gone): nothing left to wait for
         now = time.monotonic()
         focused = self.app.focused
         if self._hold is not None:
@@ -222,9 +225,6 @@ class KeyGate:
                 self._hold = None  # never swallow keys: they go where focus is now
         if now >= self._settle_until:
             return True
-        screen = self._screen()
-        if screen is None:
-            return True  # the app is closing: nothing left to wait for
         # Messages the key set off along the focus chain (an input's Submitted, a dismissed
         # dialog's result handed to the screen below) are handled before the next key. Not
         # the app's own queue: timers and workers keep it busy, and the keys wait in it.
