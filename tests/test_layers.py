@@ -5,9 +5,11 @@ From the bottom up (a module may import its own layer and the layers below it, n
 0. leaves: `tursotui.sqltext` (SQL text: tokenizer, splitter, classifier) and
    `tursotui.errors` (the error root); they import nothing from tursotui.
 1. `tursotui.db`: one connection interface for every libSQL URL.
-2. the domain: the session (settings, registry, tokens, workspace, audit), one tenant
-   (moderation, health, indexes, migrations, backup), the fleet (fleet, fleet_migrate,
-   search, queue, and `fanout`, the one helper that asks many tenants at once), the Turso
+   `tursotui.fanout`, the one helper that asks many tenants at once, is a leaf too: one
+   tenant's code (health, backups, undo) and the fleet's both use it.
+2. the domain, in the order session (settings, registry, tokens, workspace, audit,
+   replicas) < one tenant (moderation, health, indexes, migrations, backup, undo, authors)
+   < the fleet (overview, migrate, search, queue, authors, actions); beside them the Turso
    Platform API and the demo fleet.
 3. the console's SQL (`tursotui.console`) and provisioning (`tursotui.provision`), which
    know nothing of each other.
@@ -31,7 +33,14 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "tursotui"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("tursotui", "tursotui.sqltext", "tursotui.errors", "tursotui.words", "tursotui.display"),
+    (
+        "tursotui",
+        "tursotui.sqltext",
+        "tursotui.errors",
+        "tursotui.words",
+        "tursotui.display",
+        "tursotui.fanout",
+    ),
     ("tursotui.db",),
     (
         "tursotui.session",
@@ -46,6 +55,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 """Each layer's top-level modules and packages, bottom first."""
 
 INDEPENDENT: tuple[tuple[str, ...], ...] = (("tursotui.console", "tursotui.provision"),)
+
+DOMAIN_ORDER: tuple[str, ...] = ("tursotui.session", "tursotui.tenant", "tursotui.fleet")
+"""Within the domain, bottom first: a session holds no tenant logic, one tenant knows nothing
+of the fleet. So the packages themselves make no cycle either (module cycles are checked
+below; this keeps the groups apart)."""
 """Groups whose members never import one another."""
 
 
@@ -234,6 +248,23 @@ def test_independent_groups_do_not_import_each_other() -> None:
         if a != b and inside(found.source, a) and inside(found.target, b)
     ]
     assert crossing == []
+
+
+def test_the_domain_packages_import_only_those_below_them() -> None:
+    def package(module: str) -> int | None:
+        for index, name in enumerate(DOMAIN_ORDER):
+            if module == name or module.startswith(name + "."):
+                return index
+        return None
+
+    upward = [
+        f"{found.source}:{found.line} imports {found.target}"
+        for found in all_imports()
+        if (source := package(found.source)) is not None
+        and (target := package(found.target)) is not None
+        and target > source
+    ]
+    assert upward == []
 
 
 def test_no_import_cycles() -> None:

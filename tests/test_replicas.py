@@ -18,11 +18,11 @@ import pytest
 from support.jwt_kit import JWTKeys
 from support.moderation_fixtures import fill_remote, remote_rows
 from support.servers import start_sqld
+from tursotui.session.replica_store import ReplicaError, ReplicaStore
 from tursotui.session.replicas import ReplicaConnection
 from tursotui.session.settings import load_settings
 from tursotui.session.workspace import Workspace
 from tursotui.tenant import moderation
-from tursotui.tenant.replica import ReplicaError, ReplicaStore
 
 pytestmark = pytest.mark.servers
 
@@ -584,7 +584,7 @@ async def test_fleet_screen_marks_tenants_read_from_a_replica_and_their_age(serv
 FULL_DISK = """
 import resource, signal, sys
 from pathlib import Path
-from tursotui.tenant.replica import ReplicaError, ReplicaStore
+from tursotui.session.replica_store import ReplicaError, ReplicaStore
 # A file may not grow past what is there now: the disk is as good as full.
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 limit = int(sys.argv[4])

@@ -1,7 +1,7 @@
 """`tursotui replica sync (SLUG ... | --all)`, `replica list`, `replica drop SLUG`.
 
 Replicas are local copies of remote tenants under `<data dir>/replicas/`, read by the
-TUI instead of the primary (see `tursotui.tenant.replica`). `sync` creates or refreshes
+TUI instead of the primary (see `tursotui.session.replica_store`). `sync` creates or refreshes
 them (progress on stderr, exit 1 if any tenant failed), `list` prints each one's size,
 last sync and lag (how long ago that sync was: the most it can be behind), `drop`
 deletes one.
@@ -23,8 +23,8 @@ from tursotui.cli.common import (
     open_workspace,
     write_table,
 )
+from tursotui.session.replica_store import ENGINE, ReplicaError, ReplicaStore
 from tursotui.session.replicas import Freshness
-from tursotui.tenant.replica import ENGINE, ReplicaError, ReplicaStore
 from tursotui.words import plural
 
 

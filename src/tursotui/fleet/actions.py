@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
-from tursotui.fleet.fanout import bounded
+from tursotui.fanout import bounded
 from tursotui.session.audit import AuditError
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant.moderation import (

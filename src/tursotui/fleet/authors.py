@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.display.posts import READ_ONLY_HINT
-from tursotui.fleet.fanout import bounded
+from tursotui.fanout import bounded
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant.authors import (
     AuthorError,

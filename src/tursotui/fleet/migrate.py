@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
-from tursotui.fleet.fanout import bounded
+from tursotui.fanout import bounded
 from tursotui.session.audit import AuditError
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant.indexes import IndexAdviceError, IndexPlan, create_missing

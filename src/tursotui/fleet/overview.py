@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
-from tursotui.fleet.fanout import bounded, merged
+from tursotui.fanout import bounded, merged
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant.health import (
     LOCAL_TABLE_NAMES,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
-from tursotui.fleet.fanout import bounded
+from tursotui.fanout import bounded
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant.health import LOCAL_CONCURRENCY
 from tursotui.tenant.moderation import (

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tursotui.db import LibsqlError
-from tursotui.fleet.fanout import bounded
+from tursotui.fanout import bounded
 from tursotui.platform import PlatformError
 from tursotui.provision.base import Provisioner, cause
 from tursotui.provision.provisioners import LocalProvisioner, TursoProvisioner, provisioner_for

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 from tursotui.db import Connection, LibsqlError, Result, Transaction, connect
 from tursotui.db.libsql import InArgs, InStatement, Statement
 from tursotui.db.local import LocalConnection
+from tursotui.session.replica_store import ReplicaError, ReplicaInfo, ReplicaStore
 from tursotui.sqltext import classify
-from tursotui.tenant.replica import ReplicaError, ReplicaInfo, ReplicaStore
 
 if TYPE_CHECKING:
     from tursotui.session.registry import Tenant

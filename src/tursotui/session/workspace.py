@@ -13,10 +13,10 @@ from tursotui.db import Connection, close_shared_clients
 from tursotui.db.local import LocalConnection
 from tursotui.session.audit import AuditLog
 from tursotui.session.registry import Registry, Tenant
+from tursotui.session.replica_store import ReplicaError, ReplicaStore
 from tursotui.session.replicas import ReplicaConnection, Replicas
 from tursotui.session.settings import Settings
 from tursotui.session.tokens import TokenResolver
-from tursotui.tenant.replica import ReplicaError, ReplicaStore
 
 MAX_CACHED_LOCAL_CONNECTIONS = 512
 """Most local tenants whose connection stays open between uses (each holds a thread)."""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
 from tursotui.db.peek import peek, peek_all
-from tursotui.fleet.fanout import bounded, merged
+from tursotui.fanout import bounded, merged
 from tursotui.session.registry import RegistryError, Tenant
 
 if TYPE_CHECKING:

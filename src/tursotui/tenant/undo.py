@@ -31,7 +31,7 @@ from typing import Any
 
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
-from tursotui.fleet.fanout import for_each
+from tursotui.fanout import for_each
 from tursotui.session.audit import AuditEntry, AuditError, AuditLog, decode_value, encode_row
 from tursotui.session.registry import RegistryError
 from tursotui.session.workspace import Workspace

@@ -18,8 +18,8 @@ from textual.binding import Binding
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.session.registry import RegistryError
+from tursotui.session.replica_store import ReplicaError
 from tursotui.tenant.moderation import ModerationError
-from tursotui.tenant.replica import ReplicaError
 from tursotui.ui.typed import tursotui_app
 
 if TYPE_CHECKING:

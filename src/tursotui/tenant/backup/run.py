@@ -13,7 +13,7 @@ from typing import Any
 
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
-from tursotui.fleet.fanout import for_each
+from tursotui.fanout import for_each
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant.backup.copy import copy_local, copy_remote, describe_file
 from tursotui.tenant.backup.manifest import safe_manifest, sha256_of, write_manifest
