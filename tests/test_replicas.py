@@ -262,7 +262,7 @@ async def test_cli_sync_list_drop(server, tmp_path):
 KILLED_BEFORE_SWAP = """
 import os, signal, sys
 from pathlib import Path
-from tursotui.tenant import replica
+from tursotui.session import replica_store as replica
 def die(*_):
     os.kill(os.getpid(), signal.SIGKILL)  # kill -9 with the new generation filled, unswapped
 replica._swap_link = die
