@@ -58,6 +58,7 @@ pytest_plugins = [
     "support.servers",
     "support.faults",
     "support.moderation_fixtures",
+    "support.provisioning",
 ]
 
 

@@ -16,13 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from support.platform_server import PlatformServer, file_backed, sqld_backed
-from support.secrets_watch import watch
+from support.platform_server import PlatformServer
+from support.provisioning import turso
 from test_drizzle_interop import HERE, drizzle  # noqa: F401 - fixture
 from tursotui.cli import main
 from tursotui.db import connect
-from tursotui.platform import PlatformClient
-from tursotui.provision import ProvisionError, TursoProvisioner, create_tenant, destroy_tenant
+from tursotui.provision import ProvisionError, create_tenant, destroy_tenant
 from tursotui.provision.branch import branch_tenant, branches, diff_tenant, restore_rows
 from tursotui.session.settings import load_settings
 from tursotui.session.workspace import Workspace
@@ -52,34 +51,12 @@ DAMAGE = [
 
 
 @pytest.fixture
-async def platform(tmp_path: Path) -> AsyncIterator[PlatformServer]:
-    async with file_backed(tmp_path / "platform") as server:
-        yield server
-
-
-@pytest.fixture
-async def sqld_platform(tmp_path: Path) -> AsyncIterator[PlatformServer]:
-    async with sqld_backed(tmp_path / "sqld-platform") as server:
-        yield server
-
-
-@pytest.fixture
 async def workspace() -> AsyncIterator[Workspace]:
     opened = await Workspace.open(load_settings(timeout=5.0))
     try:
         yield opened
     finally:
         await opened.close()
-
-
-def turso(server: PlatformServer) -> TursoProvisioner:
-    async def no_wait(seconds: float) -> None:
-        return None
-
-    api = PlatformClient(
-        server.org, watch(server.token), base_url=server.url, sleep=no_wait, timeout=5.0
-    )
-    return TursoProvisioner(api, url_for=server.backend.url_for)
 
 
 def data_dir() -> Path:

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from support.platform_server import PlatformServer, file_backed, sqld_backed
-from support.secrets_watch import watch
+from support.platform_server import PlatformServer
+from support.provisioning import turso
 from tursotui.cli import main
 from tursotui.db import connect
-from tursotui.platform import PlatformClient
-from tursotui.provision import ProvisionError, TursoProvisioner, create_tenant, destroy_tenant
+from tursotui.provision import ProvisionError, create_tenant, destroy_tenant
 from tursotui.provision.protect import (
     protection_refusal,
     set_group_protection,
@@ -30,34 +29,12 @@ from tursotui.session.workspace import Workspace
 
 
 @pytest.fixture
-async def platform(tmp_path: Path) -> AsyncIterator[PlatformServer]:
-    async with file_backed(tmp_path / "platform") as server:
-        yield server
-
-
-@pytest.fixture
-async def sqld_platform(tmp_path: Path) -> AsyncIterator[PlatformServer]:
-    async with sqld_backed(tmp_path / "sqld-platform") as server:
-        yield server
-
-
-@pytest.fixture
 async def workspace() -> AsyncIterator[Workspace]:
     opened = await Workspace.open(load_settings(timeout=2.0))
     try:
         yield opened
     finally:
         await opened.close()
-
-
-def turso(server: PlatformServer) -> TursoProvisioner:
-    async def no_wait(seconds: float) -> None:
-        return None
-
-    api = PlatformClient(
-        server.org, watch(server.token), base_url=server.url, sleep=no_wait, timeout=5.0
-    )
-    return TursoProvisioner(api, url_for=server.backend.url_for)
 
 
 async def slugs(workspace: Workspace) -> list[str]:
@@ -326,18 +303,19 @@ async def test_tenants_screen_marks_protected_and_refuses_destroy_before_asking(
     app = make_app(workspace.settings, workspace)
     async with app.run_test(size=(100, 24)) as pilot:
         await settle(app, pilot)
-        text = screen_text(app)
-        assert "acme ◆" in text and "protected" in text
+        await until(pilot, lambda: "acme ◆" in screen_text(app))
+        assert "protected" in screen_text(app)
         await pilot.press("D")
-        await settle(app, pilot)
-        assert not isinstance(app.screen, DestroyTenantScreen)
-        assert any(
-            "tursotui tenants protect acme --off" in str(n.message) for n in app._notifications
+        await until(
+            pilot,
+            lambda: any(
+                "tursotui tenants protect acme --off" in str(n.message) for n in app._notifications
+            ),
         )
+        assert not isinstance(app.screen, DestroyTenantScreen)
         await set_protection(workspace, "acme", False)
         await pilot.press("r")
-        await settle(app, pilot)
-        assert "acme ◆" not in screen_text(app)
+        await until(pilot, lambda: "acme ◆" not in screen_text(app))
         commands = {name: run for name, run, _help in app.screen.palette_commands()}
         commands["tenant: usage of acme"]()
         await until(pilot, lambda: isinstance(app.screen, UsageScreen))
@@ -348,8 +326,7 @@ async def test_tenants_screen_marks_protected_and_refuses_destroy_before_asking(
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, TenantsScreen))
         await pilot.press("D")
-        await settle(app, pilot)
-        assert isinstance(app.screen, DestroyTenantScreen)
+        await until(pilot, lambda: isinstance(app.screen, DestroyTenantScreen))
     assert (workspace.settings.data_dir / "tenants" / "acme.db").is_file()
     await workspace.close()
 

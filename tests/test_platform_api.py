@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
-from support.platform_server import PlatformServer, file_backed
+from support.platform_server import PlatformServer
 from support.secrets_watch import CANARY, watch
 from tursotui.platform import Database, Group, PlatformClient, PlatformError
 from tursotui.session.settings import load_settings
-
-
-@pytest.fixture
-async def platform(tmp_path: Path) -> AsyncIterator[PlatformServer]:
-    """The Platform API test server, file-backed; the test fails on any spec violation."""
-    async with file_backed(tmp_path / "platform") as server:
-        yield server
 
 
 def client(server: PlatformServer, waits: list[float] | None = None, **kwargs) -> PlatformClient:

@@ -14,17 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from support.platform_server import PlatformServer, file_backed, sqld_backed
+from support.platform_server import PlatformServer
+from support.provisioning import turso
 from support.secrets_watch import watch
 from tursotui.db import LibsqlError, connect
 from tursotui.db import errors as db_errors
-from tursotui.platform import PlatformClient
 from tursotui.provision import (
     CREATE_STEPS,
     LocalProvisioner,
     ProvisionError,
     StepReport,
-    TursoProvisioner,
     create_tenant,
     destroy_tenant,
     rotate_token,
@@ -38,20 +37,6 @@ from tursotui.tenant.migrations import load_folder
 
 
 @pytest.fixture
-async def platform(tmp_path: Path) -> AsyncIterator[PlatformServer]:
-    """The Platform API test server, file-backed; the test fails on any spec violation."""
-    async with file_backed(tmp_path / "platform") as server:
-        yield server
-
-
-@pytest.fixture
-async def sqld_platform(tmp_path: Path) -> AsyncIterator[PlatformServer]:
-    """The Platform API test server with a real sqld per database."""
-    async with sqld_backed(tmp_path / "sqld-platform") as server:
-        yield server
-
-
-@pytest.fixture
 async def workspace() -> AsyncIterator[Workspace]:
     """A workspace on the default local registry under the test's data dir."""
     opened = await Workspace.open(load_settings(timeout=2.0))
@@ -59,18 +44,6 @@ async def workspace() -> AsyncIterator[Workspace]:
         yield opened
     finally:
         await opened.close()
-
-
-def turso(server: PlatformServer) -> TursoProvisioner:
-    """A Turso provisioner on the test server; retries do not sleep."""
-
-    async def no_wait(seconds: float) -> None:
-        return None
-
-    api = PlatformClient(
-        server.org, watch(server.token), base_url=server.url, sleep=no_wait, timeout=5.0
-    )
-    return TursoProvisioner(api, url_for=server.backend.url_for)
 
 
 async def migrations_rows(url: str, token=None) -> list[tuple[str, int]]:
