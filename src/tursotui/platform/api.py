@@ -217,15 +217,24 @@ class PlatformClient:
         authorization: TokenAuthorization = "full-access",
     ) -> SecretStr:
         """Mint a token for database `name` (`expiration` like `never` or `2w1d`)."""
+        return await self._mint(
+            self._db_path(name, "/auth/tokens"), f"database {name}", expiration, authorization
+        )
+
+    async def _mint(
+        self, path: str, of: str, expiration: str, authorization: TokenAuthorization
+    ) -> SecretStr:
+        """The token the API mints at `path` (a database's or a group's), kept secret."""
+        what = f"minting a token for {of}"
         body = await self._request(
             "POST",
-            self._db_path(name, "/auth/tokens"),
+            path,
             params={"expiration": expiration, "authorization": authorization},
-            what=f"minting a token for database {name}",
+            what=what,
         )
         jwt = _field(body, "jwt", str)
         if not jwt:
-            raise PlatformError(200, f"minting a token for database {name}: the answer has no jwt")
+            raise PlatformError(200, f"{what}: the answer has no jwt")
         return SecretStr(jwt)
 
     async def rotate_tokens(self, name: str) -> None:
@@ -284,16 +293,9 @@ class PlatformClient:
         authorization: TokenAuthorization = "full-access",
     ) -> SecretStr:
         """Mint a token that opens every database of `group`."""
-        body = await self._request(
-            "POST",
-            self._group_path(group, "/auth/tokens"),
-            params={"expiration": expiration, "authorization": authorization},
-            what=f"minting a token for group {group}",
+        return await self._mint(
+            self._group_path(group, "/auth/tokens"), f"group {group}", expiration, authorization
         )
-        jwt = _field(body, "jwt", str)
-        if not jwt:
-            raise PlatformError(200, f"minting a token for group {group}: the answer has no jwt")
-        return SecretStr(jwt)
 
     async def rotate_group_tokens(self, group: str) -> None:
         """Invalidate every token of group `group` (every database's too)."""
