@@ -232,7 +232,7 @@ def decode_result(result: Any, where: str) -> Result:
     """
     try:
         columns = tuple(str(col.get("name") or "") for col in result["cols"])
-        values = [tuple(decode_value(v) for v in row) for row in result["rows"]]
+        values = [tuple(map(decode_value, row)) for row in result["rows"]]
         rowid = result.get("last_insert_rowid")
         return Result(
             columns,
