@@ -212,7 +212,6 @@ async def raw_floor_ms(url: str, body: bytes, count: int, concurrency: int) -> f
 def _batch_body() -> bytes:
     """The body of the fleet's one request per remote tenant, as tursotui sends it."""
     from tursotui.db import hrana
-    from tursotui.db.http import _dumps
     from tursotui.fleet.overview import ACTIVITY_SQL
     from tursotui.tenant.health import COUNTS_SQL, NEWEST_MIGRATION_SQL
     from tursotui.tenant.indexes import SCHEMA_SQL
@@ -222,7 +221,8 @@ def _batch_body() -> bytes:
         for sql in (COUNTS_SQL, NEWEST_MIGRATION_SQL, ACTIVITY_SQL, SCHEMA_SQL)
     ]
     requests = [{"type": "batch", "batch": hrana.batch_steps(stmts)}, {"type": "close"}]
-    return _dumps({"baton": None, "requests": requests}).encode()
+    body = {"baton": None, "requests": requests}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 async def _remote(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 
@@ -89,6 +90,7 @@ async def scripted() -> AsyncIterator[Callable[..., Scripted]]:
         return server
 
     yield start  # type: ignore[misc]
+    await http_module.close_shared_client()  # the servers' handlers end with their connections
     for server in servers:
         assert server.server is not None
         server.server.close()
@@ -234,3 +236,82 @@ async def test_no_proxy_in_the_environment_means_no_httpx(monkeypatch: pytest.Mo
     monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
     assert http_module.proxied("https://db-org.turso.io/v2/pipeline")
     assert not http_module.proxied("http://127.0.0.1:8080/v2/pipeline")
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for `localhost` and its key, signed by itself."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_https_trusts_what_ssl_cert_file_names_and_refuses_other_certificates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ssl
+
+    cert, key = _self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = Scripted(lambda _n: with_length(PIPELINE_ANSWER))
+    server.server = await asyncio.start_server(server.handle, "127.0.0.1", 0, ssl=context)
+    port = server.server.sockets[0].getsockname()[1]
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "SSL_CERT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    try:
+        # Not trusted (certifi's store): the connection is refused before any request.
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        monkeypatch.setattr(wire, "_context", None)
+        conn = await connect(f"https://localhost:{port}", "tok", name="acme", timeout=5)
+        with pytest.raises(errors.LibsqlError) as caught:
+            await conn.execute("SELECT 7")
+        assert caught.value.code == errors.REFUSED
+        assert caught.value.explanation.startswith(f"acme: cannot connect to localhost:{port} (")
+        assert "certificate" in caught.value.explanation
+        assert server.requests == 0
+        # Trusted through SSL_CERT_FILE, as httpx would: the request goes over TLS.
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        monkeypatch.setattr(wire, "_context", None)
+        assert [await seven(f"https://localhost:{port}") for _ in range(2)] == [7, 7]
+        # One kept-alive connection for both (the refused handshake never reached the server's
+        # handler).
+        assert server.requests == 2 and server.connections == 1
+    finally:
+        await http_module.close_shared_client()
+        server.server.close()
+        monkeypatch.setattr(wire, "_context", None)
