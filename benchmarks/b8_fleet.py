@@ -3,7 +3,8 @@
 - `B8.local_200_ms`: `fleet.overview` over 200 local tenant files (migrated, seeded),
   until every row is filled (bar <= 2000 ms).
 - `B8.remote_20_ms`: the same over 20 tenants on a real sqld behind the tests'
-  `FaultProxy` delaying every HTTP request by 100 ms (bar <= 800 ms); the baseline is
+  `FaultProxyProcess` (in a process of its own) delaying every HTTP request by 100 ms
+  (bar <= 800 ms); the baseline is
   the sequential loop operators script (one tenant after the other), measured in the
   same run (bar >= 2 s). All 20 registry rows point at the one sqld database through
   the proxy: each tenant has its own connection and its own requests, which is what the
