@@ -80,7 +80,13 @@ def _split(url: str) -> tuple[_Origin, str]:
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    found = (_Origin(tls, parts.hostname, port, parts.netloc), path)
+    host = parts.hostname
+    if not host.isascii():  # an internationalised name, as DNS and the Host header spell it
+        host = host.encode("idna").decode("ascii")
+    authority = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        authority += f":{parts.port}"
+    found = (_Origin(tls, host, port, authority), path)
     if len(_origins) >= 4096:
         _origins.clear()
     _origins[url] = found
