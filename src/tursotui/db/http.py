@@ -95,6 +95,8 @@ _LIMITS_ARGS = {"max_connections": 64, "max_keepalive_connections": 32, "keepali
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, wire.Pool] = (
     weakref.WeakKeyDictionary()
 )
+_proxy_named: weakref.WeakKeyDictionary[wire.Pool, bool] = weakref.WeakKeyDictionary()
+"""Whether the environment named any proxy when the pool was made (read once, not per request)."""
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
     weakref.WeakKeyDictionary()
 )
@@ -107,6 +109,7 @@ def shared_pool() -> wire.Pool:
     if pool is None or pool.closed:
         pool = wire.Pool()
         _pools[loop] = pool
+        _proxy_named[pool] = proxied("http:") or proxied("https:")
     return pool
 
 
@@ -232,13 +235,14 @@ class HranaHTTPConnection(RemoteConnection):
             raise self._error("the connection is closed", errors.CLOSED)
         endpoint = (base_url or self.url.target).rstrip("/") + "/v2/pipeline"
         body = _dumps({"baton": baton, "requests": requests}).encode()
-        if proxied(endpoint):
+        pool = shared_pool()
+        if _proxy_named[pool] and proxied(endpoint):
             return await self._pipeline_httpx(endpoint, body, len(requests))
         head = self._head()
         failure: LibsqlError
         try:
             async with asyncio.timeout(self.timeout):
-                answer = await shared_pool().post(endpoint, body, head)
+                answer = await pool.post(endpoint, body, head)
         except TimeoutError:
             failure = self._error(self._no_answer(), errors.TIMEOUT)
         except wire.WireError as error:
