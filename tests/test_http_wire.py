@@ -51,6 +51,7 @@ class Scripted:
         self.close_after = close_after
         self.connections = 0
         self.requests = 0
+        self.heads: list[bytes] = []
         self.server: asyncio.Server | None = None
 
     @property
@@ -70,6 +71,7 @@ class Scripted:
                 )
                 await reader.readexactly(length)
                 self.requests += 1
+                self.heads.append(head)
                 writer.write(self.answer(self.requests))
                 await writer.drain()
                 if self.close_after:
@@ -127,6 +129,24 @@ async def test_answers_are_read_whatever_their_framing(scripted: Callable[..., S
         server = await scripted(answer)
         assert [await seven(server.url) for _ in range(3)] == [7, 7, 7]
         assert server.connections == 1  # kept alive: one connection for the three
+
+
+async def test_the_request_says_who_sends_it_and_asks_no_compression(
+    scripted: Callable[..., Scripted],
+) -> None:
+    from tursotui import __version__
+
+    server = await scripted(lambda _n: with_length(PIPELINE_ANSWER))
+    conn = await connect(server.url, "tok", name="acme", timeout=5)
+    assert (await conn.execute("SELECT 7")).rows[0][0] == 7
+    lines = server.heads[0].decode().lower().split("\r\n")
+    assert lines[0] == "post /v2/pipeline http/1.1"
+    port = server.url.rsplit(":", 1)[1]
+    assert f"host: 127.0.0.1:{port}" in lines
+    assert "authorization: bearer tok" in lines
+    assert f"user-agent: tursotui/{__version__}" in lines
+    assert "content-type: application/json" in lines
+    assert not any(line.startswith("accept-encoding") for line in lines)
 
 
 async def test_an_answer_read_to_the_close_or_saying_close_is_not_reused(

@@ -31,6 +31,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from tursotui import __version__
 from tursotui.db import errors, hrana, wire
 from tursotui.db.base import RemoteConnection, RemoteTransaction
 from tursotui.db.libsql import InArgs, InStatement, LibsqlError
@@ -38,6 +39,9 @@ from tursotui.db.result import Result
 
 if TYPE_CHECKING:
     import httpx
+
+_HEAD = f"content-type: application/json\r\nuser-agent: tursotui/{__version__}\r\n"
+"""The header lines of every request but the token's (a server's logs can tell tursotui)."""
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 """JSON as httpx sent it: compact, UTF-8, no NaN (values are checked before, see hrana)."""
@@ -259,8 +263,8 @@ class HranaHTTPConnection(RemoteConnection):
             token = self._token
             if not token.isascii() or "\r" in token or "\n" in token:  # not a header value
                 raise self._error("the token is not a valid header value", errors.UNAUTHORIZED)
-            return f"content-type: application/json\r\nauthorization: Bearer {self._token}\r\n"
-        return "content-type: application/json\r\n"
+            return f"{_HEAD}authorization: Bearer {token}\r\n"
+        return _HEAD
 
     async def _pipeline_httpx(
         self, endpoint: str, body: bytes, expected: int
