@@ -334,7 +334,8 @@ async def remote_large(count: int, concurrency: int = REMOTE_CONCURRENCY) -> Fig
         round(run.floor_ms or 0.0, 1),
         "<= 5000",
         f"{count} sqld tenants, +100 ms per request, {concurrency} at a time; baseline: "
-        f"the same requests by a bare asyncio client, same concurrency; {run.split}",
+        f"the same requests by a bare asyncio client, same concurrency; {run.split}; "
+        f"load average {os.getloadavg()[0]:.1f}",
     )
 
 
