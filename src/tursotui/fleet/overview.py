@@ -413,7 +413,7 @@ async def overview(
     streams: list[AsyncIterator[FleetRow]] = []
     if remote:
         streams.append(bounded(remote, ask, limit))
-    if local:  # read on the shared read-only pool, a thread per core (`health.peek_each`)
+    if local:  # on the shared read-only pool, one thread more than cores (`health.peek_each`)
         streams.append(peek_each(workspace, local, ask_local, failed))
     async for row in one_stream(streams):
         yield row

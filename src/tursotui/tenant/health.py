@@ -36,7 +36,7 @@ LOCAL_CONCURRENCY = 4
 A local question waits on the CPU and the disk, not the network: beyond a few in flight,
 more only adds threads (one per local connection) competing for the GIL with the UI.
 The health probes do not use it: they read local tenants on the shared pool of
-`db.peek`, a thread per core.
+`db.peek`, one thread more than cores.
 """
 
 COUNTS_SQL = "SELECT status, count(*) FROM posts GROUP BY status"
@@ -524,7 +524,7 @@ async def probe_all(
     """Probe many tenants at once, a bounded number in flight; yield answers as they arrive.
 
     At most `concurrency` remote tenants are asked at once; local ones are read on the
-    shared read-only pool (`peek_each`), a thread per core.
+    shared read-only pool (`peek_each`), one thread more than cores.
 
     Broken rows are answered first (they need no IO). Leaving the loop early cancels the
     probes still running.
