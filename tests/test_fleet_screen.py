@@ -403,3 +403,39 @@ async def test_at_80_columns_the_detail_line_shows_the_columns_left_out() -> Non
         await workspace.close()
     assert "publ. 3" in detail and "arch. 0" in detail
     assert "ms " in detail and "newest 20" in detail
+
+
+async def test_a_click_on_a_header_sorts_by_it_and_answers_keep_the_cursor_row() -> None:
+    workspace = await open_workspace()
+    try:
+        for slug, drafts in (("few", 1), ("many", 4), ("some", 2)):
+            fill(await add_local(workspace, slug), drafts=drafts)
+        app = make_app(workspace.settings, workspace)
+        async with app.run_test(size=SIZE) as pilot:
+            app.push_screen(FleetScreen())
+            await _settle(pilot)
+            screen = app.screen
+            table = screen.query_one("#fleet-table", SortableList)
+            keys = list(table.column_keys)
+            x = sum(width + 2 for width in table.column_widths[: keys.index("draft")]) + 1
+            await pilot.click("#fleet-table", offset=(x, 0))
+            await pilot.pause()
+            assert cell_texts(table, "tenant") == ["many", "some", "few"]  # most drafts first
+            assert table.get_cell(table.ordered_keys[0], "draft").plain == "4"
+            await pilot.click("#fleet-table", offset=(x, 0))  # again: the other way
+            await pilot.pause()
+            assert cell_texts(table, "tenant") == ["few", "some", "many"]
+            # A new answer for the row under the cursor changes it in place: nothing moves.
+            await pilot.press("down")
+            key = table.cursor_key
+            assert screen.current_tenant().slug == "some"
+            fill(
+                workspace.settings.data_dir / "tenants" / "some.db", drafts=3, start=BASE_TIME + 99
+            )
+            screen.ask_again(screen.token, [(key, screen.current_tenant())])
+            await _settle(pilot)
+            assert table.cursor_row == 1 and table.cursor_key == key
+            assert table.get_cell(key, "draft").plain == "5"
+            assert cell_texts(table, "tenant") == ["few", "some", "many"]
+    finally:
+        await workspace.close()
