@@ -63,7 +63,9 @@ async def _build(data_dir: Path, tenants: int) -> None:
     for index in range(tenants):
         slug = f"tenant-{index:04d}"
         shutil.copyfile(template, building / "tenants" / f"{slug}.db")
-        url = f"file:{data_dir / 'tenants' / f'{slug}.db'}"
+        # The real path: `.cache` is a symlink in a worktree, and a URL through it would
+        # point at nothing once that worktree is gone.
+        url = f"file:{data_dir.resolve() / 'tenants' / f'{slug}.db'}"
         rows.append(
             (
                 "INSERT INTO organizations (id, name, slug, db_url, db_token, created_at) "
@@ -83,9 +85,23 @@ async def _build(data_dir: Path, tenants: int) -> None:
 
 async def _fleet(tenants: int) -> Path:
     data_dir = REPO / ".cache" / "bench" / f"b5-{tenants}"
-    if not (data_dir / "registry.db").exists():
+    if not (data_dir / "registry.db").exists() or not _first_tenant_exists(data_dir):
         await _build(data_dir, tenants)
     return data_dir
+
+
+def _first_tenant_exists(data_dir: Path) -> bool:
+    """Whether the cached registry's first row points at a file (it was built elsewhere)."""
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{data_dir / 'registry.db'}?mode=ro&immutable=1", uri=True)
+    try:
+        row = db.execute("SELECT db_url FROM organizations LIMIT 1").fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        db.close()
+    return row is not None and Path(str(row[0]).removeprefix("file:")).exists()
 
 
 async def _screen_run(data_dir: Path, tenants: int, **values: object) -> tuple[float, float]:

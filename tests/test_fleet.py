@@ -65,6 +65,54 @@ async def test_overview_mixes_healthy_unmigrated_dead_and_broken_tenants() -> No
     assert not got["broken"].reachable and "no database URL" in (got["broken"].error or "")
 
 
+async def test_a_row_read_in_one_statement_is_the_long_ways_row() -> None:
+    """A local tenant with every table is read in one statement, its columns and index
+    advice remembered by its schema's text; whatever the schema, the row (and the health)
+    is the one the statement-by-statement way finds."""
+    import dataclasses
+
+    from tursotui.db.peek import peek
+    from tursotui.tenant.health import local_answers
+    from tursotui.tenant.migrations import load_folder
+
+    workspace = await open_workspace()
+    try:
+        fill(await add_local(workspace, "alpha"), drafts=2, published=1, comments=3)
+        fill(await add_local(workspace, "bare", indexes=False), drafts=1)
+        drift = await add_local(workspace, "drift")
+        fill(drift, drafts=1)
+        db = sqlite3.connect(drift)
+        db.execute("ALTER TABLE posts RENAME COLUMN title TO headline")
+        db.commit()
+        db.close()
+        await add_local(workspace, "empty", migrated=False)
+        folder = load_folder(workspace.settings.migrations_dir)
+        got = {}
+        for tenant in await workspace.registry.tenants():
+
+            async def both(connection, tenant=tenant):
+                return (
+                    await fleet._local_row(tenant, connection, folder),
+                    await fleet._local_row_long(tenant, connection, folder),
+                    await local_answers(tenant, connection, folder),
+                )
+
+            got[tenant.slug] = await peek(tenant.location, tenant.slug, both, timeout=5.0)
+    finally:
+        await workspace.close()
+
+    def timeless(row):
+        return dataclasses.replace(row, health=dataclasses.replace(row.health, latency_ms=None))
+
+    for slug, (quick, long, health) in got.items():
+        assert timeless(quick) == timeless(long), slug
+        assert dataclasses.replace(health, latency_ms=None) == timeless(long).health, slug
+    assert got["alpha"][0].error is None and got["alpha"][0].comments == 3
+    assert got["bare"][0].indexes is not None and len(got["bare"][0].indexes.missing) == 4
+    assert "posts lacks title" in (got["drift"][0].error or "")
+    assert "no posts table" in (got["empty"][0].error or "")
+
+
 async def test_overview_stopped_early_cancels_the_rest_and_keeps_what_arrived() -> None:
     workspace = await open_workspace()
     try:
@@ -209,3 +257,36 @@ async def test_a_stalled_tenant_becomes_an_error_row_within_the_timeout(slow_pro
     assert got["fine"].reachable
     assert not got["stalled"].reachable and "stalled" in (got["stalled"].error or "")
     assert elapsed < 4.0
+
+
+async def test_leaving_a_local_fan_out_early_stops_the_pool_threads(tmp_path) -> None:
+    """The pool's threads read ahead of the loop only a few chunks, and leaving the loop
+    stops them after the file they are on: nothing keeps reading a fleet nobody waits for."""
+    import asyncio
+
+    from tursotui.db.peek import CHUNK, peek_all, pool_size
+    from tursotui.db.urls import parse_url
+
+    path = tmp_path / "one.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE t (x)")
+    db.commit()
+    db.close()
+    read: list[int] = []
+
+    async def ask(connection) -> int:
+        result = await connection.execute("SELECT count(*) FROM t")
+        read.append(1)
+        return int(result.rows[0][0])
+
+    jobs = [(parse_url(f"file:{path}"), "one", ask)] * 2000
+    answers = peek_all(jobs, timeout=5.0)
+    async for _index, answer in answers:
+        assert answer == 0
+        await asyncio.sleep(0.3)  # the loop busy elsewhere: the threads wait, a few chunks ahead
+        break
+    ahead = len(read)
+    await answers.aclose()
+    await asyncio.sleep(0.3)
+    assert ahead <= (4 * pool_size() + 2 * pool_size()) * CHUNK < len(jobs)
+    assert len(read) <= ahead + pool_size()  # each thread finishes the file it was on

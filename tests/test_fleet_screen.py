@@ -14,6 +14,7 @@ from tursotui.ui.app import make_app
 from tursotui.ui.screens.fleet import FleetScreen
 from tursotui.ui.screens.queue import QueueScreen
 from tursotui.ui.widgets.row_list import RowList
+from tursotui.ui.widgets.sortable_list import SortableList
 
 SIZE = (120, 30)
 
@@ -22,7 +23,10 @@ fleet_sqld = fleet_fixtures.fleet_sqld
 slow_proxy = fleet_fixtures.slow_proxy
 
 
-def cell_texts(table: DataTable, column: str) -> list[str]:
+def cell_texts(table: SortableList | DataTable, column: str) -> list[str]:
+    """A column's cells, top to bottom (the fleet's list, or the search's results)."""
+    if isinstance(table, SortableList):
+        return [table.get_cell(key, column).plain for key in table.ordered_keys]
     return [str(table.get_cell(row.key, column)) for row in table.ordered_rows]
 
 
@@ -65,7 +69,7 @@ async def test_fleet_rows_fill_in_with_a_dead_tenant_shown_as_its_error() -> Non
             await _settle(pilot)
             screen = app.screen
             assert isinstance(screen, FleetScreen)
-            table = screen.query_one("#fleet-table", DataTable)
+            table = screen.query_one("#fleet-table", SortableList)
             assert cell_texts(table, "tenant") == ["alpha", "beta", "dead"]
             assert cell_texts(table, "state") == ["ok", "ok", "down"]
             assert cell_texts(table, "draft") == ["2", "1", "—"]
@@ -106,7 +110,7 @@ async def test_creating_missing_indexes_from_the_fleet_asks_and_is_audited() -> 
             assert "migrate (0001_tursotui_indexes)" in question
             await pilot.press("y")
             await _settle(pilot)
-            table = app.screen.query_one("#fleet-table", DataTable)
+            table = app.screen.query_one("#fleet-table", SortableList)
             assert cell_texts(table, "indexes") == ["ok"]
             assert cell_texts(table, "schema") == ["current"]
     finally:
@@ -133,7 +137,9 @@ async def test_i_on_a_current_tenant_lacking_an_index_creates_it() -> None:
             await _until_modal(pilot)
             await pilot.press("y")
             await _settle(pilot)
-            assert cell_texts(app.screen.query_one("#fleet-table", DataTable), "indexes") == ["ok"]
+            assert cell_texts(app.screen.query_one("#fleet-table", SortableList), "indexes") == [
+                "ok"
+            ]
             # Said in the progress line, not in a toast over the rows.
             progress = line_text(app.screen, "#fleet-progress")
             assert "Created the missing indexes on 1 tenant." in progress
@@ -307,7 +313,7 @@ async def test_fleet_migration_skips_past_a_failing_tenant_which_stays_unchanged
             assert summary.title_text == "Migrated 2 tenants, 1 failed"
             await pilot.press("escape")
             await _settle(pilot)
-            table = app.screen.query_one("#fleet-table", DataTable)
+            table = app.screen.query_one("#fleet-table", SortableList)
             assert cell_texts(table, "schema") == ["current", "current", "behind by 1", "current"]
     finally:
         await workspace.close()
@@ -338,13 +344,12 @@ async def test_cancel_keeps_the_rows_that_arrived_while_a_stalled_tenant_hangs(s
         async with app.run_test(size=SIZE) as pilot:
             screen = FleetScreen()
             app.push_screen(screen)
-            for _ in range(100):
+            for _ in range(100):  # answers are painted a few times a second, with the count
                 await pilot.pause(0.05)
-                if screen.rows:
+                if "1/2 tenants answered" in line_text(screen, "#fleet-progress"):
                     break
-            table = screen.query_one("#fleet-table", DataTable)
+            table = screen.query_one("#fleet-table", SortableList)
             assert cell_texts(table, "state") == ["ok", "…"]
-            assert "1/2 tenants answered" in line_text(screen, "#fleet-progress")
             await pilot.press("c")
             await pilot.pause()
             # The stalled row says it was stopped, not `…` forever; the others stay.
@@ -390,11 +395,47 @@ async def test_at_80_columns_the_detail_line_shows_the_columns_left_out() -> Non
             app.push_screen(FleetScreen())
             await _settle(pilot)
             screen = app.screen
-            table = screen.query_one("#fleet-table", DataTable)
-            shown = {str(column.key.value) for column in table.columns.values()}
+            table = screen.query_one("#fleet-table", SortableList)
+            shown = set(table.column_keys)
             assert "published" not in shown and "newest" not in shown  # too narrow for them
             detail = line_text(screen, "#fleet-detail")
     finally:
         await workspace.close()
     assert "publ. 3" in detail and "arch. 0" in detail
     assert "ms " in detail and "newest 20" in detail
+
+
+async def test_a_click_on_a_header_sorts_by_it_and_answers_keep_the_cursor_row() -> None:
+    workspace = await open_workspace()
+    try:
+        for slug, drafts in (("few", 1), ("many", 4), ("some", 2)):
+            fill(await add_local(workspace, slug), drafts=drafts)
+        app = make_app(workspace.settings, workspace)
+        async with app.run_test(size=SIZE) as pilot:
+            app.push_screen(FleetScreen())
+            await _settle(pilot)
+            screen = app.screen
+            table = screen.query_one("#fleet-table", SortableList)
+            keys = list(table.column_keys)
+            x = sum(width + 2 for width in table.column_widths[: keys.index("draft")]) + 1
+            await pilot.click("#fleet-table", offset=(x, 0))
+            await pilot.pause()
+            assert cell_texts(table, "tenant") == ["many", "some", "few"]  # most drafts first
+            assert table.get_cell(table.ordered_keys[0], "draft").plain == "4"
+            await pilot.click("#fleet-table", offset=(x, 0))  # again: the other way
+            await pilot.pause()
+            assert cell_texts(table, "tenant") == ["few", "some", "many"]
+            # A new answer for the row under the cursor changes it in place: nothing moves.
+            await pilot.press("down")
+            key = table.cursor_key
+            assert screen.current_tenant().slug == "some"
+            fill(
+                workspace.settings.data_dir / "tenants" / "some.db", drafts=3, start=BASE_TIME + 99
+            )
+            screen.ask_again(screen.token, [(key, screen.current_tenant())])
+            await _settle(pilot)
+            assert table.cursor_row == 1 and table.cursor_key == key
+            assert table.get_cell(key, "draft").plain == "5"
+            assert cell_texts(table, "tenant") == ["few", "some", "many"]
+    finally:
+        await workspace.close()

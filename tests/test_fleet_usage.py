@@ -8,7 +8,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable
 
 from support.moderation_fixtures import settle
 from support.platform_server import FileBackend, PlatformServer
@@ -17,6 +16,7 @@ from tursotui.platform import PlatformClient
 from tursotui.session.settings import load_settings
 from tursotui.session.workspace import Workspace
 from tursotui.ui.app import make_app
+from tursotui.ui.widgets.sortable_list import SortableList
 
 SIZE = (160, 30)
 
@@ -66,7 +66,7 @@ async def test_usage_columns_fill_sort_and_show_a_dash_where_unread(
             await settle(app, pilot)
             screen = app.screen
             assert isinstance(screen, FleetScreen)
-            table = screen.query_one("#fleet-table", DataTable)
+            table = screen.query_one("#fleet-table", SortableList)
 
             def cells(slug: str) -> tuple[str, str, str]:
                 [key] = [k for k, t in enumerate(screen.tenants) if t.slug == slug]
@@ -126,8 +126,8 @@ async def test_narrow_fleet_shows_usage_on_the_detail_line() -> None:
         await settle(app, pilot)
         app.push_screen(FleetScreen())
         await settle(app, pilot)
-        table = app.screen.query_one("#fleet-table", DataTable)
-        assert "storage" not in table.columns
+        table = app.screen.query_one("#fleet-table", SortableList)
+        assert "storage" not in table.column_keys
         detail = str(app.screen.query_one("#fleet-detail").render())
         assert f"read —  written —  storage {size / 1024:.1f}K" in detail
     await workspace.close()

@@ -6,8 +6,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from textual.widgets import DataTable
-
 from support.moderation_fixtures import make_test_app, rows, settle, workspace_with
 from support.screen import screen_text
 from tursotui.ui.screens.fleet import FleetScreen
@@ -16,6 +14,7 @@ from tursotui.ui.screens.posts import PostsScreen
 from tursotui.ui.screens.queue import QueueScreen
 from tursotui.ui.screens.tenants import TenantsScreen
 from tursotui.ui.widgets.row_list import RowList
+from tursotui.ui.widgets.sortable_list import SortableList
 
 SIZE = (100, 30)
 
@@ -148,7 +147,7 @@ async def test_the_fleet_row_follows_a_write_made_on_the_posts_screen(tmp_path):
         app.push_screen(FleetScreen())
         await settle(app, pilot)
         fleet = app.screen
-        table = fleet.query_one("#fleet-table", DataTable)
+        table = fleet.query_one("#fleet-table", SortableList)
         assert str(table.get_cell("0", "draft")) == "3"
         await pilot.press("enter")
         await settle(app, pilot)

@@ -859,8 +859,6 @@ async def test_the_tui_works_on_tenants_whose_url_came_from_the_template(
     registry_env: Path, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Tenants screen, fleet and a tenant's posts on a names-only registry."""
-    from textual.widgets import DataTable
-
     from support.moderation_fixtures import settle
     from support.screen import screen_text
     from tursotui.db import connect
@@ -870,6 +868,7 @@ async def test_the_tui_works_on_tenants_whose_url_came_from_the_template(
     from tursotui.ui.screens.fleet import FleetScreen
     from tursotui.ui.screens.posts import PostsScreen
     from tursotui.ui.screens.tenants import TenantsScreen
+    from tursotui.ui.widgets.sortable_list import SortableList
 
     tenants = isolated_env / "tenants"
     for name in ("acme-db", "globex-db"):
@@ -899,8 +898,8 @@ async def test_the_tui_works_on_tenants_whose_url_came_from_the_template(
         await pilot.press("f")
         await settle(app, pilot)
         assert isinstance(app.screen, FleetScreen)
-        table = app.screen.query_one("#fleet-table", DataTable)
-        states = [str(table.get_cell(row.key, "state")) for row in table.ordered_rows]
+        table = app.screen.query_one("#fleet-table", SortableList)
+        states = [str(table.get_cell(row, "state")) for row in table.ordered_keys]
         assert states == ["ok", "ok"]
         await pilot.press("escape")
         await settle(app, pilot)

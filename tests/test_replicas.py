@@ -536,11 +536,10 @@ async def test_a_primary_that_never_answers_times_out_and_keeps_the_replica(serv
 
 
 async def test_fleet_screen_marks_tenants_read_from_a_replica_and_their_age(server):
-    from textual.widgets import DataTable
-
     from support.moderation_fixtures import make_test_app, settle
     from support.screen import screen_text, until
     from tursotui.ui.screens.fleet import FleetScreen
+    from tursotui.ui.widgets.sortable_list import SortableList
 
     workspace, _, tenant = await _workspace(server)
     await workspace.replicas.sync(tenant)
@@ -550,11 +549,11 @@ async def test_fleet_screen_marks_tenants_read_from_a_replica_and_their_age(serv
     async with app.run_test(size=(150, 30)) as pilot:
         app.push_screen(FleetScreen())
         await settle(app, pilot)
-        table = app.screen.query_one("#fleet-table", DataTable)
+        table = app.screen.query_one("#fleet-table", SortableList)
         await until(pilot, lambda: table.row_count == 2 and not app.screen.loading)
         cells = {
-            str(table.get_cell(row.key, "tenant")): str(table.get_cell(row.key, "latency"))
-            for row in table.ordered_rows
+            str(table.get_cell(row, "tenant")): str(table.get_cell(row, "latency"))
+            for row in table.ordered_keys
         }
         assert cells["remote"] == "repl" and cells["direct"] != "repl"
         # The current row's line under the table says how old its replica is.
@@ -567,8 +566,8 @@ async def test_fleet_screen_marks_tenants_read_from_a_replica_and_their_age(serv
 
         def drafts() -> dict[str, str]:
             return {
-                str(table.get_cell(row.key, "tenant")): str(table.get_cell(row.key, "draft"))
-                for row in table.ordered_rows
+                str(table.get_cell(row, "tenant")): str(table.get_cell(row, "draft"))
+                for row in table.ordered_keys
             }
 
         assert drafts() == {"remote": "3", "direct": "3"}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 from adversarial_stats import count
 from fault_fixtures import SLUG, ProxiedTenant
-from textual.widgets import DataTable, TextArea
+from textual.widgets import TextArea
 
 from support.moderation_fixtures import settle
 from support.screen import until
@@ -24,6 +24,7 @@ from tursotui.session.settings import load_settings
 from tursotui.session.workspace import Workspace
 from tursotui.ui.app import make_app
 from tursotui.ui.widgets.row_list import RowList
+from tursotui.ui.widgets.sortable_list import SortableList
 
 pytestmark = pytest.mark.servers
 
@@ -139,16 +140,16 @@ async def test_fleet_under_fault(tenant: ProxiedTenant) -> None:
             count("faults_injected")
             await pilot.press("f")
             await settle(app, pilot)
-            table = app.screen.query_one("#fleet-table", DataTable)
-            state = [str(table.get_cell(r.key, "state")) for r in table.ordered_rows]
-            error = [str(table.get_cell(r.key, "error")) for r in table.ordered_rows]
+            table = app.screen.query_one("#fleet-table", SortableList)
+            state = [str(table.get_cell(r, "state")) for r in table.ordered_keys]
+            error = [str(table.get_cell(r, "error")) for r in table.ordered_keys]
             assert state == ["down"] or state == ["slow"], state
             assert "answer within" in error[0], error
             heal(tenant)
             await pilot.press("r")
             await settle(app, pilot)
-            table = app.screen.query_one("#fleet-table", DataTable)
-            assert [str(table.get_cell(r.key, "state")) for r in table.ordered_rows] == ["ok"]
-            assert [str(table.get_cell(r.key, "draft")) for r in table.ordered_rows] == ["5"]
+            table = app.screen.query_one("#fleet-table", SortableList)
+            assert [str(table.get_cell(r, "state")) for r in table.ordered_keys] == ["ok"]
+            assert [str(table.get_cell(r, "draft")) for r in table.ordered_keys] == ["5"]
     finally:
         await workspace.close()

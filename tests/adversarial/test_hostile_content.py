@@ -31,11 +31,11 @@ from pathlib import Path
 from adversarial_stats import count
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from textual.widgets import DataTable
 
 from support.screen import screen_text, terminal_bytes, until
 from tursotui.session.settings import load_settings
 from tursotui.session.workspace import Workspace
+from tursotui.ui.widgets.sortable_list import SortableList
 
 EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", 4))
 """Hypothesis examples; each builds a tenant and walks all six screens (~3 s)."""
@@ -159,7 +159,7 @@ async def _walk(workspace: Workspace, post_id: str) -> None:
         assert_safe(app, "console", titles)
         app.push_screen(FleetScreen())
         await _settle(app, pilot)
-        assert app.screen.query_one("#fleet-table", DataTable).row_count == 1
+        assert app.screen.query_one("#fleet-table", SortableList).row_count == 1
         assert_safe(app, "fleet", [])
         app.push_screen(QueueScreen())
         await _settle(app, pilot)

@@ -13,6 +13,7 @@ flags), plus one call per group in use for the group's own protection.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Iterable
@@ -26,6 +27,9 @@ from tursotui.session.audit import AuditError
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.session.settings import Settings
 from tursotui.session.workspace import Workspace
+
+YIELD_EVERY = 256
+"""Local tenants looked at between two turns of the event loop (`tenant_flags`)."""
 
 PROTECTED_FILE = "protected.json"
 """Under the data directory: the slugs of local tenants that are delete-protected."""
@@ -147,7 +151,9 @@ async def tenant_flags(
     from tursotui.provision.branch import branches  # the branches tursotui made
 
     made = {slug: str(record.get("of")) for slug, record in branches(settings).items()}
-    for tenant in tenants:
+    for number, tenant in enumerate(tenants, 1):
+        if number % YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # thousands of tenants: the screen keeps answering keys
         if not tenant.is_remote and not isinstance(provisioner, TursoProvisioner):
             owned = local.owned_database(tenant)
             if owned is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +34,9 @@ class LocalProvisioner:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
+        self._resolved: dict[str, str] = {}
+        """Folders resolved (symlinks followed) by `owned_database`, once each: resolving
+        two paths per tenant blocked the event loop for seconds at 10,000 tenants."""
 
     def path(self, slug: str) -> Path:
         """The file of tenant database `slug`."""
@@ -100,12 +104,21 @@ class LocalProvisioner:
             return None
         if location.transport != "file":
             return None
-        path = Path(location.target)
+        folder, name = os.path.split(location.target)
         # Only files this provisioner made are deleted; a registered file elsewhere is the
         # operator's own, and `tenants remove` is the way to unregister it.
-        if path.parent.resolve() != self.directory.resolve() or path.suffix != ".db":
+        if not name.endswith(".db") or name == ".db":
             return None
-        return path.stem
+        if self._resolve(folder or ".") != self._resolve(str(self.directory)):
+            return None
+        return name[: -len(".db")]
+
+    def _resolve(self, folder: str) -> str:
+        """`folder` with its symlinks followed, asked of the file system once per folder."""
+        resolved = self._resolved.get(folder)
+        if resolved is None:
+            resolved = self._resolved[folder] = os.path.realpath(folder)
+        return resolved
 
     def cleanup_command(self, slug: str) -> str:
         return "rm -f " + " ".join(shlex.quote(str(f)) for f in self._files(slug))

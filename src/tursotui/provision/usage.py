@@ -9,6 +9,7 @@ pages. Reading usage changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -270,6 +271,27 @@ async def _turso_usage(
     return usage
 
 
+def _size(path: Path) -> int:
+    """The file's size with its WAL's."""
+    return sum(
+        Path(f"{path}{suffix}").stat().st_size
+        for suffix in ("", "-wal")
+        if Path(f"{path}{suffix}").exists()
+    )
+
+
+def _file_size(usage: TenantUsage, path: Path) -> TenantUsage:
+    """`usage` with the file's size, or why it has none."""
+    if not path.is_file():
+        usage.error = f"{usage.slug}: no database file at {path}"
+        return usage
+    try:
+        usage.storage_bytes = _size(path)
+    except OSError as error:
+        usage.error = f"{usage.slug}: {error.strerror or error}"
+    return usage
+
+
 async def _local_usage(workspace: Workspace, tenant: Tenant, *, pages: bool) -> TenantUsage:
     """The file's size (with its WAL); with `pages`, what SQLite says of it (a connection:
     the fleet's column needs only the size, for thousands of tenants)."""
@@ -279,17 +301,14 @@ async def _local_usage(workspace: Workspace, tenant: Tenant, *, pages: bool) -> 
     except ValueError as error:
         usage.error = f"{tenant.slug}: {error}"
         return usage
+    if not pages:
+        # Off the event loop: thousands of tenants' sizes in a row would hold the screen.
+        return await asyncio.to_thread(_file_size, usage, path)
     if not path.is_file():
         usage.error = f"{tenant.slug}: no database file at {path}"
         return usage
     try:
-        usage.storage_bytes = sum(
-            Path(f"{path}{suffix}").stat().st_size
-            for suffix in ("", "-wal")
-            if Path(f"{path}{suffix}").exists()
-        )
-        if not pages:
-            return usage
+        usage.storage_bytes = _size(path)
         connection = await workspace.connection(tenant)
         usage.pages = _int((await connection.execute("PRAGMA page_count")).rows[0][0])
         usage.free_pages = _int((await connection.execute("PRAGMA freelist_count")).rows[0][0])

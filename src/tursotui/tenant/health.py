@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
 from tursotui.db.peek import peek, peek_all
+from tursotui.db.urls import DatabaseURL, InvalidURL
 from tursotui.fanout import bounded, merged
 from tursotui.session.registry import RegistryError, Tenant
 
@@ -35,7 +36,7 @@ LOCAL_CONCURRENCY = 4
 A local question waits on the CPU and the disk, not the network: beyond a few in flight,
 more only adds threads (one per local connection) competing for the GIL with the UI.
 The health probes do not use it: they read local tenants on the shared pool of
-`db.peek`, a thread per core.
+`db.peek`, one thread more than cores.
 """
 
 COUNTS_SQL = "SELECT status, count(*) FROM posts GROUP BY status"
@@ -185,7 +186,7 @@ async def _remote_answers(
         key = "NULL" if status is None else str(status)
         counts[key] = counts.get(key, 0) + int(count or 0)
     try:
-        missing = _missing(await _columns_of(connection, [tuple(row) for row in tables.rows]))
+        missing = _missing(await columns_of(connection, [tuple(row) for row in tables.rows]))
     except LibsqlError as error:
         missing = _short(error)
     return TenantHealth(
@@ -277,6 +278,17 @@ LOCAL_COUNTS = (
     "FROM (SELECT status, count(*) AS n FROM posts GROUP BY status))"
 )
 LOCAL_NEWEST = '(SELECT max(created_at) FROM "__drizzle_migrations")'
+LOCAL_ALL_SQL = (
+    "SELECT (SELECT json_group_array(json_array(name, sql)) FROM sqlite_schema "
+    "WHERE type = 'table' AND name IN ('users', 'posts', 'comments', '__drizzle_migrations')), "
+    f"{LOCAL_COUNTS}, {LOCAL_NEWEST}"
+)
+"""The tables' definitions, the post counts and the newest migration in one statement: it
+fails on a tenant lacking posts or migrations, which is then asked the long way."""
+
+_present_by_text: dict[str, dict[str, set[str]]] = {}
+"""The needed tables' columns by the definitions' JSON text as SQLite wrote it: most
+tenants of a fleet share it, and it is then not even parsed (see `present_columns`)."""
 
 
 async def local_answers(
@@ -286,17 +298,27 @@ async def local_answers(
     *,
     read: tuple[list[tuple[Any, ...]], float] | None = None,
 ) -> TenantHealth:
-    """`answers` for a local tenant in two queries (on a pool thread, see `peek_local`).
+    """`answers` for a local tenant in one query (on a pool thread, see `peek_local`).
 
-    The tables are read first; then the counts and the newest migration in one
-    statement over the tables that exist. At 10,000 tenants the number of statements
-    is the probe's cost. A tenant that fails that statement is asked the long way,
-    which says what failed. `read`: the needed tables' (name, sql) rows and the time
-    they took, when the caller read them with its own questions.
+    The tables' definitions, the counts and the newest migration come in one statement
+    (`LOCAL_ALL_SQL`): at 10,000 tenants the number of statements is the probe's cost.
+    A tenant lacking a table fails it and is asked in two: the tables first, then the
+    counts and the newest migration over the tables that exist; one failing that is
+    asked the long way, which says what failed. `read`: the needed tables' (name, sql)
+    rows and the time they took, when the caller read them with its own questions.
     """
     if read is not None:  # the caller read the tables already (name, sql), and how fast
         tables, latency = read
     else:
+        start = time.perf_counter()
+        try:
+            definitions, counted, newest = (await connection.execute(LOCAL_ALL_SQL)).rows[0]
+            latency = (time.perf_counter() - start) * 1000
+            present = await present_columns(connection, definitions)
+        except LibsqlError:
+            pass  # a table is missing (or worse): the long way says which
+        else:
+            return local_health(tenant, latency, counts_from_json(counted), newest, present, folder)
         start = time.perf_counter()
         try:
             tables = [tuple(row) for row in (await connection.execute(LOCAL_TABLES_SQL)).rows]
@@ -313,21 +335,49 @@ async def local_answers(
     if parts:
         try:
             values = tuple((await connection.execute(f"SELECT {', '.join(parts)}")).rows[0])
-            present = await _columns_of(connection, tables)
+            present = await columns_of(connection, tables)
         except LibsqlError:
             return await answers(tenant, connection, folder)
     else:
         present = {}
-    problems: list[str] = []
-    counts: dict[str, int] | None = None
-    if "posts" in names:
-        counts = {status: 0 for status in STATUSES}
-        for status, count in json.loads(values[0]):
-            key = "NULL" if status is None else str(status)
-            counts[key] = counts.get(key, 0) + int(count or 0)
-    else:
-        problems.append("no posts table")
+    counts = counts_from_json(values[0]) if "posts" in names else None
     newest = values[-1] if "__drizzle_migrations" in names else None
+    return local_health(tenant, latency, counts, newest, present, folder)
+
+
+def counts_from_json(counted: str) -> dict[str, int]:
+    """Posts per status from `LOCAL_COUNTS`'s JSON (every known status, zero or more)."""
+    counts = {status: 0 for status in STATUSES}
+    for status, count in json.loads(counted):
+        key = "NULL" if status is None else str(status)
+        counts[key] = counts.get(key, 0) + int(count or 0)
+    return counts
+
+
+async def present_columns(connection: Connection, definitions: str) -> dict[str, set[str]]:
+    """The needed tables' columns, from their definitions as a JSON array of (name, sql)."""
+    present = _present_by_text.get(definitions)
+    if present is None:
+        tables = [tuple(pair) for pair in json.loads(definitions)]
+        present = await columns_of(connection, tables)
+        if len(_present_by_text) >= COLUMNS_CACHE_SIZE:
+            _present_by_text.clear()
+        _present_by_text[definitions] = present
+    return present
+
+
+def local_health(
+    tenant: Tenant,
+    latency: float,
+    counts: dict[str, int] | None,
+    newest: Any,
+    present: dict[str, set[str]],
+    folder: MigrationFolder | str,
+) -> TenantHealth:
+    """A local tenant's health from what it answered (`counts` None: it has no posts table)."""
+    problems: list[str] = []
+    if counts is None:
+        problems.append("no posts table")
     if isinstance(folder, str):
         problems.append(folder)
         schema = "unknown"
@@ -424,10 +474,10 @@ def _missing(present: dict[str, set[str]]) -> str | None:
 
 async def _present_columns(connection: Connection) -> dict[str, set[str]]:
     """The needed tables' columns, by lower-cased table name."""
-    return await _columns_of(connection, (await connection.execute(TABLES_SQL)).rows)
+    return await columns_of(connection, (await connection.execute(TABLES_SQL)).rows)
 
 
-async def _columns_of(connection: Connection, tables: Iterable[Any]) -> dict[str, set[str]]:
+async def columns_of(connection: Connection, tables: Iterable[Any]) -> dict[str, set[str]]:
     """The columns of the needed tables whose (name, sql) rows are `tables`.
 
     Reading every column of three tables (`pragma_table_info`) was most of a local
@@ -474,7 +524,7 @@ async def probe_all(
     """Probe many tenants at once, a bounded number in flight; yield answers as they arrive.
 
     At most `concurrency` remote tenants are asked at once; local ones are read on the
-    shared read-only pool (`peek_each`), a thread per core.
+    shared read-only pool (`peek_each`), one thread more than cores.
 
     Broken rows are answered first (they need no IO). Leaving the loop early cancels the
     probes still running.
@@ -503,17 +553,52 @@ async def probe_all(
     async def ask(tenant: Tenant, connection: Connection) -> TenantHealth:
         return await local_answers(tenant, connection, folder)
 
-    remote: list[Tenant] = []
-    local: list[Tenant] = []
-    for tenant in healthy:  # `is_remote` parses the URL: once per tenant
-        (remote if tenant.is_remote else local).append(tenant)
+    remote, local = split_local(healthy)
     streams: list[AsyncIterator[TenantHealth]] = []
     if remote:
         streams.append(bounded(remote, one, limit))
     if local:
         streams.append(peek_each(workspace, local, ask, _unreachable))
-    async for health in merged(*streams):
+    async for health in one_stream(streams):
         yield health
+
+
+def split_local(tenants: Iterable[Tenant]) -> tuple[list[Tenant], list[tuple[Tenant, DatabaseURL]]]:
+    """The remote tenants, and the local ones with their parsed URL (parsed once each).
+
+    A URL that cannot be parsed goes with the remote ones, asked one by one, whose
+    answer says what is wrong with it.
+    """
+    remote: list[Tenant] = []
+    local: list[tuple[Tenant, DatabaseURL]] = []
+    for tenant in tenants:
+        try:
+            location = tenant.location
+        except InvalidURL:
+            remote.append(tenant)
+            continue
+        if location.is_remote:
+            remote.append(tenant)
+        else:
+            local.append((tenant, location))
+    return remote, local
+
+
+async def one_stream(streams: list[AsyncIterator[T]]) -> AsyncIterator[T]:
+    """The items of `streams` as they come: `merged`, without its hand-off for a lone stream
+    (a fleet of local tenants: 10,000 hand-offs less). Leaving early closes them."""
+    if len(streams) != 1:
+        async for item in merged(*streams):
+            yield item
+        return
+    stream = streams[0]
+    try:
+        async for item in stream:
+            yield item
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def _unreachable(tenant: Tenant, error: BaseException) -> TenantHealth:
@@ -522,27 +607,40 @@ def _unreachable(tenant: Tenant, error: BaseException) -> TenantHealth:
 
 async def peek_each(
     workspace: Workspace,
-    tenants: list[Tenant],
+    tenants: list[tuple[Tenant, DatabaseURL]],
     ask: Callable[[Tenant, Connection], Coroutine[Any, Any, T]],
     failed: Callable[[Tenant, BaseException], T],
 ) -> AsyncIterator[T]:
-    """`ask` every local tenant on the shared read-only pool; yield answers as they come.
+    """`ask` every local tenant (with its parsed URL, see `split_local`) on the shared
+    read-only pool; yield answers as they come.
 
     Each tenant has the session's timeout as its deadline; one that cannot be opened,
     or whose questions fail, answers `failed(tenant, error)`.
     """
     jobs = []
-    for tenant in tenants:
+    for tenant, location in tenants:
 
         async def question(connection: Connection, tenant: Tenant = tenant) -> T:
             return await ask(tenant, connection)
 
-        jobs.append((tenant.location, tenant.slug, question))
-    async for index, answer in peek_all(jobs, timeout=workspace.settings.timeout):
-        if isinstance(answer, Exception):
-            yield failed(tenants[index], answer)
-        else:
-            yield answer
+        jobs.append((location, tenant.slug, question))
+    answers = peek_all(jobs, timeout=workspace.settings.timeout)
+    try:
+        async for index, answer in answers:
+            if isinstance(answer, Exception):
+                yield failed(tenants[index][0], answer)
+            else:
+                yield answer
+    finally:
+        await answers.aclose()  # leaving early stops the pool's threads at once
 
 
-__all__ = ["STATUSES", "TenantHealth", "peek_each", "probe", "probe_all"]
+__all__ = [
+    "STATUSES",
+    "TenantHealth",
+    "one_stream",
+    "peek_each",
+    "probe",
+    "probe_all",
+    "split_local",
+]

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, ProgressBar
-from textual.widgets.data_table import ColumnKey, RowKey
+from textual.widgets import ProgressBar
 
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
@@ -37,6 +37,7 @@ from tursotui.ui.tenant_cells import schema_style
 from tursotui.ui.typed import tursotui_app
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
+from tursotui.ui.widgets.sortable_list import SortableList
 from tursotui.ui.widgets.text_line import TextLine
 from tursotui.ui.write_keys import WriteKeys
 from tursotui.words import plural
@@ -127,8 +128,12 @@ STOPPED = Text("stopped before it answered (r asks again)", style="yellow")
 """The error cell of a row whose tenant was still being asked when `c` stopped the asking."""
 
 
-PROGRESS_EVERY_S = 0.2
-"""How often the progress line is redrawn while tenants answer."""
+PAINT_EVERY_S = 0.2
+"""How often answers are painted (their rows, the progress line) while tenants answer.
+
+One repaint per answer starved the event loop the probes run on at 10,000 tenants: the
+answers that arrive meanwhile are painted together, the first of them at once.
+"""
 
 
 class FleetScreen(StatusFeedback, WriteKeys):
@@ -219,8 +224,13 @@ class FleetScreen(StatusFeedback, WriteKeys):
         self.note: Text | None = None
         self._asked: dict[str, int] = {}
         """Each tenant's write count (audit generation) when its row was last asked for."""
-        self._progress_due = False
-        """A redraw of the progress line is scheduled (see `load`)."""
+        self._unpainted: dict[str, None] = {}
+        """Keys of the rows whose answers (or usage, or flags) arrived since the last paint."""
+        self._painted_at = float("-inf")
+        self._paint_due = False
+        """A paint is scheduled (see `changed`)."""
+        self._shown: tuple[str, ...] = ()
+        """The keys of the table's columns (those that fit the width when it was set up)."""
         self._keep: tuple[str | None, int] = (None, 0)
         """`r`: the tenant under the cursor (its slug) and its row, to put the cursor back."""
         self.flags: dict[str, Any] = {}
@@ -235,7 +245,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
         yield TextLine(id="fleet-progress")
         yield ProgressBar(id="fleet-bar", show_eta=False)
         yield FleetSearch(id="fleet-search-panel")
-        yield DataTable(id="fleet-table", cursor_type="row", zebra_stripes=True)
+        yield SortableList(id="fleet-table")
         yield TextLine(id="fleet-detail")
         yield KeysFooter()
 
@@ -252,24 +262,81 @@ class FleetScreen(StatusFeedback, WriteKeys):
         """The app's workspace."""
         return tursotui_app(self).workspace
 
+    @property
+    def table(self) -> SortableList:
+        """The fleet table: a row per registry row, in display order."""
+        return self.query_one("#fleet-table", SortableList)
+
     def _setup_table(self) -> None:
-        table = self.query_one("#fleet-table", DataTable)
-        table.clear(columns=True)
+        """Columns for the terminal's width (the sorted one marked), no rows."""
         columns = self.columns()
+        if self.sort_column is not None and self.sort_column >= len(columns):
+            self.sort_column = None  # narrower than the column sorted by
         narrow = (self.app.size.width or 80) < WIDE_FROM
-        used = sum(
-            (12 if narrow and key == "tenant" else width) + 2
-            for key, _h, width, _s in columns
-            if key != "error"
-        )
-        room = max(12, (self.app.size.width or 80) - used - 4)
+        keyed = []
         for index, (key, header, width, _sort) in enumerate(columns):
-            label = Text(header)
-            if index == self.sort_column:
-                label.append(" ▼" if not self.sort_reverse else " ▲", style="bold")
+            label = header
             if key == "tenant" and narrow:
                 width = 12
-            table.add_column(label, key=key, width=room if key == "error" else width)
+            if index == self.sort_column:
+                label += " ▼" if not self.sort_reverse else " ▲"
+                width = max(width, len(label))  # the arrow says which way: never cut off
+            keyed.append((key, label, width))
+        used = sum(width + 2 for key, _label, width in keyed if key != "error")
+        room = max(12, (self.app.size.width or 80) - used - 4)
+        keyed = [(key, label, room if key == "error" else width) for key, label, width in keyed]
+        self._shown = tuple(key for key, _label, _width in keyed)
+        self.table.set_keyed_columns(keyed)
+
+    def _list(self, keys: list[str]) -> None:
+        """Put these rows in the table, in this order; each row's cells made when shown."""
+        self._unpainted.clear()  # every row is made from the answers as they are now
+        self.table.add_rows((key, partial(self.row_cells, key)) for key in keys)
+
+    def row_cells(self, key: str) -> list[Text]:
+        """The cells of a row as its answers stand (pending until its tenant answers)."""
+        row = self.rows.get(key)
+        return self._pending_cells(self.tenants[int(key)]) if row is None else self._cells(key, row)
+
+    def changed(self, key: str) -> None:
+        """A row's answer, usage or flags changed: painted with the others (`PAINT_EVERY_S`)."""
+        self._unpainted[key] = None
+        self._schedule_paint()
+
+    def _schedule_paint(self) -> None:
+        waited = time.monotonic() - self._painted_at
+        if waited >= PAINT_EVERY_S:
+            self.paint()
+        elif not self._paint_due:  # the answers held back are shown shortly
+            self._paint_due = True
+            self.set_timer(PAINT_EVERY_S - waited, self._due_paint)
+
+    def _due_paint(self) -> None:
+        self._paint_due = False
+        self.paint()
+
+    def paint(self) -> None:
+        """Show what arrived since the last paint: its rows (one repaint), the progress line.
+
+        The cursor stays on its row: rows are changed in place, never moved (the sort is
+        applied when every tenant has answered).
+        """
+        table = self.table
+        if self._unpainted:
+            self._painted_at = time.monotonic()
+            current = table.cursor_key
+            table.update_rows(
+                (key, partial(self.row_cells, key)) for key in self._unpainted if table.has_row(key)
+            )
+            if current in self._unpainted:
+                self.show_detail()
+            self._unpainted.clear()
+        self.show_progress()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Wider or narrower than where columns come and go: the table is set up again.
+        if self._shown and tuple(key for key, *_rest in self.columns()) != self._shown:
+            self._resort()
 
     def columns(self) -> list[tuple[str, str, int, SortKey]]:
         """The columns shown at the terminal's width."""
@@ -279,6 +346,18 @@ class FleetScreen(StatusFeedback, WriteKeys):
         if width >= WIDE_FROM:
             return [column for column in COLUMNS if column[0] not in USAGE_COLUMNS]
         return [column for column in COLUMNS if column[0] in NARROW_COLUMNS]
+
+    def shown_columns(self) -> list[tuple[str, str, int, SortKey]]:
+        """The table's columns (those of `columns()` when the table was set up)."""
+        if not self._shown:
+            return self.columns()
+        return [column for column in COLUMNS if column[0] in self._shown]
+
+    def _sorted_by(self) -> str | None:
+        """The key of the column sorted by, if any."""
+        if self.sort_column is None:
+            return None
+        return self.shown_columns()[self.sort_column][0]
 
     def show_progress(self) -> None:
         """The line above the table: answered / total, errors, what is running."""
@@ -340,45 +419,34 @@ class FleetScreen(StatusFeedback, WriteKeys):
             return
         self.tenants = tenants
         self._setup_table()
-        table = self.query_one("#fleet-table", DataTable)
-        for index, tenant in enumerate(tenants):
-            table.add_row(*self._pending_cells(tenant), key=str(index))
+        self._list([str(index) for index in range(len(tenants))])
         self._restore_cursor(tenants)
+        self.show_detail()
         self.show_progress()
         self.ask_flags(token, tenants)
         keys = {id(t): str(i) for i, t in enumerate(tenants)}
         self._asked = {t.slug: workspace.audit.generation(t.slug) for t in tenants}
-        # The progress line counts every row: redrawn a few times a second, not per answer
-        # (per answer, 10,000 tenants cost 10,000 counts of up to 10,000 rows).
-        shown_at = float("-inf")
+        # Rows and the progress line (which counts every row) are painted a few times a
+        # second, not per answer: per answer, 10,000 tenants cost 10,000 repaints and
+        # 10,000 counts of up to 10,000 rows.
         try:
             async for row in fleet.overview(workspace, tenants):
                 if token != self.token:
                     return
                 key = keys[id(row.tenant)]
                 self.rows[key] = row
-                self._update_row(key, row)
-                if time.monotonic() - shown_at >= PROGRESS_EVERY_S:
-                    shown_at = time.monotonic()
-                    self.show_progress()
-                elif not self._progress_due:  # the answers held back are shown shortly
-                    self._progress_due = True
-                    self.set_timer(PROGRESS_EVERY_S, self._due_progress)
+                self.changed(key)
         finally:
             if token == self.token:
                 self.loading = False
-                self.show_progress()
+                self.paint()
         if self.sort_column is not None:
             self._resort()
         # Usage is asked once every row has answered: its requests never hold the overview back.
         self.ask_usage(token, tenants)
 
-    def _due_progress(self) -> None:
-        self._progress_due = False
-        self.show_progress()
-
     def _cursor_row(self) -> int:
-        return self.query_one("#fleet-table", DataTable).cursor_row
+        return self.table.cursor_row
 
     def _restore_cursor(self, tenants: list[Tenant]) -> None:
         """After a reload: the cursor on the tenant it was on, else on the row where it was."""
@@ -387,7 +455,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
         slugs = [t.slug for t in tenants]
         if slug is not None and slug in slugs:
             row = slugs.index(slug)
-        self.query_one("#fleet-table", DataTable).move_cursor(row=row)
+        self.table.move_cursor(row=row)
 
     def on_screen_resume(self) -> None:
         self.catch_up()
@@ -417,8 +485,8 @@ class FleetScreen(StatusFeedback, WriteKeys):
                 return
             key = keys[id(row.tenant)]
             self.rows[key] = row
-            self._update_row(key, row)
-        self.show_progress()
+            self.changed(key)
+        self.paint()
 
     @work(exclusive=True, group="fleet-flags", exit_on_error=False, description="protection")
     async def ask_flags(self, token: int, tenants: list[Tenant]) -> None:
@@ -437,7 +505,8 @@ class FleetScreen(StatusFeedback, WriteKeys):
         self.flags = flags
         for key, row in list(self.rows.items()):
             if row.slug in flags:
-                self._update_row(key, row)
+                self.changed(key)
+        self.paint()
 
     @work(exclusive=True, group="fleet-usage", exit_on_error=False, description="usage")
     async def ask_usage(self, token: int, tenants: list[Tenant]) -> None:
@@ -455,10 +524,10 @@ class FleetScreen(StatusFeedback, WriteKeys):
                 return
             for key in keys.get(usage.slug, []):
                 self.usage[key] = usage
-                row = self.rows.get(key)
-                if row is not None:
-                    self._update_row(key, row)
-        if self.sort_column is not None and self.columns()[self.sort_column][0] in USAGE_COLUMNS:
+                if key in self.rows:
+                    self.changed(key)
+        self.paint()
+        if self.sort_column is not None and self._sorted_by() in USAGE_COLUMNS:
             self._resort()
 
     def _pending_cells(self, tenant: Tenant) -> list[Text]:
@@ -469,24 +538,19 @@ class FleetScreen(StatusFeedback, WriteKeys):
         else:
             state, error = Text("…", style="dim"), Text("")
         cells = [literal(tenant.slug or "(no slug)", 16), state]
-        cells += [Text("")] * (len(self.columns()) - 3)
+        cells += [Text("")] * (len(self._shown) - 3)
         return [*cells, error]
 
     def _show_stopped(self) -> None:
         """Mark every row that had not answered when `c` stopped the asking."""
-        table = self.query_one("#fleet-table", DataTable)
-        for index, tenant in enumerate(self.tenants):
-            key = str(index)
-            if key in self.rows or key not in table.rows:
-                continue
-            for (column, *_rest), cell in zip(
-                self.columns(), self._pending_cells(tenant), strict=True
-            ):
-                table.update_cell(key, column, cell)
+        for index in range(len(self.tenants)):
+            if str(index) not in self.rows:
+                self._unpainted[str(index)] = None
+        self.paint()
         self.show_detail()
 
     def _cells(self, key: str, row: FleetRow) -> list[Text]:
-        shown = {column for column, *_rest in self.columns()}
+        shown = set(self._shown)
         return [
             cell
             for (column, *_rest), cell in zip(COLUMNS, self._all_cells(key, row), strict=True)
@@ -543,25 +607,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
             return Text("—", style="dim")
         return Text(f"{latency:.0f}", justify="right")
 
-    def _update_row(self, key: str, row: FleetRow) -> None:
-        table = self.query_one("#fleet-table", DataTable)
-        cells = zip(self.columns(), self._cells(key, row), strict=True)
-        data = getattr(table, "_data", {}).get(RowKey(key))
-        if isinstance(data, dict) and hasattr(table, "_update_count"):
-            # `update_cell` repaints the whole table for each cell: eleven repaints per answer
-            # were most of the fleet's time at 10,000 tenants. The row's cells are set as
-            # `update_cell` sets them, then one repaint.
-            for (column, *_rest), cell in cells:
-                data[ColumnKey(column)] = cell
-            table._update_count += 1
-            table.refresh()
-        else:
-            for (column, *_rest), cell in cells:
-                table.update_cell(key, column, cell)
-        if key == self.current_key():
-            self.show_detail()
-
-    @on(DataTable.RowHighlighted, "#fleet-table")
+    @on(SortableList.RowHighlighted, "#fleet-table")
     def show_detail(self) -> None:
         """The line under the table: the current tenant's host and its whole error, if any."""
         line = Text(no_wrap=True, overflow="ellipsis", end="")
@@ -595,7 +641,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
 
     def _append_hidden(self, line: Text, key: str, row: FleetRow) -> None:
         """The columns too wide for the terminal, for the current row (`ms 12 · publ. 3`)."""
-        shown = {column for column, *_rest in self.columns()}
+        shown = set(self._shown)
         cells = zip(COLUMNS, self._all_cells(key, row), strict=True)
         for (column, header, _width, _sort), cell in cells:
             if column in shown or column == "error" or not cell.plain:
@@ -620,7 +666,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
 
     def action_sort(self) -> None:
         """Sort by the next column."""
-        count = len(self.columns())
+        count = len(self.shown_columns())
         self.sort_column = 0 if self.sort_column is None else (self.sort_column + 1) % count
         self._resort()
 
@@ -631,8 +677,8 @@ class FleetScreen(StatusFeedback, WriteKeys):
         self.sort_reverse = not self.sort_reverse
         self._resort()
 
-    @on(DataTable.HeaderSelected, "#fleet-table")
-    def _on_header(self, event: DataTable.HeaderSelected) -> None:
+    @on(SortableList.HeaderSelected, "#fleet-table")
+    def _on_header(self, event: SortableList.HeaderSelected) -> None:
         index = event.column_index
         if index == self.sort_column:
             self.sort_reverse = not self.sort_reverse
@@ -645,7 +691,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
         keys = [str(i) for i in range(len(self.tenants))]
         if self.sort_column is None:
             return keys
-        sort_key = self.columns()[self.sort_column][3]
+        sort_key = self.shown_columns()[self.sort_column][3]
         answered = sorted(
             (k for k in keys if k in self.rows),
             key=lambda k: sort_key(self.rows[k], self.usage.get(k)),
@@ -654,25 +700,19 @@ class FleetScreen(StatusFeedback, WriteKeys):
         return answered + [k for k in keys if k not in self.rows]
 
     def _resort(self) -> None:
-        table = self.query_one("#fleet-table", DataTable)
+        """The rows again, in the sort's order; the cursor stays on its tenant."""
+        table = self.table
         current = self.current_key()
         self._setup_table()
-        for key in self.sorted_keys():
-            tenant = self.tenants[int(key)]
-            row = self.rows.get(key)
-            cells = self._cells(key, row) if row else self._pending_cells(tenant)
-            table.add_row(*cells, key=key)
-        if current is not None:
+        self._list(self.sorted_keys())
+        if current is not None and table.has_row(current):
             table.move_cursor(row=table.get_row_index(current))
 
     # --- the current row ------------------------------------------------------------
 
     def current_key(self) -> str | None:
         """Row key under the cursor."""
-        table = self.query_one("#fleet-table", DataTable)
-        if not table.row_count:
-            return None
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.table.cursor_key
 
     def current_tenant(self) -> Tenant | None:
         """The tenant under the cursor."""
@@ -681,7 +721,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
 
     def action_cursor(self, step: int) -> None:
         """Move the cursor (j/k)."""
-        table = self.query_one("#fleet-table", DataTable)
+        table = self.table
         if step > 0:
             table.action_cursor_down()
         else:
@@ -702,8 +742,8 @@ class FleetScreen(StatusFeedback, WriteKeys):
             return
         navigation.posts(self.app, tenant)
 
-    @on(DataTable.RowSelected, "#fleet-table")
-    def _on_select(self, event: DataTable.RowSelected) -> None:
+    @on(SortableList.RowSelected, "#fleet-table")
+    def _on_select(self, event: SortableList.RowSelected) -> None:
         event.stop()
         self.action_open()
 
