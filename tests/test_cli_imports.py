@@ -21,8 +21,9 @@ from tursotui.cli import COMMAND_MODULES, commands_needed
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 
-NEVER_FOR_LOCAL_TENANTS = ("textual", "aiohttp", "httpx", "libsql_client.hrana")
-"""What a command on `file:` tenants must not import: the UI, and the remote transports."""
+NEVER_FOR_LOCAL_TENANTS = ("textual", "aiohttp", "httpx", "libsql_client.hrana", "pydantic")
+"""What a command on `file:` tenants must not import: the UI, the remote transports, and
+the Platform API's models (pydantic: as much import time as all of Textual)."""
 
 RUN_AND_REPORT = """
 import json, sys
@@ -158,7 +159,9 @@ print(json.dumps({"shown": shown, "modules": sorted(sys.modules)}), file=sys.std
 """
 
 
-def test_the_tui_on_local_tenants_loads_no_remote_transport(registry: Path, tmp_path: Path) -> None:
+def test_the_tui_on_local_tenants_loads_no_remote_transport_nor_pydantic(
+    registry: Path, tmp_path: Path
+) -> None:
     """The first screen of a fleet of `file:` tenants needs neither HTTP nor WebSocket code."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
     done = subprocess.run(
@@ -175,6 +178,8 @@ def test_the_tui_on_local_tenants_loads_no_remote_transport(registry: Path, tmp_
     assert loaded(modules, "textual")
     remote = [p for p in ("aiohttp", "httpx", "libsql_client.hrana") if loaded(modules, p)]
     assert remote == []
+    # Nor the Platform API's models, nor a validation library for the settings.
+    assert [p for p in ("pydantic", "pydantic_settings") if loaded(modules, p)] == []
 
 
 def test_every_command_word_names_the_module_that_registers_it() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import os
 from pathlib import Path
@@ -103,7 +104,7 @@ def test_platform_api_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TURSO_PLATFORM_API_TOKEN", TOKEN)
     settings = load_settings()
     assert settings.uses_platform_api
-    assert TOKEN not in repr(settings) and TOKEN not in str(settings.model_dump())
+    assert TOKEN not in repr(settings) and TOKEN not in str(dataclasses.asdict(settings))
 
 
 @pytest.mark.parametrize(

@@ -21,11 +21,10 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequen
 from contextlib import asynccontextmanager
 from typing import Any, TextIO
 
-from pydantic import SecretStr
-
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.errors import TursotuiError
+from tursotui.secret import Secret
 from tursotui.session.registry import RegistryError
 from tursotui.session.settings import Settings, load_settings
 from tursotui.session.workspace import Workspace
@@ -41,9 +40,9 @@ _secrets: set[str] = set()
 # -- secrets ------------------------------------------------------------------------
 
 
-def remember_secret(value: str | SecretStr | None) -> None:
+def remember_secret(value: str | Secret | None) -> None:
     """Note a token so that no message this process prints can contain it."""
-    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    text = value.get_secret_value() if isinstance(value, Secret) else value
     if text and len(text) >= 4:
         _secrets.add(text)
 

@@ -18,14 +18,18 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tursotui.platform import Database, PlatformError
+from tursotui.platform import PlatformError
 from tursotui.provision.base import Provisioner, ProvisionError
 from tursotui.provision.provisioners import LocalProvisioner, TursoProvisioner, provisioner_for
 from tursotui.session.audit import AuditError
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.session.settings import Settings
 from tursotui.session.workspace import Workspace
+
+if TYPE_CHECKING:  # the API's models load with the first API call, not with `tursotui tenants`
+    from tursotui.platform import Database
 
 PROTECTED_FILE = "protected.json"
 """Under the data directory: the slugs of local tenants that are delete-protected."""

@@ -7,8 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import SecretStr
-
 from tursotui.db import connect
 from tursotui.platform import PlatformError
 from tursotui.provision.base import (
@@ -18,6 +16,7 @@ from tursotui.provision.base import (
     Steps,
     wait_until_answers,
 )
+from tursotui.secret import Secret
 from tursotui.session.registry import Tenant
 from tursotui.session.settings import Settings
 
@@ -63,11 +62,11 @@ class LocalProvisioner:
 
     async def mint_token(
         self, slug: str, *, read_only: bool = False, expiration: str = "never"
-    ) -> SecretStr | None:
+    ) -> Secret | None:
         return None  # a local file has no tokens
 
     async def wait_until_ready(
-        self, slug: str, url: str, token: SecretStr | None, timeout: float
+        self, slug: str, url: str, token: Secret | None, timeout: float
     ) -> None:
         await wait_until_answers(slug, url, token, timeout)
 
@@ -86,7 +85,7 @@ class LocalProvisioner:
                 ) from None
         return existed
 
-    async def rotate_token(self, slug: str, *, read_only: bool = False) -> SecretStr | None:
+    async def rotate_token(self, slug: str, *, read_only: bool = False) -> Secret | None:
         raise ProvisionError(f"{slug}: a local tenant has no token to rotate")
 
     async def database_for(self, tenant: Tenant) -> str | None:
@@ -164,13 +163,13 @@ class TursoProvisioner:
 
     async def mint_token(
         self, slug: str, *, read_only: bool = False, expiration: str = "never"
-    ) -> SecretStr | None:
+    ) -> Secret | None:
         return await self.client.create_token(
             slug, expiration=expiration, authorization="read-only" if read_only else "full-access"
         )
 
     async def wait_until_ready(
-        self, slug: str, url: str, token: SecretStr | None, timeout: float
+        self, slug: str, url: str, token: Secret | None, timeout: float
     ) -> None:
         await wait_until_answers(slug, url, token, timeout)
 
@@ -183,7 +182,7 @@ class TursoProvisioner:
             raise
         return True
 
-    async def rotate_token(self, slug: str, *, read_only: bool = False) -> SecretStr | None:
+    async def rotate_token(self, slug: str, *, read_only: bool = False) -> Secret | None:
         await self.client.rotate_tokens(slug)
         return await self.mint_token(slug, read_only=read_only)
 

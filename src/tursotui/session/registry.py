@@ -17,12 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-from pydantic import SecretStr
-
 from tursotui.db import Connection, LibsqlError, connect
 from tursotui.db.errors import describe
 from tursotui.db.urls import DatabaseURL, InvalidURL, parse_url
 from tursotui.errors import TursotuiError
+from tursotui.secret import Secret
 from tursotui.session.settings import REGISTRY_ROLES, Settings
 
 
@@ -195,7 +194,7 @@ class Tenant:
         slug: The tenant's unique short name.
         name: Its display name.
         url: The database URL (holds no token): as stored, or found from its database name.
-        token: The token as STORED in the registry (`SecretStr`, so it never prints); it may
+        token: The token as STORED in the registry (`Secret`, so it never prints); it may
             be ciphertext that a token command turns into the real one.
         id: The row's id, when the registry has that column.
         created_at: Seconds since the epoch, when known.
@@ -208,7 +207,7 @@ class Tenant:
     slug: str
     name: str
     url: str
-    token: SecretStr | None = field(default=None, repr=False)
+    token: Secret | None = field(default=None, repr=False)
     id: str | None = None
     created_at: int | None = None
     problem: str | None = None
@@ -519,7 +518,7 @@ class Registry:
                     slug=slug_text,
                     name=_text(name) or slug_text,
                     url=url_text,
-                    token=SecretStr(str(token)) if token else None,
+                    token=Secret(str(token)) if token else None,
                     id=None if id_ is None else str(id_),
                     created_at=_seconds(created_at),
                     problem=problem,
@@ -616,7 +615,7 @@ class Registry:
         self,
         slug: str,
         url: str | None,
-        token: str | SecretStr | None = None,
+        token: str | Secret | None = None,
         name: str | None = None,
         *,
         db_name: str | None = None,
@@ -634,7 +633,7 @@ class Registry:
                 token column, a URL with only a database name column...); nothing is written.
         """
         shape = await self.shape()
-        token_text = token.get_secret_value() if isinstance(token, SecretStr) else token
+        token_text = token.get_secret_value() if isinstance(token, Secret) else token
         url_text = None
         if url is not None and not url.strip():
             raise RegistryError(f"tenant {slug}: the database URL is empty")
@@ -745,7 +744,7 @@ class Registry:
         if not result.rows:
             raise RegistryError(f"no tenant {slug!r} in the registry")
 
-    async def set_token(self, slug: str, token: str | SecretStr) -> None:
+    async def set_token(self, slug: str, token: str | Secret) -> None:
         """Replace a tenant's stored token (after a rotation)."""
         shape = await self.shape()
         if "token" not in shape.roles:
@@ -753,7 +752,7 @@ class Registry:
                 f"{self.label}: table {self.table!r} has no token column, so it cannot keep "
                 f"a token for {slug}"
             )
-        secret = token.get_secret_value() if isinstance(token, SecretStr) else token
+        secret = token.get_secret_value() if isinstance(token, Secret) else token
         slug_column = quote_name(shape.roles["slug"])
         result = await self._execute(
             f"UPDATE {quote_name(self.table)} SET {quote_name(shape.roles['token'])} = ? "
