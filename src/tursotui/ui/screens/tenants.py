@@ -342,6 +342,15 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         self.answered = 0
         self._fill()
         self._probed = {}
+        # The rows first: the probes and the flags import and start what the frame listing
+        # the tenants does not need (the migrations folder, provisioning), so they begin
+        # once that frame is out.
+        self.call_after_refresh(self._ask_tenants, generation)
+
+    def _ask_tenants(self, generation: int) -> None:
+        """Start probing every tenant and asking the flags, unless the registry was read again."""
+        if generation != self.generation:
+            return
         self.probe(generation, self.rows)
         self.ask_flags(generation)
 
