@@ -13,6 +13,7 @@ flags), plus one call per group in use for the group's own protection.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Iterable
@@ -30,6 +31,9 @@ from tursotui.session.workspace import Workspace
 
 if TYPE_CHECKING:  # the API's models load with the first API call, not with `tursotui tenants`
     from tursotui.platform import Database
+
+LOOP_SHARE = 500
+"""Local tenants looked at between two turns of the event loop (10,000 are a second's work)."""
 
 PROTECTED_FILE = "protected.json"
 """Under the data directory: the slugs of local tenants that are delete-protected."""
@@ -162,7 +166,9 @@ async def tenant_flags(
     from tursotui.provision.branch import branches  # the branches tursotui made
 
     made = {slug: str(record.get("of")) for slug, record in branches(settings).items()}
-    for tenant in tenants:
+    for number, tenant in enumerate(tenants, 1):
+        if number % LOOP_SHARE == 0:
+            await asyncio.sleep(0)  # keys typed meanwhile are answered between the chunks
         if not tenant.is_remote and not isinstance(provisioner, TursoProvisioner):
             owned = local.owned_database(tenant)
             if owned is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +33,15 @@ class LocalProvisioner:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
+        self._real: dict[str, str] = {}
+        """Directories' real paths, asked once per provisioner (each is made for one
+        command or action): 10,000 tenants in one folder are one `realpath`, not 20,000."""
+
+    def _resolved(self, directory: str) -> str:
+        real = self._real.get(directory)
+        if real is None:
+            real = self._real[directory] = os.path.realpath(directory)
+        return real
 
     def path(self, slug: str) -> Path:
         """The file of tenant database `slug`."""
@@ -99,12 +109,14 @@ class LocalProvisioner:
             return None
         if location.transport != "file":
             return None
-        path = Path(location.target)
+        # Plain strings, not `Path`s: this runs for every tenant of the tenants screen.
+        parent, name = os.path.split(location.target.rstrip("/"))
+        stem, suffix = os.path.splitext(name)
         # Only files this provisioner made are deleted; a registered file elsewhere is the
         # operator's own, and `tenants remove` is the way to unregister it.
-        if path.parent.resolve() != self.directory.resolve() or path.suffix != ".db":
+        if suffix != ".db" or self._resolved(parent) != self._resolved(str(self.directory)):
             return None
-        return path.stem
+        return stem
 
     def cleanup_command(self, slug: str) -> str:
         return "rm -f " + " ".join(shlex.quote(str(f)) for f in self._files(slug))
