@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import csv
 import functools
 import json
 import math
@@ -223,6 +222,8 @@ def write_csv(
     columns: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO | None = None
 ) -> None:
     """Print a header and the rows as CSV; NULL is an empty field, blobs are base64."""
+    import csv  # here, not at the top: only CSV output needs it
+
     writer = csv.writer(out or sys.stdout, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:

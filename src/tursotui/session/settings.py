@@ -11,7 +11,6 @@ import math
 import os
 import re
 import string
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +65,8 @@ def _read_toml() -> tuple[Path, dict[str, Any]]:
                 f"config file {path} (from environment variable TURSOTUI_CONFIG_FILE) {what}"
             )
         return path, {}
+    import tomllib  # here, not at the top: most starts have no settings file
+
     try:
         values = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as error:
