@@ -328,3 +328,28 @@ async def test_a_token_in_the_url_is_moved_out_of_it(
     with sqlite3.connect(path) as db:
         stored = db.execute("SELECT db_url, db_token FROM organizations WHERE slug = 'beta'")
         assert stored.fetchall() == [("https://beta.example.com?tls=1", TOKEN)]
+
+
+async def test_a_primed_list_answers_the_next_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The TUI's start hands its read to the first screen; every later read reads the table."""
+    path = tmp_path / "meta.db"
+    drizzle_registry(path)
+    registry = await open_registry(path, monkeypatch)
+    try:
+        await registry.add("acme", "file:acme.db")
+        first = await registry.tenants()
+        registry.prime(first)
+        with sqlite3.connect(path) as db:  # another process adds a tenant meanwhile
+            db.execute(
+                "INSERT INTO organizations VALUES ('x', 'Globex', 'globex', 'file:g.db', '', 2)"
+            )
+        db.close()
+        assert [t.slug for t in await registry.tenants()] == ["acme"]  # the primed read
+        assert [t.slug for t in await registry.tenants()] == ["acme", "globex"]
+        registry.prime(first)
+        await registry.add("initech", "file:i.db")  # a change through the registry: no stale list
+        assert [t.slug for t in await registry.tenants()] == ["acme", "globex", "initech"]
+    finally:
+        await registry.close()

@@ -387,6 +387,8 @@ class Registry:
         self._hostnames: dict[str, str] | None = None
         """Database name -> hostname, from the Platform API's last listing."""
         self._listed_at = 0.0
+        self._primed: list[Tenant] | None = None
+        """What the next `tenants()` answers without reading (see `prime`)."""
         self.label = f"registry {connection.url.host}"
         """What messages call this registry: its host or file, never its token."""
 
@@ -530,8 +532,19 @@ class Registry:
 
     # -- reading -------------------------------------------------------------------------
 
+    def prime(self, tenants: list[Tenant]) -> None:
+        """Let the next `tenants()` answer `tenants`, just read by the caller, instead of
+        reading the table again: the TUI reads the registry before its first screen (a bad
+        registry is one line on stderr), and that screen reads it too, 10,000 rows each time.
+        Only the next read: any later one, and any after a change through this registry, reads.
+        """
+        self._primed = list(tenants)
+
     async def tenants(self) -> list[Tenant]:
         """Every registry row, healthy ones and broken ones (with their problem), by slug."""
+        primed, self._primed = self._primed, None
+        if primed is not None:
+            return primed
         shape = await self.shape()
         wanted = ("slug", "url", "name", "token", "id", "created_at", "db_name")
         select = ", ".join(
@@ -746,6 +759,7 @@ class Registry:
             RegistryError: the registry's shape cannot hold what was asked (a token with no
                 token column, a URL with only a database name column...); nothing is written.
         """
+        self._primed = None
         shape = await self.shape()
         token_text = token.get_secret_value() if isinstance(token, Secret) else token
         url_text = None
@@ -851,6 +865,7 @@ class Registry:
 
     async def remove(self, slug: str) -> None:
         """Delete the registry row; the tenant's database is left alone."""
+        self._primed = None
         column = quote_name((await self.shape()).roles["slug"])
         result = await self._execute(
             f"DELETE FROM {quote_name(self.table)} WHERE {column} = ? RETURNING {column}", [slug]
@@ -860,6 +875,7 @@ class Registry:
 
     async def set_token(self, slug: str, token: str | Secret) -> None:
         """Replace a tenant's stored token (after a rotation)."""
+        self._primed = None
         shape = await self.shape()
         if "token" not in shape.roles:
             raise RegistryError(
