@@ -154,8 +154,10 @@ async def open_workspace(
     workspace.tokens.on_secret = remember_secret
     try:
         try:
-            for tenant in await workspace.registry.tenants():
+            tenants = await workspace.registry.tenants()
+            for tenant in tenants:
                 remember_secret(tenant.token)
+            workspace.registry.prime(tenants)  # the command's own first read: no second one
         except RegistryError:
             pass  # the command itself will say what is wrong with the registry
         yield workspace
