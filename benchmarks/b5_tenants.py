@@ -329,6 +329,7 @@ async def _remote_fleet(directory: Path, tenants: int, url: str, stored: str) ->
 
 
 async def _token_figures(tenants: int, repeat: int) -> list[Figure]:
+    import os
     import sys
     import tempfile
 
@@ -414,6 +415,7 @@ async def _token_figures(tenants: int, repeat: int) -> list[Figure]:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     figures = []
+    load = os.getloadavg()[0]  # the machine's other work, which these wall times depend on
     for kind, (interactive, health_all), what in (
         ("command", command, "a 20 ms token command per tenant"),
         ("minted", minted, "tokens minted through the Platform API"),
@@ -432,7 +434,8 @@ async def _token_figures(tenants: int, repeat: int) -> list[Figure]:
                 round(health_all, 1),
                 "ms",
                 baseline=round(stored[1], 1),
-                note=f"every tenant's health shown; baseline: tokens stored (median of {repeat})",
+                note=f"every tenant's health shown; baseline: tokens stored (median of {repeat}); "
+                f"load average {load:.1f}",
             ),
         ]
     return figures

@@ -259,3 +259,22 @@ async def test_sqld_streams_are_closed(fault_proxy: FaultProxy, token: str) -> N
     for i in range(300):
         assert (await conn.execute("SELECT ?", [i])).rows[0][0] == i
     assert fault_proxy.requests == 300
+
+
+async def test_the_proxy_in_a_process_of_its_own_delays_and_counts(
+    sqld: ServerProcess, token: str
+) -> None:
+    from support.faults import FaultProxyProcess
+
+    with FaultProxyProcess(("127.0.0.1", sqld.port)) as proxy:
+        conn = await connect(proxy.url, token, name="acme")
+        assert (await conn.execute("SELECT 1")).rows[0][0] == 1
+        proxy.delay(300)
+        start = time.monotonic()
+        assert (await conn.execute("SELECT 2")).rows[0][0] == 2
+        assert time.monotonic() - start >= 0.3
+        assert proxy.requests == 2
+        proxy.answer(503)
+        error, _ = await failure(conn)
+        assert error.code == errors.SERVER_ERROR
+        assert proxy.paths == ["/v2/pipeline"] * 3

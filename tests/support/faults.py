@@ -3,17 +3,24 @@
 `FaultProxy` is a TCP proxy that understands just enough HTTP/1.1 to count requests and to
 delay, drop, trickle, stall or answer them with an error status, switchable at runtime. The
 `fault_proxy` fixture puts one in front of the session's sqld, reset to pass-through after every
-test.
+test. `FaultProxyProcess` is the same proxy in a process of its own, with the same switches,
+for benchmarks: like a real network, it adds latency without taking the CPU of the process
+measured (a proxy thread would compete for its interpreter lock).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -269,6 +276,137 @@ class FaultProxy:
         await client_w.drain()
 
 
+class FaultProxyProcess:
+    """A `FaultProxy` run by a child process, switched over a pipe; the same switches.
+
+    Use:
+        proxy = FaultProxyProcess(("127.0.0.1", server.port)).start()
+        proxy.delay(100)
+        proxy.requests        # asked of the child
+        proxy.stop()
+    """
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.port = 0
+        self._child: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id (a benchmark reads its CPU time), while it runs."""
+        return None if self._child is None else self._child.pid
+
+    def start(self) -> FaultProxyProcess:
+        tests = str(Path(__file__).resolve().parents[1])
+        path = os.environ.get("PYTHONPATH")
+        env = {**os.environ, "PYTHONPATH": tests + (os.pathsep + path if path else "")}
+        self._child = subprocess.Popen(
+            [sys.executable, "-m", "support.faults", self.upstream[0], str(self.upstream[1])],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert self._child.stdout is not None
+        line = self._child.stdout.readline()
+        if not line:
+            self.stop()
+            raise ServerUnavailable("the fault proxy process did not start")
+        self.port = int(json.loads(line)["port"])
+        return self
+
+    def _order(self, op: str, **args: object) -> dict[str, object]:
+        child = self._child
+        if child is None or child.stdin is None or child.stdout is None:
+            raise RuntimeError("the fault proxy process is not running")
+        child.stdin.write(json.dumps({"op": op, **args}) + "\n")
+        child.stdin.flush()
+        answer: dict[str, object] = json.loads(child.stdout.readline())
+        return answer
+
+    # the switches, as FaultProxy's
+    def pass_through(self) -> None:
+        self._order("pass_through")
+
+    def delay(self, ms: float) -> None:
+        self._order("delay", ms=ms)
+
+    def drop(self) -> None:
+        self._order("drop")
+
+    def trickle(self, chunk: int = 1, every_ms: float = 20.0) -> None:
+        self._order("trickle", chunk=chunk, every_ms=every_ms)
+
+    def stall(self) -> None:
+        self._order("stall")
+
+    def answer(self, status: int, body: bytes | None = None) -> None:
+        self._order("answer", status=status, body=None if body is None else body.decode("latin-1"))
+
+    def rate_limit(self, retry_after: float | str | None, *, times: int | None = None) -> None:
+        self._order("rate_limit", retry_after=retry_after, times=times)
+
+    def reset_count(self) -> None:
+        self._order("reset_count")
+
+    @property
+    def requests(self) -> int:
+        return int(self._order("count")["requests"])  # type: ignore[call-overload]
+
+    @property
+    def paths(self) -> list[str]:
+        return list(self._order("count")["paths"])  # type: ignore[call-overload]
+
+    def stop(self) -> None:
+        child, self._child = self._child, None
+        if child is None:
+            return
+        with contextlib.suppress(Exception):
+            assert child.stdin is not None
+            child.stdin.close()  # the child stops at the end of its orders
+        try:
+            child.wait(5)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(5)
+
+    def __enter__(self) -> FaultProxyProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _serve_orders(host: str, port: int) -> None:
+    """The child of `FaultProxyProcess`: a proxy, and its switches read from stdin."""
+    proxy = FaultProxy((host, port)).start()
+    print(json.dumps({"port": proxy.port}), flush=True)
+    try:
+        for line in sys.stdin:
+            order = json.loads(line)
+            op = order.pop("op")
+            answer: dict[str, object] = {}
+            if op == "count":
+                with proxy._lock:
+                    answer = {"requests": proxy.requests, "paths": list(proxy.paths)}
+            elif op == "answer":
+                body = order["body"]
+                proxy.answer(order["status"], None if body is None else body.encode("latin-1"))
+            else:
+                getattr(proxy, op)(**order)
+            print(json.dumps(answer), flush=True)
+    finally:
+        proxy.stop()
+
+
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
     """A chunked request body, as sent (size lines, data, the last chunk and trailers)."""
     raw = bytearray()
@@ -322,3 +460,7 @@ def fault_proxy(_session_proxy: FaultProxy) -> Iterator[FaultProxy]:
         yield _session_proxy
     finally:
         _session_proxy.pass_through()
+
+
+if __name__ == "__main__":
+    _serve_orders(sys.argv[1], int(sys.argv[2]))

@@ -180,7 +180,7 @@ class RemoteConnection(Connection):
         """Nothing to do: a remote statement cannot be interrupted.
 
         The caller abandons it instead by cancelling the task awaiting it; the transport
-        survives that (httpx, for one, drops only the connection the request was using).
+        survives that (HTTP drops only the connection the request was using).
         """
 
 

@@ -1,4 +1,4 @@
-"""Hrana over HTTP (`POST <base>/v2/pipeline`) with httpx: Turso Cloud, sqld and tursodb.
+"""Hrana over HTTP (`POST <base>/v2/pipeline`): Turso Cloud, sqld and tursodb.
 
 Every call is exactly one HTTP request: `execute` and `batch` send a pipeline
 without a baton, followed in the same request by `close`, so the server frees the stream
@@ -8,8 +8,9 @@ tursodb 0.6 rejects `close` as a whole request (HTTP 500, nothing executed); suc
 is remembered and sent no `close` from then on. Interactive transactions hold a stream
 through the baton (and `base_url`) and close it when they end.
 
-One `httpx.AsyncClient` per event loop is shared by every connection (keep-alive,
-HTTP/1.1): an httpx client cannot cross event loops, and tests run a fresh loop each.
+Requests go out on `db.wire`'s kept-alive HTTP/1.1 connections, one pool per event loop
+shared by every connection (a pool cannot cross event loops, and tests run a fresh loop
+each); through httpx only when the environment names a proxy, which httpx speaks.
 Every failure becomes a `LibsqlError` with a code of `tursotui.db.errors` and a message
 naming the database and the cause; the token is never part of any message (httpx's
 exceptions are never chained, they carry the request and its headers).
@@ -23,17 +24,27 @@ import datetime
 import email.utils
 import errno
 import json
+import os
 import socket
 import time
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from tursotui.db import errors, hrana
+from tursotui import __version__
+from tursotui.db import errors, hrana, wire
 from tursotui.db.base import RemoteConnection, RemoteTransaction
 from tursotui.db.libsql import InArgs, InStatement, LibsqlError
 from tursotui.db.result import Result
+
+if TYPE_CHECKING:
+    import httpx
+
+_HEAD = f"content-type: application/json\r\nuser-agent: tursotui/{__version__}\r\n"
+"""The header lines of every request but the token's (a server's logs can tell tursotui)."""
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+"""JSON as httpx sent it: compact, UTF-8, no NaN (values are checked before, see hrana)."""
 
 NO_INTERACTIVE_TRANSACTIONS = errors.TRANSACTION_UNSUPPORTED
 """The server keeps no streams (tursodb 0.6), so interactive transactions are impossible."""
@@ -84,27 +95,57 @@ def retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())
 
 
-_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32, keepalive_expiry=30)
+_LIMITS_ARGS = {"max_connections": 64, "max_keepalive_connections": 32, "keepalive_expiry": 30}
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, wire.Pool] = (
+    weakref.WeakKeyDictionary()
+)
+_proxy_named: weakref.WeakKeyDictionary[wire.Pool, bool] = weakref.WeakKeyDictionary()
+"""Whether the environment named any proxy when the pool was made (read once, not per request)."""
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
     weakref.WeakKeyDictionary()
 )
 
 
+def shared_pool() -> wire.Pool:
+    """The kept-alive connections of the running event loop, made on first use."""
+    loop = asyncio.get_running_loop()
+    pool = _pools.get(loop)
+    if pool is None or pool.closed:
+        pool = wire.Pool()
+        _pools[loop] = pool
+        _proxy_named[pool] = proxied("http:") or proxied("https:")
+    return pool
+
+
 def shared_client() -> httpx.AsyncClient:
-    """The httpx client of the running event loop, made on first use."""
+    """The httpx client of the running event loop (for requests through a proxy)."""
+    import httpx
+
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None or client.is_closed:
         # Timeouts are per call (asyncio.timeout around the whole request), not per phase:
         # a server trickling bytes must not escape the deadline.
-        client = httpx.AsyncClient(limits=_LIMITS, timeout=None, follow_redirects=False)
+        client = httpx.AsyncClient(
+            limits=httpx.Limits(**_LIMITS_ARGS), timeout=None, follow_redirects=False
+        )
         _clients[loop] = client
     return client
 
 
+def proxied(url: str) -> bool:
+    """The environment names a proxy for `url`'s scheme (httpx honours it, and NO_PROXY)."""
+    names = ("all_proxy", "https_proxy" if url.startswith("https:") else "http_proxy")
+    return any(os.environ.get(n) or os.environ.get(n.upper()) for n in names)
+
+
 async def close_shared_client() -> None:
-    """Close the running loop's shared client (at application exit)."""
-    client = _clients.pop(asyncio.get_running_loop(), None)
+    """Close the running loop's connections and httpx client (at application exit)."""
+    loop = asyncio.get_running_loop()
+    pool = _pools.pop(loop, None)
+    if pool is not None:
+        await pool.close()
+    client = _clients.pop(loop, None)
     if client is not None:
         await client.aclose()
 
@@ -197,11 +238,46 @@ class HranaHTTPConnection(RemoteConnection):
         if self._closed:
             raise self._error("the connection is closed", errors.CLOSED)
         endpoint = (base_url or self.url.target).rstrip("/") + "/v2/pipeline"
-        body = {"baton": baton, "requests": requests}
+        body = _dumps({"baton": baton, "requests": requests}).encode()
+        pool = shared_pool()
+        if _proxy_named[pool] and proxied(endpoint):
+            return await self._pipeline_httpx(endpoint, body, len(requests))
+        head = self._head()
         failure: LibsqlError
         try:
             async with asyncio.timeout(self.timeout):
-                response = await shared_client().post(endpoint, json=body, headers=self._headers())
+                answer = await pool.post(endpoint, body, head)
+        except TimeoutError:
+            failure = self._error(self._no_answer(), errors.TIMEOUT)
+        except wire.WireError as error:
+            failure = self._wire_error(error)
+        except ValueError:
+            failure = hrana.protocol_error(self.name, f"an unusable URL {endpoint!r}")
+        else:
+            return self._answer(answer.status, answer.headers.get, answer.content, len(requests))
+        raise failure
+
+    def _head(self) -> str:
+        """The request's own header lines (the token's among them)."""
+        if self._token:
+            token = self._token
+            if not token.isascii() or "\r" in token or "\n" in token:  # not a header value
+                raise self._error("the token is not a valid header value", errors.UNAUTHORIZED)
+            return f"{_HEAD}authorization: Bearer {token}\r\n"
+        return _HEAD
+
+    async def _pipeline_httpx(
+        self, endpoint: str, body: bytes, expected: int
+    ) -> tuple[list[Any], str | None, str | None]:
+        """The same request through httpx, which speaks the proxy the environment names."""
+        import httpx
+
+        failure: LibsqlError
+        try:
+            async with asyncio.timeout(self.timeout):
+                response = await shared_client().post(
+                    endpoint, content=body, headers=self._headers()
+                )
         except TimeoutError:
             failure = self._error(self._no_answer(), errors.TIMEOUT)
         except httpx.HTTPError as error:
@@ -209,23 +285,29 @@ class HranaHTTPConnection(RemoteConnection):
         except httpx.InvalidURL:
             failure = hrana.protocol_error(self.name, f"an unusable URL {endpoint!r}")
         else:
-            return self._answer(response, len(requests))
+            return self._answer(
+                response.status_code, response.headers.get, response.content, expected
+            )
         # Raised outside the handler: httpx's exception holds the request and its headers
         # (the token), so it must not ride along as the context.
         raise failure
 
     def _answer(
-        self, response: httpx.Response, expected: int
+        self,
+        status: int,
+        header: Callable[[str], str | None],
+        content: bytes,
+        expected: int,
     ) -> tuple[list[Any], str | None, str | None]:
-        if response.status_code != 200:
-            if response.status_code == 500 and b"unknown variant `close`" in response.content:
+        if status != 200:
+            if status == 500 and b"unknown variant `close`" in content:
                 raise _CloseRejected
-            error = self._status_error(response.status_code, response.content)
-            if response.status_code == 429:
-                raise _RateLimited(retry_after(response.headers.get("retry-after")), error)
+            error = self._status_error(status, content)
+            if status == 429:
+                raise _RateLimited(retry_after(header("retry-after")), error)
             raise error
         try:
-            answer = response.json()
+            answer = json.loads(content)
             results = answer["results"]
             if not isinstance(results, list) or len(results) != expected:
                 raise ValueError("wrong number of results")
@@ -235,7 +317,24 @@ class HranaHTTPConnection(RemoteConnection):
             raise hrana.protocol_error(self.name, "not the JSON of a pipeline answer") from None
         return results, new_baton, new_base
 
+    def _wire_error(self, error: wire.WireError) -> LibsqlError:
+        host = self.url.host
+        cause = error.cause
+        if error.connecting:
+            if isinstance(cause, socket.gaierror):
+                return self._error(f"cannot resolve the host {_hostname(host)} (DNS)", errors.DNS)
+            if isinstance(cause, ConnectionRefusedError) or (
+                cause is not None and cause.errno == errno.ECONNREFUSED
+            ):
+                return self._error(f"{host} refused the connection", errors.REFUSED)
+            return self._error(f"cannot connect to {host} ({error.reason})", errors.REFUSED)
+        return self._error(
+            f"the connection to {host} was lost ({error.reason})", errors.CONNECTION_LOST
+        )
+
     def _transport_error(self, error: httpx.HTTPError) -> LibsqlError:
+        import httpx
+
         host = self.url.host
         if isinstance(error, httpx.TimeoutException):
             return self._error(self._no_answer(), errors.TIMEOUT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -58,6 +59,14 @@ def parse_url(url: str) -> DatabaseURL:
     Raises:
         InvalidURL: the URL is empty, malformed or of an unknown scheme.
     """
+    # A fleet asks the same registry rows' URLs many times (which transport, which host,
+    # where to connect): parsed once each. The answer is frozen, so it can be shared;
+    # a refusal is not kept and is raised again.
+    return _parse(url)
+
+
+@functools.lru_cache(maxsize=16384)
+def _parse(url: str) -> DatabaseURL:
     text = (url or "").strip()
     if not text:
         raise InvalidURL("the URL is empty")

@@ -133,17 +133,6 @@ def _write_local_protected(settings: Settings, slugs: set[str]) -> None:
 # -- reading ---------------------------------------------------------------------------------
 
 
-def _matches(provisioner: TursoProvisioner, tenant: Tenant, database: Database) -> bool:
-    try:
-        location = tenant.location
-    except ValueError:
-        return False
-    hostname = database.hostname
-    if not hostname:
-        return False
-    return hostname == location.host or provisioner.url_for(hostname) == tenant.url
-
-
 async def tenant_flags(
     workspace: Workspace,
     tenants: Iterable[Tenant],
@@ -197,22 +186,35 @@ async def tenant_flags(
             except PlatformError:
                 continue  # the database's own flags still say the most
             groups[group] = config.get("delete_protection") is True
+        # Each database by its host and by the URL tursotui makes of it, first one kept,
+        # so that each tenant is looked up once: scanning every database for every tenant
+        # took seconds on the event loop at 500 tenants (B5), and grows with the square.
+        by_key: dict[str, tuple[int, Database]] = {}
+        for position, database in enumerate(databases):
+            if database.hostname:
+                by_key.setdefault("host:" + database.hostname, (position, database))
+                by_key.setdefault("url:" + turso.url_for(database.hostname), (position, database))
         for tenant in remote:
-            for database in databases:
-                if _matches(turso, tenant, database):
-                    parent = database.parent
-                    found[tenant.slug] = Flags(
-                        delete_protection=bool(database.delete_protection),
-                        group_protection=groups.get(database.group or "", False),
-                        block_reads=bool(database.block_reads),
-                        block_writes=bool(database.block_writes),
-                        database=database.name,
-                        group=database.group,
-                        branch_of=(parent.get("name") if isinstance(parent, dict) else None)
-                        or made.get(tenant.slug),
-                        where="turso",
-                    )
-                    break
+            try:
+                host = tenant.location.host
+            except ValueError:
+                continue
+            candidates = [by_key.get("host:" + host), by_key.get("url:" + tenant.url)]
+            chosen = min((c for c in candidates if c is not None), default=None)
+            if chosen is not None:
+                database = chosen[1]
+                parent = database.parent
+                found[tenant.slug] = Flags(
+                    delete_protection=bool(database.delete_protection),
+                    group_protection=groups.get(database.group or "", False),
+                    block_reads=bool(database.block_reads),
+                    block_writes=bool(database.block_writes),
+                    database=database.name,
+                    group=database.group,
+                    branch_of=(parent.get("name") if isinstance(parent, dict) else None)
+                    or made.get(tenant.slug),
+                    where="turso",
+                )
         return found
     finally:
         if own:
