@@ -140,6 +140,15 @@ from tursotui.cli.common import settings_from_args
 from tursotui.cli import build_parser
 from tursotui.session.workspace import Workspace
 from tursotui.ui.app import make_app
+from tursotui.ui.screens import tenants as screen
+
+# What was imported when the frame listing the rows went out: the probes start right after it.
+first_frame = {}
+ask = screen.TenantsScreen._ask_tenants
+def record(self, generation):
+    first_frame.setdefault("modules", sorted(sys.modules))
+    ask(self, generation)
+screen.TenantsScreen._ask_tenants = record
 
 async def main():
     settings = settings_from_args(build_parser(()).parse_args([]))
@@ -155,8 +164,23 @@ async def main():
     return shown
 
 shown = asyncio.run(main())
-print(json.dumps({"shown": shown, "modules": sorted(sys.modules)}), file=sys.stderr)
+report = {"shown": shown, "modules": sorted(sys.modules), "first_frame": first_frame["modules"]}
+print(json.dumps(report), file=sys.stderr)
 """
+
+NOT_FOR_THE_FIRST_FRAME = (
+    "tursotui.console",
+    "tursotui.fleet",
+    "tursotui.provision",
+    "tursotui.tenant.backup",
+    "tursotui.tenant.migrations",
+    "tursotui.platform.api",
+    "tursotui.platform.models",
+    "pygments",
+)
+"""What the frame listing the tenants does without: the SQL console, the fleet, provisioning,
+backups, the migrations folder, the Platform API, highlighting (loaded when used, or once the
+probes start)."""
 
 
 def test_the_tui_on_local_tenants_loads_no_remote_transport_nor_pydantic(
@@ -180,6 +204,9 @@ def test_the_tui_on_local_tenants_loads_no_remote_transport_nor_pydantic(
     assert remote == []
     # Nor the Platform API's models, nor a validation library for the settings.
     assert [p for p in ("pydantic", "pydantic_settings") if loaded(modules, p)] == []
+    first_frame = set(report["first_frame"])
+    assert loaded(first_frame, "tursotui.ui.screens.tenants")  # the record is of that frame
+    assert [p for p in NOT_FOR_THE_FIRST_FRAME if loaded(first_frame, p)] == []
 
 
 def test_every_command_word_names_the_module_that_registers_it() -> None:
