@@ -104,8 +104,13 @@ def _first_tenant_exists(data_dir: Path) -> bool:
     return row is not None and Path(str(row[0]).removeprefix("file:")).exists()
 
 
-async def _screen_run(data_dir: Path, tenants: int, **values: object) -> tuple[float, float]:
-    """(interactive ms, all health shown ms) for one start of the app (`values`: settings)."""
+async def _screen_run(
+    data_dir: Path, tenants: int, *, health: bool = True, **values: object
+) -> tuple[float, float]:
+    """(interactive ms, all health shown ms) for one start of the app (`values`: settings).
+
+    `health=False`: only the interactive figure (the app quits once `/` is answered).
+    """
     from textual import events
     from textual.widgets import Input
 
@@ -126,6 +131,9 @@ async def _screen_run(data_dir: Path, tenants: int, **values: object) -> tuple[f
         while not screen.query_one("#filter", Input).has_focus:
             await asyncio.sleep(0.001)
         interactive = (time.perf_counter() - start) * 1000
+        if not health:
+            app.exit()
+            return interactive, health_all
         # The screen's own count of answers: checking 10,000 rows every 2 ms here would
         # take a share of the CPU the probes run on.
         while screen.answered < tenants:
@@ -246,13 +254,18 @@ async def run(quick: bool, tenants: int | None = None) -> list[Figure]:
     floors = [raw_floor_ms(files)]
     runs = [await _screen_run(data_dir, count) for _ in range(repeat)]
     probes = [await _probe_all_ms(data_dir) for _ in range(repeat)]
+    # A fleet too large to wait for every health three times is still started three times:
+    # one start is at the mercy of what else the machine does in that second.
+    starts = [r[0] for r in runs]
+    extra = 3 - repeat if count > 1000 else 0
+    starts += [(await _screen_run(data_dir, count, health=False))[0] for _ in range(extra)]
     floors.append(raw_floor_ms(files))
-    registry_ms = await _registry_ms(data_dir)
+    registry_ms = statistics.median([await _registry_ms(data_dir) for _ in range(3)])
     json_ms, json_rss, answered = tenants_json(data_dir)
     if answered != count:
         raise RuntimeError(f"B5: tenants --json: {answered} of {count} tenants answered")
     floor = statistics.median(floors)
-    interactive = statistics.median(r[0] for r in runs)
+    interactive = statistics.median(starts)
     health_all = statistics.median(r[1] for r in runs)
     figures = [
         Figure(
@@ -261,8 +274,9 @@ async def run(quick: bool, tenants: int | None = None) -> list[Figure]:
             "ms",
             baseline=round(registry_ms, 1),
             bar="<= 1000",
-            note=f"{count} registry rows listed and `/` answered (median of {repeat}); "
-            "baseline: the registry read alone",
+            note=f"{count} registry rows listed and `/` answered (median of {len(starts)}: "
+            f"{min(starts):.0f}–{max(starts):.0f} ms); baseline: the registry read alone "
+            "(median of 3)",
         ),
         Figure(
             "B5.health_all_ms",

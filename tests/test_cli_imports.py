@@ -21,8 +21,9 @@ from tursotui.cli import COMMAND_MODULES, commands_needed
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 
-NEVER_FOR_LOCAL_TENANTS = ("textual", "aiohttp", "httpx", "libsql_client.hrana")
-"""What a command on `file:` tenants must not import: the UI, and the remote transports."""
+NEVER_FOR_LOCAL_TENANTS = ("textual", "aiohttp", "httpx", "libsql_client.hrana", "pydantic")
+"""What a command on `file:` tenants must not import: the UI, the remote transports, and
+the Platform API's models (pydantic: as much import time as all of Textual)."""
 
 RUN_AND_REPORT = """
 import json, sys
@@ -139,6 +140,15 @@ from tursotui.cli.common import settings_from_args
 from tursotui.cli import build_parser
 from tursotui.session.workspace import Workspace
 from tursotui.ui.app import make_app
+from tursotui.ui.screens import tenants as screen
+
+# What was imported when the frame listing the rows went out: the probes start right after it.
+first_frame = {}
+ask = screen.TenantsScreen._ask_tenants
+def record(self, generation):
+    first_frame.setdefault("modules", sorted(sys.modules))
+    ask(self, generation)
+screen.TenantsScreen._ask_tenants = record
 
 async def main():
     settings = settings_from_args(build_parser(()).parse_args([]))
@@ -154,11 +164,28 @@ async def main():
     return shown
 
 shown = asyncio.run(main())
-print(json.dumps({"shown": shown, "modules": sorted(sys.modules)}), file=sys.stderr)
+report = {"shown": shown, "modules": sorted(sys.modules), "first_frame": first_frame["modules"]}
+print(json.dumps(report), file=sys.stderr)
 """
 
+NOT_FOR_THE_FIRST_FRAME = (
+    "tursotui.console",
+    "tursotui.fleet",
+    "tursotui.provision",
+    "tursotui.tenant.backup",
+    "tursotui.tenant.migrations",
+    "tursotui.platform.api",
+    "tursotui.platform.models",
+    "pygments",
+)
+"""What the frame listing the tenants does without: the SQL console, the fleet, provisioning,
+backups, the migrations folder, the Platform API, highlighting (loaded when used, or once the
+probes start)."""
 
-def test_the_tui_on_local_tenants_loads_no_remote_transport(registry: Path, tmp_path: Path) -> None:
+
+def test_the_tui_on_local_tenants_loads_no_remote_transport_nor_pydantic(
+    registry: Path, tmp_path: Path
+) -> None:
     """The first screen of a fleet of `file:` tenants needs neither HTTP nor WebSocket code."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
     done = subprocess.run(
@@ -175,6 +202,11 @@ def test_the_tui_on_local_tenants_loads_no_remote_transport(registry: Path, tmp_
     assert loaded(modules, "textual")
     remote = [p for p in ("aiohttp", "httpx", "libsql_client.hrana") if loaded(modules, p)]
     assert remote == []
+    # Nor the Platform API's models, nor a validation library for the settings.
+    assert [p for p in ("pydantic", "pydantic_settings") if loaded(modules, p)] == []
+    first_frame = set(report["first_frame"])
+    assert loaded(first_frame, "tursotui.ui.screens.tenants")  # the record is of that frame
+    assert [p for p in NOT_FOR_THE_FIRST_FRAME if loaded(first_frame, p)] == []
 
 
 def test_every_command_word_names_the_module_that_registers_it() -> None:

@@ -31,7 +31,7 @@ def fingerprint(settings: Settings) -> dict[str, str]:
 
 def fleet_settings(data: Path) -> Settings:
     """Settings naming only `data`: built without reading any environment or file."""
-    return Settings.model_construct(data_dir=data, operator="tester")
+    return Settings(data_dir=data, operator="tester")
 
 
 @pytest.fixture(scope="module")

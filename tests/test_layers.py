@@ -37,6 +37,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "tursotui",
         "tursotui.sqltext",
         "tursotui.errors",
+        "tursotui.secret",
         "tursotui.words",
         "tursotui.display",
         "tursotui.fanout",

@@ -319,6 +319,7 @@ async def test_tenants_screen_marks_protected_and_refuses_destroy_before_asking(
         commands = {name: run for name, run, _help in app.screen.palette_commands()}
         commands["tenant: usage of acme"]()
         await until(pilot, lambda: isinstance(app.screen, UsageScreen))
+        await until(pilot, lambda: "Usage of acme" in screen_text(app))  # painted, not only pushed
         size = (workspace.settings.data_dir / "tenants" / "acme.db").stat().st_size
         text = screen_text(app)
         assert "Usage of acme" in text and f"storage  {size:,} bytes" in text, text

@@ -6,11 +6,11 @@ import logging
 import time
 
 import pytest
-from pydantic import SecretStr
 
 from support.platform_server import PlatformServer
 from support.secrets_watch import CANARY, watch
 from tursotui.platform import Database, Group, PlatformClient, PlatformError
+from tursotui.secret import Secret
 from tursotui.session.settings import load_settings
 
 
@@ -39,7 +39,7 @@ async def test_database_lifecycle_follows_the_spec(platform: PlatformServer) -> 
         got = await api.get_database("acme")
         assert (got.group, got.id) == ("eu", created.id)
         token = await api.create_token("acme", authorization="read-only", expiration="2w1d")
-        assert isinstance(token, SecretStr) and token.get_secret_value().startswith("file-token-")
+        assert isinstance(token, Secret) and token.get_secret_value().startswith("file-token-")
         await api.rotate_tokens("acme")
         assert await api.delete_database("acme") == "acme"
         assert await api.list_databases() == []

@@ -166,6 +166,44 @@ async def test_broken_rows_are_listed_with_their_reason_beside_healthy_ones(
         await registry.close()
 
 
+async def test_the_earlier_created_row_keeps_a_slug_whatever_the_table_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows are read in table order; slugs alike (even in case) are decided by creation."""
+    path = tmp_path / "meta.db"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE organizations (id TEXT, name TEXT, slug TEXT, db_url TEXT, "
+            "db_token TEXT, created_at INTEGER)"
+        )
+        rows = [
+            (str(i), f"Tenant {i}", f"t{i:04d}", f"file:t{i}.db", "", 100 + i) for i in range(500)
+        ]
+        rows += [
+            # written last, created first: these are the originals
+            ("later", "Dup later", "dup", "file:later.db", "", 1),
+            ("upper", "Upper", "Case", "file:upper.db", "", 2),
+        ]
+        rows.insert(0, ("first", "Dup first", "dup", "file:first.db", "", 50))
+        rows.insert(1, ("lower", "Lower", "case", "file:lower.db", "", 60))
+        db.executemany("INSERT INTO organizations VALUES (?, ?, ?, ?, ?, ?)", rows)
+    registry = await open_registry(path, monkeypatch)
+    try:
+        tenants = await registry.tenants()
+        problems = {t.name: t.problem for t in tenants}
+        assert problems["Dup later"] is None
+        assert "duplicate slug 'dup'" in problems["Dup first"]
+        assert (await registry.get("dup")).url == "file:later.db"
+        # the same slug but for case: both usable, listed in the order they were created
+        assert problems["Upper"] is None and problems["Lower"] is None
+        slugs = [t.slug for t in tenants]
+        assert slugs.index("Case") < slugs.index("case")
+        assert len(tenants) == 504 and sum(t.broken for t in tenants) == 1
+        assert slugs[2:] == sorted(slugs[2:], key=str.lower)
+    finally:
+        await registry.close()
+
+
 async def test_a_registry_without_its_table_is_one_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -290,3 +328,28 @@ async def test_a_token_in_the_url_is_moved_out_of_it(
     with sqlite3.connect(path) as db:
         stored = db.execute("SELECT db_url, db_token FROM organizations WHERE slug = 'beta'")
         assert stored.fetchall() == [("https://beta.example.com?tls=1", TOKEN)]
+
+
+async def test_a_primed_list_answers_the_next_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The TUI's start hands its read to the first screen; every later read reads the table."""
+    path = tmp_path / "meta.db"
+    drizzle_registry(path)
+    registry = await open_registry(path, monkeypatch)
+    try:
+        await registry.add("acme", "file:acme.db")
+        first = await registry.tenants()
+        registry.prime(first)
+        with sqlite3.connect(path) as db:  # another process adds a tenant meanwhile
+            db.execute(
+                "INSERT INTO organizations VALUES ('x', 'Globex', 'globex', 'file:g.db', '', 2)"
+            )
+        db.close()
+        assert [t.slug for t in await registry.tenants()] == ["acme"]  # the primed read
+        assert [t.slug for t in await registry.tenants()] == ["acme", "globex"]
+        registry.prime(first)
+        await registry.add("initech", "file:i.db")  # a change through the registry: no stale list
+        assert [t.slug for t in await registry.tenants()] == ["acme", "globex", "initech"]
+    finally:
+        await registry.close()

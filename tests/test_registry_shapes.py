@@ -393,7 +393,7 @@ def test_a_mapping_to_a_missing_column_or_an_unknown_role_is_one_clear_error(
     assert status == 1
     assert one_error(err) == (
         "setting registry_columns (from environment variable TURSOTUI_REGISTRY_COLUMNS): "
-        "Value error, unknown role 'uri' (roles: slug, name, url, db_name, token, id, created_at)"
+        "unknown role 'uri' (roles: slug, name, url, db_name, token, id, created_at)"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import os
 from pathlib import Path
@@ -103,7 +104,7 @@ def test_platform_api_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TURSO_PLATFORM_API_TOKEN", TOKEN)
     settings = load_settings()
     assert settings.uses_platform_api
-    assert TOKEN not in repr(settings) and TOKEN not in str(settings.model_dump())
+    assert TOKEN not in repr(settings) and TOKEN not in str(dataclasses.asdict(settings))
 
 
 @pytest.mark.parametrize(
@@ -219,3 +220,27 @@ def test_the_registry_says_where_it_came_from(isolated_env: Path, monkeypatch) -
     settings = load_settings()
     assert settings.registry_location == "file:env.db"
     assert settings.registry_origin == "environment variable TURSOTUI_REGISTRY_URL"
+
+
+def test_a_bad_value_is_named_but_a_token_never_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TURSOTUI_FLEET_CONCURRENCY", "0")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        "setting fleet_concurrency (from environment variable TURSOTUI_FLEET_CONCURRENCY): "
+        "must be from 1 to 256, not 0"
+    )
+    monkeypatch.delenv("TURSOTUI_FLEET_CONCURRENCY")
+    path = write_toml("platform_api_token = 4242424242\n")  # a number where a token goes
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        f"setting platform_api_token (from config file {path}): must be text, not int"
+    )
+    assert "4242424242" not in str(caught.value)
+    monkeypatch.setenv("TURSOTUI_REPLICAS", "sometimes")
+    write_toml("")
+    with pytest.raises(
+        SettingsError, match="must be one of off, on-demand, always, not 'sometimes'"
+    ):
+        load_settings()

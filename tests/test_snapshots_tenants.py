@@ -80,7 +80,7 @@ class TestTenantsScreen:
 
     def test_read_only_narrow(self, snap_compare, fleet_settings) -> None:
         """Read-only mode: the header says READ-ONLY on the tenants screen too."""
-        settings = fleet_settings.model_copy(update={"read_only": True})
+        settings = dataclasses.replace(fleet_settings, read_only=True)
         assert snap_compare(make_app(settings), terminal_size=NARROW, run_before=loaded)
 
 

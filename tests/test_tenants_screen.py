@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 import time
 
@@ -339,7 +340,7 @@ async def test_screen_keys_open_their_screen(key, module) -> None:
 
 async def test_read_only_refuses_new_and_destroy_and_says_why() -> None:
     fleet = await build_fleet(broken=False)
-    settings = fleet.settings.model_copy(update={"read_only": True})
+    settings = dataclasses.replace(fleet.settings, read_only=True)
     app = make_app(settings)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)

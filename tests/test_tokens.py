@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from support.jwt_kit import JWTKeys
 from support.platform_server import PlatformServer, sqld_backed
@@ -29,6 +28,7 @@ from tursotui.cli import main
 from tursotui.db import LibsqlError, connect
 from tursotui.db import errors as db_errors
 from tursotui.platform import PlatformClient
+from tursotui.secret import Secret
 from tursotui.session.registry import Tenant
 from tursotui.session.settings import Settings, load_settings
 from tursotui.session.tokens import (
@@ -104,7 +104,7 @@ def claims(token: str) -> dict:
 
 
 def tenant(url: str = "libsql://acme-tenants-org.turso.io", token: str | None = None) -> Tenant:
-    return Tenant("acme", "Acme", url, SecretStr(token) if token else None)
+    return Tenant("acme", "Acme", url, Secret(token) if token else None)
 
 
 def settings(**values: object) -> Settings:

@@ -78,8 +78,8 @@ def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.Argument
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 failure, 2 usage)."""
-    # pydantic looks for plugins of every installed package (their entry points) when the
-    # settings class is made: tens of ms of every start, for plugins tursotui never uses.
+    # pydantic looks for plugins of every installed package (their entry points) when a
+    # model class is made (the Platform API's): tens of ms, for plugins tursotui never uses.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(commands_needed(argv))

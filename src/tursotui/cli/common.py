@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import csv
 import functools
 import json
 import math
@@ -21,11 +20,10 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequen
 from contextlib import asynccontextmanager
 from typing import Any, TextIO
 
-from pydantic import SecretStr
-
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.errors import TursotuiError
+from tursotui.secret import Secret
 from tursotui.session.registry import RegistryError
 from tursotui.session.settings import Settings, load_settings
 from tursotui.session.workspace import Workspace
@@ -41,9 +39,9 @@ _secrets: set[str] = set()
 # -- secrets ------------------------------------------------------------------------
 
 
-def remember_secret(value: str | SecretStr | None) -> None:
+def remember_secret(value: str | Secret | None) -> None:
     """Note a token so that no message this process prints can contain it."""
-    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    text = value.get_secret_value() if isinstance(value, Secret) else value
     if text and len(text) >= 4:
         _secrets.add(text)
 
@@ -156,8 +154,10 @@ async def open_workspace(
     workspace.tokens.on_secret = remember_secret
     try:
         try:
-            for tenant in await workspace.registry.tenants():
+            tenants = await workspace.registry.tenants()
+            for tenant in tenants:
                 remember_secret(tenant.token)
+            workspace.registry.prime(tenants)  # the command's own first read: no second one
         except RegistryError:
             pass  # the command itself will say what is wrong with the registry
         yield workspace
@@ -224,6 +224,8 @@ def write_csv(
     columns: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO | None = None
 ) -> None:
     """Print a header and the rows as CSV; NULL is an empty field, blobs are base64."""
+    import csv  # here, not at the top: only CSV output needs it
+
     writer = csv.writer(out or sys.stdout, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tursotui.cli.common import (
     FAILED,
@@ -28,18 +28,13 @@ from tursotui.cli.common import (
 )
 from tursotui.cli.provision import show_progress
 from tursotui.provision import ProvisionError
-from tursotui.provision.branch import (
-    Diff,
-    RowChange,
-    branch_tenant,
-    diff_tenant,
-    parse_time,
-    restore_rows,
-)
-from tursotui.provision.group_tokens import group_impact, mint_group_token, rotate_group_tokens
 from tursotui.provision.protect import set_group_protection, set_protection
-from tursotui.provision.undelete import list_deleted, local_deleted, undelete_tenant
-from tursotui.provision.usage import tenant_usage
+
+if TYPE_CHECKING:
+    from tursotui.provision.branch import Diff
+
+# Branches, group tokens, undelete and usage are imported by the command that uses them:
+# `tursotui tenants` (this module registers its subcommands) starts without them.
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -223,6 +218,8 @@ async def run_protect(args: argparse.Namespace) -> int:
 @command
 async def run_deleted(args: argparse.Namespace) -> int:
     """`tenants deleted`: what `tenants undelete` can bring back."""
+    from tursotui.provision.undelete import list_deleted, local_deleted
+
     problem = None
     async with open_workspace(args) as workspace:
         try:
@@ -249,6 +246,8 @@ async def run_deleted(args: argparse.Namespace) -> int:
 @command
 async def run_undelete(args: argparse.Namespace) -> int:
     """`tenants undelete SLUG`."""
+    from tursotui.provision.undelete import undelete_tenant
+
     async with open_workspace(args) as workspace:
         note(f"undeleting tenant {args.slug}")
         try:
@@ -267,6 +266,8 @@ async def run_undelete(args: argparse.Namespace) -> int:
 @command
 async def run_branch(args: argparse.Namespace) -> int:
     """`tenants branch SLUG NEW_SLUG [--at TIME]`."""
+    from tursotui.provision.branch import branch_tenant, parse_time
+
     try:
         at = parse_time(args.at) if args.at else None
     except ProvisionError as error:
@@ -312,6 +313,8 @@ def diff_lines(diff: Diff) -> list[str]:
 @command
 async def run_diff(args: argparse.Namespace) -> int:
     """`tenants diff SLUG BRANCH`."""
+    from tursotui.provision.branch import diff_tenant
+
     async with open_workspace(args) as workspace:
         try:
             diff = await diff_tenant(workspace, args.slug, args.branch)
@@ -335,6 +338,8 @@ async def run_diff(args: argparse.Namespace) -> int:
 @command
 async def run_restore(args: argparse.Namespace) -> int:
     """`tenants restore SLUG --from BRANCH (--post ID | --comment ID)... | --all`."""
+    from tursotui.provision.branch import Diff, RowChange, diff_tenant, restore_rows
+
     if not (args.post or args.comment or args.all):
         args.parser.error("choose rows with --post ID / --comment ID, or give --all")
     async with open_workspace(args) as workspace:
@@ -383,6 +388,8 @@ async def run_restore(args: argparse.Namespace) -> int:
 @command
 async def run_group_token(args: argparse.Namespace) -> int:
     """`tenants group-token GROUP [--expiration E] [--read-only-token]`."""
+    from tursotui.provision.group_tokens import mint_group_token
+
     async with open_workspace(args) as workspace:
         try:
             token = await mint_group_token(
@@ -406,6 +413,8 @@ async def run_group_token(args: argparse.Namespace) -> int:
 @command
 async def run_rotate_group(args: argparse.Namespace) -> int:
     """`tenants rotate-group-token GROUP [--rekey] [--yes]`."""
+    from tursotui.provision.group_tokens import group_impact, rotate_group_tokens
+
     async with open_workspace(args) as workspace:
         if workspace.settings.read_only:
             return fail(
@@ -447,6 +456,8 @@ async def run_rotate_group(args: argparse.Namespace) -> int:
 @command
 async def run_usage(args: argparse.Namespace) -> int:
     """`tenants usage [SLUG...]`."""
+    from tursotui.provision.usage import tenant_usage
+
     async with open_workspace(args) as workspace:
         tenants = await workspace.registry.tenants()
         if args.slugs:

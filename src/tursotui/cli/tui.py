@@ -21,8 +21,10 @@ async def run_app(settings: Settings) -> int:
     workspace = await Workspace.open(settings)
     workspace.tokens.on_secret = remember_secret
     try:
-        for tenant in await workspace.registry.tenants():
+        tenants = await workspace.registry.tenants()
+        for tenant in tenants:
             remember_secret(tenant.token)
+        workspace.registry.prime(tenants)  # the first screen lists these, without a second read
         app = make_app(settings, workspace)
         await app.run_async()
         return app.return_code or 0

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import sys
 
-from pydantic import SecretStr
-
 from tursotui.db import errors
 from tursotui.db.base import Connection, Transaction
 from tursotui.db.libsql import LibsqlError, ResultSet, Row, Statement
 from tursotui.db.result import Result
 from tursotui.db.urls import DatabaseURL, InvalidURL, parse_url
+from tursotui.secret import Secret
 
 DEFAULT_TIMEOUT_S = 10.0
 """How long a remote call may take before it fails with TIMEOUT."""
@@ -26,7 +25,7 @@ DEFAULT_TIMEOUT_S = 10.0
 
 async def connect(
     url: str | DatabaseURL,
-    auth_token: str | SecretStr | None = None,
+    auth_token: str | Secret | None = None,
     *,
     name: str | None = None,
     read_only: bool = False,
@@ -51,7 +50,7 @@ async def connect(
     except InvalidURL as error:
         raise errors.database_error(name or "database", str(error), errors.INVALID_URL) from None
     label = name or parsed.host
-    token = auth_token.get_secret_value() if isinstance(auth_token, SecretStr) else auth_token
+    token = auth_token.get_secret_value() if isinstance(auth_token, Secret) else auth_token
     if parsed.transport == "file":
         from tursotui.db.local import LocalConnection
 

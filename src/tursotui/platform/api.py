@@ -2,7 +2,7 @@
 
 Every call goes through `PlatformClient._request`, the one place where HTTP and
 transport failures become `PlatformError`, where retries happen and where the
-platform token is added to the request (and nowhere else: it is a `SecretStr`
+platform token is added to the request (and nowhere else: it is a `Secret`
 that no message, log line or repr ever shows).
 """
 
@@ -16,11 +16,12 @@ from typing import Any, Literal, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tursotui.db.http import retry_after
 from tursotui.platform.errors import PlatformError
 from tursotui.platform.models import Database, Group
+from tursotui.secret import Secret
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -52,7 +53,7 @@ class PlatformClient:
     def __init__(
         self,
         org: str,
-        token: SecretStr | str,
+        token: Secret | str,
         *,
         base_url: str = DEFAULT_URL,
         timeout: float = 10.0,
@@ -64,7 +65,7 @@ class PlatformClient:
         if not org:
             raise PlatformError(None, "no organization is set (TURSO_ORG)")
         self.org = org
-        self._token = token if isinstance(token, SecretStr) else SecretStr(token)
+        self._token = token if isinstance(token, Secret) else Secret(token)
         if not self._token.get_secret_value():
             raise PlatformError(None, "no platform API token is set (TURSO_PLATFORM_API_TOKEN)")
         self.base_url = base_url.rstrip("/")
@@ -83,7 +84,7 @@ class PlatformClient:
         """A client for the org, token, URL and timeout in `settings` (a `Settings`)."""
         return cls(
             settings.turso_org or "",
-            settings.platform_api_token or SecretStr(""),
+            settings.platform_api_token or Secret(""),
             base_url=settings.platform_url,
             timeout=settings.timeout,
         )
@@ -215,7 +216,7 @@ class PlatformClient:
         *,
         expiration: str = "never",
         authorization: TokenAuthorization = "full-access",
-    ) -> SecretStr:
+    ) -> Secret:
         """Mint a token for database `name` (`expiration` like `never` or `2w1d`)."""
         return await self._mint(
             self._db_path(name, "/auth/tokens"), f"database {name}", expiration, authorization
@@ -223,7 +224,7 @@ class PlatformClient:
 
     async def _mint(
         self, path: str, of: str, expiration: str, authorization: TokenAuthorization
-    ) -> SecretStr:
+    ) -> Secret:
         """The token the API mints at `path` (a database's or a group's), kept secret."""
         what = f"minting a token for {of}"
         body = await self._request(
@@ -235,7 +236,7 @@ class PlatformClient:
         jwt = _field(body, "jwt", str)
         if not jwt:
             raise PlatformError(200, f"{what}: the answer has no jwt")
-        return SecretStr(jwt)
+        return Secret(jwt)
 
     async def rotate_tokens(self, name: str) -> None:
         """Invalidate every token of database `name` (mint a new one afterwards)."""
@@ -291,7 +292,7 @@ class PlatformClient:
         *,
         expiration: str = "never",
         authorization: TokenAuthorization = "full-access",
-    ) -> SecretStr:
+    ) -> Secret:
         """Mint a token that opens every database of `group`."""
         return await self._mint(
             self._group_path(group, "/auth/tokens"), f"group {group}", expiration, authorization

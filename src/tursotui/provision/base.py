@@ -10,11 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from pydantic import SecretStr
-
 from tursotui.db import LibsqlError, connect
 from tursotui.db.errors import describe
 from tursotui.errors import TursotuiError
+from tursotui.secret import Secret
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.session.workspace import Workspace
 
@@ -115,12 +114,12 @@ class Provisioner(Protocol):
 
     async def mint_token(
         self, slug: str, *, read_only: bool = False, expiration: str = "never"
-    ) -> SecretStr | None:
+    ) -> Secret | None:
         """A new token for database `slug`, or None where databases need none."""
         ...
 
     async def wait_until_ready(
-        self, slug: str, url: str, token: SecretStr | None, timeout: float
+        self, slug: str, url: str, token: Secret | None, timeout: float
     ) -> None:
         """Return once the new database answers a query; ProvisionError after `timeout`."""
         ...
@@ -129,7 +128,7 @@ class Provisioner(Protocol):
         """Delete database `slug`; False when it was already gone."""
         ...
 
-    async def rotate_token(self, slug: str, *, read_only: bool = False) -> SecretStr | None:
+    async def rotate_token(self, slug: str, *, read_only: bool = False) -> Secret | None:
         """Invalidate every token of database `slug` and mint a new one."""
         ...
 
@@ -146,7 +145,7 @@ class Provisioner(Protocol):
         ...
 
 
-async def wait_until_answers(slug: str, url: str, token: SecretStr | None, timeout: float) -> None:
+async def wait_until_answers(slug: str, url: str, token: Secret | None, timeout: float) -> None:
     """Poll a new database with `SELECT 1` until it answers (new Turso hostnames take a moment).
 
     Raises:

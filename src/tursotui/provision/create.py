@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from pydantic import SecretStr
-
 from tursotui.db import Connection, LibsqlError, connect
 from tursotui.platform import PlatformError
 from tursotui.provision.base import (
@@ -20,6 +18,7 @@ from tursotui.provision.base import (
     slug_problem,
 )
 from tursotui.provision.provisioners import provisioner_for
+from tursotui.secret import Secret
 from tursotui.session.audit import AuditError
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.session.workspace import Workspace
@@ -223,7 +222,7 @@ async def _exists(provisioner: Provisioner, slug: str) -> bool:
 
 
 async def _verify(
-    slug: str, url: str, token: SecretStr | None, folder: MigrationFolder, timeout: float
+    slug: str, url: str, token: Secret | None, folder: MigrationFolder, timeout: float
 ) -> None:
     """The registered token opens the database, its schema is current and a table answers."""
     connection: Connection = await connect(url, token, name=slug, timeout=timeout)

@@ -13,11 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pydantic import SecretStr
-
 from tursotui.platform import PlatformError
 from tursotui.provision.base import Provisioner, ProvisionError, wait_until_answers
 from tursotui.provision.provisioners import TursoProvisioner, provisioner_for
+from tursotui.secret import Secret
 from tursotui.session.audit import AuditError
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.session.workspace import Workspace
@@ -143,7 +142,7 @@ async def mint_group_token(
     expiration: str = "never",
     read_only: bool = False,
     provisioner: Provisioner | None = None,
-) -> SecretStr:
+) -> Secret:
     """A new token for every database of `group`; audited as `mint-group-token` (never the
     token itself)."""
     if workspace.settings.read_only:

@@ -19,8 +19,9 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tursotui.platform import Database, PlatformError
+from tursotui.platform import PlatformError
 from tursotui.provision.base import Provisioner, ProvisionError
 from tursotui.provision.provisioners import LocalProvisioner, TursoProvisioner, provisioner_for
 from tursotui.session.audit import AuditError
@@ -28,8 +29,11 @@ from tursotui.session.registry import RegistryError, Tenant
 from tursotui.session.settings import Settings
 from tursotui.session.workspace import Workspace
 
-YIELD_EVERY = 256
-"""Local tenants looked at between two turns of the event loop (`tenant_flags`)."""
+if TYPE_CHECKING:  # the API's models load with the first API call, not with `tursotui tenants`
+    from tursotui.platform import Database
+
+LOOP_SHARE = 500
+"""Local tenants looked at between two turns of the event loop (10,000 are a second's work)."""
 
 PROTECTED_FILE = "protected.json"
 """Under the data directory: the slugs of local tenants that are delete-protected."""
@@ -152,8 +156,8 @@ async def tenant_flags(
 
     made = {slug: str(record.get("of")) for slug, record in branches(settings).items()}
     for number, tenant in enumerate(tenants, 1):
-        if number % YIELD_EVERY == 0:
-            await asyncio.sleep(0)  # thousands of tenants: the screen keeps answering keys
+        if number % LOOP_SHARE == 0:
+            await asyncio.sleep(0)  # keys typed meanwhile are answered between the chunks
         if not tenant.is_remote and not isinstance(provisioner, TursoProvisioner):
             owned = local.owned_database(tenant)
             if owned is not None:

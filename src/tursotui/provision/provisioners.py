@@ -8,8 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import SecretStr
-
 from tursotui.db import connect
 from tursotui.platform import PlatformError
 from tursotui.provision.base import (
@@ -19,6 +17,7 @@ from tursotui.provision.base import (
     Steps,
     wait_until_answers,
 )
+from tursotui.secret import Secret
 from tursotui.session.registry import Tenant
 from tursotui.session.settings import Settings
 
@@ -34,9 +33,15 @@ class LocalProvisioner:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
-        self._resolved: dict[str, str] = {}
-        """Folders resolved (symlinks followed) by `owned_database`, once each: resolving
-        two paths per tenant blocked the event loop for seconds at 10,000 tenants."""
+        self._real: dict[str, str] = {}
+        """Directories' real paths, asked once per provisioner (each is made for one
+        command or action): 10,000 tenants in one folder are one `realpath`, not 20,000."""
+
+    def _resolved(self, directory: str) -> str:
+        real = self._real.get(directory)
+        if real is None:
+            real = self._real[directory] = os.path.realpath(directory)
+        return real
 
     def path(self, slug: str) -> Path:
         """The file of tenant database `slug`."""
@@ -67,11 +72,11 @@ class LocalProvisioner:
 
     async def mint_token(
         self, slug: str, *, read_only: bool = False, expiration: str = "never"
-    ) -> SecretStr | None:
+    ) -> Secret | None:
         return None  # a local file has no tokens
 
     async def wait_until_ready(
-        self, slug: str, url: str, token: SecretStr | None, timeout: float
+        self, slug: str, url: str, token: Secret | None, timeout: float
     ) -> None:
         await wait_until_answers(slug, url, token, timeout)
 
@@ -90,7 +95,7 @@ class LocalProvisioner:
                 ) from None
         return existed
 
-    async def rotate_token(self, slug: str, *, read_only: bool = False) -> SecretStr | None:
+    async def rotate_token(self, slug: str, *, read_only: bool = False) -> Secret | None:
         raise ProvisionError(f"{slug}: a local tenant has no token to rotate")
 
     async def database_for(self, tenant: Tenant) -> str | None:
@@ -104,21 +109,14 @@ class LocalProvisioner:
             return None
         if location.transport != "file":
             return None
-        folder, name = os.path.split(location.target)
+        # Plain strings, not `Path`s: this runs for every tenant of the tenants screen.
+        parent, name = os.path.split(location.target.rstrip("/"))
+        stem, suffix = os.path.splitext(name)
         # Only files this provisioner made are deleted; a registered file elsewhere is the
         # operator's own, and `tenants remove` is the way to unregister it.
-        if not name.endswith(".db") or name == ".db":
+        if suffix != ".db" or self._resolved(parent) != self._resolved(str(self.directory)):
             return None
-        if self._resolve(folder or ".") != self._resolve(str(self.directory)):
-            return None
-        return name[: -len(".db")]
-
-    def _resolve(self, folder: str) -> str:
-        """`folder` with its symlinks followed, asked of the file system once per folder."""
-        resolved = self._resolved.get(folder)
-        if resolved is None:
-            resolved = self._resolved[folder] = os.path.realpath(folder)
-        return resolved
+        return stem
 
     def cleanup_command(self, slug: str) -> str:
         return "rm -f " + " ".join(shlex.quote(str(f)) for f in self._files(slug))
@@ -177,13 +175,13 @@ class TursoProvisioner:
 
     async def mint_token(
         self, slug: str, *, read_only: bool = False, expiration: str = "never"
-    ) -> SecretStr | None:
+    ) -> Secret | None:
         return await self.client.create_token(
             slug, expiration=expiration, authorization="read-only" if read_only else "full-access"
         )
 
     async def wait_until_ready(
-        self, slug: str, url: str, token: SecretStr | None, timeout: float
+        self, slug: str, url: str, token: Secret | None, timeout: float
     ) -> None:
         await wait_until_answers(slug, url, token, timeout)
 
@@ -196,7 +194,7 @@ class TursoProvisioner:
             raise
         return True
 
-    async def rotate_token(self, slug: str, *, read_only: bool = False) -> SecretStr | None:
+    async def rotate_token(self, slug: str, *, read_only: bool = False) -> Secret | None:
         await self.client.rotate_tokens(slug)
         return await self.mint_token(slug, read_only=read_only)
 

@@ -1,39 +1,39 @@
-"""Settings: CLI flags, environment, `.env`/`.env.local`, a TOML file, defaults."""
+"""Settings: CLI flags, environment, `.env`/`.env.local`, a TOML file, defaults.
+
+A plain dataclass and a loader, not a validation library: the settings are read on every
+start (the TUI's and every command's), so they cost only what reading them costs.
+"""
 
 from __future__ import annotations
 
 import getpass
+import math
 import os
 import re
 import string
-import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
-
-from dotenv import dotenv_values
-from pydantic import (
-    AliasChoices,
-    Field,
-    PrivateAttr,
-    SecretStr,
-    ValidationError,
-    field_validator,
-)
-from pydantic_settings import (
-    BaseSettings,
-    NoDecode,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from typing import Any, Literal
 
 from tursotui.db.urls import InvalidURL, parse_url
 from tursotui.errors import TursotuiError
+from tursotui.secret import Secret
 
 
 class SettingsError(TursotuiError):
     """A bad setting: one line naming the setting and where it came from."""
 
     title = "Settings"
+
+
+class InvalidSetting(SettingsError):
+    """A value a setting cannot take; `load_settings` adds where the value came from."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"setting {name}: {reason}")
+        self.name = name
+        self.reason = reason
 
 
 def config_dir() -> Path:
@@ -54,124 +54,71 @@ def config_file() -> Path:
     return Path(override) if override else config_dir() / "config.toml"
 
 
-class TomlFileSource(PydanticBaseSettingsSource):
-    """Reads the TOML settings file; unknown keys and bad TOML are errors naming the file."""
+def _read_toml() -> tuple[Path, dict[str, Any]]:
+    """The TOML settings file and its values; unknown keys and bad TOML are errors naming it."""
+    path = config_file()
+    if not path.is_file():
+        if os.environ.get("TURSOTUI_CONFIG_FILE"):
+            # Named on purpose: a typo in the path must not silently mean "no settings".
+            what = "is not a file" if path.exists() else "does not exist"
+            raise SettingsError(
+                f"config file {path} (from environment variable TURSOTUI_CONFIG_FILE) {what}"
+            )
+        return path, {}
+    import tomllib  # here, not at the top: most starts have no settings file
 
-    def __init__(self, settings_cls: type[BaseSettings]) -> None:
-        super().__init__(settings_cls)
-        self.path = config_file()
-        self.values = self._load()
-
-    def _load(self) -> dict[str, Any]:
-        if not self.path.is_file():
-            if os.environ.get("TURSOTUI_CONFIG_FILE"):
-                # Named on purpose: a typo in the path must not silently mean "no settings".
-                what = "is not a file" if self.path.exists() else "does not exist"
-                raise SettingsError(
-                    f"config file {self.path} (from environment variable TURSOTUI_CONFIG_FILE) "
-                    f"{what}"
-                )
-            return {}
-        try:
-            values = tomllib.loads(self.path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as error:
-            raise SettingsError(f"config file {self.path}: not valid TOML ({error})") from None
-        known = set(self.settings_cls.model_fields)
-        for key in values:
-            if key not in known:
-                raise SettingsError(
-                    f"config file {self.path}: unknown setting {key!r} "
-                    f"(known: {', '.join(sorted(known))})"
-                )
-        return values
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return self.values.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(self.values)
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as error:
+        raise SettingsError(f"config file {path}: not valid TOML ({error})") from None
+    known = set(SETTING_NAMES)
+    for key in values:
+        if key not in known:
+            raise SettingsError(
+                f"config file {path}: unknown setting {key!r} (known: {', '.join(sorted(known))})"
+            )
+    return path, values
 
 
 DOTENV_FILES = (".env", ".env.local")
 """Read from the working directory; a later file overrides an earlier one (`.env.local` wins)."""
 
 FALLBACKS = {"registry_url": "TURSO_DATABASE_URL", "registry_auth_token": "TURSO_AUTH_TOKEN"}
-"""The app's own variables, used when no tursotui setting names the registry."""
+"""The app's own variables, used when no tursotui setting names the registry.
+
+They are the app's own names, so running tursotui inside the app's project finds the
+metadata database; any tursotui setting of the registry (even in the TOML file) is more
+specific and wins."""
+
+ENV_NAMES: dict[str, tuple[str, ...]] = {
+    "turso_org": ("TURSO_ORG",),
+    "platform_api_token": ("TURSO_PLATFORM_API_TOKEN",),
+    "group_auth_token": ("TURSOTUI_GROUP_AUTH_TOKEN", "TURSO_GROUP_AUTH_TOKEN"),
+}
+"""Settings read from other variables than `TURSOTUI_<NAME>` (Turso's own names)."""
 
 
 def _dotenv() -> dict[str, tuple[str, str]]:
-    """Variables of `.env`/`.env.local` in the working directory: name -> (value, file)."""
+    """Variables of `.env`/`.env.local` in the working directory: NAME -> (value, file).
+
+    Names are upper-cased: like the environment, a `.env` file's names are not case-sensitive.
+    """
     found: dict[str, tuple[str, str]] = {}
     for name in DOTENV_FILES:
         path = Path(name)
         if path.is_file():
+            # Here, not at the top: most starts have no .env file to parse.
+            from dotenv import dotenv_values
+
             for key, value in dotenv_values(path, encoding="utf-8").items():
                 if value is not None:
-                    found[key] = (value, name)
+                    found[key.upper()] = (value, name)
     return found
 
 
-class FallbackSource(PydanticBaseSettingsSource):
-    """The app's `TURSO_DATABASE_URL`/`TURSO_AUTH_TOKEN` (environment or `.env`), lowest of all.
-
-    They are the app's own names, so running tursotui inside the app's project finds
-    the metadata database; any tursotui setting of the registry (even in the TOML file)
-    is more specific and wins.
-    """
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        dotenv = _dotenv()
-        values = {}
-        for field_name, variable in FALLBACKS.items():
-            if os.environ.get(variable):
-                values[field_name] = os.environ[variable]
-            elif dotenv.get(variable, ("", ""))[0]:
-                values[field_name] = dotenv[variable][0]
-        return values
-
-
-def _env_names(field_name: str) -> list[str]:
+def _env_names(field_name: str) -> tuple[str, ...]:
     """The environment variables that set a field (upper-case), most specific first."""
-    field = Settings.model_fields[field_name]
-    alias = field.validation_alias
-    if isinstance(alias, AliasChoices):
-        return [str(c).upper() for c in alias.choices if str(c).upper() != field_name.upper()]
-    return [f"TURSOTUI_{field_name.upper()}"]
-
-
-def setting_source(field_name: str, cli: dict[str, Any] | None = None) -> str:
-    """Where the value of a setting comes from, in words (for error messages).
-
-    Follows the same precedence as `Settings`: CLI flag, environment, `.env`
-    files, the TOML file, the app's own `TURSO_*` variables, the default.
-    """
-    if cli and field_name in cli:
-        return f"command-line flag --{field_name.replace('_', '-')}"
-    environ = {k.upper(): v for k, v in os.environ.items()}
-    names = _env_names(field_name)
-    for name in names:
-        if name in environ:
-            return f"environment variable {name}"
-    dotenv = {k.upper(): v for k, v in _dotenv().items()}
-    for name in names:
-        if name in dotenv:
-            return f"{dotenv[name][1]} file ({name})"
-    path = config_file()
-    if path.is_file():
-        try:
-            if field_name in tomllib.loads(path.read_text(encoding="utf-8")):
-                return f"config file {path}"
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
-            pass
-    variable = FALLBACKS.get(field_name)
-    if variable and os.environ.get(variable):
-        return f"environment variable {variable}"
-    if variable and variable in dotenv:
-        return f"{dotenv[variable][1]} file ({variable})"
-    return "the default"
+    return ENV_NAMES.get(field_name, (f"TURSOTUI_{field_name.upper()}",))
 
 
 _SECRET_QUERY = re.compile(r"(?i)(auth_?token|token|jwt|password)=[^&\s'\"]*")
@@ -220,36 +167,245 @@ def _default_operator() -> str:
         return "operator"
 
 
-class Settings(BaseSettings):
-    """Everything tursotui can be told; see README for each setting's sources."""
+# -- converting one value ---------------------------------------------------------------
+# Each takes a value as any source gives it (text from the environment or a .env file, a
+# TOML value, a flag's value) and returns the setting's value, or raises ValueError with
+# what the setting must be. Each also takes its own result (a copy of the settings checks
+# its values again).
 
-    model_config = SettingsConfigDict(
-        env_prefix="TURSOTUI_",
-        env_file=DOTENV_FILES,
-        env_file_encoding="utf-8",
-        extra="ignore",
-        populate_by_name=True,
-    )
+Convert = Callable[[Any], Any]
 
-    registry_url: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices("registry_url", "TURSOTUI_REGISTRY_URL"),
-    )
+_TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
+_FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be text, not {type(value).__name__} {value!r}")
+    return value
+
+
+def _secret(value: Any) -> Secret:
+    if isinstance(value, Secret):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"must be text, not {type(value).__name__}")  # never the value
+    return Secret(value)
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise ValueError(f"must be true or false (or 1/0, yes/no, on/off), not {value!r}")
+
+
+def _number(value: Any, kind: str) -> float:
+    """`value` as a number; `kind` says which (for the message)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"must be {kind}, not {value!r}")
+    try:
+        return float(value.strip()) if isinstance(value, str) else float(value)
+    except ValueError:
+        raise ValueError(f"must be {kind}, not {value!r}") from None
+
+
+def _integer(low: int, high: int | None = None) -> Convert:
+    def convert(value: Any) -> int:
+        kind = "a whole number"
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            number = int(value.strip())
+        else:
+            found = _number(value, kind)
+            if not found.is_integer():
+                raise ValueError(f"must be {kind}, not {value!r}")
+            number = int(found)
+        if number < low or (high is not None and number > high):
+            bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise ValueError(f"must be {bounds}, not {number}")
+        return number
+
+    return convert
+
+
+def _real(*, above: float | None = None, least: float | None = None) -> Convert:
+    def convert(value: Any) -> float:
+        number = _number(value, "a number")
+        if math.isnan(number):
+            raise ValueError(f"must be a number, not {value!r}")
+        if above is not None and not number > above:
+            raise ValueError(f"must be greater than {above:g}, not {number:g}")
+        if least is not None and not number >= least:
+            raise ValueError(f"must be at least {least:g}, not {number:g}")
+        return number
+
+    return convert
+
+
+def _choice(*options: str) -> Convert:
+    def convert(value: Any) -> str:
+        if value not in options:
+            raise ValueError(f"must be one of {', '.join(options)}, not {value!r}")
+        return str(value)
+
+    return convert
+
+
+def _path(value: Any) -> Path:
+    if not isinstance(value, str | Path):
+        raise ValueError(f"must be a path, not {value!r}")
+    # `~` from a TOML or .env file is not expanded by any shell
+    return Path(value).expanduser()
+
+
+def _optional(convert: Convert) -> Convert:
+    def optional(value: Any) -> Any:
+        return None if value is None else convert(value)
+
+    return optional
+
+
+def _ttl(value: Any) -> int:
+    seconds = parse_duration(value)
+    if seconds < 60:
+        raise ValueError("must be at least one minute (e.g. 3600, 30m, 1h, 1d)")
+    return seconds
+
+
+def _command(value: Any) -> str | None:
+    return None if value is None else (_text(value).strip() or None)
+
+
+def _token_source(value: Any) -> str | None:
+    if isinstance(value, str):
+        value = value.strip().lower() or None
+    return None if value is None else _choice("command", "stored", "group", "mint")(value)
+
+
+def _table_name(value: Any) -> str:
+    text = _text(value)
+    if not text.replace("_", "").isalnum():
+        raise ValueError("must be a plain table name (letters, digits, _)")
+    return text
+
+
+def _columns(value: Any) -> dict[str, str]:
+    if isinstance(value, str):  # the environment's `role=column,role=column`
+        pairs: dict[str, str] = {}
+        for part in value.split(","):
+            if not part.strip():
+                continue
+            role, mark, column = part.partition("=")
+            if not mark:
+                raise ValueError(f"{part.strip()!r} is not role=column")
+            pairs[role.strip()] = column.strip()
+        value = pairs
+    if not isinstance(value, dict):
+        raise ValueError("must be a table of role = column (or role=column,role=column)")
+    for role in value:
+        if str(role).strip().lower() not in REGISTRY_ROLES:
+            raise ValueError(f"unknown role {role!r} (roles: {', '.join(REGISTRY_ROLES)})")
+    return {str(k).strip().lower(): str(v).strip() for k, v in value.items()}
+
+
+def _template(value: Any) -> str | None:
+    if not value:
+        return None
+    text = _text(value)
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError as error:  # an unmatched brace
+        raise ValueError(f"not a valid template ({error})") from None
+    for _, placeholder, spec, conversion in parts:
+        if placeholder is None:
+            continue
+        if placeholder not in TEMPLATE_PLACEHOLDERS or spec or conversion:
+            raise ValueError(
+                f"unknown placeholder {{{placeholder}}} "
+                f"(known: {', '.join('{' + p + '}' for p in TEMPLATE_PLACEHOLDERS)})"
+            )
+    return text
+
+
+def _url(value: Any) -> str | None:
+    if not value:
+        return None
+    text = _text(value)
+    try:
+        parse_url(text)
+    except InvalidURL as error:
+        raise ValueError(str(error)) from None
+    return text
+
+
+def _operator(value: Any) -> str:
+    text = _text(value)
+    if not text:
+        raise ValueError("must not be empty")
+    return text
+
+
+CONVERT: dict[str, Convert] = {
+    "registry_url": _url,
+    "registry_auth_token": _optional(_secret),
+    "registry_table": _table_name,
+    "registry_columns": _columns,
+    "tenant_url_template": _template,
+    "turso_org": _optional(_text),
+    "platform_api_token": _optional(_secret),
+    "platform_url": _text,
+    "group": _text,
+    "data_dir": _path,
+    "migrations_dir": _optional(_path),
+    "sqld_admin_url": _optional(_text),
+    "trash_days": _real(least=0),
+    "read_only": _bool,
+    "operator": _operator,
+    "fleet_concurrency": _integer(1, 256),
+    "timeout": _real(above=0),
+    "console_row_cap": _integer(100),
+    "console_timeout": _real(above=0),
+    "token_command": _command,
+    "token_command_timeout": _real(above=0),
+    "group_auth_token": _optional(_secret),
+    "minted_token_ttl": _ttl,
+    "token_source": _token_source,
+    "replicas": _choice("off", "on-demand", "always"),
+}
+"""How each setting's value is read and checked, in the order of `Settings`' fields."""
+
+SETTING_NAMES = tuple(CONVERT)
+"""Every setting's name (the TOML file's keys; the environment's after `TURSOTUI_`)."""
+
+
+@dataclass
+class Settings:
+    """Everything tursotui can be told; see README for each setting's sources.
+
+    Made by `load_settings` from every source; made directly (`Settings(data_dir=...)`)
+    it holds what it is given and the defaults, checked the same way, and reads nothing.
+    """
+
+    registry_url: str | None = None
     """URL of the registry (metadata) database; default `file:<data dir>/registry.db`.
 
     Falls back to the app's own `TURSO_DATABASE_URL` when no tursotui source sets it.
     """
 
-    registry_auth_token: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices("registry_auth_token", "TURSOTUI_REGISTRY_AUTH_TOKEN"),
-    )
+    registry_auth_token: Secret | None = field(default=None, repr=False)
     """Token of the registry database, if it needs one (falls back to `TURSO_AUTH_TOKEN`)."""
 
     registry_table: str = "organizations"
     """Name of the registry table."""
 
-    registry_columns: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    registry_columns: dict[str, str] = field(default_factory=dict)
     """Which column holds which role (`url=tenantDbUrl,token=secretBlob`), over the names
     tursotui recognises by itself; an empty column (`token=`) means the registry has none."""
 
@@ -257,16 +413,12 @@ class Settings(BaseSettings):
     """URL of a tenant whose row has only a database name, e.g.
     `libsql://{db_name}-{org}.turso.io` (placeholders `{db_name}`, `{slug}`, `{org}`)."""
 
-    turso_org: str | None = Field(
-        default=None, validation_alias=AliasChoices("turso_org", "TURSO_ORG")
-    )
-    """Turso organization slug for the Platform API; unset means local provisioning."""
+    turso_org: str | None = None
+    """Turso organization slug for the Platform API (`TURSO_ORG`); unset means local
+    provisioning."""
 
-    platform_api_token: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices("platform_api_token", "TURSO_PLATFORM_API_TOKEN"),
-    )
-    """Turso Platform API token; unset means local provisioning."""
+    platform_api_token: Secret | None = field(default=None, repr=False)
+    """Turso Platform API token (`TURSO_PLATFORM_API_TOKEN`); unset means local provisioning."""
 
     platform_url: str = "https://api.turso.tech"
     """Base URL of the Turso Platform API."""
@@ -274,7 +426,7 @@ class Settings(BaseSettings):
     group: str = "default"
     """Turso group that new tenant databases are created in."""
 
-    data_dir: Path = Field(default_factory=default_data_dir)
+    data_dir: Path = field(default_factory=default_data_dir)
     """Where local tenants, SQL history and the audit log live."""
 
     migrations_dir: Path | None = None
@@ -284,28 +436,26 @@ class Settings(BaseSettings):
     """Admin API of a self-hosted sqld (`http://host:9090`): `tenants usage` reads each
     remote tenant's figures from `/v1/namespaces/<first label of its host>/stats`."""
 
-    trash_days: float = Field(default=7.0, ge=0)
+    trash_days: float = 7.0
     """Days a destroyed local tenant's file stays in `<data dir>/trash/` (for `tenants
     undelete`) before the next destroy or `tenants deleted` removes it for good."""
 
     read_only: bool = False
     """Refuse every write, everywhere."""
 
-    operator: str = Field(default_factory=_default_operator, min_length=1)
+    operator: str = field(default_factory=_default_operator)
     """Name recorded in the audit log."""
 
-    fleet_concurrency: int = Field(default=16, ge=1, le=256)
-    """How many tenants are asked at once by the tenants and fleet screens."""
+    fleet_concurrency: int = 16
+    """How many tenants are asked at once by the tenants and fleet screens (1–256)."""
 
-    timeout: float = Field(default=10.0, gt=0)
+    timeout: float = 10.0
     """Seconds a remote call may take."""
 
-    console_row_cap: int = Field(default=100_000, ge=100)
+    console_row_cap: int = 100_000
     """Most rows the SQL console loads into its grid for one result (export takes all)."""
 
-    _registry_source: str = PrivateAttr(default="")
-
-    console_timeout: float = Field(default=300.0, gt=0)
+    console_timeout: float = 300.0
     """Seconds a statement run in the SQL console may take on a remote tenant: analytic
     queries outlast `timeout`, which stays the limit for connecting and everything else."""
 
@@ -316,15 +466,10 @@ class Settings(BaseSettings):
     prints the token on stdout (like a git credential helper); for encrypted registries.
     """
 
-    token_command_timeout: float = Field(default=5.0, gt=0)
+    token_command_timeout: float = 5.0
     """Seconds the token command may take for one tenant before it is killed."""
 
-    group_auth_token: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices(
-            "group_auth_token", "TURSOTUI_GROUP_AUTH_TOKEN", "TURSO_GROUP_AUTH_TOKEN"
-        ),
-    )
+    group_auth_token: Secret | None = field(default=None, repr=False)
     """One token for every tenant of a Turso group, for tenants that store none."""
 
     minted_token_ttl: int = 3600
@@ -338,87 +483,14 @@ class Settings(BaseSettings):
     it has one (`tursotui replica sync`), `always` makes one when a remote tenant is first
     opened, `off` reads every tenant from its primary."""
 
-    @field_validator("minted_token_ttl", mode="before")
-    @classmethod
-    def _ttl(cls, value: Any) -> int:
-        seconds = parse_duration(value)
-        if seconds < 60:
-            raise ValueError("must be at least one minute (e.g. 3600, 30m, 1h, 1d)")
-        return seconds
+    _registry_source: str = field(default="", repr=False, compare=False)
 
-    @field_validator("token_command")
-    @classmethod
-    def _command(cls, value: str | None) -> str | None:
-        return (value.strip() or None) if value is not None else None
-
-    @field_validator("token_source", mode="before")
-    @classmethod
-    def _source(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return value.strip().lower() or None
-        return value
-
-    @field_validator("registry_table")
-    @classmethod
-    def _table_name(cls, value: str) -> str:
-        if not value.replace("_", "").isalnum():
-            raise ValueError("must be a plain table name (letters, digits, _)")
-        return value
-
-    @field_validator("registry_columns", mode="before")
-    @classmethod
-    def _columns(cls, value: Any) -> Any:
-        if isinstance(value, str):  # the environment's `role=column,role=column`
-            pairs: dict[str, str] = {}
-            for part in value.split(","):
-                if not part.strip():
-                    continue
-                role, mark, column = part.partition("=")
-                if not mark:
-                    raise ValueError(f"{part.strip()!r} is not role=column")
-                pairs[role.strip()] = column.strip()
-            value = pairs
-        if isinstance(value, dict):
-            for role in value:
-                if str(role).strip().lower() not in REGISTRY_ROLES:
-                    raise ValueError(f"unknown role {role!r} (roles: {', '.join(REGISTRY_ROLES)})")
-            value = {str(k).strip().lower(): str(v).strip() for k, v in value.items()}
-        return value
-
-    @field_validator("tenant_url_template")
-    @classmethod
-    def _template(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        try:
-            fields = list(string.Formatter().parse(value))
-        except ValueError as error:  # an unmatched brace
-            raise ValueError(f"not a valid template ({error})") from None
-        for _, placeholder, spec, conversion in fields:
-            if placeholder is None:
-                continue
-            if placeholder not in TEMPLATE_PLACEHOLDERS or spec or conversion:
-                raise ValueError(
-                    f"unknown placeholder {{{placeholder}}} "
-                    f"(known: {', '.join('{' + p + '}' for p in TEMPLATE_PLACEHOLDERS)})"
-                )
-        return value
-
-    @field_validator("data_dir", "migrations_dir")
-    @classmethod
-    def _home(cls, value: Path | None) -> Path | None:
-        # `~` from a TOML or .env file is not expanded by any shell
-        return value.expanduser() if value is not None else None
-
-    @field_validator("registry_url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        if value:
+    def __post_init__(self) -> None:
+        for name, convert in CONVERT.items():
             try:
-                parse_url(value)
-            except InvalidURL as error:
-                raise ValueError(str(error)) from None
-        return value or None
+                setattr(self, name, convert(getattr(self, name)))
+            except ValueError as error:
+                raise InvalidSetting(name, _redact(str(error))) from None
 
     @property
     def registry_location(self) -> str:
@@ -442,22 +514,48 @@ class Settings(BaseSettings):
         """True when Turso credentials are set, so tenants are provisioned through the API."""
         return bool(self.turso_org and self.platform_api_token)
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (
-            init_settings,
-            env_settings,
-            dotenv_settings,
-            TomlFileSource(settings_cls),
-            FallbackSource(settings_cls),
-        )
+
+# -- reading the sources ----------------------------------------------------------------
+
+
+def _gather(cli: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Each setting some source gives, and where from in words (for error messages).
+
+    The precedence: CLI flag, environment, `.env` files, the TOML file, the app's own
+    `TURSO_*` variables; a setting none of them gives keeps its default.
+    """
+    environ = {key.upper(): value for key, value in os.environ.items()}
+    dotenv = _dotenv()
+    toml_path, toml = _read_toml()
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name in SETTING_NAMES:
+        names = _env_names(name)
+        variable = FALLBACKS.get(name)
+        if name in cli:
+            values[name] = cli[name]
+            sources[name] = f"command-line flag --{name.replace('_', '-')}"
+        elif found := next((n for n in names if n in environ), None):
+            values[name] = environ[found]
+            sources[name] = f"environment variable {found}"
+        elif found := next((n for n in names if n in dotenv), None):
+            values[name], where = dotenv[found]
+            sources[name] = f"{where} file ({found})"
+        elif name in toml:
+            values[name] = toml[name]
+            sources[name] = f"config file {toml_path}"
+        elif variable and os.environ.get(variable):
+            values[name] = os.environ[variable]
+            sources[name] = f"environment variable {variable}"
+        elif variable and dotenv.get(variable, ("", ""))[0]:
+            values[name], where = dotenv[variable]
+            sources[name] = f"{where} file ({variable})"
+    return values, sources
+
+
+def setting_source(field_name: str, cli: dict[str, Any] | None = None) -> str:
+    """Where the value of a setting comes from, in words (for error messages)."""
+    return _gather(cli or {})[1].get(field_name, "the default")
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -467,23 +565,18 @@ def load_settings(**overrides: Any) -> Settings:
         SettingsError: one line naming the bad setting and its source.
     """
     given = {k: v for k, v in overrides.items() if v is not None}
+    unknown = sorted(set(given) - set(SETTING_NAMES))
+    if unknown:
+        raise TypeError(f"load_settings() got unknown settings {unknown}")
+    values, sources = _gather(given)
     try:
-        settings = Settings(**given)
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "settings"
-        if field not in Settings.model_fields:
-            # an alias (TURSO_ORG...) or an init keyword that is not a setting
-            matches = [n for n in Settings.model_fields if field.upper() in _env_names(n)]
-            field = matches[0] if matches else field
-        where = setting_source(field, given) if field in Settings.model_fields else "settings"
-        message = _redact(str(first["msg"]))
-        raise SettingsError(f"setting {field} (from {where}): {message}") from None
-    except ValueError as error:  # pydantic-settings' own parse errors (e.g. a bad .env line)
-        raise SettingsError(f"settings: {_redact(str(error))}") from None
+        settings = Settings(**values)
+    except InvalidSetting as error:
+        where = sources.get(error.name, "the default")
+        raise SettingsError(f"setting {error.name} (from {where}): {error.reason}") from None
     template = settings.tenant_url_template
     if template and "{org}" in template and not settings.turso_org:
-        where = setting_source("tenant_url_template", given)
+        where = sources.get("tenant_url_template", "the default")
         raise SettingsError(
             f"setting tenant_url_template (from {where}): uses {{org}} but TURSO_ORG is not set"
         )
@@ -491,17 +584,17 @@ def load_settings(**overrides: Any) -> Settings:
     # to a registry named by a tursotui setting.
     if (
         settings.registry_auth_token is not None
-        and setting_source("registry_auth_token", given) in _fallback_sources("registry_auth_token")
-        and setting_source("registry_url", given) not in _fallback_sources("registry_url")
+        and sources.get("registry_auth_token") in _fallback_sources("registry_auth_token")
+        and sources.get("registry_url") not in _fallback_sources("registry_url")
     ):
         settings.registry_auth_token = None
     if settings.registry_url is not None:
-        settings._registry_source = setting_source("registry_url", given)
-    _check_token_source(settings, given)
+        settings._registry_source = sources.get("registry_url", "settings")
+    _check_token_source(settings, sources)
     return settings
 
 
-def _check_token_source(settings: Settings, given: dict[str, Any]) -> None:
+def _check_token_source(settings: Settings, sources: dict[str, str]) -> None:
     """A pinned token source needs its own setting; without it no tenant could open."""
     needs = {
         "command": ("TURSOTUI_TOKEN_COMMAND", bool(settings.token_command)),
@@ -513,7 +606,7 @@ def _check_token_source(settings: Settings, given: dict[str, Any]) -> None:
     }
     pinned = settings.token_source
     if pinned in needs and not needs[pinned][1]:
-        where = setting_source("token_source", given)
+        where = sources.get("token_source", "the default")
         raise SettingsError(
             f"setting token_source (from {where}): {pinned!r} needs {needs[pinned][0]} set"
         )

@@ -22,13 +22,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
-from pydantic import SecretStr
-
 from tursotui.db import Connection, LibsqlError, connect
 from tursotui.db import errors as db_errors
 from tursotui.db.base import RemoteConnection
 from tursotui.db.urls import InvalidURL
 from tursotui.platform.errors import PlatformError
+from tursotui.secret import Secret
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.session.settings import Settings
 
@@ -189,7 +188,7 @@ def expiration(seconds: int) -> str:
 
 @dataclass
 class _Minted:
-    token: SecretStr
+    token: Secret
     expires: float
     """`time.monotonic()` after which it is minted again."""
 
@@ -209,7 +208,7 @@ class TokenResolver:
         settings: Settings,
         *,
         platform: Callable[[], PlatformClient] | None = None,
-        on_secret: Callable[[SecretStr], None] | None = None,
+        on_secret: Callable[[Secret], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
@@ -217,7 +216,7 @@ class TokenResolver:
         self._platform_factory = platform
         self._platform: PlatformClient | None = None
         self._clock = clock
-        self._commands: dict[str, tuple[str, SecretStr]] = {}
+        self._commands: dict[str, tuple[str, Secret]] = {}
         """slug -> (the stored value, what the command made of it); a new stored value runs
         the command again."""
         self._minted: dict[tuple[str, str], _Minted] = {}
@@ -240,7 +239,7 @@ class TokenResolver:
 
     # -- getting the token -----------------------------------------------------------
 
-    async def token(self, tenant: Tenant) -> SecretStr | None:
+    async def token(self, tenant: Tenant) -> Secret | None:
         """The token to send for `tenant` (None when it needs none).
 
         Raises:
@@ -266,12 +265,12 @@ class TokenResolver:
     def _lock(self, *key: str) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
 
-    def _remember(self, token: SecretStr) -> SecretStr:
+    def _remember(self, token: Secret) -> Secret:
         if self.on_secret is not None:
             self.on_secret(token)
         return token
 
-    async def _from_command(self, tenant: Tenant) -> SecretStr:
+    async def _from_command(self, tenant: Tenant) -> Secret:
         stored = _stored(tenant)
         async with self._lock("command", tenant.slug):
             cached = self._commands.get(tenant.slug)
@@ -282,7 +281,7 @@ class TokenResolver:
             self._commands[tenant.slug] = (stored, token)
             return token
 
-    async def _run_command(self, tenant: Tenant) -> SecretStr:
+    async def _run_command(self, tenant: Tenant) -> Secret:
         command = self.settings.token_command
         assert command
         limit = self.settings.token_command_timeout
@@ -327,7 +326,7 @@ class TokenResolver:
             raise self._failure(tenant, f"{what} printed more than one line (expected the token)")
         if not text.strip():
             raise self._failure(tenant, f"{what} printed no token")
-        return self._remember(SecretStr(text.strip()))
+        return self._remember(Secret(text.strip()))
 
     def _client(self) -> PlatformClient:
         if self._platform is None:
@@ -344,9 +343,7 @@ class TokenResolver:
         # A read-only session gets read-only tokens: the server refuses writes too.
         return "read-only" if self.settings.read_only else "full-access"
 
-    async def _mint(
-        self, tenant: Tenant, database: str, *, rejected: str | None = None
-    ) -> SecretStr:
+    async def _mint(self, tenant: Tenant, database: str, *, rejected: str | None = None) -> Secret:
         key = (database, self._authorization)
         async with self._lock("mint", *key):
             cached = self._minted.get(key)
@@ -387,7 +384,7 @@ class TokenResolver:
         choice = self.choose(tenant)
         token = await self.token(tenant)
 
-        async def open_with(token: SecretStr | None) -> Connection:
+        async def open_with(token: Secret | None) -> Connection:
             return await connect(
                 tenant.url, token, name=tenant.slug, read_only=read_only, timeout=timeout
             )

@@ -342,6 +342,15 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         self.answered = 0
         self._fill()
         self._probed = {}
+        # The rows first: the probes and the flags import and start what the frame listing
+        # the tenants does not need (the migrations folder, provisioning), so they begin
+        # once that frame is out.
+        self.call_after_refresh(self._ask_tenants, generation)
+
+    def _ask_tenants(self, generation: int) -> None:
+        """Start probing every tenant and asking the flags, unless the registry was read again."""
+        if generation != self.generation:
+            return
         self.probe(generation, self.rows)
         self.ask_flags(generation)
 
@@ -359,14 +368,18 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
             return
         if generation != self.generation:
             return
-        self.flags = flags
-        # One repaint, each row's cells made when shown: every local tenant tursotui made
-        # has flags, and 10,000 rows made and repainted one by one held the screen seconds.
-        self.table.update_rows(
+        before, self.flags = self.flags, flags
+        # Only rows whose cells the flags change (a ◆, `blocked`), and their cells made when
+        # shown: every local tenant tursotui made has flags, and making 10,000 rows' cells
+        # at once held the screen for seconds.
+        changed = [
             (row.key, partial(self._cells, row))
             for row in self.rows
-            if row.tenant.slug in flags and self.table.has_row(row.key)
-        )
+            if _shown(before.get(row.tenant.slug)) != _shown(flags.get(row.tenant.slug))
+            and self.table.has_row(row.key)
+        ]
+        if changed:
+            self.table.update_rows(changed)
         self._show_detail()
 
     @work(exclusive=True, group="health", exit_on_error=False, description="asking the tenants")
@@ -695,6 +708,11 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
                 if self.table.has_row(row.key):
                     self.table.update_row(row.key, partial(self._cells, row))
             self.probe_again(self.generation, stale)
+
+
+def _shown(flags: Flags | None) -> tuple[bool, bool]:
+    """What of a tenant's flags its row shows: delete-protected, blocked."""
+    return (False, False) if flags is None else (flags.protected, flags.blocked is not None)
 
 
 def _keyed_rows(tenants: list[Tenant]) -> list[Row]:
