@@ -446,8 +446,11 @@ class Settings:
     operator: str = field(default_factory=_default_operator)
     """Name recorded in the audit log."""
 
-    fleet_concurrency: int = 16
-    """How many tenants are asked at once by the tenants and fleet screens (1–256)."""
+    fleet_concurrency: int = 32
+    """How many remote tenants are asked at once by the tenants and fleet screens (1–256).
+
+    32 because a thousand tenants 100 ms away are then all asked within 5 s (at 16 the
+    round trips alone take 6 s); local tenants are CPU work and go a thread per core."""
 
     timeout: float = 10.0
     """Seconds a remote call may take."""
