@@ -431,6 +431,30 @@ async def test_always_makes_a_replica_when_a_remote_tenant_is_first_opened(serve
         await off.close()
 
 
+async def test_always_makes_no_replica_for_a_fleet_wide_look(server):
+    """The tenants screen's health and the fleet overview ask every tenant: with replicas
+    `always` they must not copy every database here; opening the tenant then does."""
+    from tursotui.fleet.overview import overview
+    from tursotui.tenant.health import probe_all
+
+    workspace, _ids, tenant = await _workspace(server, replicas="always")
+    try:
+        [health] = [h async for h in probe_all(workspace, [tenant], 4)]
+        [row] = [r async for r in overview(workspace, [tenant])]
+        assert health.reachable and row.tenant.slug == "remote"
+        assert not workspace.replicas.store.has("remote")
+        assert not (workspace.settings.data_dir / "replicas").exists() or not any(
+            (workspace.settings.data_dir / "replicas").iterdir()
+        )
+        conn = await workspace.connection(tenant)
+        assert isinstance(conn, ReplicaConnection) and workspace.replicas.store.has("remote")
+        [health] = [h async for h in probe_all(workspace, [tenant], 4)]
+        assert health.reachable
+        assert await workspace.connection(tenant) is conn
+    finally:
+        await workspace.close()
+
+
 async def test_drizzle_reads_every_write_made_through_a_replica_backed_tenant(server, tmp_path):
     import json
 

@@ -152,7 +152,7 @@ async def _inspect_remote(
     deadline = workspace.settings.timeout
     try:
         async with asyncio.timeout(deadline):
-            connection = await workspace.connection(tenant)
+            connection = await workspace.connection(tenant, new_replica=False)
             start = asyncio.get_running_loop().time()
             results = await connection.batch(
                 [COUNTS_SQL, NEWEST_MIGRATION_SQL, ACTIVITY_SQL, SCHEMA_SQL]
@@ -363,7 +363,7 @@ async def _activity(
     deadline = workspace.settings.timeout
     try:
         async with asyncio.timeout(deadline):
-            connection = await workspace.connection(tenant)
+            connection = await workspace.connection(tenant, new_replica=False)
             return await _fleet_answers(connection)
     except TimeoutError:
         return None, None, None, [f"{tenant.slug}: no answer within {deadline:g} s"]

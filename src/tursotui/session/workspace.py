@@ -49,6 +49,9 @@ class Workspace:
         self.audit = AuditLog(settings.data_dir / "audit.jsonl", settings.operator)
         self._connections: dict[str, tuple[Tenant, Connection]] = {}
         """By slug, least recently used first."""
+        self._without_replica: set[str] = set()
+        """Tenants whose cached connection is their primary only because a fleet-wide
+        question opened it (`connection(new_replica=False)`); their next plain use adds it."""
         self._opening: dict[str, asyncio.Lock] = {}
         self._closing: set[asyncio.Task[None]] = set()
         """Closes of least used connections, in flight (nobody waits for them but `close`)."""
@@ -64,19 +67,33 @@ class Workspace:
         """Open the registry named by `settings` (raises RegistryError)."""
         return cls(settings, await Registry.open(settings))
 
-    async def connection(self, tenant: Tenant) -> Connection:
-        """The shared connection to `tenant`, opened on first use (raises LibsqlError)."""
+    async def connection(self, tenant: Tenant, *, new_replica: bool = True) -> Connection:
+        """The shared connection to `tenant`, opened on first use (raises LibsqlError).
+
+        `new_replica=False` is for questions asked of many tenants at once (health, the
+        fleet overview): a replica already on disk serves them, but none is made for them.
+        With replicas `always`, a first look at a fleet of thousands would otherwise copy
+        every database to this machine. The tenant gets its replica when it is opened.
+        """
         lock = self._opening.setdefault(tenant.slug, asyncio.Lock())
         async with lock:
             cached = self._connections.pop(tenant.slug, None)
             if cached and cached[0] == tenant and not cached[1].closed:
-                self._connections[tenant.slug] = cached  # now the most recently used
-                return cached[1]
+                connection = cached[1]
+                if new_replica and tenant.slug in self._without_replica:
+                    self._without_replica.discard(tenant.slug)
+                    connection = await self.with_replica(tenant, connection)
+                self._connections[tenant.slug] = (tenant, connection)  # the most recently used
+                return connection
             if cached:
                 await cached[1].close()
+            self._without_replica.discard(tenant.slug)
             connection = await self.open_tenant(tenant)
             if self.replicas.wanted(tenant):
-                connection = await self.with_replica(tenant, connection)
+                if new_replica or self.replicas.store.has(tenant.slug):
+                    connection = await self.with_replica(tenant, connection)
+                else:
+                    self._without_replica.add(tenant.slug)
             self._connections[tenant.slug] = (tenant, connection)
         if isinstance(connection, LocalConnection):
             self._close_least_used(keep=connection)

@@ -148,7 +148,7 @@ async def _probe(
     if not tenant.is_remote:
         return await peek_local(tenant, lambda c: local_answers(tenant, c, folder), workspace)
     try:
-        connection = await workspace.connection(tenant)
+        connection = await workspace.connection(tenant, new_replica=False)
     except (LibsqlError, RegistryError) as error:
         return TenantHealth(tenant, reachable=False, error=describe(error))
     quick = await _remote_answers(tenant, connection, folder)
