@@ -45,6 +45,15 @@ def test_json_is_an_array_of_objects_keyed_by_column(tenant, capsys):
     assert "2 rows" in err
 
 
+def test_json_holds_infinities_and_blobs_as_text(tenant, capsys):
+    # JSON has no infinity: printed as text, like the table does, with a blob beside it.
+    code, out, _ = sql(
+        capsys, "acme", "SELECT 1e999 AS big, -1e999 AS small, x'ff' AS b", "--format", "json"
+    )
+    assert code == 0 and "Infinity" not in out
+    assert json.loads(out) == [{"big": "inf", "small": "-inf", "b": "/w=="}]
+
+
 def test_csv_and_table(tenant, capsys):
     code, out, _ = sql(
         capsys, "acme", "SELECT status, count(*) AS n FROM posts GROUP BY 1", "--format", "csv"

@@ -213,11 +213,23 @@ def write_json(records: Any, out: TextIO | None = None) -> None:
             return [convert(v) for v in item]
         return json_value(item)
 
+    def blob(item: Any) -> Any:
+        if isinstance(item, bytes | bytearray | memoryview):
+            return json_value(item)
+        raise TypeError(f"{type(item).__name__} is not JSON")
+
     # Here, not at the top: only JSON output needs the export module.
     from tursotui.console.export import json_safe
 
+    try:
+        # Encoded as it is, blobs on the way: walking every value first cost as much as the
+        # encoding (`tenants --json`, 10,000 tenants: 0.4 s). Only a NaN or an infinity,
+        # which JSON cannot hold, needs the walk.
+        text = json.dumps(records, ensure_ascii=False, indent=2, allow_nan=False, default=blob)
+    except ValueError:
+        text = json.dumps(convert(records), ensure_ascii=False, indent=2)
     # Escaped like the table's cells: raw DEL or C1 bytes would drive the terminal.
-    out.write(json_safe(json.dumps(convert(records), ensure_ascii=False, indent=2)) + "\n")
+    out.write(json_safe(text) + "\n")
 
 
 def write_csv(
