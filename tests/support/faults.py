@@ -54,8 +54,22 @@ class Fault:
     times: int | None = None
 
 
+class _Listening:
+    """What both proxies answer on: 127.0.0.1 and the port they listen on."""
+
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+
 @dataclass
-class FaultProxy:
+class FaultProxy(_Listening):
     """A TCP proxy on 127.0.0.1 in front of a server, injecting faults per HTTP request.
 
     It runs its own event loop on a thread, so it outlives pytest's per-test loops and
@@ -90,14 +104,6 @@ class FaultProxy:
     _server: asyncio.Server | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
 
     # the switches
     def pass_through(self) -> None:
@@ -276,7 +282,7 @@ class FaultProxy:
         await client_w.drain()
 
 
-class FaultProxyProcess:
+class FaultProxyProcess(_Listening):
     """A `FaultProxy` run by a child process, switched over a pipe; the same switches.
 
     Use:
@@ -290,14 +296,6 @@ class FaultProxyProcess:
         self.upstream = upstream
         self.port = 0
         self._child: subprocess.Popen[str] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
 
     @property
     def pid(self) -> int | None:

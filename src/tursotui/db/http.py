@@ -321,16 +321,21 @@ class HranaHTTPConnection(RemoteConnection):
         host = self.url.host
         cause = error.cause
         if error.connecting:
-            if isinstance(cause, socket.gaierror):
-                return self._error(f"cannot resolve the host {_hostname(host)} (DNS)", errors.DNS)
-            if isinstance(cause, ConnectionRefusedError) or (
-                cause is not None and cause.errno == errno.ECONNREFUSED
-            ):
-                return self._error(f"{host} refused the connection", errors.REFUSED)
-            return self._error(f"cannot connect to {host} ({error.reason})", errors.REFUSED)
+            return self._connect_error(cause, error.reason)
         return self._error(
             f"the connection to {host} was lost ({error.reason})", errors.CONNECTION_LOST
         )
+
+    def _connect_error(self, cause: OSError | None, reason: str) -> LibsqlError:
+        """A connection that was never made: DNS, refused, or why not (TLS, unreachable)."""
+        host = self.url.host
+        if isinstance(cause, socket.gaierror):
+            return self._error(f"cannot resolve the host {_hostname(host)} (DNS)", errors.DNS)
+        if isinstance(cause, ConnectionRefusedError) or (
+            cause is not None and cause.errno == errno.ECONNREFUSED
+        ):
+            return self._error(f"{host} refused the connection", errors.REFUSED)
+        return self._error(f"cannot connect to {host} ({reason})", errors.REFUSED)
 
     def _transport_error(self, error: httpx.HTTPError) -> LibsqlError:
         import httpx
@@ -340,13 +345,7 @@ class HranaHTTPConnection(RemoteConnection):
             return self._error(self._no_answer(), errors.TIMEOUT)
         if isinstance(error, httpx.ConnectError):
             cause = _root_os_error(error)
-            if isinstance(cause, socket.gaierror):
-                return self._error(f"cannot resolve the host {_hostname(host)} (DNS)", errors.DNS)
-            if isinstance(cause, ConnectionRefusedError) or (
-                cause is not None and cause.errno == errno.ECONNREFUSED
-            ):
-                return self._error(f"{host} refused the connection", errors.REFUSED)
-            return self._error(f"cannot connect to {host} ({_reason(cause)})", errors.REFUSED)
+            return self._connect_error(cause, _reason(cause))
         return self._error(
             f"the connection to {host} was lost ({_reason(_root_os_error(error) or error)})",
             errors.CONNECTION_LOST,
