@@ -18,15 +18,20 @@ a list of 10,000 tenants then costs what its screenful costs, not 10,000 rows of
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
+from typing import NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.color import Color
+from textual.filter import ANSIToTruecolor, DimFilter, LineFilter, Monochrome, NoColor
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
+from textual.style import Style as VisualStyle
 
 from tursotui.ui.widgets.scrolling import PagedView, set_virtual_size
 
@@ -38,8 +43,38 @@ PREPARE_ROWS = 200
 """Rows added below the view whose lines are made ahead of the key that shows them."""
 
 
+STRIPS_KEPT = 1000
+"""Rendered rows kept; past this, those far from the view are dropped."""
+
+
 Cells = tuple[Text, ...] | Callable[[], Sequence[Text]]
 """A row's cells, or a function making them when the row is first shown or read."""
+
+
+_STYLE_FILTERS = (ANSIToTruecolor, DimFilter, Monochrome, NoColor)
+"""Textual's line filters that map each segment's style alone: applied to a row's styles
+once, not to every line."""
+
+
+class _Look(NamedTuple):
+    """What the painted lines depend on besides their rows."""
+
+    view_width: int
+    """The room for the rows (the widget less its scrollbars)."""
+    width: int
+    """The widget's width: lines are padded under the scrollbar, as Textual does."""
+    inner: Style
+    """The style of that padding."""
+    background: Color
+    filters: tuple[LineFilter, ...]
+    fused: bool
+    """Every filter maps styles alone (`_STYLE_FILTERS`)."""
+
+
+@lru_cache(maxsize=64)
+def _inner_style(base: Color, background: Color) -> Style:
+    """What Textual pads a widget's short lines with (its background over its parent's)."""
+    return VisualStyle(background=base + background).rich_style
 
 
 class RowList(PagedView, can_focus=True):
@@ -116,8 +151,14 @@ class RowList(PagedView, can_focus=True):
         """Each row as segments (unstyled by the list), built when first shown."""
         self._styles: dict[str, Style] = {}
         self._strips: dict[int, Strip] = {}
-        """Rendered lines by row index (-1: the header), for `_strips_width`."""
-        self._strips_width = -1
+        """Painted lines by row index (-1: the header), for `_strips_look`."""
+        self._strips_for: _Look | None = None
+        self._strips_look: _Look | None = None
+        """`_strips_for` with its padding style filtered."""
+        self._blank = Strip([])
+        """A line past the last row, painted."""
+        self._style_map: dict[tuple[Style, Style | None], Style] = {}
+        """Row style + segment style → the style painted (see `_map_style`)."""
         self._cursor_row = 0
 
     # -- data -----------------------------------------------------------------------
@@ -197,11 +238,20 @@ class RowList(PagedView, can_focus=True):
             self.call_after_refresh(self._prepare_rows, first, first + PREPARE_ROWS)
 
     def _prepare_rows(self, start: int, end: int) -> None:
-        """Make the segments of rows `start` to `end` (those not made yet)."""
-        segments, cells = self._segments, self._cells
-        for key in self._keys[start:end]:
-            if key not in segments and key in cells:
-                segments[key] = self._row_segments(self.get_row(key))
+        """Make the painted lines of rows `start` to `end` (those not made yet).
+
+        Everything a paint of them would make (the row's segments, its painted line, that
+        line padded to the widget) is kept, so the key that scrolls to them looks it up.
+        """
+        if not self.is_mounted or not self.size.width or not self._plain_box():
+            return
+        look = self._look()
+        cursor = self._cursor_row
+        for row in range(max(0, start), min(end, len(self._keys))):
+            if row != cursor:
+                line = self._painted(row, look)
+                if line is not None and line.cell_length == look.view_width:
+                    line.adjust_cell_length(look.width, look.inner)  # kept on the line
 
     def insert_rows_at_top(self, rows: Iterable[tuple[str, Sequence[Text]]]) -> None:
         """Add rows above the first one, in the order given; the view and cursor stay put.
@@ -265,8 +315,15 @@ class RowList(PagedView, can_focus=True):
             self._cursor_row = max(0, len(self._keys) - 1)
         self._resize()
 
-    def clear(self) -> None:
-        """Remove every row (the columns stay); the cursor and scroll go back to the top."""
+    def clear(self, *, refill: bool = False) -> None:
+        """Remove every row (the columns stay); the cursor and scroll go back to the top.
+
+        Args:
+            refill: Rows are about to be added (the list is read again): the scroll range
+                stays as it is until they are (`add_rows`, even of none, or `refit`), so
+                the scrollbar does not go and come back, each time a new layout of the
+                whole screen.
+        """
         self._keys = []
         self._cells = {}
         self._index = {}
@@ -275,6 +332,13 @@ class RowList(PagedView, can_focus=True):
         self._cursor_row = 0
         self._ahead = None
         self.scroll_to(0, 0, animate=False, immediate=True)
+        if refill:
+            self.refresh()
+        else:
+            self._resize()
+
+    def refit(self) -> None:
+        """Make the scroll range fit the rows (after `clear(refill=True)` when none came)."""
         self._resize()
 
     def _line_width(self) -> int:
@@ -317,23 +381,121 @@ class RowList(PagedView, can_focus=True):
         return segments
 
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
+        # Textual's own path (see `render_lines`): unfiltered, not cached.
+        row = -1 if y == 0 else self.scroll_offset.y + y - 1
         width = self.scrollable_content_region.width
-        if width != self._strips_width:
+        line = self._render_row(row, width, self._add_style)
+        if line is None:
+            return Strip.blank(width, self.rich_style)
+        scroll_x = self.scroll_offset.x
+        if scroll_x or line.cell_length != width:
+            line = line.crop(scroll_x, scroll_x + width)  # lines are at least `width` long
+        return line
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The lines in `crop`, looked up rather than made.
+
+        Textual's own path runs every line through its styles cache (borders, padding,
+        tint, opacity) and makes a new `Strip` of each line whenever the view scrolls:
+        half of the frame of a `pagedown`. This list has none of those, so its lines are
+        made here as Textual would paint them (the app's line filters applied, padded to
+        the widget's width under the scrollbar) and kept per row: a screenful of rows
+        already made is a lookup per line. Anything that needs the styles cache (a border,
+        say) takes Textual's path.
+        """
+        if not self._plain_box():
+            return super().render_lines(crop)
+        look = self._look()
+        top = self.scroll_offset.y
+        scroll_x = self.scroll_offset.x
+        view_width, width, inner = look.view_width, look.width, look.inner
+        painted = self._painted
+        lines = []
+        for y in crop.line_range:
+            line = painted(-1 if y == 0 else top + y - 1, look) or self._blank
+            if scroll_x or line.cell_length != view_width:
+                line = line.crop(scroll_x, scroll_x + view_width)
+            lines.append(line.adjust_cell_length(width, inner))  # kept on the line
+        x1, x2 = crop.column_span
+        if x1 or x2 != width:
+            lines = [line.crop(x1, x2) for line in lines]
+        return lines
+
+    def _plain_box(self) -> bool:
+        """No border, padding, outline, hatch, tint or opacity: nothing but the lines."""
+        styles = self.styles
+        return (
+            not any(styles.gutter)
+            and not any(edge for edge, _ in styles.outline)
+            and not styles.tint.a
+            and styles.text_opacity == 1
+            and not (styles.has_rule("hatch") and styles.hatch != "none")
+            and self.opacity == 1
+        )
+
+    def _look(self) -> _Look:
+        """What painted lines depend on besides their rows; the kept ones are dropped when
+        it changes (a resize, a new theme)."""
+        base, background = self.background_colors
+        filters = tuple(self.get_line_filters())
+        look = _Look(
+            self.scrollable_content_region.width,
+            self.size.width,
+            _inner_style(base, background),
+            background,
+            filters,
+            all(type(line_filter) in _STYLE_FILTERS for line_filter in filters),
+        )
+        if look != self._strips_for:
             self._strips.clear()
-            self._strips_width = width
-        row = -1 if y == 0 else scroll_y + y - 1
-        strip = self._strips.get(row)
-        if strip is None:
-            strip = self._render_row(row)
-            if strip is None:
-                return Strip.blank(width, self.rich_style)
-            if len(self._strips) > 1000:
-                self._strips.clear()
-            self._strips[row] = strip
-        if scroll_x or strip.cell_length != width:
-            strip = strip.crop(scroll_x, scroll_x + width)  # lines are at least `width` long
-        return strip
+            self._style_map.clear()
+            self._strips_for = self._strips_look = look
+            # The padding under the scrollbar and the lines past the last row, filtered as
+            # the rows are.
+            look = self._strips_look = look._replace(inner=self._map_style(look.inner, None))
+            blank = self._map_style(self.rich_style, None)
+            self._blank = Strip([Segment(" " * look.view_width, blank)], look.view_width)
+        assert self._strips_look is not None
+        return self._strips_look
+
+    def _map_style(self, style: Style, over: Style | None) -> Style:
+        """`over` on `style`, through the app's line filters when they only map styles."""
+        key = (style, over)
+        mapped = self._style_map.get(key)
+        if mapped is None:
+            mapped = style + over if over else style
+            look = self._strips_look
+            if look is not None and look.fused:
+                for line_filter in look.filters:
+                    filtered = line_filter.apply([Segment(" ", mapped)], look.background)
+                    mapped = filtered[0].style or mapped
+            self._style_map[key] = mapped
+        return mapped
+
+    @staticmethod
+    def _add_style(style: Style, over: Style | None) -> Style:
+        return style + over if over else style
+
+    def _painted(self, row: int, look: _Look) -> Strip | None:
+        """The line of a row (-1: the header) as painted, whole (not scrolled); kept."""
+        line = self._strips.get(row)
+        if line is None:
+            line = self._render_row(row, look.view_width, self._map_style)
+            if line is None:
+                return None
+            if not look.fused:
+                for line_filter in look.filters:
+                    line = line.apply_filter(line_filter, look.background)
+            if len(self._strips) >= STRIPS_KEPT:
+                self._forget_far_rows()
+            self._strips[row] = line
+        return line
+
+    def _forget_far_rows(self) -> None:
+        """Drop the painted rows far from the view (those just above and ahead stay)."""
+        top = self.scroll_offset.y
+        low, high = top - PREPARE_ROWS, top + self._visible_rows() + PREPARE_ROWS
+        self._strips = {row: s for row, s in self._strips.items() if row == -1 or low <= row < high}
 
     def _style(self, name: str) -> Style:
         """The widget's style with a component's on top (computed once per restyle/focus)."""
@@ -345,8 +507,11 @@ class RowList(PagedView, can_focus=True):
             self._styles[name] = style
         return style
 
-    def _render_row(self, row: int) -> Strip | None:
-        """The whole line of a row (-1: the header), styled, not cropped; None past the end."""
+    def _render_row(
+        self, row: int, view_width: int, styled: Callable[[Style, Style | None], Style]
+    ) -> Strip | None:
+        """The whole line of a row (-1: the header), at least `view_width` long and not
+        cropped, each segment's style `styled(row style, segment style)`; None past the end."""
         if row < 0:
             if not self._columns:
                 return None
@@ -367,18 +532,17 @@ class RowList(PagedView, can_focus=True):
             else:
                 style = self._style("")
         length = self._line_width()
-        width = max(length, self.scrollable_content_region.width)
-        line = [
-            Segment(text, style + seg_style if seg_style else style)
-            for text, seg_style, _ in segments
-        ]
+        width = max(length, view_width)
+        line = [Segment(text, styled(style, seg_style)) for text, seg_style, _ in segments]
         if width > length:
-            line.append(Segment(" " * (width - length), style))
+            line.append(Segment(" " * (width - length), styled(style, None)))
         return Strip(line, width)
 
     def _restyled(self) -> None:
         self._styles.clear()
         self._strips.clear()
+        self._style_map.clear()
+        self._strips_for = None
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

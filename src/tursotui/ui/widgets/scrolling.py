@@ -2,26 +2,128 @@
 
 from __future__ import annotations
 
+from rich.segment import Segment
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar, ScrollBarRender
+from textual.strip import Strip
+
+LINES_KEPT = 64
+"""Painted scrollbar lines remembered (a bar has a handful of distinct ones)."""
+
+
+class LineScrollBar(ScrollBar):
+    """Textual's vertical scrollbar, its lines painted once and looked up after.
+
+    Textual paints a scrollbar through rich's whole render pipeline, every line of it, each
+    time its thumb moves: a third of the frame of a `pagedown` on a 50-line list. Every
+    line of a vertical bar is one of a few segments (the track above, the thumb, its two
+    ends, the track below), painted the same wherever it is. So the segments are worked
+    out as Textual does (`ScrollBarRender.render_bar`) and each is painted once per style.
+
+    A segment is painted directly (its style over the bar's, padded and filtered as
+    Textual does); the first paint in a style is also made by Textual itself and compared
+    line by line, and if they differ at all (a Textual that paints bars otherwise), the
+    bar's lines come from Textual's own render from then on.
+    """
+
+    _painted: dict[Segment, Strip]
+    _painted_for: object
+    _direct: bool | None
+
+    @classmethod
+    def adopt(cls, bar: ScrollBar) -> ScrollBar:
+        """Make Textual's vertical `bar` paint this way (the same widget, the same state)."""
+        if type(bar) is ScrollBar and bar.vertical:
+            bar.__class__ = cls
+            assert isinstance(bar, LineScrollBar)
+            bar._forget()
+        return bar
+
+    def _forget(self, context: object = None) -> None:
+        self._painted, self._painted_for, self._direct = {}, context, None
+
+    def _bar_segments(self) -> list[Segment] | None:
+        """The bar's segment per line, as Textual's renderer makes them (None: not a bar)."""
+        renderer = self.render()
+        if type(renderer) is not ScrollBarRender:
+            return None
+        width, height = self.size
+        style = self.app.console.get_style(renderer.style)
+        if style.bgcolor is None or style.color is None:
+            return None
+        bar = renderer.render_bar(
+            size=height,
+            window_size=renderer.window_size,
+            virtual_size=renderer.virtual_size,
+            position=renderer.position,
+            thickness=width,
+            vertical=True,
+            back_color=style.bgcolor,
+            bar_color=style.color,
+        )
+        segments = list(bar.segments)
+        return segments if len(segments) == height else None
+
+    def _paint(self, segment: Segment) -> Strip:
+        """One line of the bar, as Textual's render of it would be."""
+        text, style, _ = segment
+        base = self.visual_style.rich_style
+        line = Strip([Segment(text, base + style if style else base)], len(text))
+        width = self.size.width
+        line = line.adjust_cell_length(width, None) if line.cell_length != width else line
+        _, background = self.background_colors
+        for line_filter in self.get_line_filters():
+            line = line.apply_filter(line_filter, background)
+        return line
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        segments = self._bar_segments()
+        if segments is None:
+            return super().render_lines(crop)
+        context = (
+            self.size,
+            self.visual_style,
+            self.background_colors,
+            tuple(self.get_line_filters()),
+        )
+        if context != self._painted_for or len(self._painted) > LINES_KEPT:
+            self._forget(context)
+        painted = self._painted
+        missing = [segment for segment in dict.fromkeys(segments) if segment not in painted]
+        if missing:
+            if self._direct is None:
+                textual = super().render_lines(self.size.region)
+                self._direct = textual == [self._paint(segment) for segment in segments]
+                painted.update(zip(segments, textual, strict=True))
+            elif self._direct:
+                painted.update((segment, self._paint(segment)) for segment in missing)
+            else:
+                painted.update(zip(segments, super().render_lines(self.size.region), strict=True))
+        lines = [painted[segments[y]] for y in crop.line_range]
+        x1, x2 = crop.column_span
+        if x1 or x2 != self.size.width:
+            lines = [line.crop(x1, x2) for line in lines]
+        return lines
 
 
 def set_virtual_size(view: ScrollView, size: Size) -> bool:
     """Give `view` a new virtual size, without a new layout of the screen when possible.
 
-    Growing past a scrollbar that is already shown changes only that scrollbar's range;
-    setting `virtual_size` would lay out the whole screen again, a stall per page of rows.
-    Anything else (a first size, a scrollbar appearing or going) takes a layout.
+    Growing or shrinking while a scrollbar is shown before and after changes only that
+    scrollbar's range; setting `virtual_size` would lay out the whole screen again, a stall
+    per page of rows (or per list read again). Anything else (a first size, a scrollbar
+    appearing or going) takes a layout.
 
     Returns:
         True when the screen was laid out again (the view repaints whole).
     """
     old = view.virtual_size
     region = view.scrollable_content_region
-    wider_ok = size.width == old.width or (size.width > old.width and old.width > region.width)
+    wider_ok = size.width == old.width or (old.width > region.width and size.width > region.width)
     taller_ok = size.height == old.height or (
-        size.height > old.height and old.height > region.height
+        old.height > region.height and size.height > region.height
     )
     if wider_ok and taller_ok and old.width and old.height:
         view.set_reactive(ScrollView.virtual_size, size)
@@ -29,6 +131,12 @@ def set_virtual_size(view: ScrollView, size: Size) -> bool:
             view.vertical_scrollbar.window_virtual_size = size.height
         if size.width != old.width:
             view.horizontal_scrollbar.window_virtual_size = size.width
+        if size.height < old.height or size.width < old.width:
+            # Shorter: the view may now start past the end (a layout would clamp it).
+            x, y = view.scroll_offset
+            view.scroll_to(
+                min(x, view.max_scroll_x), min(y, view.max_scroll_y), animate=False, immediate=True
+            )
         return False
     view.virtual_size = size
     return True
@@ -68,6 +176,11 @@ class PagedView(ScrollView):
         self._more_available = more
         if not more:
             self._ahead = None  # the cursor stays on the last row, where the keys took it
+
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        """Textual's vertical scrollbar, painting its lines from a cache (`LineScrollBar`)."""
+        return LineScrollBar.adopt(super().vertical_scrollbar)
 
     def _loaded_rows(self) -> int:
         """How many rows are loaded."""
