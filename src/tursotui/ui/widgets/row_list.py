@@ -18,7 +18,6 @@ a list of 10,000 tenants then costs what its screenful costs, not 10,000 rows of
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
 from typing import NamedTuple
 
 from rich.segment import Segment
@@ -31,9 +30,8 @@ from textual.filter import ANSIToTruecolor, DimFilter, LineFilter, Monochrome, N
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
-from textual.style import Style as VisualStyle
 
-from tursotui.ui.widgets.scrolling import PagedView, set_virtual_size
+from tursotui.ui.widgets.scrolling import PagedView, inner_style, set_virtual_size
 
 PADDING = 1
 """Spaces on each side of a cell (as DataTable's default cell padding)."""
@@ -69,12 +67,6 @@ class _Look(NamedTuple):
     filters: tuple[LineFilter, ...]
     fused: bool
     """Every filter maps styles alone (`_STYLE_FILTERS`)."""
-
-
-@lru_cache(maxsize=64)
-def _inner_style(base: Color, background: Color) -> Style:
-    """What Textual pads a widget's short lines with (its background over its parent's)."""
-    return VisualStyle(background=base + background).rich_style
 
 
 class RowList(PagedView, can_focus=True):
@@ -421,18 +413,6 @@ class RowList(PagedView, can_focus=True):
             lines = [line.crop(x1, x2) for line in lines]
         return lines
 
-    def _plain_box(self) -> bool:
-        """No border, padding, outline, hatch, tint or opacity: nothing but the lines."""
-        styles = self.styles
-        return (
-            not any(styles.gutter)
-            and not any(edge for edge, _ in styles.outline)
-            and not styles.tint.a
-            and styles.text_opacity == 1
-            and not (styles.has_rule("hatch") and styles.hatch != "none")
-            and self.opacity == 1
-        )
-
     def _look(self) -> _Look:
         """What painted lines depend on besides their rows; the kept ones are dropped when
         it changes (a resize, a new theme)."""
@@ -441,7 +421,7 @@ class RowList(PagedView, can_focus=True):
         look = _Look(
             self.scrollable_content_region.width,
             self.size.width,
-            _inner_style(base, background),
+            inner_style(base, background),
             background,
             filters,
             all(type(line_filter) in _STYLE_FILTERS for line_filter in filters),
