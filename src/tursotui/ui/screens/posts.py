@@ -295,7 +295,9 @@ class PostsScreen(StatusFeedback, WriteKeys):
             # The first page usually comes before the next frame: the scrollbar is left as
             # it is until then, not taken away (a new layout of the screen) and put back.
             table.clear(refill=True)
-        self.query_one("#posts-header", TenantHeader).tenant = self.tenant
+        header = self.query_one("#posts-header", TenantHeader)
+        if header.tenant is not self.tenant:  # (a filter key leaves the header as it is)
+            header.tenant = self.tenant
         self.show_filters()
         self.show_status()
         # The emptied list is painted only if the first page is slow to come (see ui.frames).

@@ -149,6 +149,8 @@ class RowList(PagedView, can_focus=True):
         """`_strips_for` with its padding style filtered."""
         self._blank = Strip([])
         """A line past the last row, painted."""
+        self._discarded: list[object] = []
+        """Rows cleared, freed after the next frame (see `clear`)."""
         self._style_map: dict[tuple[Style, Style | None], Style] = {}
         """Row style + segment style → the style painted (see `_map_style`)."""
         self._cursor_row = 0
@@ -316,11 +318,18 @@ class RowList(PagedView, can_focus=True):
                 the scrollbar does not go and come back, each time a new layout of the
                 whole screen.
         """
+        if self._keys and self.is_mounted:
+            # Freeing a thousand rows' cells and lines is a few ms: after the next frame,
+            # not before it.
+            self._discarded.append((self._keys, self._cells, self._segments, self._strips))
+            self.call_after_refresh(self._discarded.clear)
+            self._segments, self._strips = {}, {}
+        else:
+            self._segments.clear()
+            self._strips.clear()
         self._keys = []
         self._cells = {}
         self._index = {}
-        self._segments.clear()
-        self._strips.clear()
         self._cursor_row = 0
         self._ahead = None
         self.scroll_to(0, 0, animate=False, immediate=True)
