@@ -209,9 +209,18 @@ async def test_lists_paint_what_textual_would(tmp_path: Path):
             cut = region.shrink((1, 2, 3, 1))
             assert widget.render_lines(cut) == Widget.render_lines(widget, cut)
 
-        for keys in ([], ["down", "down"], ["pagedown"], ["pagedown", "up"], ["end"]):
+        for keys in (
+            [],
+            ["down", "down"],
+            ["pagedown"],
+            ["space", "up", "space"],  # marked: the row's line changes
+            ["2", "0"],  # a filter and back: the same rows again, one of them marked
+            ["pagedown", "up"],
+            ["end"],
+        ):
             for key in keys:
                 await pilot.press(key)
+            await wait_until(pilot, lambda: not screen.fetching and table.row_count > 0)
             await pilot.pause()
             same_as_textual(table)
             same_as_textual(table.vertical_scrollbar)

@@ -25,6 +25,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.color import Color
 from textual.filter import ANSIToTruecolor, DimFilter, LineFilter, Monochrome, NoColor
 from textual.geometry import Region, Size
@@ -43,6 +44,8 @@ PREPARE_ROWS = 200
 
 STRIPS_KEPT = 1000
 """Rendered rows kept; past this, those far from the view are dropped."""
+CONTENT_KEPT = 1000
+"""Painted lines kept by what they show (see `_fingerprint`), across lists read again."""
 
 
 Cells = tuple[Text, ...] | Callable[[], Sequence[Text]]
@@ -67,6 +70,13 @@ class _Look(NamedTuple):
     filters: tuple[LineFilter, ...]
     fused: bool
     """Every filter maps styles alone (`_STYLE_FILTERS`)."""
+
+
+def _fingerprint(cells: Sequence[Text]) -> tuple[object, ...]:
+    """What of its cells a row's line is made from (two rows alike paint alike)."""
+    return tuple(
+        (text.plain, text.style, text.justify, text.overflow, tuple(text.spans)) for text in cells
+    )
 
 
 class RowList(PagedView, can_focus=True):
@@ -149,6 +159,8 @@ class RowList(PagedView, can_focus=True):
         """`_strips_for` with its padding style filtered."""
         self._blank = Strip([])
         """A line past the last row, painted."""
+        self._by_content: LRUCache[tuple[str, tuple[object, ...]], Strip] = LRUCache(CONTENT_KEPT)
+        """Painted lines by row style and cells (see `_fingerprint`), kept across `clear`."""
         self._discarded: list[object] = []
         """Rows cleared, freed after the next frame (see `clear`)."""
         self._style_map: dict[tuple[Style, Style | None], Style] = {}
@@ -163,6 +175,7 @@ class RowList(PagedView, can_focus=True):
         # Padding of its own style per column: an SVG export (screenshots, snapshots) then
         # starts every cell's text in an element of its own, at its column.
         self._pad_styles = [Style(meta={"column": i}) for i in range(len(columns))]
+        self._by_content.clear()
         self.clear()
 
     @property
@@ -437,6 +450,7 @@ class RowList(PagedView, can_focus=True):
         )
         if look != self._strips_for:
             self._strips.clear()
+            self._by_content.clear()
             self._style_map.clear()
             self._strips_for = self._strips_look = look
             # The padding under the scrollbar and the lines past the last row, filtered as
@@ -469,12 +483,22 @@ class RowList(PagedView, can_focus=True):
         """The line of a row (-1: the header) as painted, whole (not scrolled); kept."""
         line = self._strips.get(row)
         if line is None:
-            line = self._render_row(row, look.view_width, self._map_style)
+            content = None
+            if 0 <= row < len(self._keys):
+                # The same cells on a row of the same style paint the same line: a list read
+                # again (a filter key and back, a reload, back from a post) finds it made.
+                cells = self.get_row(self._keys[row])
+                content = (self._row_style_name(row), _fingerprint(cells))
+                line = self._by_content.get(content)
             if line is None:
-                return None
-            if not look.fused:
-                for line_filter in look.filters:
-                    line = line.apply_filter(line_filter, look.background)
+                line = self._render_row(row, look.view_width, self._map_style)
+                if line is None:
+                    return None
+                if not look.fused:
+                    for line_filter in look.filters:
+                        line = line.apply_filter(line_filter, look.background)
+                if content is not None:
+                    self._by_content.set(content, line)
             if len(self._strips) >= STRIPS_KEPT:
                 self._forget_far_rows()
             self._strips[row] = line
@@ -485,6 +509,12 @@ class RowList(PagedView, can_focus=True):
         top = self.scroll_offset.y
         low, high = top - PREPARE_ROWS, top + self._visible_rows() + PREPARE_ROWS
         self._strips = {row: s for row, s in self._strips.items() if row == -1 or low <= row < high}
+
+    def _row_style_name(self, row: int) -> str:
+        """The component style of a row: the cursor's, an even row's or none."""
+        if row == self._cursor_row:
+            return "row-list--cursor"
+        return "row-list--even" if row % 2 == 0 else ""
 
     def _style(self, name: str) -> Style:
         """The widget's style with a component's on top (computed once per restyle/focus)."""
@@ -514,12 +544,7 @@ class RowList(PagedView, can_focus=True):
             if cached is None:
                 cached = self._segments[key] = self._row_segments(self.get_row(key))
             segments = cached
-            if row == self._cursor_row:
-                style = self._style("row-list--cursor")
-            elif row % 2 == 0:
-                style = self._style("row-list--even")
-            else:
-                style = self._style("")
+            style = self._style(self._row_style_name(row))
         length = self._line_width()
         width = max(length, view_width)
         line = [Segment(text, styled(style, seg_style)) for text, seg_style, _ in segments]
@@ -530,6 +555,7 @@ class RowList(PagedView, can_focus=True):
     def _restyled(self) -> None:
         self._styles.clear()
         self._strips.clear()
+        self._by_content.clear()
         self._style_map.clear()
         self._strips_for = None
 
