@@ -55,13 +55,12 @@ class LineScrollBar(ScrollBar):
 
     def _forget(self, context: object = None) -> None:
         self._painted, self._painted_for, self._direct = {}, context, None
+        self._last: list[Strip] = []
+        self._last_for: object = None
 
-    def _bar_lines(self) -> list[tuple[Segment, ...]] | None:
-        """The bar's segments on each line, as Textual's renderer makes them (None: the bar
-        is not drawn by Textual's renderer)."""
-        renderer = self.render()
-        if type(renderer) is not ScrollBarRender:
-            return None
+    def _bar_lines(self, renderer: ScrollBarRender) -> list[tuple[Segment, ...]] | None:
+        """The bar's segments on each line, as `renderer` makes them (None: in a way not
+        known here)."""
         width, height = self.size
         style = self.app.console.get_style(renderer.style)
         if style.bgcolor is None or style.color is None:
@@ -99,31 +98,45 @@ class LineScrollBar(ScrollBar):
         return line
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        bar = self._bar_lines()
-        if bar is None:
+        renderer = self.render()
+        if type(renderer) is not ScrollBarRender:
             return super().render_lines(crop)
         context = (
             self.size,
             self.visual_style,
             self.background_colors,
             tuple(self.get_line_filters()),
+            renderer.virtual_size,
+            renderer.window_size,
+            renderer.position,
+            renderer.thickness,
+            renderer.style,
         )
-        if context != self._painted_for or len(self._painted) > LINES_KEPT:
-            self._forget(context)
-        painted = self._painted
-        missing = [line for line in dict.fromkeys(bar) if line not in painted]
-        if missing:
-            if self._direct is None:
-                textual = super().render_lines(self.size.region)
-                self._direct = textual == [self._paint(line) for line in bar]
-                painted.update(zip(bar, textual, strict=True))
-            elif self._direct:
-                painted.update((line, self._paint(line)) for line in missing)
-            else:
-                painted.update(zip(bar, super().render_lines(self.size.region), strict=True))
-        lines = [painted[bar[y]] for y in crop.line_range]
-        if not self.vertical:
-            self._painted = {}  # a horizontal bar's line is the whole bar: not seen again
+        if context == self._last_for:
+            # The same bar as the last frame (a frame of another widget that covers it).
+            whole = self._last
+        else:
+            bar = self._bar_lines(renderer)
+            if bar is None:
+                return super().render_lines(crop)
+            if context[:4] != self._painted_for or len(self._painted) > LINES_KEPT:
+                self._forget(context[:4])
+            painted = self._painted
+            missing = [line for line in dict.fromkeys(bar) if line not in painted]
+            if missing:
+                if self._direct is None:
+                    textual = super().render_lines(self.size.region)
+                    self._direct = textual == [self._paint(line) for line in bar]
+                    painted.update(zip(bar, textual, strict=True))
+                elif self._direct:
+                    painted.update((line, self._paint(line)) for line in missing)
+                else:
+                    painted.update(zip(bar, super().render_lines(self.size.region), strict=True))
+            whole = [painted[line] for line in bar]
+            if not self.vertical:
+                self._painted = {}  # a horizontal bar's line is the whole bar: not seen again
+            self._last, self._last_for = whole, context
+        lines = whole[crop.y : crop.bottom]
         x1, x2 = crop.column_span
         if x1 or x2 != self.size.width:
             lines = [line.crop(x1, x2) for line in lines]
