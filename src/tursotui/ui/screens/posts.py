@@ -281,6 +281,12 @@ class PostsScreen(StatusFeedback, WriteKeys):
         self._restore = None
         if keep and self.rows:
             self._restore = (table.cursor_key, table.cursor_row, len(self.rows))
+        if not self.tail and (self._restore is None or self._restore[2] <= moderation.PAGE_SIZE):
+            # Asked for before the list is emptied and the bars redrawn: the query then runs
+            # first, not after everything those set off (the page worker picks it up).
+            if self._early is not None:
+                self._early[2].cancel()
+            self._fetch_early()
         self.seen_writes = self._writes()
         self._fresh_status = {}
         self.token += 1
