@@ -130,24 +130,24 @@ async def run(quick: bool) -> list[Figure]:
             # grid paints a line holding a row.
             marks: dict[str, float] = {}
             run_action = screen.action_run
-            render_line = grid.render_line
+            render_lines = grid.render_lines
 
             def timed_run() -> None:
                 marks.setdefault("key", time.perf_counter())
                 run_action()
 
-            def timed_render(y: int):
+            def timed_render(crop):  # what the compositor asks of the grid for a frame
                 if grid.row_count and "key" in marks:
                     marks.setdefault("painted", time.perf_counter())
-                return render_line(y)
+                return render_lines(crop)
 
             screen.action_run = timed_run  # type: ignore[method-assign]
-            grid.render_line = timed_render  # type: ignore[method-assign]
+            grid.render_lines = timed_render  # type: ignore[method-assign]
             await pilot.press("ctrl+r")
             await _wait(pilot, lambda: "painted" in marks)
             first_ms = (marks["painted"] - marks["key"]) * 1000
             screen.action_run = run_action  # type: ignore[method-assign]
-            grid.render_line = render_line  # type: ignore[method-assign]
+            grid.render_lines = render_lines  # type: ignore[method-assign]
 
             grid.focus()
             while len(grid.values) < scroll_rows:

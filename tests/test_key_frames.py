@@ -7,6 +7,7 @@ do); each is recorded with what the screen showed when it was painted.
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,136 @@ async def test_a_filter_key_paints_the_new_filters_rows_at_once(
         # Never the emptied list, never the old rows under the new filter.
         assert painted[0] == ("published", 4)
         assert all(shown == ("published", 4) for shown in painted)
+
+
+_MOVE = re.compile(r"\x1b\[(\d+);(\d+)H")
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def sent_lines(app, renderable) -> dict[int, str]:
+    """What a frame sends the terminal: the text written at each screen line it paints.
+
+    A partial frame is a cursor move to each changed span followed by its cells; the text
+    of a line is what follows its moves (styles taken out).
+    """
+    sequence = renderable.render_segments(app.console)
+    lines: dict[int, str] = {}
+    moves = list(_MOVE.finditer(sequence))
+    for move, following in zip(moves, [*moves[1:], None], strict=True):
+        end = following.start() if following else len(sequence)
+        y = int(move.group(1)) - 1
+        lines[y] = lines.get(y, "") + _SGR.sub("", sequence[move.end() : end])
+    return lines
+
+
+def record_updates(app) -> list:
+    """Every frame from now on, as handed to the terminal."""
+    sent: list = []
+    display = app._display
+
+    def _display(screen, renderable) -> None:
+        display(screen, renderable)
+        if renderable is not None:
+            sent.append(renderable)
+
+    app._display = _display
+    return sent
+
+
+async def test_pagedown_paints_the_lists_lines_and_nothing_else(tmp_path: Path):
+    workspace, _ = await workspace_with(tmp_path, {"acme": dict(published=150)})
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        tenant = await workspace.registry.get("acme")
+        screen = PostsScreen(tenant, status="published")
+        app.push_screen(screen)
+        await wait_until(pilot, lambda: screen.is_mounted)
+        table = screen.query_one("#posts-table", RowList)
+        visible = table.size.height - 1
+        await wait_until(pilot, lambda: table.row_count >= 2 * visible and not screen.fetching)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        sent = record_updates(app)
+        await pilot.press("pagedown")
+        await wait_until(pilot, lambda: table.scroll_offset.y >= visible and sent)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        frames = [sent_lines(app, update) for update in sent]
+        top, bottom = table.region.y, table.region.bottom
+        # The key's frame is the whole list, new, and only the list: not the header, the
+        # filter bar, the status line or the footer, which the key did not change.
+        assert sorted(frames[0]) == list(range(top, bottom))
+        first = screen.rows[table.ordered_keys[table.scroll_offset.y]]
+        assert first.title[:20] in frames[0][top + 1]
+        assert table.cursor_row == table.scroll_offset.y
+        # Nor later: the page read ahead after it changes the status line and the
+        # scrollbar's range, and nothing else is painted again.
+        status_line = screen.query_one("#posts-status").region.y
+        painted = {y for frame in frames for y in frame}
+        assert painted - set(range(top, bottom)) <= {status_line}
+
+
+async def test_lists_paint_what_textual_would(tmp_path: Path):
+    """The lists and their scrollbars paint their own lines: exactly Textual's, cell for
+    cell and style for style, however scrolled, focused or moved."""
+    from textual.scrollbar import ScrollBar
+    from textual.widget import Widget
+
+    from tursotui.ui.widgets.result_grid import ResultGrid
+
+    workspace, _ = await workspace_with(tmp_path, {"acme": dict(published=120, drafts=3)})
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        tenant = await workspace.registry.get("acme")
+        screen = PostsScreen(tenant, status=None)
+        app.push_screen(screen)
+        await wait_until(pilot, lambda: screen.is_mounted)
+        table = screen.query_one("#posts-table", RowList)
+        await wait_until(pilot, lambda: table.row_count >= 80 and not screen.fetching)
+        await pilot.pause()
+
+        def same_as_textual(widget) -> None:
+            region = widget.size.region
+            ours = widget.render_lines(region)
+            widget._styles_cache.clear()  # Textual's own render, from scratch
+            theirs = Widget.render_lines(widget, region)
+            assert [line.text for line in ours] == [line.text for line in theirs]
+            assert ours == theirs  # every segment, every style
+            cut = region.shrink((1, 2, 3, 1))
+            assert widget.render_lines(cut) == Widget.render_lines(widget, cut)
+
+        for keys in (
+            [],
+            ["down", "down"],
+            ["pagedown"],
+            ["space", "up", "space"],  # marked: the row's line changes
+            ["2", "0"],  # a filter and back: the same rows again, one of them marked
+            ["pagedown", "up"],
+            ["end"],
+        ):
+            for key in keys:
+                await pilot.press(key)
+            await wait_until(pilot, lambda: not screen.fetching and table.row_count > 0)
+            await pilot.pause()
+            same_as_textual(table)
+            same_as_textual(table.vertical_scrollbar)
+            assert type(table.vertical_scrollbar) is not ScrollBar  # it is ours that was tested
+        table.blur()
+        await pilot.pause()
+        same_as_textual(table)
+
+        await open_console(app, pilot, workspace)
+        editor = console(app).query_one(SqlEditor)
+        editor.load_text("SELECT id, title, NULL AS missing, content, 1.5 AS x FROM posts")
+        editor.focus()
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: idle(app) and grid(app).row_count > 50)
+        results = console(app).query_one(ResultGrid)
+        for keys in ([], ["down", "right", "right"], ["pagedown"], ["end"]):
+            results.focus()
+            for key in keys:
+                await pilot.press(key)
+            await pilot.pause()
+            same_as_textual(results)
+            same_as_textual(results.vertical_scrollbar)
+            same_as_textual(results.horizontal_scrollbar)

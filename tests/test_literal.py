@@ -97,3 +97,19 @@ def test_no_raw_escape_or_control_character_ever_reaches_the_terminal(
     stripped = re.sub(r"\x1b\[[0-9;]*m", "", output)
     assert "\x1b" not in stripped
     assert not (set(stripped) - {"\n"}) & UNSAFE
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E)), st.integers(1, 60))
+def test_printable_ascii_is_kept_whole_or_cut_at_its_length(value: str, max_len: int) -> None:
+    # The common case (every title and name of a list) is made at C speed: the same as
+    # character by character, markup included.
+    text = literal(value, max_len)
+    if len(value) <= max_len:
+        assert text.plain == value and not text.spans
+    else:
+        assert text.plain == value[: max_len - 1] + "…"
+        assert [(span.start, span.end, str(span.style)) for span in text.spans] == [
+            (max_len - 1, max_len, "dim")
+        ]
+    assert literal(value, max_len, style="bold").style == "bold"
+    assert literal(value).plain == value

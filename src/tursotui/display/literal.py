@@ -100,13 +100,22 @@ def literal(
         more = " …" if len(data) > 16 else ""
         return Text(f"<blob {len(data)} bytes: {preview}{more}>", style=NULL_STYLE)
     raw = value if isinstance(value, str) else str(value)
-    truncated = False
     if max_len is not None:
         max_len = max(1, max_len)
-        # Look at no more than needed: a 1 MB body costs the same as a short one in a list.
-        if len(raw) > max_len:
-            raw = raw[: max_len * 2]
-            truncated = True
+    # The common case at C speed: printable ASCII holds nothing to stand in for and takes
+    # one cell a character (the loop below would keep every character as it is).
+    head = raw if max_len is None else raw[: max_len * 2]
+    if head.isascii() and head.isprintable():
+        if max_len is None or len(raw) <= max_len:
+            return Text(raw, style=style, no_wrap=not multiline, end="")
+        text = Text(raw[: max_len - 1], style=style, no_wrap=not multiline, end="")
+        text.append(ELLIPSIS, style="dim")
+        return text
+    truncated = False
+    # Look at no more than needed: a 1 MB body costs the same as a short one in a list.
+    if max_len is not None and len(raw) > max_len:
+        raw = raw[: max_len * 2]
+        truncated = True
     text = Text(style=style, no_wrap=not multiline, end="")
     plain: list[str] = []
     shown = 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -24,13 +25,26 @@ answer paints the in-between state, and the answer then waits for the next frame
 
 
 class FrameHold:
-    """Frames held from now until `release()` or `at_most` seconds, whichever comes first."""
+    """Frames held from now until `release()` or `at_most` seconds, whichever comes first.
 
-    def __init__(self, app: App, at_most: float) -> None:
+    `on_expire` is called when `at_most` passes first, just before the frames go out again
+    (to make the in-between state fit to be seen).
+    """
+
+    def __init__(
+        self, app: App, at_most: float, on_expire: Callable[[], object] | None = None
+    ) -> None:
         self._app = app
         self._batch: contextlib.AbstractContextManager[None] | None = app.batch_update()
         self._batch.__enter__()
-        self._deadline = asyncio.get_running_loop().call_later(at_most, self.release)
+        self._on_expire = on_expire
+        self._deadline = asyncio.get_running_loop().call_later(at_most, self._expire)
+
+    def _expire(self) -> None:
+        if self._batch is not None and self._on_expire is not None:
+            with contextlib.suppress(Exception):  # the screen is gone: nothing to show
+                self._on_expire()
+        self.release()
 
     @property
     def held(self) -> bool:
@@ -48,10 +62,12 @@ class FrameHold:
             self._app.screen.check_idle()
 
 
-def hold_frames(app: App, at_most: float | None = None) -> FrameHold:
+def hold_frames(
+    app: App, at_most: float | None = None, on_expire: Callable[[], object] | None = None
+) -> FrameHold:
     """Hold the app's frames until the returned hold is released, `at_most` seconds
-    (default `FRAME_S`)."""
-    return FrameHold(app, FRAME_S if at_most is None else at_most)
+    (default `FRAME_S`); `on_expire` is called if that time passes first."""
+    return FrameHold(app, FRAME_S if at_most is None else at_most, on_expire)
 
 
 __all__ = ["FRAME_S", "FrameHold", "hold_frames"]

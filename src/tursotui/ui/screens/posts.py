@@ -281,6 +281,12 @@ class PostsScreen(StatusFeedback, WriteKeys):
         self._restore = None
         if keep and self.rows:
             self._restore = (table.cursor_key, table.cursor_row, len(self.rows))
+        if not self.tail and (self._restore is None or self._restore[2] <= moderation.PAGE_SIZE):
+            # Asked for before the list is emptied and the bars redrawn: the query then runs
+            # first, not after everything those set off (the page worker picks it up).
+            if self._early is not None:
+                self._early[2].cancel()
+            self._fetch_early()
         self.seen_writes = self._writes()
         self._fresh_status = {}
         self.token += 1
@@ -292,13 +298,17 @@ class PostsScreen(StatusFeedback, WriteKeys):
         if self._columns_for != self.title_width():
             self._setup_columns()
         else:
-            self.query_one("#posts-table", RowList).clear()
-        self.query_one("#posts-header", TenantHeader).tenant = self.tenant
+            # The first page usually comes before the next frame: the scrollbar is left as
+            # it is until then, not taken away (a new layout of the screen) and put back.
+            table.clear(refill=True)
+        header = self.query_one("#posts-header", TenantHeader)
+        if header.tenant is not self.tenant:  # (a filter key leaves the header as it is)
+            header.tenant = self.tenant
         self.show_filters()
         self.show_status()
         # The emptied list is painted only if the first page is slow to come (see ui.frames).
         self._show_first_page()
-        self._frames = hold_frames(self.app)
+        self._frames = hold_frames(self.app, on_expire=table.refit)
         limit = max(moderation.PAGE_SIZE, self._restore[2] if self._restore else 0)
         self.load_page(self.token, self.tenant, self.post_filter, None, limit)
 
@@ -465,7 +475,9 @@ class PostsScreen(StatusFeedback, WriteKeys):
         except ModerationError as error:
             if self._current(token, tenant):
                 self.fetching = False
-                self.query_one("#posts-table", RowList).more_available = False
+                table = self.query_one("#posts-table", RowList)
+                table.more_available = False
+                table.refit()  # no rows came after `clear(refill=True)`
                 self.error = str(error)
                 self.show_status()
                 self._show_first_page()

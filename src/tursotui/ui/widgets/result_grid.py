@@ -21,13 +21,13 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
 
 from tursotui.display.literal import ELLIPSIS, literal
-from tursotui.ui.widgets.scrolling import PagedView, set_virtual_size
+from tursotui.ui.widgets.scrolling import PagedView, inner_style, set_virtual_size
 
 CELL_CHARS = 40
 """Characters of a value shown in a cell before it is cut."""
@@ -314,9 +314,43 @@ class ResultGrid(PagedView, can_focus=True):
         start = sum(self._widths[:column]) + GAP * column
         return start, start + self._widths[column]
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The lines in `crop`, as Textual would paint them, from the kept lines.
+
+        Textual's own path runs every line through its styles cache and makes a new
+        `Strip` of each line whenever the grid scrolls or shows a new result. The grid has
+        no border or padding: a line is padded to the widget's width (under the scrollbar)
+        and passed through the app's line filters, both kept on the line `render_line`
+        keeps, so a line already painted is a lookup.
+        """
+        if not self._plain_box():
+            return super().render_lines(crop)
+        width = self.size.width
+        base, background = self.background_colors
+        inner = inner_style(base, background)
+        filters = self.get_line_filters()
+        scroll_x, scroll_y = self.scroll_offset
+        view_width = self.scrollable_content_region.width
+        cursor_row = self.cursor_row
+        lines = []
+        for y in crop.line_range:
+            line = self._line(y, scroll_x, scroll_y, view_width, cursor_row)
+            line = line.adjust_cell_length(width, inner)
+            for line_filter in filters:
+                line = line.apply_filter(line_filter, background)
+            lines.append(line)
+        x1, x2 = crop.column_span
+        if x1 or x2 != width:
+            lines = [line.crop(x1, x2) for line in lines]
+        return lines
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
+        return self._line(y, scroll_x, scroll_y, width, self.cursor_row)
+
+    def _line(self, y: int, scroll_x: int, scroll_y: int, width: int, cursor_row: int) -> Strip:
+        """Line `y` of the grid scrolled to (`scroll_x`, `scroll_y`), `width` cells wide."""
         base, header, even, odd = self._row_styles()
         if not self._headers:
             return Strip.blank(width, base)
@@ -328,7 +362,7 @@ class ResultGrid(PagedView, can_focus=True):
         if (scroll_x, width) != self._strips_for:
             self._strips.clear()
             self._strips_for = (scroll_x, width)
-        is_cursor = row >= 0 and row == self.cursor_row
+        is_cursor = row >= 0 and row == cursor_row
         if not is_cursor and (kept := self._strips.get(row)) is not None:
             return kept
         style = header if row < 0 else odd if row % 2 else even

@@ -18,17 +18,21 @@ a list of 10,000 tenants then costs what its screenful costs, not 10,000 rows of
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.cache import LRUCache
+from textual.color import Color
+from textual.filter import ANSIToTruecolor, DimFilter, LineFilter, Monochrome, NoColor
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
 
-from tursotui.ui.widgets.scrolling import PagedView, set_virtual_size
+from tursotui.ui.widgets.scrolling import PagedView, inner_style, set_virtual_size
 
 PADDING = 1
 """Spaces on each side of a cell (as DataTable's default cell padding)."""
@@ -38,8 +42,41 @@ PREPARE_ROWS = 200
 """Rows added below the view whose lines are made ahead of the key that shows them."""
 
 
+STRIPS_KEPT = 1000
+"""Rendered rows kept; past this, those far from the view are dropped."""
+CONTENT_KEPT = 1000
+"""Painted lines kept by what they show (see `_fingerprint`), across lists read again."""
+
+
 Cells = tuple[Text, ...] | Callable[[], Sequence[Text]]
 """A row's cells, or a function making them when the row is first shown or read."""
+
+
+_STYLE_FILTERS = (ANSIToTruecolor, DimFilter, Monochrome, NoColor)
+"""Textual's line filters that map each segment's style alone: applied to a row's styles
+once, not to every line."""
+
+
+class _Look(NamedTuple):
+    """What the painted lines depend on besides their rows."""
+
+    view_width: int
+    """The room for the rows (the widget less its scrollbars)."""
+    width: int
+    """The widget's width: lines are padded under the scrollbar, as Textual does."""
+    inner: Style
+    """The style of that padding."""
+    background: Color
+    filters: tuple[LineFilter, ...]
+    fused: bool
+    """Every filter maps styles alone (`_STYLE_FILTERS`)."""
+
+
+def _fingerprint(cells: Sequence[Text]) -> tuple[object, ...]:
+    """What of its cells a row's line is made from (two rows alike paint alike)."""
+    return tuple(
+        (text.plain, text.style, text.justify, text.overflow, tuple(text.spans)) for text in cells
+    )
 
 
 class RowList(PagedView, can_focus=True):
@@ -116,8 +153,18 @@ class RowList(PagedView, can_focus=True):
         """Each row as segments (unstyled by the list), built when first shown."""
         self._styles: dict[str, Style] = {}
         self._strips: dict[int, Strip] = {}
-        """Rendered lines by row index (-1: the header), for `_strips_width`."""
-        self._strips_width = -1
+        """Painted lines by row index (-1: the header), for `_strips_look`."""
+        self._strips_for: _Look | None = None
+        self._strips_look: _Look | None = None
+        """`_strips_for` with its padding style filtered."""
+        self._blank = Strip([])
+        """A line past the last row, painted."""
+        self._by_content: LRUCache[tuple[str, tuple[object, ...]], Strip] = LRUCache(CONTENT_KEPT)
+        """Painted lines by row style and cells (see `_fingerprint`), kept across `clear`."""
+        self._discarded: list[object] = []
+        """Rows cleared, freed after the next frame (see `clear`)."""
+        self._style_map: dict[tuple[Style, Style | None], Style] = {}
+        """Row style + segment style → the style painted (see `_map_style`)."""
         self._cursor_row = 0
 
     # -- data -----------------------------------------------------------------------
@@ -128,6 +175,7 @@ class RowList(PagedView, can_focus=True):
         # Padding of its own style per column: an SVG export (screenshots, snapshots) then
         # starts every cell's text in an element of its own, at its column.
         self._pad_styles = [Style(meta={"column": i}) for i in range(len(columns))]
+        self._by_content.clear()
         self.clear()
 
     @property
@@ -197,11 +245,20 @@ class RowList(PagedView, can_focus=True):
             self.call_after_refresh(self._prepare_rows, first, first + PREPARE_ROWS)
 
     def _prepare_rows(self, start: int, end: int) -> None:
-        """Make the segments of rows `start` to `end` (those not made yet)."""
-        segments, cells = self._segments, self._cells
-        for key in self._keys[start:end]:
-            if key not in segments and key in cells:
-                segments[key] = self._row_segments(self.get_row(key))
+        """Make the painted lines of rows `start` to `end` (those not made yet).
+
+        Everything a paint of them would make (the row's segments, its painted line, that
+        line padded to the widget) is kept, so the key that scrolls to them looks it up.
+        """
+        if not self.is_mounted or not self.size.width or not self._plain_box():
+            return
+        look = self._look()
+        cursor = self._cursor_row
+        for row in range(max(0, start), min(end, len(self._keys))):
+            if row != cursor:
+                line = self._painted(row, look)
+                if line is not None and line.cell_length == look.view_width:
+                    line.adjust_cell_length(look.width, look.inner)  # kept on the line
 
     def insert_rows_at_top(self, rows: Iterable[tuple[str, Sequence[Text]]]) -> None:
         """Add rows above the first one, in the order given; the view and cursor stay put.
@@ -265,16 +322,37 @@ class RowList(PagedView, can_focus=True):
             self._cursor_row = max(0, len(self._keys) - 1)
         self._resize()
 
-    def clear(self) -> None:
-        """Remove every row (the columns stay); the cursor and scroll go back to the top."""
+    def clear(self, *, refill: bool = False) -> None:
+        """Remove every row (the columns stay); the cursor and scroll go back to the top.
+
+        Args:
+            refill: Rows are about to be added (the list is read again): the scroll range
+                stays as it is until they are (`add_rows`, even of none, or `refit`), so
+                the scrollbar does not go and come back, each time a new layout of the
+                whole screen.
+        """
+        if self._keys and self.is_mounted:
+            # Freeing a thousand rows' cells and lines is a few ms: after the next frame,
+            # not before it.
+            self._discarded.append((self._keys, self._cells, self._segments, self._strips))
+            self.call_after_refresh(self._discarded.clear)
+            self._segments, self._strips = {}, {}
+        else:
+            self._segments.clear()
+            self._strips.clear()
         self._keys = []
         self._cells = {}
         self._index = {}
-        self._segments.clear()
-        self._strips.clear()
         self._cursor_row = 0
         self._ahead = None
         self.scroll_to(0, 0, animate=False, immediate=True)
+        if refill:
+            self.refresh()
+        else:
+            self._resize()
+
+    def refit(self) -> None:
+        """Make the scroll range fit the rows (after `clear(refill=True)` when none came)."""
         self._resize()
 
     def _line_width(self) -> int:
@@ -317,23 +395,126 @@ class RowList(PagedView, can_focus=True):
         return segments
 
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
+        # Textual's own path (see `render_lines`): unfiltered, not cached.
+        row = -1 if y == 0 else self.scroll_offset.y + y - 1
         width = self.scrollable_content_region.width
-        if width != self._strips_width:
+        line = self._render_row(row, width, self._add_style)
+        if line is None:
+            return Strip.blank(width, self.rich_style)
+        scroll_x = self.scroll_offset.x
+        if scroll_x or line.cell_length != width:
+            line = line.crop(scroll_x, scroll_x + width)  # lines are at least `width` long
+        return line
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The lines in `crop`, looked up rather than made.
+
+        Textual's own path runs every line through its styles cache (borders, padding,
+        tint, opacity) and makes a new `Strip` of each line whenever the view scrolls:
+        half of the frame of a `pagedown`. This list has none of those, so its lines are
+        made here as Textual would paint them (the app's line filters applied, padded to
+        the widget's width under the scrollbar) and kept per row: a screenful of rows
+        already made is a lookup per line. Anything that needs the styles cache (a border,
+        say) takes Textual's path.
+        """
+        if not self._plain_box():
+            return super().render_lines(crop)
+        look = self._look()
+        top = self.scroll_offset.y
+        scroll_x = self.scroll_offset.x
+        view_width, width, inner = look.view_width, look.width, look.inner
+        painted = self._painted
+        lines = []
+        for y in crop.line_range:
+            line = painted(-1 if y == 0 else top + y - 1, look) or self._blank
+            if scroll_x or line.cell_length != view_width:
+                line = line.crop(scroll_x, scroll_x + view_width)
+            lines.append(line.adjust_cell_length(width, inner))  # kept on the line
+        x1, x2 = crop.column_span
+        if x1 or x2 != width:
+            lines = [line.crop(x1, x2) for line in lines]
+        return lines
+
+    def _look(self) -> _Look:
+        """What painted lines depend on besides their rows; the kept ones are dropped when
+        it changes (a resize, a new theme)."""
+        base, background = self.background_colors
+        filters = tuple(self.get_line_filters())
+        look = _Look(
+            self.scrollable_content_region.width,
+            self.size.width,
+            inner_style(base, background),
+            background,
+            filters,
+            all(type(line_filter) in _STYLE_FILTERS for line_filter in filters),
+        )
+        if look != self._strips_for:
             self._strips.clear()
-            self._strips_width = width
-        row = -1 if y == 0 else scroll_y + y - 1
-        strip = self._strips.get(row)
-        if strip is None:
-            strip = self._render_row(row)
-            if strip is None:
-                return Strip.blank(width, self.rich_style)
-            if len(self._strips) > 1000:
-                self._strips.clear()
-            self._strips[row] = strip
-        if scroll_x or strip.cell_length != width:
-            strip = strip.crop(scroll_x, scroll_x + width)  # lines are at least `width` long
-        return strip
+            self._by_content.clear()
+            self._style_map.clear()
+            self._strips_for = self._strips_look = look
+            # The padding under the scrollbar and the lines past the last row, filtered as
+            # the rows are.
+            look = self._strips_look = look._replace(inner=self._map_style(look.inner, None))
+            blank = self._map_style(self.rich_style, None)
+            self._blank = Strip([Segment(" " * look.view_width, blank)], look.view_width)
+        assert self._strips_look is not None
+        return self._strips_look
+
+    def _map_style(self, style: Style, over: Style | None) -> Style:
+        """`over` on `style`, through the app's line filters when they only map styles."""
+        key = (style, over)
+        mapped = self._style_map.get(key)
+        if mapped is None:
+            mapped = style + over if over else style
+            look = self._strips_look
+            if look is not None and look.fused:
+                for line_filter in look.filters:
+                    filtered = line_filter.apply([Segment(" ", mapped)], look.background)
+                    mapped = filtered[0].style or mapped
+            self._style_map[key] = mapped
+        return mapped
+
+    @staticmethod
+    def _add_style(style: Style, over: Style | None) -> Style:
+        return style + over if over else style
+
+    def _painted(self, row: int, look: _Look) -> Strip | None:
+        """The line of a row (-1: the header) as painted, whole (not scrolled); kept."""
+        line = self._strips.get(row)
+        if line is None:
+            content = None
+            if 0 <= row < len(self._keys):
+                # The same cells on a row of the same style paint the same line: a list read
+                # again (a filter key and back, a reload, back from a post) finds it made.
+                cells = self.get_row(self._keys[row])
+                content = (self._row_style_name(row), _fingerprint(cells))
+                line = self._by_content.get(content)
+            if line is None:
+                line = self._render_row(row, look.view_width, self._map_style)
+                if line is None:
+                    return None
+                if not look.fused:
+                    for line_filter in look.filters:
+                        line = line.apply_filter(line_filter, look.background)
+                if content is not None:
+                    self._by_content.set(content, line)
+            if len(self._strips) >= STRIPS_KEPT:
+                self._forget_far_rows()
+            self._strips[row] = line
+        return line
+
+    def _forget_far_rows(self) -> None:
+        """Drop the painted rows far from the view (those just above and ahead stay)."""
+        top = self.scroll_offset.y
+        low, high = top - PREPARE_ROWS, top + self._visible_rows() + PREPARE_ROWS
+        self._strips = {row: s for row, s in self._strips.items() if row == -1 or low <= row < high}
+
+    def _row_style_name(self, row: int) -> str:
+        """The component style of a row: the cursor's, an even row's or none."""
+        if row == self._cursor_row:
+            return "row-list--cursor"
+        return "row-list--even" if row % 2 == 0 else ""
 
     def _style(self, name: str) -> Style:
         """The widget's style with a component's on top (computed once per restyle/focus)."""
@@ -345,8 +526,11 @@ class RowList(PagedView, can_focus=True):
             self._styles[name] = style
         return style
 
-    def _render_row(self, row: int) -> Strip | None:
-        """The whole line of a row (-1: the header), styled, not cropped; None past the end."""
+    def _render_row(
+        self, row: int, view_width: int, styled: Callable[[Style, Style | None], Style]
+    ) -> Strip | None:
+        """The whole line of a row (-1: the header), at least `view_width` long and not
+        cropped, each segment's style `styled(row style, segment style)`; None past the end."""
         if row < 0:
             if not self._columns:
                 return None
@@ -360,25 +544,20 @@ class RowList(PagedView, can_focus=True):
             if cached is None:
                 cached = self._segments[key] = self._row_segments(self.get_row(key))
             segments = cached
-            if row == self._cursor_row:
-                style = self._style("row-list--cursor")
-            elif row % 2 == 0:
-                style = self._style("row-list--even")
-            else:
-                style = self._style("")
+            style = self._style(self._row_style_name(row))
         length = self._line_width()
-        width = max(length, self.scrollable_content_region.width)
-        line = [
-            Segment(text, style + seg_style if seg_style else style)
-            for text, seg_style, _ in segments
-        ]
+        width = max(length, view_width)
+        line = [Segment(text, styled(style, seg_style)) for text, seg_style, _ in segments]
         if width > length:
-            line.append(Segment(" " * (width - length), style))
+            line.append(Segment(" " * (width - length), styled(style, None)))
         return Strip(line, width)
 
     def _restyled(self) -> None:
         self._styles.clear()
         self._strips.clear()
+        self._by_content.clear()
+        self._style_map.clear()
+        self._strips_for = None
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
