@@ -118,6 +118,18 @@ NARROW_COLUMNS = ("tenant", "state", "schema", "draft", "comments", "indexes", "
 
 WIDE_FROM = 120
 
+FIGURE_COLUMNS = (
+    "latency",
+    "draft",
+    "published",
+    "archived",
+    "comments",
+    "read",
+    "written",
+    "storage",
+)
+"""Columns of figures: right-aligned, their headers too."""
+
 USAGE_COLUMNS = ("read", "written", "storage")
 """What each tenant costs (rows read and written this month, storage): from 150 columns on;
 narrower, the current row's figures are on the line under the table."""
@@ -281,7 +293,9 @@ class FleetScreen(StatusFeedback, WriteKeys):
             if index == self.sort_column:
                 label += " ▼" if not self.sort_reverse else " ▲"
                 width = max(width, len(label))  # the arrow says which way: never cut off
-            keyed.append((key, label, width))
+            keyed.append(
+                (key, Text(label, justify="right") if key in FIGURE_COLUMNS else label, width)
+            )
         used = sum(width + 2 for key, _label, width in keyed if key != "error")
         room = max(12, (self.app.size.width or 80) - used - 4)
         keyed = [(key, label, room if key == "error" else width) for key, label, width in keyed]
@@ -604,7 +618,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
         if self.workspace.replica_of(slug) is not None:
             return Text("repl", style="cyan", justify="right")
         if latency is None:
-            return Text("—", style="dim")
+            return Text("—", style="dim", justify="right")
         return Text(f"{latency:.0f}", justify="right")
 
     @on(SortableList.RowHighlighted, "#fleet-table")

@@ -169,9 +169,16 @@ class RowList(PagedView, can_focus=True):
 
     # -- data -----------------------------------------------------------------------
 
-    def set_columns(self, columns: Sequence[tuple[str, int]]) -> None:
-        """Show these columns (label, width in cells) and no rows."""
-        self._columns = [(Text(label, no_wrap=True, end=""), width) for label, width in columns]
+    def set_columns(self, columns: Sequence[tuple[str | Text, int]]) -> None:
+        """Show these columns (label, width in cells) and no rows; a `Text` label keeps its
+        justification (a column of figures is labelled at its right edge)."""
+        self._columns = [
+            (
+                label if isinstance(label, Text) else Text(label, no_wrap=True, end=""),
+                width,
+            )
+            for label, width in columns
+        ]
         # Padding of its own style per column: an SVG export (screenshots, snapshots) then
         # starts every cell's text in an element of its own, at its column.
         self._pad_styles = [Style(meta={"column": i}) for i in range(len(columns))]

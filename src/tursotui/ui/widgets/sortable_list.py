@@ -42,7 +42,7 @@ class SortableList(RowList):
         super().__init__(id=id, classes=classes)
         self._column_keys: tuple[str, ...] = ()
 
-    def set_keyed_columns(self, columns: Sequence[tuple[str, str, int]]) -> None:
+    def set_keyed_columns(self, columns: Sequence[tuple[str, str | Text, int]]) -> None:
         """Show these columns (key, header, width in cells) and no rows."""
         self._column_keys = tuple(key for key, _header, _width in columns)
         self.set_columns([(header, width) for _key, header, width in columns])
