@@ -27,6 +27,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from tursotui.errors import TursotuiError
+
 KEEPALIVE_S = 30.0
 """How long an idle connection is kept for the next request."""
 
@@ -37,8 +39,10 @@ MAX_IN_FLIGHT = 64
 """Requests in flight at once per event loop (each holds a connection); more wait their turn."""
 
 
-class WireError(Exception):
-    """A request that got no HTTP answer."""
+class WireError(TursotuiError):
+    """A request that got no HTTP answer (`db.http` turns it into the connection's error)."""
+
+    title = "Connection"
 
     def __init__(self, reason: str, *, connecting: bool, cause: OSError | None = None) -> None:
         super().__init__(reason)
