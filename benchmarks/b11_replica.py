@@ -26,7 +26,7 @@ import time
 import uuid
 from pathlib import Path
 
-from benchmarks.common import Figure
+from benchmarks.common import Figure, seeded_tenant
 
 ID = "B11"
 REPO = Path(__file__).resolve().parents[1]
@@ -157,9 +157,6 @@ async def run(quick: bool) -> list[Figure]:
     from support.faults import FaultProxy
     from support.jwt_kit import JWTKeys
     from support.servers import start_sqld
-    from tursotui.db import connect
-    from tursotui.demo.build import seed_tenant
-    from tursotui.tenant.migrations import load_folder, migrate
 
     keys = JWTKeys()
     os.environ["SQLD_DISABLE_INTELLIGENT_THROTTLING"] = "true"  # 20 tenants, one database
@@ -171,12 +168,7 @@ async def run(quick: bool) -> list[Figure]:
     token = keys.token()
     figures = []
     try:
-        conn = await connect(server.http_url, token, name="sqld")
-        try:
-            await migrate(conn, load_folder(None))
-            await seed_tenant(conn, posts=POSTS, seed=11)
-        finally:
-            await conn.close()
+        await seeded_tenant(server.http_url, token, POSTS, seed=11)
         with tempfile.TemporaryDirectory(prefix="b11-") as tmp:
             data_dir = Path(tmp)
             await _registry(data_dir, [(f"r{i:02d}", proxy.url) for i in range(tenants)], token)

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from benchmarks.b4_posts import SIZE, _frame, _Frames, _settle
-from benchmarks.common import Figure
+from benchmarks.common import Figure, filter_shown, next_screenful
 
 ID = "B12"
 
@@ -108,26 +108,18 @@ async def _posts(path: Path, keys: int) -> dict[str, list[float]]:
                     )
                 )
                 await _quiet(app)
-            visible = table.size.height - 1
             for _ in range(keys):
-                top = table.scroll_offset.y
-
-                def next_screenful(top=top) -> bool:
-                    y = table.scroll_offset.y
-                    return y >= top + visible and table.row_count >= y + visible
-
                 found["page"].append(
-                    await _frame(frames, next_screenful, lambda: app.simulate_key("pagedown"))
+                    await _frame(
+                        frames, next_screenful(table), lambda: app.simulate_key("pagedown")
+                    )
                 )
                 await _quiet(app)
             for key, status in [("3", "archived"), ("2", "published")] * ((keys + 1) // 2):
-                token = screen.token
-
-                def shown(t=token, s=status) -> bool:
-                    return screen.token > t and screen.post_filter.status == s and bool(screen.rows)
-
                 found["filter"].append(
-                    await _frame(frames, shown, lambda k=key: app.simulate_key(k))
+                    await _frame(
+                        frames, filter_shown(screen, status), lambda k=key: app.simulate_key(k)
+                    )
                 )
                 await _quiet(app)
         await workspace.close()

@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.common import Figure
+from benchmarks.common import Figure, filter_shown, next_screenful
 
 ID = "B4"
 
@@ -147,26 +147,18 @@ async def _measure(path: Path, opens: int, pages: int) -> dict[str, list[float] 
             app.push_screen(screen)
             await _settle(app)
             for key, status in FILTER_KEYS:
-                token = screen.token
-
-                def shown(t=token, s=status) -> bool:
-                    return screen.token > t and screen.post_filter.status == s and bool(screen.rows)
-
                 figures["filter"].append(
-                    await _frame(frames, shown, lambda k=key: app.simulate_key(k))
+                    await _frame(
+                        frames, filter_shown(screen, status), lambda k=key: app.simulate_key(k)
+                    )
                 )
                 await _settle(app)
             table = screen.query_one(RowList)
-            visible = table.size.height - 1
             for _ in range(pages):
-                top = table.scroll_offset.y
-
-                def next_screenful(top=top) -> bool:
-                    y = table.scroll_offset.y
-                    return y >= top + visible and table.row_count >= y + visible
-
                 figures["next"].append(
-                    await _frame(frames, next_screenful, lambda: app.simulate_key("pagedown"))
+                    await _frame(
+                        frames, next_screenful(table), lambda: app.simulate_key("pagedown")
+                    )
                 )
                 await _settle(app)
             for _ in range(pages):

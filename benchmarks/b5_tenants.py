@@ -37,7 +37,7 @@ import time
 import uuid
 from pathlib import Path
 
-from benchmarks.common import Figure, seeded_tenant_file
+from benchmarks.common import Figure, seeded_tenant, seeded_tenant_file
 
 ID = "B5"
 REPO = Path(__file__).resolve().parents[1]
@@ -355,10 +355,7 @@ async def _token_figures(tenants: int, repeat: int) -> list[Figure]:
     from support.jwt_kit import JWTKeys
     from support.platform_server import FakeDatabase, platform_in_thread
     from support.servers import start_sqld
-    from tursotui.db import connect
-    from tursotui.demo.build import seed_tenant
     from tursotui.session.registry import Registry
-    from tursotui.tenant.migrations import load_folder, migrate
 
     keys = JWTKeys()
     token = keys.token("rw", expires_in=None)
@@ -366,12 +363,7 @@ async def _token_figures(tenants: int, repeat: int) -> list[Figure]:
     workdir = Path(tempfile.mkdtemp(prefix="b5-tokens-"))
     real_tenants = Registry.tenants
     try:
-        conn = await connect(server.http_url, token, name="template")
-        try:
-            await migrate(conn, load_folder(None))
-            await seed_tenant(conn, posts=POSTS_PER_TENANT, seed=5)
-        finally:
-            await conn.close()
+        await seeded_tenant(server.http_url, token, POSTS_PER_TENANT, seed=5)
 
         async def median_runs(data_dir: Path, **values: object) -> tuple[float, float]:
             runs = [await _screen_run(data_dir, tenants, **values) for _ in range(repeat)]

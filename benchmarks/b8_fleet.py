@@ -41,7 +41,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.common import Figure, seeded_tenant_file
+from benchmarks.common import Figure, seeded_tenant, seeded_tenant_file
 
 ID = "B8"
 REPO = Path(__file__).resolve().parents[1]
@@ -243,9 +243,6 @@ async def _remote(
     sys.path.insert(0, str(REPO / "tests"))
     from support.faults import FaultProxyProcess
     from support.servers import start_sqld
-    from tursotui.db import connect
-    from tursotui.demo.build import seed_tenant
-    from tursotui.tenant.migrations import load_folder, migrate
 
     # Twenty tenants share one database here; sqld's adaptive throttling would answer
     # 429 to the burst of streams on it, which twenty separate databases never see.
@@ -258,12 +255,7 @@ async def _remote(
     # this process would spend its CPU (and its interpreter lock) on every request.
     proxy = FaultProxyProcess(("127.0.0.1", server.port)).start()
     try:
-        conn = await connect(server.http_url, name="sqld")
-        try:
-            await migrate(conn, load_folder(None))
-            await seed_tenant(conn, posts=POSTS_PER_TENANT, seed=8)
-        finally:
-            await conn.close()
+        await seeded_tenant(server.http_url, None, POSTS_PER_TENANT, seed=8)
         with tempfile.TemporaryDirectory(prefix="b8-remote-") as tmp:
             data_dir = Path(tmp)
             await _registry(data_dir, [(f"r{i:02d}", proxy.url) for i in range(count)])

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -44,21 +45,47 @@ class Figure:
         return f"{self.id:28} {self.value:10.4g} {self.unit:9}{baseline}{bar}  {self.note}"
 
 
-async def seeded_tenant_file(path: Path, posts: int, seed: int) -> None:
-    """A migrated tenant file with `posts` demo posts, checkpointed so it can be copied whole."""
+async def seeded_tenant(url: str, token: str | None, posts: int, seed: int) -> None:
+    """Migrate the tenant at `url` and fill it with `posts` demo posts (the same data for the
+    same `seed`)."""
     from tursotui.db import connect
     from tursotui.demo.build import seed_tenant
     from tursotui.tenant.migrations import load_folder, migrate
 
-    conn = await connect(f"file:{path}", create=True, name="template")
+    conn = await connect(url, token, create=url.startswith("file:"), name="template")
     try:
         await migrate(conn, load_folder(None))
         await seed_tenant(conn, posts=posts, seed=seed)
     finally:
         await conn.close()
+
+
+async def seeded_tenant_file(path: Path, posts: int, seed: int) -> None:
+    """A migrated tenant file with `posts` demo posts, checkpointed so it can be copied whole."""
+    await seeded_tenant(f"file:{path}", None, posts, seed)
     db = sqlite3.connect(path)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
+
+
+def next_screenful(table: Any) -> Callable[[], bool]:
+    """Whether `table` (a `RowList`) has moved a screenful down from where it is now, with
+    the rows of that screenful loaded: what a `pagedown` must show."""
+    top, visible = table.scroll_offset.y, table.size.height - 1
+
+    def moved() -> bool:
+        y = table.scroll_offset.y
+        return y >= top + visible and table.row_count >= y + visible
+
+    return moved
+
+
+def filter_shown(screen: Any, status: str) -> Callable[[], bool]:
+    """Whether the posts `screen` shows its first page of `status` after a later load than now."""
+    token = screen.token
+    return lambda: (
+        screen.token > token and screen.post_filter.status == status and bool(screen.rows)
+    )
 
 
 def median_ms(fn: Callable[[], object], repeat: int) -> float:
