@@ -31,6 +31,7 @@ from tursotui.db import connect
 from tursotui.display.matches import MATCH_STYLE, highlighted
 from tursotui.tenant import moderation
 from tursotui.ui.screens.fleet import FleetScreen
+from tursotui.ui.screens.fleet_migration import MigrationSummary
 from tursotui.ui.screens.fleet_search import FleetSearch
 from tursotui.ui.screens.post import PostScreen
 from tursotui.ui.screens.posts import PostsScreen
@@ -332,6 +333,8 @@ async def test_archiving_across_tenants_reports_the_failing_remote_and_keeps_the
             burst(app, "a")
             await until(pilot, lambda: "Across tenants" in screen_text(app))
             burst(app, "y")
+            # The status line says it first; the summary is the screen that names each tenant.
+            await until(pilot, lambda: isinstance(app.screen, MigrationSummary))
             await until(pilot, lambda: "with conflicts" in screen_text(app))
             summary = screen_text(app)
             assert "2 done" in summary and "1 failed" in summary
@@ -409,6 +412,8 @@ async def test_delete_comments_across_tenants_from_the_search(tmp_path: Path) ->
             await until(pilot, lambda: "Across tenants" in screen_text(app))
             assert "one: 1 comment" in screen_text(app)
             burst(app, "y")
+            # The status line says it first; the summary is the screen that names each tenant.
+            await until(pilot, lambda: isinstance(app.screen, MigrationSummary))
             await until(pilot, lambda: "with conflicts" in screen_text(app))
             assert "Deleted 2 comments: 2 done" in screen_text(app)
             burst(app, "escape")
@@ -490,6 +495,8 @@ async def test_a_post_changed_underneath_is_a_conflict_on_its_tenant_only(tmp_pa
             burst(app, "space", "space", "a")
             await until(pilot, lambda: "Across tenants" in screen_text(app))
             burst(app, "y")
+            # The status line says it first; the summary is the screen that names each tenant.
+            await until(pilot, lambda: isinstance(app.screen, MigrationSummary))
             await until(pilot, lambda: "with conflicts" in screen_text(app))
             summary = screen_text(app)
             assert "1 done, 1 with conflicts, 0 failed" in summary
