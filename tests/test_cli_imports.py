@@ -21,9 +21,17 @@ from tursotui.cli import COMMAND_MODULES, commands_needed
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 
-NEVER_FOR_LOCAL_TENANTS = ("textual", "aiohttp", "httpx", "libsql_client.hrana", "pydantic")
-"""What a command on `file:` tenants must not import: the UI, the remote transports, and
-the Platform API's models (pydantic: as much import time as all of Textual)."""
+NEVER_FOR_LOCAL_TENANTS = (
+    "textual",
+    "aiohttp",
+    "httpx",
+    "libsql_client.hrana",
+    "pydantic",
+    "tursotui.session.replicas",
+)
+"""What a command on `file:` tenants must not import: the UI, the remote transports, the
+Platform API's models (pydantic: as much import time as all of Textual), and the replicas
+of remote tenants."""
 
 RUN_AND_REPORT = """
 import json, sys
@@ -195,11 +203,13 @@ NOT_FOR_THE_FIRST_FRAME = (
     "tursotui.tenant.migrations",
     "tursotui.platform.api",
     "tursotui.platform.models",
+    "tursotui.session.replicas",
+    "tursotui.session.replica_store",
     "pygments",
 )
 """What the frame listing the tenants does without: the SQL console, the fleet, provisioning,
-backups, the migrations folder, the Platform API, highlighting (loaded when used, or once the
-probes start)."""
+backups, the migrations folder, the Platform API, replicas of remote tenants, highlighting
+(loaded when used, or once the probes start)."""
 
 
 def test_the_tui_on_local_tenants_loads_no_remote_transport_nor_pydantic(
