@@ -60,6 +60,8 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
     """The registry's tenants with their health: pick one to work on."""
 
     # Styles of the first screen, parsed with its widgets' (see `TursotuiApp.get_default_screen`).
+    # As default CSS they yield to any rule of a .tcss file, whatever its selector: the other
+    # screens' files name only their own widgets' ids.
     DEFAULT_CSS = """
     TenantsScreen {
         layout: vertical;
