@@ -173,12 +173,19 @@ def _query_ms(tool: Tool, sql: str, marker: str, timeout: float) -> tuple[float 
     return (None if shown is None else (shown - start) * 1000), rss
 
 
-def _venv_tool(name: str, requirement: str, note: Callable[[str], None]) -> Path | None:
-    """The tool's executable in its own virtualenv, installed on first use; None: skipped."""
+def _venv_tool(name: str, requirement: str, note: Callable[[str], None]) -> list[str] | None:
+    """The command running the tool from its own virtualenv, installed on first use; None:
+    skipped.
+
+    The script is run by the virtualenv's interpreter rather than through its `#!` line: that
+    line holds the path the virtualenv was made at, and `.cache` is reached by other paths
+    too (a worktree links it), so a virtualenv made through one of them breaks the others.
+    """
     venv = PEERS_DIR / name
     executable = venv / "bin" / name
+    command = [str(venv / "bin" / "python3"), str(executable)]
     if executable.exists():
-        return executable
+        return command
     try:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
         subprocess.run(
@@ -191,7 +198,7 @@ def _venv_tool(name: str, requirement: str, note: Callable[[str], None]) -> Path
         shutil.rmtree(venv, ignore_errors=True)
         note(f"{name}: skipped, could not be installed ({error})")
         return None
-    return executable if executable.exists() else None
+    return command if executable.exists() else None
 
 
 def _sqlite_shell(note: Callable[[str], None]) -> str | None:
@@ -265,7 +272,7 @@ async def run(quick: bool) -> list[Figure]:
             tools.append(
                 Tool(
                     "harlequin",
-                    [str(harlequin), "-a", "sqlite", "--read-only", str(tenant)],
+                    [*harlequin, "-a", "sqlite", "--read-only", str(tenant)],
                     "main db",  # its catalog shows the database once it is connected
                     run_keys=["C-j"],
                     terminator="",
@@ -275,7 +282,7 @@ async def run(quick: bool) -> list[Figure]:
         litecli = _venv_tool("litecli", PEERS["litecli"], note)
         if litecli is not None:
             tools.append(
-                Tool("litecli", [str(litecli), str(tenant)], ".db>", env={"TERM": "xterm-256color"})
+                Tool("litecli", [*litecli, str(tenant)], ".db>", env={"TERM": "xterm-256color"})
             )
         shell = _sqlite_shell(note)
         if shell is not None:
