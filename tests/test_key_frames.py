@@ -244,3 +244,108 @@ async def test_lists_paint_what_textual_would(tmp_path: Path):
             same_as_textual(results)
             same_as_textual(results.vertical_scrollbar)
             same_as_textual(results.horizontal_scrollbar)
+
+
+def textual_lines(widget, crop) -> list:
+    """`widget`'s lines in `crop` as Textual's own render paints them, from scratch."""
+    from textual.widget import Widget
+
+    widget._styles_cache.clear()
+    widget._render_content()
+    return Widget.render_lines(widget, crop)
+
+
+async def test_text_lines_paint_what_textual_would(tmp_path: Path):
+    """The filter bar and the status lines keep what they painted by what it shows: what
+    they paint is Textual's line, cell for cell and style for style, whatever they say
+    (again), whatever the theme."""
+    from tursotui.ui.widgets.text_line import TextLine
+
+    workspace, _ = await workspace_with(tmp_path, {"acme": dict(published=30, drafts=3)})
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        tenant = await workspace.registry.get("acme")
+        screen = PostsScreen(tenant, status="published")
+        app.push_screen(screen)
+        await wait_until(pilot, lambda: screen.is_mounted)
+        table = screen.query_one("#posts-table", RowList)
+        await wait_until(pilot, lambda: table.row_count > 0 and not screen.fetching)
+
+        def same_as_textual(widget: TextLine) -> None:
+            region = widget.size.region
+            ours = widget.render_lines(region)
+            theirs = textual_lines(widget, region)
+            assert [line.text for line in ours] == [line.text for line in theirs]
+            assert ours == theirs  # every segment, every style
+            cut = region.shrink((0, 3, 0, 2))
+            assert widget.render_lines(cut) == textual_lines(widget, cut)
+
+        lines = [screen.query_one("#posts-filters", TextLine), screen.query_one("#posts-status")]
+        said = set()
+        for keys in ([], ["1"], ["2"], ["1"], ["space"], ["0"], ["2"], ["o"]):
+            for key in keys:
+                await pilot.press(key)
+            await wait_until(pilot, lambda: not screen.fetching and screen.counts is not None)
+            await pilot.pause()
+            for line in lines:
+                assert isinstance(line, TextLine)
+                said.add(line.text.plain)
+                same_as_textual(line)
+        assert len(said) >= 6  # the lines said different things, some of them again
+        before = [line.render_lines(line.size.region) for line in lines]
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await pilot.pause()
+        for line, old in zip(lines, before, strict=True):
+            assert isinstance(line, TextLine)
+            same_as_textual(line)
+            assert line.render_lines(line.size.region) != old  # painted in the new colours
+            line.styles.background = "darkred"  # its own style changes, the theme not
+            await pilot.pause()
+            same_as_textual(line)
+
+        await open_console(app, pilot, workspace)
+        status_line = console(app).query_one("#status", TextLine)  # padded, on its own colour
+        editor = console(app).query_one(SqlEditor)
+        for sql in ("SELECT 1", "SELECT nope", "SELECT 1"):
+            editor.load_text(sql)
+            editor.focus()
+            await pilot.press("ctrl+r")
+            if "nope" in sql:
+                await wait_until(pilot, lambda: app.screen is not console(app))
+                await pilot.press("escape")  # the error's modal
+            await wait_until(pilot, lambda: idle(app) and app.screen is console(app))
+            await pilot.pause()
+            same_as_textual(status_line)
+
+
+async def test_a_line_said_again_is_not_painted_again(tmp_path: Path, monkeypatch):
+    from textual.widget import Widget
+
+    from tursotui.ui.widgets.text_line import TextLine
+
+    workspace, _ = await workspace_with(tmp_path, {"acme": dict(published=5, drafts=2)})
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        tenant = await workspace.registry.get("acme")
+        screen = PostsScreen(tenant, status="published")
+        app.push_screen(screen)
+        await wait_until(pilot, lambda: screen.is_mounted)
+        await wait_until(pilot, lambda: not screen.fetching and screen.counts is not None)
+        await pilot.press("1")
+        await wait_until(pilot, lambda: not screen.fetching)
+        await pilot.pause()
+        painted: list[str] = []
+        render_lines = Widget.render_lines
+
+        def counting(widget, crop):
+            if isinstance(widget, TextLine):
+                painted.append(widget.text.plain)
+            return render_lines(widget, crop)
+
+        monkeypatch.setattr(Widget, "render_lines", counting)
+        bar = screen.query_one("#posts-filters", TextLine)
+        await pilot.press("2")  # shown before: the bar and the status line are looked up
+        await wait_until(pilot, lambda: not screen.fetching and len(screen.rows) == 5)
+        await pilot.pause()
+        assert "published" in bar.text.plain and screen.post_filter.status == "published"
+        assert painted == []
