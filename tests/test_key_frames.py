@@ -349,3 +349,60 @@ async def test_a_line_said_again_is_not_painted_again(tmp_path: Path, monkeypatc
         await pilot.pause()
         assert "published" in bar.text.plain and screen.post_filter.status == "published"
         assert painted == []
+
+
+async def test_a_result_shown_again_is_looked_up_and_paints_what_textual_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The grid keeps its lines by what they show, across results: a query run again (or
+    one that shares rows with the last) paints without making its lines again, and what
+    it paints is Textual's line, whatever values look alike (1 and 1.0, a number and text)."""
+    from tursotui.ui.widgets.result_grid import ResultGrid
+
+    workspace, _ = await workspace_with(tmp_path, {"acme": dict(published=60)})
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_console(app, pilot, workspace)
+        editor = console(app).query_one(SqlEditor)
+        results = console(app).query_one(ResultGrid)
+
+        async def show(sql: str) -> None:
+            editor.load_text(sql)
+            editor.focus()
+            await pilot.press("ctrl+r")
+            await wait_until(pilot, lambda: idle(app) and results.result_columns)
+            await pilot.pause()
+
+        def same_as_textual(widget) -> None:
+            region = widget.size.region
+            ours = widget.render_lines(region)
+            if widget is results:  # Textual's render asks the grid for its lines: made anew
+                results._by_content.clear()
+                results._forget_lines()
+            assert ours == textual_lines(widget, region)
+
+        posts = "SELECT title, status, published_at FROM posts ORDER BY id"
+        alike = [  # the second row (the cursor is on the first) alike but for its type
+            "SELECT column1 AS v, column2 AS w FROM (VALUES (10.5, 'bb'), (1, 'a'))",
+            "SELECT column1 AS v, column2 AS w FROM (VALUES (10.5, 'bb'), (1.0, 'a'))",
+            "SELECT column1 AS v, column2 AS w FROM (VALUES (10.5, 'bb'), ('1', 'a'))",
+            "SELECT column1 AS v, column2 AS w FROM (VALUES (10.5, 'bb'), (NULL, 'a'))",
+        ]
+        for sql in [posts, *alike, *alike, posts]:
+            await show(sql)
+            same_as_textual(results)
+            same_as_textual(results.horizontal_scrollbar)
+            same_as_textual(results.vertical_scrollbar)
+
+        made: list[int] = []
+        line_segments = ResultGrid._line_segments
+
+        def counting(grid, row):
+            made.append(row)
+            return line_segments(grid, row)
+
+        monkeypatch.setattr(ResultGrid, "_line_segments", counting)
+        await show(posts)  # shown before: only the cursor's line is made again
+        assert results.row_count > 30
+        assert set(made) <= {results.cursor_row}
+        same_as_textual(results)

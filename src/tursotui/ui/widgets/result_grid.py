@@ -42,6 +42,15 @@ LINE_CACHE_ROWS = 256
 """Rendered rows kept (a few screens), as segments: a Strip is a dozen objects (its caches)
 for the garbage collector to walk, so strips are made per paint and not kept."""
 
+CONTENT_KEPT = 256
+"""Finished lines kept by what they show (see `ResultGrid._content_key`), across results."""
+
+KEYED_CHARS = 2 * CELL_CHARS
+"""Text up to this long keys a line by its value (a cell shows less of it than this)."""
+
+_KEYED_TYPES = frozenset({str, int, float, type(None)})
+"""Values a line is kept by (others, blobs say, are painted each time)."""
+
 GAP = 2
 """Spaces between columns."""
 GAP_TEXT = " " * GAP
@@ -145,6 +154,10 @@ class ResultGrid(PagedView, can_focus=True):
         self._strips: dict[int, Strip] = {}
         """Finished lines by row (not the cursor's), for `_strips_for` (scroll x, width)."""
         self._strips_for: tuple[int, int] = (-1, -1)
+        self._by_content: LRUCache[tuple[object, ...], Strip] = LRUCache(CONTENT_KEPT)
+        """Finished lines by what they show (see `_content_key`), kept across results: a
+        query run again, or another that shares rows with it, finds its lines made."""
+        self._widths_key: tuple[int, ...] = ()
 
     # -- data -----------------------------------------------------------------------
 
@@ -227,12 +240,32 @@ class ResultGrid(PagedView, can_focus=True):
             if styles != self._styles:
                 self._styles = styles
                 self._null_cache.clear()
+                self._by_content.clear()
                 self._forget_lines()
         return self._styles
 
     def _forget_lines(self) -> None:
         self._line_cache.clear()
         self._strips.clear()
+        self._widths_key = tuple(self._widths)
+
+    def _content_key(self, row: int, scroll_x: int, width: int) -> tuple[object, ...] | None:
+        """What a row's finished line is made of, or None for a row not kept by it.
+
+        Its shown values (by type and value: 1, 1.0 and True differ; a float by its repr,
+        as -0.0 equals 0.0), its stripe, the column widths, the scroll and the width.
+        Long text and blobs are not keyed: hashing them would cost what painting does.
+        """
+        if row < 0:
+            return ("header", self.result_columns[:MAX_COLUMNS], self._widths_key, scroll_x, width)
+        values = self.values[row][: len(self._widths_key)]
+        key: list[object] = [row % 2, self._widths_key, scroll_x, width]
+        for value in values:
+            kind = type(value)
+            if kind not in _KEYED_TYPES or (kind is str and len(value) > KEYED_CHARS):
+                return None
+            key.append(repr(value) if kind is float else (kind, value))
+        return tuple(key)
 
     def _line_segments(self, row: int) -> list[Segment]:
         """A row (or the header, row -1) as segments, uncropped, columns padded to their widths.
@@ -365,6 +398,12 @@ class ResultGrid(PagedView, can_focus=True):
         is_cursor = row >= 0 and row == cursor_row
         if not is_cursor and (kept := self._strips.get(row)) is not None:
             return kept
+        content = None if is_cursor else self._content_key(row, scroll_x, width)
+        if content is not None and (kept := self._by_content.get(content)) is not None:
+            if len(self._strips) >= LINE_CACHE_ROWS:
+                self._strips.clear()
+            self._strips[row] = kept
+            return kept
         style = header if row < 0 else odd if row % 2 else even
         strip = Strip(self._line_segments(row))
         if is_cursor:
@@ -381,6 +420,8 @@ class ResultGrid(PagedView, can_focus=True):
             if len(self._strips) >= LINE_CACHE_ROWS:
                 self._strips.clear()
             self._strips[row] = strip
+            if content is not None:
+                self._by_content.set(content, strip)
         return strip
 
     # -- cursor ---------------------------------------------------------------------
