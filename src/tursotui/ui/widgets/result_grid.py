@@ -179,8 +179,10 @@ class ResultGrid(PagedView, can_focus=True):
         self._headers = [literal(name, CELL_CHARS) for name in columns[:MAX_COLUMNS]]
         self._widths = [h.cell_len for h in self._headers]
         self._forget_lines()
-        self.cursor_row = 0
-        self.cursor_column = 0
+        # Set without their watchers (each a refresh, a scroll, a check for more rows): the
+        # view goes to the top-left corner and the grid repaints whole just below.
+        self.set_reactive(ResultGrid.cursor_row, 0)
+        self.set_reactive(ResultGrid.cursor_column, 0)
         self.scroll_to(0, 0, animate=False, immediate=True)
         self._resize()
 
