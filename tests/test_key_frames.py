@@ -390,6 +390,7 @@ async def test_a_result_shown_again_is_looked_up_and_paints_what_textual_would(
         ]
         for sql in [posts, *alike, *alike, posts]:
             await show(sql)
+            assert results._fused and results._painted  # the grid's own lines were shown
             same_as_textual(results)
             same_as_textual(results.horizontal_scrollbar)
             same_as_textual(results.vertical_scrollbar)
