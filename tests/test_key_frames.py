@@ -377,7 +377,6 @@ async def test_a_result_shown_again_is_looked_up_and_paints_what_textual_would(
             region = widget.size.region
             ours = widget.render_lines(region)
             if widget is results:  # Textual's render asks the grid for its lines: made anew
-                results._by_content.clear()
                 results._forget_lines()
             assert ours == textual_lines(widget, region)
 

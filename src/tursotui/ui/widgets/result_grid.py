@@ -159,13 +159,12 @@ class ResultGrid(PagedView, can_focus=True):
         self._strips: dict[int, Strip] = {}
         """Finished lines by row (not the cursor's), for `_strips_for` (scroll x, width)."""
         self._strips_for: tuple[int, int] = (-1, -1)
-        self._by_content: LRUCache[tuple[object, ...], Strip] = LRUCache(CONTENT_KEPT)
-        """Finished lines by what they show (see `_content_key`), kept across results: a
-        query run again, or another that shares rows with it, finds its lines made."""
         self._widths_key: tuple[int, ...] = ()
         self._painted: dict[int, Strip] = {}
         """Lines finished for `render_lines` by row (see `_painted_line`), for `_painted_for`."""
         self._painted_by_content: LRUCache[tuple[object, ...], Strip] = LRUCache(CONTENT_KEPT)
+        """The same by what they show (see `_content_key`), kept across results: a query
+        run again, or another that shares rows with it, finds its lines made."""
         self._painted_for: tuple[Any, ...] = ()
         """What finished lines depend on besides their rows: scroll x, widths, padding
         style, background, line filters."""
@@ -256,7 +255,6 @@ class ResultGrid(PagedView, can_focus=True):
             if styles != self._styles:
                 self._styles = styles
                 self._null_cache.clear()
-                self._by_content.clear()
                 self._painted_by_content.clear()
                 self._forget_lines()
         return self._styles
@@ -483,12 +481,6 @@ class ResultGrid(PagedView, can_focus=True):
         is_cursor = row >= 0 and row == cursor_row
         if not is_cursor and (kept := self._strips.get(row)) is not None:
             return kept
-        content = None if is_cursor else self._content_key(row, scroll_x, width)
-        if content is not None and (kept := self._by_content.get(content)) is not None:
-            if len(self._strips) >= LINE_CACHE_ROWS:
-                self._strips.clear()
-            self._strips[row] = kept
-            return kept
         style = header if row < 0 else odd if row % 2 else even
         strip = Strip(self._line_segments(row))
         if is_cursor:
@@ -505,8 +497,6 @@ class ResultGrid(PagedView, can_focus=True):
             if len(self._strips) >= LINE_CACHE_ROWS:
                 self._strips.clear()
             self._strips[row] = strip
-            if content is not None:
-                self._by_content.set(content, strip)
         return strip
 
     # -- cursor ---------------------------------------------------------------------
