@@ -180,6 +180,8 @@ class PostsScreen(StatusFeedback, WriteKeys):
         """Frames held from a restart until its first page is shown (see `ui.frames`)."""
         self._first: asyncio.Task[None] | None = None
         """A restart's first page: read and shown by a task of its own (see `_load_first`)."""
+        self._first_pending = False
+        """A restart's first page is neither shown nor failed yet (keys wait for it)."""
         self._cells: LRUCache[tuple[object, ...], tuple[Text, ...]] = LRUCache(CELLS_KEPT)
         """Cells made for posts, by what they show (see `_row_cells`)."""
         self._fetch_early()
@@ -324,6 +326,11 @@ class PostsScreen(StatusFeedback, WriteKeys):
         # The emptied list is painted only if the first page is slow to come (see ui.frames).
         self._show_first_page()
         self._frames = hold_frames(self.app, on_expire=table.refit)
+        self._first_pending = True
+        if table.has_focus:
+            # The keys typed after this one (`down`, `space`…) act on the new list: they wait
+            # for its first page (a slow tenant's too; as long as the key gate holds at most).
+            hold_keys_for(self.app, lambda: None if self._first_pending else table)
         if self._first is not None:
             # A worker of the page group all the same: it waits for that task, so the
             # pages read before are cancelled and waiting for the screen's work waits for it.
@@ -360,6 +367,7 @@ class PostsScreen(StatusFeedback, WriteKeys):
 
     def _show_first_page(self) -> None:
         """Paint again (the first page is shown, or failed)."""
+        self._first_pending = False
         if self._frames is not None:
             self._frames.release()
             self._frames = None
