@@ -259,6 +259,9 @@ async def test_text_lines_paint_what_textual_would(tmp_path: Path):
     """The filter bar and the status lines keep what they painted by what it shows: what
     they paint is Textual's line, cell for cell and style for style, whatever they say
     (again), whatever the theme."""
+    from textual.geometry import Offset
+    from textual.selection import Selection
+
     from tursotui.ui.widgets.text_line import TextLine
 
     workspace, _ = await workspace_with(tmp_path, {"acme": dict(published=30, drafts=3)})
@@ -302,6 +305,17 @@ async def test_text_lines_paint_what_textual_would(tmp_path: Path):
             line.styles.background = "darkred"  # its own style changes, the theme not
             await pilot.pause()
             same_as_textual(line)
+
+        for line in lines:  # text selected with the mouse, then no longer
+            assert isinstance(line, TextLine)
+            screen.selections = {line: Selection.from_offsets(Offset(2, 0), Offset(9, 0))}
+            await pilot.pause()
+            same_as_textual(line)
+            selected = line.render_lines(line.size.region)
+            screen.selections = {}
+            await pilot.pause()
+            same_as_textual(line)
+            assert line.render_lines(line.size.region) != selected
 
         await open_console(app, pilot, workspace)
         status_line = console(app).query_one("#status", TextLine)  # padded, on its own colour

@@ -32,7 +32,7 @@ class TextLine(Widget):
     content, cut to the width, padded and styled through the styles cache) each time it
     changes: a millisecond or more of the frame of a key that redraws a filter bar and a
     status line. The lines Textual paints are kept by what they show and what they are
-    painted in (size, colours, line filters; all dropped when the styles change), so a
+    painted in (size, colours, line filters, a selection; dropped when the styles change), so a
     line that says again what it said before (a filter key and back, "50 posts shown") is
     a lookup. What is painted is always Textual's own render: a line never seen is
     painted by Textual, and kept.
@@ -61,6 +61,7 @@ class TextLine(Widget):
             self.visual_style,
             self.background_colors,
             tuple(self.get_line_filters()),
+            self.text_selection,  # text selected with the mouse shows as such
         )
         lines = self._painted.get(key)
         if lines is None:
