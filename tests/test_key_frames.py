@@ -244,3 +244,179 @@ async def test_lists_paint_what_textual_would(tmp_path: Path):
             same_as_textual(results)
             same_as_textual(results.vertical_scrollbar)
             same_as_textual(results.horizontal_scrollbar)
+
+
+def textual_lines(widget, crop) -> list:
+    """`widget`'s lines in `crop` as Textual's own render paints them, from scratch."""
+    from textual.widget import Widget
+
+    widget._styles_cache.clear()
+    widget._render_content()
+    return Widget.render_lines(widget, crop)
+
+
+async def test_text_lines_paint_what_textual_would(tmp_path: Path):
+    """The filter bar and the status lines keep what they painted by what it shows: what
+    they paint is Textual's line, cell for cell and style for style, whatever they say
+    (again), whatever the theme."""
+    from textual.geometry import Offset
+    from textual.selection import Selection
+
+    from tursotui.ui.widgets.text_line import TextLine
+
+    workspace, _ = await workspace_with(tmp_path, {"acme": dict(published=30, drafts=3)})
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        tenant = await workspace.registry.get("acme")
+        screen = PostsScreen(tenant, status="published")
+        app.push_screen(screen)
+        await wait_until(pilot, lambda: screen.is_mounted)
+        table = screen.query_one("#posts-table", RowList)
+        await wait_until(pilot, lambda: table.row_count > 0 and not screen.fetching)
+
+        def same_as_textual(widget: TextLine) -> None:
+            region = widget.size.region
+            ours = widget.render_lines(region)
+            theirs = textual_lines(widget, region)
+            assert [line.text for line in ours] == [line.text for line in theirs]
+            assert ours == theirs  # every segment, every style
+            cut = region.shrink((0, 3, 0, 2))
+            assert widget.render_lines(cut) == textual_lines(widget, cut)
+
+        lines = [screen.query_one("#posts-filters", TextLine), screen.query_one("#posts-status")]
+        said = set()
+        for keys in ([], ["1"], ["2"], ["1"], ["space"], ["0"], ["2"], ["o"]):
+            for key in keys:
+                await pilot.press(key)
+            await wait_until(pilot, lambda: not screen.fetching and screen.counts is not None)
+            await pilot.pause()
+            for line in lines:
+                assert isinstance(line, TextLine)
+                said.add(line.text.plain)
+                same_as_textual(line)
+        assert len(said) >= 6  # the lines said different things, some of them again
+        before = [line.render_lines(line.size.region) for line in lines]
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await pilot.pause()
+        for line, old in zip(lines, before, strict=True):
+            assert isinstance(line, TextLine)
+            same_as_textual(line)
+            assert line.render_lines(line.size.region) != old  # painted in the new colours
+            line.styles.background = "darkred"  # its own style changes, the theme not
+            await pilot.pause()
+            same_as_textual(line)
+
+        for line in lines:  # text selected with the mouse, then no longer
+            assert isinstance(line, TextLine)
+            screen.selections = {line: Selection.from_offsets(Offset(2, 0), Offset(9, 0))}
+            await pilot.pause()
+            same_as_textual(line)
+            selected = line.render_lines(line.size.region)
+            screen.selections = {}
+            await pilot.pause()
+            same_as_textual(line)
+            assert line.render_lines(line.size.region) != selected
+
+        await open_console(app, pilot, workspace)
+        status_line = console(app).query_one("#status", TextLine)  # padded, on its own colour
+        editor = console(app).query_one(SqlEditor)
+        for sql in ("SELECT 1", "SELECT nope", "SELECT 1"):
+            editor.load_text(sql)
+            editor.focus()
+            await pilot.press("ctrl+r")
+            if "nope" in sql:
+                await wait_until(pilot, lambda: app.screen is not console(app))
+                await pilot.press("escape")  # the error's modal
+            await wait_until(pilot, lambda: idle(app) and app.screen is console(app))
+            await pilot.pause()
+            same_as_textual(status_line)
+
+
+async def test_a_line_said_again_is_not_painted_again(tmp_path: Path, monkeypatch):
+    from textual.widget import Widget
+
+    from tursotui.ui.widgets.text_line import TextLine
+
+    workspace, _ = await workspace_with(tmp_path, {"acme": dict(published=5, drafts=2)})
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        tenant = await workspace.registry.get("acme")
+        screen = PostsScreen(tenant, status="published")
+        app.push_screen(screen)
+        await wait_until(pilot, lambda: screen.is_mounted)
+        await wait_until(pilot, lambda: not screen.fetching and screen.counts is not None)
+        await pilot.press("1")
+        await wait_until(pilot, lambda: not screen.fetching)
+        await pilot.pause()
+        painted: list[str] = []
+        render_lines = Widget.render_lines
+
+        def counting(widget, crop):
+            if isinstance(widget, TextLine):
+                painted.append(widget.text.plain)
+            return render_lines(widget, crop)
+
+        monkeypatch.setattr(Widget, "render_lines", counting)
+        bar = screen.query_one("#posts-filters", TextLine)
+        await pilot.press("2")  # shown before: the bar and the status line are looked up
+        await wait_until(pilot, lambda: not screen.fetching and len(screen.rows) == 5)
+        await pilot.pause()
+        assert "published" in bar.text.plain and screen.post_filter.status == "published"
+        assert painted == []
+
+
+async def test_a_result_shown_again_is_looked_up_and_paints_what_textual_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The grid keeps its lines by what they show, across results: a query run again (or
+    one that shares rows with the last) paints without making its lines again, and what
+    it paints is Textual's line, whatever values look alike (1 and 1.0, a number and text)."""
+    from tursotui.ui.widgets.result_grid import ResultGrid
+
+    workspace, _ = await workspace_with(tmp_path, {"acme": dict(published=60)})
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_console(app, pilot, workspace)
+        editor = console(app).query_one(SqlEditor)
+        results = console(app).query_one(ResultGrid)
+
+        async def show(sql: str) -> None:
+            editor.load_text(sql)
+            editor.focus()
+            await pilot.press("ctrl+r")
+            await wait_until(pilot, lambda: idle(app) and results.result_columns)
+            await pilot.pause()
+
+        def same_as_textual(widget) -> None:
+            region = widget.size.region
+            ours = widget.render_lines(region)
+            if widget is results:  # Textual's render asks the grid for its lines: made anew
+                results._forget_lines()
+            assert ours == textual_lines(widget, region)
+
+        posts = "SELECT title, status, published_at FROM posts ORDER BY id"
+        alike = [  # the second row (the cursor is on the first) alike but for its type
+            "SELECT column1 AS v, column2 AS w FROM (VALUES (10.5, 'bb'), (1, 'a'))",
+            "SELECT column1 AS v, column2 AS w FROM (VALUES (10.5, 'bb'), (1.0, 'a'))",
+            "SELECT column1 AS v, column2 AS w FROM (VALUES (10.5, 'bb'), ('1', 'a'))",
+            "SELECT column1 AS v, column2 AS w FROM (VALUES (10.5, 'bb'), (NULL, 'a'))",
+        ]
+        for sql in [posts, *alike, *alike, posts]:
+            await show(sql)
+            assert results._fused and results._painted  # the grid's own lines were shown
+            same_as_textual(results)
+            same_as_textual(results.horizontal_scrollbar)
+            same_as_textual(results.vertical_scrollbar)
+
+        made: list[int] = []
+        line_segments = ResultGrid._line_segments
+
+        def counting(grid, row):
+            made.append(row)
+            return line_segments(grid, row)
+
+        monkeypatch.setattr(ResultGrid, "_line_segments", counting)
+        await show(posts)  # shown before: only the cursor's line is made again
+        assert results.row_count > 30
+        assert set(made) <= {results.cursor_row}
+        same_as_textual(results)

@@ -143,13 +143,22 @@ async def test_switching_with_a_slow_sqld_tenant_never_mixes_rows(tmp_path: Path
         await workspace.close()
 
 
+async def _waits_for(_screen: PostsScreen, first: asyncio.Task[None]) -> None:
+    await asyncio.shield(first)  # not cancelled with the worker
+
+
 async def test_the_check_catches_a_screen_that_keeps_late_answers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    """Guards the test above: without the request token and exclusive workers it must fail."""
+    """Guards the test above: without the request token, exclusive workers and the first
+    page's cancellation it must fail."""
     from textual import work
 
     monkeypatch.setattr(PostsScreen, "_current", lambda self, token, tenant: self.is_attached)
+    monkeypatch.setattr(PostsScreen, "_drop_first", lambda self: None)
+    monkeypatch.setattr(
+        PostsScreen, "_await_first", work(group="page", exit_on_error=False)(_waits_for)
+    )
     for name, group in (("load_page", "page"), ("load_counts", "counts")):
         unguarded = work(group=group, exit_on_error=False)(getattr(PostsScreen, name).__wrapped__)
         monkeypatch.setattr(PostsScreen, name, unguarded)

@@ -433,3 +433,55 @@ async def test_a_paste_right_after_t_goes_into_the_tenant_filter(tmp_path: Path)
         assert isinstance(app.screen, TenantsScreen)
         assert app.screen.query_one("#filter", Input).value == "umbr"
     await workspace.close()
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.03])
+async def test_filter_keys_and_moves_in_a_burst_end_as_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delay: float
+):
+    """Filter keys mixed with moves and a mark, in one burst: each filter's first page is shown
+    by the task that reads it, and the keys after it act on that page, as typed slowly (also
+    when first pages take a while, as from a remote tenant, and the keys outrun them)."""
+    fetch = PostsScreen._fetch
+
+    async def slow_fetch(self, tenant, wanted, after, **options):
+        if after is None and delay:
+            await asyncio.sleep(delay)
+        return await fetch(self, tenant, wanted, after, **options)
+
+    monkeypatch.setattr(PostsScreen, "_fetch", slow_fetch)
+    workspace, _ = await three_tenants(tmp_path, published=40, archived=5)
+    app = make_test_app(workspace)
+    keys = [
+        "2",
+        "down",
+        "down",
+        "3",
+        "down",
+        "2",
+        "down",
+        "space",
+        "1",
+        "down",
+        "2",
+        "down",
+        "space",
+    ]
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await on_posts_of(app, pilot, workspace)
+        table = screen.query_one("#posts-table", RowList)
+        burst(app, *keys)
+        await quiet(app, pilot)
+        at_once = (screen.post_filter.status, table.cursor_row, table.cursor_key, screen.marked)
+        shown = screen_text(app)
+
+        burst(app, "1")  # (a filter key forgets the marks)
+        await quiet(app, pilot)
+        for key in keys:
+            await pilot.press(key)
+            await quiet(app, pilot)
+        one_by_one = (screen.post_filter.status, table.cursor_row, table.cursor_key, screen.marked)
+        assert at_once == one_by_one
+        assert at_once[0] == "published" and at_once[1] == 2 and len(at_once[3]) == 1
+        assert "published" in shown and shown == screen_text(app)
+    await workspace.close()

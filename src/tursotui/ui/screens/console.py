@@ -408,7 +408,9 @@ class ConsoleScreen(Screen[None]):
         await cursor.open()
         rows = await cursor.fetch(FIRST_PAGE_ROWS)
         grid.show_result(cursor.columns)
-        await self._append(grid, rows)
+        # Not `_append`: frames are held until these rows show, so letting the loop run
+        # before them would only put off the frame that shows them.
+        grid.append_rows(rows)
         self._cursor, self._cursor_sql = cursor, statement.sql
         self._last_select = statement.sql
         self._started = started

@@ -16,6 +16,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.widgets import Input
 
 from tursotui.db import LibsqlError
@@ -58,6 +59,9 @@ FILTERS: tuple[tuple[str, str | None, str], ...] = (
 )
 """Key, status and label of each status filter, in the order the filter bar shows them."""
 
+
+CELLS_KEPT = 2000
+"""Posts whose cells are kept (see `PostsScreen._row_cells`): a few pages of each filter."""
 
 _closing: set[asyncio.Future[None]] = set()
 """Closes in flight (kept referenced so they are not garbage-collected half way)."""
@@ -174,6 +178,12 @@ class PostsScreen(StatusFeedback, WriteKeys):
         """Statuses read back after this screen's last writes (their rows may have left)."""
         self._frames: FrameHold | None = None
         """Frames held from a restart until its first page is shown (see `ui.frames`)."""
+        self._first: asyncio.Task[None] | None = None
+        """A restart's first page: read and shown by a task of its own (see `_load_first`)."""
+        self._first_pending = False
+        """A restart's first page is neither shown nor failed yet (keys wait for it)."""
+        self._cells: LRUCache[tuple[object, ...], tuple[Text, ...]] = LRUCache(CELLS_KEPT)
+        """Cells made for posts, by what they show (see `_row_cells`)."""
         self._fetch_early()
 
     # --- layout -------------------------------------------------------------------------
@@ -281,15 +291,22 @@ class PostsScreen(StatusFeedback, WriteKeys):
         self._restore = None
         if keep and self.rows:
             self._restore = (table.cursor_key, table.cursor_row, len(self.rows))
-        if not self.tail and (self._restore is None or self._restore[2] <= moderation.PAGE_SIZE):
+        self.token += 1
+        self._drop_first()
+        first = not self.tail and (
+            self._restore is None or self._restore[2] <= moderation.PAGE_SIZE
+        )
+        if first:
             # Asked for before the list is emptied and the bars redrawn: the query then runs
-            # first, not after everything those set off (the page worker picks it up).
-            if self._early is not None:
-                self._early[2].cancel()
-            self._fetch_early()
+            # first, not after everything those set off, and its rows are shown by the same
+            # task as soon as it answers (a worker would start only after the messages the
+            # restart posts: 2-3 ms of every filter key).
+            early = self._take_early(self.tenant, self.post_filter, None)
+            self._first = asyncio.get_running_loop().create_task(
+                self._load_first(self.token, self.tenant, self.post_filter, early)
+            )
         self.seen_writes = self._writes()
         self._fresh_status = {}
-        self.token += 1
         self.rows.clear()
         self.marked.clear()
         self.next_page = None
@@ -309,11 +326,48 @@ class PostsScreen(StatusFeedback, WriteKeys):
         # The emptied list is painted only if the first page is slow to come (see ui.frames).
         self._show_first_page()
         self._frames = hold_frames(self.app, on_expire=table.refit)
+        self._first_pending = True
+        if table.has_focus:
+            # The keys typed after this one (`down`, `space`…) act on the new list: they wait
+            # for its first page (a slow tenant's too; as long as the key gate holds at most).
+            hold_keys_for(self.app, lambda: None if self._first_pending else table)
+        if self._first is not None:
+            # A worker of the page group all the same: it waits for that task, so the
+            # pages read before are cancelled and waiting for the screen's work waits for it.
+            self._await_first(self._first)
+            return
         limit = max(moderation.PAGE_SIZE, self._restore[2] if self._restore else 0)
         self.load_page(self.token, self.tenant, self.post_filter, None, limit)
 
+    def _drop_first(self) -> None:
+        """Cancel the first page of the previous restart (its answer is for a list left)."""
+        first, self._first = self._first, None
+        if first is not None:
+            first.cancel()
+
+    async def _load_first(
+        self,
+        token: int,
+        tenant: Tenant,
+        wanted: PostFilter,
+        early: asyncio.Task[moderation.PostPage] | None,
+    ) -> None:
+        """Read the first page of a restart (or take the one asked for early), and show it."""
+        try:
+            page = await (early or self._fetch(tenant, wanted, None))
+        except ModerationError as error:
+            self._page_failed(token, tenant, error)
+            return
+        self._page_arrived(token, tenant, None, False, page)
+
+    @work(exclusive=True, group="page", exit_on_error=False)
+    async def _await_first(self, first: asyncio.Task[None]) -> None:
+        """Until the first page is shown (cancelled with it by the next restart)."""
+        await first
+
     def _show_first_page(self) -> None:
         """Paint again (the first page is shown, or failed)."""
+        self._first_pending = False
         if self._frames is not None:
             self._frames.release()
             self._frames = None
@@ -383,6 +437,7 @@ class PostsScreen(StatusFeedback, WriteKeys):
         if self._early is not None:  # closed before its first page was shown
             self._early[2].cancel()
             self._early = None
+        self._drop_first()
         await self._close_side()
 
     def show_filters(self) -> None:
@@ -441,14 +496,27 @@ class PostsScreen(StatusFeedback, WriteKeys):
     # --- loading ------------------------------------------------------------------------
 
     def _row_cells(self, post: PostRow) -> tuple[Text, ...]:
-        mark = Text("●", style="bold cyan") if post.id in self.marked else Text(" ")
-        return (
-            mark,
-            status_text(post.status),
-            match_cell(post, self.post_filter.search, self.title_width()),
-            literal(post.author_name, 18),
-            when(post.published_at),
-        )
+        """A post's cells; those of a post shown before as it is now are made once.
+
+        Making a page's cells is a few ms of a filter key's frame; a list shown again (a
+        filter key and back, a reload) finds its posts' cells made. Cells are kept by all
+        they show (every field of the post, the mark, the search, the title's room), and
+        the list never changes a cell it is given.
+        """
+        search, width = self.post_filter.search, self.title_width()
+        marked = post.id in self.marked
+        key = (post, marked, search, width)
+        cells = self._cells.get(key)
+        if cells is None:
+            cells = (
+                Text("●", style="bold cyan") if marked else Text(" "),
+                status_text(post.status),
+                match_cell(post, search, width),
+                literal(post.author_name, 18),
+                when(post.published_at),
+            )
+            self._cells.set(key, cells)
+        return cells
 
     def _current(self, token: int, tenant: Tenant) -> bool:
         return token == self.token and tenant is self.tenant and self.is_attached
@@ -473,16 +541,31 @@ class PostsScreen(StatusFeedback, WriteKeys):
         try:
             page = await (early or self._fetch(tenant, wanted, after, backwards=tail, limit=limit))
         except ModerationError as error:
-            if self._current(token, tenant):
-                self.fetching = False
-                table = self.query_one("#posts-table", RowList)
-                table.more_available = False
-                table.refit()  # no rows came after `clear(refill=True)`
-                self.error = str(error)
-                self.show_status()
-                self._show_first_page()
-                self.notify(str(error), title="Posts", severity="error", markup=False)
+            self._page_failed(token, tenant, error)
             return
+        self._page_arrived(token, tenant, after, tail, page)
+
+    def _page_failed(self, token: int, tenant: Tenant, error: ModerationError) -> None:
+        """A page could not be read: said, unless the screen has moved on meanwhile."""
+        if self._current(token, tenant):
+            self.fetching = False
+            table = self.query_one("#posts-table", RowList)
+            table.more_available = False
+            table.refit()  # no rows came after `clear(refill=True)`
+            self.error = str(error)
+            self.show_status()
+            self._show_first_page()
+            self.notify(str(error), title="Posts", severity="error", markup=False)
+
+    def _page_arrived(
+        self,
+        token: int,
+        tenant: Tenant,
+        after: PageCursor | None,
+        tail: bool,
+        page: moderation.PostPage,
+    ) -> None:
+        """Add a page read, unless the screen has moved on meanwhile."""
         if not self._current(token, tenant) or tail != self.tail:
             return
         new = []

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
+from textual.filter import ANSIToTruecolor, DimFilter, Monochrome, NoColor
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -41,6 +43,18 @@ NEAR_END_ROWS = 50
 LINE_CACHE_ROWS = 256
 """Rendered rows kept (a few screens), as segments: a Strip is a dozen objects (its caches)
 for the garbage collector to walk, so strips are made per paint and not kept."""
+
+CONTENT_KEPT = 256
+"""Finished lines kept by what they show (see `ResultGrid._content_key`), across results."""
+
+KEYED_CHARS = 2 * CELL_CHARS
+"""Text up to this long keys a line by its value (a cell shows less of it than this)."""
+
+_KEYED_TYPES = frozenset({str, int, float, type(None)})
+"""Values a line is kept by (others, blobs say, are painted each time)."""
+
+_STYLE_FILTERS = (ANSIToTruecolor, DimFilter, Monochrome, NoColor)
+"""Textual's line filters that map each segment's style alone (as `RowList` has them)."""
 
 GAP = 2
 """Spaces between columns."""
@@ -145,6 +159,18 @@ class ResultGrid(PagedView, can_focus=True):
         self._strips: dict[int, Strip] = {}
         """Finished lines by row (not the cursor's), for `_strips_for` (scroll x, width)."""
         self._strips_for: tuple[int, int] = (-1, -1)
+        self._widths_key: tuple[int, ...] = ()
+        self._painted: dict[int, Strip] = {}
+        """Lines finished for `render_lines` by row (see `_painted_line`), for `_painted_for`."""
+        self._painted_by_content: LRUCache[tuple[object, ...], Strip] = LRUCache(CONTENT_KEPT)
+        """The same by what they show (see `_content_key`), kept across results: a query
+        run again, or another that shares rows with it, finds its lines made."""
+        self._painted_for: tuple[Any, ...] = ()
+        """What finished lines depend on besides their rows: scroll x, widths, padding
+        style, background, line filters."""
+        self._fused = False
+        """Every line filter maps each segment's style alone (see `_painted_line`)."""
+        self._style_map: dict[Style | None, Style | None] = {}
 
     # -- data -----------------------------------------------------------------------
 
@@ -166,8 +192,10 @@ class ResultGrid(PagedView, can_focus=True):
         self._headers = [literal(name, CELL_CHARS) for name in columns[:MAX_COLUMNS]]
         self._widths = [h.cell_len for h in self._headers]
         self._forget_lines()
-        self.cursor_row = 0
-        self.cursor_column = 0
+        # Set without their watchers (each a refresh, a scroll, a check for more rows): the
+        # view goes to the top-left corner and the grid repaints whole just below.
+        self.set_reactive(ResultGrid.cursor_row, 0)
+        self.set_reactive(ResultGrid.cursor_column, 0)
         self.scroll_to(0, 0, animate=False, immediate=True)
         self._resize()
 
@@ -227,12 +255,33 @@ class ResultGrid(PagedView, can_focus=True):
             if styles != self._styles:
                 self._styles = styles
                 self._null_cache.clear()
+                self._painted_by_content.clear()
                 self._forget_lines()
         return self._styles
 
     def _forget_lines(self) -> None:
         self._line_cache.clear()
         self._strips.clear()
+        self._painted.clear()
+        self._widths_key = tuple(self._widths)
+
+    def _content_key(self, row: int, scroll_x: int, width: int) -> tuple[object, ...] | None:
+        """What a row's finished line is made of, or None for a row not kept by it.
+
+        Its shown values (by type and value: 1, 1.0 and True differ; a float by its repr,
+        as -0.0 equals 0.0), its stripe, the column widths, the scroll and the width.
+        Long text and blobs are not keyed: hashing them would cost what painting does.
+        """
+        if row < 0:
+            return ("header", self.result_columns[:MAX_COLUMNS], self._widths_key, scroll_x, width)
+        values = self.values[row][: len(self._widths_key)]
+        key: list[object] = [row % 2, self._widths_key, scroll_x, width]
+        for value in values:
+            kind = type(value)
+            if kind not in _KEYED_TYPES or (kind is str and len(value) > KEYED_CHARS):
+                return None
+            key.append(repr(value) if kind is float else (kind, value))
+        return tuple(key)
 
     def _line_segments(self, row: int) -> list[Segment]:
         """A row (or the header, row -1) as segments, uncropped, columns padded to their widths.
@@ -328,21 +377,88 @@ class ResultGrid(PagedView, can_focus=True):
         width = self.size.width
         base, background = self.background_colors
         inner = inner_style(base, background)
-        filters = self.get_line_filters()
+        filters = tuple(self.get_line_filters())
         scroll_x, scroll_y = self.scroll_offset
         view_width = self.scrollable_content_region.width
         cursor_row = self.cursor_row
+        self._row_styles()  # (drops the kept lines first if the styles changed)
+        look = (scroll_x, width, view_width, inner, background, filters)
+        if look != self._painted_for:
+            self._painted.clear()
+            self._painted_by_content.clear()
+            self._style_map.clear()
+            self._painted_for = look
+            self._fused = all(type(line_filter) in _STYLE_FILTERS for line_filter in filters)
         lines = []
         for y in crop.line_range:
-            line = self._line(y, scroll_x, scroll_y, view_width, cursor_row)
-            line = line.adjust_cell_length(width, inner)
-            for line_filter in filters:
-                line = line.apply_filter(line_filter, background)
+            line = self._painted_line(y, scroll_y, cursor_row) if self._fused else None
+            if line is None:
+                line = self._line(y, scroll_x, scroll_y, view_width, cursor_row)
+                line = line.adjust_cell_length(width, inner)
+                for line_filter in filters:
+                    line = line.apply_filter(line_filter, background)
             lines.append(line)
         x1, x2 = crop.column_span
         if x1 or x2 != width:
             lines = [line.crop(x1, x2) for line in lines]
         return lines
+
+    def _painted_line(self, y: int, scroll_y: int, cursor_row: int) -> Strip | None:
+        """Line `y` finished as `render_lines` returns it, made in one go and kept (by row,
+        and by what it shows); None for a line made the general way (the cursor's, a blank).
+
+        Textual would make it in four strips (the row, cut or padded to the view, padded
+        under the scrollbar, filtered), each with its caches: most of the cost of a new
+        result's lines. Here the row's segments get both paddings and then the styles the
+        app's line filters map them to (filters that map each style alone, `_fused`): the
+        same segments, in one strip.
+        """
+        if not self._headers:
+            return None
+        row = scroll_y + y - 1 if y else -1
+        if row >= len(self.values) or (row >= 0 and row == cursor_row):
+            return None
+        line = self._painted.get(row)
+        if line is not None:
+            return line
+        scroll_x, width, view_width, inner, _, _ = self._painted_for
+        if width < view_width:
+            return None
+        content = self._content_key(row, scroll_x, view_width)
+        if content is not None:
+            line = self._painted_by_content.get(content)
+        if line is None:
+            _, header, even, odd = self._row_styles()
+            style = header if row < 0 else odd if row % 2 else even
+            segments = self._line_segments(row)
+            length = sum(cell_len(text) for text, _, _ in segments)
+            if scroll_x or length > view_width:
+                cut = Strip(segments, length).crop_extend(scroll_x, scroll_x + view_width, style)
+                segments = list(cut)
+            elif length < view_width:
+                segments = [*segments, Segment(" " * (view_width - length), style)]
+            if width > view_width:
+                segments = [*segments, Segment(" " * (width - view_width), inner)]
+            mapped = self._mapped
+            line = Strip([Segment(text, mapped(style)) for text, style, _ in segments], width)
+            if content is not None:
+                self._painted_by_content.set(content, line)
+        if len(self._painted) >= LINE_CACHE_ROWS:
+            self._painted.clear()
+        self._painted[row] = line
+        return line
+
+    def _mapped(self, style: Style | None) -> Style | None:
+        """A segment's style as the app's (style-mapping) line filters leave it."""
+        try:
+            return self._style_map[style]
+        except KeyError:
+            mapped = style
+            _, _, _, _, background, filters = self._painted_for
+            for line_filter in filters:
+                mapped = line_filter.apply([Segment(" ", mapped)], background)[0].style
+            self._style_map[style] = mapped
+            return mapped
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset

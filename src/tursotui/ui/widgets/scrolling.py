@@ -33,7 +33,8 @@ class LineScrollBar(ScrollBar):
     (`ScrollBarRender.render_bar`) and painted directly: a line is its segments' styles
     over the bar's, padded and filtered as Textual does. Every line of a vertical bar is
     one of a few segments (the track above, the thumb, its two ends, the track below), so
-    each is painted once per style; a horizontal bar is one line repeated.
+    each is painted once per style; a horizontal bar is one line repeated, kept as well (a
+    grid showing results of the same width again, or scrolled back, finds it painted).
 
     The first paint in a style is also made by Textual itself and compared line by line;
     if they differ at all (a Textual that paints bars otherwise), the bar's lines come
@@ -133,8 +134,6 @@ class LineScrollBar(ScrollBar):
                 else:
                     painted.update(zip(bar, super().render_lines(self.size.region), strict=True))
             whole = [painted[line] for line in bar]
-            if not self.vertical:
-                self._painted = {}  # a horizontal bar's line is the whole bar: not seen again
             self._last, self._last_for = whole, context
         lines = whole[crop.y : crop.bottom]
         x1, x2 = crop.column_span
