@@ -161,7 +161,7 @@ def empty_registry_hint(settings: Settings) -> Text:
     return hint
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Row:
     """One registry row and what is known about it."""
 

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from functools import partial
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,6 +55,12 @@ WIDE = 110
 
 PAINT_EVERY_S = 0.5
 """How often health answers are painted into the table while they stream in."""
+
+KEY_LOOK_S = 0.01
+"""How long the probes wait after the list is shown for a key typed meanwhile to arrive,
+and how often they look again while keys are on their way."""
+KEYS_FIRST_S = 1.0
+"""How long keys typed without pause may hold the probes back, at most."""
 
 
 class TenantsScreen(WriteKeys, LifecycleCommands):
@@ -214,6 +221,8 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
     def visible_rows(self) -> list[Row]:
         """The rows the filter lets through, in registry order."""
         needle = self.filter_text.lower()
+        if not needle:
+            return list(self.rows)
         return [row for row in self.rows if row.matches(needle)]
 
     def _fill(self) -> None:
@@ -227,7 +236,9 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         key, index = table.cursor_key, table.cursor_row
         table.clear()
         # Cells are made when a row is first shown: 10,000 tenants cost a screenful.
-        table.add_rows((row.key, partial(self._cells, row)) for row in self.visible_rows())
+        rows = self.visible_rows()
+        cells = map(partial, repeat(self._cells), rows)
+        table.add_rows(zip([row.key for row in rows], cells, strict=True))
         if key is not None and table.has_row(key):
             table.move_cursor(row=table.get_row_index(key))
         elif key is not None:
@@ -344,12 +355,23 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         self._probed = {}
         # The rows first: the probes and the flags import and start what the frame listing
         # the tenants does not need (the migrations folder, provisioning), so they begin
-        # once that frame is out.
-        self.call_after_refresh(self._ask_tenants, generation)
+        # once that frame is out, and after the keys typed meanwhile (see `_ask_tenants`).
+        self.call_after_refresh(self._ask_tenants, generation, time.monotonic())
 
-    def _ask_tenants(self, generation: int) -> None:
-        """Start probing every tenant and asking the flags, unless the registry was read again."""
+    def _ask_tenants(self, generation: int, since: float, *, waited: bool = False) -> None:
+        """Start probing every tenant and asking the flags, unless the registry was read again.
+
+        Keys first: a key typed as the list appeared (`/` to filter) is answered before
+        the probes start, because once thousands of them are under way every turn of the
+        event loop, and so every step of a key, shares the machine with them. They wait a
+        moment for such a key to arrive, then while keys are on their way, at most KEYS_FIRST_S.
+        """
         if generation != self.generation:
+            return
+        gate = getattr(self.app, "key_gate", None)
+        busy = gate is not None and gate.busy
+        if (not waited or busy) and time.monotonic() - since < KEYS_FIRST_S:
+            self.set_timer(KEY_LOOK_S, partial(self._ask_tenants, generation, since, waited=True))
             return
         self.probe(generation, self.rows)
         self.ask_flags(generation)
@@ -718,6 +740,10 @@ def _shown(flags: Flags | None) -> tuple[bool, bool]:
 def _keyed_rows(tenants: list[Tenant]) -> list[Row]:
     """Rows keyed by slug (unique in a registry); a blank or repeated slug (a broken row) by
     its position, so it still has a row of its own."""
+    slugs = [tenant.slug for tenant in tenants]
+    unique = set(slugs)
+    if len(unique) == len(slugs) and "" not in unique:  # the usual registry
+        return list(map(Row, slugs, tenants))
     rows, seen = [], set()
     for index, tenant in enumerate(tenants):
         key = tenant.slug if tenant.slug and tenant.slug not in seen else f"\x00{index}"
