@@ -8,9 +8,10 @@ load of the registry are dropped.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from itertools import repeat
 from pathlib import Path
@@ -24,9 +25,10 @@ from textual.events import Resize
 from textual.widgets import Input, Static
 
 from tursotui.display.literal import literal
+from tursotui.fanout import LoopShare
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant.health import STATUSES, TenantHealth, probe_all
-from tursotui.ui import navigation
+from tursotui.ui import heap, navigation
 from tursotui.ui.commands import Command
 from tursotui.ui.screens.tenants_lifecycle import LifecycleCommands
 from tursotui.ui.tenant_cells import (
@@ -235,10 +237,10 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         table = self.table
         key, index = table.cursor_key, table.cursor_row
         table.clear()
-        # Cells are made when a row is first shown: 10,000 tenants cost a screenful.
+        # Cells are made when a row is first shown (a row makes its own, see `Row`):
+        # 10,000 tenants cost a screenful.
         rows = self.visible_rows()
-        cells = map(partial, repeat(self._cells), rows)
-        table.add_rows(zip([row.key for row in rows], cells, strict=True))
+        table.add_rows(zip([row.key for row in rows], rows, strict=True))
         if key is not None and table.has_row(key):
             table.move_cursor(row=table.get_row_index(key))
         elif key is not None:
@@ -348,10 +350,11 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         self.registry_error = None
         self.registry_read = True
         self._unpainted = []
-        self.rows = _keyed_rows(tenants)
-        self._by_key = {row.key: row for row in self.rows}
-        self.answered = 0
-        self._fill()
+        with heap.paused():  # 20,000 objects that live as long as the list: nothing to collect
+            self.rows = _keyed_rows(tenants, self._cells)
+            self._by_key = {row.key: row for row in self.rows}
+            self.answered = 0
+            self._fill()
         self._probed = {}
         # The rows first: the probes and the flags import and start what the frame listing
         # the tenants does not need (the migrations folder, provisioning), so they begin
@@ -393,12 +396,15 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         before, self.flags = self.flags, flags
         # Only rows whose cells the flags change (a ◆, `blocked`), and their cells made when
         # shown: every local tenant tursotui made has flags, and making 10,000 rows' cells
-        # at once held the screen for seconds.
+        # at once held the screen for seconds. Only flags that show are compared: the
+        # rows themselves are looked at only when some changed.
+        showing = {slug for slug, f in before.items() if _shown(f) != (False, False)}
+        showing.update(slug for slug, f in flags.items() if _shown(f) != (False, False))
+        slugs = {s for s in showing if _shown(before.get(s)) != _shown(flags.get(s))}
         changed = [
-            (row.key, partial(self._cells, row))
-            for row in self.rows
-            if _shown(before.get(row.tenant.slug)) != _shown(flags.get(row.tenant.slug))
-            and self.table.has_row(row.key)
+            (row.key, row)
+            for row in (self.rows if slugs else ())
+            if row.tenant.slug in slugs and self.table.has_row(row.key)
         ]
         if changed:
             self.table.update_rows(changed)
@@ -417,9 +423,17 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
     async def _ask(self, generation: int, rows: list[Row]) -> None:
         workspace = tursotui_app(self).workspace
         audit = workspace.audit
-        asked = {row.tenant.slug: audit.generation(row.tenant.slug) for row in rows}
+        asked: dict[str, int] = {}
+        by_tenant: dict[int, Row] = {}
+        share = LoopShare()
+        for each in rows:  # thousands: in slices, keys typed meanwhile first
+            if share.due():
+                await asyncio.sleep(0)
+            asked[each.tenant.slug] = audit.generation(each.tenant.slug)
+            by_tenant[id(each.tenant)] = each
+        if generation != self.generation:
+            return
         self._probed.update(asked)
-        by_tenant = {id(row.tenant): row for row in rows}
         async for health in probe_all(
             workspace, [row.tenant for row in rows], workspace.settings.fleet_concurrency
         ):
@@ -448,7 +462,7 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
             return
         table = self.table
         table.update_rows(
-            (row.key, partial(self._cells, row))
+            (row.key, row)
             for row in self._unpainted + changed
             if table.has_row(row.key)  # else filtered out: `_fill` shows it when it returns
         )
@@ -728,7 +742,7 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
                     self.answered -= 1
                 row.health = None
                 if self.table.has_row(row.key):
-                    self.table.update_row(row.key, partial(self._cells, row))
+                    self.table.update_row(row.key, row)
             self.probe_again(self.generation, stale)
 
 
@@ -737,16 +751,16 @@ def _shown(flags: Flags | None) -> tuple[bool, bool]:
     return (False, False) if flags is None else (flags.protected, flags.blocked is not None)
 
 
-def _keyed_rows(tenants: list[Tenant]) -> list[Row]:
+def _keyed_rows(tenants: list[Tenant], make: Callable[[Row], Sequence[Text]]) -> list[Row]:
     """Rows keyed by slug (unique in a registry); a blank or repeated slug (a broken row) by
-    its position, so it still has a row of its own."""
+    its position, so it still has a row of its own. Each makes its cells with `make`."""
     slugs = [tenant.slug for tenant in tenants]
     unique = set(slugs)
     if len(unique) == len(slugs) and "" not in unique:  # the usual registry
-        return list(map(Row, slugs, tenants))
+        return list(map(Row, slugs, tenants, repeat(None), repeat(make)))
     rows, seen = [], set()
     for index, tenant in enumerate(tenants):
         key = tenant.slug if tenant.slug and tenant.slug not in seen else f"\x00{index}"
         seen.add(tenant.slug)
-        rows.append(Row(key, tenant))
+        rows.append(Row(key, tenant, None, make))
     return rows
