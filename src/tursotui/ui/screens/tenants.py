@@ -359,22 +359,26 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         # The rows first: the probes and the flags import and start what the frame listing
         # the tenants does not need (the migrations folder, provisioning), so they begin
         # once that frame is out, and after the keys typed meanwhile (see `_ask_tenants`).
-        self.call_after_refresh(self._ask_tenants, generation, time.monotonic())
+        self.call_after_refresh(self._ask_tenants, generation)
 
-    def _ask_tenants(self, generation: int, since: float, *, waited: bool = False) -> None:
+    def _ask_tenants(self, generation: int) -> None:
         """Start probing every tenant and asking the flags, unless the registry was read again.
 
         Keys first: a key typed as the list appeared (`/` to filter) is answered before
         the probes start, because once thousands of them are under way every turn of the
-        event loop, and so every step of a key, shares the machine with them. They wait a
-        moment for such a key to arrive, then while keys are on their way, at most KEYS_FIRST_S.
+        event loop, and so every step of a key, shares the machine with them.
         """
+        self._ask_after_keys(generation, time.monotonic(), waited=False)
+
+    def _ask_after_keys(self, generation: int, since: float, *, waited: bool = True) -> None:
+        """`_ask_tenants` once no key is on its way: the probes wait a moment for a key typed
+        meanwhile to arrive, then while keys are on their way, at most KEYS_FIRST_S."""
         if generation != self.generation:
             return
         gate = getattr(self.app, "key_gate", None)
         busy = gate is not None and gate.busy
         if (not waited or busy) and time.monotonic() - since < KEYS_FIRST_S:
-            self.set_timer(KEY_LOOK_S, partial(self._ask_tenants, generation, since, waited=True))
+            self.set_timer(KEY_LOOK_S, partial(self._ask_after_keys, generation, since))
             return
         self.probe(generation, self.rows)
         self.ask_flags(generation)
