@@ -47,21 +47,39 @@ URLS = st.sampled_from(
 VALUES = st.none() | st.integers(-5, 2**40) | st.booleans() | st.text(max_size=6)
 
 
+PLAIN = (
+    st.sampled_from(["acme", "beta", "tenant-0001"]),
+    st.sampled_from(
+        ["file:/data/acme.db", "libsql://acme-org.turso.io", "https://host:8080/db", "wss://h/db"]
+    ),
+    st.sampled_from(["Acme", " Acme "]),
+    st.sampled_from([None, "", "tok-en"]),
+    st.sampled_from([None, "id-1"]),
+    st.sampled_from([None, 1_700_000_000]),
+    st.none(),
+)
+"""A usual row: slug, url, name, token, id, created_at, db_name (as selected)."""
+ODD = (
+    SLUGS | VALUES,
+    URLS | VALUES,
+    st.sampled_from(["Acme", " Acme ", "", None]) | VALUES,
+    st.sampled_from([None, "", "tok-en"]) | VALUES,
+    st.sampled_from([None, "id-1"]) | VALUES,
+    st.sampled_from([None, 1_700_000_000, 1_700_000_000_000, "2024-01-02 03:04:05"]) | VALUES,
+    st.sampled_from([None, None, "acme-db", ""]) | VALUES,
+)
+"""Any value of each column, odd ones included."""
+
+
 @st.composite
 def rows(draw: st.DrawFn) -> tuple[Any, ...]:
-    """A registry row: slug, url, name, token, id, created_at, db_name (as selected)."""
-    return (
-        draw(SLUGS | VALUES),
-        draw(URLS | VALUES),
-        draw(st.sampled_from(["Acme", " Acme ", "", None]) | VALUES),
-        draw(st.sampled_from([None, "", "tok-en"]) | VALUES),
-        draw(st.sampled_from([None, "id-1"]) | VALUES),
-        draw(
-            st.sampled_from([None, 1_700_000_000, 1_700_000_000_000, "2024-01-02 03:04:05"])
-            | VALUES
-        ),
-        draw(st.sampled_from([None, None, "acme-db", ""]) | VALUES),
-    )
+    """A usual row with up to two of its values odd, or a row of any values."""
+    if draw(st.booleans()):
+        return tuple(draw(odd) for odd in ODD)
+    row = [draw(plain) for plain in PLAIN]
+    for column in draw(st.sets(st.integers(0, len(row) - 1), max_size=2)):
+        row[column] = draw(ODD[column])
+    return tuple(row)
 
 
 class Odd(str):
@@ -103,7 +121,7 @@ def read(registry: Registry, table: list[tuple[Any, ...]], ordered: bool) -> lis
     ]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(st.lists(rows(), max_size=6), st.booleans())
 @example([("acme", "file:/a.db", "A", None, "1", 5, None)] * 2, True)
 @example(
@@ -120,6 +138,8 @@ def read(registry: Registry, table: list[tuple[Any, ...]], ordered: bool) -> lis
     ],
     True,
 )
+@example([("a", "http://h/a b", "A", None, None, None, None)], True)
+@example([("a", "file:/a.db", "A", None, None, 1_700_000_000_000, None)], False)
 def test_the_quick_path_reads_rows_as_the_full_checks_do(
     registry: Registry, table: list[tuple[Any, ...]], ordered: bool
 ) -> None:
