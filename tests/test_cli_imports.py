@@ -21,9 +21,17 @@ from tursotui.cli import COMMAND_MODULES, commands_needed
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 
-NEVER_FOR_LOCAL_TENANTS = ("textual", "aiohttp", "httpx", "libsql_client.hrana", "pydantic")
-"""What a command on `file:` tenants must not import: the UI, the remote transports, and
-the Platform API's models (pydantic: as much import time as all of Textual)."""
+NEVER_FOR_LOCAL_TENANTS = (
+    "textual",
+    "aiohttp",
+    "httpx",
+    "libsql_client.hrana",
+    "pydantic",
+    "tursotui.session.replicas",
+)
+"""What a command on `file:` tenants must not import: the UI, the remote transports, the
+Platform API's models (pydantic: as much import time as all of Textual), and the replicas
+of remote tenants."""
 
 RUN_AND_REPORT = """
 import json, sys
@@ -124,6 +132,8 @@ def test_the_check_would_see_textual(tmp_path: Path) -> None:
         (["--help"], COMMAND_MODULES),
         (["nonsense"], COMMAND_MODULES),
         (["sql", "--help"], ("sql",)),
+        (["-h", "sql"], COMMAND_MODULES),  # the top-level help, listing every command
+        (["--read-only", "--help"], COMMAND_MODULES),
         (["comments", "delete", "acme", "c1"], ("content",)),
         (["publish", "acme", "p1"], ("moderate",)),
     ],
@@ -147,8 +157,19 @@ first_frame = {}
 ask = screen.TenantsScreen._ask_tenants
 def record(self, generation):
     first_frame.setdefault("modules", sorted(sys.modules))
+    first_frame.setdefault("css", sorted(str(where[0]) for where in self.app.stylesheet.source))
+    first_frame.setdefault("reparsed", reparsed[0])
     ask(self, generation)
 screen.TenantsScreen._ask_tenants = record
+
+# Every whole-stylesheet re-parse before that frame (each costs as much as the first parse).
+from textual.css.stylesheet import Stylesheet
+reparsed = [0]
+reparse = Stylesheet.reparse
+def counted(self):
+    reparsed[0] += 1
+    reparse(self)
+Stylesheet.reparse = counted
 
 async def main():
     settings = settings_from_args(build_parser(()).parse_args([]))
@@ -164,7 +185,13 @@ async def main():
     return shown
 
 shown = asyncio.run(main())
-report = {"shown": shown, "modules": sorted(sys.modules), "first_frame": first_frame["modules"]}
+report = {
+    "shown": shown,
+    "modules": sorted(sys.modules),
+    "first_frame": first_frame["modules"],
+    "css": first_frame["css"],
+    "reparsed": first_frame["reparsed"],
+}
 print(json.dumps(report), file=sys.stderr)
 """
 
@@ -176,11 +203,13 @@ NOT_FOR_THE_FIRST_FRAME = (
     "tursotui.tenant.migrations",
     "tursotui.platform.api",
     "tursotui.platform.models",
+    "tursotui.session.replicas",
+    "tursotui.session.replica_store",
     "pygments",
 )
 """What the frame listing the tenants does without: the SQL console, the fleet, provisioning,
-backups, the migrations folder, the Platform API, highlighting (loaded when used, or once the
-probes start)."""
+backups, the migrations folder, the Platform API, replicas of remote tenants, highlighting
+(loaded when used, or once the probes start)."""
 
 
 def test_the_tui_on_local_tenants_loads_no_remote_transport_nor_pydantic(
@@ -207,6 +236,62 @@ def test_the_tui_on_local_tenants_loads_no_remote_transport_nor_pydantic(
     first_frame = set(report["first_frame"])
     assert loaded(first_frame, "tursotui.ui.screens.tenants")  # the record is of that frame
     assert [p for p in NOT_FOR_THE_FIRST_FRAME if loaded(first_frame, p)] == []
+    # Its styles: the app's file and the widgets' own, parsed once; no other screen's file.
+    assert [path for path in report["css"] if path.endswith(".tcss")] == [
+        str(SRC / "tursotui" / "ui" / "app.tcss")
+    ]
+    assert report["reparsed"] == 0
+
+
+def test_help_and_an_unknown_word_load_no_command_module(tmp_path: Path) -> None:
+    """`--help` lists the commands without importing them, nor asyncio nor the session."""
+    for argv in (("--help",), ("-h", "sql"), ("nonsense",)):
+        status, modules, out = run_command(*argv, cwd=tmp_path)
+        assert status == (2 if argv == ("nonsense",) else 0)
+        if status == 0:
+            assert "run SQL on one tenant" in out  # the help was printed, commands listed
+        ours = sorted(m for m in modules if m.startswith("tursotui.") and m != "tursotui.cli")
+        assert ours == [], f"`tursotui {' '.join(argv)}` imported {ours}"
+        assert "asyncio" not in modules
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["nonsense"], ["--read-only", "sql-typo"]])
+def test_the_summary_parser_says_what_the_full_parser_says(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The help and usage errors that need no command module are the full parser's, word
+    for word (each command's help line is kept in `COMMAND_HELP`)."""
+    from tursotui.cli import build_parser, summary_parser
+
+    said = []
+    for parser in (build_parser(), summary_parser()):
+        with pytest.raises(SystemExit) as exit_:
+            parser.parse_args(argv)
+        out, err = capsys.readouterr()
+        said.append((exit_.value.code, out, err))
+    assert said[0] == said[1]
+    assert said[0][1] or said[0][2]  # something was said
+
+
+def test_command_help_is_what_each_module_registers() -> None:
+    """`COMMAND_HELP` (what `--help` lists without importing the modules) is each command's
+    own help line, in the order the full parser lists them."""
+    from tursotui.cli import COMMAND_HELP, build_parser
+
+    [commands] = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    registered = {action.dest: action.help for action in commands._choices_actions}
+    assert list(registered.items()) == list(COMMAND_HELP.items())
+
+
+def test_tenants_loads_no_provisioning_saga(registry: Path, tmp_path: Path) -> None:
+    """`tenants --json` registers `tenants create` and `destroy` without loading them (the
+    creation saga loads the migrations folder)."""
+    status, modules, out = run_command("tenants", "--json", cwd=tmp_path)
+    assert status == 0 and "acme" in out
+    loaded_sagas = [
+        m for m in ("tursotui.provision.create", "tursotui.provision.maintain") if m in modules
+    ]
+    assert loaded_sagas == []
 
 
 def test_every_command_word_names_the_module_that_registers_it() -> None:

@@ -9,7 +9,6 @@ from dataclasses import asdict
 from datetime import datetime
 
 from tursotui.cli.common import add_settings_arguments, command, note, settings_from_args
-from tursotui.console.export import json_safe
 from tursotui.session.audit import AuditLog, describe_change
 
 
@@ -44,6 +43,8 @@ async def run(args: argparse.Namespace) -> int:
     for problem in audit.problems():
         note(f"warning: {problem}")
     if args.json:
+        from tursotui.console.export import json_safe
+
         text = json.dumps([asdict(e) for e in entries], ensure_ascii=False, default=str)
         sys.stdout.write(json_safe(text) + "\n")  # logged SQL may hold DEL or C1 bytes
         return 0

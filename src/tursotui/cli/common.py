@@ -18,15 +18,16 @@ import sys
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.errors import TursotuiError
 from tursotui.secret import Secret
-from tursotui.session.registry import RegistryError
 from tursotui.session.settings import Settings, load_settings
-from tursotui.session.workspace import Workspace
+
+if TYPE_CHECKING:  # loaded by the commands that open one: `audit` and `--help` need none
+    from tursotui.session.workspace import Workspace
 
 # A coroutine, not any awaitable: `asyncio.run` takes the handler's result directly.
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
@@ -147,6 +148,9 @@ async def open_workspace(
         SettingsError: a bad setting.
         RegistryError: the registry cannot be opened or has no usable table.
     """
+    from tursotui.session.registry import RegistryError
+    from tursotui.session.workspace import Workspace
+
     if settings is None:
         settings = settings_from_args(args or argparse.Namespace())
     workspace = await Workspace.open(settings)

@@ -28,7 +28,6 @@ from tursotui.cli.common import (
 )
 from tursotui.cli.provision import show_progress
 from tursotui.provision import ProvisionError
-from tursotui.provision.protect import set_group_protection, set_protection
 
 if TYPE_CHECKING:
     from tursotui.provision.branch import Diff
@@ -194,6 +193,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 @command
 async def run_protect(args: argparse.Namespace) -> int:
     """`tenants protect SLUG [--off]` or `tenants protect --group GROUP [--off]`."""
+    from tursotui.provision.protect import set_group_protection, set_protection
+
     if bool(args.slug) == bool(args.group):
         args.parser.error("give a tenant's SLUG or --group GROUP (one of them)")
     on = not args.off

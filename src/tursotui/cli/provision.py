@@ -19,15 +19,7 @@ from tursotui.cli.common import (
     open_workspace,
     remember_secret,
 )
-from tursotui.provision import (
-    ProvisionError,
-    StepReport,
-    create_tenant,
-    destroy_refusal,
-    destroy_tenant,
-    rotate_token,
-)
-from tursotui.provision.protect import protection_refusal
+from tursotui.provision import ProvisionError, StepReport
 from tursotui.session.registry import RegistryError
 from tursotui.session.workspace import Workspace
 
@@ -99,6 +91,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 @command
 async def run_create(args: argparse.Namespace) -> int:
     """`tenants create SLUG`."""
+    from tursotui.provision.create import create_tenant  # `tenants` alone does not load it
+
     async with open_workspace(args) as workspace:
         where = "Turso" if workspace.settings.uses_platform_api else "a local file"
         note(f"creating tenant {args.slug} in {where}")
@@ -121,6 +115,8 @@ async def run_create(args: argparse.Namespace) -> int:
 @command
 async def run_destroy(args: argparse.Namespace) -> int:
     """`tenants destroy SLUG [--yes]`; a delete-protected tenant is refused before asking."""
+    from tursotui.provision.maintain import destroy_tenant
+
     async with open_workspace(args) as workspace:
         refusal = await _destroy_refusal(workspace, args.slug)
         if refusal is not None:
@@ -152,6 +148,9 @@ async def run_destroy(args: argparse.Namespace) -> int:
 
 async def _destroy_refusal(workspace: Workspace, slug: str) -> str | None:
     """Why destroying `slug` is refused before any confirmation (read-only, protected)."""
+    from tursotui.provision.maintain import destroy_refusal
+    from tursotui.provision.protect import protection_refusal
+
     if workspace.settings.read_only:
         return f"cannot destroy tenant {slug}: tursotui is in read-only mode"
     try:
@@ -168,6 +167,8 @@ async def _destroy_refusal(workspace: Workspace, slug: str) -> str | None:
 @command
 async def run_rotate(args: argparse.Namespace) -> int:
     """`tenants rotate-token SLUG`."""
+    from tursotui.provision.maintain import rotate_token
+
     async with open_workspace(args) as workspace:
         note(f"rotating the token of {args.slug}")
         try:

@@ -12,6 +12,8 @@ Two provisioners share one interface: `TursoProvisioner` (the Platform API) and
 chosen by `settings.uses_platform_api`. Nothing here knows about the UI.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from tursotui.provision.base import (
     CREATE_STEPS,
     DESTROY_STEPS,
@@ -25,14 +27,46 @@ from tursotui.provision.base import (
     slug_problem,
     wait_until_answers,
 )
-from tursotui.provision.create import create_tenant
-from tursotui.provision.maintain import (
-    destroy_refusal,
-    destroy_tenant,
-    rotate_refusal,
-    rotate_token,
-)
-from tursotui.provision.provisioners import LocalProvisioner, TursoProvisioner, provisioner_for
+
+if TYPE_CHECKING:
+    from tursotui.provision.create import create_tenant
+    from tursotui.provision.maintain import (
+        destroy_refusal,
+        destroy_tenant,
+        rotate_refusal,
+        rotate_token,
+    )
+    from tursotui.provision.provisioners import (
+        LocalProvisioner,
+        TursoProvisioner,
+        provisioner_for,
+    )
+
+_LAZY = {
+    "create_tenant": "create",
+    "destroy_refusal": "maintain",
+    "destroy_tenant": "maintain",
+    "rotate_refusal": "maintain",
+    "rotate_token": "maintain",
+    "LocalProvisioner": "provisioners",
+    "TursoProvisioner": "provisioners",
+    "provisioner_for": "provisioners",
+}
+"""What is imported from its module when first asked for: creating a tenant loads the
+migrations, which the commands and screens that only read a tenant's flags (delete
+protection) or check a slug do not need."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 # The CLI treats the error types of `tursotui.provision` as the user's to act on
 # (`tursotui.cli.common.user_errors` looks them up by module): they are this package's API.

@@ -19,7 +19,6 @@ import math
 import os
 import stat
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, fields
@@ -162,7 +161,10 @@ class AuditLog:
         """Append one entry as it is (stamping operator, time and id)."""
         entry.operator = entry.operator or self.operator
         entry.time = entry.time or time.time()
-        entry.id = entry.id or str(uuid.uuid4())
+        if not entry.id:
+            import uuid  # here: `tursotui audit`, which only reads, starts without it
+
+            entry.id = str(uuid.uuid4())
         self._append(entry)
         return entry
 

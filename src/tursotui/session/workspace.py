@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import resource
+from typing import TYPE_CHECKING
 
 from tursotui.db import Connection, close_shared_clients
 from tursotui.db.local import LocalConnection
 from tursotui.session.audit import AuditLog
 from tursotui.session.registry import Registry, Tenant
-from tursotui.session.replica_store import ReplicaError, ReplicaStore
-from tursotui.session.replicas import ReplicaConnection, Replicas
 from tursotui.session.settings import Settings
 from tursotui.session.tokens import TokenResolver
+
+if TYPE_CHECKING:  # loaded with the first replica: a session of local tenants never needs them
+    from tursotui.session.replicas import ReplicaConnection, Replicas
 
 MAX_CACHED_LOCAL_CONNECTIONS = 512
 """Most local tenants whose connection stays open between uses (each holds a thread)."""
@@ -59,8 +61,22 @@ class Workspace:
         """Local connections kept open; beyond, the least recently used idle one is closed."""
         self.tokens = TokenResolver(settings)
         """Each tenant's token from its source (stored, command, group, minted), per session."""
-        self.replicas = Replicas(ReplicaStore(settings.data_dir), settings.replicas, self.tokens)
-        """Remote tenants read from local replicas (`settings.replicas`), their freshness."""
+        self._replicas: Replicas | None = None
+
+    @property
+    def replicas(self) -> Replicas:
+        """Remote tenants read from local replicas (`settings.replicas`), their freshness.
+
+        Made when first asked for (by a remote tenant's connection, or the replica screens
+        and commands): no replica-backed connection exists before it.
+        """
+        if self._replicas is None:
+            from tursotui.session.replica_store import ReplicaStore
+            from tursotui.session.replicas import Replicas
+
+            store = ReplicaStore(self.settings.data_dir)
+            self._replicas = Replicas(store, self.settings.replicas, self.tokens)
+        return self._replicas
 
     @classmethod
     async def open(cls, settings: Settings) -> Workspace:
@@ -89,7 +105,8 @@ class Workspace:
                 await cached[1].close()
             self._without_replica.discard(tenant.slug)
             connection = await self.open_tenant(tenant)
-            if self.replicas.wanted(tenant):
+            # Only a remote tenant reads from a replica (asked first: see `replicas`).
+            if tenant.is_remote and self.replicas.wanted(tenant):
                 if new_replica or self.replicas.store.has(tenant.slug):
                     connection = await self.with_replica(tenant, connection)
                 else:
@@ -102,6 +119,8 @@ class Workspace:
     async def with_replica(self, tenant: Tenant, primary: Connection) -> Connection:
         """`primary` behind a replica-backed connection, or alone when no replica can be had
         (the freshness then says why, and the header shows `primary`)."""
+        from tursotui.session.replica_store import ReplicaError
+
         try:
             return await self.replicas.open(tenant, primary)
         except ReplicaError:
@@ -109,6 +128,10 @@ class Workspace:
 
     def replica_of(self, slug: str) -> ReplicaConnection | None:
         """The open replica-backed connection of `slug`, if its tenant reads from one."""
+        if self._replicas is None:
+            return None  # none was ever opened
+        from tursotui.session.replicas import ReplicaConnection
+
         cached = self._connections.get(slug)
         if cached and isinstance(cached[1], ReplicaConnection):
             return cached[1]
@@ -130,11 +153,20 @@ class Workspace:
 
     def reads_replicas(self) -> bool:
         """Some tenant of this session is read from its replica."""
+        if self._replicas is None:
+            return False
+        from tursotui.session.replicas import ReplicaConnection
+
         return any(isinstance(c, ReplicaConnection) for _, c in self._connections.values())
 
     async def sync_replicas(self) -> list[str]:
         """Sync every replica this session reads from, a few at a time (`r` on the fleet
         and queue screens); returns the reasons of those that failed (served stale)."""
+        if self._replicas is None:
+            return []
+        from tursotui.session.replica_store import ReplicaError
+        from tursotui.session.replicas import ReplicaConnection
+
         replicas = [c for _, c in self._connections.values() if isinstance(c, ReplicaConnection)]
         gate = asyncio.Semaphore(4)
         failures: list[str] = []
@@ -217,7 +249,8 @@ class Workspace:
         for slug in list(self._connections):
             await self.forget(slug)
         await asyncio.gather(*self._closing, return_exceptions=True)
-        await self.replicas.close()
+        if self._replicas is not None:
+            await self._replicas.close()
         await self.tokens.close()
         await self.registry.close()
         await close_shared_clients()

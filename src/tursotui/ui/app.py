@@ -39,12 +39,6 @@ LETTER_ACTIONS = frozenset({"help", "switch_tenant", "quit_app"})
 """The app's actions bound to a single character (`?`, `t`, `q`)."""
 
 
-def _tenants_screen() -> Screen:
-    from tursotui.ui.screens.tenants import TenantsScreen
-
-    return TenantsScreen()
-
-
 class ReportingWorkerManager(WorkerManager):
     """Textual's worker manager, telling the app about every worker that failed.
 
@@ -70,9 +64,6 @@ class TursotuiApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "tursotui"
     COMMANDS = App.COMMANDS | {TursotuiCommands}
-    # A mode rather than `get_default_screen`: Textual loads a screen's CSS_PATH only for those.
-    MODES = {"tenants": _tenants_screen}
-    DEFAULT_MODE = "tenants"
     BINDINGS = [
         Binding("question_mark", "help", "Help", tooltip="Every key of this screen", id="help"),
         Binding("escape", "back", "Back", tooltip="Back to the previous screen", id="back"),
@@ -104,6 +95,15 @@ class TursotuiApp(App[None]):
         self._undoing = False
         if workspace is not None:
             self._workspace_ready.set()
+
+    def get_default_screen(self) -> Screen:
+        # The first screen keeps its styles in DEFAULT_CSS rather than a CSS_PATH: Textual
+        # then parses them once, with the widgets' own, instead of re-parsing the whole
+        # stylesheet twice more (once for a screen's file, once to refresh) before the
+        # first frame.
+        from tursotui.ui.screens.tenants import TenantsScreen
+
+        return TenantsScreen()
 
     # --- the workspace -------------------------------------------------------------------
 

@@ -68,7 +68,37 @@ KEYS_FIRST_S = 1.0
 class TenantsScreen(WriteKeys, LifecycleCommands):
     """The registry's tenants with their health: pick one to work on."""
 
-    CSS_PATH = "tenants.tcss"
+    # Styles of the first screen, parsed with its widgets' (see `TursotuiApp.get_default_screen`).
+    # As default CSS they yield to any rule of a .tcss file, whatever its selector: the other
+    # screens' files name only their own widgets' ids.
+    DEFAULT_CSS = """
+    TenantsScreen {
+        layout: vertical;
+    }
+
+    TenantsScreen #filter {
+        height: 3;
+        margin: 0 0;
+        border: tall $accent;
+    }
+
+    TenantsScreen #tenants {
+        height: 1fr;
+    }
+
+    TenantsScreen #empty-hint {
+        height: auto;
+        padding: 1 2;
+    }
+
+    TenantsScreen #detail {
+        height: 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+        padding: 0 1;
+        background: $boost;
+    }
+    """
     HELP_TITLE = "tenants"
     PALETTE_NOUN = "tenants"
     AUTO_FOCUS = "#tenants"

@@ -19,15 +19,15 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from tursotui.display.literal import literal
-from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.typed import tursotui_app
 from tursotui.words import plural
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the confirmation opens with the first lifecycle command, not the screen
     from tursotui.provision.protect import Flags
     from tursotui.provision.undelete import Deleted
     from tursotui.ui.commands import Command
+    from tursotui.ui.screens.confirm import ConfirmScreen
 
 UNDELETE_TITLE = "Undelete tenant"
 ROTATE_TITLE = "Rotate group token"
@@ -137,6 +137,8 @@ class LifecycleCommands(Screen[None]):
             f"{gone.deleted_at or 'at an unknown time'}) is restored, given a token, "
             "and registered again."
         )
+        from tursotui.ui.screens.confirm import ConfirmScreen
+
         confirm = ConfirmScreen(question, yes="Undelete", title=UNDELETE_TITLE)
         self._open_confirm(confirm, partial(self._answered_undelete, slug))
 
@@ -219,6 +221,8 @@ class LifecycleCommands(Screen[None]):
             "\n\nEvery stored token of those rows stops working; each then needs "
             "`tursotui tenants rotate-token SLUG` (or `rotate-group-token --rekey`)."
         )
+        from tursotui.ui.screens.confirm import ConfirmScreen
+
         confirm = ConfirmScreen(question, yes="Rotate", title=ROTATE_TITLE)
         if not await self.app.push_screen_wait(confirm):
             return
