@@ -560,9 +560,11 @@ class Registry:
         # slugs are the same (or the same but for case), which are rare, and sorting by it
         # in SQL was a quarter of reading 10,000 rows.
         rows = await self._rows(f"SELECT {select} FROM {quote_name(self.table)}")
-        names = {
-            _text(row[6]) for row in rows if _text(row[6]) and not _text(row[1])
-        }  # rows that need their URL found
+        names = {  # rows that need their URL found (most registries have no such column)
+            _text(row[6])
+            for row in rows
+            if row[6] is not None and _text(row[6]) and not _text(row[1])
+        }
         found, failure = await self._find_urls(names)
         with _no_collection():
             tenants = self._read_rows(rows, shape, found, failure, ordered=False)
