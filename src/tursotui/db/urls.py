@@ -106,7 +106,7 @@ def _parse(url: str) -> DatabaseURL:
     raise InvalidURL(f"unknown scheme {parts.scheme!r} in {text!r}")
 
 
-_PLAIN_REMOTE = re.compile(
+PLAIN_REMOTE = re.compile(
     r"(?:libsql|https?|wss?)://[a-z0-9][a-z0-9.-]*(?::[0-9]{1,4})?(?:/[^?#@\[\]]*)?"
     r"(?:\?[^#@\[\]]*)?",
     re.IGNORECASE | re.ASCII,
@@ -129,7 +129,7 @@ def url_problem(url: str) -> str | None:
             path = path[2:]
         if path and path[0] != "?":
             return None
-    elif url.isascii() and url.isprintable() and " " not in url and _PLAIN_REMOTE.fullmatch(url):
+    elif url.isascii() and url.isprintable() and " " not in url and PLAIN_REMOTE.fullmatch(url):
         return None
     try:
         parse_url(url)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tursotui.fanout import LoopShare
 from tursotui.platform import PlatformError
 from tursotui.provision.base import Provisioner, ProvisionError
 from tursotui.provision.provisioners import LocalProvisioner, TursoProvisioner, provisioner_for
@@ -31,9 +32,6 @@ from tursotui.session.workspace import Workspace
 
 if TYPE_CHECKING:  # the API's models load with the first API call, not with `tursotui tenants`
     from tursotui.platform import Database
-
-LOOP_SHARE = 500
-"""Local tenants looked at between two turns of the event loop (10,000 are a second's work)."""
 
 PROTECTED_FILE = "protected.json"
 """Under the data directory: the slugs of local tenants that are delete-protected."""
@@ -155,10 +153,15 @@ async def tenant_flags(
     from tursotui.provision.branch import branches  # the branches tursotui made
 
     made = {slug: str(record.get("of")) for slug, record in branches(settings).items()}
-    for number, tenant in enumerate(tenants, 1):
-        if number % LOOP_SHARE == 0:
-            await asyncio.sleep(0)  # keys typed meanwhile are answered between the chunks
-        if not tenant.is_remote and not isinstance(provisioner, TursoProvisioner):
+    # Asked of the API whenever it can be (`remote`): a tenant is the organization's when
+    # a database of the organization has its host (even a `file:` one, as in tests).
+    remote: list[Tenant] = []
+    by_api = isinstance(provisioner, TursoProvisioner)
+    share = LoopShare()
+    for tenant in tenants:
+        if share.due():
+            await asyncio.sleep(0)  # keys typed meanwhile are answered between the slices
+        if not by_api and not tenant.is_remote:
             owned = local.owned_database(tenant)
             if owned is not None:
                 found[tenant.slug] = Flags(
@@ -166,9 +169,8 @@ async def tenant_flags(
                     database=owned,
                     branch_of=made.get(tenant.slug),
                 )
-    # Asked of the API whenever it can be: a tenant is the organization's when a database
-    # of the organization has its host (even a `file:` one, as in tests).
-    remote = [t for t in tenants if t.is_remote or t.slug not in found]
+                continue
+        remote.append(tenant)
     if provisioner is not None and not isinstance(provisioner, TursoProvisioner):
         return found
     if not remote or not (settings.uses_platform_api or provisioner is not None):

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 from tursotui.db import Connection, LibsqlError, connect
 from tursotui.db.errors import describe
-from tursotui.db.urls import DatabaseURL, InvalidURL, parse_url, url_problem
+from tursotui.db.urls import PLAIN_REMOTE, DatabaseURL, InvalidURL, parse_url, url_problem
 from tursotui.errors import TursotuiError
 from tursotui.secret import Secret
 from tursotui.session.settings import REGISTRY_ROLES, Settings
@@ -63,6 +63,12 @@ ROLE_NAMES: dict[str, tuple[tuple[str, ...], ...]] = {
 (`db_url`, `dbUrl` and `DB_URL` are one name); an earlier group wins over a later one
 (`db_url` is the database's URL even when the table also has a generic `url`)."""
 
+
+_NO_FILE = ("file:", "file://")
+"""The `file:` URLs without a query that name no file (see `url_problem`)."""
+
+_MS_FROM = 100_000_000_000
+"""A created-at number above this is in milliseconds (in seconds it would be past 5000 AD)."""
 
 RELIST_AFTER_S = 60.0
 """How long the Platform API's list of databases stands for names it does not have."""
@@ -350,15 +356,15 @@ def _text(value: Any) -> str:
 
 def _seconds(value: Any) -> int | None:
     """A created-at value as seconds since the epoch: seconds, milliseconds or date text."""
-    if type(value) is int:  # the usual case first: this runs once per registry row
-        return value // 1000 if value > 100_000_000_000 else value
+    if type(value) is int:  # the usual case first
+        return value // 1000 if value > _MS_FROM else value
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
         number = int(value)
-        return number // 1000 if number > 100_000_000_000 else number  # milliseconds
+        return number // 1000 if number > _MS_FROM else number  # milliseconds
     text = str(value).strip()
-    if text.isdigit():
+    if text.isdecimal():  # not `isdigit`: `²` is a digit that int() refuses
         return _seconds(int(text))
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -554,9 +560,11 @@ class Registry:
         # slugs are the same (or the same but for case), which are rare, and sorting by it
         # in SQL was a quarter of reading 10,000 rows.
         rows = await self._rows(f"SELECT {select} FROM {quote_name(self.table)}")
-        names = {
-            _text(row[6]) for row in rows if _text(row[6]) and not _text(row[1])
-        }  # rows that need their URL found
+        names = {  # rows that need their URL found (most registries have no such column)
+            _text(row[6])
+            for row in rows
+            if row[6] is not None and _text(row[6]) and not _text(row[1])
+        }
         found, failure = await self._find_urls(names)
         with _no_collection():
             tenants = self._read_rows(rows, shape, found, failure, ordered=False)
@@ -601,60 +609,131 @@ class Registry:
         Rows `ordered` by creation: a later row with an earlier row's slug is a duplicate.
         Rows in any other order: None when two slugs are the same but for case (which row
         is the duplicate, and the order of the two, then needs the order of creation).
+
+        The usual row (text slug and name, a `file:` URL or a plain remote one without a
+        query, no token in it) is checked and made inline; any other takes `_read_row`,
+        which checks it in full. Both give the same tenant (a property test compares them).
         """
         has_db_name = "db_name" in shape.roles
         by_slug: dict[str, Tenant] = {}
         tenants: list[Tenant] = []
         seen: set[str] = set()
-        for slug, url, name, token, id_, created_at, db_name in rows:
-            # `_text` inlined for the usual text values.
-            slug_text = slug.strip() if type(slug) is str else _text(slug)
-            key = slug_text.lower()
-            if not ordered and key in by_slug:
-                return None
-            url_text = url.strip() if type(url) is str else _text(url)
-            url_token = None
-            if "?" in url_text:
-                url_text, url_token = split_token(url_text)
-            db_name_text = "" if db_name is None else _text(db_name)
-            token = token or url_token
-            source = "column"
-            problem = None
-            if not slug_text:
-                problem = "the row has no slug"
-            elif slug_text in seen:
-                problem = f"duplicate slug {slug_text!r} (an earlier row has it)"
-            elif url_text:
-                problem = url_problem(url_text)
-            elif db_name_text:
-                url_text, source, problem = self._url_of(slug_text, db_name_text, found, failure)
-                # a token written into the template (`?authToken=`) is kept out of the URL too
-                url_text, template_token = split_token(url_text)
-                token = token or template_token
-            elif has_db_name:
-                problem = "the row has no database URL or database name"
-            else:
-                problem = "the row has no database URL"
-            seen.add(slug_text)
-            tenant = Tenant.of_row(
-                slug_text,
-                (name.strip() if type(name) is str else _text(name)) or slug_text,
-                url_text,
-                Secret(str(token)) if token else None,
-                None if id_ is None else str(id_),
-                _seconds(created_at),
-                problem,
-                db_name_text or None,
-                source if problem is None else "",
-            )
+        seen_add = seen.add
+        plain_remote = PLAIN_REMOTE.fullmatch
+        new = object.__new__
+        set_dict = object.__setattr__
+        for row in rows:
+            slug, url, name, token, id_, created_at, db_name = row
+            # The usual row, checked as the full path below would: the same tenant.
+            if (
+                type(slug) is str
+                and type(url) is str
+                and type(name) is str
+                and db_name is None
+                and (id_ is None or type(id_) is str)
+                and (token is None or type(token) is str)
+                and (created_at is None or (type(created_at) is int and created_at <= _MS_FROM))
+                and "?" not in url
+            ):
+                slug_text = slug.strip()
+                url_text = url.strip()
+                if (
+                    slug_text
+                    and slug_text not in seen
+                    and (
+                        (url_text.startswith("file:") and url_text not in _NO_FILE)
+                        or (
+                            url_text.isascii()
+                            and url_text.isprintable()
+                            and " " not in url_text
+                            and plain_remote(url_text) is not None
+                        )
+                    )
+                ):
+                    key = slug_text.lower()
+                    if not ordered and key in by_slug:
+                        return None
+                    seen_add(slug_text)
+                    tenant = new(Tenant)
+                    set_dict(
+                        tenant,
+                        "__dict__",
+                        {
+                            "slug": slug_text,
+                            "name": name.strip() or slug_text,
+                            "url": url_text,
+                            "token": Secret(token) if token else None,
+                            "id": id_,
+                            "created_at": created_at,
+                            "problem": None,
+                            "db_name": None,
+                            "url_source": "column",
+                        },
+                    )
+                    if ordered:
+                        tenants.append(tenant)
+                    else:
+                        by_slug[key] = tenant
+                    continue
+            tenant = self._read_row(row, has_db_name, seen, found, failure)
             if ordered:
                 tenants.append(tenant)
             else:
+                key = tenant.slug.lower()
+                if key in by_slug:
+                    return None
                 by_slug[key] = tenant
         if not ordered:  # no two slugs alike, even in case: the slug alone orders them
             return [by_slug[key] for key in sorted(by_slug)]
         tenants.sort(key=lambda t: (t.slug.lower(), t.broken))
         return tenants
+
+    def _read_row(
+        self,
+        row: tuple[Any, ...],
+        has_db_name: bool,
+        seen: set[str],
+        found: dict[str, str],
+        failure: str | None,
+    ) -> Tenant:
+        """One registry row as a tenant, every check made (broken, with its problem)."""
+        slug, url, name, token, id_, created_at, db_name = row
+        slug_text = _text(slug)
+        url_text = _text(url)
+        url_token = None
+        if "?" in url_text:
+            url_text, url_token = split_token(url_text)
+        db_name_text = _text(db_name)
+        token = token or url_token
+        source = "column"
+        problem = None
+        if not slug_text:
+            problem = "the row has no slug"
+        elif slug_text in seen:
+            problem = f"duplicate slug {slug_text!r} (an earlier row has it)"
+        elif url_text:
+            problem = url_problem(url_text)
+        elif db_name_text:
+            url_text, source, problem = self._url_of(slug_text, db_name_text, found, failure)
+            # a token written into the template (`?authToken=`) is kept out of the URL too
+            url_text, template_token = split_token(url_text)
+            token = token or template_token
+        elif has_db_name:
+            problem = "the row has no database URL or database name"
+        else:
+            problem = "the row has no database URL"
+        seen.add(slug_text)
+        return Tenant.of_row(
+            slug_text,
+            _text(name) or slug_text,
+            url_text,
+            Secret(str(token)) if token else None,
+            None if id_ is None else str(id_),
+            _seconds(created_at),
+            problem,
+            db_name_text or None,
+            source if problem is None else "",
+        )
 
     async def _find_urls(self, names: set[str]) -> tuple[dict[str, str], str | None]:
         """Hostnames of the databases `names` from the Platform API (when it is the source).

@@ -126,11 +126,15 @@ class TursotuiApp(App[None]):
             raise self._workspace_error
         return self.workspace
 
+    def on_load(self) -> None:
+        # Before the first screen is built and styled: the registry is read on its own
+        # thread meanwhile, and the tenants screen that waits for it is shown the sooner.
+        if self._workspace is None:
+            self._open_workspace()
+
     def on_mount(self) -> None:
         # Once the first screen is up, what exists now lives for the session (see heap).
         self.call_after_refresh(heap.set_aside)
-        if self._workspace is None:
-            self._open_workspace()
 
     @work(exclusive=True, group="workspace", exit_on_error=False)
     async def _open_workspace(self) -> None:

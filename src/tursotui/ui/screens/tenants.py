@@ -8,10 +8,12 @@ load of the registry are dropped.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,9 +25,10 @@ from textual.events import Resize
 from textual.widgets import Input, Static
 
 from tursotui.display.literal import literal
+from tursotui.fanout import LoopShare
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant.health import STATUSES, TenantHealth, probe_all
-from tursotui.ui import navigation
+from tursotui.ui import heap, navigation
 from tursotui.ui.commands import Command
 from tursotui.ui.screens.tenants_lifecycle import LifecycleCommands
 from tursotui.ui.tenant_cells import (
@@ -54,6 +57,12 @@ WIDE = 110
 
 PAINT_EVERY_S = 0.5
 """How often health answers are painted into the table while they stream in."""
+
+KEY_LOOK_S = 0.01
+"""How long the probes wait after the list is shown for a key typed meanwhile to arrive,
+and how often they look again while keys are on their way."""
+KEYS_FIRST_S = 1.0
+"""How long keys typed without pause may hold the probes back, at most."""
 
 
 class TenantsScreen(WriteKeys, LifecycleCommands):
@@ -244,6 +253,8 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
     def visible_rows(self) -> list[Row]:
         """The rows the filter lets through, in registry order."""
         needle = self.filter_text.lower()
+        if not needle:
+            return list(self.rows)
         return [row for row in self.rows if row.matches(needle)]
 
     def _fill(self) -> None:
@@ -256,8 +267,10 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         table = self.table
         key, index = table.cursor_key, table.cursor_row
         table.clear()
-        # Cells are made when a row is first shown: 10,000 tenants cost a screenful.
-        table.add_rows((row.key, partial(self._cells, row)) for row in self.visible_rows())
+        # Cells are made when a row is first shown (a row makes its own, see `Row`):
+        # 10,000 tenants cost a screenful.
+        rows = self.visible_rows()
+        table.add_rows(zip([row.key for row in rows], rows, strict=True))
         if key is not None and table.has_row(key):
             table.move_cursor(row=table.get_row_index(key))
         elif key is not None:
@@ -367,19 +380,35 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         self.registry_error = None
         self.registry_read = True
         self._unpainted = []
-        self.rows = _keyed_rows(tenants)
-        self._by_key = {row.key: row for row in self.rows}
-        self.answered = 0
-        self._fill()
+        with heap.paused():  # 20,000 objects that live as long as the list: nothing to collect
+            self.rows = _keyed_rows(tenants, self._cells)
+            self._by_key = {row.key: row for row in self.rows}
+            self.answered = 0
+            self._fill()
         self._probed = {}
         # The rows first: the probes and the flags import and start what the frame listing
         # the tenants does not need (the migrations folder, provisioning), so they begin
-        # once that frame is out.
+        # once that frame is out, and after the keys typed meanwhile (see `_ask_tenants`).
         self.call_after_refresh(self._ask_tenants, generation)
 
     def _ask_tenants(self, generation: int) -> None:
-        """Start probing every tenant and asking the flags, unless the registry was read again."""
+        """Start probing every tenant and asking the flags, unless the registry was read again.
+
+        Keys first: a key typed as the list appeared (`/` to filter) is answered before
+        the probes start, because once thousands of them are under way every turn of the
+        event loop, and so every step of a key, shares the machine with them.
+        """
+        self._ask_after_keys(generation, time.monotonic(), waited=False)
+
+    def _ask_after_keys(self, generation: int, since: float, *, waited: bool = True) -> None:
+        """`_ask_tenants` once no key is on its way: the probes wait a moment for a key typed
+        meanwhile to arrive, then while keys are on their way, at most KEYS_FIRST_S."""
         if generation != self.generation:
+            return
+        gate = getattr(self.app, "key_gate", None)
+        busy = gate is not None and gate.busy
+        if (not waited or busy) and time.monotonic() - since < KEYS_FIRST_S:
+            self.set_timer(KEY_LOOK_S, partial(self._ask_after_keys, generation, since))
             return
         self.probe(generation, self.rows)
         self.ask_flags(generation)
@@ -401,12 +430,15 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         before, self.flags = self.flags, flags
         # Only rows whose cells the flags change (a ◆, `blocked`), and their cells made when
         # shown: every local tenant tursotui made has flags, and making 10,000 rows' cells
-        # at once held the screen for seconds.
+        # at once held the screen for seconds. Only flags that show are compared: the
+        # rows themselves are looked at only when some changed.
+        showing = {slug for slug, f in before.items() if _shown(f) != (False, False)}
+        showing.update(slug for slug, f in flags.items() if _shown(f) != (False, False))
+        slugs = {s for s in showing if _shown(before.get(s)) != _shown(flags.get(s))}
         changed = [
-            (row.key, partial(self._cells, row))
-            for row in self.rows
-            if _shown(before.get(row.tenant.slug)) != _shown(flags.get(row.tenant.slug))
-            and self.table.has_row(row.key)
+            (row.key, row)
+            for row in (self.rows if slugs else ())
+            if row.tenant.slug in slugs and self.table.has_row(row.key)
         ]
         if changed:
             self.table.update_rows(changed)
@@ -425,9 +457,17 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
     async def _ask(self, generation: int, rows: list[Row]) -> None:
         workspace = tursotui_app(self).workspace
         audit = workspace.audit
-        asked = {row.tenant.slug: audit.generation(row.tenant.slug) for row in rows}
+        asked: dict[str, int] = {}
+        by_tenant: dict[int, Row] = {}
+        share = LoopShare()
+        for each in rows:  # thousands: in slices, keys typed meanwhile first
+            if share.due():
+                await asyncio.sleep(0)
+            asked[each.tenant.slug] = audit.generation(each.tenant.slug)
+            by_tenant[id(each.tenant)] = each
+        if generation != self.generation:
+            return
         self._probed.update(asked)
-        by_tenant = {id(row.tenant): row for row in rows}
         async for health in probe_all(
             workspace, [row.tenant for row in rows], workspace.settings.fleet_concurrency
         ):
@@ -456,7 +496,7 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
             return
         table = self.table
         table.update_rows(
-            (row.key, partial(self._cells, row))
+            (row.key, row)
             for row in self._unpainted + changed
             if table.has_row(row.key)  # else filtered out: `_fill` shows it when it returns
         )
@@ -736,7 +776,7 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
                     self.answered -= 1
                 row.health = None
                 if self.table.has_row(row.key):
-                    self.table.update_row(row.key, partial(self._cells, row))
+                    self.table.update_row(row.key, row)
             self.probe_again(self.generation, stale)
 
 
@@ -745,12 +785,16 @@ def _shown(flags: Flags | None) -> tuple[bool, bool]:
     return (False, False) if flags is None else (flags.protected, flags.blocked is not None)
 
 
-def _keyed_rows(tenants: list[Tenant]) -> list[Row]:
+def _keyed_rows(tenants: list[Tenant], make: Callable[[Row], Sequence[Text]]) -> list[Row]:
     """Rows keyed by slug (unique in a registry); a blank or repeated slug (a broken row) by
-    its position, so it still has a row of its own."""
+    its position, so it still has a row of its own. Each makes its cells with `make`."""
+    slugs = [tenant.slug for tenant in tenants]
+    unique = set(slugs)
+    if len(unique) == len(slugs) and "" not in unique:  # the usual registry
+        return list(map(Row, slugs, tenants, repeat(None), repeat(make)))
     rows, seen = [], set()
     for index, tenant in enumerate(tenants):
         key = tenant.slug if tenant.slug and tenant.slug not in seen else f"\x00{index}"
         seen.add(tenant.slug)
-        rows.append(Row(key, tenant))
+        rows.append(Row(key, tenant, None, make))
     return rows

@@ -18,7 +18,7 @@ a list of 10,000 tenants then costs what its screenful costs, not 10,000 rows of
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from rich.segment import Segment
 from rich.style import Style
@@ -234,7 +234,22 @@ class RowList(PagedView, can_focus=True):
         """
         keys, cells, index = self._keys, self._cells, self._index
         first = len(keys)
-        for key, row in rows:
+        added = list(rows)
+        given = dict(added)
+        if len(given) == len(added) and given.keys().isdisjoint(cells):
+            # Thousands of rows at once (a fleet's tenants): added without a Python step
+            # per row. Cells given as they are become tuples, as below.
+            made: dict[str, Cells] = (
+                cast("dict[str, Cells]", given)
+                if all(map(callable, given.values()))
+                else {k: row if callable(row) else tuple(row) for k, row in given.items()}
+            )
+            keys.extend(made)
+            cells.update(made)
+            if index is not None:
+                index.update(zip(made, range(first, len(keys)), strict=True))
+            added = []
+        for key, row in added:  # a key twice: the rows before it are added, then the error
             if key in cells:
                 raise KeyError(f"duplicate row key {key!r}")
             if index is not None:
