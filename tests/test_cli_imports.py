@@ -205,10 +205,13 @@ NOT_FOR_THE_FIRST_FRAME = (
     "tursotui.platform.models",
     "tursotui.session.replicas",
     "tursotui.session.replica_store",
+    "tursotui.session.audit",
+    "tursotui.session.tokens",
     "pygments",
 )
 """What the frame listing the tenants does without: the SQL console, the fleet, provisioning,
-backups, the migrations folder, the Platform API, replicas of remote tenants, highlighting
+backups, the migrations folder, the Platform API, replicas of remote tenants, the audit log
+and the token sources (made with the first write and the first tenant opened), highlighting
 (loaded when used, or once the probes start)."""
 
 
@@ -241,6 +244,8 @@ def test_the_tui_on_local_tenants_loads_no_remote_transport_nor_pydantic(
         str(SRC / "tursotui" / "ui" / "app.tcss")
     ]
     assert report["reparsed"] == 0
+    # Nor the hidden filter box's styles: it is mounted once that frame is out.
+    assert not any(str(path).endswith("_input.py") for path in report["css"])
 
 
 def test_help_and_an_unknown_word_load_no_command_module(tmp_path: Path) -> None:

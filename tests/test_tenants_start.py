@@ -71,7 +71,7 @@ async def test_a_key_typed_as_the_list_appears_is_answered_before_the_probes_sta
     async with app.run_test(size=(160, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, TenantsScreen)
-        box = screen.query_one("#filter", Input)
+        box = screen.filter_box()  # the box `/` opens (mounted once the first frame is out)
         typist_ready.set()
         # As a fast typist would: `/` the moment the rows are there (no wait for the app
         # to go idle, which it does not while probes stream in).

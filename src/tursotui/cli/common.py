@@ -155,7 +155,7 @@ async def open_workspace(
         settings = settings_from_args(args or argparse.Namespace())
     workspace = await Workspace.open(settings)
     # Tokens a command printed or the Platform API minted are kept out of messages too.
-    workspace.tokens.on_secret = remember_secret
+    workspace.on_secret = remember_secret
     try:
         try:
             tenants = await workspace.registry.tenants()

@@ -19,7 +19,7 @@ async def run_app(settings: Settings) -> int:
     from tursotui.ui.app import make_app
 
     workspace = await Workspace.open(settings)
-    workspace.tokens.on_secret = remember_secret
+    workspace.on_secret = remember_secret
     try:
         tenants = await workspace.registry.tenants()
         for tenant in tenants:

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import resource
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tursotui.db import Connection, close_shared_clients
 from tursotui.db.local import LocalConnection
-from tursotui.session.audit import AuditLog
 from tursotui.session.registry import Registry, Tenant
 from tursotui.session.settings import Settings
-from tursotui.session.tokens import TokenResolver
 
 if TYPE_CHECKING:  # loaded with the first replica: a session of local tenants never needs them
+    from tursotui.secret import Secret
+    from tursotui.session.audit import AuditLog
     from tursotui.session.replicas import ReplicaConnection, Replicas
+    from tursotui.session.tokens import TokenResolver
 
 MAX_CACHED_LOCAL_CONNECTIONS = 512
 """Most local tenants whose connection stays open between uses (each holds a thread)."""
@@ -48,7 +50,7 @@ class Workspace:
     def __init__(self, settings: Settings, registry: Registry) -> None:
         self.settings = settings
         self.registry = registry
-        self.audit = AuditLog(settings.data_dir / "audit.jsonl", settings.operator)
+        self._audit: AuditLog | None = None
         self._connections: dict[str, tuple[Tenant, Connection]] = {}
         """By slug, least recently used first."""
         self._without_replica: set[str] = set()
@@ -59,9 +61,46 @@ class Workspace:
         """Closes of least used connections, in flight (nobody waits for them but `close`)."""
         self.local_connection_cap = local_connection_cap()
         """Local connections kept open; beyond, the least recently used idle one is closed."""
-        self.tokens = TokenResolver(settings)
-        """Each tenant's token from its source (stored, command, group, minted), per session."""
+        self._tokens: TokenResolver | None = None
+        self._on_secret: Callable[[Secret], None] | None = None
         self._replicas: Replicas | None = None
+
+    # The audit log and the token sources are made when first used (a write; the first
+    # tenant opened), not with the workspace: the first frame of the TUI needs neither,
+    # and their modules are a few ms of its start.
+
+    @property
+    def audit(self) -> AuditLog:
+        """The audit log of every write (`data_dir/audit.jsonl`)."""
+        if self._audit is None:
+            from tursotui.session.audit import AuditLog
+
+            self._audit = AuditLog(self.settings.data_dir / "audit.jsonl", self.settings.operator)
+        return self._audit
+
+    @property
+    def tokens(self) -> TokenResolver:
+        """Each tenant's token from its source (stored, command, group, minted), per session."""
+        if self._tokens is None:
+            from tursotui.session.tokens import TokenResolver
+
+            self._tokens = TokenResolver(self.settings, on_secret=self._on_secret)
+        return self._tokens
+
+    @tokens.setter
+    def tokens(self, resolver: TokenResolver) -> None:
+        self._tokens = resolver
+
+    @property
+    def on_secret(self) -> Callable[[Secret], None] | None:
+        """Told every token obtained (see `TokenResolver.on_secret`)."""
+        return self._on_secret
+
+    @on_secret.setter
+    def on_secret(self, tell: Callable[[Secret], None] | None) -> None:
+        self._on_secret = tell
+        if self._tokens is not None:
+            self._tokens.on_secret = tell
 
     @property
     def replicas(self) -> Replicas:
@@ -242,7 +281,8 @@ class Workspace:
         cached = self._connections.pop(slug, None)
         if cached:
             await cached[1].close()
-        self.tokens.forget(slug)
+        if self._tokens is not None:
+            self._tokens.forget(slug)
 
     async def close(self) -> None:
         """Close every connection and the registry."""
@@ -251,6 +291,7 @@ class Workspace:
         await asyncio.gather(*self._closing, return_exceptions=True)
         if self._replicas is not None:
             await self._replicas.close()
-        await self.tokens.close()
+        if self._tokens is not None:
+            await self._tokens.close()
         await self.registry.close()
         await close_shared_clients()

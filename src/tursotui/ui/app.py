@@ -215,7 +215,7 @@ class TursotuiApp(App[None]):
         start_filter = getattr(tenants, "action_filter", None)
         if start_filter is not None:
             # The name typed right after `t` goes into the filter, however fast it comes.
-            hold_keys_for(self, lambda: tenants.query_one("#filter"))
+            hold_keys_for(self, lambda: tenants.query_one_optional("#filter"))
             self.call_later(start_filter)
 
     def action_help(self) -> None:

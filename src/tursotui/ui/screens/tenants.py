@@ -179,16 +179,13 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
 
     def compose(self) -> ComposeResult:
         yield TenantHeader("tenants")
-        yield Input(
-            placeholder="filter: slug, name or host — enter opens, escape clears", id="filter"
-        )
+        # The filter box comes once the rows are shown (see `filter_box`).
         yield RowList(id="tenants")
         yield Static(id="empty-hint")
         yield TextLine(Text("opening the registry…", style="dim"), id="detail")
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#filter", Input).display = False
         self.query_one("#empty-hint").display = False
         # Which registry is open, and why this one, is the first thing a new user needs.
         settings = tursotui_app(self).settings
@@ -390,6 +387,7 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         # the tenants does not need (the migrations folder, provisioning), so they begin
         # once that frame is out, and after the keys typed meanwhile (see `_ask_tenants`).
         self.call_after_refresh(self._ask_tenants, generation)
+        self.call_after_refresh(self.filter_box)  # hidden, and not needed by that frame either
 
     def _ask_tenants(self, generation: int) -> None:
         """Start probing every tenant and asking the flags, unless the registry was read again.
@@ -527,9 +525,25 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
 
     # --- filtering ------------------------------------------------------------------------
 
+    def filter_box(self) -> Input:
+        """The filter box (hidden until `/`), mounted on first use or once the rows are shown.
+
+        It starts hidden, and the first frame does without it: its styles are the largest
+        of that screen's widgets' (a parse of a few ms), and the start of a session is the
+        wait of every start.
+        """
+        box = self.query_one_optional("#filter", Input)
+        if box is None:
+            box = Input(
+                placeholder="filter: slug, name or host — enter opens, escape clears", id="filter"
+            )
+            box.display = False
+            self.mount(box, after=self.query_one(TenantHeader))
+        return box
+
     def action_filter(self) -> None:
         """Show the filter box and focus it."""
-        box = self.query_one("#filter", Input)
+        box = self.filter_box()
         box.display = True
         box.focus()
         hold_keys_for(self.app, box)
@@ -549,7 +563,7 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
 
     def clear_filter(self) -> None:
         """Clear and hide the filter; every tenant shows again."""
-        box = self.query_one("#filter", Input)
+        box = self.filter_box()
         box.value = ""
         box.display = False
         self.filter_text = ""
@@ -558,7 +572,7 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
 
     def action_escape(self) -> None:
         """Clear the filter if there is one; otherwise the app's back."""
-        if self.query_one("#filter", Input).display:
+        if self.filter_box().display:
             self.clear_filter()
         else:
             tursotui_app(self).action_back()
@@ -763,6 +777,8 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
             self.load()
             return
         # Back from a screen that wrote to tenants: their counts and schema are asked again.
+        if not self._probed:
+            return  # none asked yet (the first screen, resumed as it starts): none is stale
         audit = tursotui_app(self).workspace.audit
         stale = [
             row
