@@ -15,7 +15,6 @@ fool it (`/* x */ DELETE …`, `select 'drop table t'`, `WITH x AS (…) DELETE 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 __all__ = [
@@ -142,8 +141,7 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-@dataclass(frozen=True, slots=True)
-class StatementSpan:
+class StatementSpan(NamedTuple):
     """One statement inside a larger text.
 
     Attributes:
@@ -244,8 +242,7 @@ def statement_at(text: str, offset: int) -> StatementSpan | None:
     return best
 
 
-@dataclass(frozen=True, slots=True)
-class StatementKind:
+class StatementKind(NamedTuple):
     """What one statement does.
 
     Attributes:

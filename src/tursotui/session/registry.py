@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 from tursotui.db import Connection, LibsqlError, connect
@@ -83,8 +83,7 @@ def quote_name(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):
     """One column of the registry table, as `PRAGMA table_info` describes it."""
 
     name: str
@@ -104,8 +103,7 @@ class Column:
         return self.primary_key and self.type.upper() == "INTEGER"
 
 
-@dataclass(frozen=True)
-class Shape:
+class Shape(NamedTuple):
     """How the registry table was understood: its columns and the column of each role.
 
     Attributes:

@@ -15,7 +15,7 @@ is the footer's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -28,8 +28,7 @@ _Key = tuple[str, str, str, bool, str]
 """A key to show: (key, its display, description, enabled, tooltip)."""
 
 
-@dataclass(frozen=True)
-class _Shown:
+class _Shown(NamedTuple):
     """One key as shown: its cells on the line and what a click does."""
 
     start: int
