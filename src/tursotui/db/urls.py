@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from tursotui.errors import TursotuiError
@@ -25,8 +24,7 @@ class InvalidURL(TursotuiError, ValueError):
     title = "Database URL"
 
 
-@dataclass(frozen=True)
-class DatabaseURL:
+class DatabaseURL(NamedTuple):
     """A parsed database URL.
 
     Attributes:
