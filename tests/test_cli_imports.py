@@ -248,6 +248,43 @@ def test_the_tui_on_local_tenants_loads_no_remote_transport_nor_pydantic(
     assert not any(str(path).endswith("_input.py") for path in report["css"])
 
 
+TUI_WITHOUT_ARGUMENTS = """
+import json, sys
+import tursotui.cli.tui as tui
+
+async def run_app(settings):  # what the TUI would be given, and what was loaded to give it
+    report = {"read_only": settings.read_only, "modules": sorted(sys.modules)}
+    print(json.dumps(report), file=sys.stderr)
+    return 0
+
+tui.run_app = run_app
+from tursotui.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("argv", [(), ("--read-only",)])
+def test_the_tui_alone_is_started_without_a_parser(
+    registry: Path, tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    """`tursotui` alone has nothing to parse: it starts the TUI without argparse (and its
+    translations); with an option it is parsed as before."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run(
+        [sys.executable, "-c", TUI_WITHOUT_ARGUMENTS, *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report["read_only"] is bool(argv)
+    assert ("argparse" in report["modules"]) is bool(argv)  # the check would see it
+    assert "textual" not in report["modules"]  # the app is not built before the settings
+
+
 def test_help_and_an_unknown_word_load_no_command_module(tmp_path: Path) -> None:
     """`--help` lists the commands without importing them, nor asyncio nor the session."""
     for argv in (("--help",), ("-h", "sql"), ("nonsense",)):

@@ -9,10 +9,13 @@ the commands from `COMMAND_HELP`, which a test keeps equal to what the modules r
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 COMMANDS: dict[str, str] = {
     "tenants": "tenants",
@@ -106,6 +109,8 @@ def summary_parser() -> argparse.ArgumentParser:
 
 
 def _top_level_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
+    import argparse  # here: `tursotui` alone has nothing to parse (see `main`)
+
     parser = argparse.ArgumentParser(
         prog="tursotui",
         description="A keyboard-driven console for database-per-tenant fleets on Turso/libSQL.",
@@ -122,6 +127,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # model class is made (the Platform API's): tens of ms, for plugins tursotui never uses.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:
+        # The TUI with no option: what the parser makes of nothing, without loading argparse
+        # (and its translations), a few ms of a start measured against a bare Textual app.
+        from tursotui.cli.tui import run_tui
+
+        return run_tui(None)
     needed = commands_needed(argv)
     if needed == COMMAND_MODULES:
         summary_parser().parse_args(argv)  # prints the help or the usage error, and exits

@@ -9,7 +9,6 @@ traceback, and never a token. Usage errors exit 2 (argparse does that).
 
 from __future__ import annotations
 
-import argparse
 import base64
 import functools
 import json
@@ -18,7 +17,7 @@ import sys
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar, cast
 
 from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
@@ -26,11 +25,14 @@ from tursotui.errors import TursotuiError
 from tursotui.secret import Secret
 from tursotui.session.settings import Settings, load_settings
 
-if TYPE_CHECKING:  # loaded by the commands that open one: `audit` and `--help` need none
-    from tursotui.session.workspace import Workspace
+if TYPE_CHECKING:
+    import argparse  # by the parser's users: `tursotui` alone (the TUI) never loads it
 
-# A coroutine, not any awaitable: `asyncio.run` takes the handler's result directly.
-Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
+    from tursotui.session.workspace import Workspace  # by the commands that open one
+
+# A coroutine, not any awaitable: `asyncio.run` takes the handler's result directly. It is
+# given the parsed command line (the TUI's: None when there was nothing to parse).
+HandlerT = TypeVar("HandlerT", bound=Callable[..., Coroutine[Any, Any, int]])
 
 OK = 0
 FAILED = 1
@@ -88,11 +90,11 @@ def note(message: str) -> None:
     print(scrub(message), file=sys.stderr)
 
 
-def command(handler: Handler) -> Handler:
+def command(handler: HandlerT) -> HandlerT:
     """Wrap a command handler: user errors become one line on stderr and exit status 1."""
 
     @functools.wraps(handler)
-    async def run(args: argparse.Namespace) -> int:
+    async def run(args: argparse.Namespace | None) -> int:
         try:
             return await handler(args)
         except OSError as error:  # a file we were told to read or write
@@ -103,7 +105,7 @@ def command(handler: Handler) -> Handler:
                 return fail(error_line(error))
             raise
 
-    return run
+    return cast("HandlerT", run)
 
 
 # -- settings and workspace -----------------------------------------------------------
@@ -115,6 +117,8 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     The defaults are SUPPRESS so that a subcommand never overwrites a value given
     before it (`tursotui --read-only sql ...`).
     """
+    import argparse
+
     parser.add_argument(
         "--read-only",
         action="store_true",
@@ -123,11 +127,13 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
+def settings_from_args(args: argparse.Namespace | None, **extra: Any) -> Settings:
     """The settings in force: flags over environment over `.env` over TOML over defaults.
 
     Raises:
         SettingsError: a bad setting, naming where it came from.
+
+    `args` None: no flag given (`tursotui` alone, read without a parser).
     """
     overrides: dict[str, Any] = {"read_only": True if getattr(args, "read_only", None) else None}
     overrides.update(extra)
@@ -152,7 +158,7 @@ async def open_workspace(
     from tursotui.session.workspace import Workspace
 
     if settings is None:
-        settings = settings_from_args(args or argparse.Namespace())
+        settings = settings_from_args(args)
     workspace = await Workspace.open(settings)
     # Tokens a command printed or the Platform API minted are kept out of messages too.
     workspace.on_secret = remember_secret

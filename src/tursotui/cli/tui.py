@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+from typing import TYPE_CHECKING
 
 from tursotui.cli.common import command, remember_secret, settings_from_args
 from tursotui.session.settings import Settings
 from tursotui.session.workspace import Workspace
+
+if TYPE_CHECKING:
+    import argparse
 
 
 async def run_app(settings: Settings) -> int:
@@ -33,12 +36,13 @@ async def run_app(settings: Settings) -> int:
 
 
 @command
-async def _tui(args: argparse.Namespace) -> int:
+async def _tui(args: argparse.Namespace | None) -> int:
     return await run_app(settings_from_args(args))
 
 
-def run_tui(args: argparse.Namespace) -> int:
-    """Run the TUI for the parsed command line; the exit status (1: one line on stderr)."""
+def run_tui(args: argparse.Namespace | None) -> int:
+    """Run the TUI for the parsed command line (None: no argument at all); the exit status
+    (1: one line on stderr)."""
     try:
         return asyncio.run(_tui(args))
     except KeyboardInterrupt:
