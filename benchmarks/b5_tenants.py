@@ -222,6 +222,16 @@ async def _keys_run(data_dir: Path, tenants: int) -> tuple[list[float], list[flo
     return during, after
 
 
+def _by_key(times: list[float]) -> str:
+    """Each key's median (`down`, `/`, `7`, `escape`: the keys are sent in turn)."""
+    medians = [
+        f"{name} {statistics.median(times[i::4]):.1f}"
+        for i, name in enumerate(("down", "/", "7", "escape"))
+        if times[i::4]
+    ]
+    return " / ".join(medians)
+
+
 async def _registry_ms(data_dir: Path) -> float:
     """Reading the registry's rows alone (what any tenants screen waits for), in ms."""
     from tursotui.session.workspace import Workspace
@@ -371,8 +381,9 @@ async def run(quick: bool, tenants: int | None = None) -> list[Figure]:
             bar="<= 16 median, <= 50 each",
             note=f"{len(during)} keys (down, /, 7, escape) every {KEY_EVERY_S * 1000:.0f} ms "
             f"while {count} tenants' health streamed in, key to frame: slowest "
-            f"{max(during or after):.1f} ms; baseline: the same keys once every health is in "
-            f"(slowest {max(after):.1f} ms)",
+            f"{max(during or after):.1f} ms, by key {_by_key(during or after)}; baseline: the "
+            f"same keys once every health is in (slowest {max(after):.1f} ms, by key "
+            f"{_by_key(after)})",
         ),
         Figure(
             "B5.probe_all_ms",

@@ -547,7 +547,7 @@ async def probe_all(
     local: list[tuple[Tenant, DatabaseURL]] = []
     for tenant in rows:
         if share.due():
-            await asyncio.sleep(0)
+            await share.turn()
         if not tenant.broken:
             split_local_one(tenant, remote, local)
     if not remote and not local:
@@ -639,7 +639,7 @@ async def peek_each(
     share = LoopShare()
     for tenant, location in tenants:
         if share.due():
-            await asyncio.sleep(0)  # thousands of tenants: keys typed meanwhile go first
+            await share.turn()  # thousands of tenants: keys typed meanwhile go first
 
         async def question(connection: Connection, tenant: Tenant = tenant) -> T:
             return await ask(tenant, connection)

@@ -429,7 +429,7 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
             if generation != self.generation:
                 return
             if share.due():
-                await asyncio.sleep(0)
+                await share.turn()
             row.haystack  # noqa: B018 (made and kept by the row)
 
     @work(exclusive=True, group="flags", exit_on_error=False, description="asking protection")
@@ -461,7 +461,7 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         for flagged in (before, flags):
             for slug, each in flagged.items():
                 if share.due():
-                    await asyncio.sleep(0)
+                    await share.turn()
                 if _shown(each) != (False, False):
                     showing.add(slug)
         if generation != self.generation or self.flags is not flags:
@@ -470,7 +470,7 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         changed = []
         for row in self.rows if slugs else ():
             if share.due():
-                await asyncio.sleep(0)
+                await share.turn()
             if row.tenant.slug in slugs and self.table.has_row(row.key):
                 changed.append((row.key, row))
         if generation != self.generation:
@@ -497,7 +497,7 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         share = LoopShare()
         for each in rows:  # thousands: in slices, keys typed meanwhile first
             if share.due():
-                await asyncio.sleep(0)
+                await share.turn()
             asked[each.tenant.slug] = audit.generation(each.tenant.slug)
             by_tenant[id(each.tenant)] = each
         if generation != self.generation:
