@@ -226,10 +226,10 @@ def _by_key(times: list[float]) -> str:
     """Each key's median (`down`, `/`, `7`, `escape`: the keys are sent in turn)."""
     medians = [
         f"{name} {statistics.median(times[i::4]):.1f}"
-        for i, name in enumerate(("down", "/", "7", "escape"))
+        for i, name in enumerate(("down", "`/`", "`7`", "escape"))
         if times[i::4]
     ]
-    return " / ".join(medians)
+    return ", ".join(medians)
 
 
 async def _registry_ms(data_dir: Path) -> float:
