@@ -370,7 +370,9 @@ class RowList(PagedView, can_focus=True):
             # Freeing a thousand rows' cells and lines is a few ms: after the next frame,
             # not before it.
             self._discarded.append((self._keys, self._cells, self._segments, self._strips))
-            self.call_after_refresh(self._discarded.clear)
+            # A method of this class, not the list's builtin `clear`: Textual reads a
+            # callback's signature first, and a builtin's costs it milliseconds each time.
+            self.call_after_refresh(self._free_discarded)
             self._segments, self._strips = {}, {}
         else:
             self._segments.clear()
@@ -385,6 +387,10 @@ class RowList(PagedView, can_focus=True):
             self.refresh()
         else:
             self._resize()
+
+    def _free_discarded(self) -> None:
+        """Let go of the rows of the lists cleared before the last frame."""
+        self._discarded.clear()
 
     def refit(self) -> None:
         """Make the scroll range fit the rows (after `clear(refill=True)` when none came)."""
