@@ -122,7 +122,6 @@ async def test_keys_typed_while_health_streams_in_land_and_the_loop_never_stalls
             await until(pilot, lambda: screen.table.cursor_row == 2)
             await until(pilot, lambda: screen.answered == STREAMING, timeout=120)
             longest = watch.stop()
-            print(f"longest stall: {longest * 1000:.0f} ms")
         finally:
             watch.stop()
         await settle(app, pilot)
