@@ -11,6 +11,11 @@
   `-wal`/`-shm` files beside every tenant (which the probe does not). Bar: within 2x of it.
 - `B5.probe_all_ms`: `health.probe_all` over every tenant in-process (no UI, no start-up),
   against the same floor (bar: within 2x of it).
+- `B5.key_during_health_ms`: keys sent every ~100 ms while the answers stream in (`down`,
+  `/`, `7` filtering the list, `escape` clearing it, in turn), each timed from the key to
+  the frame showing its effect (see B4's `_Frames`); median, and the slowest in the note.
+  Bar: one frame (<= 16 ms) median, no key over 50 ms. Baseline: the same keys on the same
+  screen once every health is in, same run.
 - `B5.tenants_json_ms` / `B5.tenants_json_rss_mb`: `tursotui tenants --json` in a fresh
   process, wall time and peak RSS (bar <= 250 MB); baseline: the same raw floor.
 
@@ -147,6 +152,86 @@ async def _screen_run(
     return interactive, health_all
 
 
+KEY_EVERY_S = 0.1
+"""How often a key is sent while the answers stream in (a user reading and moving)."""
+KEYS_AFTER = 8
+"""Keys sent once every health is in: the baseline."""
+
+
+async def _keys_run(data_dir: Path, tenants: int) -> tuple[list[float], list[float]]:
+    """Key-to-frame ms of keys sent while every health streams in, and of keys after it."""
+    from textual import events
+    from textual.widgets import Input
+
+    from benchmarks.b4_posts import _Frames
+    from tursotui.ui.app import make_app
+
+    app = make_app(_settings(data_dir))
+    during: list[float] = []
+    after: list[float] = []
+    async with app.run_test(size=(160, 50)):
+        screen = app.screen
+        while screen.table.row_count < tenants:
+            await asyncio.sleep(0.001)
+        frames = _Frames(app)
+        box = screen.query_one("#filter", Input)
+        table = screen.table
+
+        def cycle(step: int) -> tuple[str, str | None, object]:
+            """The key of this step and the condition a frame showing its effect meets."""
+            kind = step % 4
+            if kind == 0:
+                row = table.cursor_row
+                return "down", None, lambda: table.cursor_row == row + 1
+            if kind == 1:
+                return "slash", "/", lambda: box.has_focus and box.display
+            if kind == 2:  # `7`: the tenants with a 7 in their slug or name (not in the path)
+                return "7", "7", lambda: screen.filter_text == "7" and table.row_count < tenants
+            return "escape", None, lambda: not box.display and table.row_count == tenants
+
+        async def key(step: int) -> float:
+            name, character, condition = cycle(step)
+            shown = frames.expect(condition)  # type: ignore[arg-type]
+            # As a terminal sends it (Pilot.press waits for the app to be idle, which it is
+            # not while thousands of answers arrive).
+            event = events.Key(name, character)
+            event.set_sender(app)
+            start = time.perf_counter()
+            app._driver.send_message(event)
+            return (await asyncio.wait_for(shown, 30) - start) * 1000
+
+        step = 0
+        # The first key once the answers have begun (the list is shown before the probes
+        # start), then every KEY_EVERY_S until the last answer is in.
+        while screen.answered == 0:
+            await asyncio.sleep(0.002)
+        while screen.answered < tenants:
+            sent = time.perf_counter()
+            during.append(await key(step))
+            step += 1
+            await asyncio.sleep(max(0.0, KEY_EVERY_S - (time.perf_counter() - sent)))
+        while step % 4:  # back to the whole list, the filter closed
+            await key(step)
+            step += 1
+        await asyncio.sleep(0.3)  # the last answers painted
+        for _ in range(KEYS_AFTER):
+            after.append(await key(step))
+            step += 1
+            await asyncio.sleep(KEY_EVERY_S)
+        app.exit()
+    return during, after
+
+
+def _by_key(times: list[float]) -> str:
+    """Each key's median (`down`, `/`, `7`, `escape`: the keys are sent in turn)."""
+    medians = [
+        f"{name} {statistics.median(times[i::4]):.1f}"
+        for i, name in enumerate(("down", "`/`", "`7`", "escape"))
+        if times[i::4]
+    ]
+    return ", ".join(medians)
+
+
 async def _registry_ms(data_dir: Path) -> float:
     """Reading the registry's rows alone (what any tenants screen waits for), in ms."""
     from tursotui.session.workspace import Workspace
@@ -259,6 +344,7 @@ async def run(quick: bool, tenants: int | None = None) -> list[Figure]:
     starts = [r[0] for r in runs]
     extra = 3 - repeat if count > 1000 else 0
     starts += [(await _screen_run(data_dir, count, health=False))[0] for _ in range(extra)]
+    during, after = await _keys_run(data_dir, count)
     floors.append(raw_floor_ms(files))
     registry_ms = statistics.median([await _registry_ms(data_dir) for _ in range(3)])
     json_ms, json_rss, answered = tenants_json(data_dir)
@@ -286,6 +372,18 @@ async def run(quick: bool, tenants: int | None = None) -> list[Figure]:
             bar=f"<= {2 * floor:.0f} (2x floor)",
             note=f"every one of {count} tenants' health shown (median of {repeat}); "
             "baseline: raw sqlite3 floor, a thread per core",
+        ),
+        Figure(
+            "B5.key_during_health_ms",
+            round(statistics.median(during or after), 1),
+            "ms",
+            baseline=round(statistics.median(after), 1),
+            bar="<= 16 median, <= 50 each",
+            note=f"{len(during)} keys (down, /, 7, escape) every {KEY_EVERY_S * 1000:.0f} ms "
+            f"while {count} tenants' health streamed in, key to frame: slowest "
+            f"{max(during or after):.1f} ms, by key {_by_key(during or after)}; baseline: the "
+            f"same keys once every health is in (slowest {max(after):.1f} ms, by key "
+            f"{_by_key(after)})",
         ),
         Figure(
             "B5.probe_all_ms",

@@ -13,7 +13,6 @@ flags), plus one call per group in use for the group's own protection.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import Iterable
@@ -160,7 +159,7 @@ async def tenant_flags(
     share = LoopShare()
     for tenant in tenants:
         if share.due():
-            await asyncio.sleep(0)  # keys typed meanwhile are answered between the slices
+            await share.turn()  # keys typed meanwhile are answered between the slices
         if not by_api and not tenant.is_remote:
             owned = local.owned_database(tenant)
             if owned is not None:

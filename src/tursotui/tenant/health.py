@@ -8,7 +8,6 @@ tenant never holds up the others (each probe has its own deadline).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
@@ -540,18 +539,22 @@ async def probe_all(
     for tenant in rows:
         if tenant.broken:
             yield TenantHealth(tenant, reachable=False, error=tenant.problem)
-    healthy = [t for t in rows if not t.broken]
-    if not healthy:
-        return
     share = LoopShare()
-    # Where each tenant lives, parsed once (`Tenant.location`), in slices: for 10,000
-    # tenants this is tens of milliseconds, which a key typed meanwhile must not wait for.
-    for tenant in healthy:
+    # Where each tenant lives, parsed once (`Tenant.location`), and which are local, in
+    # slices: for 10,000 tenants this is tens of milliseconds, which a key typed meanwhile
+    # must not wait for.
+    remote: list[Tenant] = []
+    local: list[tuple[Tenant, DatabaseURL]] = []
+    for tenant in rows:
         if share.due():
-            await asyncio.sleep(0)
-        with contextlib.suppress(InvalidURL):
-            tenant.location  # noqa: B018 (parsed and kept by the tenant)
-    folder = _folder(workspace)
+            await share.turn()
+        if not tenant.broken:
+            split_local_one(tenant, remote, local)
+    if not remote and not local:
+        return
+    # In a thread: the migrations module's import and the folder's files are tens of
+    # milliseconds the loop (and the keys typed as the list appears) need not wait for.
+    folder = await asyncio.to_thread(_folder, workspace)
 
     async def one(tenant: Tenant) -> TenantHealth:
         try:
@@ -562,7 +565,6 @@ async def probe_all(
     async def ask(tenant: Tenant, connection: Connection) -> TenantHealth:
         return await local_answers(tenant, connection, folder)
 
-    remote, local = split_local(healthy)
     streams: list[AsyncIterator[TenantHealth]] = []
     if remote:
         streams.append(bounded(remote, one, limit))
@@ -581,16 +583,23 @@ def split_local(tenants: Iterable[Tenant]) -> tuple[list[Tenant], list[tuple[Ten
     remote: list[Tenant] = []
     local: list[tuple[Tenant, DatabaseURL]] = []
     for tenant in tenants:
-        try:
-            location = tenant.location
-        except InvalidURL:
-            remote.append(tenant)
-            continue
-        if location.is_remote:
-            remote.append(tenant)
-        else:
-            local.append((tenant, location))
+        split_local_one(tenant, remote, local)
     return remote, local
+
+
+def split_local_one(
+    tenant: Tenant, remote: list[Tenant], local: list[tuple[Tenant, DatabaseURL]]
+) -> None:
+    """`split_local` of one tenant: appended to `remote` or to `local` with its URL."""
+    try:
+        location = tenant.location
+    except InvalidURL:
+        remote.append(tenant)
+        return
+    if location.is_remote:
+        remote.append(tenant)
+    else:
+        local.append((tenant, location))
 
 
 async def one_stream(streams: list[AsyncIterator[T]]) -> AsyncIterator[T]:
@@ -630,7 +639,7 @@ async def peek_each(
     share = LoopShare()
     for tenant, location in tenants:
         if share.due():
-            await asyncio.sleep(0)  # thousands of tenants: keys typed meanwhile go first
+            await share.turn()  # thousands of tenants: keys typed meanwhile go first
 
         async def question(connection: Connection, tenant: Tenant = tenant) -> T:
             return await ask(tenant, connection)

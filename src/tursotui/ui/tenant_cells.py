@@ -176,18 +176,22 @@ class Row:
     health: TenantHealth | None = None
     make: Callable[[Row], Sequence[Text]] | None = field(default=None, repr=False)
 
-    _haystack: tuple[str, ...] | None = field(default=None, init=False, repr=False)
+    _haystack: str | None = field(default=None, init=False, repr=False)
     """Slug, name and host lower-cased, made on the first filter (a host parses the URL)."""
 
     def __call__(self) -> Sequence[Text]:
         """The row's cells as its screen makes them (no cells when it has no maker)."""
         return () if self.make is None else self.make(self)
 
-    def matches(self, needle: str) -> bool:
-        """Whether the filter text is in the slug, name or host (case-insensitive)."""
-        if not needle:
-            return True
+    @property
+    def haystack(self) -> str:
+        """Slug, name and host lower-cased in one string, NUL between them (no filter text
+        holds one): one `in` per row, which keeps a filter key on 10,000 tenants in a frame."""
         if self._haystack is None:
             tenant = self.tenant
-            self._haystack = tuple(v.lower() for v in (tenant.slug, tenant.name, tenant.host))
-        return any(needle in value for value in self._haystack)
+            self._haystack = "\x00".join(v.lower() for v in (tenant.slug, tenant.name, tenant.host))
+        return self._haystack
+
+    def matches(self, needle: str) -> bool:
+        """Whether the filter text is in the slug, name or host (case-insensitive)."""
+        return not needle or ("\x00" not in needle and needle in self.haystack)

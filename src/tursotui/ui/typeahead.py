@@ -36,6 +36,8 @@ from textual.command import CommandPalette
 from textual.message_pump import MessagePump
 from textual.widget import Widget
 
+from tursotui import fanout
+
 if TYPE_CHECKING:
     from textual.app import App
     from textual.screen import Screen
@@ -100,6 +102,10 @@ class KeyGate:
         """Whether the next key waits for the messages the last one set off."""
         self._hold: weakref.ref[Widget] | Callable[[], Widget | None] | None = None
         self._hold_until = 0.0
+        # Long loops over thousands of tenants hold back while a key travels (weakly: the
+        # gate must not keep a closed app alive).
+        gate = weakref.ref(self)
+        fanout.keys_first(lambda: (alive := gate()) is not None and alive.busy)
 
     @property
     def busy(self) -> bool:

@@ -9,6 +9,7 @@ load of the registry are dropped.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -161,6 +162,8 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         self.filter_text = ""
         self.registry_error: str | None = None
         self._wide: bool | None = None
+        self._filled_for: str | None = None
+        """The filter text the table was last filled for."""
         self._unpainted: list[Row] = []
         self.registry_read = False
         """The registry has been read once (until then an empty table means "not yet")."""
@@ -252,7 +255,9 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         needle = self.filter_text.lower()
         if not needle:
             return list(self.rows)
-        return [row for row in self.rows if row.matches(needle)]
+        if "\x00" in needle:
+            return []
+        return [row for row in self.rows if needle in row.haystack]
 
     def _fill(self) -> None:
         """Redraw the table from `rows` and the filter, keeping the cursor on the same tenant.
@@ -268,6 +273,7 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         # 10,000 tenants cost a screenful.
         rows = self.visible_rows()
         table.add_rows(zip([row.key for row in rows], rows, strict=True))
+        self._filled_for = self.filter_text
         if key is not None and table.has_row(key):
             table.move_cursor(row=table.get_row_index(key))
         elif key is not None:
@@ -410,10 +416,26 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
             return
         self.probe(generation, self.rows)
         self.ask_flags(generation)
+        self._warm_filter(generation)
+
+    @work(exclusive=True, group="filter-warm", exit_on_error=False, description="preparing")
+    async def _warm_filter(self, generation: int) -> None:
+        """Make every row's filter text now, in slices, so the first filter key on 10,000
+        tenants is a frame, not the tens of milliseconds of reading their hosts."""
+        share = LoopShare()
+        for row in self.rows:
+            if generation != self.generation:
+                return
+            if share.due():
+                await share.turn()
+            row.haystack  # noqa: B018 (made and kept by the row)
 
     @work(exclusive=True, group="flags", exit_on_error=False, description="asking protection")
     async def ask_flags(self, generation: int) -> None:
         """Delete protection and blocks of every tenant (one Platform API listing)."""
+        # Provisioning is imported in a thread: its tens of milliseconds then share the
+        # loop with the keys typed as the list appears instead of holding it.
+        await asyncio.to_thread(importlib.import_module, "tursotui.provision.protect")
         from tursotui.platform import PlatformError
         from tursotui.provision.protect import tenant_flags  # provisioning loads only when used
 
@@ -430,14 +452,27 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         # shown: every local tenant tursotui made has flags, and making 10,000 rows' cells
         # at once held the screen for seconds. Only flags that show are compared: the
         # rows themselves are looked at only when some changed.
-        showing = {slug for slug, f in before.items() if _shown(f) != (False, False)}
-        showing.update(slug for slug, f in flags.items() if _shown(f) != (False, False))
+        # In slices: 10,000 tenants' flags are tens of milliseconds, which a key typed
+        # meanwhile must not wait for (they arrive while the health answers stream in).
+        share = LoopShare()
+        showing: set[str] = set()
+        for flagged in (before, flags):
+            for slug, each in flagged.items():
+                if share.due():
+                    await share.turn()
+                if _shown(each) != (False, False):
+                    showing.add(slug)
+        if generation != self.generation or self.flags is not flags:
+            return  # read again meanwhile: that reading paints its own
         slugs = {s for s in showing if _shown(before.get(s)) != _shown(flags.get(s))}
-        changed = [
-            (row.key, row)
-            for row in (self.rows if slugs else ())
-            if row.tenant.slug in slugs and self.table.has_row(row.key)
-        ]
+        changed = []
+        for row in self.rows if slugs else ():
+            if share.due():
+                await share.turn()
+            if row.tenant.slug in slugs and self.table.has_row(row.key):
+                changed.append((row.key, row))
+        if generation != self.generation:
+            return
         if changed:
             self.table.update_rows(changed)
         self._show_detail()
@@ -460,7 +495,7 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         share = LoopShare()
         for each in rows:  # thousands: in slices, keys typed meanwhile first
             if share.due():
-                await asyncio.sleep(0)
+                await share.turn()
             asked[each.tenant.slug] = audit.generation(each.tenant.slug)
             by_tenant[id(each.tenant)] = each
         if generation != self.generation:
@@ -550,8 +585,12 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value.strip()
-        self._fill()
+        text = event.value.strip()
+        # Cleared by escape (`clear_filter`), which filled the table already: filling
+        # 10,000 rows again would cost the key a second frame.
+        if text != self.filter_text or self._filled_for != text:
+            self.filter_text = text
+            self._fill()
         if self.table.row_count:
             self.table.move_cursor(row=0)
             self._show_detail()
