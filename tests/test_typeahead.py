@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from textual import events
+from textual.screen import ModalScreen
 from textual.widgets import Input
 
 from support.keys import burst, quiet, typed
@@ -21,6 +22,7 @@ from support.screen import screen_text, until
 from tursotui.ui.screens.console import ConsoleScreen
 from tursotui.ui.screens.posts import PostsScreen
 from tursotui.ui.screens.tenants import TenantsScreen
+from tursotui.ui.typeahead import HOLD_S
 from tursotui.ui.widgets.result_grid import ResultGrid
 from tursotui.ui.widgets.row_list import RowList
 from tursotui.ui.widgets.schema_panel import SchemaPanel
@@ -485,3 +487,30 @@ async def test_filter_keys_and_moves_in_a_burst_end_as_one_by_one(
         assert at_once[0] == "published" and at_once[1] == 2 and len(at_once[3]) == 1
         assert "published" in shown and shown == screen_text(app)
     await workspace.close()
+
+
+class _Asking(ModalScreen[None]):
+    def compose(self):
+        yield Input(id="asked")
+
+
+async def test_a_screen_raised_without_a_key_takes_the_keys_a_list_held(tmp_path: Path):
+    """A posts list holds the keys typed after it opens until its first page is in (they act
+    on that page). Opened without a key (nothing typed lets the hold go), it must not keep
+    them from a screen that comes up next, here a dialog with an input: the hold belongs to
+    a list the user no longer sees."""
+    workspace, _ = await three_tenants(tmp_path, published=40, archived=5)
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await on_posts_of(app, pilot, workspace)
+        app.push_screen(_Asking())
+        asked = await _asked(app, pilot)
+        burst(app, *"abc")
+        # Well within the hold's time limit: a hold left behind would keep them till then.
+        await until(pilot, lambda: asked.value == "abc", timeout=HOLD_S / 2)
+    await workspace.close()
+
+
+async def _asked(app, pilot) -> Input:
+    await until(pilot, lambda: isinstance(app.focused, Input) and app.focused.id == "asked")
+    return app.screen.query_one("#asked", Input)

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.app import ScreenStackError
 from textual.command import CommandPalette
+from textual.dom import NoScreen
 from textual.message_pump import MessagePump
 from textual.widget import Widget
 
@@ -223,7 +224,7 @@ class KeyGate:
         focused = self.app.focused
         if self._hold is not None:
             target = self._target()
-            if target is not None and focused is target:
+            if target is not None and (focused is target or _left_behind(target, screen)):
                 self._hold = None
             elif now < self._hold_until:
                 return False
@@ -290,6 +291,16 @@ def hold_keys_for(app: App, target: Widget | Callable[[], Widget | None]) -> Non
     gate = getattr(app, "key_gate", None)
     if isinstance(gate, KeyGate):
         gate.hold(target)
+
+
+def _left_behind(target: Widget, shown: Screen[object]) -> bool:
+    """Whether `target` is on a screen other than the one shown: a hold its screen left when
+    another screen came up without a key (a post opened, a dialog a worker raised). Keys
+    then go where focus is, never to a screen the user cannot see."""
+    try:
+        return target.screen is not shown
+    except NoScreen:  # not mounted yet: still opening
+        return False
 
 
 __all__ = ["KeyGate", "hold_keys_for"]
