@@ -41,6 +41,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "tursotui.words",
         "tursotui.display",
         "tursotui.fanout",
+        "tursotui.heap",
     ),
     ("tursotui.db",),
     (

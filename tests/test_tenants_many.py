@@ -4,46 +4,19 @@ health filled in, and the keys typed meanwhile answered in order."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
-import uuid
 
 from textual.widgets import Input
 
 from support.keys import burst, typed
 from support.moderation_fixtures import settle
 from support.screen import screen_text, until
-from support.shell_fixtures import build_fleet
-from tursotui.session.registry import Registry
+from support.shell_fixtures import copied_fleet
 from tursotui.ui.app import make_app
 from tursotui.ui.screens.tenants import TenantsScreen
 from tursotui.ui.widgets.row_list import RowList
 
 TENANTS = 3000
-
-
-async def many_tenants(tenants: int = TENANTS):
-    """`tenants` local tenants: copies of one seeded tenant, each with its registry row."""
-    fleet = await build_fleet(slugs=("t0000",), broken=False)
-    template = fleet.paths["t0000"]
-    registry = await Registry.open(fleet.settings)
-    try:
-        rows = []
-        for i in range(1, tenants):
-            slug = f"t{i:04d}"
-            path = template.with_name(f"{slug}.db")
-            shutil.copyfile(template, path)
-            rows.append(
-                (
-                    "INSERT INTO organizations (id, name, slug, db_url, db_token, created_at) "
-                    "VALUES (?, ?, ?, ?, '', ?)",
-                    [str(uuid.uuid4()), f"Tenant {i}", slug, f"file:{path}", 1_700_000_000 + i],
-                )
-            )
-        await registry.connection.batch(rows)
-    finally:
-        await registry.close()
-    return fleet
 
 
 def slugs_shown(screen: TenantsScreen) -> list[str]:
@@ -53,7 +26,7 @@ def slugs_shown(screen: TenantsScreen) -> list[str]:
 
 
 async def test_thousands_of_tenants_are_listed_filterable_and_all_answer() -> None:
-    fleet = await many_tenants()
+    fleet = await copied_fleet(TENANTS)
     app = make_app(fleet.settings)
     async with app.run_test(size=(160, 40)) as pilot:
         screen = app.screen
@@ -102,7 +75,7 @@ STREAMING = 1500
 
 
 async def test_keys_typed_while_health_streams_in_land_and_the_loop_never_stalls() -> None:
-    fleet = await many_tenants(STREAMING)
+    fleet = await copied_fleet(STREAMING)
     app = make_app(fleet.settings)
     async with app.run_test(size=(160, 40)) as pilot:
         screen = app.screen

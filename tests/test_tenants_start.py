@@ -4,9 +4,7 @@ health probes start, and the probes still answer every tenant afterwards."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
-import uuid
 from typing import Any
 
 import pytest
@@ -14,36 +12,12 @@ from textual.widgets import Input
 
 from support.keys import burst, typed
 from support.screen import until
-from support.shell_fixtures import build_fleet
+from support.shell_fixtures import copied_fleet
 from tursotui.session.registry import Registry, Tenant
 from tursotui.ui.app import make_app
 from tursotui.ui.screens.tenants import TenantsScreen
 
 TENANTS = 300
-
-
-async def copied_fleet(count: int):
-    """`count` local tenants: copies of one seeded tenant, each with its registry row."""
-    fleet = await build_fleet(slugs=("t0000",), broken=False)
-    template = fleet.paths["t0000"]
-    registry = await Registry.open(fleet.settings)
-    try:
-        rows = []
-        for i in range(1, count):
-            slug = f"t{i:04d}"
-            path = template.with_name(f"{slug}.db")
-            shutil.copyfile(template, path)
-            rows.append(
-                (
-                    "INSERT INTO organizations (id, name, slug, db_url, db_token, created_at) "
-                    "VALUES (?, ?, ?, ?, '', ?)",
-                    [str(uuid.uuid4()), f"Tenant {i}", slug, f"file:{path}", 1_700_000_000 + i],
-                )
-            )
-        await registry.connection.batch(rows)
-    finally:
-        await registry.close()
-    return fleet
 
 
 async def test_a_key_typed_as_the_list_appears_is_answered_before_the_probes_start(

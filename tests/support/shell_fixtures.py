@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +86,31 @@ async def build_fleet(
     finally:
         await registry.close()
     return Fleet(settings, paths)
+
+
+async def copied_fleet(count: int) -> Fleet:
+    """`count` local tenants: copies of one seeded tenant, each with its registry row (a large
+    fleet made in a second, where building each tenant would take minutes)."""
+    fleet = await build_fleet(slugs=("t0000",), broken=False)
+    template = fleet.paths["t0000"]
+    registry = await Registry.open(fleet.settings)
+    try:
+        rows = []
+        for i in range(1, count):
+            slug = f"t{i:04d}"
+            path = template.with_name(f"{slug}.db")
+            shutil.copyfile(template, path)
+            rows.append(
+                (
+                    "INSERT INTO organizations (id, name, slug, db_url, db_token, created_at) "
+                    "VALUES (?, ?, ?, ?, '', ?)",
+                    [str(uuid.uuid4()), f"Tenant {i}", slug, f"file:{path}", 1_700_000_000 + i],
+                )
+            )
+        await registry.connection.batch(rows)
+    finally:
+        await registry.close()
+    return fleet
 
 
 @pytest.fixture(name="silent_url")

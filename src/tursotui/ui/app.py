@@ -17,10 +17,11 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 from textual.worker_manager import WorkerManager
 
+from tursotui import heap
 from tursotui.db.errors import describe
 from tursotui.session.settings import Settings
 from tursotui.session.workspace import Workspace
-from tursotui.ui import heap, navigation
+from tursotui.ui import navigation
 from tursotui.ui.commands import TursotuiCommands
 from tursotui.ui.typeahead import KeyGate, hold_keys_for
 

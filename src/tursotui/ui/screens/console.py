@@ -30,6 +30,7 @@ from textual.screen import Screen
 from textual.widgets import ProgressBar, Static, TextArea
 from textual.worker import Worker, WorkerState
 
+from tursotui import heap
 from tursotui.console.export import ExportError, export_path, export_result
 from tursotui.console.history import Draft, History, HistoryError
 from tursotui.console.runner import (
@@ -49,7 +50,6 @@ from tursotui.db.errors import TIMEOUT, describe
 from tursotui.display.literal import literal
 from tursotui.session.replicas import ReplicaConnection
 from tursotui.sqltext import statement_at
-from tursotui.ui import heap
 from tursotui.ui.frames import FrameHold, hold_frames
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.export_picker import ExportFormatScreen

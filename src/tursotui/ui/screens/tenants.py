@@ -25,11 +25,12 @@ from textual.binding import Binding
 from textual.events import Resize
 from textual.widgets import Input, Static
 
+from tursotui import heap
 from tursotui.display.literal import literal
 from tursotui.fanout import LoopShare
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant.health import STATUSES, TenantHealth, probe_all
-from tursotui.ui import heap, navigation
+from tursotui.ui import navigation
 from tursotui.ui.commands import Command
 from tursotui.ui.screens.tenants_lifecycle import LifecycleCommands
 from tursotui.ui.tenant_cells import (

@@ -23,8 +23,9 @@ def set_aside() -> None:
 
 @contextlib.contextmanager
 def paused() -> Iterator[None]:
-    """No collection while a block makes thousands of objects that all live on (a list's
-    rows): Python would otherwise look for cycles every 700 of them. As it was afterwards."""
+    """No collection while a block makes thousands of objects that all live on (a registry's
+    tenants, a list's rows): Python would otherwise look for cycles every 700 of them. As it
+    was afterwards."""
     enabled = gc.isenabled()
     gc.disable()
     try:
