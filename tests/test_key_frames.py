@@ -27,6 +27,14 @@ SLOW_READ = (
 )
 
 
+async def posts_of_acme(app, pilot, workspace, status: str | None) -> PostsScreen:
+    """The posts screen of the tenant `acme`, filtered by `status`, once mounted."""
+    screen = PostsScreen(await workspace.registry.get("acme"), status=status)
+    app.push_screen(screen)
+    await wait_until(pilot, lambda: screen.is_mounted)
+    return screen
+
+
 def record_frames(app, shown) -> list:
     """Every frame from now on, as `shown()` saw the screen when it was painted."""
     painted: list = []
@@ -96,10 +104,7 @@ async def test_a_filter_key_paints_the_new_filters_rows_at_once(
     workspace, _ = await workspace_with(tmp_path, {"acme": dict(drafts=2, published=4)})
     app = make_test_app(workspace)
     async with app.run_test(size=SIZE) as pilot:
-        tenant = await workspace.registry.get("acme")
-        screen = PostsScreen(tenant, status="draft")
-        app.push_screen(screen)
-        await wait_until(pilot, lambda: screen.is_mounted)
+        screen = await posts_of_acme(app, pilot, workspace, "draft")
         table = lambda: screen.query_one("#posts-table", RowList)  # noqa: E731
         await wait_until(pilot, lambda: table().row_count == 2 and not screen.fetching)
         await app.workers.wait_for_complete()
@@ -151,10 +156,7 @@ async def test_pagedown_paints_the_lists_lines_and_nothing_else(tmp_path: Path):
     workspace, _ = await workspace_with(tmp_path, {"acme": dict(published=150)})
     app = make_test_app(workspace)
     async with app.run_test(size=SIZE) as pilot:
-        tenant = await workspace.registry.get("acme")
-        screen = PostsScreen(tenant, status="published")
-        app.push_screen(screen)
-        await wait_until(pilot, lambda: screen.is_mounted)
+        screen = await posts_of_acme(app, pilot, workspace, "published")
         table = screen.query_one("#posts-table", RowList)
         visible = table.size.height - 1
         await wait_until(pilot, lambda: table.row_count >= 2 * visible and not screen.fetching)
@@ -191,10 +193,7 @@ async def test_lists_paint_what_textual_would(tmp_path: Path):
     workspace, _ = await workspace_with(tmp_path, {"acme": dict(published=120, drafts=3)})
     app = make_test_app(workspace)
     async with app.run_test(size=SIZE) as pilot:
-        tenant = await workspace.registry.get("acme")
-        screen = PostsScreen(tenant, status=None)
-        app.push_screen(screen)
-        await wait_until(pilot, lambda: screen.is_mounted)
+        screen = await posts_of_acme(app, pilot, workspace, None)
         table = screen.query_one("#posts-table", RowList)
         await wait_until(pilot, lambda: table.row_count >= 80 and not screen.fetching)
         await pilot.pause()
@@ -267,10 +266,7 @@ async def test_text_lines_paint_what_textual_would(tmp_path: Path):
     workspace, _ = await workspace_with(tmp_path, {"acme": dict(published=30, drafts=3)})
     app = make_test_app(workspace)
     async with app.run_test(size=SIZE) as pilot:
-        tenant = await workspace.registry.get("acme")
-        screen = PostsScreen(tenant, status="published")
-        app.push_screen(screen)
-        await wait_until(pilot, lambda: screen.is_mounted)
+        screen = await posts_of_acme(app, pilot, workspace, "published")
         table = screen.query_one("#posts-table", RowList)
         await wait_until(pilot, lambda: table.row_count > 0 and not screen.fetching)
 
@@ -340,10 +336,7 @@ async def test_a_line_said_again_is_not_painted_again(tmp_path: Path, monkeypatc
     workspace, _ = await workspace_with(tmp_path, {"acme": dict(published=5, drafts=2)})
     app = make_test_app(workspace)
     async with app.run_test(size=SIZE) as pilot:
-        tenant = await workspace.registry.get("acme")
-        screen = PostsScreen(tenant, status="published")
-        app.push_screen(screen)
-        await wait_until(pilot, lambda: screen.is_mounted)
+        screen = await posts_of_acme(app, pilot, workspace, "published")
         await wait_until(pilot, lambda: not screen.fetching and screen.counts is not None)
         await pilot.press("1")
         await wait_until(pilot, lambda: not screen.fetching)
