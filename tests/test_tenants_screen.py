@@ -243,6 +243,52 @@ async def test_filter_narrows_enter_opens_the_match_and_escape_clears() -> None:
         assert "initech" in screen_text(app).splitlines()[0]  # the header names the tenant
 
 
+async def test_escape_shows_every_row_again_as_it_was_and_with_answers_that_came_meanwhile():
+    """The rows a filter hides are kept, not listed anew when it goes: escape shows the same
+    rows (their cells are not made again), and an answer that came for a hidden row shows."""
+    fleet = await build_fleet(slugs=("acme", "globex", "initech"))
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        screen = tenants_screen(app)
+        table = screen.table
+        before = {key: table.get_row(key) for key in table.ordered_keys}
+        await pilot.press("slash", "g", "l", "o")
+        assert shown_slugs(app) == ["globex"]
+        # An answer for acme, hidden by the filter, arrives: acme now has 4,321 drafts.
+        acme = next(row for row in screen.rows if row.tenant.slug == "acme")
+        assert acme.health is not None and acme.health.counts is not None
+        acme.health = dataclasses.replace(acme.health, counts={**acme.health.counts, "draft": 4321})
+        screen._unpainted.append(acme)
+        screen.paint_health()
+        await pilot.press("escape")
+        assert shown_slugs(app) == ["acme", "ghost", "globex", "initech"]
+        assert table.cursor_row == 0
+        line = next(line for line in screen_text(app).splitlines() if " acme " in line)
+        assert " 4,321 " in line, line
+        for key in ("globex", "initech", "ghost"):
+            assert table.get_row(key) is before[key]  # the same cells, not made again
+
+
+async def test_escape_with_nothing_typed_hides_the_box_and_keeps_the_list() -> None:
+    """`/` then escape: the box goes and the list stays as it was, cursor and all."""
+    fleet = await build_fleet(slugs=("acme", "globex", "initech"))
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        screen = tenants_screen(app)
+        table = screen.table
+        await pilot.press("down", "down")
+        cells = table.get_row_at(2)
+        shown = screen_text(app)
+        await pilot.press("slash", "escape")
+        await settle(app, pilot)
+        assert not screen.query_one("#filter", Input).display
+        assert table.cursor_row == 2 and table.has_focus
+        assert table.get_row_at(2) is cells  # not listed again
+        assert screen_text(app) == shown
+
+
 async def test_enter_on_a_row_opens_its_posts_and_escape_comes_back() -> None:
     fleet = await build_fleet()
     app = make_app(fleet.settings)

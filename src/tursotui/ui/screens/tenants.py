@@ -165,6 +165,8 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         self._wide: bool | None = None
         self._filled_for: str | None = None
         """The filter text the table was last filled for."""
+        self._listed: list[Row] | None = None
+        """The rows the table holds (`rows` when it holds them all, shown or filtered out)."""
         self._unpainted: list[Row] = []
         self.registry_read = False
         """The registry has been read once (until then an empty table means "not yet")."""
@@ -221,6 +223,7 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         if wide:
             columns.insert(0, ("name", 22))
         self.table.set_columns(columns)
+        self._listed = None  # the cells of the other width: every row listed anew
         self._fill()
 
     def on_resize(self, event: Resize) -> None:
@@ -260,25 +263,30 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
             return []
         return [row for row in self.rows if needle in row.haystack]
 
-    def _fill(self) -> None:
+    def _fill(self, *, keep_cursor: bool = True) -> None:
         """Redraw the table from `rows` and the filter, keeping the cursor on the same tenant.
 
         Rows are keyed by slug, so after a reload of the registry the cursor is on the
         tenant it was on, wherever that tenant now is; a tenant that is gone leaves it on
-        the row that took its place.
+        the row that took its place. `keep_cursor=False`: the cursor on the first row.
         """
         table = self.table
         key, index = table.cursor_key, table.cursor_row
-        table.clear()
-        # Cells are made when a row is first shown (a row makes its own, see `Row`):
-        # 10,000 tenants cost a screenful.
-        rows = self.visible_rows()
-        table.add_rows(zip([row.key for row in rows], rows, strict=True))
+        if self._listed is not self.rows:
+            # The table holds every row, the filter only shows some of them: a filter key
+            # and back (escape) make no row again, however many tenants there are.
+            table.clear()
+            # Cells are made when a row is first shown (a row makes its own, see `Row`):
+            # 10,000 tenants cost a screenful.
+            table.add_rows(zip([row.key for row in self.rows], self.rows, strict=True))
+            self._listed = self.rows
+        if self.filter_text:
+            table.show_only([row.key for row in self.visible_rows()])
+        else:
+            table.show_all()
         self._filled_for = self.filter_text
-        if key is not None and table.has_row(key):
-            table.move_cursor(row=table.get_row_index(key))
-        elif key is not None:
-            table.move_cursor(row=index)
+        if keep_cursor and key is not None:
+            table.move_cursor(row=table.get_row_index(key) if table.has_row(key) else index)
         self._show_detail()
 
     def highlighted(self) -> Row | None:
@@ -470,7 +478,7 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         for row in self.rows if slugs else ():
             if share.due():
                 await share.turn()
-            if row.tenant.slug in slugs and self.table.has_row(row.key):
+            if row.tenant.slug in slugs and self.table.holds_row(row.key):
                 changed.append((row.key, row))
         if generation != self.generation:
             return
@@ -532,7 +540,7 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         table.update_rows(
             (row.key, row)
             for row in self._unpainted + changed
-            if table.has_row(row.key)  # else filtered out: `_fill` shows it when it returns
+            if table.holds_row(row.key)  # (filtered out, too: shown when the filter goes)
         )
         self._unpainted = []
         self._show_detail()
@@ -604,10 +612,14 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
     def clear_filter(self) -> None:
         """Clear and hide the filter; every tenant shows again."""
         box = self.filter_box()
+        typed = bool(box.value)
         box.value = ""
         box.display = False
-        self.filter_text = ""
-        self._fill()
+        if self.filter_text or self._filled_for:
+            self.filter_text = ""
+            # Clearing the box's text puts the cursor on the first row (`_filter_changed`):
+            # there at once, not first on the tenant it was on, wherever that is.
+            self._fill(keep_cursor=not typed)
         self.table.focus()
 
     def action_escape(self) -> None:
@@ -831,7 +843,7 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
                 if row.health is not None:
                     self.answered -= 1
                 row.health = None
-                if self.table.has_row(row.key):
+                if self.table.holds_row(row.key):
                     self.table.update_row(row.key, row)
             self.probe_again(self.generation, stale)
 

@@ -149,6 +149,8 @@ class RowList(PagedView, can_focus=True):
         self._cells: dict[str, Cells] = {}
         self._index: dict[str, int] | None = {}
         """Row index of each key; None when it must be rebuilt (after a removal)."""
+        self._every: tuple[list[str], dict[str, int] | None] | None = None
+        """Every row's key and index while `show_only` shows some of them (see `show_all`)."""
         self._segments: dict[str, list[Segment]] = {}
         """Each row as segments (unstyled by the list), built when first shown."""
         self._styles: dict[str, Style] = {}
@@ -201,7 +203,13 @@ class RowList(PagedView, can_focus=True):
         return list(self._keys)
 
     def has_row(self, key: str) -> bool:
-        """Whether a row has this key."""
+        """Whether a row shown has this key."""
+        if self._every is None:
+            return key in self._cells
+        return key in self._index_map()
+
+    def holds_row(self, key: str) -> bool:
+        """Whether a row has this key, shown or kept out of view by `show_only`."""
         return key in self._cells
 
     def get_row(self, key: str) -> tuple[Text, ...]:
@@ -216,10 +224,64 @@ class RowList(PagedView, can_focus=True):
         return self.get_row(self._keys[row])
 
     def get_row_index(self, key: str) -> int:
-        """The index of the row with this key (KeyError if there is none)."""
+        """The index of the row with this key (KeyError if none is shown)."""
+        return self._index_map()[key]
+
+    def _index_map(self) -> dict[str, int]:
         if self._index is None:
             self._index = {k: i for i, k in enumerate(self._keys)}
-        return self._index[key]
+        return self._index
+
+    def show_only(self, keys: Iterable[str]) -> None:
+        """Show only the rows with these keys (rows of the list), in this order: a filter.
+
+        The cursor and the view go back to the top, as after `clear`. The rows left out keep
+        their cells and painted lines, and take updates meanwhile (`holds_row`,
+        `update_rows`), for `show_all`: a filter and back makes no row again, and costs the
+        same for 10,000 rows as for ten. Adding, inserting or removing rows while some are
+        left out forgets those left out.
+        """
+        shown = list(keys)
+        wanted = set(shown)
+        if len(wanted) != len(shown) or not wanted <= self._cells.keys():
+            raise KeyError("show_only: a key twice, or not a row of the list")
+        if self._every is None:
+            self._every = (self._keys, self._index)
+        self._show(shown, None)
+
+    def show_all(self) -> None:
+        """Show every row again, in their order, after `show_only` (at once: nothing is
+        made again); the cursor and the view go back to the top. Nothing when all show."""
+        if self._every is not None:
+            keys, index = self._every
+            self._every = None
+            self._show(keys, index)
+
+    @property
+    def shows_all(self) -> bool:
+        """No row is left out by `show_only`."""
+        return self._every is None
+
+    def _show(self, keys: list[str], index: dict[str, int] | None) -> None:
+        header = self._strips.get(-1)
+        self._keys, self._index = keys, index
+        # Painted lines are kept by row index: none is the same row now but the header.
+        self._strips = {} if header is None else {-1: header}
+        self._cursor_row = 0
+        self._ahead = None
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self._resize()
+
+    def _forget_left_out(self) -> None:
+        """The rows `show_only` left out are dropped: the rows shown are the list."""
+        if self._every is None:
+            return
+        shown = set(self._keys)
+        for key in self._every[0]:
+            if key not in shown:
+                del self._cells[key]
+                self._segments.pop(key, None)
+        self._every = None
 
     def add_row(self, *cells: Text, key: str) -> None:
         """Add one row at the end."""
@@ -232,6 +294,7 @@ class RowList(PagedView, can_focus=True):
 
         A key already present is an error.
         """
+        self._forget_left_out()
         keys, cells, index = self._keys, self._cells, self._index
         first = len(keys)
         added = list(rows)
@@ -296,6 +359,7 @@ class RowList(PagedView, can_focus=True):
         Rows inserted above the view move the view down with them, so what is on screen
         does not move; rows inserted below the cursor leave the cursor and the view alone.
         """
+        self._forget_left_out()
         new = [(key, tuple(row)) for key, row in rows]
         for key, _ in new:
             if key in self._cells:
@@ -323,7 +387,8 @@ class RowList(PagedView, can_focus=True):
     def update_rows(
         self, rows: Iterable[tuple[str, Sequence[Text] | Callable[[], Sequence[Text]]]]
     ) -> None:
-        """`update_row` for many rows, with one repaint (thousands of answers at once).
+        """`update_row` for many rows, with one repaint (thousands of answers at once); rows
+        left out by `show_only` take theirs too, shown when they are.
 
         Only the lines of changed rows in view are repainted: answers for rows far from
         the view (most of a 10,000-tenant fleet's) cost no frame at all, and a frame of a
@@ -331,12 +396,15 @@ class RowList(PagedView, can_focus=True):
         """
         top, shown = self.scroll_offset.y, self.scrollable_content_region.height - 1
         first, last = len(self._keys), -1
+        index_of = self._index_map().get
         for key, cells in rows:
             if key not in self._cells:
                 raise KeyError(key)
             self._cells[key] = cells if callable(cells) else tuple(cells)
             self._segments.pop(key, None)
-            index = self.get_row_index(key)
+            index = index_of(key)
+            if index is None:
+                continue  # left out by `show_only`: painted when shown
             self._strips.pop(index, None)
             if top <= index < top + shown:
                 first, last = min(first, index), max(last, index)
@@ -347,6 +415,7 @@ class RowList(PagedView, can_focus=True):
 
     def remove_row(self, key: str) -> None:
         """Remove the row with this key; the cursor stays at its index (within the rows)."""
+        self._forget_left_out()
         index = self.get_row_index(key)
         del self._keys[index]
         del self._cells[key]
@@ -366,7 +435,7 @@ class RowList(PagedView, can_focus=True):
                 the scrollbar does not go and come back, each time a new layout of the
                 whole screen.
         """
-        if self._keys and self.is_mounted:
+        if self._cells and self.is_mounted:
             # Freeing a thousand rows' cells and lines is a few ms: after the next frame,
             # not before it.
             self._discarded.append((self._keys, self._cells, self._segments, self._strips))
@@ -380,6 +449,7 @@ class RowList(PagedView, can_focus=True):
         self._keys = []
         self._cells = {}
         self._index = {}
+        self._every = None
         self._cursor_row = 0
         self._ahead = None
         self.scroll_to(0, 0, animate=False, immediate=True)
