@@ -224,9 +224,13 @@ async def test_lists_paint_what_textual_would(tmp_path: Path):
             same_as_textual(table)
             same_as_textual(table.vertical_scrollbar)
             assert type(table.vertical_scrollbar) is not ScrollBar  # it is ours that was tested
-        table.blur()
-        await pilot.pause()
-        same_as_textual(table)
+        for _ in range(2):  # blurred, focused again: each look's lines are kept, still right
+            table.blur()
+            await pilot.pause()
+            same_as_textual(table)
+            table.focus()
+            await pilot.pause()
+            same_as_textual(table)
 
         await open_console(app, pilot, workspace)
         editor = console(app).query_one(SqlEditor)
@@ -243,6 +247,38 @@ async def test_lists_paint_what_textual_would(tmp_path: Path):
             same_as_textual(results)
             same_as_textual(results.vertical_scrollbar)
             same_as_textual(results.horizontal_scrollbar)
+
+
+async def test_the_tenants_list_paints_what_textual_would_as_the_filter_box_comes_and_goes():
+    """`/` shortens the tenants list and takes its focus, escape gives both back: the list
+    and its scrollbar, painted from the lines kept for each height and look, are Textual's."""
+    from textual.widget import Widget
+
+    from support.shell_fixtures import copied_fleet
+    from tursotui.ui.app import make_app
+
+    fleet = await copied_fleet(60)
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one("#tenants", RowList)
+        await wait_until(pilot, lambda: app.screen.answered == 60, timeout=30)
+        await pilot.pause()
+
+        def same_as_textual(widget) -> None:
+            region = widget.size.region
+            ours = widget.render_lines(region)
+            widget._styles_cache.clear()  # Textual's own render, from scratch
+            assert ours == Widget.render_lines(widget, region)
+
+        heights = set()
+        for keys in (["down"], ["slash"], ["escape"], ["slash", "t", "0"], ["escape"], ["slash"]):
+            for key in keys:
+                await pilot.press(key)
+            await pilot.pause()
+            heights.add(table.size.height)
+            same_as_textual(table)
+            same_as_textual(table.vertical_scrollbar)
+        assert len(heights) == 2 and table.row_count == 60
 
 
 def textual_lines(widget, crop) -> list:

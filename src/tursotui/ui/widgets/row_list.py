@@ -18,7 +18,7 @@ a list of 10,000 tenants then costs what its screenful costs, not 10,000 rows of
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 from rich.segment import Segment
 from rich.style import Style
@@ -46,6 +46,9 @@ STRIPS_KEPT = 1000
 """Rendered rows kept; past this, those far from the view are dropped."""
 CONTENT_KEPT = 1000
 """Painted lines kept by what they show (see `_fingerprint`), across lists read again."""
+LOOKS_KEPT = 4
+"""Looks whose painted lines are kept (focused and not: the list of a screen with a filter
+box loses the focus to the box and takes it back at every `/` and `escape`)."""
 
 
 Cells = tuple[Text, ...] | Callable[[], Sequence[Text]]
@@ -166,6 +169,9 @@ class RowList(PagedView, can_focus=True):
         self._discarded: list[object] = []
         """Rows cleared, freed after the next frame (see `clear`)."""
         self._style_map: dict[tuple[Style, Style | None], Style] = {}
+        self._looks: dict[tuple[object, ...], tuple[LRUCache[Any, Strip], dict[Any, Style]]] = {}
+        """`_by_content` and `_style_map` of each look (`_look` and the rows' styles) lately
+        painted in: a list painted again in a look it had (focused again) finds its lines."""
         """Row style + segment style → the style painted (see `_map_style`)."""
         self._cursor_row = 0
 
@@ -185,6 +191,7 @@ class RowList(PagedView, can_focus=True):
         # starts every cell's text in an element of its own, at its column.
         self._pad_styles = [Style(meta={"column": i}) for i in range(len(columns))]
         self._by_content.clear()
+        self._looks.clear()
         self.clear()
 
     @property
@@ -561,8 +568,7 @@ class RowList(PagedView, can_focus=True):
         )
         if look != self._strips_for:
             self._strips.clear()
-            self._by_content.clear()
-            self._style_map.clear()
+            self._by_content, self._style_map = self._kept_for(look)
             self._strips_for = self._strips_look = look
             # The padding under the scrollbar and the lines past the last row, filtered as
             # the rows are.
@@ -571,6 +577,18 @@ class RowList(PagedView, can_focus=True):
             self._blank = Strip([Segment(" " * look.view_width, blank)], look.view_width)
         assert self._strips_look is not None
         return self._strips_look
+
+    def _kept_for(self, look: _Look) -> tuple[LRUCache[Any, Strip], dict[Any, Style]]:
+        """The lines and mapped styles kept for this look and the rows' present styles."""
+        names = ("", "row-list--even", "row-list--cursor", "row-list--header")
+        key = (look, *(self._style(name) for name in names))
+        kept = self._looks.pop(key, None)
+        if kept is None:
+            kept = (LRUCache(CONTENT_KEPT), {})
+            if len(self._looks) >= LOOKS_KEPT:
+                del self._looks[next(iter(self._looks))]  # the least lately painted in
+        self._looks[key] = kept
+        return kept
 
     def _map_style(self, style: Style, over: Style | None) -> Style:
         """`over` on `style`, through the app's line filters when they only map styles."""
@@ -664,10 +682,9 @@ class RowList(PagedView, can_focus=True):
         return Strip(line, width)
 
     def _restyled(self) -> None:
+        # The lines kept by content stay with the look they were painted in (`_kept_for`).
         self._styles.clear()
         self._strips.clear()
-        self._by_content.clear()
-        self._style_map.clear()
         self._strips_for = None
 
     def notify_style_update(self) -> None:

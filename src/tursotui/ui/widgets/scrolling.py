@@ -16,6 +16,9 @@ from textual.style import Style as VisualStyle
 
 LINES_KEPT = 64
 """Painted scrollbar lines remembered (a bar has a handful of distinct ones)."""
+SIZES_KEPT = 4
+"""Sizes (and styles) of a bar whose painted lines are remembered: a list that a filter box
+shortens and gives back finds its bar's lines painted at both heights."""
 
 
 @lru_cache(maxsize=64)
@@ -44,6 +47,7 @@ class LineScrollBar(ScrollBar):
     _painted: dict[tuple[Segment, ...], Strip]
     _painted_for: object
     _direct: bool | None
+    _kept: dict[object, tuple[dict[tuple[Segment, ...], Strip], bool | None]]
 
     @classmethod
     def adopt(cls, bar: ScrollBar) -> ScrollBar:
@@ -55,7 +59,17 @@ class LineScrollBar(ScrollBar):
         return bar
 
     def _forget(self, context: object = None) -> None:
-        self._painted, self._painted_for, self._direct = {}, context, None
+        """Paint for `context` (size, style, background, line filters) from now on, with the
+        lines lately painted for it if any (and none for the same context again: too many)."""
+        kept = getattr(self, "_kept", None)
+        if kept is None or context is None:
+            kept = self._kept = {}
+        elif self._painted_for is not None and self._painted_for != context:
+            kept[self._painted_for] = (self._painted, self._direct)
+            while len(kept) > SIZES_KEPT:
+                del kept[next(iter(kept))]  # the least lately painted for
+        self._painted, self._direct = kept.pop(context, ({}, None))
+        self._painted_for = context
         self._last: list[Strip] = []
         self._last_for: object = None
 
