@@ -281,6 +281,34 @@ async def test_the_tenants_list_paints_what_textual_would_as_the_filter_box_come
         assert len(heights) == 2 and table.row_count == 60
 
 
+async def test_the_filter_box_comes_and_goes_without_painting_the_whole_screen_again():
+    """`/` and escape send the terminal the box and the list they move (and the lines Textual
+    counts as moved, docked above and below), not the detail line below them, which they do
+    not change: a repaint of the whole screen (its background, then every widget on it) was
+    a fifth of such a frame."""
+    from support.shell_fixtures import build_fleet
+    from tursotui.ui.app import make_app
+
+    fleet = await build_fleet(slugs=("acme", "globex", "initech"))
+    app = make_app(fleet.settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.answered == 4, timeout=30)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        for key, box_shown in (("slash", True), ("escape", False), ("slash", True)):
+            sent = record_updates(app)
+            await pilot.press(key)
+            await wait_until(pilot, lambda sent=sent: bool(sent))
+            await pilot.pause()
+            first = sent_lines(app, sent[0])
+            assert screen.query_one("#filter").display is box_shown
+            assert ("filter: slug" in first.get(2, "")) is box_shown  # the box's placeholder
+            assert any(" acme " in line for line in first.values())  # the list, moved
+            detail = screen.query_one("#detail").region.y
+            assert detail not in first, first.get(detail)  # unchanged, not sent
+
+
 def textual_lines(widget, crop) -> list:
     """`widget`'s lines in `crop` as Textual's own render paints them, from scratch."""
     from textual.widget import Widget

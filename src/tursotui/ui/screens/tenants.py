@@ -23,6 +23,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.events import Resize
+from textual.reactive import Reactive
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from tursotui import heap
@@ -101,6 +103,11 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         background: $boost;
     }
     """
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
+    """Textual's, without its repaint of the screen itself at every change of focus (`/` and
+    escape): its background only, 2-3 ms of a key's frame for nothing, since the widgets
+    whose looks depend on the focus are restyled and repainted by Textual anyway."""
+
     HELP_TITLE = "tenants"
     PALETTE_NOUN = "tenants"
     AUTO_FOCUS = "#tenants"
