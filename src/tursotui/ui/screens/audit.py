@@ -23,6 +23,7 @@ from tursotui.session.audit import AuditEntry, describe_change
 from tursotui.tenant.moderation import ModerationError
 from tursotui.tenant.undo import History, describe_plan, undo_entries
 from tursotui.ui import stale
+from tursotui.ui.focus_paint import FocusWithoutRepaint
 from tursotui.ui.screens.audit_entry import FAILED_ROW, OUTCOME_STYLES, AuditEntryScreen
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.typed import tursotui_app
@@ -92,7 +93,7 @@ def matches(entry: AuditEntry, query: str, *, failed_only: bool = False) -> bool
     return True
 
 
-class AuditScreen(WriteKeys):
+class AuditScreen(WriteKeys, FocusWithoutRepaint):
     """The audit log as a table; `enter` shows an entry, `/` and `f` filter, `r` reloads,
     `z` / `Z` undo an entry / its whole action."""
 

@@ -22,6 +22,7 @@ from tursotui.tenant import moderation
 from tursotui.tenant.moderation import CommentRow, ModerationError, PageCursor, Post
 from tursotui.ui import navigation, stale
 from tursotui.ui.feedback import StatusFeedback
+from tursotui.ui.focus_paint import FocusWithoutRepaint
 from tursotui.ui.moderating import status_bindings, sync_replica, tenant_connection
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.typeahead import hold_keys_for
@@ -56,7 +57,7 @@ def literal_lines(content: Any, width: int) -> list[str]:
     return wrap_lines(literal(content, multiline=True).plain, width)
 
 
-class PostScreen(StatusFeedback, WriteKeys):
+class PostScreen(StatusFeedback, WriteKeys, FocusWithoutRepaint):
     """A post in full, with its comments; moderation keys for the post, `x` for comments."""
 
     CSS_PATH = "post.tcss"

@@ -29,6 +29,7 @@ from tursotui.tenant import moderation
 from tursotui.tenant.moderation import ModerationError, PageCursor, PostFilter, PostRow
 from tursotui.ui import navigation, stale
 from tursotui.ui.feedback import StatusFeedback
+from tursotui.ui.focus_paint import FocusWithoutRepaint
 from tursotui.ui.frames import FrameHold, hold_frames
 from tursotui.ui.moderating import (
     outcome_text,
@@ -93,7 +94,7 @@ def match_cell(post: PostRow, search: str | None, width: int) -> Text:
     return cell
 
 
-class PostsScreen(StatusFeedback, WriteKeys):
+class PostsScreen(StatusFeedback, WriteKeys, FocusWithoutRepaint):
     """One tenant's posts by status, newest first, with moderation keys."""
 
     CSS_PATH = "posts.tcss"

@@ -31,6 +31,7 @@ from tursotui.session.registry import RegistryError
 from tursotui.tenant.moderation import ModerationError, ModerationResult, fetch_posts_by_id
 from tursotui.ui import navigation, stale
 from tursotui.ui.feedback import StatusFeedback
+from tursotui.ui.focus_paint import FocusWithoutRepaint
 from tursotui.ui.moderating import outcome_text, status_bindings
 from tursotui.ui.screens.action_summary import ActionSummaryScreen
 from tursotui.ui.screens.confirm import ConfirmScreen
@@ -56,7 +57,7 @@ COLUMNS = {
 """What each column of a mode holds (the list's columns in order)."""
 
 
-class QueueScreen(StatusFeedback, WriteKeys):
+class QueueScreen(StatusFeedback, WriteKeys, FocusWithoutRepaint):
     """Drafts and newest comments across every tenant, moderated from one list."""
 
     CSS_PATH = "queue.tcss"

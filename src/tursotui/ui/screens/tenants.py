@@ -23,8 +23,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.events import Resize
-from textual.reactive import Reactive
-from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from tursotui import heap
@@ -34,6 +32,7 @@ from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant.health import STATUSES, TenantHealth, probe_all
 from tursotui.ui import navigation
 from tursotui.ui.commands import Command
+from tursotui.ui.focus_paint import FocusWithoutRepaint
 from tursotui.ui.screens.tenants_lifecycle import LifecycleCommands
 from tursotui.ui.tenant_cells import (
     Row,
@@ -69,7 +68,7 @@ KEYS_FIRST_S = 1.0
 """How long keys typed without pause may hold the probes back, at most."""
 
 
-class TenantsScreen(WriteKeys, LifecycleCommands):
+class TenantsScreen(WriteKeys, LifecycleCommands, FocusWithoutRepaint):
     """The registry's tenants with their health: pick one to work on."""
 
     # Styles of the first screen, parsed with its widgets' (see `TursotuiApp.get_default_screen`).
@@ -103,11 +102,6 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         background: $boost;
     }
     """
-    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
-    """Textual's, without its repaint of the screen itself at every change of focus (`/` and
-    escape): its background only, 2-3 ms of a key's frame for nothing, since the widgets
-    whose looks depend on the focus are restyled and repainted by Textual anyway."""
-
     HELP_TITLE = "tenants"
     PALETTE_NOUN = "tenants"
     AUTO_FOCUS = "#tenants"
