@@ -168,6 +168,8 @@ class TenantsScreen(WriteKeys, LifecycleCommands, FocusWithoutRepaint):
         """The filter text the table was last filled for."""
         self._listed: list[Row] | None = None
         """The rows the table holds (`rows` when it holds them all, shown or filtered out)."""
+        self._haystacks: tuple[list[Row], list[str], list[str]] | None = None
+        """`rows`, their keys and their filter texts (`Row.haystack`), in order, side by side."""
         self._unpainted: list[Row] = []
         self.registry_read = False
         """The registry has been read once (until then an empty table means "not yet")."""
@@ -257,12 +259,30 @@ class TenantsScreen(WriteKeys, LifecycleCommands, FocusWithoutRepaint):
 
     def visible_rows(self) -> list[Row]:
         """The rows the filter lets through, in registry order."""
+        keys = set(self._visible_keys())
+        return [row for row in self.rows if row.key in keys]
+
+    def _visible_keys(self) -> list[str]:
+        """The keys of the rows the filter lets through, in registry order."""
+        _, keys, haystacks = self._filter_texts()
         needle = self.filter_text.lower()
         if not needle:
-            return list(self.rows)
+            return list(keys)
         if "\x00" in needle:
             return []
-        return [row for row in self.rows if needle in row.haystack]
+        # Side by side: a third of the time of asking each row for its text (10,000 rows).
+        return [key for key, haystack in zip(keys, haystacks, strict=True) if needle in haystack]
+
+    def _filter_texts(
+        self, made: list[str] | None = None
+    ) -> tuple[list[Row], list[str], list[str]]:
+        """`rows` with their keys and filter texts, made once per reading of the registry
+        (`made`: the texts, made by `_warm_filter`)."""
+        if self._haystacks is None or self._haystacks[0] is not self.rows:
+            rows = self.rows
+            texts = made if made is not None else [row.haystack for row in rows]
+            self._haystacks = (rows, [row.key for row in rows], texts)
+        return self._haystacks
 
     def _fill(self, *, keep_cursor: bool = True) -> None:
         """Redraw the table from `rows` and the filter, keeping the cursor on the same tenant.
@@ -282,7 +302,7 @@ class TenantsScreen(WriteKeys, LifecycleCommands, FocusWithoutRepaint):
             table.add_rows(zip([row.key for row in self.rows], self.rows, strict=True))
             self._listed = self.rows
         if self.filter_text:
-            table.show_only([row.key for row in self.visible_rows()])
+            table.show_only(self._visible_keys())
         else:
             table.show_all()
         self._filled_for = self.filter_text
@@ -433,12 +453,14 @@ class TenantsScreen(WriteKeys, LifecycleCommands, FocusWithoutRepaint):
         """Make every row's filter text now, in slices, so the first filter key on 10,000
         tenants is a frame, not the tens of milliseconds of reading their hosts."""
         share = LoopShare()
+        texts = []
         for row in self.rows:
             if generation != self.generation:
                 return
             if share.due():
                 await share.turn()
-            row.haystack  # noqa: B018 (made and kept by the row)
+            texts.append(row.haystack)
+        self._filter_texts(texts)
 
     @work(exclusive=True, group="flags", exit_on_error=False, description="asking protection")
     async def ask_flags(self, generation: int) -> None:
@@ -600,8 +622,8 @@ class TenantsScreen(WriteKeys, LifecycleCommands, FocusWithoutRepaint):
         # 10,000 rows again would cost the key a second frame.
         if text != self.filter_text or self._filled_for != text:
             self.filter_text = text
-            self._fill()
-        if self.table.row_count:
+            self._fill(keep_cursor=False)  # the cursor on the first row, its detail shown
+        elif self.table.row_count:
             self.table.move_cursor(row=0)
             self._show_detail()
 
