@@ -169,10 +169,10 @@ class RowList(PagedView, can_focus=True):
         self._discarded: list[object] = []
         """Rows cleared, freed after the next frame (see `clear`)."""
         self._style_map: dict[tuple[Style, Style | None], Style] = {}
+        """Row style + segment style → the style painted (see `_map_style`)."""
         self._looks: dict[tuple[object, ...], tuple[LRUCache[Any, Strip], dict[Any, Style]]] = {}
         """`_by_content` and `_style_map` of each look (`_look` and the rows' styles) lately
         painted in: a list painted again in a look it had (focused again) finds its lines."""
-        """Row style + segment style → the style painted (see `_map_style`)."""
         self._cursor_row = 0
 
     # -- data -----------------------------------------------------------------------
