@@ -56,3 +56,27 @@ async def test_keys_that_do_not_fit_are_left_out_whole_and_the_palette_key_stays
         assert "/ Filter" in line and "q Quit" not in line
         keys = line[: line.index("▏")].rstrip()
         assert keys.endswith(("Filter", "Refresh", "New", "Fleet", "Help"))
+
+
+async def test_the_footer_follows_the_focus_into_the_filter_box_and_back() -> None:
+    """The box's keys while it has the focus, the list's again after escape, each time (the
+    lines are kept by what they show), and a click still runs the key under it."""
+    async with tenants_app((100, 24)) as (app, pilot):
+        listing = footer_line(app)
+        await pilot.press("slash")
+        await settle(app, pilot)
+        typing = footer_line(app)
+        assert typing != listing
+        for _ in range(2):
+            await pilot.press("escape")
+            await settle(app, pilot)
+            assert footer_line(app) == listing
+            await pilot.press("slash")
+            await settle(app, pilot)
+            assert footer_line(app) == typing
+        await pilot.press("escape")
+        await settle(app, pilot)
+        x = footer_line(app).index("? Help")
+        await pilot.click(KeysFooter, offset=(x + 2, 0))
+        await settle(app, pilot)
+        assert isinstance(app.screen, HelpScreen)

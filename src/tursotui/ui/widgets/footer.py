@@ -27,6 +27,10 @@ from textual.widget import Widget
 _Key = tuple[str, str, str, bool, str]
 """A key to show: (key, its display, description, enabled, tooltip)."""
 
+LINES_KEPT = 4
+"""Lines kept by what they show: the keys of a screen with a filter box and of the box
+itself, shown in turn at every `/` and `escape`, are each rendered once."""
+
 
 class _Shown(NamedTuple):
     """One key as shown: its cells on the line and what a click does."""
@@ -73,8 +77,8 @@ class KeysFooter(Widget, can_focus=False):
         self._shown: list[_Shown] = []
         self._hover: int | None = None
         """Index in `_shown` of the key under the mouse."""
-        self._line: tuple[tuple, Strip] | None = None
-        """The rendered line and what it was rendered from."""
+        self._lines: dict[tuple[object, ...], tuple[Strip, list[_Shown]]] = {}
+        """Rendered lines (and where each key is on them) by what they were rendered from."""
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -113,20 +117,25 @@ class KeysFooter(Widget, can_focus=False):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._line = None
+        self._lines = {}
 
     def render_line(self, y: int) -> Strip:
-        # A Strip straight from the line's segments, kept while nothing it shows changes:
+        # A Strip straight from the line's segments, kept by what it shows (the last few):
         # a Text returned from `render` would go through Textual's content pipeline on
         # every repaint of the screen (a few ms).
         width = self.size.width
         keys, palette = self._keys()
         made_from = (width, self._hover, tuple(keys), palette)
-        if self._line is None or self._line[0] != made_from:
+        kept = self._lines.pop(made_from, None)
+        if kept is None:
             segments = self._text(width, keys, palette).render(self.app.console)
             strip = Strip(segments).extend_cell_length(width).crop(0, width)
-            self._line = (made_from, strip.apply_style(self.rich_style))
-        return self._line[1]
+            kept = (strip.apply_style(self.rich_style), self._shown)
+            if len(self._lines) >= LINES_KEPT:
+                del self._lines[next(iter(self._lines))]  # the least lately shown
+        self._lines[made_from] = kept
+        line, self._shown = kept
+        return line
 
     def _text(self, width: int, keys: list[_Key], palette: _Key | None) -> Text:
         """The line: the keys, and the palette key on the right."""
