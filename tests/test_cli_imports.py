@@ -252,7 +252,7 @@ TUI_WITHOUT_ARGUMENTS = """
 import json, sys
 import tursotui.cli.tui as tui
 
-async def run_app(settings):  # what the TUI would be given, and what was loaded to give it
+async def run_app(settings, *painted, **keep):  # what the TUI is given, and what was loaded
     report = {"read_only": settings.read_only, "modules": sorted(sys.modules)}
     print(json.dumps(report), file=sys.stderr)
     return 0

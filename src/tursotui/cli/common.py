@@ -94,9 +94,9 @@ def command(handler: HandlerT) -> HandlerT:
     """Wrap a command handler: user errors become one line on stderr and exit status 1."""
 
     @functools.wraps(handler)
-    async def run(args: argparse.Namespace | None) -> int:
+    async def run(args: argparse.Namespace | None, *rest: Any) -> int:
         try:
-            return await handler(args)
+            return await handler(args, *rest)
         except OSError as error:  # a file we were told to read or write
             where = f" {error.filename}" if error.filename else ""
             return fail(f"{error.strerror or error}{where}")

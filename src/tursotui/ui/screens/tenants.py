@@ -32,6 +32,7 @@ from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant.health import STATUSES, TenantHealth, probe_all
 from tursotui.ui import navigation
 from tursotui.ui.commands import Command
+from tursotui.ui.first_frame import keep_frame
 from tursotui.ui.screens.tenants_lifecycle import LifecycleCommands
 from tursotui.ui.tenant_cells import (
     Row,
@@ -394,7 +395,24 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         # the tenants does not need (the migrations folder, provisioning), so they begin
         # once that frame is out, and after the keys typed meanwhile (see `_ask_tenants`).
         self.call_after_refresh(self._ask_tenants, generation)
-        self.call_after_refresh(self.filter_box)  # hidden, and not needed by that frame either
+        self.call_after_refresh(self._mount_filter_box)  # not needed by that frame either
+        if tursotui_app(self).first_frame is not None:
+            self.call_after_refresh(self._keep_first_frame)
+
+    def _mount_filter_box(self) -> None:
+        """The filter box, hidden, unless the screen is gone meanwhile (`q` as it appeared)."""
+        if self.is_attached:
+            self.filter_box()
+
+    def _keep_first_frame(self) -> None:
+        """Keep the frame that listed the rows for the next start to paint at once (see
+        session.first_frame), unless a key came first: it may have changed the screen."""
+        app = tursotui_app(self)
+        made_of, app.first_frame = app.first_frame, None
+        if made_of is None or not self.is_attached or app.key_gate.any_arrived:
+            return
+        if app.screen is self:
+            keep_frame(app, made_of)
 
     def _ask_tenants(self, generation: int) -> None:
         """Start probing every tenant and asking the flags, unless the registry was read again.
