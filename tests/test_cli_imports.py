@@ -145,7 +145,7 @@ def test_the_parser_registers_what_the_command_line_needs(
 
 
 TUI_FIRST_SCREEN = """
-import asyncio, json, sys
+import asyncio, sys  # json only for the report: the first frame must do without it
 from tursotui.cli.common import settings_from_args
 from tursotui.cli import build_parser
 from tursotui.session.workspace import Workspace
@@ -185,6 +185,7 @@ async def main():
     return shown
 
 shown = asyncio.run(main())
+import json
 report = {
     "shown": shown,
     "modules": sorted(sys.modules),
@@ -208,11 +209,15 @@ NOT_FOR_THE_FIRST_FRAME = (
     "tursotui.session.audit",
     "tursotui.session.tokens",
     "pygments",
+    "tursotui.tenant.health",
+    "tursotui.db.peek",
+    "json",
 )
 """What the frame listing the tenants does without: the SQL console, the fleet, provisioning,
 backups, the migrations folder, the Platform API, replicas of remote tenants, the audit log
 and the token sources (made with the first write and the first tenant opened), highlighting
-(loaded when used, or once the probes start)."""
+(loaded when used, or once the probes start), the health probes with their pool and the
+JSON they read (loaded once the list is shown)."""
 
 
 def test_the_tui_on_local_tenants_loads_no_remote_transport_nor_pydantic(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
@@ -16,8 +17,10 @@ from tursotui.db.urls import InvalidURL, parse_url
 from tursotui.display.literal import literal
 from tursotui.session.registry import Tenant
 from tursotui.session.settings import Settings, config_file
-from tursotui.tenant.health import TenantHealth
 from tursotui.ui.widgets.header import short_location
+
+if TYPE_CHECKING:  # the probes load once the list is shown (see the tenants screen)
+    from tursotui.tenant.health import TenantHealth
 
 DASH = Text("·", style="dim")
 PENDING = Text("…", style="dim")

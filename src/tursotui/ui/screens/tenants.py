@@ -12,7 +12,7 @@ import asyncio
 import importlib
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from functools import partial
 from itertools import repeat
 from pathlib import Path
@@ -29,7 +29,7 @@ from tursotui import heap
 from tursotui.display.literal import literal
 from tursotui.fanout import LoopShare
 from tursotui.session.registry import RegistryError, Tenant
-from tursotui.tenant.health import STATUSES, TenantHealth, probe_all
+from tursotui.tenant import STATUSES
 from tursotui.ui import navigation
 from tursotui.ui.commands import Command
 from tursotui.ui.screens.tenants_lifecycle import LifecycleCommands
@@ -51,8 +51,10 @@ from tursotui.ui.widgets.row_list import RowList
 from tursotui.ui.widgets.text_line import TextLine
 from tursotui.ui.write_keys import WriteKeys
 
-if TYPE_CHECKING:  # provisioning loads only when used
+if TYPE_CHECKING:  # provisioning and the probes load only when used
     from tursotui.provision.protect import Flags
+    from tursotui.session.workspace import Workspace
+    from tursotui.tenant.health import TenantHealth
 
 WIDE = 110
 """From this width on, the table also shows the tenant's name."""
@@ -65,6 +67,16 @@ KEY_LOOK_S = 0.01
 and how often they look again while keys are on their way."""
 KEYS_FIRST_S = 1.0
 """How long keys typed without pause may hold the probes back, at most."""
+
+
+def probe_all(
+    workspace: Workspace, tenants: Iterable[Tenant], concurrency: int | None = None
+) -> AsyncIterator[TenantHealth]:
+    """`tenant.health.probe_all`, its module loaded on first use: the frame listing the
+    tenants does without the probes (nor the pool and the JSON they read with)."""
+    from tursotui.tenant.health import probe_all as probe
+
+    return probe(workspace, tenants, concurrency)
 
 
 class TenantsScreen(WriteKeys, LifecycleCommands):
@@ -502,6 +514,9 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         if generation != self.generation:
             return
         self._probed.update(asked)
+        # In a thread, like provisioning for the flags: keys typed as the list appears are
+        # not held up by loading the probes (see `probe_all`).
+        await asyncio.to_thread(importlib.import_module, "tursotui.tenant.health")
         async for health in probe_all(
             workspace, [row.tenant for row in rows], workspace.settings.fleet_concurrency
         ):
