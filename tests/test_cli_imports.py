@@ -99,6 +99,8 @@ def test_no_command_imports_textual_or_an_unused_transport(
     assert loaded(modules, "tursotui.cli")  # the report saw the command's own imports
     imported = [package for package in NEVER_FOR_LOCAL_TENANTS if loaded(modules, package)]
     assert imported == [], f"`tursotui {' '.join(argv)}` imported {imported}"
+    # Nor `uuid` (and the `platform` module it loads): only adding a registry row needs one.
+    assert "uuid" not in modules
 
 
 def test_a_command_imports_only_its_own_module(registry: Path, tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ created_at) is found by the names apps use, or by an explicit mapping
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -878,6 +877,10 @@ class Registry:
                     [],
                 )
             else:
+                # Here, not at the top: every command reads the registry, few add to it,
+                # and `uuid` loads `platform` with it (5 ms of a command's start).
+                import uuid
+
                 values[id_column.name] = ("?", [str(uuid.uuid4())])
         created = shape.column("created_at")
         if created and created.default is None:
