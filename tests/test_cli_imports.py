@@ -334,12 +334,16 @@ def test_command_help_is_what_each_module_registers() -> None:
 
 def test_tenants_loads_no_provisioning_saga(registry: Path, tmp_path: Path) -> None:
     """`tenants --json` registers `tenants create` and `destroy` without loading them (the
-    creation saga loads the migrations folder)."""
+    creation saga loads the migrations folder), nor the branching saga when no branch was
+    made (it loads the backups)."""
     status, modules, out = run_command("tenants", "--json", cwd=tmp_path)
     assert status == 0 and "acme" in out
-    loaded_sagas = [
-        m for m in ("tursotui.provision.create", "tursotui.provision.maintain") if m in modules
-    ]
+    sagas = (
+        "tursotui.provision.create",
+        "tursotui.provision.maintain",
+        "tursotui.provision.branch",
+    )
+    loaded_sagas = [m for m in sagas if m in modules]
     assert loaded_sagas == []
 
 

@@ -32,6 +32,11 @@ CREATE_STEPS = (
 )
 """The steps of `create_tenant`, in order, as progress reports name them."""
 
+BRANCHES_FILE = "branches.json"
+"""Under the data directory: which tenant each branch was made of, and as of when (written
+by `provision.branch`; here so that reading the flags can tell there is none without
+loading the branching saga)."""
+
 DESTROY_STEPS = ("delete database", "remove registry row")
 ROTATE_STEPS = ("rotate tokens", "update registry", "verify")
 
