@@ -161,6 +161,7 @@ def record(self, generation):
     first_frame.setdefault("modules", sorted(sys.modules))
     first_frame.setdefault("css", sorted(str(where[0]) for where in self.app.stylesheet.source))
     first_frame.setdefault("reparsed", reparsed[0])
+    first_frame.setdefault("widgets", [w.id or type(w).__name__ for w in self.query("*")])
     ask(self, generation)
 screen.TenantsScreen._ask_tenants = record
 
@@ -194,6 +195,7 @@ report = {
     "first_frame": first_frame["modules"],
     "css": first_frame["css"],
     "reparsed": first_frame["reparsed"],
+    "widgets": first_frame["widgets"],
 }
 print(json.dumps(report), file=sys.stderr)
 """
@@ -253,6 +255,9 @@ def test_the_tui_on_local_tenants_loads_no_remote_transport_nor_pydantic(
     assert report["reparsed"] == 0
     # Nor the hidden filter box's styles: it is mounted once that frame is out.
     assert not any(str(path).endswith("_input.py") for path in report["css"])
+    # Its widgets: neither the filter box nor the hint of an empty registry (each comes
+    # when needed), so Textual styles and lays out no widget that frame does not show.
+    assert report["widgets"] == ["TenantHeader", "tenants", "detail", "KeysFooter"]
 
 
 TUI_WITHOUT_ARGUMENTS = """

@@ -197,12 +197,12 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
         yield TenantHeader("tenants")
         # The filter box comes once the rows are shown (see `filter_box`).
         yield RowList(id="tenants")
-        yield Static(id="empty-hint")
+        # The hint of an empty registry comes when the registry is read empty (see
+        # `_show_detail`): a fleet's first frame does without one more widget to style.
         yield TextLine(Text("opening the registry…", style="dim"), id="detail")
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#empty-hint").display = False
         # Which registry is open, and why this one, is the first thing a new user needs.
         settings = tursotui_app(self).settings
         where, origin = registry_where(settings, 32), registry_origin_short(settings)
@@ -302,11 +302,15 @@ class TenantsScreen(WriteKeys, LifecycleCommands):
 
     def _show_detail(self) -> None:
         detail = self.query_one("#detail", TextLine)
-        hint = self.query_one("#empty-hint", Static)
+        hint = self.query_one_optional("#empty-hint", Static)
         empty = self.registry_read and not self.rows and not self.registry_error
-        if empty and not hint.display:
+        if empty and (hint is None or not hint.display):
+            if hint is None:
+                hint = Static(id="empty-hint")
+                self.mount(hint, before=detail)
             hint.update(empty_registry_hint(tursotui_app(self).settings))
-        hint.display = empty
+        if hint is not None:
+            hint.display = empty
         if self.registry_error:
             detail.update(literal(self.registry_error, style="bold red"))
             return
