@@ -362,3 +362,26 @@ def test_every_command_word_names_the_module_that_registers_it() -> None:
         [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
         registered |= {word: module for word in commands.choices}
     assert registered == COMMANDS
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("tenants", "--json"),
+        ("audit", "--json"),
+        ("sql", "--format", "json", "acme", "SELECT body FROM notes"),
+    ],
+    ids=lambda argv: " ".join(argv),
+)
+def test_json_output_loads_no_exporter(
+    registry: Path, tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    """Printing JSON needs the escaping of what a terminal could act on, not the exporter
+    of the SQL console with its CSV writer."""
+    status, modules, out = run_command(*argv, cwd=tmp_path)
+    assert status == 0, out
+    printed = json.loads(out)
+    if argv[0] == "sql":
+        assert "kept" in out
+    assert isinstance(printed, list | dict)
+    assert [m for m in ("tursotui.console.export", "csv") if m in modules] == []
