@@ -96,6 +96,7 @@ def test_no_command_imports_textual_or_an_unused_transport(
     assert status == 0, out
     if argv[0] == "sql":
         assert "kept" in out  # it ran, and read the tenant
+        assert "tursotui.session.audit" not in modules  # a read writes no audit entry
     assert loaded(modules, "tursotui.cli")  # the report saw the command's own imports
     imported = [package for package in NEVER_FOR_LOCAL_TENANTS if loaded(modules, package)]
     assert imported == [], f"`tursotui {' '.join(argv)}` imported {imported}"

@@ -10,13 +10,15 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from tursotui.db import Connection, Result
 from tursotui.db import errors as db_errors
 from tursotui.db.libsql import LibsqlError, Value
-from tursotui.session.audit import AuditEntry, AuditLog
 from tursotui.sqltext import StatementKind, StatementSpan, classify, split_statements
+
+if TYPE_CHECKING:  # a write brings the audit log (the workspace makes it when first used)
+    from tursotui.session.audit import AuditEntry, AuditLog
 
 TRANSACTION_CONTROL_REFUSED = (
     "BEGIN, COMMIT, ROLLBACK and savepoints are handled by tursotui: "
