@@ -134,7 +134,7 @@ def _write_local_protected(settings: Settings, slugs: set[str]) -> None:
 def _branches_made(settings: Settings) -> dict[str, str]:
     """The tenant each branch tursotui made was made of, by the branch's slug.
 
-    The branching module (with the backups a branch is checked against, 14 ms) is loaded
+    The branching module (with the backups a branch is checked against, 9 ms) is loaded
     only when its records exist: the flags are asked on every start of the TUI and by
     `tenants`, and most data directories hold no branch.
     """
