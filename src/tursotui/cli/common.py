@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import json
 import math
 import sys
 import unicodedata
@@ -228,8 +227,11 @@ def write_json(records: Any, out: TextIO | None = None) -> None:
             return json_value(item)
         raise TypeError(f"{type(item).__name__} is not JSON")
 
-    # Here, not at the top: only JSON output needs the export module.
-    from tursotui.console.export import json_safe
+    # Here, not at the top: only JSON output needs them, and the TUI (which loads this
+    # module for its settings) no JSON at all before its first frame.
+    import json
+
+    from tursotui.display.json_text import json_safe
 
     try:
         # Encoded as it is, blobs on the way: walking every value first cost as much as the
