@@ -42,6 +42,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("TURSOTUI_DATA_DIR", str(tmp_path / "data"))
     config = home / "config.toml"
     config.touch()  # named by TURSOTUI_CONFIG_FILE, so it must exist (empty: no settings)

@@ -96,9 +96,12 @@ def test_no_command_imports_textual_or_an_unused_transport(
     assert status == 0, out
     if argv[0] == "sql":
         assert "kept" in out  # it ran, and read the tenant
+        assert "tursotui.session.audit" not in modules  # a read writes no audit entry
     assert loaded(modules, "tursotui.cli")  # the report saw the command's own imports
     imported = [package for package in NEVER_FOR_LOCAL_TENANTS if loaded(modules, package)]
     assert imported == [], f"`tursotui {' '.join(argv)}` imported {imported}"
+    # Nor `uuid` (and the `platform` module it loads): only adding a registry row needs one.
+    assert "uuid" not in modules
 
 
 def test_a_command_imports_only_its_own_module(registry: Path, tmp_path: Path) -> None:
@@ -145,7 +148,7 @@ def test_the_parser_registers_what_the_command_line_needs(
 
 
 TUI_FIRST_SCREEN = """
-import asyncio, json, sys
+import asyncio, sys  # json only for the report: the first frame must do without it
 from tursotui.cli.common import settings_from_args
 from tursotui.cli import build_parser
 from tursotui.session.workspace import Workspace
@@ -159,6 +162,7 @@ def record(self, generation):
     first_frame.setdefault("modules", sorted(sys.modules))
     first_frame.setdefault("css", sorted(str(where[0]) for where in self.app.stylesheet.source))
     first_frame.setdefault("reparsed", reparsed[0])
+    first_frame.setdefault("widgets", [w.id or type(w).__name__ for w in self.query("*")])
     ask(self, generation)
 screen.TenantsScreen._ask_tenants = record
 
@@ -185,12 +189,14 @@ async def main():
     return shown
 
 shown = asyncio.run(main())
+import json
 report = {
     "shown": shown,
     "modules": sorted(sys.modules),
     "first_frame": first_frame["modules"],
     "css": first_frame["css"],
     "reparsed": first_frame["reparsed"],
+    "widgets": first_frame["widgets"],
 }
 print(json.dumps(report), file=sys.stderr)
 """
@@ -208,11 +214,15 @@ NOT_FOR_THE_FIRST_FRAME = (
     "tursotui.session.audit",
     "tursotui.session.tokens",
     "pygments",
+    "tursotui.tenant.health",
+    "tursotui.db.peek",
+    "json",
 )
 """What the frame listing the tenants does without: the SQL console, the fleet, provisioning,
 backups, the migrations folder, the Platform API, replicas of remote tenants, the audit log
 and the token sources (made with the first write and the first tenant opened), highlighting
-(loaded when used, or once the probes start)."""
+(loaded when used, or once the probes start), the health probes with their pool and the
+JSON they read (loaded once the list is shown)."""
 
 
 def test_the_tui_on_local_tenants_loads_no_remote_transport_nor_pydantic(
@@ -246,13 +256,16 @@ def test_the_tui_on_local_tenants_loads_no_remote_transport_nor_pydantic(
     assert report["reparsed"] == 0
     # Nor the hidden filter box's styles: it is mounted once that frame is out.
     assert not any(str(path).endswith("_input.py") for path in report["css"])
+    # Its widgets: neither the filter box nor the hint of an empty registry (each comes
+    # when needed), so Textual styles and lays out no widget that frame does not show.
+    assert report["widgets"] == ["TenantHeader", "tenants", "detail", "KeysFooter"]
 
 
 TUI_WITHOUT_ARGUMENTS = """
 import json, sys
 import tursotui.cli.tui as tui
 
-async def run_app(settings):  # what the TUI would be given, and what was loaded to give it
+async def run_app(settings, *painted, **keep):  # what the TUI is given, and what was loaded
     report = {"read_only": settings.read_only, "modules": sorted(sys.modules)}
     print(json.dumps(report), file=sys.stderr)
     return 0
@@ -327,12 +340,16 @@ def test_command_help_is_what_each_module_registers() -> None:
 
 def test_tenants_loads_no_provisioning_saga(registry: Path, tmp_path: Path) -> None:
     """`tenants --json` registers `tenants create` and `destroy` without loading them (the
-    creation saga loads the migrations folder)."""
+    creation saga loads the migrations folder), nor the branching saga when no branch was
+    made (it loads the backups)."""
     status, modules, out = run_command("tenants", "--json", cwd=tmp_path)
     assert status == 0 and "acme" in out
-    loaded_sagas = [
-        m for m in ("tursotui.provision.create", "tursotui.provision.maintain") if m in modules
-    ]
+    sagas = (
+        "tursotui.provision.create",
+        "tursotui.provision.maintain",
+        "tursotui.provision.branch",
+    )
+    loaded_sagas = [m for m in sagas if m in modules]
     assert loaded_sagas == []
 
 
@@ -346,3 +363,26 @@ def test_every_command_word_names_the_module_that_registers_it() -> None:
         [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
         registered |= {word: module for word in commands.choices}
     assert registered == COMMANDS
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("tenants", "--json"),
+        ("audit", "--json"),
+        ("sql", "--format", "json", "acme", "SELECT body FROM notes"),
+    ],
+    ids=lambda argv: " ".join(argv),
+)
+def test_json_output_loads_no_exporter(
+    registry: Path, tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    """Printing JSON needs the escaping of what a terminal could act on, not the exporter
+    of the SQL console with its CSV writer."""
+    status, modules, out = run_command(*argv, cwd=tmp_path)
+    assert status == 0, out
+    printed = json.loads(out)
+    if argv[0] == "sql":
+        assert "kept" in out
+    assert isinstance(printed, list | dict)
+    assert [m for m in ("tursotui.console.export", "csv") if m in modules] == []

@@ -353,3 +353,30 @@ async def test_a_primed_list_answers_the_next_read_only(
         assert [t.slug for t in await registry.tenants()] == ["acme", "globex", "initech"]
     finally:
         await registry.close()
+
+
+def test_a_tenant_is_a_frozen_record_that_never_shows_its_token() -> None:
+    """Equal and hashed by its fields (a cached parsed URL aside), read-only, and its repr
+    names every field but the token."""
+    from tursotui.secret import Secret
+    from tursotui.session.registry import Tenant
+
+    made = Tenant("acme", "Acme", "file:acme.db", Secret(CANARY), db_name="acme-db")
+    read = Tenant.of_row(
+        "acme", "Acme", "file:acme.db", Secret(CANARY), None, None, None, "acme-db", "column"
+    )
+    assert made.host == "acme.db"  # parses and keeps the URL: still equal
+    assert made == read and hash(made) == hash(read) and len({made, read}) == 1
+    assert made != Tenant("acme", "Acme", "file:acme.db", Secret("other"), db_name="acme-db")
+    assert made != Tenant("acme", "Acme", "file:other.db", Secret(CANARY), db_name="acme-db")
+    with pytest.raises(AttributeError):
+        made.slug = "globex"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del made.name
+    assert made.slug == "acme" and made.name == "Acme"
+    shown = repr(made)
+    assert CANARY not in shown and "token" not in shown
+    assert shown == (
+        "Tenant(slug='acme', name='Acme', url='file:acme.db', id=None, created_at=None, "
+        "problem=None, db_name='acme-db', url_source='column')"
+    )

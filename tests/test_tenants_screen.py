@@ -533,6 +533,33 @@ async def test_a_fresh_home_says_how_to_start_and_which_registry_is_open(isolate
     assert "0 tenants" in text
 
 
+async def test_the_hint_of_an_empty_registry_goes_when_a_tenant_comes_and_returns(
+    isolated_env, tmp_path
+) -> None:
+    """The hint is made when the registry is first read empty; refreshes hide and show it."""
+    from tursotui.session.settings import load_settings
+
+    settings = load_settings()
+    tenant = tmp_path / "acme.db"
+    sqlite3.connect(tenant).close()
+    app = make_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert "No tenants in this registry yet" in screen_text(app)
+        registry = await Registry.open(settings)
+        await registry.add("acme", f"file:{tenant}", name="Acme")
+        await pilot.press("r")
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "No tenants" not in text and shown_slugs(app) == ["acme"]
+        await registry.remove("acme")
+        await registry.close()
+        await pilot.press("r")
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "No tenants in this registry yet" in text and "0 tenants" in text
+
+
 async def test_the_header_names_a_registry_given_in_the_environment(monkeypatch) -> None:
     fleet = await build_fleet(slugs=("acme",), broken=False)
     registry = fleet.settings.data_dir / "registry.db"

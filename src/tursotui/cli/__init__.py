@@ -130,9 +130,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv:
         # The TUI with no option: what the parser makes of nothing, without loading argparse
         # (and its translations), a few ms of a start measured against a bare Textual app.
-        from tursotui.cli.tui import run_tui
+        from tursotui.session.first_frame import paint
 
-        return run_tui(None)
+        painted = paint()  # the last first frame, if still true, before the rest loads
+        try:
+            from tursotui.cli.tui import run_tui
+
+            return run_tui(None, painted)
+        finally:
+            if painted is not None:
+                painted.close()
     needed = commands_needed(argv)
     if needed == COMMAND_MODULES:
         summary_parser().parse_args(argv)  # prints the help or the usage error, and exits

@@ -43,7 +43,7 @@ async def run(args: argparse.Namespace) -> int:
     for problem in audit.problems():
         note(f"warning: {problem}")
     if args.json:
-        from tursotui.console.export import json_safe
+        from tursotui.display.json_text import json_safe
 
         text = json.dumps([asdict(e) for e in entries], ensure_ascii=False, default=str)
         sys.stdout.write(json_safe(text) + "\n")  # logged SQL may hold DEL or C1 bytes

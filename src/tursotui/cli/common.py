@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import json
 import math
 import sys
 import unicodedata
@@ -94,9 +93,9 @@ def command(handler: HandlerT) -> HandlerT:
     """Wrap a command handler: user errors become one line on stderr and exit status 1."""
 
     @functools.wraps(handler)
-    async def run(args: argparse.Namespace | None) -> int:
+    async def run(args: argparse.Namespace | None, *rest: Any) -> int:
         try:
-            return await handler(args)
+            return await handler(args, *rest)
         except OSError as error:  # a file we were told to read or write
             where = f" {error.filename}" if error.filename else ""
             return fail(f"{error.strerror or error}{where}")
@@ -228,8 +227,11 @@ def write_json(records: Any, out: TextIO | None = None) -> None:
             return json_value(item)
         raise TypeError(f"{type(item).__name__} is not JSON")
 
-    # Here, not at the top: only JSON output needs the export module.
-    from tursotui.console.export import json_safe
+    # Here, not at the top: only JSON output needs them, and the TUI (which loads this
+    # module for its settings) no JSON at all before its first frame.
+    import json
+
+    from tursotui.display.json_text import json_safe
 
     try:
         # Encoded as it is, blobs on the way: walking every value first cost as much as the

@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 from tursotui.db import Connection
 from tursotui.db.libsql import Value
+from tursotui.display.json_text import json_safe
 from tursotui.errors import TursotuiError
 
 FORMATS = ("csv", "json")
@@ -59,24 +60,6 @@ def export_path(data_dir: Path, slug: str, fmt: str) -> Path:
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", slug).strip(".") or "tenant"
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return data_dir / "exports" / f"{safe}-{stamp}.{fmt}"
-
-
-_INVISIBLE_IN_JSON = re.compile(
-    r"[\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]"
-)
-"""Characters `json.dumps(ensure_ascii=False)` leaves raw: DEL, the C1 controls (0x9b is a
-one-byte CSI a terminal obeys), bidi overrides and invisible separators. C0 controls are
-escaped by `json` itself."""
-
-
-def json_safe(text: str) -> str:
-    """JSON text with every character a terminal could act on written as a `\\uXXXX` escape.
-
-    JSON output is printed to terminals and read by people as much as by programs; the
-    escapes keep it the same data (any JSON parser reads them back), only harmless to
-    print. The characters only ever occur inside strings, so replacing them anywhere is safe.
-    """
-    return _INVISIBLE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _plain(value: Any) -> Any:

@@ -9,13 +9,15 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
 
 from tursotui.db import Connection, Result
 from tursotui.db import errors as db_errors
 from tursotui.db.libsql import LibsqlError, Value
-from tursotui.session.audit import AuditEntry, AuditLog
 from tursotui.sqltext import StatementKind, StatementSpan, classify, split_statements
+
+if TYPE_CHECKING:  # a write brings the audit log (the workspace makes it when first used)
+    from tursotui.session.audit import AuditEntry, AuditLog
 
 TRANSACTION_CONTROL_REFUSED = (
     "BEGIN, COMMIT, ROLLBACK and savepoints are handled by tursotui: "
@@ -25,9 +27,11 @@ AUDIT_ACTION = "sql"
 """The audit log's action for a statement run by hand."""
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedStatement:
+class PlannedStatement(NamedTuple):
     """One statement of the editor's text, classified, with why it may not run (if so).
+
+    This and `WriteOutcome` are NamedTuples, not dataclasses: never changed once made, and a
+    tenth of the cost to create (every `tursotui sql` loads this module).
 
     Attributes:
         span: Where it is in the text.
@@ -121,14 +125,17 @@ def holds_transactions(connection: Connection) -> bool:
 # -- reads ------------------------------------------------------------------------------
 
 
-@dataclass
 class ResultCursor:
     """A statement's result, fetched as it is wanted.
 
     `open()` runs the statement and fetches the first chunk; `fetch(n)` returns the next rows,
-    keeping one row in hand so `has_more` is honest.
+    keeping one row in hand so `has_more` is honest. (A plain class rather than a dataclass:
+    making one cost a millisecond of every `tursotui sql`.)
 
     Attributes:
+        connection: Where the statement runs.
+        sql: The statement.
+        chunk_size: Rows asked of the connection at a time.
         columns: Column names (empty for a statement that returns no rows).
         rows_affected: Rows changed, where the statement changes any.
         rows_read: Rows the server says it read, where it reports it.
@@ -137,18 +144,19 @@ class ResultCursor:
         loaded: Rows handed out by `fetch` so far.
     """
 
-    connection: Connection
-    sql: str
-    chunk_size: int = 500
-    columns: tuple[str, ...] = ()
-    rows_affected: int = 0
-    rows_read: int | None = None
-    rows_written: int | None = None
-    first_rows_ms: float = 0.0
-    loaded: int = 0
-    _stream: AsyncIterator[Result] | None = None
-    _buffer: list[tuple[Value, ...]] = field(default_factory=list)
-    _exhausted: bool = False
+    def __init__(self, connection: Connection, sql: str, chunk_size: int = 500) -> None:
+        self.connection = connection
+        self.sql = sql
+        self.chunk_size = chunk_size
+        self.columns: tuple[str, ...] = ()
+        self.rows_affected = 0
+        self.rows_read: int | None = None
+        self.rows_written: int | None = None
+        self.first_rows_ms = 0.0
+        self.loaded = 0
+        self._stream: AsyncIterator[Result] | None = None
+        self._buffer: list[tuple[Value, ...]] = []
+        self._exhausted = False
 
     async def open(self) -> ResultCursor:
         """Run the statement and wait for its first chunk.
@@ -220,8 +228,7 @@ class ResultCursor:
 # -- writes -----------------------------------------------------------------------------
 
 
-@dataclass
-class WriteOutcome:
+class WriteOutcome(NamedTuple):
     """What became of a write.
 
     Attributes:

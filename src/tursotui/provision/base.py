@@ -7,8 +7,7 @@ import asyncio
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from tursotui.db import LibsqlError, connect
 from tursotui.db.errors import describe
@@ -31,6 +30,11 @@ CREATE_STEPS = (
     "register",
 )
 """The steps of `create_tenant`, in order, as progress reports name them."""
+
+BRANCHES_FILE = "branches.json"
+"""Under the data directory: which tenant each branch was made of, and as of when (written
+by `provision.branch`; here so that reading the flags can tell there is none without
+loading the branching saga)."""
 
 DESTROY_STEPS = ("delete database", "remove registry row")
 ROTATE_STEPS = ("rotate tokens", "update registry", "verify")
@@ -59,9 +63,9 @@ class DatabaseExists(ProvisionError):
     """The database to create exists already (Platform API 409, or the file is there)."""
 
 
-@dataclass(frozen=True)
-class StepReport:
-    """What a saga is doing, for a progress display.
+class StepReport(NamedTuple):
+    """What a saga is doing, for a progress display (a NamedTuple: never changed once made,
+    and cheaper to create than a frozen dataclass for every command loading this module).
 
     Attributes:
         step: The step's name (see `CREATE_STEPS`, `DESTROY_STEPS`, `ROTATE_STEPS`).

@@ -29,6 +29,7 @@ from typing import Any
 from tursotui.db import LibsqlError
 from tursotui.platform import PlatformError
 from tursotui.provision.base import (
+    BRANCHES_FILE,
     Progress,
     Provisioner,
     ProvisionError,
@@ -56,9 +57,6 @@ from tursotui.tenant.backup.verify import verify_entry
 
 BRANCH_STEPS = ("create branch", "mint token", "wait until ready", "register")
 """The steps of `branch_tenant`, in order."""
-
-BRANCHES_FILE = "branches.json"
-"""Under the data directory: which tenant each branch was made of, and as of when."""
 
 TABLES = ("posts", "comments")
 """The tables a diff compares and a restore writes, parents first."""

@@ -121,7 +121,9 @@ def _env_names(field_name: str) -> tuple[str, ...]:
     return ENV_NAMES.get(field_name, (f"TURSOTUI_{field_name.upper()}",))
 
 
-_SECRET_QUERY = re.compile(r"(?i)(auth_?token|token|jwt|password)=[^&\s'\"]*")
+_SECRET_QUERY = r"(?i)(auth_?token|token|jwt|password)=[^&\s'\"]*"
+"""Patterns are compiled by `re` when first used (and kept in its cache): only an error
+message and a duration written in units need them, and every start reads the settings."""
 
 
 REGISTRY_ROLES = ("slug", "name", "url", "db_name", "token", "id", "created_at")
@@ -133,10 +135,10 @@ TEMPLATE_PLACEHOLDERS = ("db_name", "slug", "org")
 
 def _redact(text: str) -> str:
     """Hide token-looking query parameters that a URL in a message may carry."""
-    return _SECRET_QUERY.sub(lambda m: f"{m.group(1)}=•••", text)
+    return re.sub(_SECRET_QUERY, lambda m: f"{m.group(1)}=•••", text)
 
 
-_DURATION = re.compile(r"(\d+)\s*([wdhms])")
+_DURATION = r"(\d+)\s*([wdhms])"
 _UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
@@ -154,7 +156,7 @@ def parse_duration(value: Any) -> int:
     if text.isdigit():
         return int(text)
     compact = text.replace(" ", "")
-    parts = _DURATION.findall(compact)
+    parts = re.findall(_DURATION, compact)
     if not parts or "".join(n + u for n, u in parts) != compact:
         raise ValueError("must be a duration such as 3600, 30m, 1h or 1d")
     return sum(int(n) * _UNIT_SECONDS[u] for n, u in parts)

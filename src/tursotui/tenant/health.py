@@ -20,15 +20,13 @@ from tursotui.db.peek import peek, peek_all
 from tursotui.db.urls import DatabaseURL, InvalidURL
 from tursotui.fanout import LoopShare, bounded, merged
 from tursotui.session.registry import RegistryError, Tenant
+from tursotui.tenant import STATUSES
 
 if TYPE_CHECKING:
     from tursotui.session.workspace import Workspace
     from tursotui.tenant.migrations import MigrationFolder, SchemaState
 
 T = TypeVar("T")
-
-STATUSES = ("draft", "published", "archived")
-"""The post statuses the app knows; others are counted under their own name."""
 
 LOCAL_CONCURRENCY = 4
 """Most local (`file:`) tenants asked at once over their own connections (fleet search).

@@ -23,12 +23,22 @@ from tursotui.session.settings import Settings
 from tursotui.session.workspace import Workspace
 from tursotui.ui import navigation
 from tursotui.ui.commands import TursotuiCommands
+from tursotui.ui.first_frame import driver_over
 from tursotui.ui.typeahead import KeyGate, hold_keys_for
 
 if TYPE_CHECKING:
+    from tursotui.session.first_frame import Painted, Stamp
     from tursotui.session.registry import Tenant
 
-QUIET_GROUPS = frozenset({"workspace", "registry", "health", "load", "page", "counts"})
+QUIET_GROUPS = frozenset(
+    {
+        # the tenants screen, from its first frame on
+        *("workspace", "registry", "health", "flags", "filter-warm", "usage", "destroy-check"),
+        *("load", "page", "counts", "arrivals", "deleted", "diff"),
+        *("fleet", "fleet-flags", "fleet-usage", "fleet-search", "author-find", "author-items"),
+        *("console-open", "console-count"),
+    }
+)
 """Worker groups that only read: quitting while they run needs no confirmation.
 
 Any other running worker (a write, a migration, a console query, or one left in
@@ -80,8 +90,15 @@ class TursotuiApp(App[None]):
         ),
     ]
 
-    def __init__(self, settings: Settings, workspace: Workspace | None = None) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        settings: Settings,
+        workspace: Workspace | None = None,
+        *,
+        painted: Painted | None = None,
+        first_frame: Stamp | None = None,
+    ) -> None:
+        super().__init__(driver_class=None if painted is None else driver_over(painted))
         self._workers = ReportingWorkerManager(self)
         self.settings = settings
         self._workspace = workspace
@@ -94,6 +111,9 @@ class TursotuiApp(App[None]):
         self.registry_changed = False
         """Set by screens that add or remove tenants: the tenants screen reloads on return."""
         self._undoing = False
+        self.first_frame = first_frame
+        """The stamp to keep this start's first frame with (see session.first_frame), until
+        it is kept; None when there is nothing to keep."""
         if workspace is not None:
             self._workspace_ready.set()
 
@@ -340,14 +360,22 @@ class TursotuiApp(App[None]):
         navigation.new_tenant(self)
 
 
-def make_app(settings: Settings, workspace: Workspace | None = None) -> TursotuiApp:
+def make_app(
+    settings: Settings,
+    workspace: Workspace | None = None,
+    *,
+    painted: Painted | None = None,
+    first_frame: Stamp | None = None,
+) -> TursotuiApp:
     """Build the app; it opens a workspace from `settings` unless one is given.
 
     Args:
         settings: The session's settings.
         workspace: An already open workspace (tests, `tursotui demo`); the caller closes it.
+        painted: The first frame a start painted before the app (the app takes it over).
+        first_frame: The stamp to keep the app's first frame with, for the next start.
     """
-    return TursotuiApp(settings, workspace)
+    return TursotuiApp(settings, workspace, painted=painted, first_frame=first_frame)
 
 
 __all__ = ["TursotuiApp", "make_app"]

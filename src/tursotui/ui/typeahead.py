@@ -103,6 +103,8 @@ class KeyGate:
         """Whether the next key waits for the messages the last one set off."""
         self._hold: weakref.ref[Widget] | Callable[[], Widget | None] | None = None
         self._hold_until = 0.0
+        self.any_arrived = False
+        """Whether a key or a paste has come from the terminal yet."""
         # Long loops over thousands of tenants hold back while a key travels (weakly: the
         # gate must not keep a closed app alive).
         gate = weakref.ref(self)
@@ -117,6 +119,7 @@ class KeyGate:
 
     def arrived(self, event: events.Key | events.Paste) -> None:
         """A key (or a paste) from the terminal: it waits its turn."""
+        self.any_arrived = True
         self._waiting.append(event)
         if self._in_flight is None and not self._settling:
             self._next()

@@ -12,7 +12,7 @@ import asyncio
 import importlib
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from functools import partial
 from itertools import repeat
 from pathlib import Path
@@ -29,9 +29,10 @@ from tursotui import heap
 from tursotui.display.literal import literal
 from tursotui.fanout import LoopShare
 from tursotui.session.registry import RegistryError, Tenant
-from tursotui.tenant.health import STATUSES, TenantHealth, probe_all
+from tursotui.tenant import STATUSES
 from tursotui.ui import navigation
 from tursotui.ui.commands import Command
+from tursotui.ui.first_frame import keep_frame
 from tursotui.ui.focus_paint import FocusWithoutRepaint
 from tursotui.ui.screens.tenants_lifecycle import LifecycleCommands
 from tursotui.ui.tenant_cells import (
@@ -52,8 +53,10 @@ from tursotui.ui.widgets.row_list import RowList
 from tursotui.ui.widgets.text_line import TextLine
 from tursotui.ui.write_keys import WriteKeys
 
-if TYPE_CHECKING:  # provisioning loads only when used
+if TYPE_CHECKING:  # provisioning and the probes load only when used
     from tursotui.provision.protect import Flags
+    from tursotui.session.workspace import Workspace
+    from tursotui.tenant.health import TenantHealth
 
 WIDE = 110
 """From this width on, the table also shows the tenant's name."""
@@ -66,6 +69,16 @@ KEY_LOOK_S = 0.01
 and how often they look again while keys are on their way."""
 KEYS_FIRST_S = 1.0
 """How long keys typed without pause may hold the probes back, at most."""
+
+
+def probe_all(
+    workspace: Workspace, tenants: Iterable[Tenant], concurrency: int | None = None
+) -> AsyncIterator[TenantHealth]:
+    """`tenant.health.probe_all`, its module loaded on first use: the frame listing the
+    tenants does without the probes (nor the pool and the JSON they read with)."""
+    from tursotui.tenant.health import probe_all as probe
+
+    return probe(workspace, tenants, concurrency)
 
 
 class TenantsScreen(WriteKeys, LifecycleCommands, FocusWithoutRepaint):
@@ -190,12 +203,12 @@ class TenantsScreen(WriteKeys, LifecycleCommands, FocusWithoutRepaint):
         yield TenantHeader("tenants")
         # The filter box comes once the rows are shown (see `filter_box`).
         yield RowList(id="tenants")
-        yield Static(id="empty-hint")
+        # The hint of an empty registry comes when the registry is read empty (see
+        # `_show_detail`): a fleet's first frame does without one more widget to style.
         yield TextLine(Text("opening the registry…", style="dim"), id="detail")
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#empty-hint").display = False
         # Which registry is open, and why this one, is the first thing a new user needs.
         settings = tursotui_app(self).settings
         where, origin = registry_where(settings, 32), registry_origin_short(settings)
@@ -319,11 +332,15 @@ class TenantsScreen(WriteKeys, LifecycleCommands, FocusWithoutRepaint):
 
     def _show_detail(self) -> None:
         detail = self.query_one("#detail", TextLine)
-        hint = self.query_one("#empty-hint", Static)
+        hint = self.query_one_optional("#empty-hint", Static)
         empty = self.registry_read and not self.rows and not self.registry_error
-        if empty and not hint.display:
+        if empty and (hint is None or not hint.display):
+            if hint is None:
+                hint = Static(id="empty-hint")
+                self.mount(hint, before=detail)
             hint.update(empty_registry_hint(tursotui_app(self).settings))
-        hint.display = empty
+        if hint is not None:
+            hint.display = empty
         if self.registry_error:
             detail.update(literal(self.registry_error, style="bold red"))
             return
@@ -423,7 +440,24 @@ class TenantsScreen(WriteKeys, LifecycleCommands, FocusWithoutRepaint):
         # the tenants does not need (the migrations folder, provisioning), so they begin
         # once that frame is out, and after the keys typed meanwhile (see `_ask_tenants`).
         self.call_after_refresh(self._ask_tenants, generation)
-        self.call_after_refresh(self.filter_box)  # hidden, and not needed by that frame either
+        self.call_after_refresh(self._mount_filter_box)  # not needed by that frame either
+        if tursotui_app(self).first_frame is not None:
+            self.call_after_refresh(self._keep_first_frame)
+
+    def _mount_filter_box(self) -> None:
+        """The filter box, hidden, unless the screen is gone meanwhile (`q` as it appeared)."""
+        if self.is_attached:
+            self.filter_box()
+
+    def _keep_first_frame(self) -> None:
+        """Keep the frame that listed the rows for the next start to paint at once (see
+        session.first_frame), unless a key came first: it may have changed the screen."""
+        app = tursotui_app(self)
+        made_of, app.first_frame = app.first_frame, None
+        if made_of is None or not self.is_attached or app.key_gate.any_arrived:
+            return
+        if app.screen is self:
+            keep_frame(app, made_of)
 
     def _ask_tenants(self, generation: int) -> None:
         """Start probing every tenant and asking the flags, unless the registry was read again.
@@ -533,6 +567,9 @@ class TenantsScreen(WriteKeys, LifecycleCommands, FocusWithoutRepaint):
         if generation != self.generation:
             return
         self._probed.update(asked)
+        # In a thread, like provisioning for the flags: keys typed as the list appears are
+        # not held up by loading the probes (see `probe_all`).
+        await asyncio.to_thread(importlib.import_module, "tursotui.tenant.health")
         async for health in probe_all(
             workspace, [row.tenant for row in rows], workspace.settings.fleet_concurrency
         ):
