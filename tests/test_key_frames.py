@@ -251,7 +251,8 @@ async def test_lists_paint_what_textual_would(tmp_path: Path):
 
 async def test_the_tenants_list_paints_what_textual_would_as_the_filter_box_comes_and_goes():
     """`/` shortens the tenants list and takes its focus, escape gives both back: the list
-    and its scrollbar, painted from the lines kept for each height and look, are Textual's."""
+    and its scrollbar, painted from the lines kept for each height and look, are Textual's,
+    and the box (not restyled when hidden) is styled focused each time it shows."""
     from textual.widget import Widget
 
     from support.shell_fixtures import copied_fleet
@@ -278,6 +279,13 @@ async def test_the_tenants_list_paints_what_textual_would_as_the_filter_box_come
             heights.add(table.size.height)
             same_as_textual(table)
             same_as_textual(table.vertical_scrollbar)
+            box = app.screen.query_one("#filter")
+            if box.display:  # styled as Textual styles it from scratch: focused
+                region = box.size.region
+                ours = box.render_lines(region)
+                app.stylesheet.update_nodes([box])
+                box._styles_cache.clear()
+                assert box.has_focus and ours == Widget.render_lines(box, region)
         assert len(heights) == 2 and table.row_count == 60
 
 
