@@ -317,6 +317,28 @@ async def test_the_filter_box_comes_and_goes_without_painting_the_whole_screen_a
             assert detail not in first, first.get(detail)  # unchanged, not sent
 
 
+async def test_the_posts_search_box_shows_styled_as_textual_styles_it(tmp_path: Path):
+    """The search box is not restyled when escape hides it: shown again (`/`, after a search
+    applied or not), it looks as Textual styles it from scratch, focused or not."""
+    from textual.widget import Widget
+
+    workspace, _ = await workspace_with(tmp_path, {"acme": dict(published=30)})
+    app = make_test_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await posts_of_acme(app, pilot, workspace, "published")
+        box = screen.query_one("#posts-search")
+        for keys in (["slash"], ["escape"], ["slash", "p", "enter"], ["slash"], ["escape"]):
+            await pilot.press(*keys)
+            await wait_until(pilot, lambda: not screen.fetching)
+            await pilot.pause()
+            if box.display:
+                region = box.size.region
+                ours = box.render_lines(region)
+                app.stylesheet.update_nodes([box])
+                box._styles_cache.clear()
+                assert ours == Widget.render_lines(box, region), keys
+
+
 def textual_lines(widget, crop) -> list:
     """`widget`'s lines in `crop` as Textual's own render paints them, from scratch."""
     from textual.widget import Widget

@@ -27,6 +27,7 @@ from tursotui.ui.focus_paint import FocusWithoutRepaint
 from tursotui.ui.screens.audit_entry import FAILED_ROW, OUTCOME_STYLES, AuditEntryScreen
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.typed import tursotui_app
+from tursotui.ui.widgets.filter_box import FilterBox
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.text_line import TextLine
@@ -149,7 +150,7 @@ class AuditScreen(WriteKeys, FocusWithoutRepaint):
     def compose(self) -> ComposeResult:
         yield TenantHeader("audit log")
         yield Static(id="audit-summary")
-        yield Input(
+        yield FilterBox(
             placeholder="filter: words, tenant:acme, action:publish, status:failed — "
             "enter applies, escape clears",
             id="audit-filter",

@@ -27,6 +27,7 @@ from tursotui.ui.moderating import status_bindings, sync_replica, tenant_connect
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.typed import tursotui_app
+from tursotui.ui.widgets.filter_box import FilterBox
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
@@ -120,7 +121,7 @@ class PostScreen(StatusFeedback, WriteKeys, FocusWithoutRepaint):
         yield Static(id="post-meta")
         yield Log(id="post-content", auto_scroll=False)
         yield TextLine(id="post-comments-title")
-        yield Input(
+        yield FilterBox(
             placeholder="comments containing (literal text); enter applies, escape clears",
             id="post-search",
         )

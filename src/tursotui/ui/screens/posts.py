@@ -41,6 +41,7 @@ from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.screens.post import PostScreen
 from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.typed import tursotui_app
+from tursotui.ui.widgets.filter_box import FilterBox
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
@@ -192,7 +193,7 @@ class PostsScreen(StatusFeedback, WriteKeys, FocusWithoutRepaint):
     def compose(self) -> ComposeResult:
         yield TenantHeader("posts", id="posts-header")
         yield TextLine(id="posts-filters")
-        yield Input(
+        yield FilterBox(
             placeholder="search titles and contents (literal text); enter applies, escape clears",
             id="posts-search",
         )

@@ -37,6 +37,7 @@ from tursotui.ui.screens.action_summary import ActionSummaryScreen
 from tursotui.ui.screens.confirm import ConfirmScreen
 from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.typed import tursotui_app
+from tursotui.ui.widgets.filter_box import FilterBox
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
@@ -137,7 +138,7 @@ class QueueScreen(StatusFeedback, WriteKeys, FocusWithoutRepaint):
     def compose(self) -> ComposeResult:
         yield TenantHeader("moderation queue", id="queue-header")
         yield Static(id="queue-modes")
-        yield Input(
+        yield FilterBox(
             placeholder="search drafts' titles and content, comments' content; "
             "enter applies, escape clears",
             id="queue-search",

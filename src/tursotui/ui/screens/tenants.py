@@ -47,6 +47,7 @@ from tursotui.ui.tenant_cells import (
 )
 from tursotui.ui.typeahead import hold_keys_for
 from tursotui.ui.typed import tursotui_app
+from tursotui.ui.widgets.filter_box import FilterBox
 from tursotui.ui.widgets.footer import KeysFooter
 from tursotui.ui.widgets.header import TenantHeader
 from tursotui.ui.widgets.row_list import RowList
@@ -79,18 +80,6 @@ def probe_all(
     from tursotui.tenant.health import probe_all as probe
 
     return probe(workspace, tenants, concurrency)
-
-
-class FilterBox(Input):
-    """The tenants' filter box: not restyled when it loses the focus hidden (escape).
-
-    Its styles for the lost focus would go unseen: the box is shown again only by `/`, which
-    gives it the focus back, and is restyled then. That is 2-3 ms of escape's frame.
-    """
-
-    def watch_has_focus(self, has_focus: bool) -> None:
-        if has_focus or self.display:
-            super().watch_has_focus(has_focus)
 
 
 class TenantsScreen(WriteKeys, LifecycleCommands, FocusWithoutRepaint):
