@@ -208,7 +208,7 @@ async def keys_run(data_dir: Path, count: int) -> tuple[list[tuple[str, float]],
         frames = _Frames(app)
 
         def done() -> bool:
-            return not screen.loading and len(screen.usage) >= count
+            return not screen.asking and len(screen.usage) >= count
 
         async def key() -> float:
             row = table.cursor_row
@@ -220,7 +220,7 @@ async def keys_run(data_dir: Path, count: int) -> tuple[list[tuple[str, float]],
 
         while not done():
             sent = time.perf_counter()
-            phase = "rows" if screen.loading else "usage"
+            phase = "rows" if screen.asking else "usage"
             during.append((phase, await key()))
             await asyncio.sleep(max(0.0, KEY_EVERY_S - (time.perf_counter() - sent)))
         await asyncio.sleep(0.3)  # the last answers painted

@@ -230,7 +230,9 @@ class FleetScreen(StatusFeedback, WriteKeys):
         """Answers by row key (the tenant's position: slugs of broken rows may repeat)."""
         self.sort_column: int | None = None
         self.sort_reverse = False
-        self.loading = False
+        self.asking = False
+        """Tenants are being asked (`c` stops it). Not `loading`: that is Textual's, and a
+        screen `loading` is covered by a spinner, its rows hidden and never repainted."""
         self.cancelled = False
         self.token = 0
         self.note: Text | None = None
@@ -385,7 +387,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
         missing = sum(1 for r in self.rows.values() if r.indexes and r.indexes.missing)
         if missing:
             line.append(f" · {missing} missing indexes (i/I)", style="yellow")
-        if self.loading:
+        if self.asking:
             line.append(
                 f" · asking {self.workspace.settings.fleet_concurrency} at a time… (c cancels)",
                 style="dim",
@@ -410,7 +412,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
         self.rows.clear()
         self.usage.clear()
         self.cancelled = False
-        self.loading = True
+        self.asking = True
         self.note = None
         self.load(self.token)
 
@@ -425,7 +427,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
                 self.notify(stale[0], title=f"{len(stale)} replica(s) stale", severity="warning")
             tenants = await workspace.registry.tenants()
         except (RegistryError, LibsqlError) as error:
-            self.loading = False
+            self.asking = False
             self.notify(describe(error), title="Registry", severity="error", markup=False)
             self.show_progress()
             return
@@ -452,7 +454,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
                 self.changed(key)
         finally:
             if token == self.token:
-                self.loading = False
+                self.asking = False
                 self.paint()
         if self.sort_column is not None:
             self._resort()
@@ -485,7 +487,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
             and audit.generation(tenant.slug) != self._asked[tenant.slug]
             and str(index) in self.rows
         ]
-        if stale and not self.loading:
+        if stale and not self.asking:
             for _key, tenant in stale:
                 self._asked[tenant.slug] = audit.generation(tenant.slug)
             self.ask_again(self.token, stale)
@@ -667,10 +669,10 @@ class FleetScreen(StatusFeedback, WriteKeys):
 
     def action_cancel(self) -> None:
         """Stop asking the tenants (or stop the search); rows that arrived stay."""
-        if self.loading:
+        if self.asking:
             self.token += 1
             self.workers.cancel_group(self, "fleet")
-            self.loading = False
+            self.asking = False
             self.cancelled = True
             self._show_stopped()
             self.show_progress()
