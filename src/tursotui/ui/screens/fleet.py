@@ -10,6 +10,8 @@ each tenant costs (rows read and written, storage) fills the usage columns.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import time
 from collections.abc import Callable
 from functools import partial
@@ -25,6 +27,7 @@ from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.display.literal import literal
 from tursotui.display.posts import when
+from tursotui.fanout import LoopShare
 from tursotui.fleet import overview as fleet
 from tursotui.session.audit import AuditError
 from tursotui.session.registry import RegistryError, Tenant
@@ -468,9 +471,8 @@ class FleetScreen(StatusFeedback, WriteKeys):
         """After a reload: the cursor on the tenant it was on, else on the row where it was."""
         slug, row = self._keep
         self._keep = (None, 0)
-        slugs = [t.slug for t in tenants]
-        if slug is not None and slug in slugs:
-            row = slugs.index(slug)
+        if slug is not None:
+            row = next((i for i, t in enumerate(tenants) if t.slug == slug), row)
         self.table.move_cursor(row=row)
 
     def on_screen_resume(self) -> None:
@@ -528,16 +530,26 @@ class FleetScreen(StatusFeedback, WriteKeys):
     async def ask_usage(self, token: int, tenants: list[Tenant]) -> None:
         """Rows read and written and storage of every tenant, from where `tenants usage`
         reads them, `fleet_concurrency` at a time; a figure that cannot be read stays `—`."""
+        # Loaded in a thread (tens of milliseconds the first time): a key typed meanwhile
+        # is not held up by it.
+        await asyncio.to_thread(importlib.import_module, "tursotui.provision.usage")
         from tursotui.provision.usage import usage_stream  # loads only when used
 
-        keys: dict[str, list[str]] = {tenant.slug: [] for tenant in tenants}
-        for index, tenant in enumerate(tenants):
-            keys[tenant.slug].append(str(index))
+        share = LoopShare()
+        keys: dict[str, list[str]] = {}
+        for index, tenant in enumerate(tenants):  # thousands: in slices, keys first
+            if share.due():
+                await share.turn()
+            keys.setdefault(tenant.slug, []).append(str(index))
         async for usage in usage_stream(
             self.workspace, tenants, concurrency=self.workspace.settings.fleet_concurrency
         ):
             if token != self.token:
                 return
+            if share.due():  # local sizes come a few hundred at once
+                await share.turn()
+                if token != self.token:
+                    return
             for key in keys.get(usage.slug, []):
                 self.usage[key] = usage
                 if key in self.rows:
