@@ -443,8 +443,18 @@ class FleetScreen(StatusFeedback, WriteKeys):
         self.show_detail()
         self.show_progress()
         self.ask_flags(token, tenants)
-        keys = {id(t): str(i) for i, t in enumerate(tenants)}
-        self._asked = {t.slug: workspace.audit.generation(t.slug) for t in tenants}
+        keys: dict[int, str] = {}
+        asked: dict[str, int] = {}
+        generation = workspace.audit.generation
+        share = LoopShare()
+        for index, tenant in enumerate(tenants):  # thousands: in slices, keys first
+            if share.due():
+                await share.turn()
+            keys[id(tenant)] = str(index)
+            asked[tenant.slug] = generation(tenant.slug)
+        if token != self.token:
+            return
+        self._asked = asked
         # Rows and the progress line (which counts every row) are painted a few times a
         # second, not per answer: per answer, 10,000 tenants cost 10,000 repaints and
         # 10,000 counts of up to 10,000 rows.
