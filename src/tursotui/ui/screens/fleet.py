@@ -78,6 +78,14 @@ def _count(value: int | None, *, size: bool = False) -> Text:
     return Text(text, justify="right")
 
 
+def _flags_shown(flags: Any) -> tuple[bool, bool]:
+    """What a row's cells show of a tenant's flags (`provision.protect.Flags`, or None):
+    protected (`◆`), blocked (`block`)."""
+    if flags is None:
+        return (False, False)
+    return (bool(flags.protected), bool(flags.blocked))
+
+
 def _schema(label: str | None) -> Text:
     if label is None:
         return Text("—", style="dim")
@@ -530,10 +538,19 @@ class FleetScreen(StatusFeedback, WriteKeys):
             return
         if token != self.token or not flags:
             return
-        self.flags = flags
+        before, self.flags = self.flags, flags
+        # Only the rows whose cells the flags change (a ◆, `block`): every local tenant
+        # tursotui made has flags, and repainting 10,000 rows for none held the screen. In
+        # slices: the rows are thousands, and keys typed meanwhile go first.
+        share = LoopShare()
         for key, row in list(self.rows.items()):
-            if row.slug in flags:
+            if share.due():
+                await share.turn()
+                if token != self.token:
+                    return
+            if _flags_shown(before.get(row.slug)) != _flags_shown(flags.get(row.slug)):
                 self.changed(key)
+        self.show_detail()  # (the line under the table names the current tenant's flags)
         self.paint()
 
     @work(exclusive=True, group="fleet-usage", exit_on_error=False, description="usage")
