@@ -13,12 +13,20 @@
   and ran the overview over 50 and over 200 local tenants, read when every row has
   arrived (the workspace then holds one cached connection per tenant).
 
+- `B8.key_during_overview_ms`: the fleet screen (`f` from the tenants screen, once their
+  health is in) on the local fleet, headless at 160x50: `down` sent every ~100 ms while the
+  overview's rows and then the usage columns stream in, each timed from the key to the
+  frame showing the cursor on the next row (see B4's `_Frames`); median, and the slowest
+  in the note (bar: one frame, <= 16 ms median, no key over 50 ms). Baseline: the same
+  keys once every row and every usage figure is in, same run.
+
 `--quick` uses 10 local and 4 remote tenants and a 20 ms delay.
 
 `--tenants N` (the issue's 10,000): the overview of N local tenants (B5's cached fleet of
 30-post tenants), `B8.local_N_ms`, against the parallel raw floor of B5 measured in the
-same run (bar: within 2x); `B8.rss_N_mb` after it (bar <= 250 MB: connections are not
-kept, so it stays flat however many tenants); and `B8.remote_M_ms` for M = min(N, 1000)
+same run (bar: within 2x), and `B8.key_during_overview_ms` on that fleet; `B8.rss_N_mb`
+after it (bar <= 250 MB: connections are not kept, so it stays flat however many
+tenants); and `B8.remote_M_ms` for M = min(N, 1000)
 sqld tenants behind the proxy at +100 ms per request, asked `REMOTE_CONCURRENCY` at a
 time (bar <= 5000 ms). Its baseline is the floor: the same M requests (the same body)
 sent by a bare asyncio client on as many kept-alive connections, through the same proxy,
@@ -33,6 +41,7 @@ import asyncio
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -143,6 +152,108 @@ def _rss(data_dir: Path) -> float:
     if done.returncode != 0:
         raise RuntimeError(f"B8 child failed: {done.stderr[-1000:]}")
     return float(json.loads(done.stdout.strip().splitlines()[-1])["rss_mb"])
+
+
+KEY_EVERY_S = 0.1
+"""How often a key is sent while the fleet loads (a user reading and moving)."""
+KEYS_AFTER = 8
+"""Keys sent once every row and usage figure is in: the baseline."""
+
+
+def _send(app, name: str, character: str | None = None) -> float:
+    """Send a key as a terminal does; the `perf_counter()` it was sent at.
+
+    (Pilot.press waits for the app to go idle, which it does not while thousands of
+    tenants answer.)
+    """
+    from textual import events
+
+    event = events.Key(name, character)
+    event.set_sender(app)
+    start = time.perf_counter()
+    app._driver.send_message(event)
+    return start
+
+
+async def _until(condition, timeout: float, what: str, every: float = 0.005) -> None:
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"B8: timed out waiting for {what}")
+        await asyncio.sleep(every)
+
+
+async def keys_run(data_dir: Path, count: int) -> tuple[list[tuple[str, float]], list[float]]:
+    """Key-to-frame ms of `down` sent while the fleet screen loads (with the phase each was
+    sent in: `rows` while the overview streams in, `usage` while the usage columns do), and
+    of the same keys once everything is in."""
+    from benchmarks.b4_posts import _Frames
+    from tursotui.ui.app import make_app
+    from tursotui.ui.screens.fleet import FleetScreen
+
+    app = make_app(_settings(data_dir))
+    during: list[tuple[str, float]] = []
+    after: list[float] = []
+    async with app.run_test(size=(160, 50)):
+        tenants = app.screen
+        # The tenants screen's own health probes done first: only the fleet's work is timed.
+        await _until(lambda: getattr(tenants, "answered", 0) >= count, 600, "the tenants' health")
+        await asyncio.sleep(0.2)
+        _send(app, "f", "f")
+        await _until(lambda: isinstance(app.screen, FleetScreen), 30, "the fleet screen")
+        screen = app.screen
+        assert isinstance(screen, FleetScreen)
+        table = screen.table
+        await _until(lambda: table.row_count >= count, 60, "the fleet's rows")
+        frames = _Frames(app)
+
+        def done() -> bool:
+            return not screen.asking and len(screen.usage) >= count
+
+        async def key() -> float:
+            row = table.cursor_row
+            name = "up" if row >= table.row_count - 1 else "down"
+            target = row - 1 if name == "up" else row + 1
+            shown = frames.expect(lambda: table.cursor_row == target)
+            start = _send(app, name)
+            return (await asyncio.wait_for(shown, 30) - start) * 1000
+
+        while not done():
+            sent = time.perf_counter()
+            phase = "rows" if screen.asking else "usage"
+            during.append((phase, await key()))
+            await asyncio.sleep(max(0.0, KEY_EVERY_S - (time.perf_counter() - sent)))
+        await asyncio.sleep(0.3)  # the last answers painted
+        for _ in range(KEYS_AFTER):
+            after.append(await key())
+            await asyncio.sleep(KEY_EVERY_S)
+        app.exit()
+    return during, after
+
+
+async def key_figure(data_dir: Path, count: int) -> Figure:
+    """`B8.key_during_overview_ms` on the fleet in `data_dir` (`count` tenants)."""
+    during, after = await keys_run(data_dir, count)
+    times = [ms for _phase, ms in during] or after
+
+    def phase(name: str) -> str:
+        each = [ms for p, ms in during if p == name]
+        if not each:
+            return f"{name}: none"
+        median, slowest = statistics.median(each), max(each)
+        return f"{name}: {len(each)} keys, median {median:.1f}, slowest {slowest:.1f}"
+
+    return Figure(
+        f"{ID}.key_during_overview_ms",
+        round(statistics.median(times), 1),
+        "ms",
+        round(statistics.median(after), 1),
+        "<= 16 median, <= 50 each",
+        f"`down` every {KEY_EVERY_S * 1000:.0f} ms while {count} tenants' rows and usage "
+        f"stream in, key to frame: slowest {max(times):.1f} ms ({phase('rows')}; "
+        f"{phase('usage')}); baseline: the same keys once everything is in (slowest "
+        f"{max(after):.1f} ms); load average {os.getloadavg()[0]:.1f}",
+    )
 
 
 @dataclass
@@ -294,6 +405,7 @@ async def run_large(count: int) -> list[Figure]:
     floor = raw_floor_ms(files)
     local_ms, rows = await time_overview(data_dir)
     floor = min(floor, raw_floor_ms(files))
+    keys = await key_figure(data_dir, count)
     figures = [
         Figure(
             f"{ID}.local_{count}_ms",
@@ -311,6 +423,7 @@ async def run_large(count: int) -> list[Figure]:
             "<= 250",
             f"RSS after the overview of {count} local tenants",
         ),
+        keys,
     ]
     figures.append(await remote_large(min(count, 1000)))
     return figures
@@ -352,6 +465,7 @@ async def run(quick: bool, tenants: int | None = None) -> list[Figure]:
                 f"overview of {rows} local tenants, every row filled",
             )
         )
+        figures.append(await key_figure(data_dir, local_n))
     remote_ms = (await _remote(remote_n, delay, sequential=False)).ms
     sequential_ms = (await _remote(remote_n, delay, sequential=True)).ms
     figures.append(

@@ -361,7 +361,7 @@ async def test_cancel_keeps_the_rows_that_arrived_while_a_stalled_tenant_hangs(s
             assert cell_texts(table, "state") == ["ok", "stop"]
             assert cell_texts(table, "draft")[0] == "2"
             assert "cancelled" in line_text(screen, "#fleet-progress")
-            assert not screen.loading
+            assert not screen.asking
     finally:
         slow_proxy.pass_through()
         await workspace.close()

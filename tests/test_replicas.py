@@ -574,7 +574,7 @@ async def test_fleet_screen_marks_tenants_read_from_a_replica_and_their_age(serv
         app.push_screen(FleetScreen())
         await settle(app, pilot)
         table = app.screen.query_one("#fleet-table", SortableList)
-        await until(pilot, lambda: table.row_count == 2 and not app.screen.loading)
+        await until(pilot, lambda: table.row_count == 2 and not app.screen.asking)
         cells = {
             str(table.get_cell(row, "tenant")): str(table.get_cell(row, "latency"))
             for row in table.ordered_keys
@@ -599,7 +599,7 @@ async def test_fleet_screen_marks_tenants_read_from_a_replica_and_their_age(serv
         await pilot.press("r")  # syncs the replica, then asks every tenant again
         await settle(app, pilot)
         await until(
-            pilot, lambda: not app.screen.loading and drafts() == {"remote": "0", "direct": "0"}
+            pilot, lambda: not app.screen.asking and drafts() == {"remote": "0", "direct": "0"}
         )
     await workspace.close()
 

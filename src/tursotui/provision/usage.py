@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tursotui.db import LibsqlError
-from tursotui.fanout import bounded
+from tursotui.fanout import LoopShare, bounded, merged
 from tursotui.platform import PlatformError
 from tursotui.provision.base import Provisioner, cause
 from tursotui.provision.provisioners import LocalProvisioner, TursoProvisioner, provisioner_for
@@ -147,19 +147,31 @@ async def usage_stream(
                     yield TenantUsage(tenant.slug, error=str(error))
                 return
 
-        async def one(tenant: Tenant) -> TenantUsage:
-            if tenant.broken:
-                return TenantUsage(tenant.slug, error=tenant.problem)
+        def route(tenant: Tenant) -> str | None:
+            """Where `tenant`'s figures come from: a Turso database's name, `local`,
+            `sqld`, or None (no way to ask)."""
             host = _host(tenant)
             name = databases.get(tenant.url) or (databases.get(host) if host else None)
             if isinstance(turso, TursoProvisioner) and name is not None:
-                return await _turso_usage(workspace, turso, tenant, name, queries=queries)
+                return name
             if local.owned_database(tenant) is not None or not tenant.is_remote:
-                return await _local_usage(workspace, tenant, pages=queries)
+                return LOCAL
             if settings.sqld_admin_url:
+                return SQLD
+            return None
+
+        async def one(tenant: Tenant) -> TenantUsage:
+            if tenant.broken:
+                return TenantUsage(tenant.slug, error=tenant.problem)
+            where = route(tenant)
+            if where == LOCAL:
+                return await _local_usage(workspace, tenant, pages=queries)
+            if where == SQLD and settings.sqld_admin_url:
                 return await _sqld_usage(
                     workspace, tenant, settings.sqld_admin_url, queries=queries
                 )
+            if isinstance(turso, TursoProvisioner) and where is not None:
+                return await _turso_usage(workspace, turso, tenant, where, queries=queries)
             why = (
                 "no Platform API credentials (TURSO_ORG, TURSO_PLATFORM_API_TOKEN) nor "
                 "sqld admin URL (TURSOTUI_SQLD_ADMIN_URL) are set"
@@ -168,11 +180,62 @@ async def usage_stream(
                 why = "no database of the organization has its host"
             return TenantUsage(tenant.slug, error=why)
 
-        async for usage in bounded(tenants, one, concurrency):
-            yield usage
+        # A column needs only a local file's size: those are read in chunks, a thread hop
+        # per chunk. One hop per tenant was 10,000 hops (each a few callbacks on the event
+        # loop) that a key typed meanwhile waited behind.
+        sizes: list[Tenant] = []
+        asked: list[Tenant] = []
+        share = LoopShare()
+        for tenant in tenants:  # thousands: in slices, keys typed meanwhile first
+            if share.due():
+                await share.turn()
+            by_size = not queries and not tenant.broken and route(tenant) == LOCAL
+            (sizes if by_size else asked).append(tenant)
+        streams: list[AsyncIterator[TenantUsage]] = []
+        if asked:
+            streams.append(bounded(asked, one, concurrency))
+        if sizes:
+            streams.append(_local_sizes(sizes))
+        if len(streams) == 1:
+            async for usage in streams[0]:
+                yield usage
+        else:
+            async for usage in merged(*streams):
+                yield usage
     finally:
         if own and turso is not None:
             await turso.close()
+
+
+LOCAL = "\0local"
+SQLD = "\0sqld"
+"""Where a tenant's figures come from, besides a Turso database's name (never one of these)."""
+
+SIZES_CHUNK = 256
+"""Local files whose size is read in one thread hop (a few milliseconds of `stat`s)."""
+
+
+def _size_only(tenant: Tenant) -> TenantUsage:
+    """A local tenant's file size (with its WAL), or why it has none."""
+    usage = TenantUsage(tenant.slug, where="local")
+    try:
+        path = Path(tenant.location.target)
+    except ValueError as error:
+        usage.error = f"{tenant.slug}: {error}"
+        return usage
+    return _file_size(usage, path)
+
+
+async def _local_sizes(tenants: list[Tenant]) -> AsyncIterator[TenantUsage]:
+    """Local tenants' file sizes, `SIZES_CHUNK` at a time off the event loop."""
+    for start in range(0, len(tenants), SIZES_CHUNK):
+        chunk = tenants[start : start + SIZES_CHUNK]
+        for usage in await asyncio.to_thread(_sizes_of, chunk):
+            yield usage
+
+
+def _sizes_of(tenants: list[Tenant]) -> list[TenantUsage]:
+    return [_size_only(tenant) for tenant in tenants]
 
 
 def namespace_of(host: str | None) -> str:
@@ -295,15 +358,15 @@ def _file_size(usage: TenantUsage, path: Path) -> TenantUsage:
 async def _local_usage(workspace: Workspace, tenant: Tenant, *, pages: bool) -> TenantUsage:
     """The file's size (with its WAL); with `pages`, what SQLite says of it (a connection:
     the fleet's column needs only the size, for thousands of tenants)."""
+    if not pages:
+        # Off the event loop: a file system may be slow (see `_local_sizes` for many).
+        return await asyncio.to_thread(_size_only, tenant)
     usage = TenantUsage(tenant.slug, where="local")
     try:
         path = Path(tenant.location.target)
     except ValueError as error:
         usage.error = f"{tenant.slug}: {error}"
         return usage
-    if not pages:
-        # Off the event loop: thousands of tenants' sizes in a row would hold the screen.
-        return await asyncio.to_thread(_file_size, usage, path)
     if not path.is_file():
         usage.error = f"{tenant.slug}: no database file at {path}"
         return usage

@@ -10,6 +10,8 @@ each tenant costs (rows read and written, storage) fills the usage columns.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import time
 from collections.abc import Callable
 from functools import partial
@@ -25,6 +27,7 @@ from tursotui.db import LibsqlError
 from tursotui.db.errors import describe
 from tursotui.display.literal import literal
 from tursotui.display.posts import when
+from tursotui.fanout import LoopShare
 from tursotui.fleet import overview as fleet
 from tursotui.session.audit import AuditError
 from tursotui.session.registry import RegistryError, Tenant
@@ -73,6 +76,14 @@ def _count(value: int | None, *, size: bool = False) -> Text:
         unit += 1
     text = f"{value}{units[0]}" if unit == 0 else f"{shown:.1f}{units[unit]}"
     return Text(text, justify="right")
+
+
+def _flags_shown(flags: Any) -> tuple[bool, bool]:
+    """What a row's cells show of a tenant's flags (`provision.protect.Flags`, or None):
+    protected (`◆`), blocked (`block`)."""
+    if flags is None:
+        return (False, False)
+    return (bool(flags.protected), bool(flags.blocked))
 
 
 def _schema(label: str | None) -> Text:
@@ -230,7 +241,9 @@ class FleetScreen(StatusFeedback, WriteKeys):
         """Answers by row key (the tenant's position: slugs of broken rows may repeat)."""
         self.sort_column: int | None = None
         self.sort_reverse = False
-        self.loading = False
+        self.asking = False
+        """Tenants are being asked (`c` stops it). Not `loading`: that is Textual's, and a
+        screen `loading` is covered by a spinner, its rows hidden and never repainted."""
         self.cancelled = False
         self.token = 0
         self.note: Text | None = None
@@ -385,7 +398,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
         missing = sum(1 for r in self.rows.values() if r.indexes and r.indexes.missing)
         if missing:
             line.append(f" · {missing} missing indexes (i/I)", style="yellow")
-        if self.loading:
+        if self.asking:
             line.append(
                 f" · asking {self.workspace.settings.fleet_concurrency} at a time… (c cancels)",
                 style="dim",
@@ -410,7 +423,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
         self.rows.clear()
         self.usage.clear()
         self.cancelled = False
-        self.loading = True
+        self.asking = True
         self.note = None
         self.load(self.token)
 
@@ -425,7 +438,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
                 self.notify(stale[0], title=f"{len(stale)} replica(s) stale", severity="warning")
             tenants = await workspace.registry.tenants()
         except (RegistryError, LibsqlError) as error:
-            self.loading = False
+            self.asking = False
             self.notify(describe(error), title="Registry", severity="error", markup=False)
             self.show_progress()
             return
@@ -438,8 +451,18 @@ class FleetScreen(StatusFeedback, WriteKeys):
         self.show_detail()
         self.show_progress()
         self.ask_flags(token, tenants)
-        keys = {id(t): str(i) for i, t in enumerate(tenants)}
-        self._asked = {t.slug: workspace.audit.generation(t.slug) for t in tenants}
+        keys: dict[int, str] = {}
+        asked: dict[str, int] = {}
+        generation = workspace.audit.generation
+        share = LoopShare()
+        for index, tenant in enumerate(tenants):  # thousands: in slices, keys first
+            if share.due():
+                await share.turn()
+            keys[id(tenant)] = str(index)
+            asked[tenant.slug] = generation(tenant.slug)
+        if token != self.token:
+            return
+        self._asked = asked
         # Rows and the progress line (which counts every row) are painted a few times a
         # second, not per answer: per answer, 10,000 tenants cost 10,000 repaints and
         # 10,000 counts of up to 10,000 rows.
@@ -452,7 +475,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
                 self.changed(key)
         finally:
             if token == self.token:
-                self.loading = False
+                self.asking = False
                 self.paint()
         if self.sort_column is not None:
             self._resort()
@@ -466,9 +489,8 @@ class FleetScreen(StatusFeedback, WriteKeys):
         """After a reload: the cursor on the tenant it was on, else on the row where it was."""
         slug, row = self._keep
         self._keep = (None, 0)
-        slugs = [t.slug for t in tenants]
-        if slug is not None and slug in slugs:
-            row = slugs.index(slug)
+        if slug is not None:
+            row = next((i for i, t in enumerate(tenants) if t.slug == slug), row)
         self.table.move_cursor(row=row)
 
     def on_screen_resume(self) -> None:
@@ -485,7 +507,7 @@ class FleetScreen(StatusFeedback, WriteKeys):
             and audit.generation(tenant.slug) != self._asked[tenant.slug]
             and str(index) in self.rows
         ]
-        if stale and not self.loading:
+        if stale and not self.asking:
             for _key, tenant in stale:
                 self._asked[tenant.slug] = audit.generation(tenant.slug)
             self.ask_again(self.token, stale)
@@ -516,26 +538,45 @@ class FleetScreen(StatusFeedback, WriteKeys):
             return
         if token != self.token or not flags:
             return
-        self.flags = flags
+        before, self.flags = self.flags, flags
+        # Only the rows whose cells the flags change (a ◆, `block`): every local tenant
+        # tursotui made has flags, and repainting 10,000 rows for none held the screen. In
+        # slices: the rows are thousands, and keys typed meanwhile go first.
+        share = LoopShare()
         for key, row in list(self.rows.items()):
-            if row.slug in flags:
+            if share.due():
+                await share.turn()
+                if token != self.token:
+                    return
+            if _flags_shown(before.get(row.slug)) != _flags_shown(flags.get(row.slug)):
                 self.changed(key)
+        self.show_detail()  # (the line under the table names the current tenant's flags)
         self.paint()
 
     @work(exclusive=True, group="fleet-usage", exit_on_error=False, description="usage")
     async def ask_usage(self, token: int, tenants: list[Tenant]) -> None:
         """Rows read and written and storage of every tenant, from where `tenants usage`
         reads them, `fleet_concurrency` at a time; a figure that cannot be read stays `—`."""
+        # Loaded in a thread (tens of milliseconds the first time): a key typed meanwhile
+        # is not held up by it.
+        await asyncio.to_thread(importlib.import_module, "tursotui.provision.usage")
         from tursotui.provision.usage import usage_stream  # loads only when used
 
-        keys: dict[str, list[str]] = {tenant.slug: [] for tenant in tenants}
-        for index, tenant in enumerate(tenants):
-            keys[tenant.slug].append(str(index))
+        share = LoopShare()
+        keys: dict[str, list[str]] = {}
+        for index, tenant in enumerate(tenants):  # thousands: in slices, keys first
+            if share.due():
+                await share.turn()
+            keys.setdefault(tenant.slug, []).append(str(index))
         async for usage in usage_stream(
             self.workspace, tenants, concurrency=self.workspace.settings.fleet_concurrency
         ):
             if token != self.token:
                 return
+            if share.due():  # local sizes come a few hundred at once
+                await share.turn()
+                if token != self.token:
+                    return
             for key in keys.get(usage.slug, []):
                 self.usage[key] = usage
                 if key in self.rows:
@@ -667,10 +708,10 @@ class FleetScreen(StatusFeedback, WriteKeys):
 
     def action_cancel(self) -> None:
         """Stop asking the tenants (or stop the search); rows that arrived stay."""
-        if self.loading:
+        if self.asking:
             self.token += 1
             self.workers.cancel_group(self, "fleet")
-            self.loading = False
+            self.asking = False
             self.cancelled = True
             self._show_stopped()
             self.show_progress()
