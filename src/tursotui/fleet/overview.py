@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tursotui.db import Connection, LibsqlError
 from tursotui.db.errors import describe
-from tursotui.fanout import LoopShare, bounded
+from tursotui.fanout import bounded
 from tursotui.session.registry import RegistryError, Tenant
 from tursotui.tenant.health import (
     LOCAL_COUNTS,
@@ -37,12 +37,11 @@ from tursotui.tenant.health import (
     peek_local,
     probe,
     schema_label,
-    split_local_one,
+    split_local,
 )
 from tursotui.tenant.indexes import IndexAdvice, advise
 
 if TYPE_CHECKING:
-    from tursotui.db.urls import DatabaseURL
     from tursotui.session.workspace import Workspace
     from tursotui.tenant.migrations import MigrationFolder
 
@@ -396,17 +395,9 @@ async def overview(
     for tenant in rows:
         if tenant.broken:
             yield FleetRow(TenantHealth(tenant, reachable=False, error=tenant.problem))
-    # Where each tenant lives (parsed once each) in slices, and the migrations folder read
-    # in a thread: for 10,000 tenants these are tens of milliseconds each, which a key
-    # typed as the fleet opens must not wait for (as `health.probe_all`).
-    share = LoopShare()
-    remote: list[Tenant] = []
-    local: list[tuple[Tenant, DatabaseURL]] = []
-    for tenant in rows:
-        if share.due():
-            await share.turn()
-        if not tenant.broken:
-            split_local_one(tenant, remote, local)
+    remote, local = await split_local(rows)
+    # In a thread: tens of milliseconds for the migrations folder, which a key typed as the
+    # fleet opens must not wait for (as `health.probe_all`).
     folder = await asyncio.to_thread(_load_folder, workspace)
 
     async def ask(tenant: Tenant) -> FleetRow:

@@ -215,15 +215,20 @@ SIZES_CHUNK = 256
 """Local files whose size is read in one thread hop (a few milliseconds of `stat`s)."""
 
 
+def _local_file(usage: TenantUsage, tenant: Tenant) -> Path | None:
+    """A local tenant's file, or None with why not in `usage.error`."""
+    try:
+        return Path(tenant.location.target)
+    except ValueError as error:
+        usage.error = f"{tenant.slug}: {error}"
+        return None
+
+
 def _size_only(tenant: Tenant) -> TenantUsage:
     """A local tenant's file size (with its WAL), or why it has none."""
     usage = TenantUsage(tenant.slug, where="local")
-    try:
-        path = Path(tenant.location.target)
-    except ValueError as error:
-        usage.error = f"{tenant.slug}: {error}"
-        return usage
-    return _file_size(usage, path)
+    path = _local_file(usage, tenant)
+    return usage if path is None else _file_size(usage, path)
 
 
 async def _local_sizes(tenants: list[Tenant]) -> AsyncIterator[TenantUsage]:
@@ -362,10 +367,8 @@ async def _local_usage(workspace: Workspace, tenant: Tenant, *, pages: bool) -> 
         # Off the event loop: a file system may be slow (see `_local_sizes` for many).
         return await asyncio.to_thread(_size_only, tenant)
     usage = TenantUsage(tenant.slug, where="local")
-    try:
-        path = Path(tenant.location.target)
-    except ValueError as error:
-        usage.error = f"{tenant.slug}: {error}"
+    path = _local_file(usage, tenant)
+    if path is None:
         return usage
     if not path.is_file():
         usage.error = f"{tenant.slug}: no database file at {path}"

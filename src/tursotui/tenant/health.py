@@ -537,17 +537,7 @@ async def probe_all(
     for tenant in rows:
         if tenant.broken:
             yield TenantHealth(tenant, reachable=False, error=tenant.problem)
-    share = LoopShare()
-    # Where each tenant lives, parsed once (`Tenant.location`), and which are local, in
-    # slices: for 10,000 tenants this is tens of milliseconds, which a key typed meanwhile
-    # must not wait for.
-    remote: list[Tenant] = []
-    local: list[tuple[Tenant, DatabaseURL]] = []
-    for tenant in rows:
-        if share.due():
-            await share.turn()
-        if not tenant.broken:
-            split_local_one(tenant, remote, local)
+    remote, local = await split_local(rows)
     if not remote and not local:
         return
     # In a thread: the migrations module's import and the folder's files are tens of
@@ -572,32 +562,34 @@ async def probe_all(
         yield health
 
 
-def split_local(tenants: Iterable[Tenant]) -> tuple[list[Tenant], list[tuple[Tenant, DatabaseURL]]]:
-    """The remote tenants, and the local ones with their parsed URL (parsed once each).
+async def split_local(
+    tenants: Iterable[Tenant],
+) -> tuple[list[Tenant], list[tuple[Tenant, DatabaseURL]]]:
+    """The remote tenants, and the local ones with their parsed URL (parsed once each); the
+    broken ones are left out.
 
-    A URL that cannot be parsed goes with the remote ones, asked one by one, whose
-    answer says what is wrong with it.
+    In slices of the event loop: for 10,000 tenants this is tens of milliseconds, which a
+    key typed meanwhile must not wait for. A URL that cannot be parsed goes with the remote
+    ones, asked one by one, whose answer says what is wrong with it.
     """
+    share = LoopShare()
     remote: list[Tenant] = []
     local: list[tuple[Tenant, DatabaseURL]] = []
     for tenant in tenants:
-        split_local_one(tenant, remote, local)
+        if share.due():
+            await share.turn()
+        if tenant.broken:
+            continue
+        try:
+            location = tenant.location
+        except InvalidURL:
+            remote.append(tenant)
+            continue
+        if location.is_remote:
+            remote.append(tenant)
+        else:
+            local.append((tenant, location))
     return remote, local
-
-
-def split_local_one(
-    tenant: Tenant, remote: list[Tenant], local: list[tuple[Tenant, DatabaseURL]]
-) -> None:
-    """`split_local` of one tenant: appended to `remote` or to `local` with its URL."""
-    try:
-        location = tenant.location
-    except InvalidURL:
-        remote.append(tenant)
-        return
-    if location.is_remote:
-        remote.append(tenant)
-    else:
-        local.append((tenant, location))
 
 
 async def one_stream(streams: list[AsyncIterator[T]]) -> AsyncIterator[T]:
