@@ -127,6 +127,8 @@ async def _screen_run(
     async with app.run_test(size=(160, 50)) as pilot:
         screen = app.screen
         while screen.table.row_count < tenants:
+            if screen.registry_error is not None:  # say why, rather than wait for ever
+                raise RuntimeError(f"the registry could not be read: {screen.registry_error}")
             await asyncio.sleep(0.001)
         # As a terminal would send it: Pilot.press also waits for the app to go idle,
         # which it does not while 500 probes are streaming in.
@@ -453,7 +455,7 @@ async def _token_figures(tenants: int, repeat: int) -> list[Figure]:
     from support.jwt_kit import JWTKeys
     from support.platform_server import FakeDatabase, platform_in_thread
     from support.servers import start_sqld
-    from tursotui.session.registry import Registry
+    from tursotui.session.registry import Registry, Tenant
 
     keys = JWTKeys()
     token = keys.token("rw", expires_in=None)
@@ -500,10 +502,11 @@ async def _token_figures(tenants: int, repeat: int) -> list[Figure]:
             # The rows are on 127.0.0.1 (no `<db>-<org>.turso.io` host to read the database
             # name from): the database name is the slug, as a registry's database-name
             # column would give it.
-            async def named(self: Registry) -> list:
-                import dataclasses
-
-                return [dataclasses.replace(t, db_name=t.slug) for t in await real_tenants(self)]
+            async def named(self: Registry) -> list[Tenant]:
+                return [
+                    Tenant(t.slug, t.name, t.url, t.token, t.id, t.created_at, t.problem, t.slug)
+                    for t in await real_tenants(self)
+                ]
 
             Registry.tenants = named  # type: ignore[method-assign]
             minted = await median_runs(
