@@ -209,10 +209,10 @@ def test_the_stamp_counts_a_secret_setting_as_set_or_not_and_the_rest_by_value(
     with_token = stamp([registry])
     monkeypatch.setenv("TURSOTUI_GROUP_AUTH_TOKEN", "another-token")
     assert stamp([registry]) == with_token != first
-    monkeypatch.setenv("TURSOTUI_READ_ONLY", "1")
+    monkeypatch.setenv("tursotui_read_only", "1")  # the settings read names in any case
     assert stamp([registry]) != with_token
     registry.write_bytes(b"")  # empty is what absent is: nothing to read
-    monkeypatch.delenv("TURSOTUI_READ_ONLY")
+    monkeypatch.delenv("tursotui_read_only")
     assert stamp([registry]) == with_token
     registry.write_bytes(b"SQLite format 3\0")
     assert stamp([registry]) != with_token

@@ -59,8 +59,8 @@ _SECRET_WORDS = ("TOKEN", "KEY", "SECRET", "PASSWORD")
 
 def cache_file() -> Path:
     """Where the last first frame is kept: the XDG cache directory (it can be deleted)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
-    return Path(base) / "tursotui" / "first-frame"
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "tursotui" / "first-frame"
 
 
 class Stamp(NamedTuple):
@@ -79,8 +79,9 @@ def stamp(paths: Iterable[str | os.PathLike[str]]) -> Stamp:
     names = tuple(os.fspath(path) for path in paths)
     crc = zlib.crc32(f"{__version__}\0{os.getcwd()}".encode(errors="surrogateescape"))
     for name, value in sorted(os.environ.items()):
-        if name in _NAMES or name.startswith(_NAMES_PREFIXES):
-            if any(word in name for word in _SECRET_WORDS):
+        upper = name.upper()  # as the settings read them
+        if upper in _NAMES or upper.startswith(_NAMES_PREFIXES):
+            if any(word in upper for word in _SECRET_WORDS):
                 value = "set"
             crc = zlib.crc32(f"\0{name}={value}".encode(errors="surrogateescape"), crc)
     for name in names:
@@ -179,9 +180,10 @@ def paint(cache: Path | None = None) -> Painted | None:
     if stamp(names).value != value:
         return None
     # Textual reads keys from stdin and writes the screen to stderr.
-    painted = Painted(sys.__stdin__.fileno(), sys.__stderr__.fileno())  # type: ignore[union-attr]
+    screen = sys.__stderr__.fileno()  # type: ignore[union-attr]
+    painted = Painted(sys.__stdin__.fileno(), screen)  # type: ignore[union-attr]
     try:
-        _write_all(sys.__stderr__.fileno(), _ENTER + frame)  # type: ignore[union-attr]
+        _write_all(screen, _ENTER + frame)
     except OSError:
         painted.close()
         return None
