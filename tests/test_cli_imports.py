@@ -44,18 +44,25 @@ print(json.dumps({"status": status, "modules": sorted(sys.modules)}), file=sys.s
 """
 
 
-def run_command(*argv: str, cwd: Path) -> tuple[int, set[str], str]:
-    """`tursotui argv...` in a fresh interpreter: (exit status, modules imported, stdout)."""
+def run_script(script: str, *argv: str, cwd: Path) -> tuple[dict, subprocess.CompletedProcess]:
+    """`script` in a fresh interpreter on the sources: (the JSON report it printed last on
+    stderr, the finished process)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
     done = subprocess.run(
-        [sys.executable, "-c", RUN_AND_REPORT, *argv],
+        [sys.executable, "-c", script, *argv],
         capture_output=True,
         text=True,
         env=env,
         cwd=cwd,
         timeout=120,
     )
-    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert done.stderr.strip(), done
+    return json.loads(done.stderr.strip().splitlines()[-1]), done
+
+
+def run_command(*argv: str, cwd: Path) -> tuple[int, set[str], str]:
+    """`tursotui argv...` in a fresh interpreter: (exit status, modules imported, stdout)."""
+    report, done = run_script(RUN_AND_REPORT, *argv, cwd=cwd)
     return report["status"], set(report["modules"]), done.stdout
 
 
@@ -113,16 +120,8 @@ def test_a_command_imports_only_its_own_module(registry: Path, tmp_path: Path) -
 
 def test_the_check_would_see_textual(tmp_path: Path) -> None:
     """Guards the tests above: the same report does list Textual when it is imported."""
-    env = dict(os.environ, PYTHONPATH=str(SRC))
-    done = subprocess.run(
-        [sys.executable, "-c", "import textual.app; " + RUN_AND_REPORT, "--help"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-    )
-    assert loaded(set(json.loads(done.stderr.strip().splitlines()[-1])["modules"]), "textual")
+    report, _ = run_script("import textual.app; " + RUN_AND_REPORT, "--help", cwd=tmp_path)
+    assert loaded(set(report["modules"]), "textual")
 
 
 @pytest.mark.parametrize(
@@ -229,16 +228,7 @@ def test_the_tui_on_local_tenants_loads_no_remote_transport_nor_pydantic(
     registry: Path, tmp_path: Path
 ) -> None:
     """The first screen of a fleet of `file:` tenants needs neither HTTP nor WebSocket code."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run(
-        [sys.executable, "-c", TUI_FIRST_SCREEN],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-    )
-    report = json.loads(done.stderr.strip().splitlines()[-1])
+    report, _ = run_script(TUI_FIRST_SCREEN, cwd=tmp_path)
     assert "acme" in report["shown"]  # the tenants screen listed the registry
     modules = set(report["modules"])
     assert loaded(modules, "textual")
@@ -282,17 +272,8 @@ def test_the_tui_alone_is_started_without_a_parser(
 ) -> None:
     """`tursotui` alone has nothing to parse: it starts the TUI without argparse (and its
     translations); with an option it is parsed as before."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run(
-        [sys.executable, "-c", TUI_WITHOUT_ARGUMENTS, *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    report, done = run_script(TUI_WITHOUT_ARGUMENTS, *argv, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stderr.strip().splitlines()[-1])
     assert report["read_only"] is bool(argv)
     assert ("argparse" in report["modules"]) is bool(argv)  # the check would see it
     assert "textual" not in report["modules"]  # the app is not built before the settings
