@@ -6,7 +6,6 @@ Keys are sent in bursts (tests/test_typeahead.py's `burst`): what a fast typist 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from textual import events
@@ -59,11 +58,8 @@ def their_comments(path: Path, made: Made) -> int:
     return rows(path, "SELECT count(*) FROM comments WHERE author_id = ?", (made.author,))[0][0]
 
 
-async def until_screen(app, pilot, kind, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not isinstance(app.screen, kind):
-        assert time.monotonic() < deadline, f"no {kind.__name__}:\n{screen_text(app)}"
-        await pilot.pause(0.01)
+async def until_screen(app, pilot, kind) -> None:
+    await until(pilot, lambda: isinstance(app.screen, kind), timeout=10)
 
 
 async def author_rows_shown(app, pilot, count: int) -> AuthorScreen:

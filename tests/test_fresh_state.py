@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from support.moderation_fixtures import make_test_app, rows, settle, workspace_with
-from support.screen import screen_text
+from support.screen import screen_text, until
 from tursotui.ui.screens.fleet import FleetScreen
 from tursotui.ui.screens.post import PostScreen
 from tursotui.ui.screens.posts import PostsScreen
@@ -281,17 +281,10 @@ async def test_r_on_the_fleet_and_the_queue_keeps_the_cursor_on_its_item(tmp_pat
 
 
 async def test_a_console_write_shows_on_the_posts_list_and_tenants_counts(tmp_path):
-    import time
 
     from tursotui.ui.screens.confirm import ConfirmScreen
     from tursotui.ui.screens.console import ConsoleScreen
     from tursotui.ui.widgets.sql_editor import SqlEditor
-
-    async def until(pilot, predicate) -> None:
-        deadline = time.monotonic() + 10
-        while not predicate():
-            assert time.monotonic() < deadline, screen_text(app)
-            await pilot.pause(0.02)
 
     workspace, (path, _ids), app = await _posts_app(tmp_path, drafts=3, published=2)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -214,11 +214,7 @@ async def settle(app, pilot) -> None:
 
 async def until_confirm(app, pilot, timeout: float = 10.0) -> None:
     """Wait until the app asks for a confirmation (the asking worker may take a moment)."""
-    import time
-
+    from support.screen import until
     from tursotui.ui.screens.confirm import ConfirmScreen
 
-    deadline = time.monotonic() + timeout
-    while not isinstance(app.screen, ConfirmScreen):
-        assert time.monotonic() < deadline, "no confirmation was asked"
-        await pilot.pause(0.01)
+    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout)

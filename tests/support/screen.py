@@ -15,6 +15,7 @@ import time
 
 from rich.cells import cell_len
 from rich.console import Console
+from textual.app import ScreenStackError
 
 _TEXT = re.compile(
     r'<text [^>]*x="([0-9.e+-]+)" [^>]*clip-path="url\(#[^)]*-line-(\d+)\)">(.*?)</text>'
@@ -62,13 +63,24 @@ def terminal_bytes(app) -> str:
 
 
 async def until(pilot, predicate, timeout: float = 20.0) -> None:
-    """Pause until `predicate()` holds; past `timeout` seconds, fail showing the screen.
+    """Pause until `predicate()` holds and the screen on top has its widgets; past `timeout`
+    seconds, fail showing the screen.
 
     The timeout is a ceiling for a loaded machine, not a wait: polling returns as soon as
     the condition holds.
     """
     deadline = time.monotonic() + timeout
-    while not predicate():
+    while not (predicate() and _composed(pilot.app)):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out; the screen shows:\n{screen_text(pilot.app)}")
         await pilot.pause(0.02)
+
+
+def _composed(app) -> bool:
+    """Whether the screen on top has composed and mounted its widgets. A pushed screen is
+    on the stack before its own task has composed it: a test that saw it there and looked
+    for a widget at once found none (seen once, on CI's loaded machine)."""
+    try:
+        return app.screen.is_mounted
+    except ScreenStackError:  # no screen: the app has closed, which some tests wait for
+        return True

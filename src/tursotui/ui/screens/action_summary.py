@@ -39,6 +39,7 @@ class ActionSummaryScreen(ModalScreen[None]):
     }
     """
 
+    AUTO_FOCUS = "#ok"
     BINDINGS = [
         Binding("escape,y,enter", "close", "Close"),
     ]
@@ -53,9 +54,6 @@ class ActionSummaryScreen(ModalScreen[None]):
             box.border_title = self.title_text
             yield Static(self.summary, id="summary-message")
             yield Button("OK (enter)", id="ok", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#ok", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -59,6 +59,8 @@ class ConfirmScreen(ModalScreen[bool]):
     }
     """
 
+    # "no" has the focus: an absent-minded enter must not destroy anything.
+    AUTO_FOCUS = "#no"
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),
         Binding("n", "answer(False)", "No"),
@@ -101,10 +103,6 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return action != "reason" or self.ask_reason
-
-    def on_mount(self) -> None:
-        # Focus "no": an absent-minded enter must not destroy anything.
-        self.query_one("#no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -77,6 +77,7 @@ class HelpScreen(ModalScreen[None]):
     """The keys of the screen beneath, in a table; `escape` or `?` closes it."""
 
     CSS_PATH = "help.tcss"
+    AUTO_FOCUS = "DataTable"
     BINDINGS = [
         Binding("escape,question_mark,q", "close", "Close", id="close"),
     ]
@@ -124,9 +125,6 @@ class HelpScreen(ModalScreen[None]):
         # Each column has a cell of padding on both sides; one more for the scrollbar.
         details_width = max(16, box - key_width - what_width - 3 * 2 - 2)
         return key_width, what_width, details_width
-
-    def on_mount(self) -> None:
-        self.query_one(DataTable).focus()
 
     def action_close(self) -> None:
         self.dismiss(None)

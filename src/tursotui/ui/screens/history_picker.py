@@ -30,6 +30,7 @@ class HistoryScreen(ModalScreen[str | None]):
     HistoryScreen OptionList { height: 1fr; }
     """
 
+    AUTO_FOCUS = "Input"
     BINDINGS = [
         Binding("escape", "close", "Close"),
         Binding("down", "move(1)", "Next", show=False),
@@ -51,7 +52,6 @@ class HistoryScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self._fill("")
-        self.query_one(Input).focus()
 
     def _fill(self, query: str) -> None:
         words = query.lower().split()

@@ -23,6 +23,7 @@ class SqlErrorScreen(ModalScreen[None]):
     SqlErrorScreen Button { margin-top: 1; }
     """
 
+    AUTO_FOCUS = "#error-text"
     BINDINGS = [Binding("escape", "dismiss_error", "Close")]
 
     def __init__(self, message: str, *, code: str | None, sql: str) -> None:
@@ -39,9 +40,6 @@ class SqlErrorScreen(ModalScreen[None]):
             body = f"{self.message}\n\n-- statement:\n{self.sql}"
             yield TextArea(body, read_only=True, soft_wrap=True, id="error-text")
             yield Button("Close (escape)", id="close", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#error-text", TextArea).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

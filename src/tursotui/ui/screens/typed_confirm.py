@@ -22,6 +22,7 @@ class TypedConfirmScreen(ModalScreen[bool]):
     TypedConfirmScreen #typed-hint { margin: 1 0; }
     """
 
+    AUTO_FOCUS = "#typed-input"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, message: str | Text, expected: str, *, title: str = "Destructive") -> None:
@@ -39,9 +40,6 @@ class TypedConfirmScreen(ModalScreen[bool]):
             hint.append(" and press enter to run it; escape cancels.")
             yield Static(hint, id="typed-hint")
             yield Input(placeholder=self.expected, id="typed-input")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

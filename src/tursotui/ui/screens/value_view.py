@@ -44,6 +44,7 @@ class ValueScreen(ModalScreen[None]):
     }
     """
 
+    AUTO_FOCUS = "VerticalScroll"
     BINDINGS = [Binding("escape", "close", "Close")]
 
     def __init__(self, column: str, value: Any) -> None:
@@ -56,9 +57,6 @@ class ValueScreen(ModalScreen[None]):
             box.border_title = literal(self.column, 40).plain
             box.can_focus = True
             yield Static(whole_value(self.value), id="value")
-
-    def on_mount(self) -> None:
-        self.query_one(VerticalScroll).focus()
 
     def action_close(self) -> None:
         """Back to the grid."""
