@@ -281,7 +281,6 @@ async def test_r_on_the_fleet_and_the_queue_keeps_the_cursor_on_its_item(tmp_pat
 
 
 async def test_a_console_write_shows_on_the_posts_list_and_tenants_counts(tmp_path):
-
     from tursotui.ui.screens.confirm import ConfirmScreen
     from tursotui.ui.screens.console import ConsoleScreen
     from tursotui.ui.widgets.sql_editor import SqlEditor
