@@ -94,6 +94,25 @@ async def test_enter_in_the_reason_line_does_not_delete(tmp_path):
     await workspace.close()
 
 
+async def test_enter_typed_with_the_key_that_asks_answers_no(tmp_path):
+    """`x` and `enter` in one burst: the enter belongs to the confirmation `x` opens, whose
+    focused answer is "no" (an absent-minded enter deletes nothing)."""
+    workspace, path, ids, app = await _post_app(tmp_path)
+    post_id = ids["published"][0]
+    async with app.run_test(size=(110, 34)) as pilot:
+        post = await _open_post(app, pilot, workspace, post_id)
+        burst(app, "x", "enter")
+        # Before the gate waited for the worker `x` starts, the enter went to this screen
+        # and was dropped, and the confirmation stayed open.
+        gate = app.key_gate
+        await until(pilot, lambda: gate.any_arrived and not gate.busy and app.screen is post, 10)
+        await quiet(app, pilot)
+        assert rows(path, "SELECT count(*) FROM comments WHERE post_id = ?", (post_id,)) == [(3,)]
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert [e.action for e in workspace.audit.entries()] == []
+    await workspace.close()
+
+
 async def test_ctrl_z_is_refused_in_a_read_only_session(tmp_path):
     workspace, _, _, app = await _post_app(tmp_path, read_only=True)
     async with app.run_test(size=(110, 34)) as pilot:

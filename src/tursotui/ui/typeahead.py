@@ -11,7 +11,8 @@ screen had changed, and ran the tenants screen's binding), and text typed right 
 The `KeyGate` lets one key through at a time. A key is done when a widget consumed it
 (an input typing a letter stops it) or when it has bubbled back to the app and its
 binding ran; the gate then waits for what that binding started to show (focus moved
-by `focus()`, a screen mounted and focused) before it lets the next key through. An
+by `focus()`, a screen mounted and focused, a confirmation a worker it started opens at
+once) before it lets the next key through. An
 action that opens an input also calls `hold_keys_for(app, input)`: the keys that follow
 wait until that input has focus, and then go into it in order. Nothing waits forever:
 after `HOLD_S` (`SETTLE_S` for the rest) the next key goes wherever focus is then.
@@ -199,7 +200,13 @@ class KeyGate:
         loop.call_later(SETTLE_S + POLL_S, self._settled, self._settle_round)
         # What the key queued in the app itself (a `focus()`, a `call_later`) runs before
         # the next key in any case: that key goes through the app's queue too.
-        self._settled(self._settle_round)
+        if self._careful:
+            # Not a worker the key started, though: its first step (often pushing a
+            # confirmation) is due on the loop, and the app's task would take the next key
+            # from its queue before it. One turn later, that step has run.
+            loop.call_soon(self._settled, self._settle_round)
+        else:
+            self._settled(self._settle_round)
 
     def _settled(self, settle_round: int) -> None:
         if not self._settling or settle_round != self._settle_round:
